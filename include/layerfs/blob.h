@@ -1,0 +1,42 @@
+/* A blob is random-access bytes behind a small ops table: a whole file, a
+ * byte range of a file (a layer inside a docker-archive), and later kinds
+ * (a gzip stream read through checkpoints).  Readers never care which. */
+#ifndef LAYERFS_BLOB_H
+#define LAYERFS_BLOB_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct lfs_blob;
+
+struct lfs_blob_ops {
+	/* Up to @len bytes at @off; short only at the end. -errno on error. */
+	ssize_t (*pread)(struct lfs_blob *b, void *buf, size_t len,
+			 uint64_t off);
+	void (*close)(struct lfs_blob *b);
+};
+
+struct lfs_blob {
+	const struct lfs_blob_ops *ops;
+	uint64_t size;
+};
+
+/* Bytes [@offset, @offset + @length) of the file at @path; @length may be
+ * LFS_LENGTH_TO_EOF.  Returns 0 or -errno (-EINVAL if the range lies past
+ * the end of the file). */
+int lfs_blob_open_file(const char *path, uint64_t offset, uint64_t length,
+		       struct lfs_blob **out);
+
+/* The same over an open descriptor, which the blob takes over. */
+int lfs_blob_open_fd(int fd, uint64_t offset, uint64_t length,
+		     struct lfs_blob **out);
+
+static inline ssize_t lfs_blob_pread(struct lfs_blob *b, void *buf,
+				     size_t len, uint64_t off)
+{
+	return b->ops->pread(b, buf, len, off);
+}
+
+void lfs_blob_close(struct lfs_blob *b);
+
+#endif

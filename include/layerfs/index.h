@@ -1,0 +1,200 @@
+/* The index of one layer: every entry it holds, in a flat form that lookups
+ * can binary-search and that can be written to disk and mapped back as is.
+ *
+ * Layout.  Entry 0 is the layer's root directory.  The children of each
+ * directory are contiguous (dir.first .. dir.first + dir.count - 1) and
+ * sorted by name in byte order (memcmp, shorter first on a common prefix).
+ * Names, link targets and xattr names and values live in one string table;
+ * offset 0 there is the empty string.
+ *
+ * What an entry means follows the OCI image spec's changeset rules, decided
+ * per layer while building (see lfs_index_builder_*):
+ *  - the last entry a layer holds for a path wins (as extracting it would);
+ *  - ".wh.NAME" becomes a WHITEOUT entry NAME, or, when the same layer also
+ *    holds NAME, the flag REPLACES on that entry (the lower NAME is deleted
+ *    and this layer's NAME stands);
+ *  - ".wh..wh..opq" sets OPAQUE on its directory;
+ *  - a directory the layer never lists but needs as a parent is IMPLICIT:
+ *    it exists, but does not override a lower directory's attributes;
+ *  - a hardlink names its target entry, or (XLINK) a path resolved in the
+ *    layers below, as extraction onto the lower tree would. */
+#ifndef LAYERFS_INDEX_H
+#define LAYERFS_INDEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "layerfs/log.h"
+
+enum lfs_etype {
+	LFS_T_REG = 1,
+	LFS_T_DIR,
+	LFS_T_LNK,
+	LFS_T_CHR,
+	LFS_T_BLK,
+	LFS_T_FIFO,
+	LFS_T_WHITEOUT,
+	LFS_T_HARDLINK,
+};
+
+enum lfs_eflags {
+	LFS_E_IMPLICIT = 1 << 0,
+	LFS_E_OPAQUE = 1 << 1,
+	LFS_E_REPLACES = 1 << 2,
+	LFS_E_SPARSE = 1 << 3,
+	LFS_E_XLINK = 1 << 4,
+};
+
+#define LFS_INDEX_ROOT 0u
+#define LFS_INDEX_NONE UINT32_MAX
+
+struct lfs_index_entry {
+	uint32_t name;	   /* string table offset, NUL-terminated */
+	uint16_t name_len;
+	uint8_t type;	   /* enum lfs_etype */
+	uint8_t flags;	   /* enum lfs_eflags */
+	uint32_t parent;   /* entry index of the parent directory */
+	uint32_t mode;	   /* permission bits only (07777) */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t mtime_nsec;
+	int64_t mtime_sec;
+	uint64_t size;	   /* REG: file size; LNK: target length */
+	union {
+		struct {
+			uint32_t first, count;
+		} dir;		     /* DIR: children */
+		uint64_t data;	     /* REG: offset in the tar stream */
+		struct {
+			uint32_t first, count;
+		} ext;		     /* REG with SPARSE: extents */
+		uint32_t target;     /* LNK: string table offset;
+				      * HARDLINK: entry index, or with XLINK
+				      * the string offset of a path */
+		uint64_t rdev;	     /* CHR, BLK */
+	} u;
+	uint32_t xattr_first;
+	uint32_t xattr_count;
+};
+
+struct lfs_index_xattr {
+	uint32_t name;	/* string table offset, NUL-terminated */
+	uint32_t value; /* string table offset of @value_len raw bytes */
+	uint32_t value_len;
+};
+
+/* A data run of a sparse file: @len bytes of the file at @logical are in
+ * the tar stream at @physical.  Everything else in the file reads as 0. */
+struct lfs_index_extent {
+	uint64_t logical;
+	uint64_t physical;
+	uint64_t len;
+};
+
+struct lfs_index {
+	struct lfs_index_entry *entries;
+	uint32_t nentries;
+	char *strtab;
+	uint32_t strtab_len;
+	struct lfs_index_xattr *xattrs;
+	uint32_t nxattrs;
+	struct lfs_index_extent *extents;
+	uint32_t nextents;
+	uint32_t *hardlinks; /* indices of the HARDLINK entries */
+	uint32_t nhardlinks;
+	/* What the scan saw, for `layerfs inspect`. */
+	uint64_t stat_entries;	 /* members applied, whiteouts excluded */
+	uint64_t stat_whiteouts; /* .wh. members, opaque markers included */
+};
+
+void lfs_index_free(struct lfs_index *ix);
+
+static inline const struct lfs_index_entry *
+lfs_index_get(const struct lfs_index *ix, uint32_t i)
+{
+	return &ix->entries[i];
+}
+
+static inline const char *lfs_index_str(const struct lfs_index *ix,
+					uint32_t off)
+{
+	return ix->strtab + off;
+}
+
+/* Child @name (@len bytes) of directory entry @dir, or LFS_INDEX_NONE. */
+uint32_t lfs_index_find(const struct lfs_index *ix, uint32_t dir,
+			const char *name, size_t len);
+
+/* Entry at canonical path @path ("" = root), or LFS_INDEX_NONE. */
+uint32_t lfs_index_lookup_path(const struct lfs_index *ix, const char *path);
+
+/* Canonical path of entry @i (g_free). */
+char *lfs_index_path(const struct lfs_index *ix, uint32_t i);
+
+/* Byte order of names, as the children are sorted. */
+int lfs_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
+/* What a member's last component says under the whiteout naming rules. */
+enum lfs_wh_kind {
+	LFS_WH_NONE,	/* an ordinary name */
+	LFS_WH_OPAQUE,	/* ".wh..wh..opq": the directory is opaque */
+	LFS_WH_META,	/* other ".wh..wh.*": aufs bookkeeping, never shown */
+	LFS_WH_DELETE,	/* ".wh.NAME": NAME is deleted */
+	LFS_WH_INVALID, /* ".wh." with an empty, "." or ".." NAME */
+};
+
+/* Classify @base; for LFS_WH_DELETE *name points at NAME inside @base. */
+enum lfs_wh_kind lfs_whiteout_classify(const char *base, const char **name);
+
+/* ---- building ---------------------------------------------------------- */
+
+struct lfs_index_builder;
+
+struct lfs_scan_xattr {
+	const char *name;
+	const void *value;
+	size_t len;
+};
+
+/* One entry as a scanner found it.  Strings are copied. */
+struct lfs_scan_entry {
+	enum lfs_etype type; /* not WHITEOUT: see lfs_index_builder_whiteout */
+	uint32_t mode, uid, gid;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint64_t size;
+	uint64_t data;	     /* REG in a tar: data offset in the stream */
+	uint64_t rdev;
+	const char *target;  /* LNK: target; HARDLINK: canonical path */
+	const struct lfs_scan_xattr *xattrs;
+	size_t nxattrs;
+	const struct lfs_index_extent *extents; /* sparse REG */
+	size_t nextents;
+};
+
+/* Limits against hostile layers; a layer over them fails to index. */
+#define LFS_INDEX_MAX_ENTRIES (1u << 26)
+#define LFS_INDEX_MAX_STRTAB UINT32_MAX
+
+struct lfs_index_builder *lfs_index_builder_new(void);
+void lfs_index_builder_free(struct lfs_index_builder *b);
+
+/* Record @e at canonical @path ("" = root).  Returns 0 or -E2BIG when a
+ * limit is reached. */
+int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
+			  const struct lfs_scan_entry *e);
+/* ".wh.NAME" seen for canonical @path (the NAME it deletes). */
+int lfs_index_builder_whiteout(struct lfs_index_builder *b, const char *path);
+/* ".wh..wh..opq" seen in directory @dir. */
+int lfs_index_builder_opaque(struct lfs_index_builder *b, const char *dir);
+
+/* Lay the entries out (see the top of this file).  Entries that cannot
+ * stand are dropped with a warning to @lg naming @layer: a child of a
+ * non-directory, a hardlink to a directory.  Returns 0 or -E2BIG. */
+int lfs_index_builder_finish(struct lfs_index_builder *b,
+			     const struct lfs_logger *lg, const char *layer,
+			     struct lfs_index **out);
+
+#endif

@@ -1,0 +1,62 @@
+/* OCI image layout (image-spec "image-layout.md"): index.json -> (nested
+ * indexes) -> manifest -> config + ordered layers.  The parsers take bytes so
+ * tests drive them without files; lfs_oci_open() does the file I/O and
+ * verifies every JSON blob's size and digest before parsing it. */
+#ifndef LAYERFS_OCI_H
+#define LAYERFS_OCI_H
+
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "layerfs/digest.h"
+#include "layerfs/image.h"
+
+#define LFS_OCI_REF_NAME "org.opencontainers.image.ref.name"
+
+/* Index and manifest documents are small; anything past this is hostile. */
+#define LFS_OCI_JSON_MAX (16u << 20)
+
+struct lfs_oci_descriptor {
+	char *media_type; /* NULL when absent */
+	struct lfs_digest digest;
+	int64_t size;
+	char *ref_name;	      /* the ref.name annotation, or NULL */
+	char *os, *arch, *variant; /* platform, each NULL when absent */
+};
+
+struct lfs_oci_manifest {
+	struct lfs_oci_descriptor *config;
+	GPtrArray *layers; /* struct lfs_oci_descriptor * */
+};
+
+void lfs_oci_descriptor_free(struct lfs_oci_descriptor *d);
+void lfs_oci_manifest_free(struct lfs_oci_manifest *m);
+
+/* An image index (index.json, or a nested index blob): its "manifests". */
+gboolean lfs_oci_parse_index(const char *json, size_t len, const char *what,
+			     GPtrArray **out, GError **error);
+gboolean lfs_oci_parse_manifest(const char *json, size_t len,
+				const char *what, struct lfs_oci_manifest **out,
+				GError **error);
+/* Validate an image config; return its diff_ids (struct lfs_digest *) and
+ * platform ("os/arch[/variant]", g_free). */
+gboolean lfs_oci_parse_config(const char *json, size_t len, const char *what,
+			      GPtrArray **diff_ids, char **platform,
+			      GError **error);
+
+/* The platform this machine runs, in OCI terms ("linux/amd64",
+ * "linux/arm/v7").  g_free the result. */
+char *lfs_oci_host_platform(void);
+
+/* Whether descriptor @d runs on @platform ("os/arch[/variant]"). */
+bool lfs_oci_platform_matches(const struct lfs_oci_descriptor *d,
+			      const char *platform);
+
+/* Resolve layout directory @dir to an image.  @ref selects by the ref.name
+ * annotation (NULL: the only image in the layout); @platform picks from
+ * multi-platform indexes (NULL: the host's). */
+gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
+		      struct lfs_image **out, GError **error);
+
+#endif

@@ -1,0 +1,626 @@
+/* OCI image layout: parse index.json, follow nested indexes to the manifest
+ * for the wanted platform, verify and parse the manifest and config, and turn
+ * the layer descriptors into layer specs.  Every blob read here is checked
+ * against its descriptor's size and digest before it is parsed; layer blobs
+ * are only checked for presence and size (their digest is verified while they
+ * are indexed, which reads every byte anyway). */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include "layerfs/error.h"
+#include "layerfs/fdutil.h"
+#include "layerfs/json.h"
+#include "layerfs/oci.h"
+
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_DOCKER_LIST \
+	"application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_MANIFEST \
+	"application/vnd.docker.distribution.manifest.v2+json"
+
+/* Nested indexes deeper than this are a loop or an attack. */
+#define MAX_INDEX_DEPTH 8
+
+void lfs_oci_descriptor_free(struct lfs_oci_descriptor *d)
+{
+	if (!d)
+		return;
+	g_free(d->media_type);
+	g_free(d->ref_name);
+	g_free(d->os);
+	g_free(d->arch);
+	g_free(d->variant);
+	g_free(d);
+}
+
+void lfs_oci_manifest_free(struct lfs_oci_manifest *m)
+{
+	if (!m)
+		return;
+	lfs_oci_descriptor_free(m->config);
+	if (m->layers)
+		g_ptr_array_unref(m->layers);
+	g_free(m);
+}
+
+typedef struct lfs_oci_descriptor lfs_oci_descriptor;
+typedef struct lfs_oci_manifest lfs_oci_manifest;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(lfs_oci_descriptor, lfs_oci_descriptor_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(lfs_oci_manifest, lfs_oci_manifest_free)
+
+static gboolean parse_platform(JsonObject *o, const char *what,
+			       struct lfs_oci_descriptor *d, GError **error)
+{
+	g_autofree char *pwhat = g_strdup_printf("%s.platform", what);
+	JsonObject *p = NULL;
+	const char *os = NULL, *arch = NULL, *variant = NULL;
+
+	if (!lfs_json_object(o, "platform", false, what, &p, error))
+		return FALSE;
+	if (!p)
+		return TRUE;
+	if (!lfs_json_string(p, "os", true, pwhat, &os, error) ||
+	    !lfs_json_string(p, "architecture", true, pwhat, &arch, error) ||
+	    !lfs_json_string(p, "variant", false, pwhat, &variant, error))
+		return FALSE;
+	d->os = g_strdup(os);
+	d->arch = g_strdup(arch);
+	d->variant = g_strdup(variant);
+	return TRUE;
+}
+
+static gboolean parse_descriptor(JsonObject *o, const char *what,
+				 struct lfs_oci_descriptor **out,
+				 GError **error)
+{
+	g_autoptr(lfs_oci_descriptor) d = g_new0(struct lfs_oci_descriptor, 1);
+	const char *mt = NULL, *digest = NULL, *ref = NULL;
+	JsonObject *ann = NULL;
+
+	if (!lfs_json_string(o, "mediaType", false, what, &mt, error) ||
+	    !lfs_json_string(o, "digest", true, what, &digest, error) ||
+	    !lfs_json_int(o, "size", true, what, &d->size, error) ||
+	    !lfs_json_object(o, "annotations", false, what, &ann, error))
+		return FALSE;
+	if (lfs_digest_parse(digest, &d->digest) < 0)
+		return lfs_fail(error, EINVAL,
+				"%s.digest: \"%s\" is not a valid digest", what,
+				digest);
+	if (d->size < 0)
+		return lfs_fail(error, EINVAL, "%s.size: negative", what);
+	if (ann && !lfs_json_string(ann, LFS_OCI_REF_NAME, false, what, &ref,
+				    error))
+		return FALSE;
+	if (!parse_platform(o, what, d, error))
+		return FALSE;
+	d->media_type = g_strdup(mt);
+	d->ref_name = g_strdup(ref);
+	*out = g_steal_pointer(&d);
+	return TRUE;
+}
+
+static gboolean check_schema_version(JsonObject *root, const char *what,
+				     GError **error)
+{
+	int64_t v = 2;
+
+	if (!lfs_json_int(root, "schemaVersion", false, what, &v, error))
+		return FALSE;
+	if (v != 2)
+		return lfs_fail(error, ENOTSUP,
+				"%s: schemaVersion %lld is not supported "
+				"(only 2)",
+				what, (long long)v);
+	return TRUE;
+}
+
+static gboolean parse_descriptor_array(JsonArray *arr, const char *what,
+				       GPtrArray **out, GError **error)
+{
+	g_autoptr(GPtrArray) descs = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)lfs_oci_descriptor_free);
+
+	for (guint i = 0; i < json_array_get_length(arr); i++) {
+		g_autofree char *ewhat = g_strdup_printf("%s[%u]", what, i);
+		struct lfs_oci_descriptor *d;
+		JsonObject *o;
+
+		if (!lfs_json_elem_object(arr, i, what, &o, error) ||
+		    !parse_descriptor(o, ewhat, &d, error))
+			return FALSE;
+		g_ptr_array_add(descs, d);
+	}
+	*out = g_steal_pointer(&descs);
+	return TRUE;
+}
+
+gboolean lfs_oci_parse_index(const char *json, size_t len, const char *what,
+			     GPtrArray **out, GError **error)
+{
+	g_autoptr(JsonNode) node = NULL;
+	g_autofree char *mwhat = g_strdup_printf("%s: manifests", what);
+	JsonObject *root;
+	JsonArray *arr;
+
+	if (!lfs_json_parse(json, len, what, false, &node, error))
+		return FALSE;
+	root = json_node_get_object(node);
+	if (!check_schema_version(root, what, error) ||
+	    !lfs_json_array(root, "manifests", true, what, &arr, error))
+		return FALSE;
+	return parse_descriptor_array(arr, mwhat, out, error);
+}
+
+gboolean lfs_oci_parse_manifest(const char *json, size_t len,
+				const char *what, struct lfs_oci_manifest **out,
+				GError **error)
+{
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(lfs_oci_manifest) m = g_new0(struct lfs_oci_manifest, 1);
+	g_autofree char *cwhat = g_strdup_printf("%s: config", what);
+	g_autofree char *lwhat = g_strdup_printf("%s: layers", what);
+	const char *mt = NULL;
+	JsonObject *root, *config;
+	JsonArray *layers;
+
+	if (!lfs_json_parse(json, len, what, false, &node, error))
+		return FALSE;
+	root = json_node_get_object(node);
+	if (!check_schema_version(root, what, error) ||
+	    !lfs_json_string(root, "mediaType", false, what, &mt, error))
+		return FALSE;
+	if (mt && strcmp(mt, MT_OCI_MANIFEST) != 0 &&
+	    strcmp(mt, MT_DOCKER_MANIFEST) != 0)
+		return lfs_fail(error, EINVAL,
+				"%s: mediaType \"%s\" is not an image manifest",
+				what, mt);
+	if (!lfs_json_object(root, "config", true, what, &config, error) ||
+	    !parse_descriptor(config, cwhat, &m->config, error) ||
+	    !lfs_json_array(root, "layers", true, what, &layers, error) ||
+	    !parse_descriptor_array(layers, lwhat, &m->layers, error))
+		return FALSE;
+	*out = g_steal_pointer(&m);
+	return TRUE;
+}
+
+static gboolean parse_diff_ids(JsonObject *root, const char *what,
+			       GPtrArray *out, GError **error)
+{
+	g_autofree char *rwhat = g_strdup_printf("%s: rootfs", what);
+	JsonObject *rootfs = NULL;
+	JsonArray *ids = NULL;
+
+	if (!lfs_json_object(root, "rootfs", false, what, &rootfs, error))
+		return FALSE;
+	if (!rootfs)
+		return TRUE;
+	if (!lfs_json_array(rootfs, "diff_ids", false, rwhat, &ids, error))
+		return FALSE;
+	for (guint i = 0; ids && i < json_array_get_length(ids); i++) {
+		struct lfs_digest *d = g_new0(struct lfs_digest, 1);
+		const char *s;
+
+		g_ptr_array_add(out, d);
+		if (!lfs_json_elem_string(ids, i, "rootfs.diff_ids", &s,
+					  error))
+			return FALSE;
+		if (lfs_digest_parse(s, d) < 0)
+			return lfs_fail(error, EINVAL,
+					"%s: rootfs.diff_ids[%u]: \"%s\" is "
+					"not a valid digest",
+					what, i, s);
+	}
+	return TRUE;
+}
+
+gboolean lfs_oci_parse_config(const char *json, size_t len, const char *what,
+			      GPtrArray **diff_ids, char **platform,
+			      GError **error)
+{
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	const char *os = NULL, *arch = NULL, *variant = NULL;
+	JsonObject *root;
+
+	if (!lfs_json_parse(json, len, what, false, &node, error))
+		return FALSE;
+	root = json_node_get_object(node);
+	if (!lfs_json_string(root, "os", false, what, &os, error) ||
+	    !lfs_json_string(root, "architecture", false, what, &arch,
+			     error) ||
+	    !lfs_json_string(root, "variant", false, what, &variant, error) ||
+	    !parse_diff_ids(root, what, ids, error))
+		return FALSE;
+	*platform = NULL;
+	if (os && arch)
+		*platform = variant ? g_strdup_printf("%s/%s/%s", os, arch,
+						      variant)
+				    : g_strdup_printf("%s/%s", os, arch);
+	*diff_ids = g_steal_pointer(&ids);
+	return TRUE;
+}
+
+char *lfs_oci_host_platform(void)
+{
+	/* uname machine names -> GOARCH names, as the image spec uses. */
+	static const struct {
+		const char *machine, *arch, *variant;
+	} map[] = {
+		{ "x86_64", "amd64", NULL },  { "aarch64", "arm64", NULL },
+		{ "armv7l", "arm", "v7" },    { "armv6l", "arm", "v6" },
+		{ "i686", "386", NULL },      { "i386", "386", NULL },
+		{ "ppc64le", "ppc64le", NULL }, { "s390x", "s390x", NULL },
+		{ "riscv64", "riscv64", NULL }, { "mips64", "mips64", NULL },
+	};
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return g_strdup("linux/amd64");
+	for (size_t i = 0; i < G_N_ELEMENTS(map); i++) {
+		if (strcmp(u.machine, map[i].machine) != 0)
+			continue;
+		return map[i].variant ? g_strdup_printf("linux/%s/%s",
+							map[i].arch,
+							map[i].variant)
+				      : g_strdup_printf("linux/%s",
+							map[i].arch);
+	}
+	return g_strdup_printf("linux/%s", u.machine);
+}
+
+bool lfs_oci_platform_matches(const struct lfs_oci_descriptor *d,
+			      const char *platform)
+{
+	g_auto(GStrv) want = g_strsplit(platform, "/", 3);
+	const char *variant = d->variant ? d->variant : "";
+
+	if (!d->os || !d->arch || !want[0] || !want[1])
+		return false;
+	if (strcmp(d->os, want[0]) != 0 || strcmp(d->arch, want[1]) != 0)
+		return false;
+	if (!want[2])
+		return true;
+	/* arm64 images usually omit their only variant, v8. */
+	if (strcmp(want[1], "arm64") == 0 && !*variant)
+		variant = "v8";
+	return strcmp(variant, want[2]) == 0;
+}
+
+static char *blob_path(const char *dir, const struct lfs_digest *d)
+{
+	g_autofree char *s = lfs_digest_to_string(d);
+	g_autofree char *hex = lfs_digest_hex(d);
+	char *colon = strchr(s, ':');
+
+	*colon = '\0';
+	return g_build_filename(dir, "blobs", s, hex, NULL);
+}
+
+/* Read a JSON blob and check it against its descriptor before parsing. */
+static gboolean read_blob(const char *dir,
+			  const struct lfs_oci_descriptor *desc,
+			  const char *what, char **data, size_t *len,
+			  GError **error)
+{
+	g_autofree char *path = blob_path(dir, &desc->digest);
+	g_autofree char *digest = lfs_digest_to_string(&desc->digest);
+	g_autoptr(lfs_hasher) h = NULL;
+	g_autoptr(GError) local = NULL;
+	g_autofree char *buf = NULL;
+	struct lfs_digest got;
+	size_t n;
+	int err;
+
+	if ((uint64_t)desc->size > LFS_OCI_JSON_MAX)
+		return lfs_fail(error, EFBIG,
+				"%s %s: %lld bytes, larger than the %u allowed",
+				what, digest, (long long)desc->size,
+				LFS_OCI_JSON_MAX);
+	if (!lfs_file_read_small(path, LFS_OCI_JSON_MAX, &buf, &n, &local)) {
+		if (g_error_matches(local, LFS_ERROR, ENOENT))
+			return lfs_fail(error, ENOENT,
+					"%s %s: blob is missing (%s)", what,
+					digest, path);
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	if (n != (size_t)desc->size)
+		return lfs_fail(error, EINVAL,
+				"%s: size mismatch: descriptor says %lld "
+				"bytes, blob has %zu",
+				path, (long long)desc->size, n);
+	err = lfs_hasher_new(desc->digest.algo, &h);
+	if (err < 0)
+		return lfs_fail(error, -err, "%s: %s", path, g_strerror(-err));
+	lfs_hasher_update(h, buf, n);
+	lfs_hasher_finish(h, &got);
+	if (!lfs_digest_equal(&got, &desc->digest)) {
+		g_autofree char *gots = lfs_digest_to_string(&got);
+
+		return lfs_fail(error, EINVAL,
+				"%s: digest mismatch: descriptor says %s, "
+				"content is %s",
+				path, digest, gots);
+	}
+	*data = g_steal_pointer(&buf);
+	*len = n;
+	return TRUE;
+}
+
+static GString *list_refs(GPtrArray *descs)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; i < descs->len; i++) {
+		struct lfs_oci_descriptor *d = descs->pdata[i];
+
+		if (!d->ref_name)
+			continue;
+		g_string_append_printf(s, "%s%s", s->len ? ", " : "",
+				       d->ref_name);
+	}
+	if (!s->len)
+		g_string_append(s, "none");
+	return s;
+}
+
+/* The top-level descriptor for @ref, or the only one when @ref is NULL. */
+static gboolean select_ref(GPtrArray *descs, const char *dir, const char *ref,
+			   struct lfs_oci_descriptor **out, GError **error)
+{
+	g_autoptr(GString) refs = list_refs(descs);
+
+	if (!ref) {
+		if (descs->len == 1) {
+			*out = descs->pdata[0];
+			return TRUE;
+		}
+		return lfs_fail(error, EINVAL,
+				"%s/index.json: holds %u images; name one "
+				"as oci:%s:TAG (tags: %s)",
+				dir, descs->len, dir, refs->str);
+	}
+	for (guint i = 0; i < descs->len; i++) {
+		struct lfs_oci_descriptor *d = descs->pdata[i];
+
+		if (d->ref_name && strcmp(d->ref_name, ref) == 0) {
+			*out = d;
+			return TRUE;
+		}
+	}
+	return lfs_fail(error, ENOENT,
+			"%s/index.json: no image tagged \"%s\" (tags: %s)",
+			dir, ref, refs->str);
+}
+
+static bool is_index_type(const char *mt)
+{
+	return mt && (strcmp(mt, MT_OCI_INDEX) == 0 ||
+		      strcmp(mt, MT_DOCKER_LIST) == 0);
+}
+
+/* From an index's descriptors, the manifest for @platform. */
+static gboolean select_platform(GPtrArray *descs, const char *what,
+				const char *platform,
+				struct lfs_oci_descriptor **out, GError **error)
+{
+	g_autoptr(GString) avail = g_string_new(NULL);
+
+	for (guint i = 0; i < descs->len; i++) {
+		struct lfs_oci_descriptor *d = descs->pdata[i];
+
+		if (lfs_oci_platform_matches(d, platform)) {
+			*out = d;
+			return TRUE;
+		}
+		if (d->os && d->arch)
+			g_string_append_printf(avail, "%s%s/%s%s%s",
+					       avail->len ? ", " : "", d->os,
+					       d->arch, d->variant ? "/" : "",
+					       d->variant ? d->variant : "");
+	}
+	/* An index without platform data and a single entry: take it. */
+	if (descs->len == 1 && !((struct lfs_oci_descriptor *)
+					 descs->pdata[0])->os) {
+		*out = descs->pdata[0];
+		return TRUE;
+	}
+	return lfs_fail(error, ENOENT, "%s: no manifest for platform %s "
+			"(available: %s)", what, platform,
+			avail->len ? avail->str : "none");
+}
+
+static struct lfs_oci_descriptor *
+descriptor_copy(const struct lfs_oci_descriptor *d)
+{
+	struct lfs_oci_descriptor *c = g_memdup2(d, sizeof(*d));
+
+	c->media_type = g_strdup(d->media_type);
+	c->ref_name = g_strdup(d->ref_name);
+	c->os = g_strdup(d->os);
+	c->arch = g_strdup(d->arch);
+	c->variant = g_strdup(d->variant);
+	return c;
+}
+
+/* Whether a blob fetched through @desc is an index.  Descriptors in
+ * index.json may omit mediaType; the document then tells by its shape. */
+static bool blob_is_index(const struct lfs_oci_descriptor *desc,
+			  const char *data)
+{
+	if (desc->media_type)
+		return is_index_type(desc->media_type);
+	return strstr(data, "\"manifests\"") != NULL &&
+	       strstr(data, "\"layers\"") == NULL;
+}
+
+/* Follow @top through nested indexes to a manifest and parse it. */
+static gboolean resolve_manifest(const char *dir,
+				 const struct lfs_oci_descriptor *top,
+				 const char *platform,
+				 struct lfs_oci_manifest **out,
+				 struct lfs_digest *manifest_digest,
+				 GError **error)
+{
+	g_autoptr(lfs_oci_descriptor) desc = descriptor_copy(top);
+
+	for (int depth = 0; depth < MAX_INDEX_DEPTH; depth++) {
+		g_autofree char *digest = lfs_digest_to_string(&desc->digest);
+		g_autofree char *what = g_strdup_printf("%s: blob %s", dir,
+							digest);
+		g_autofree char *data = NULL;
+		g_autoptr(GPtrArray) descs = NULL;
+		struct lfs_oci_descriptor *next = NULL;
+		size_t len;
+
+		if (!read_blob(dir, desc, "manifest", &data, &len, error))
+			return FALSE;
+		if (!blob_is_index(desc, data)) {
+			*manifest_digest = desc->digest;
+			return lfs_oci_parse_manifest(data, len, what, out,
+						      error);
+		}
+		if (!lfs_oci_parse_index(data, len, what, &descs, error) ||
+		    !select_platform(descs, what, platform, &next, error))
+			return FALSE;
+		lfs_oci_descriptor_free(desc);
+		desc = descriptor_copy(next);
+	}
+	return lfs_fail(error, ELOOP,
+			"%s: image indexes nested deeper than %d", dir,
+			MAX_INDEX_DEPTH);
+}
+
+static gboolean check_layout_file(const char *dir, GError **error)
+{
+	g_autofree char *path = g_build_filename(dir, "oci-layout", NULL);
+	g_autofree char *data = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	const char *version;
+	size_t len;
+
+	/* Some writers omit oci-layout; index.json alone identifies the
+	 * layout.  A present but broken one is an error. */
+	if (!g_file_test(path, G_FILE_TEST_EXISTS))
+		return TRUE;
+	return lfs_file_read_small(path, LFS_OCI_JSON_MAX, &data, &len,
+				   error) &&
+	       lfs_json_parse(data, len, path, false, &node, error) &&
+	       lfs_json_string(json_node_get_object(node),
+			       "imageLayoutVersion", true, path, &version,
+			       error);
+}
+
+/* A layer descriptor -> a layer spec; the blob must exist with the size the
+ * descriptor promises. */
+static gboolean layer_spec(const char *dir, guint i, guint n,
+			   const struct lfs_oci_descriptor *d,
+			   const struct lfs_digest *diff_id,
+			   struct lfs_layer_spec **out, GError **error)
+{
+	g_autofree char *path = blob_path(dir, &d->digest);
+	g_autofree char *digest = lfs_digest_to_string(&d->digest);
+	g_autofree char *name = g_strdup_printf("%s layer %u/%u (%.19s)", dir,
+						i + 1, n, digest);
+	struct lfs_layer_spec *spec = NULL;
+	enum lfs_compression comp;
+	struct stat st;
+
+	if (!lfs_media_type_compression(d->media_type, &comp))
+		return lfs_fail(error, ENOTSUP,
+				"%s: media type \"%s\" is not a layer type "
+				"layerfs can apply",
+				name, d->media_type);
+	if (stat(path, &st) < 0)
+		return lfs_fail(error, errno, "%s: blob %s: %s (%s)", name,
+				digest,
+				errno == ENOENT ? "missing" : g_strerror(errno),
+				path);
+	if (!S_ISREG(st.st_mode))
+		return lfs_fail(error, EINVAL, "%s: %s is not a regular file",
+				name, path);
+	if (st.st_size != d->size)
+		return lfs_fail(error, EINVAL,
+				"%s: size mismatch: manifest says %lld bytes, "
+				"blob %s has %lld",
+				name, (long long)d->size, path,
+				(long long)st.st_size);
+	spec = lfs_layer_spec_new(LFS_LAYER_TAR, path, name);
+	spec->media_type = g_strdup(d->media_type);
+	spec->compression = comp;
+	spec->has_digest = true;
+	spec->digest = d->digest;
+	spec->size = d->size;
+	/* The blob digest already pins the uncompressed stream, so the
+	 * config's diff_id is not hashed again (docs/decisions/0002).  For an
+	 * uncompressed layer the two must simply agree. */
+	if (diff_id && comp == LFS_COMP_NONE &&
+	    !lfs_digest_equal(diff_id, &d->digest)) {
+		lfs_layer_spec_free(spec);
+		return lfs_fail(error, EINVAL,
+				"%s: config diff_id does not match the digest "
+				"of this uncompressed layer",
+				name);
+	}
+	*out = spec;
+	return TRUE;
+}
+
+gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
+		      struct lfs_image **out, GError **error)
+{
+	g_autofree char *index_path = g_build_filename(dir, "index.json", NULL);
+	g_autofree char *host = lfs_oci_host_platform();
+	g_autofree char *data = NULL, *config = NULL, *cwhat = NULL;
+	g_autofree char *source = NULL, *cplatform = NULL, *cdigest = NULL;
+	g_autoptr(GPtrArray) descs = NULL, diff_ids = NULL;
+	g_autoptr(lfs_oci_manifest) m = NULL;
+	g_autoptr(lfs_image) img = NULL;
+	struct lfs_oci_descriptor *top = NULL;
+	struct lfs_digest mdigest;
+	size_t len;
+
+	if (!platform)
+		platform = host;
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+		return lfs_fail(error, ENOENT, "%s: no such directory", dir);
+	if (!check_layout_file(dir, error) ||
+	    !lfs_file_read_small(index_path, LFS_OCI_JSON_MAX, &data, &len,
+				 error) ||
+	    !lfs_oci_parse_index(data, len, index_path, &descs, error) ||
+	    !select_ref(descs, dir, ref, &top, error) ||
+	    !resolve_manifest(dir, top, platform, &m, &mdigest, error))
+		return FALSE;
+
+	cdigest = lfs_digest_to_string(&m->config->digest);
+	cwhat = g_strdup_printf("%s: config %s", dir, cdigest);
+	if (!read_blob(dir, m->config, "config", &config, &len, error) ||
+	    !lfs_oci_parse_config(config, len, cwhat, &diff_ids, &cplatform,
+				  error))
+		return FALSE;
+	if (diff_ids->len && diff_ids->len != m->layers->len)
+		return lfs_fail(error, EINVAL,
+				"%s: config lists %u diff_ids for %u layers",
+				dir, diff_ids->len, m->layers->len);
+
+	source = ref ? g_strdup_printf("oci:%s:%s", dir, ref)
+		     : g_strdup_printf("oci:%s", dir);
+	img = lfs_image_new(source, "oci");
+	img->manifest_digest = lfs_digest_to_string(&mdigest);
+	img->config_digest = g_steal_pointer(&cdigest);
+	img->platform = g_steal_pointer(&cplatform);
+	for (guint i = 0; i < m->layers->len; i++) {
+		struct lfs_layer_spec *spec = NULL;
+
+		if (!layer_spec(dir, i, m->layers->len, m->layers->pdata[i],
+				diff_ids->len ? diff_ids->pdata[i] : NULL,
+				&spec, error))
+			return FALSE;
+		g_ptr_array_add(img->layers, spec);
+	}
+	*out = g_steal_pointer(&img);
+	return TRUE;
+}

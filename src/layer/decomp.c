@@ -1,0 +1,336 @@
+/* Streaming gzip/zstd/plain decompression of a blob (see decomp.h). */
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "layerfs/decomp.h"
+
+/* Big enough to keep syscalls rare, small enough to stay in L2. */
+#define IN_BUF_SIZE (256u << 10)
+
+struct lfs_decomp {
+	struct lfs_blob *blob;
+	struct lfs_hasher *hash;
+	enum lfs_compression comp;
+	unsigned char *in;   /* input buffer */
+	size_t in_len;	     /* valid bytes in @in */
+	size_t in_pos;	     /* consumed bytes of @in */
+	uint64_t in_off;     /* blob offset of in[0] + in_len */
+	uint64_t out_bytes;
+	bool in_eof;	     /* the blob is exhausted */
+	bool done;	     /* the stream ended cleanly */
+	z_stream z;
+	bool z_live;
+	bool gz_member_end;  /* just finished a gzip member */
+	ZSTD_DStream *zs;
+	size_t zs_last;	     /* last ZSTD_decompressStream result */
+	char *error;
+};
+
+int lfs_compression_detect(const void *magic, size_t len,
+			   enum lfs_compression *out, const char **name)
+{
+	static const struct {
+		const char *name;
+		unsigned char bytes[6];
+		size_t len;
+	} refused[] = {
+		{ "xz", { 0xfd, '7', 'z', 'X', 'Z', 0 }, 6 },
+		{ "bzip2", { 'B', 'Z', 'h' }, 3 },
+		{ "lz4", { 0x04, 0x22, 0x4d, 0x18 }, 4 },
+	};
+	const unsigned char *m = magic;
+
+	*out = LFS_COMP_NONE;
+	if (len >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
+		*out = LFS_COMP_GZIP;
+		return 0;
+	}
+	if (len >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f &&
+	    m[3] == 0xfd) {
+		*out = LFS_COMP_ZSTD;
+		return 0;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+		if (len >= refused[i].len &&
+		    memcmp(m, refused[i].bytes, refused[i].len) == 0) {
+			*name = refused[i].name;
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static ssize_t set_error(struct lfs_decomp *d, const char *fmt, ...)
+	G_GNUC_PRINTF(2, 3);
+
+static ssize_t set_error(struct lfs_decomp *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	g_free(d->error);
+	va_start(ap, fmt);
+	d->error = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	return -EIO;
+}
+
+/* Refill the input buffer when it is used up.  Returns 0 or -errno. */
+static int fill(struct lfs_decomp *d)
+{
+	ssize_t n;
+
+	if (d->in_pos < d->in_len || d->in_eof)
+		return 0;
+	n = lfs_blob_pread(d->blob, d->in, IN_BUF_SIZE, d->in_off);
+	if (n < 0)
+		return (int)n;
+	if (n == 0) {
+		d->in_eof = true;
+		d->in_len = d->in_pos = 0;
+		return 0;
+	}
+	if (d->hash)
+		lfs_hasher_update(d->hash, d->in, (size_t)n);
+	d->in_len = (size_t)n;
+	d->in_pos = 0;
+	d->in_off += (uint64_t)n;
+	return 0;
+}
+
+/* Offset in the blob of the next unconsumed input byte. */
+static uint64_t in_position(const struct lfs_decomp *d)
+{
+	return d->in_off - (d->in_len - d->in_pos);
+}
+
+static ssize_t read_plain(struct lfs_decomp *d, void *buf, size_t len)
+{
+	size_t avail;
+	int err = fill(d);
+
+	if (err < 0)
+		return err;
+	avail = d->in_len - d->in_pos;
+	if (avail == 0) {
+		d->done = true;
+		return 0;
+	}
+	if (len > avail)
+		len = avail;
+	memcpy(buf, d->in + d->in_pos, len);
+	d->in_pos += len;
+	return (ssize_t)len;
+}
+
+/* After a gzip member: end of input, or the next member must follow. */
+static ssize_t gzip_next_member(struct lfs_decomp *d)
+{
+	int err = fill(d);
+
+	if (err < 0)
+		return err;
+	if (d->in_pos == d->in_len) {
+		d->done = true;
+		return 0;
+	}
+	if (d->in[d->in_pos] != 0x1f)
+		return set_error(d, "trailing garbage after gzip stream at "
+				    "byte %llu",
+				 (unsigned long long)in_position(d));
+	inflateReset(&d->z);
+	d->gz_member_end = false;
+	return 1;
+}
+
+static ssize_t read_gzip(struct lfs_decomp *d, void *buf, size_t len)
+{
+	uInt cap = (uInt)MIN(len, (size_t)UINT_MAX);
+
+	d->z.next_out = buf;
+	d->z.avail_out = cap;
+	while (d->z.avail_out == cap) {
+		int err, r;
+
+		if (d->gz_member_end) {
+			ssize_t n = gzip_next_member(d);
+
+			if (n <= 0)
+				return n;
+		}
+		err = fill(d);
+		if (err < 0)
+			return err;
+		if (d->in_pos == d->in_len)
+			return set_error(d, "truncated gzip stream: input ends "
+					    "at byte %llu",
+					 (unsigned long long)d->in_off);
+		d->z.next_in = d->in + d->in_pos;
+		d->z.avail_in = (uInt)(d->in_len - d->in_pos);
+		r = inflate(&d->z, Z_NO_FLUSH);
+		d->in_pos = d->in_len - d->z.avail_in;
+		if (r == Z_STREAM_END)
+			d->gz_member_end = true;
+		else if (r != Z_OK && r != Z_BUF_ERROR)
+			return set_error(d, "corrupt gzip stream near byte "
+					    "%llu: %s",
+					 (unsigned long long)in_position(d),
+					 d->z.msg ? d->z.msg : zError(r));
+	}
+	return (ssize_t)(cap - d->z.avail_out);
+}
+
+static ssize_t read_zstd(struct lfs_decomp *d, void *buf, size_t len)
+{
+	ZSTD_outBuffer out = { buf, len, 0 };
+
+	while (out.pos == 0) {
+		ZSTD_inBuffer in;
+		int err = fill(d);
+
+		if (err < 0)
+			return err;
+		if (d->in_pos == d->in_len) {
+			if (d->zs_last != 0)
+				return set_error(d, "truncated zstd stream: "
+						    "input ends at byte %llu",
+						 (unsigned long long)d->in_off);
+			d->done = true;
+			return 0;
+		}
+		in.src = d->in;
+		in.size = d->in_len;
+		in.pos = d->in_pos;
+		d->zs_last = ZSTD_decompressStream(d->zs, &out, &in);
+		d->in_pos = in.pos;
+		if (ZSTD_isError(d->zs_last))
+			return set_error(d, "corrupt zstd stream near byte "
+					    "%llu: %s",
+					 (unsigned long long)in_position(d),
+					 ZSTD_getErrorName(d->zs_last));
+	}
+	return (ssize_t)out.pos;
+}
+
+ssize_t lfs_decomp_read(struct lfs_decomp *d, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (d->error)
+		return -EIO;
+	if (d->done || len == 0)
+		return 0;
+	switch (d->comp) {
+	case LFS_COMP_GZIP:
+		n = read_gzip(d, buf, len);
+		break;
+	case LFS_COMP_ZSTD:
+		n = read_zstd(d, buf, len);
+		break;
+	default:
+		n = read_plain(d, buf, len);
+		break;
+	}
+	if (n > 0)
+		d->out_bytes += (uint64_t)n;
+	return n;
+}
+
+static int setup_codec(struct lfs_decomp *d, const char **why)
+{
+	if (d->comp == LFS_COMP_GZIP) {
+		/* 15 + 16: gzip wrapper only, maximum window. */
+		if (inflateInit2(&d->z, 15 + 16) != Z_OK) {
+			*why = "cannot initialise zlib";
+			return -ENOMEM;
+		}
+		d->z_live = true;
+	} else if (d->comp == LFS_COMP_ZSTD) {
+		d->zs = ZSTD_createDStream();
+		if (!d->zs || ZSTD_isError(ZSTD_initDStream(d->zs))) {
+			*why = "cannot initialise zstd";
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int lfs_decomp_new(struct lfs_blob *blob, enum lfs_compression comp,
+		   struct lfs_hasher *stored_hash, struct lfs_decomp **out,
+		   const char **why)
+{
+	struct lfs_decomp *d = g_new0(struct lfs_decomp, 1);
+	enum lfs_compression found;
+	const char *name = NULL;
+	int err;
+
+	d->blob = blob;
+	d->hash = stored_hash;
+	d->in = g_malloc(IN_BUF_SIZE);
+	err = fill(d);
+	if (err < 0) {
+		*why = "cannot read the blob";
+		goto fail;
+	}
+	err = lfs_compression_detect(d->in, d->in_len, &found, &name);
+	if (err < 0) {
+		*why = name;
+		goto fail;
+	}
+	if (comp == LFS_COMP_DETECT) {
+		comp = found;
+	} else if (comp != found && d->in_len > 0) {
+		*why = comp == LFS_COMP_GZIP   ? "media type says gzip but the "
+						 "data is not gzip"
+		       : comp == LFS_COMP_ZSTD ? "media type says zstd but the "
+						 "data is not zstd"
+					       : "media type says uncompressed "
+						 "but the data is compressed";
+		err = -EINVAL;
+		goto fail;
+	}
+	d->comp = comp;
+	err = setup_codec(d, why);
+	if (err < 0)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	lfs_decomp_free(d);
+	return err;
+}
+
+const char *lfs_decomp_error(const struct lfs_decomp *d)
+{
+	return d->error ? d->error : "no error";
+}
+
+enum lfs_compression lfs_decomp_compression(const struct lfs_decomp *d)
+{
+	return d->comp;
+}
+
+uint64_t lfs_decomp_in_bytes(const struct lfs_decomp *d)
+{
+	return in_position(d);
+}
+
+uint64_t lfs_decomp_out_bytes(const struct lfs_decomp *d)
+{
+	return d->out_bytes;
+}
+
+void lfs_decomp_free(struct lfs_decomp *d)
+{
+	if (!d)
+		return;
+	if (d->z_live)
+		inflateEnd(&d->z);
+	ZSTD_freeDStream(d->zs);
+	g_free(d->in);
+	g_free(d->error);
+	g_free(d);
+}

@@ -1,0 +1,122 @@
+/* Digest strings and a libcrypto-backed streaming hasher (see digest.h). */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "layerfs/digest.h"
+
+struct lfs_hasher {
+	EVP_MD_CTX *ctx;
+	enum lfs_digest_algo algo;
+};
+
+static const struct {
+	const char *name;
+	unsigned int len;
+} algos[] = {
+	[LFS_DIGEST_SHA256] = { "sha256", 32 },
+	[LFS_DIGEST_SHA512] = { "sha512", 64 },
+};
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int lfs_digest_parse(const char *s, struct lfs_digest *out)
+{
+	const char *colon = s ? strchr(s, ':') : NULL;
+
+	if (!colon)
+		return -EINVAL;
+	for (size_t a = 0; a < G_N_ELEMENTS(algos); a++) {
+		size_t nlen = strlen(algos[a].name);
+		const char *hex = colon + 1;
+
+		if ((size_t)(colon - s) != nlen ||
+		    memcmp(s, algos[a].name, nlen) != 0)
+			continue;
+		if (strlen(hex) != 2 * algos[a].len)
+			return -EINVAL;
+		for (unsigned int i = 0; i < algos[a].len; i++) {
+			int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				return -EINVAL;
+			out->bytes[i] = (uint8_t)(hi << 4 | lo);
+		}
+		out->algo = (enum lfs_digest_algo)a;
+		out->len = algos[a].len;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+char *lfs_digest_hex(const struct lfs_digest *d)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *hex = g_malloc(2 * d->len + 1);
+
+	for (unsigned int i = 0; i < d->len; i++) {
+		hex[2 * i] = digits[d->bytes[i] >> 4];
+		hex[2 * i + 1] = digits[d->bytes[i] & 0xf];
+	}
+	hex[2 * d->len] = '\0';
+	return hex;
+}
+
+char *lfs_digest_to_string(const struct lfs_digest *d)
+{
+	g_autofree char *hex = lfs_digest_hex(d);
+
+	return g_strconcat(algos[d->algo].name, ":", hex, NULL);
+}
+
+bool lfs_digest_equal(const struct lfs_digest *a, const struct lfs_digest *b)
+{
+	return a->algo == b->algo && a->len == b->len &&
+	       memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+int lfs_hasher_new(enum lfs_digest_algo algo, struct lfs_hasher **out)
+{
+	struct lfs_hasher *h = g_new0(struct lfs_hasher, 1);
+	const EVP_MD *md = algo == LFS_DIGEST_SHA512 ? EVP_sha512()
+						     : EVP_sha256();
+
+	h->algo = algo;
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, md, NULL) != 1) {
+		lfs_hasher_free(h);
+		return -ENOMEM;
+	}
+	*out = h;
+	return 0;
+}
+
+void lfs_hasher_update(struct lfs_hasher *h, const void *buf, size_t len)
+{
+	EVP_DigestUpdate(h->ctx, buf, len);
+}
+
+void lfs_hasher_finish(struct lfs_hasher *h, struct lfs_digest *out)
+{
+	unsigned int len = 0;
+
+	EVP_DigestFinal_ex(h->ctx, out->bytes, &len);
+	out->algo = h->algo;
+	out->len = len;
+}
+
+void lfs_hasher_free(struct lfs_hasher *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	g_free(h);
+}
