@@ -61,7 +61,8 @@ struct lfs_index_entry {
 	uint32_t gid;
 	uint32_t mtime_nsec;
 	int64_t mtime_sec;
-	uint64_t size;	   /* REG: file size; LNK: target length */
+	uint64_t size;	   /* REG: file size; LNK: target length;
+			    * DIR: number of subdirectories */
 	union {
 		struct {
 			uint32_t first, count;

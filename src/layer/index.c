@@ -385,6 +385,10 @@ static void fill_entry(struct lfs_index_entry *e, const struct brec *r,
 	case LFS_T_BLK:
 		e->u.rdev = r->rdev;
 		break;
+	case LFS_T_DIR:
+		e->size = 0; /* counted by link_tree() */
+		e->u.data = 0;
+		break;
 	default:
 		e->u.data = 0;
 		break;
@@ -475,6 +479,8 @@ static void link_tree(struct lfs_index_builder *b, struct lfs_index *ix,
 		if (pe->u.dir.count == 0)
 			pe->u.dir.first = i;
 		pe->u.dir.count++;
+		if (r->type == LFS_T_DIR)
+			pe->size++;
 	}
 }
 

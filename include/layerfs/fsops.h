@@ -1,0 +1,60 @@
+/* The file system operations, shaped like FUSE's low-level API but with
+ * plain C types, so they run (and are unit-tested) without a mount.  Each
+ * returns 0 or a byte count, or -errno.  The FUSE adapters in src/fuse/
+ * only decode requests, call these and reply.
+ *
+ * Lookup counts: lfs_fs_lookup() and every lfs_fs_readdir() entry emitted
+ * with @plus (but "." and "..") add one to the entry's count, as the kernel
+ * counts them; lfs_fs_forget() takes them back. */
+#ifndef LAYERFS_FSOPS_H
+#define LAYERFS_FSOPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include "layerfs/mount.h"
+
+struct lfs_file;
+struct lfs_dir;
+
+int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
+		  struct stat *st);
+void lfs_fs_forget(struct lfs_mount *m, uint64_t ino, uint64_t nlookup);
+int lfs_fs_getattr(struct lfs_mount *m, uint64_t ino, struct stat *st);
+/* *target stays valid for the life of the mount. */
+int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, const char **target);
+
+/* Read-only: any request to write answers -EROFS. */
+int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
+		struct lfs_file **out);
+ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
+		    size_t len, uint64_t off);
+void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f);
+
+/* Called per entry; returns 0 when the entry was taken, 1 when the reply is
+ * full (the entry was not taken and listing stops).  @next is the offset to
+ * resume after this entry.  Without @plus only st_ino and the type bits of
+ * st_mode are set. */
+typedef int (*lfs_dirent_fn)(void *ctx, const char *name,
+			     const struct stat *st, uint64_t next);
+
+int lfs_fs_opendir(struct lfs_mount *m, uint64_t ino, struct lfs_dir **out);
+int lfs_fs_readdir(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
+		   bool plus, lfs_dirent_fn emit, void *ctx);
+void lfs_fs_releasedir(struct lfs_mount *m, struct lfs_dir *d);
+
+ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
+			void *buf, size_t size);
+ssize_t lfs_fs_listxattr(struct lfs_mount *m, uint64_t ino, char *buf,
+			 size_t size);
+int lfs_fs_statfs(struct lfs_mount *m, struct statvfs *st);
+
+/* access(2) for a caller; only asked when the kernel does not check
+ * permissions itself (no default_permissions). */
+int lfs_fs_access(struct lfs_mount *m, uint64_t ino, int mask, uid_t uid,
+		  gid_t gid, const gid_t *groups, int ngroups);
+
+#endif

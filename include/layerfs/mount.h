@@ -1,0 +1,37 @@
+/* struct lfs_mount: the one context of a mounted image.  Everything a
+ * request needs hangs off it; nothing lives in globals. */
+#ifndef LAYERFS_MOUNT_H
+#define LAYERFS_MOUNT_H
+
+#include <glib.h>
+
+#include "layerfs/cache.h"
+#include "layerfs/image.h"
+#include "layerfs/layer.h"
+#include "layerfs/log.h"
+#include "layerfs/options.h"
+#include "layerfs/tree.h"
+
+struct lfs_mount {
+	struct lfs_logger log;
+	struct lfs_image *image;
+	struct lfs_cache *cache;
+	struct lfs_layer **layers; /* bottom to top */
+	uint32_t nlayers;
+	struct lfs_tree *tree;
+	uint64_t total_entries; /* for statfs */
+	uint64_t total_bytes;
+};
+
+/* Resolve the source in @o, index every layer (verifying sizes and
+ * digests) and build the merged tree.  Errors say which file and what. */
+gboolean lfs_mount_open(const struct lfs_options *o,
+			const struct lfs_logger *lg, struct lfs_mount **out,
+			GError **error);
+void lfs_mount_close(struct lfs_mount *m);
+
+/* The image named by @o (a source string, or the --layer list). */
+gboolean lfs_mount_load_image(const struct lfs_options *o,
+			      struct lfs_image **out, GError **error);
+
+#endif

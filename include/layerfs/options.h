@@ -1,0 +1,38 @@
+/* Mount options, parsed without FUSE types so they can be unit-tested.
+ *
+ * `-o` strings mix our own keys with FUSE mount options (and, from fstab,
+ * mount(8)'s bookkeeping words).  lfs_options_parse_o() takes ours out,
+ * drops the bookkeeping, and keeps the rest for the FUSE mount, which
+ * rejects what it does not know. */
+#ifndef LAYERFS_OPTIONS_H
+#define LAYERFS_OPTIONS_H
+
+#include <stdbool.h>
+
+#include <glib.h>
+
+struct lfs_options {
+	char *source;	    /* NULL when layers are listed */
+	GPtrArray *layers;  /* char *, bottom to top */
+	char *platform;	    /* NULL: the host's */
+	char *cache_dir;    /* NULL: lfs_cache_default_dir() */
+	bool allow_other;   /* default: when run as root */
+	GPtrArray *fuse_opts; /* char *, passed to the FUSE mount */
+};
+
+struct lfs_options *lfs_options_new(void);
+void lfs_options_free(struct lfs_options *o);
+
+/* Parse one comma-separated -o argument ("\," escapes a comma). */
+gboolean lfs_options_parse_o(struct lfs_options *o, const char *arg,
+			     GError **error);
+
+/* The full FUSE option string for @o: read-only, default_permissions,
+ * allow_other when wanted, fsname and subtype, then the user's options. */
+char *lfs_options_fuse_string(const struct lfs_options *o,
+			      const char *fsname);
+
+typedef struct lfs_options lfs_options;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(lfs_options, lfs_options_free)
+
+#endif

@@ -1,0 +1,105 @@
+/* `layerfs inspect`: what an image is made of, layer by layer.  Every layer
+ * is indexed (and its digest verified) but nothing is mounted and nothing
+ * is written to the cache. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "layerfs/error.h"
+#include "layerfs/mount.h"
+
+static void print_header(const struct lfs_image *img)
+{
+	printf("source:    %s\n", img->source);
+	if (img->manifest_digest)
+		printf("manifest:  %s\n", img->manifest_digest);
+	if (img->config_digest)
+		printf("config:    %s\n", img->config_digest);
+	if (img->platform)
+		printf("platform:  %s\n", img->platform);
+	printf("layers:    %u\n\n", img->layers->len);
+	printf("%3s  %-11s  %14s  %14s  %9s  %9s  %-71s  %s\n", "#",
+	       "COMPRESSION", "STORED", "UNCOMPRESSED", "ENTRIES", "WHITEOUTS",
+	       "DIGEST", "MEDIA TYPE");
+}
+
+static void print_layer(guint i, const struct lfs_layer *l)
+{
+	const struct lfs_layer_spec *spec = l->spec;
+	g_autofree char *digest = spec->has_digest
+					  ? lfs_digest_to_string(&spec->digest)
+					  : g_strdup("-");
+	const char *comp = spec->kind == LFS_LAYER_DIR
+				   ? "directory"
+				   : lfs_compression_name(l->comp);
+
+	printf("%3u  %-11s  %14llu  %14llu  %9llu  %9llu  %-71s  %s\n", i + 1,
+	       comp, (unsigned long long)l->stored_size,
+	       (unsigned long long)l->tar_size,
+	       (unsigned long long)l->index->stat_entries,
+	       (unsigned long long)l->index->stat_whiteouts, digest,
+	       spec->media_type ? spec->media_type : "-");
+}
+
+static gboolean inspect(struct lfs_options *o, const struct lfs_logger *lg,
+			GError **error)
+{
+	g_autoptr(lfs_image) img = NULL;
+	struct lfs_layer_options lo = { NULL, lg };
+
+	if (!lfs_mount_load_image(o, &img, error))
+		return FALSE;
+	print_header(img);
+	for (guint i = 0; i < img->layers->len; i++) {
+		struct lfs_layer *l;
+
+		if (!lfs_layer_open(img->layers->pdata[i], &lo, &l, error))
+			return FALSE;
+		print_layer(i, l);
+		lfs_layer_free(l);
+	}
+	return TRUE;
+}
+
+int lfs_cmd_inspect(int argc, char **argv)
+{
+	g_auto(GStrv) layers = NULL;
+	g_autofree char *platform = NULL;
+	GOptionEntry entries[] = {
+		{ "layer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &layers,
+		  "A layer: tar, tar.gz, tar.zst or directory; repeat, bottom "
+		  "first",
+		  "PATH" },
+		{ "platform", 0, 0, G_OPTION_ARG_STRING, &platform,
+		  "Platform to pick from a multi-platform image",
+		  "OS/ARCH[/VARIANT]" },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("[SOURCE]");
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GError) error = NULL;
+	struct lfs_cli_log sink = { false };
+	struct lfs_logger lg = { lfs_cli_log_write, &sink, LFS_LOG_WARN };
+
+	g_option_context_set_summary(
+		ctx, "Show the layers of an image: digest, media type, stored "
+		     "and uncompressed size, entry and whiteout counts.  Each "
+		     "layer is read once and its digest verified.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error) ||
+	    (layers ? argc != 1 : argc != 2)) {
+		fprintf(stderr, "layerfs inspect: %s (see layerfs inspect "
+				"--help)\n",
+			error ? error->message : "expected one SOURCE, or --layer");
+		return LFS_EXIT_USAGE;
+	}
+	o->source = layers ? NULL : g_strdup(argv[1]);
+	o->platform = g_steal_pointer(&platform);
+	for (char **l = layers; l && *l; l++)
+		g_ptr_array_add(o->layers, g_strdup(*l));
+	if (!inspect(o, &lg, &error)) {
+		fprintf(stderr, "layerfs: %s\n", error->message);
+		return LFS_EXIT_FAIL;
+	}
+	return LFS_EXIT_OK;
+}

@@ -1,0 +1,197 @@
+/* `layerfs mount`: check the mountpoint, index the image, mount it, and
+ * serve it (in the background unless -f). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "layerfs/error.h"
+#include "layerfs/mount.h"
+#include "layerfs/session.h"
+
+/* FUSE worker threads: libfuse's own default. */
+#define FUSE_THREADS 10
+
+struct mount_args {
+	gboolean foreground, debug;
+	GStrv opts, layers;
+	char *cache_dir, *platform;
+	char *source, *mountpoint;
+};
+
+static void mount_args_clear(struct mount_args *a)
+{
+	g_strfreev(a->opts);
+	g_strfreev(a->layers);
+	g_free(a->cache_dir);
+	g_free(a->platform);
+	g_free(a->source);
+	g_free(a->mountpoint);
+}
+
+static const char summary[] =
+	"Mount a container image as a read-only merged tree.\n\n"
+	"SOURCE is oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG|:@N], an OCI\n"
+	"layout directory or a docker-archive file; or give the layers with\n"
+	"--layer, bottom first, and only MOUNTPOINT.  Unmount with\n"
+	"fusermount3 -u MOUNTPOINT.  See layerfs(1).";
+
+static gboolean parse_args(int argc, char **argv, struct mount_args *a,
+			   GError **error)
+{
+	GOptionEntry entries[] = {
+		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &a->foreground,
+		  "Stay in the foreground", NULL },
+		{ "debug", 'd', 0, G_OPTION_ARG_NONE, &a->debug,
+		  "Print every request (implies -f)", NULL },
+		{ "options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &a->opts,
+		  "Mount options, comma-separated (see layerfs(1))",
+		  "OPT[,OPT]" },
+		{ "layer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a->layers,
+		  "A layer: tar, tar.gz, tar.zst or directory; repeat, bottom "
+		  "first",
+		  "PATH" },
+		{ "cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &a->cache_dir,
+		  "Cache directory (default /var/cache/layerfs for root, else "
+		  "$XDG_CACHE_HOME/layerfs)",
+		  "DIR" },
+		{ "platform", 0, 0, G_OPTION_ARG_STRING, &a->platform,
+		  "Platform to pick from a multi-platform image (default: "
+		  "this machine's)",
+		  "OS/ARCH[/VARIANT]" },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new(
+		"SOURCE MOUNTPOINT");
+	guint want;
+
+	g_option_context_set_summary(ctx, summary);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, error))
+		return FALSE;
+	want = a->layers ? 2 : 3;
+	if ((guint)argc != want)
+		return lfs_fail(error, EINVAL,
+				a->layers ? "expected MOUNTPOINT (the layers "
+					    "come from --layer)"
+					  : "expected SOURCE and MOUNTPOINT");
+	a->mountpoint = g_strdup(argv[want - 1]);
+	a->source = a->layers ? NULL : g_strdup(argv[1]);
+	return TRUE;
+}
+
+/* Fail early, and clearly, on a mountpoint the kernel would refuse. */
+static gboolean check_mountpoint(const char *path, char **abs,
+				 GError **error)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, 0, STATX_TYPE, &stx) < 0)
+		return lfs_fail(error, errno, "mountpoint %s: %s", path,
+				errno == ENOENT ? "does not exist"
+						: g_strerror(errno));
+	if (!S_ISDIR(stx.stx_mode))
+		return lfs_fail(error, ENOTDIR,
+				"mountpoint %s: not a directory", path);
+	if (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT &&
+	    stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+		return lfs_fail(error, EBUSY,
+				"mountpoint %s: busy (something is already "
+				"mounted there; unmount it first)",
+				path);
+	*abs = realpath(path, NULL);
+	if (!*abs)
+		return lfs_fail(error, errno, "mountpoint %s: %s", path,
+				g_strerror(errno));
+	return TRUE;
+}
+
+static gboolean build_options(struct mount_args *a, struct lfs_options *o,
+			      GError **error)
+{
+	o->source = g_strdup(a->source);
+	o->cache_dir = g_strdup(a->cache_dir);
+	o->platform = g_strdup(a->platform);
+	for (char **l = a->layers; l && *l; l++)
+		g_ptr_array_add(o->layers, g_strdup(*l));
+	for (char **opt = a->opts; opt && *opt; opt++) {
+		if (!lfs_options_parse_o(o, *opt, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Index, mount and serve; in the child when daemonising. */
+static int run(struct lfs_options *o, const char *mountpoint, bool debug,
+	       int notify_fd)
+{
+	struct lfs_cli_log sink = { false };
+	struct lfs_logger lg = { lfs_cli_log_write, &sink,
+				 debug ? LFS_LOG_DEBUG : LFS_LOG_WARN };
+	g_autoptr(GError) error = NULL;
+	g_autofree char *fuse_opts = NULL;
+	struct lfs_session *s = NULL;
+	struct lfs_mount *m = NULL;
+	int err;
+
+	if (!lfs_mount_open(o, &lg, &m, &error)) {
+		fprintf(stderr, "layerfs: %s\n", error->message);
+		lfs_daemon_notify(notify_fd, LFS_EXIT_FAIL);
+		return LFS_EXIT_FAIL;
+	}
+	fuse_opts = lfs_options_fuse_string(o, m->image->source);
+	err = lfs_session_mount(m, mountpoint, fuse_opts, debug, &s);
+	if (err < 0) {
+		fprintf(stderr, "layerfs: cannot mount %s at %s\n",
+			m->image->source, mountpoint);
+		lfs_mount_close(m);
+		lfs_daemon_notify(notify_fd, LFS_EXIT_FAIL);
+		return LFS_EXIT_FAIL;
+	}
+	if (notify_fd >= 0) {
+		lfs_daemon_notify(notify_fd, LFS_EXIT_OK);
+		lfs_daemon_detach();
+		lfs_cli_log_to_syslog(&sink);
+	}
+	err = lfs_session_run(s, FUSE_THREADS);
+	lfs_session_destroy(s);
+	lfs_mount_close(m);
+	return err < 0 ? LFS_EXIT_FAIL : LFS_EXIT_OK;
+}
+
+int lfs_cmd_mount(int argc, char **argv)
+{
+	struct mount_args a = { 0 };
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree char *mountpoint = NULL;
+	int notify_fd = -1, status, err;
+
+	if (!parse_args(argc, argv, &a, &error)) {
+		fprintf(stderr, "layerfs mount: %s (see layerfs mount "
+				"--help)\n",
+			error->message);
+		mount_args_clear(&a);
+		return LFS_EXIT_USAGE;
+	}
+	if (!build_options(&a, o, &error) ||
+	    !check_mountpoint(a.mountpoint, &mountpoint, &error)) {
+		fprintf(stderr, "layerfs: %s\n", error->message);
+		mount_args_clear(&a);
+		return LFS_EXIT_FAIL;
+	}
+	if (!a.foreground && !a.debug) {
+		err = lfs_daemon_fork(&notify_fd);
+		if (err < 0) {
+			fprintf(stderr, "layerfs: fork: %s\n",
+				g_strerror(-err));
+			mount_args_clear(&a);
+			return LFS_EXIT_FAIL;
+		}
+	}
+	status = run(o, mountpoint, a.debug, notify_fd);
+	mount_args_clear(&a);
+	return status;
+}

@@ -1,0 +1,46 @@
+/* layerfs: subcommand dispatch.  `layerfs SOURCE MOUNTPOINT -o OPTS` (no
+ * subcommand) is the form mount.fuse3 uses, so `mount -t fuse.layerfs` and
+ * fstab lines work. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"Usage:\n"
+	"  layerfs mount [OPTIONS] SOURCE MOUNTPOINT\n"
+	"  layerfs mount [OPTIONS] --layer PATH [--layer PATH...] MOUNTPOINT\n"
+	"  layerfs inspect [OPTIONS] SOURCE | --layer PATH...\n"
+	"  layerfs SOURCE MOUNTPOINT [-o OPTIONS]     (mount.fuse3 form)\n"
+	"  layerfs --help | --version\n"
+	"\n"
+	"SOURCE: oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG|:@N], an OCI\n"
+	"layout directory, or a docker-archive file.\n"
+	"'layerfs COMMAND --help' describes each command; see layerfs(1).\n";
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		fputs(usage, stderr);
+		return LFS_EXIT_USAGE;
+	}
+	if (strcmp(cmd, "mount") == 0)
+		return lfs_cmd_mount(argc - 1, argv + 1);
+	if (strcmp(cmd, "inspect") == 0)
+		return lfs_cmd_inspect(argc - 1, argv + 1);
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		fputs(usage, stdout);
+		return LFS_EXIT_OK;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("layerfs %s\n", LFS_VERSION);
+		return LFS_EXIT_OK;
+	}
+	if (cmd[0] != '-')
+		return lfs_cmd_mount(argc, argv);
+	fputs(usage, stderr);
+	return LFS_EXIT_USAGE;
+}

@@ -1,0 +1,286 @@
+/* The operations facade (see fsops.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "layerfs/fsops.h"
+#include "layerfs/path.h"
+#include "layerfs/read.h"
+
+#define BLOCK_SIZE 4096
+
+struct lfs_file {
+	struct lfs_layer *layer;
+	uint32_t entry;
+	int fd; /* directory layers: the real file; else -1 */
+};
+
+struct lfs_dir {
+	struct lfs_node *node; /* the kernel holds a count while open */
+	const struct lfs_dirlist *list;
+};
+
+static struct lfs_node *get_node(struct lfs_mount *m, uint64_t ino)
+{
+	return lfs_tree_get(m->tree, ino);
+}
+
+int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
+		  struct stat *st)
+{
+	struct lfs_node *n;
+	int err = lfs_tree_lookup(m->tree, parent, name, &n);
+
+	if (err < 0)
+		return err;
+	lfs_tree_stat(m->tree, n, st);
+	return 0;
+}
+
+void lfs_fs_forget(struct lfs_mount *m, uint64_t ino, uint64_t nlookup)
+{
+	lfs_tree_forget(m->tree, ino, nlookup);
+}
+
+int lfs_fs_getattr(struct lfs_mount *m, uint64_t ino, struct stat *st)
+{
+	struct lfs_node *n = get_node(m, ino);
+
+	if (!n)
+		return -ESTALE;
+	lfs_tree_stat(m->tree, n, st);
+	return 0;
+}
+
+int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, const char **target)
+{
+	struct lfs_node *n = get_node(m, ino);
+
+	if (!n)
+		return -ESTALE;
+	*target = lfs_tree_readlink(m->tree, n);
+	return *target ? 0 : -EINVAL;
+}
+
+int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
+		struct lfs_file **out)
+{
+	struct lfs_node *n = get_node(m, ino);
+	struct lfs_ref r;
+	struct lfs_file *f;
+
+	if (!n)
+		return -ESTALE;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return -EROFS;
+	if (lfs_node_type(n) == S_IFDIR)
+		return -EISDIR;
+	if (lfs_node_type(n) != S_IFREG)
+		return -EINVAL;
+	r = lfs_tree_data_ref(n);
+	f = g_new0(struct lfs_file, 1);
+	f->layer = m->layers[r.layer];
+	f->entry = r.entry;
+	f->fd = -1;
+	if (f->layer->dirfd >= 0) {
+		f->fd = lfs_layer_open_file(f->layer, r.entry);
+		if (f->fd < 0) {
+			int err = f->fd;
+
+			g_free(f);
+			return err;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
+		    size_t len, uint64_t off)
+{
+	ssize_t n = lfs_read_entry(f->layer, f->entry, f->fd, buf, len, off);
+
+	if (n == -EIO) {
+		g_autofree char *path = lfs_index_path(f->layer->index,
+						       f->entry);
+
+		lfs_err(&m->log,
+			"%s: \"%s\": data at offset %llu is unreadable: the "
+			"layer is shorter than its index says (changed or "
+			"truncated since it was indexed)",
+			f->layer->spec->name, path, (unsigned long long)off);
+	}
+	return n;
+}
+
+void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f)
+{
+	(void)m;
+	if (f->fd >= 0)
+		close(f->fd);
+	g_free(f);
+}
+
+int lfs_fs_opendir(struct lfs_mount *m, uint64_t ino, struct lfs_dir **out)
+{
+	struct lfs_node *n = get_node(m, ino);
+	const struct lfs_dirlist *list;
+	int err;
+
+	if (!n)
+		return -ESTALE;
+	err = lfs_tree_dirlist(m->tree, n, &list);
+	if (err < 0)
+		return err;
+	*out = g_new0(struct lfs_dir, 1);
+	(*out)->node = n;
+	(*out)->list = list;
+	return 0;
+}
+
+/* "." and ".." come first: offsets 0 and 1; listing entry i is at i + 2. */
+static int emit_dots(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
+		     bool plus, lfs_dirent_fn emit, void *ctx)
+{
+	struct stat st = { 0 };
+
+	if (off == 0) {
+		if (plus)
+			lfs_tree_stat(m->tree, d->node, &st);
+		st.st_ino = lfs_node_ino(d->node);
+		st.st_mode = S_IFDIR | (st.st_mode & 07777);
+		if (emit(ctx, ".", &st, 1))
+			return 1;
+	}
+	if (off <= 1) {
+		memset(&st, 0, sizeof(st));
+		st.st_ino = lfs_node_parent(d->node);
+		st.st_mode = S_IFDIR;
+		if (emit(ctx, "..", &st, 2))
+			return 1;
+	}
+	return 0;
+}
+
+static int emit_plus(struct lfs_mount *m, struct lfs_dir *d,
+		     const struct lfs_mdirent *e, uint64_t next,
+		     lfs_dirent_fn emit, void *ctx)
+{
+	g_autofree char *name = g_strndup(e->name, e->name_len);
+	struct stat st;
+	int err = lfs_fs_lookup(m, lfs_node_ino(d->node), name, &st);
+
+	if (err < 0)
+		return err;
+	if (emit(ctx, name, &st, next)) {
+		/* Not sent: the kernel will not count it. */
+		lfs_fs_forget(m, st.st_ino, 1);
+		return 1;
+	}
+	return 0;
+}
+
+int lfs_fs_readdir(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
+		   bool plus, lfs_dirent_fn emit, void *ctx)
+{
+	if (emit_dots(m, d, off, plus, emit, ctx))
+		return 0;
+	for (uint64_t i = off < 2 ? 0 : off - 2; i < d->list->n; i++) {
+		const struct lfs_mdirent *e = &d->list->ents[i];
+		struct stat st = { .st_ino = e->ino, .st_mode = e->type };
+		int r;
+
+		if (plus) {
+			r = emit_plus(m, d, e, i + 3, emit, ctx);
+			if (r < 0)
+				return r;
+		} else {
+			g_autofree char *name = g_strndup(e->name,
+							  e->name_len);
+
+			r = emit(ctx, name, &st, i + 3);
+		}
+		if (r)
+			break;
+	}
+	return 0;
+}
+
+void lfs_fs_releasedir(struct lfs_mount *m, struct lfs_dir *d)
+{
+	(void)m;
+	g_free(d);
+}
+
+ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
+			void *buf, size_t size)
+{
+	struct lfs_node *n = get_node(m, ino);
+
+	if (!n)
+		return -ESTALE;
+	return lfs_tree_getxattr(m->tree, n, name, buf, size);
+}
+
+ssize_t lfs_fs_listxattr(struct lfs_mount *m, uint64_t ino, char *buf,
+			 size_t size)
+{
+	struct lfs_node *n = get_node(m, ino);
+
+	if (!n)
+		return -ESTALE;
+	return lfs_tree_listxattr(m->tree, n, buf, size);
+}
+
+int lfs_fs_statfs(struct lfs_mount *m, struct statvfs *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = BLOCK_SIZE;
+	st->f_frsize = BLOCK_SIZE;
+	st->f_blocks = (m->total_bytes + BLOCK_SIZE - 1) / BLOCK_SIZE;
+	st->f_files = m->total_entries;
+	st->f_namemax = LFS_NAME_MAX;
+	st->f_flag = ST_RDONLY;
+	return 0;
+}
+
+static bool in_groups(gid_t gid, gid_t want, const gid_t *groups, int n)
+{
+	if (gid == want)
+		return true;
+	for (int i = 0; i < n; i++) {
+		if (groups[i] == want)
+			return true;
+	}
+	return false;
+}
+
+int lfs_fs_access(struct lfs_mount *m, uint64_t ino, int mask, uid_t uid,
+		  gid_t gid, const gid_t *groups, int ngroups)
+{
+	struct stat st;
+	int err = lfs_fs_getattr(m, ino, &st);
+	unsigned int bits;
+
+	if (err < 0)
+		return err;
+	if (mask & W_OK)
+		return -EROFS;
+	if (mask == F_OK)
+		return 0;
+	if (uid == 0) {
+		/* root may execute only what somebody may execute. */
+		if ((mask & X_OK) && !S_ISDIR(st.st_mode) &&
+		    !(st.st_mode & 0111))
+			return -EACCES;
+		return 0;
+	}
+	if (st.st_uid == uid)
+		bits = (st.st_mode >> 6) & 7;
+	else if (in_groups(gid, st.st_gid, groups, ngroups))
+		bits = (st.st_mode >> 3) & 7;
+	else
+		bits = st.st_mode & 7;
+	return ((unsigned int)mask & ~bits) ? -EACCES : 0;
+}

@@ -1,0 +1,70 @@
+/* Opening a mount: source -> image -> indexed layers -> merged tree. */
+#include "layerfs/error.h"
+#include "layerfs/mount.h"
+#include "layerfs/source.h"
+
+gboolean lfs_mount_load_image(const struct lfs_options *o,
+			      struct lfs_image **out, GError **error)
+{
+	if (o->source)
+		return lfs_source_open(o->source, o->platform, out, error);
+	return lfs_source_from_layers((const char *const *)o->layers->pdata,
+				      o->layers->len, out, error);
+}
+
+static gboolean open_layers(struct lfs_mount *m, GError **error)
+{
+	struct lfs_layer_options lo = { m->cache, &m->log };
+
+	m->nlayers = m->image->layers->len;
+	m->layers = g_new0(struct lfs_layer *, m->nlayers);
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		struct lfs_layer *l;
+
+		if (!lfs_layer_open(m->image->layers->pdata[i], &lo,
+				    &m->layers[i], error))
+			return FALSE;
+		l = m->layers[i];
+		m->total_entries += l->index->nentries;
+		m->total_bytes += l->tar_size;
+		lfs_info(&m->log, "%s: %u entries, %llu bytes (%s)",
+			 l->spec->name, l->index->nentries,
+			 (unsigned long long)l->tar_size,
+			 lfs_compression_name(l->comp));
+	}
+	return TRUE;
+}
+
+gboolean lfs_mount_open(const struct lfs_options *o,
+			const struct lfs_logger *lg, struct lfs_mount **out,
+			GError **error)
+{
+	struct lfs_mount *m = g_new0(struct lfs_mount, 1);
+	g_autofree char *cache_dir = o->cache_dir ? g_strdup(o->cache_dir)
+						  : lfs_cache_default_dir();
+
+	if (lg)
+		m->log = *lg;
+	if (!lfs_mount_load_image(o, &m->image, error) ||
+	    !lfs_cache_open(cache_dir, &m->cache, error) ||
+	    !open_layers(m, error)) {
+		lfs_mount_close(m);
+		return FALSE;
+	}
+	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log);
+	*out = m;
+	return TRUE;
+}
+
+void lfs_mount_close(struct lfs_mount *m)
+{
+	if (!m)
+		return;
+	lfs_tree_free(m->tree);
+	for (uint32_t i = 0; i < m->nlayers; i++)
+		lfs_layer_free(m->layers[i]);
+	g_free(m->layers);
+	lfs_cache_free(m->cache);
+	lfs_image_free(m->image);
+	g_free(m);
+}

@@ -1,0 +1,133 @@
+/* Option parsing (see options.h). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "layerfs/error.h"
+#include "layerfs/options.h"
+
+struct lfs_options *lfs_options_new(void)
+{
+	struct lfs_options *o = g_new0(struct lfs_options, 1);
+
+	o->layers = g_ptr_array_new_with_free_func(g_free);
+	o->fuse_opts = g_ptr_array_new_with_free_func(g_free);
+	o->allow_other = geteuid() == 0;
+	return o;
+}
+
+void lfs_options_free(struct lfs_options *o)
+{
+	if (!o)
+		return;
+	g_free(o->source);
+	g_free(o->platform);
+	g_free(o->cache_dir);
+	g_ptr_array_unref(o->layers);
+	g_ptr_array_unref(o->fuse_opts);
+	g_free(o);
+}
+
+/* mount(8) and fstab words that mean nothing to a FUSE mount, and "rw",
+ * which a read-only image cannot honour and mount(8) passes by default. */
+static bool ignored(const char *opt)
+{
+	static const char *const words[] = {
+		"rw",	   "defaults", "auto",	"noauto", "nofail", "_netdev",
+		"user",	   "users",    "owner", "group",  "nonempty",
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(words); i++) {
+		if (strcmp(opt, words[i]) == 0)
+			return true;
+	}
+	return g_str_has_prefix(opt, "x-") ||
+	       g_str_has_prefix(opt, "comment=");
+}
+
+static gboolean set_value(char **field, const char *key, const char *value,
+			  GError **error)
+{
+	if (!*value)
+		return lfs_fail(error, EINVAL, "option %s= needs a value", key);
+	g_free(*field);
+	*field = g_strdup(value);
+	return TRUE;
+}
+
+static gboolean parse_one(struct lfs_options *o, const char *opt,
+			  GError **error)
+{
+	const char *eq = strchr(opt, '=');
+	g_autofree char *key = eq ? g_strndup(opt, (gsize)(eq - opt))
+				  : g_strdup(opt);
+	const char *value = eq ? eq + 1 : NULL;
+
+	if (!*opt || ignored(opt))
+		return TRUE;
+	if (value && (strcmp(key, "cache_dir") == 0 ||
+		      strcmp(key, "cache-dir") == 0))
+		return set_value(&o->cache_dir, key, value, error);
+	if (value && strcmp(key, "platform") == 0)
+		return set_value(&o->platform, key, value, error);
+	if (strcmp(opt, "allow_other") == 0) {
+		o->allow_other = true;
+		return TRUE;
+	}
+	if (strcmp(opt, "noallow_other") == 0) {
+		o->allow_other = false;
+		return TRUE;
+	}
+	if (strcmp(opt, "ro") == 0 || strcmp(opt, "default_permissions") == 0)
+		return TRUE; /* always on */
+	g_ptr_array_add(o->fuse_opts, g_strdup(opt));
+	return TRUE;
+}
+
+gboolean lfs_options_parse_o(struct lfs_options *o, const char *arg,
+			     GError **error)
+{
+	g_autoptr(GString) cur = g_string_new(NULL);
+
+	for (const char *p = arg;; p++) {
+		if (*p == '\\' && p[1]) {
+			g_string_append_c(cur, *++p);
+			continue;
+		}
+		if (*p && *p != ',') {
+			g_string_append_c(cur, *p);
+			continue;
+		}
+		if (!parse_one(o, cur->str, error))
+			return FALSE;
+		g_string_truncate(cur, 0);
+		if (!*p)
+			return TRUE;
+	}
+}
+
+/* FUSE option values are comma-separated; escape what would split. */
+static void append_escaped(GString *s, const char *value)
+{
+	for (const char *p = value; *p; p++) {
+		if (*p == ',' || *p == '\\')
+			g_string_append_c(s, '\\');
+		g_string_append_c(s, *p);
+	}
+}
+
+char *lfs_options_fuse_string(const struct lfs_options *o,
+			      const char *fsname)
+{
+	GString *s = g_string_new("ro,default_permissions,subtype=layerfs");
+
+	if (o->allow_other)
+		g_string_append(s, ",allow_other");
+	g_string_append(s, ",fsname=");
+	append_escaped(s, fsname);
+	for (guint i = 0; i < o->fuse_opts->len; i++) {
+		g_string_append_c(s, ',');
+		append_escaped(s, o->fuse_opts->pdata[i]);
+	}
+	return g_string_free(s, FALSE);
+}

@@ -1,0 +1,399 @@
+/* The FUSE low-level operations: thin adapters over fsops.h.  Each decodes
+ * its request, calls one core function and replies; errors are -errno up
+ * to reply_err(), the one place that negates them.  No lock is held across
+ * a reply. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fuse_internal.h"
+#include "layerfs/fsops.h"
+
+static struct lfs_mount *mnt(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void reply_err(fuse_req_t req, int err)
+{
+	fuse_reply_err(req, -err);
+}
+
+static void fill_entry(const struct stat *st, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = st->st_ino;
+	e->attr = *st;
+	e->attr_timeout = LFS_TIMEOUT_IMMUTABLE;
+	e->entry_timeout = LFS_TIMEOUT_IMMUTABLE;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Symlink targets never change: let the kernel cache them. */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	struct stat st;
+	int err = lfs_fs_lookup(mnt(req), parent, name, &st);
+
+	if (err == -ENOENT) {
+		/* ino 0: a negative entry the kernel may cache. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = LFS_TIMEOUT_IMMUTABLE;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (err < 0) {
+		reply_err(req, err);
+		return;
+	}
+	fill_entry(&st, &e);
+	/* The kernel only counts the lookup if the reply got through. */
+	if (fuse_reply_entry(req, &e) != 0)
+		lfs_fs_forget(mnt(req), e.ino, 1);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	lfs_fs_forget(mnt(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		lfs_fs_forget(mnt(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+	int err = lfs_fs_getattr(mnt(req), ino, &st);
+
+	(void)fi;
+	if (err < 0)
+		reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, LFS_TIMEOUT_IMMUTABLE);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	const char *target;
+	int err = lfs_fs_readlink(mnt(req), ino, &target);
+
+	if (err < 0)
+		reply_err(req, err);
+	else
+		fuse_reply_readlink(req, target);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct lfs_file *f;
+	int err = lfs_fs_open(mnt(req), ino, fi->flags, &f);
+
+	if (err < 0) {
+		reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)f;
+	fi->keep_cache = 1; /* contents never change */
+	if (fuse_reply_open(req, fi) != 0)
+		lfs_fs_release(mnt(req), f);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct lfs_file *f = (struct lfs_file *)(uintptr_t)fi->fh;
+	g_autofree char *buf = g_malloc(size);
+	ssize_t n = lfs_fs_read(mnt(req), f, buf, size, (uint64_t)off);
+
+	(void)ino;
+	if (n < 0)
+		reply_err(req, (int)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	lfs_fs_release(mnt(req), (struct lfs_file *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct lfs_dir *d;
+	int err = lfs_fs_opendir(mnt(req), ino, &d);
+
+	if (err < 0) {
+		reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	fi->cache_readdir = 1; /* listings never change */
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		lfs_fs_releasedir(mnt(req), d);
+}
+
+/* Packs directory entries into one reply buffer. */
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+	bool plus;
+};
+
+static int add_dirent(void *ctx, const char *name, const struct stat *st,
+		      uint64_t next)
+{
+	struct dirbuf *db = ctx;
+	char *p = db->buf + db->used;
+	size_t left = db->size - db->used, need;
+
+	if (db->plus) {
+		struct fuse_entry_param e;
+
+		fill_entry(st, &e);
+		need = fuse_add_direntry_plus(db->req, p, left, name, &e,
+					      (off_t)next);
+	} else {
+		need = fuse_add_direntry(db->req, p, left, name, st,
+					 (off_t)next);
+	}
+	if (need > left)
+		return 1;
+	db->used += need;
+	return 0;
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct lfs_dir *d = (struct lfs_dir *)(uintptr_t)fi->fh;
+	g_autofree char *buf = g_malloc(size);
+	struct dirbuf db = { req, buf, size, 0, plus };
+	int err = lfs_fs_readdir(mnt(req), d, (uint64_t)off, plus, add_dirent,
+				 &db);
+
+	if (err < 0)
+		reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, db.used);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	(void)ino;
+	lfs_fs_releasedir(mnt(req), (struct lfs_dir *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	g_autofree char *buf = size ? g_malloc(size) : NULL;
+	ssize_t n = lfs_fs_getxattr(mnt(req), ino, name, buf, size);
+
+	if (n < 0)
+		reply_err(req, (int)n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	g_autofree char *buf = size ? g_malloc(size) : NULL;
+	ssize_t n = lfs_fs_listxattr(mnt(req), ino, buf, size);
+
+	if (n < 0)
+		reply_err(req, (int)n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+
+	(void)ino;
+	lfs_fs_statfs(mnt(req), &st);
+	fuse_reply_statfs(req, &st);
+}
+
+/* Largest supplementary group list we pass on; the kernel's NGROUPS_MAX
+ * is 65536, but access checks with more groups than this are not worth
+ * an allocation per request. */
+#define MAX_GROUPS 256
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[MAX_GROUPS];
+	int n = fuse_req_getgroups(req, MAX_GROUPS, groups);
+
+	if (n < 0 || n > MAX_GROUPS)
+		n = 0;
+	reply_err(req, lfs_fs_access(mnt(req), ino, mask, ctx->uid, ctx->gid,
+				     groups, n));
+}
+
+/* ---- every request to change something: the image is read-only ---- */
+
+static void rofs(fuse_req_t req)
+{
+	reply_err(req, -EROFS);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)ino, (void)attr, (void)to_set, (void)fi;
+	rofs(req);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)parent, (void)name, (void)mode, (void)rdev;
+	rofs(req);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	(void)parent, (void)name, (void)mode;
+	rofs(req);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent, (void)name;
+	rofs(req);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	rofs(req);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+	rofs(req);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	(void)ino, (void)newparent, (void)newname;
+	rofs(req);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
+	rofs(req);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)parent, (void)name, (void)mode, (void)fi;
+	rofs(req);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+	rofs(req);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino, (void)name;
+	rofs(req);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			 off_t offset, off_t length,
+			 struct fuse_file_info *fi)
+{
+	(void)ino, (void)mode, (void)offset, (void)length, (void)fi;
+	rofs(req);
+}
+
+const struct fuse_lowlevel_ops lfs_fuse_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.statfs = op_statfs,
+	.access = op_access,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.write = op_write,
+	.create = op_create,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+	.fallocate = op_fallocate,
+};

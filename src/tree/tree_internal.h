@@ -1,0 +1,119 @@
+/* Declarations shared by src/tree/ only: the tree and node structures and
+ * the helpers the tree files call in one another.  Lock order: only
+ * tree->lock exists; nothing else is taken while holding it. */
+#ifndef LAYERFS_TREE_INTERNAL_H
+#define LAYERFS_TREE_INTERNAL_H
+
+#include "layerfs/index.h"
+#include "layerfs/tree.h"
+
+/* A synthesised directory (every layer lists it only implicitly) takes its
+ * attributes from nowhere: meta.layer is this. */
+#define LFS_LAYER_SYNTH UINT32_MAX
+#define LFS_REF_NONE UINT64_MAX
+
+struct lfs_node {
+	uint64_t ino;
+	uint64_t parent;   /* directories: the parent's number */
+	uint64_t nlookup;  /* protected by tree->lock */
+	uint32_t type;	   /* S_IFMT bits */
+	struct lfs_ref top;  /* topmost entry of this name */
+	struct lfs_ref meta; /* attributes (and data) come from here */
+	/* Directories: the chain of same-named directories, top to bottom,
+	 * down to the first whiteout or non-directory.  The first @ncontrib
+	 * contribute children (an opaque one ends that); all of them are
+	 * candidates for attributes. */
+	uint32_t nchain, ncontrib;
+	struct lfs_ref *chain;
+	struct lfs_dirlist *list; /* built once; protected by tree->lock */
+};
+
+struct lfs_tree {
+	struct lfs_layer *const *layers;
+	uint32_t nlayers;
+	const struct lfs_logger *lg;
+	GMutex lock;	    /* protects nodes and node lookup counts */
+	GHashTable *nodes;  /* ino -> struct lfs_node * */
+	struct lfs_node *root;
+	GHashTable *links;  /* packed HARDLINK ref -> packed target or NONE */
+	GHashTable *groups; /* packed target -> struct lfs_link_group * */
+};
+
+static inline uint64_t lfs_ref_pack(struct lfs_ref r)
+{
+	return (uint64_t)r.layer << 32 | r.entry;
+}
+
+static inline struct lfs_ref lfs_ref_unpack(uint64_t v)
+{
+	struct lfs_ref r = { (uint32_t)(v >> 32), (uint32_t)v };
+
+	return r;
+}
+
+static inline uint64_t lfs_ref_ino(struct lfs_ref r)
+{
+	return (uint64_t)(r.layer + 1) << 32 | r.entry;
+}
+
+static inline const struct lfs_index *tree_index(const struct lfs_tree *t,
+						 uint32_t layer)
+{
+	return t->layers[layer]->index;
+}
+
+static inline const struct lfs_index_entry *
+tree_entry(const struct lfs_tree *t, struct lfs_ref r)
+{
+	return lfs_index_get(tree_index(t, r.layer), r.entry);
+}
+
+uint32_t lfs_etype_mode(enum lfs_etype type);
+
+/* ---- lookup.c ---- */
+
+/* What a name resolves to in a directory chain. */
+struct lfs_resolution {
+	uint32_t type;	     /* S_IFMT bits */
+	struct lfs_ref top;  /* the topmost entry of the name */
+	struct lfs_ref meta; /* attributes and data */
+	GArray *chain;	     /* directories: struct lfs_ref; caller frees */
+	uint32_t ncontrib;
+};
+
+int lfs_resolve_child(const struct lfs_tree *t, const struct lfs_ref *chain,
+		      uint32_t ncontrib, const char *name, size_t len,
+		      struct lfs_resolution *res);
+/* Resolve canonical @path seeing only layers below @top_layer. */
+int lfs_resolve_path(const struct lfs_tree *t, uint32_t top_layer,
+		     const char *path, struct lfs_resolution *res);
+/* Root chain of the layers below @top_layer. */
+GArray *lfs_root_chain(const struct lfs_tree *t, uint32_t top_layer,
+		       uint32_t *ncontrib);
+struct lfs_ref lfs_chain_meta(const struct lfs_tree *t,
+			      const struct lfs_ref *chain, uint32_t n);
+
+/* ---- inode.c ---- */
+
+struct lfs_node *lfs_node_new(const struct lfs_resolution *res,
+			      uint64_t parent);
+void lfs_node_free(struct lfs_node *n);
+/* Add @n (or the node already there for its number) to the table with
+ * one more lookup count; returns the node in the table. */
+struct lfs_node *lfs_nodes_insert(struct lfs_tree *t, struct lfs_node *n);
+
+/* ---- hardlink.c ---- */
+
+void lfs_links_build(struct lfs_tree *t);
+void lfs_links_free(struct lfs_tree *t);
+/* Target of HARDLINK entry @r, or LFS_REF_NONE if it has none. */
+uint64_t lfs_link_target(const struct lfs_tree *t, struct lfs_ref r);
+/* Names the object at @target has in the merged tree (1 unless linked). */
+uint32_t lfs_link_count(struct lfs_tree *t, struct lfs_ref target);
+
+/* ---- readdir.c ---- */
+
+struct lfs_dirlist *lfs_dirlist_build(const struct lfs_tree *t,
+				      const struct lfs_node *n);
+
+#endif

@@ -1,0 +1,62 @@
+/* Extended attributes of merged objects: those of the entry the attributes
+ * come from (for a directory, its topmost non-implicit entry), as the
+ * layer recorded them.  A synthesised directory has none. */
+#include <errno.h>
+#include <string.h>
+
+#include "tree_internal.h"
+
+ssize_t lfs_tree_getxattr(struct lfs_tree *t, const struct lfs_node *n,
+			  const char *name, void *buf, size_t size)
+{
+	const struct lfs_index *ix;
+	const struct lfs_index_entry *e;
+
+	if (n->meta.layer == LFS_LAYER_SYNTH)
+		return -ENODATA;
+	ix = tree_index(t, n->meta.layer);
+	e = lfs_index_get(ix, n->meta.entry);
+	for (uint32_t i = 0; i < e->xattr_count; i++) {
+		const struct lfs_index_xattr *x = &ix->xattrs[e->xattr_first + i];
+
+		if (strcmp(lfs_index_str(ix, x->name), name) != 0)
+			continue;
+		if (size == 0)
+			return x->value_len;
+		if (size < x->value_len)
+			return -ERANGE;
+		memcpy(buf, lfs_index_str(ix, x->value), x->value_len);
+		return x->value_len;
+	}
+	return -ENODATA;
+}
+
+ssize_t lfs_tree_listxattr(struct lfs_tree *t, const struct lfs_node *n,
+			   char *buf, size_t size)
+{
+	const struct lfs_index *ix;
+	const struct lfs_index_entry *e;
+	size_t total = 0;
+
+	if (n->meta.layer == LFS_LAYER_SYNTH)
+		return 0;
+	ix = tree_index(t, n->meta.layer);
+	e = lfs_index_get(ix, n->meta.entry);
+	for (uint32_t i = 0; i < e->xattr_count; i++)
+		total += strlen(lfs_index_str(
+				 ix, ix->xattrs[e->xattr_first + i].name)) +
+			 1;
+	if (size == 0)
+		return (ssize_t)total;
+	if (size < total)
+		return -ERANGE;
+	for (uint32_t i = 0; i < e->xattr_count; i++) {
+		const char *name = lfs_index_str(
+			ix, ix->xattrs[e->xattr_first + i].name);
+		size_t len = strlen(name) + 1;
+
+		memcpy(buf, name, len);
+		buf += len;
+	}
+	return (ssize_t)total;
+}
