@@ -429,23 +429,29 @@ static void add_extents(struct lfs_index_entry *e, const struct brec *r,
 }
 
 /* Drop hardlinks that cannot be made (to a directory, in a loop, without a
- * target).  Extraction would fail on them; we skip just the one entry. */
+ * target).  Extraction would fail on them; we skip just the one entry.
+ * All are judged before any is dropped, so the two ends of a loop are
+ * judged alike. */
 static void drop_bad_links(struct lfs_index_builder *b, GPtrArray *sorted,
 			   const struct lfs_logger *lg, const char *layer)
 {
+	g_autoptr(GPtrArray) bad = g_ptr_array_new();
+
 	for (guint i = 0; i < sorted->len; i++) {
 		struct brec *r = sorted->pdata[i];
-		const char *bad = NULL;
+		const char *why = NULL;
 
 		if (r->dropped || r->type != LFS_T_HARDLINK)
 			continue;
-		link_target(b, r, &bad);
-		if (bad) {
-			r->dropped = true;
+		link_target(b, r, &why);
+		if (why) {
 			lfs_warn(lg, "%s: hardlink \"%s\" skipped: it %s",
-				 layer, r->path, bad);
+				 layer, r->path, why);
+			g_ptr_array_add(bad, r);
 		}
 	}
+	for (guint i = 0; i < bad->len; i++)
+		((struct brec *)bad->pdata[i])->dropped = true;
 }
 
 static void link_entry(struct lfs_index_builder *b, struct lfs_index *ix,

@@ -261,6 +261,30 @@ void lfs_layer_free(struct lfs_layer *l)
 	g_free(l);
 }
 
+/* Without openat2 (kernels before 5.6, valgrind, some seccomp filters):
+ * walk the path one component at a time, refusing symlinks at each step.
+ * Index paths never hold "..", so this stays beneath the layer too. */
+static int open_beneath_slow(int dirfd, const char *rel)
+{
+	g_auto(GStrv) parts = g_strsplit(rel, "/", -1);
+	lfs_autofd cur = -1;
+	int fd = dirfd;
+
+	for (char **p = parts; *p; p++) {
+		bool last = p[1] == NULL;
+		int next = openat(fd, *p,
+				  (last ? O_RDONLY | O_NOCTTY
+					: O_PATH | O_DIRECTORY) |
+					  O_NOFOLLOW | O_CLOEXEC);
+
+		if (next < 0)
+			return errno == ELOOP ? -EXDEV : -errno;
+		lfs_closep(&cur);
+		cur = fd = next;
+	}
+	return g_steal_fd(&cur);
+}
+
 int lfs_layer_open_file(const struct lfs_layer *l, uint32_t i)
 {
 	g_autofree char *rel = lfs_index_path(l->index, i);
@@ -275,5 +299,7 @@ int lfs_layer_open_file(const struct lfs_layer *l, uint32_t i)
 		return -EINVAL;
 	/* openat2 has no glibc wrapper in Debian 12. */
 	fd = syscall(SYS_openat2, l->dirfd, rel, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		return open_beneath_slow(l->dirfd, rel);
 	return fd < 0 ? -errno : (int)fd;
 }

@@ -125,6 +125,23 @@ static bool entry_type(struct archive_entry *e, enum lfs_etype *type)
 	}
 }
 
+/* libarchive reports an xattr once per pax record naming it, and bsdtar
+ * writes each twice (SCHILY.xattr.* and LIBARCHIVE.xattr.*): keep one per
+ * name, the last, as extraction would. */
+static void add_xattr(GArray *xs, const struct lfs_scan_xattr *x)
+{
+	for (guint i = 0; i < xs->len; i++) {
+		struct lfs_scan_xattr *old =
+			&g_array_index(xs, struct lfs_scan_xattr, i);
+
+		if (strcmp(old->name, x->name) == 0) {
+			*old = *x;
+			return;
+		}
+	}
+	g_array_append_val(xs, *x);
+}
+
 static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
 			      const char *path)
 {
@@ -138,6 +155,11 @@ static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
 	       ARCHIVE_OK) {
 		struct lfs_scan_xattr x = { name, value, size };
 
+		/* POSIX pax: a record with an empty value deletes the
+		 * keyword.  Go's archive/tar (docker, containerd, umoci)
+		 * reads it so; libarchive hands it over as a value. */
+		if (size == 0)
+			continue;
 		if (!name || !*name || strlen(name) > LFS_NAME_MAX ||
 		    size > LFS_XATTR_VALUE_MAX) {
 			lfs_warn(s->lg, "%s: entry \"%s\": xattr skipped: "
@@ -145,7 +167,7 @@ static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
 				 s->layer, path);
 			continue;
 		}
-		g_array_append_val(xs, x);
+		add_xattr(xs, &x);
 	}
 	return xs;
 }
@@ -333,6 +355,12 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		}
 		if (!handle_entry(&s, e, error))
 			goto out;
+	}
+	/* libarchive may take a failed read while it is still guessing the
+	 * format for an empty archive; a failed source is never a success. */
+	if (s.src_failed) {
+		stream_error(&s, error);
+		goto out;
 	}
 	ok = TRUE;
 out:

@@ -116,7 +116,7 @@ void lfs_tree_forget(struct lfs_tree *t, uint64_t ino, uint64_t count)
 	}
 	n->nlookup -= MIN(count, n->nlookup);
 	if (n->nlookup == 0)
-		g_hash_table_remove(t->nodes, &ino);
+		g_hash_table_steal(t->nodes, &ino);
 	else
 		n = NULL;
 	g_mutex_unlock(&t->lock);

@@ -1,0 +1,287 @@
+/* Test fixtures (see fixtures.h). */
+#include <errno.h>
+#include <ftw.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "fixtures.h"
+
+struct fx_tar {
+	struct archive *a;
+	GByteArray *out;
+};
+
+static la_ssize_t mem_write(struct archive *a, void *ctx, const void *buf,
+			    size_t len)
+{
+	struct fx_tar *t = ctx;
+
+	(void)a;
+	g_byte_array_append(t->out, buf, (guint)len);
+	return (la_ssize_t)len;
+}
+
+struct fx_tar *fx_tar_new(int format)
+{
+	struct fx_tar *t = g_new0(struct fx_tar, 1);
+
+	t->out = g_byte_array_new();
+	t->a = archive_write_new();
+	g_assert(archive_write_set_format(t->a, format) == ARCHIVE_OK);
+	/* No padding to 10 KiB: keep fixtures small and exact. */
+	archive_write_set_bytes_per_block(t->a, 512);
+	g_assert(archive_write_open(t->a, t, NULL, mem_write, NULL) ==
+		 ARCHIVE_OK);
+	return t;
+}
+
+static void set_data_size(struct archive_entry *ae, const struct fx_entry *e,
+			  size_t *len)
+{
+	*len = e->data ? (e->len ? e->len : strlen(e->data)) : 0;
+	archive_entry_set_size(ae, (la_int64_t)*len);
+	for (const uint64_t *s = e->sparse; s && (s[0] || s[1]); s += 2)
+		archive_entry_sparse_add_entry(ae, (la_int64_t)s[0],
+					       (la_int64_t)s[1]);
+}
+
+void fx_tar_add(struct fx_tar *t, const struct fx_entry *e)
+{
+	struct archive_entry *ae = archive_entry_new();
+	int type = e->type ? e->type : (int)AE_IFREG;
+	size_t len = 0;
+	int r;
+
+	archive_entry_set_pathname(ae, e->path);
+	archive_entry_set_filetype(ae, (unsigned int)type);
+	archive_entry_set_perm(ae, e->mode ? e->mode
+				   : type == AE_IFDIR ? 0755u
+						      : 0644u);
+	archive_entry_set_uid(ae, e->uid);
+	archive_entry_set_gid(ae, e->gid);
+	archive_entry_set_mtime(ae, e->mtime ? e->mtime : FX_MTIME,
+				e->mtime_nsec);
+	if (e->hardlink) {
+		archive_entry_set_hardlink(ae, e->hardlink);
+		archive_entry_set_size(ae, 0);
+	} else if (type == AE_IFREG) {
+		set_data_size(ae, e, &len);
+	}
+	if (e->link)
+		archive_entry_set_symlink(ae, e->link);
+	if (type == AE_IFCHR || type == AE_IFBLK)
+		archive_entry_set_rdev(ae, makedev(e->rmajor, e->rminor));
+	if (e->xattr)
+		archive_entry_xattr_add_entry(ae, e->xattr, e->xattr_value,
+					      strlen(e->xattr_value));
+	/* ARCHIVE_WARN: a name the C locale cannot convert, written as raw
+	 * bytes (pax hdrcharset=BINARY) - what the tests want. */
+	r = archive_write_header(t->a, ae);
+	g_assert(r == ARCHIVE_OK || r == ARCHIVE_WARN);
+	if (len)
+		g_assert(archive_write_data(t->a, e->data, len) ==
+			 (la_ssize_t)len);
+	archive_entry_free(ae);
+}
+
+void fx_tar_file(struct fx_tar *t, const char *path, const char *data)
+{
+	struct fx_entry e = { .path = path, .data = data };
+
+	fx_tar_add(t, &e);
+}
+
+void fx_tar_dir(struct fx_tar *t, const char *path)
+{
+	struct fx_entry e = { .path = path, .type = AE_IFDIR };
+
+	fx_tar_add(t, &e);
+}
+
+GBytes *fx_tar_finish(struct fx_tar *t)
+{
+	GBytes *b;
+
+	g_assert(archive_write_close(t->a) == ARCHIVE_OK);
+	archive_write_free(t->a);
+	b = g_byte_array_free_to_bytes(t->out);
+	g_free(t);
+	return b;
+}
+
+GBytes *fx_gzip(GBytes *data)
+{
+	gsize len;
+	const guint8 *in = g_bytes_get_data(data, &len);
+	z_stream z = { 0 };
+	gsize cap = compressBound((uLong)len) + 64;
+	guint8 *out = g_malloc(cap);
+
+	g_assert(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8,
+			      Z_DEFAULT_STRATEGY) == Z_OK);
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	g_assert(deflate(&z, Z_FINISH) == Z_STREAM_END);
+	deflateEnd(&z);
+	return g_bytes_new_take(out, z.total_out);
+}
+
+GBytes *fx_gunzip(GBytes *data)
+{
+	gsize len;
+	const guint8 *in = g_bytes_get_data(data, &len);
+	GByteArray *out = g_byte_array_new();
+	guint8 buf[65536];
+	z_stream z = { 0 };
+	int r;
+
+	g_assert(inflateInit2(&z, 15 + 16) == Z_OK);
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	do {
+		z.next_out = buf;
+		z.avail_out = sizeof(buf);
+		r = inflate(&z, Z_NO_FLUSH);
+		g_assert(r == Z_OK || r == Z_STREAM_END);
+		g_byte_array_append(out, buf, sizeof(buf) - z.avail_out);
+	} while (r != Z_STREAM_END);
+	inflateEnd(&z);
+	return g_byte_array_free_to_bytes(out);
+}
+
+GBytes *fx_zstd(GBytes *data)
+{
+	gsize len;
+	const void *in = g_bytes_get_data(data, &len);
+	size_t cap = ZSTD_compressBound(len);
+	void *out = g_malloc(cap);
+	size_t n = ZSTD_compress(out, cap, in, len, 3);
+
+	g_assert(!ZSTD_isError(n));
+	return g_bytes_new_take(out, n);
+}
+
+char *fx_tmpdir(void)
+{
+	g_autoptr(GError) error = NULL;
+	char *dir = g_dir_make_tmp("layerfs-test-XXXXXX", &error);
+
+	g_assert_no_error(error);
+	return dir;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+void fx_rmtree(const char *dir)
+{
+	if (dir)
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *fx_write(const char *dir, const char *name, GBytes *data)
+{
+	g_autoptr(GError) error = NULL;
+	char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *parent = g_path_get_dirname(path);
+	gsize len;
+	const char *bytes = g_bytes_get_data(data, &len);
+
+	g_assert(g_mkdir_with_parents(parent, 0755) == 0);
+	g_file_set_contents(path, bytes, (gssize)len, &error);
+	g_assert_no_error(error);
+	return path;
+}
+
+char *fx_write_str(const char *dir, const char *name, const char *data)
+{
+	g_autoptr(GBytes) b = g_bytes_new(data, strlen(data));
+
+	return fx_write(dir, name, b);
+}
+
+GBytes *fx_data(const char *name)
+{
+	g_autoptr(GError) error = NULL;
+	const char *dir = g_getenv("LFS_TEST_DATA");
+	g_autofree char *path = g_build_filename(dir ? dir : "tests/data",
+						 name, NULL);
+	char *data;
+	gsize len;
+
+	g_file_get_contents(path, &data, &len, &error);
+	g_assert_no_error(error);
+	return g_bytes_new_take(data, len);
+}
+
+char *fx_sha256(GBytes *data)
+{
+	unsigned char md[32];
+	gsize len;
+	const void *in = g_bytes_get_data(data, &len);
+	GString *s = g_string_new("sha256:");
+
+	EVP_Digest(in, len, md, NULL, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		g_string_append_printf(s, "%02x", md[i]);
+	return g_string_free(s, FALSE);
+}
+
+static void log_keep(void *ctx, enum lfs_log_level level, const char *msg)
+{
+	struct fx_log *l = ctx;
+
+	(void)level;
+	g_ptr_array_add(l->msgs, g_strdup(msg));
+}
+
+void fx_log_init(struct fx_log *l)
+{
+	l->lg.fn = log_keep;
+	l->lg.ctx = l;
+	l->lg.max_level = LFS_LOG_DEBUG;
+	l->msgs = g_ptr_array_new_with_free_func(g_free);
+}
+
+void fx_log_clear(struct fx_log *l)
+{
+	g_clear_pointer(&l->msgs, g_ptr_array_unref);
+}
+
+bool fx_log_has(const struct fx_log *l, const char *needle)
+{
+	for (guint i = 0; i < l->msgs->len; i++) {
+		if (strstr(l->msgs->pdata[i], needle))
+			return true;
+	}
+	return false;
+}
+
+char *fx_oci_blob(const char *layout, GBytes *data)
+{
+	g_autofree char *digest = fx_sha256(data);
+	g_autofree char *name = g_strconcat("blobs/sha256/",
+					    digest + strlen("sha256:"), NULL);
+	g_free(fx_write(layout, name, data));
+	return g_steal_pointer(&digest);
+}
+
+char *fx_oci_blob_str(const char *layout, const char *data)
+{
+	g_autoptr(GBytes) b = g_bytes_new(data, strlen(data));
+
+	return fx_oci_blob(layout, b);
+}

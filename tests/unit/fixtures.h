@@ -1,0 +1,78 @@
+/* Test fixtures: tar archives built in memory with libarchive's writer,
+ * gzip and zstd compression, temporary directories, and a logger that
+ * records what the code under test said. */
+#ifndef LAYERFS_TEST_FIXTURES_H
+#define LAYERFS_TEST_FIXTURES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "layerfs/log.h"
+
+/* The mtime fixtures use unless an entry says otherwise. */
+#define FX_MTIME 1700000000
+
+struct fx_entry {
+	const char *path;
+	int type;	      /* AE_IFREG (default), AE_IFDIR, AE_IFLNK, ... */
+	unsigned int mode;    /* 0: 0644, or 0755 for directories */
+	const char *data;     /* regular files: content */
+	size_t len;	      /* 0: strlen(data) */
+	const char *link;     /* AE_IFLNK: target */
+	const char *hardlink; /* a hardlink to this path */
+	unsigned int uid, gid;
+	int64_t mtime;	      /* 0: FX_MTIME */
+	long mtime_nsec;
+	unsigned int rmajor, rminor;
+	const char *xattr;    /* one xattr: name ... */
+	const char *xattr_value; /* ... and value */
+	const uint64_t *sparse; /* pairs (offset, length), ends with 0, 0 */
+};
+
+struct fx_tar;
+
+/* @format: ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, _USTAR or _GNUTAR. */
+struct fx_tar *fx_tar_new(int format);
+void fx_tar_add(struct fx_tar *t, const struct fx_entry *e);
+/* Shorthands for the common cases. */
+void fx_tar_file(struct fx_tar *t, const char *path, const char *data);
+void fx_tar_dir(struct fx_tar *t, const char *path);
+/* Finish the archive and return its bytes; frees @t. */
+GBytes *fx_tar_finish(struct fx_tar *t);
+
+GBytes *fx_gzip(GBytes *data);
+GBytes *fx_zstd(GBytes *data);
+GBytes *fx_gunzip(GBytes *data);
+
+/* A new empty temporary directory; remove with fx_rmtree(). */
+char *fx_tmpdir(void);
+void fx_rmtree(const char *dir);
+/* Write @data to DIR/NAME (parents created); returns the path. */
+char *fx_write(const char *dir, const char *name, GBytes *data);
+char *fx_write_str(const char *dir, const char *name, const char *data);
+/* Read a file from tests/data (the LFS_TEST_DATA directory). */
+GBytes *fx_data(const char *name);
+
+/* "sha256:<hex>" of @data (g_free). */
+char *fx_sha256(GBytes *data);
+
+/* Store @data as a blob of the OCI layout @layout (blobs/sha256/<hex>)
+ * and return its "sha256:<hex>" digest (g_free). */
+char *fx_oci_blob(const char *layout, GBytes *data);
+char *fx_oci_blob_str(const char *layout, const char *data);
+
+/* A logger that keeps every message; fx_log_has() checks for a substring
+ * in any of them. */
+struct fx_log {
+	struct lfs_logger lg;
+	GPtrArray *msgs;
+};
+
+void fx_log_init(struct fx_log *l);
+void fx_log_clear(struct fx_log *l);
+bool fx_log_has(const struct fx_log *l, const char *needle);
+
+#endif

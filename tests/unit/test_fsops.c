@@ -1,0 +1,397 @@
+/* The operations facade end to end, in-process: lfs_mount_open() over real
+ * layer files, then every lfs_fs_* call a FUSE adapter makes, including the
+ * lookup-count contract of readdirplus and EIO on a damaged layer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fixtures.h"
+#include "layerfs/fsops.h"
+
+struct env {
+	char *dir;
+	char *tar_path; /* the bottom layer, a plain tar read in place */
+	struct fx_log log;
+	struct lfs_mount *m;
+};
+
+static GBytes *bottom_layer(void)
+{
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct fx_entry secret = { .path = "etc/secret", .data = "s",
+				   .mode = 0600, .uid = 10, .gid = 20 };
+	struct fx_entry lnk = { .path = "etc/link", .type = AE_IFLNK,
+				.link = "hostname" };
+	struct fx_entry x = { .path = "etc/x", .data = "x",
+			      .xattr = "user.a", .xattr_value = "1" };
+	g_autofree char *big = g_strnfill(10000, 'B');
+
+	fx_tar_dir(t, "etc");
+	fx_tar_file(t, "etc/hostname", "box\n");
+	fx_tar_add(t, &secret);
+	fx_tar_add(t, &lnk);
+	fx_tar_add(t, &x);
+	fx_tar_file(t, "big", big);
+	fx_tar_dir(t, "many");
+	for (int i = 0; i < 50; i++) {
+		g_autofree char *p = g_strdup_printf("many/f%02d", i);
+
+		fx_tar_file(t, p, "m");
+	}
+	return fx_tar_finish(t);
+}
+
+static int setup(void **state)
+{
+	struct env *e = g_new0(struct env, 1);
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GBytes) tar = bottom_layer();
+	g_autoptr(GBytes) gz = NULL, upper_tar = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *upper = NULL, *dirlayer = NULL;
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+
+	e->dir = fx_tmpdir();
+	e->tar_path = fx_write(e->dir, "bottom.tar", tar);
+	fx_tar_file(t, "etc/.wh.x", "");
+	fx_tar_file(t, "etc/added", "from gzip");
+	upper_tar = fx_tar_finish(t);
+	gz = fx_gzip(upper_tar);
+	upper = fx_write(e->dir, "upper.tar.gz", gz);
+	g_free(fx_write_str(e->dir, "dirlayer/etc/fromdir", "dir layer\n"));
+	dirlayer = g_build_filename(e->dir, "dirlayer", NULL);
+
+	g_ptr_array_add(o->layers, g_strdup(e->tar_path));
+	g_ptr_array_add(o->layers, g_strdup(upper));
+	g_ptr_array_add(o->layers, g_strdup(dirlayer));
+	o->cache_dir = g_build_filename(e->dir, "cache", NULL);
+	fx_log_init(&e->log);
+	assert_true(lfs_mount_open(o, &e->log.lg, &e->m, &error));
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	lfs_mount_close(e->m);
+	fx_log_clear(&e->log);
+	fx_rmtree(e->dir);
+	g_free(e->dir);
+	g_free(e->tar_path);
+	g_free(e);
+	return 0;
+}
+
+static uint64_t lookup(struct env *e, uint64_t parent, const char *name)
+{
+	struct stat st;
+
+	assert_int_equal(lfs_fs_lookup(e->m, parent, name, &st), 0);
+	return st.st_ino;
+}
+
+static uint64_t lookup_path(struct env *e, const char *path)
+{
+	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+	uint64_t ino = LFS_ROOT_INO;
+
+	for (char **p = parts; *p; p++)
+		ino = lookup(e, ino, *p);
+	return ino;
+}
+
+static char *read_all(struct env *e, const char *path, uint64_t off,
+		      size_t len)
+{
+	struct lfs_file *f;
+	char *buf = g_malloc0(len + 1);
+	ssize_t n;
+
+	assert_int_equal(lfs_fs_open(e->m, lookup_path(e, path), O_RDONLY, &f),
+			 0);
+	n = lfs_fs_read(e->m, f, buf, len, off);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	lfs_fs_release(e->m, f);
+	return buf;
+}
+
+static void test_lookup_getattr(void **state)
+{
+	struct env *e = *state;
+	struct stat st;
+	uint64_t ino = lookup_path(e, "etc/secret");
+
+	assert_int_equal(lfs_fs_getattr(e->m, ino, &st), 0);
+	assert_int_equal(st.st_mode, S_IFREG | 0600);
+	assert_int_equal(st.st_uid, 10);
+	assert_int_equal(st.st_gid, 20);
+	assert_int_equal(st.st_size, 1);
+	assert_int_equal(lfs_fs_lookup(e->m, LFS_ROOT_INO, "nope", &st),
+			 -ENOENT);
+	assert_int_equal(lfs_fs_lookup(e->m, lookup_path(e, "etc"), "x", &st),
+			 -ENOENT);
+	assert_int_equal(lfs_fs_getattr(e->m, 999999, &st), -ESTALE);
+}
+
+static void test_read_paths(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *plain = read_all(e, "etc/hostname", 0, 100);
+	g_autofree char *gz = read_all(e, "etc/added", 5, 100);
+	g_autofree char *dir = read_all(e, "etc/fromdir", 0, 100);
+	g_autofree char *tail = read_all(e, "big", 9990, 100);
+	g_autofree char *past = read_all(e, "big", 20000, 100);
+
+	assert_string_equal(plain, "box\n");
+	assert_string_equal(gz, "gzip");
+	assert_string_equal(dir, "dir layer\n");
+	assert_string_equal(tail, "BBBBBBBBBB");
+	assert_string_equal(past, "");
+}
+
+static void test_open_refuses_writes(void **state)
+{
+	struct env *e = *state;
+	uint64_t f = lookup_path(e, "etc/hostname");
+	struct lfs_file *fh;
+
+	assert_int_equal(lfs_fs_open(e->m, f, O_WRONLY, &fh), -EROFS);
+	assert_int_equal(lfs_fs_open(e->m, f, O_RDWR, &fh), -EROFS);
+	assert_int_equal(lfs_fs_open(e->m, f, O_RDONLY | O_TRUNC, &fh),
+			 -EROFS);
+	assert_int_equal(lfs_fs_open(e->m, lookup_path(e, "etc"), O_RDONLY,
+				     &fh),
+			 -EISDIR);
+	assert_int_equal(lfs_fs_open(e->m, lookup_path(e, "etc/link"),
+				     O_RDONLY, &fh),
+			 -EINVAL);
+}
+
+static void test_readlink(void **state)
+{
+	struct env *e = *state;
+	const char *target;
+
+	assert_int_equal(lfs_fs_readlink(e->m, lookup_path(e, "etc/link"),
+					 &target),
+			 0);
+	assert_string_equal(target, "hostname");
+	assert_int_equal(lfs_fs_readlink(e->m, lookup_path(e, "etc"), &target),
+			 -EINVAL);
+}
+
+/* Collects names; says "full" after @limit entries. */
+struct collect {
+	GPtrArray *names;
+	GArray *inos;
+	GArray *nexts;
+	guint limit;
+};
+
+static int collect_one(void *ctx, const char *name, const struct stat *st,
+		       uint64_t next)
+{
+	struct collect *c = ctx;
+
+	if (c->names->len >= c->limit)
+		return 1;
+	g_ptr_array_add(c->names, g_strdup(name));
+	g_array_append_val(c->inos, st->st_ino);
+	g_array_append_val(c->nexts, next);
+	return 0;
+}
+
+static void collect_init(struct collect *c, guint limit)
+{
+	c->names = g_ptr_array_new_with_free_func(g_free);
+	c->inos = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	c->nexts = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	c->limit = limit;
+}
+
+static void collect_clear(struct collect *c)
+{
+	g_ptr_array_unref(c->names);
+	g_array_unref(c->inos);
+	g_array_unref(c->nexts);
+}
+
+static void test_readdir_offsets(void **state)
+{
+	struct env *e = *state;
+	uint64_t etc = lookup_path(e, "etc");
+	static const char *const want[] = { ".",      "..",     "added",
+					    "fromdir", "hostname", "link",
+					    "secret" };
+	struct lfs_dir *d;
+	struct collect all;
+
+	assert_int_equal(lfs_fs_opendir(e->m, etc, &d), 0);
+	collect_init(&all, 100);
+	assert_int_equal(lfs_fs_readdir(e->m, d, 0, false, collect_one, &all),
+			 0);
+	assert_int_equal(all.names->len, G_N_ELEMENTS(want));
+	for (guint i = 0; i < all.names->len; i++)
+		assert_string_equal(all.names->pdata[i], want[i]);
+	assert_int_equal(g_array_index(all.inos, uint64_t, 0), etc);
+	assert_int_equal(g_array_index(all.inos, uint64_t, 1), LFS_ROOT_INO);
+	/* Resuming at any entry's "next" gives exactly the rest. */
+	for (guint i = 0; i < all.names->len; i++) {
+		struct collect rest;
+		uint64_t next = g_array_index(all.nexts, uint64_t, i);
+
+		collect_init(&rest, 100);
+		lfs_fs_readdir(e->m, d, next, false, collect_one, &rest);
+		assert_int_equal(rest.names->len, all.names->len - i - 1);
+		if (rest.names->len)
+			assert_string_equal(rest.names->pdata[0],
+					    all.names->pdata[i + 1]);
+		collect_clear(&rest);
+	}
+	collect_clear(&all);
+	lfs_fs_releasedir(e->m, d);
+}
+
+/* readdirplus takes a lookup count for each entry the reply carries, and
+ * none for an entry that did not fit. */
+static void test_readdirplus_counts(void **state)
+{
+	struct env *e = *state;
+	uint64_t many = lookup_path(e, "many");
+	struct lfs_dir *d;
+	struct collect c;
+	struct stat st;
+
+	assert_int_equal(lfs_fs_opendir(e->m, many, &d), 0);
+	collect_init(&c, 5); /* ".", "..", f00, f01, f02 */
+	assert_int_equal(lfs_fs_readdir(e->m, d, 0, true, collect_one, &c), 0);
+	assert_int_equal(c.names->len, 5);
+	assert_string_equal(c.names->pdata[4], "f02");
+	/* f02 was counted once: one forget frees it. */
+	assert_int_equal(lfs_fs_getattr(e->m, g_array_index(c.inos, uint64_t, 4),
+					&st),
+			 0);
+	lfs_fs_forget(e->m, g_array_index(c.inos, uint64_t, 4), 1);
+	assert_int_equal(lfs_fs_getattr(e->m, g_array_index(c.inos, uint64_t, 4),
+					&st),
+			 -ESTALE);
+	/* f03 did not fit, so nothing holds it. */
+	{
+		struct lfs_node *n;
+		uint64_t ino;
+
+		assert_int_equal(lfs_tree_lookup(e->m->tree, many, "f03", &n),
+				 0);
+		ino = lfs_node_ino(n);
+		lfs_fs_forget(e->m, ino, 1);
+		assert_null(lfs_tree_get(e->m->tree, ino));
+	}
+	collect_clear(&c);
+	lfs_fs_releasedir(e->m, d);
+}
+
+static void test_xattrs(void **state)
+{
+	struct env *e = *state;
+	char buf[32];
+
+	assert_int_equal(lfs_fs_getxattr(e->m, lookup_path(e, "etc/secret"),
+					 "user.a", buf, sizeof(buf)),
+			 -ENODATA);
+	assert_int_equal(lfs_fs_listxattr(e->m, lookup_path(e, "etc/secret"),
+					  buf, sizeof(buf)),
+			 0);
+}
+
+static void test_statfs(void **state)
+{
+	struct env *e = *state;
+	struct statvfs st;
+
+	assert_int_equal(lfs_fs_statfs(e->m, &st), 0);
+	assert_int_equal(st.f_bsize, 4096);
+	assert_int_equal(st.f_namemax, 255);
+	assert_true(st.f_flag & ST_RDONLY);
+	assert_true(st.f_files >= 60);
+	assert_true(st.f_blocks >= 3);
+}
+
+static void test_access(void **state)
+{
+	struct env *e = *state;
+	uint64_t secret = lookup_path(e, "etc/secret");
+	uint64_t host = lookup_path(e, "etc/hostname");
+	gid_t other = 30;
+
+	assert_int_equal(lfs_fs_access(e->m, secret, W_OK, 0, 0, NULL, 0),
+			 -EROFS);
+	assert_int_equal(lfs_fs_access(e->m, secret, R_OK, 10, 99, NULL, 0),
+			 0);
+	assert_int_equal(lfs_fs_access(e->m, secret, R_OK, 11, 20, NULL, 0),
+			 -EACCES);
+	assert_int_equal(lfs_fs_access(e->m, secret, R_OK, 0, 0, NULL, 0), 0);
+	assert_int_equal(lfs_fs_access(e->m, secret, X_OK, 0, 0, NULL, 0),
+			 -EACCES);
+	assert_int_equal(lfs_fs_access(e->m, host, R_OK, 500, 500, &other, 1),
+			 0);
+	assert_int_equal(lfs_fs_access(e->m, host, F_OK, 500, 500, NULL, 0),
+			 0);
+	assert_int_equal(lfs_fs_access(e->m, lookup_path(e, "etc"), X_OK, 500,
+				       500, NULL, 0),
+			 0);
+}
+
+/* A plain tar layer is read in place; if it is cut short after indexing,
+ * the read that needs the missing bytes fails with EIO and says why. */
+static void test_damaged_layer_eio(void **state)
+{
+	struct env *e = *state;
+	struct lfs_file *f;
+	char buf[100];
+
+	assert_int_equal(lfs_fs_open(e->m, lookup_path(e, "many/f49"),
+				     O_RDONLY, &f),
+			 0);
+	assert_int_equal(truncate(e->tar_path, 1024), 0);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 0), -EIO);
+	assert_true(fx_log_has(&e->log, "\"many/f49\": data at offset 0 is "
+					"unreadable"));
+	lfs_fs_release(e->m, f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lookup_getattr, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_read_paths, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_open_refuses_writes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_readlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readdir_offsets, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_readdirplus_counts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_xattrs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_layer_eio, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests_name("fsops", tests, NULL, NULL);
+}

@@ -1,0 +1,504 @@
+/* The index builder's per-layer rules (index.h): last entry wins, implicit
+ * parents, whiteout and opaque markers, orphans, hardlink resolution, and
+ * the finished layout (sorted children, subdirectory counts, lookups). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "fixtures.h"
+#include "layerfs/index.h"
+
+static struct lfs_scan_entry reg(uint64_t data)
+{
+	struct lfs_scan_entry e = { .type = LFS_T_REG, .mode = 0644,
+				    .mtime_sec = FX_MTIME, .data = data };
+
+	return e;
+}
+
+static struct lfs_scan_entry dir(uint32_t mode)
+{
+	struct lfs_scan_entry e = { .type = LFS_T_DIR, .mode = mode };
+
+	return e;
+}
+
+static struct lfs_scan_entry hardlink(const char *target)
+{
+	struct lfs_scan_entry e = { .type = LFS_T_HARDLINK, .target = target };
+
+	return e;
+}
+
+static struct lfs_index *finish(struct lfs_index_builder *b,
+				struct fx_log *log)
+{
+	struct lfs_index *ix = NULL;
+
+	fx_log_init(log);
+	assert_int_equal(lfs_index_builder_finish(b, &log->lg, "L", &ix), 0);
+	lfs_index_builder_free(b);
+	return ix;
+}
+
+static const struct lfs_index_entry *at(const struct lfs_index *ix,
+					const char *path)
+{
+	uint32_t i = lfs_index_lookup_path(ix, path);
+
+	assert_int_not_equal(i, LFS_INDEX_NONE);
+	return lfs_index_get(ix, i);
+}
+
+static void test_empty_layer_has_implicit_root(void **state)
+{
+	struct fx_log log;
+	struct lfs_index *ix = finish(lfs_index_builder_new(), &log);
+
+	(void)state;
+	assert_int_equal(ix->nentries, 1);
+	assert_int_equal(ix->entries[0].type, LFS_T_DIR);
+	assert_true(ix->entries[0].flags & LFS_E_IMPLICIT);
+	assert_int_equal(ix->entries[0].u.dir.count, 0);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_last_entry_wins(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry first = reg(512), second = reg(2048);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	first.size = 5;
+	second.size = 7;
+	assert_int_equal(lfs_index_builder_add(b, "dup", &first), 0);
+	assert_int_equal(lfs_index_builder_add(b, "dup", &second), 0);
+	ix = finish(b, &log);
+	assert_int_equal(ix->nentries, 2);
+	assert_int_equal(at(ix, "dup")->size, 7);
+	assert_int_equal(at(ix, "dup")->u.data, 2048);
+	assert_int_equal(ix->stat_entries, 2);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_implicit_parents(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0), d = dir(0700);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "a/b/c/file", &f);
+	lfs_index_builder_add(b, "a", &d);
+	ix = finish(b, &log);
+	/* root, a, a/b, a/b/c, a/b/c/file */
+	assert_int_equal(ix->nentries, 5);
+	assert_false(at(ix, "a")->flags & LFS_E_IMPLICIT);
+	assert_int_equal(at(ix, "a")->mode, 0700);
+	assert_true(at(ix, "a/b")->flags & LFS_E_IMPLICIT);
+	assert_true(at(ix, "a/b/c")->flags & LFS_E_IMPLICIT);
+	assert_true(ix->entries[0].flags & LFS_E_IMPLICIT);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_children_sorted_bytewise(void **state)
+{
+	static const char *const names[] = { "b", "a", "ab", "B", "\xc3\xa9",
+					     "a\x01", "zz" };
+	static const char *const sorted[] = { "B", "a", "a\x01", "ab", "b",
+					      "zz", "\xc3\xa9" };
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0);
+	const struct lfs_index_entry *root;
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		lfs_index_builder_add(b, names[i], &f);
+	ix = finish(b, &log);
+	root = &ix->entries[0];
+	assert_int_equal(root->u.dir.count, G_N_ELEMENTS(names));
+	for (uint32_t i = 0; i < root->u.dir.count; i++) {
+		const struct lfs_index_entry *e =
+			&ix->entries[root->u.dir.first + i];
+
+		assert_string_equal(lfs_index_str(ix, e->name), sorted[i]);
+		assert_int_equal(e->name_len, strlen(sorted[i]));
+		assert_int_equal(e->parent, 0);
+		assert_int_equal(lfs_index_find(ix, 0, sorted[i],
+						strlen(sorted[i])),
+				 root->u.dir.first + i);
+	}
+	assert_int_equal(lfs_index_find(ix, 0, "a", 0), LFS_INDEX_NONE);
+	assert_int_equal(lfs_index_find(ix, 0, "c", 1), LFS_INDEX_NONE);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_parents_precede_children(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "z/y/x", &f);
+	lfs_index_builder_add(b, "a/b", &f);
+	lfs_index_builder_add(b, "m", &f);
+	ix = finish(b, &log);
+	for (uint32_t i = 1; i < ix->nentries; i++)
+		assert_true(ix->entries[i].parent < i);
+	{
+		g_autofree char *p = lfs_index_path(
+			ix, lfs_index_lookup_path(ix, "z/y/x"));
+
+		assert_string_equal(p, "z/y/x");
+	}
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_subdir_counts(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0), d = dir(0755);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "d1", &d);
+	lfs_index_builder_add(b, "d2/sub", &d);
+	lfs_index_builder_add(b, "file", &f);
+	lfs_index_builder_whiteout(b, "gone");
+	ix = finish(b, &log);
+	assert_int_equal(ix->entries[0].size, 2);
+	assert_int_equal(at(ix, "d2")->size, 1);
+	assert_int_equal(at(ix, "d1")->size, 0);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_whiteout_alone(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_whiteout(b, "etc/passwd");
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "etc/passwd")->type, LFS_T_WHITEOUT);
+	assert_true(at(ix, "etc")->flags & LFS_E_IMPLICIT);
+	assert_int_equal(ix->stat_whiteouts, 1);
+	assert_int_equal(ix->stat_entries, 0);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+/* ".wh.x" and "x" in one layer: x stands, the lower x is replaced whole.
+ * The order of the two members must not matter. */
+static void test_whiteout_beside_entry(void **state)
+{
+	for (int order = 0; order < 2; order++) {
+		struct lfs_index_builder *b = lfs_index_builder_new();
+		struct lfs_scan_entry d = dir(0755);
+		struct fx_log log;
+		struct lfs_index *ix;
+
+		(void)state;
+		if (order == 0)
+			lfs_index_builder_whiteout(b, "x");
+		lfs_index_builder_add(b, "x", &d);
+		if (order == 1)
+			lfs_index_builder_whiteout(b, "x");
+		ix = finish(b, &log);
+		assert_int_equal(at(ix, "x")->type, LFS_T_DIR);
+		assert_true(at(ix, "x")->flags & LFS_E_REPLACES);
+		assert_false(at(ix, "x")->flags & LFS_E_IMPLICIT);
+		lfs_index_free(ix);
+		fx_log_clear(&log);
+	}
+}
+
+/* ".wh.x" and "x/child": x is an implicit directory replacing lower x. */
+static void test_whiteout_then_children(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_whiteout(b, "x");
+	lfs_index_builder_add(b, "x/child", &f);
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "x")->type, LFS_T_DIR);
+	assert_true(at(ix, "x")->flags & LFS_E_IMPLICIT);
+	assert_true(at(ix, "x")->flags & LFS_E_REPLACES);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_opaque_markers(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry d = dir(0711), f = reg(0);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "listed", &d);
+	lfs_index_builder_opaque(b, "listed");
+	lfs_index_builder_opaque(b, "unlisted");
+	lfs_index_builder_opaque(b, "");
+	lfs_index_builder_add(b, "file", &f);
+	lfs_index_builder_opaque(b, "file"); /* nonsense: not a directory */
+	ix = finish(b, &log);
+	assert_true(at(ix, "listed")->flags & LFS_E_OPAQUE);
+	assert_false(at(ix, "listed")->flags & LFS_E_IMPLICIT);
+	assert_int_equal(at(ix, "listed")->mode, 0711);
+	assert_true(at(ix, "unlisted")->flags & LFS_E_OPAQUE);
+	assert_true(at(ix, "unlisted")->flags & LFS_E_IMPLICIT);
+	assert_int_equal(at(ix, "unlisted")->type, LFS_T_DIR);
+	assert_true(ix->entries[0].flags & LFS_E_OPAQUE);
+	assert_false(at(ix, "file")->flags & LFS_E_OPAQUE);
+	assert_int_equal(ix->stat_whiteouts, 4);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_children_of_file_dropped(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "a/b/c", &f);
+	lfs_index_builder_add(b, "a", &f);
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "a")->type, LFS_T_REG);
+	assert_int_equal(lfs_index_lookup_path(ix, "a/b"), LFS_INDEX_NONE);
+	assert_int_equal(ix->nentries, 2);
+	assert_true(fx_log_has(&log, "L: entry \"a/b\" skipped: its parent "
+				     "is not a directory"));
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_root_entry_must_be_dir(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0), d = dir(0700);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "", &d);
+	ix = finish(b, &log);
+	assert_int_equal(ix->entries[0].mode, 0700);
+	assert_false(ix->entries[0].flags & LFS_E_IMPLICIT);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+
+	b = lfs_index_builder_new();
+	lfs_index_builder_add(b, "", &f);
+	ix = finish(b, &log);
+	assert_int_equal(ix->entries[0].type, LFS_T_DIR);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_hardlinks_in_layer(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(1024), h1 = hardlink("dir/target"),
+			      h2 = hardlink("l1");
+	struct fx_log log;
+	struct lfs_index *ix;
+	uint32_t target;
+
+	(void)state;
+	lfs_index_builder_add(b, "dir/target", &f);
+	lfs_index_builder_add(b, "l1", &h1);
+	lfs_index_builder_add(b, "sub/l2", &h2); /* a link to a link */
+	ix = finish(b, &log);
+	target = lfs_index_lookup_path(ix, "dir/target");
+	assert_int_equal(at(ix, "l1")->type, LFS_T_HARDLINK);
+	assert_int_equal(at(ix, "l1")->u.target, target);
+	assert_int_equal(at(ix, "sub/l2")->u.target, target);
+	assert_false(at(ix, "l1")->flags & LFS_E_XLINK);
+	assert_int_equal(ix->nhardlinks, 2);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_hardlink_to_lower_layer(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry h = hardlink("usr/bin/elsewhere");
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "link", &h);
+	ix = finish(b, &log);
+	assert_true(at(ix, "link")->flags & LFS_E_XLINK);
+	assert_string_equal(lfs_index_str(ix, at(ix, "link")->u.target),
+			    "usr/bin/elsewhere");
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_bad_hardlinks_dropped(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry d = dir(0755), to_dir = hardlink("d"),
+			      a = hardlink("b"), bb = hardlink("a"),
+			      empty = hardlink("");
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "d", &d);
+	lfs_index_builder_add(b, "to_dir", &to_dir);
+	lfs_index_builder_add(b, "a", &a);
+	lfs_index_builder_add(b, "b", &bb);
+	lfs_index_builder_add(b, "empty", &empty);
+	ix = finish(b, &log);
+	assert_int_equal(lfs_index_lookup_path(ix, "to_dir"), LFS_INDEX_NONE);
+	assert_int_equal(lfs_index_lookup_path(ix, "empty"), LFS_INDEX_NONE);
+	assert_true(fx_log_has(&log, "hardlink \"to_dir\" skipped: it links "
+				     "to a directory"));
+	assert_true(fx_log_has(&log, "hardlink loop"));
+	assert_true(fx_log_has(&log, "has no target"));
+	assert_int_equal(ix->nhardlinks, 0);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_xattrs_and_strings(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	static const char bin[] = { 'a', '\0', 'b' };
+	struct lfs_scan_xattr xs[] = { { "user.one", "1", 1 },
+				       { "security.bin", bin, 3 } };
+	struct lfs_scan_entry f = reg(0);
+	struct lfs_scan_entry l = { .type = LFS_T_LNK, .target = "../t" };
+	const struct lfs_index_entry *e;
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	f.xattrs = xs;
+	f.nxattrs = 2;
+	lfs_index_builder_add(b, "f", &f);
+	lfs_index_builder_add(b, "l", &l);
+	ix = finish(b, &log);
+	e = at(ix, "f");
+	assert_int_equal(e->xattr_count, 2);
+	assert_string_equal(lfs_index_str(ix,
+					  ix->xattrs[e->xattr_first].name),
+			    "user.one");
+	assert_int_equal(ix->xattrs[e->xattr_first + 1].value_len, 3);
+	assert_memory_equal(
+		lfs_index_str(ix, ix->xattrs[e->xattr_first + 1].value), bin,
+		3);
+	assert_string_equal(lfs_index_str(ix, at(ix, "l")->u.target), "../t");
+	assert_int_equal(at(ix, "l")->size, 4);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_sparse_extents(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_index_extent ext[] = { { 4096, 1536, 10 },
+					  { 65536, 2048, 20 } };
+	struct lfs_scan_entry f = reg(1536);
+	const struct lfs_index_entry *e;
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	f.size = 1 << 20;
+	f.extents = ext;
+	f.nextents = 2;
+	lfs_index_builder_add(b, "sp", &f);
+	ix = finish(b, &log);
+	e = at(ix, "sp");
+	assert_true(e->flags & LFS_E_SPARSE);
+	assert_int_equal(e->u.ext.count, 2);
+	assert_memory_equal(&ix->extents[e->u.ext.first], ext, sizeof(ext));
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+static void test_whiteout_classify(void **state)
+{
+	static const struct {
+		const char *base;
+		enum lfs_wh_kind kind;
+		const char *name;
+	} cases[] = {
+		{ "file", LFS_WH_NONE, NULL },
+		{ ".wh", LFS_WH_NONE, NULL },
+		{ ".whx", LFS_WH_NONE, NULL },
+		{ ".wh.x", LFS_WH_DELETE, "x" },
+		{ ".wh..hidden", LFS_WH_DELETE, ".hidden" },
+		{ ".wh..wh..opq", LFS_WH_OPAQUE, NULL },
+		{ ".wh..wh.plnk", LFS_WH_META, NULL },
+		{ ".wh.", LFS_WH_INVALID, NULL },
+		{ ".wh..", LFS_WH_INVALID, NULL },
+		{ ".wh...", LFS_WH_INVALID, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const char *name = NULL;
+
+		assert_int_equal(lfs_whiteout_classify(cases[i].base, &name),
+				 cases[i].kind);
+		if (cases[i].name)
+			assert_string_equal(name, cases[i].name);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_layer_has_implicit_root),
+		cmocka_unit_test(test_last_entry_wins),
+		cmocka_unit_test(test_implicit_parents),
+		cmocka_unit_test(test_children_sorted_bytewise),
+		cmocka_unit_test(test_parents_precede_children),
+		cmocka_unit_test(test_subdir_counts),
+		cmocka_unit_test(test_whiteout_alone),
+		cmocka_unit_test(test_whiteout_beside_entry),
+		cmocka_unit_test(test_whiteout_then_children),
+		cmocka_unit_test(test_opaque_markers),
+		cmocka_unit_test(test_children_of_file_dropped),
+		cmocka_unit_test(test_root_entry_must_be_dir),
+		cmocka_unit_test(test_hardlinks_in_layer),
+		cmocka_unit_test(test_hardlink_to_lower_layer),
+		cmocka_unit_test(test_bad_hardlinks_dropped),
+		cmocka_unit_test(test_xattrs_and_strings),
+		cmocka_unit_test(test_sparse_extents),
+		cmocka_unit_test(test_whiteout_classify),
+	};
+
+	return cmocka_run_group_tests_name("index", tests, NULL, NULL);
+}

@@ -1,0 +1,447 @@
+/* The indexing pass over tar streams (tar_scan.h): data offsets for every
+ * tar dialect, long names, sparse members, whiteout members, unsafe names,
+ * and corrupt or truncated streams.  Streams are fed in small chunks so
+ * libarchive's buffer boundaries fall everywhere. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "fixtures.h"
+#include "layerfs/tar_scan.h"
+
+struct mem_source {
+	const guint8 *data;
+	gsize len, pos, chunk;
+	bool fail_at_end;
+};
+
+static ssize_t mem_read(void *ctx, const void **buf)
+{
+	struct mem_source *m = ctx;
+	gsize n = MIN(m->chunk, m->len - m->pos);
+
+	if (n == 0 && m->fail_at_end)
+		return -EIO;
+	*buf = m->data + m->pos;
+	m->pos += n;
+	return (ssize_t)n;
+}
+
+static const char *mem_error(void *ctx)
+{
+	(void)ctx;
+	return "the source broke";
+}
+
+struct scanned {
+	struct lfs_index *ix;
+	GBytes *tar; /* the uncompressed stream, to check offsets */
+	struct fx_log log;
+	GError *error;
+};
+
+static bool scan_chunked(struct scanned *s, GBytes *tar, gsize chunk,
+			 bool fail_at_end)
+{
+	struct mem_source m = { NULL, 0, 0, chunk, fail_at_end };
+	struct lfs_tar_source src = { mem_read, mem_error, &m };
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	bool ok;
+
+	memset(s, 0, sizeof(*s));
+	fx_log_init(&s->log);
+	s->tar = tar;
+	m.data = g_bytes_get_data(tar, &m.len);
+	ok = lfs_tar_scan(&src, b, &s->log.lg, "L", &s->error);
+	if (ok)
+		assert_int_equal(lfs_index_builder_finish(b, &s->log.lg, "L",
+							  &s->ix),
+				 0);
+	lfs_index_builder_free(b);
+	return ok;
+}
+
+static bool scan(struct scanned *s, GBytes *tar)
+{
+	return scan_chunked(s, tar, 97, false);
+}
+
+static void scanned_free(struct scanned *s)
+{
+	lfs_index_free(s->ix);
+	g_bytes_unref(s->tar);
+	fx_log_clear(&s->log);
+	g_clear_error(&s->error);
+}
+
+static const struct lfs_index_entry *at(const struct scanned *s,
+					const char *path)
+{
+	uint32_t i = lfs_index_lookup_path(s->ix, path);
+
+	assert_int_not_equal(i, LFS_INDEX_NONE);
+	return lfs_index_get(s->ix, i);
+}
+
+/* The bytes the index says a regular file holds. */
+static void assert_data(const struct scanned *s, const char *path,
+			const char *want)
+{
+	const struct lfs_index_entry *e = at(s, path);
+	gsize len;
+	const char *tar = g_bytes_get_data(s->tar, &len);
+
+	assert_int_equal(e->type, LFS_T_REG);
+	assert_int_equal(e->size, strlen(want));
+	assert_true(e->u.data + e->size <= len);
+	assert_memory_equal(tar + e->u.data, want, e->size);
+}
+
+static void check_dialect(int format)
+{
+	g_autofree char *longdir = g_strnfill(120, 'd');
+	g_autofree char *longpath = g_strdup_printf("%s/file", longdir);
+	g_autofree char *longlink = g_strnfill(150, 't');
+	struct fx_tar *t = fx_tar_new(format);
+	struct fx_entry lnk = { .path = "sym", .type = AE_IFLNK,
+				.link = longlink };
+	struct fx_entry big = { .path = "owner", .data = "o", .uid = 1234,
+				.gid = 4321, .mode = 04755 };
+	struct scanned s;
+
+	fx_tar_dir(t, "./");
+	fx_tar_file(t, "./a", "first file");
+	fx_tar_dir(t, longdir);
+	fx_tar_file(t, longpath, "in a long path");
+	fx_tar_file(t, "empty", "");
+	fx_tar_add(t, &lnk);
+	fx_tar_add(t, &big);
+	assert_true(scan(&s, fx_tar_finish(t)));
+	assert_data(&s, "a", "first file");
+	assert_data(&s, longpath, "in a long path");
+	assert_data(&s, "empty", "");
+	assert_string_equal(lfs_index_str(s.ix, at(&s, "sym")->u.target),
+			    longlink);
+	assert_int_equal(at(&s, "owner")->uid, 1234);
+	assert_int_equal(at(&s, "owner")->gid, 4321);
+	assert_int_equal(at(&s, "owner")->mode, 04755);
+	assert_int_equal(at(&s, "a")->mtime_sec, FX_MTIME);
+	assert_false(s.ix->entries[0].flags & LFS_E_IMPLICIT);
+	scanned_free(&s);
+}
+
+static void test_pax(void **state)
+{
+	(void)state;
+	check_dialect(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+}
+
+static void test_gnu(void **state)
+{
+	(void)state;
+	check_dialect(ARCHIVE_FORMAT_TAR_GNUTAR);
+}
+
+/* ustar cannot hold a 150-byte link target; the rest of the checks hold. */
+static void test_ustar(void **state)
+{
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_USTAR);
+	struct scanned s;
+
+	(void)state;
+	fx_tar_file(t, "x/y", "ustar data");
+	fx_tar_file(t, "z", "second");
+	assert_true(scan(&s, fx_tar_finish(t)));
+	assert_data(&s, "x/y", "ustar data");
+	assert_data(&s, "z", "second");
+	assert_true(at(&s, "x")->flags & LFS_E_IMPLICIT);
+	scanned_free(&s);
+}
+
+static void test_types_and_attributes(void **state)
+{
+	/* pax interchange: sub-second mtimes are written too. */
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
+	struct fx_entry chr = { .path = "null", .type = AE_IFCHR, .rmajor = 1,
+				.rminor = 3 };
+	struct fx_entry blk = { .path = "sda", .type = AE_IFBLK, .rmajor = 8,
+				.rminor = 0 };
+	struct fx_entry fifo = { .path = "fifo", .type = AE_IFIFO };
+	struct fx_entry hl = { .path = "hl", .hardlink = "./a" };
+	struct fx_entry ns = { .path = "ns", .data = "n", .mtime = 1234,
+			       .mtime_nsec = 567890 };
+	struct fx_entry xa = { .path = "xa", .data = "x",
+			       .xattr = "security.capability",
+			       .xattr_value = "cap" };
+	struct scanned s;
+
+	(void)state;
+	fx_tar_file(t, "a", "target");
+	fx_tar_add(t, &chr);
+	fx_tar_add(t, &blk);
+	fx_tar_add(t, &fifo);
+	fx_tar_add(t, &hl);
+	fx_tar_add(t, &ns);
+	fx_tar_add(t, &xa);
+	assert_true(scan(&s, fx_tar_finish(t)));
+	assert_int_equal(at(&s, "null")->type, LFS_T_CHR);
+	assert_int_equal(at(&s, "null")->u.rdev, makedev(1, 3));
+	assert_int_equal(at(&s, "sda")->type, LFS_T_BLK);
+	assert_int_equal(at(&s, "sda")->u.rdev, makedev(8, 0));
+	assert_int_equal(at(&s, "fifo")->type, LFS_T_FIFO);
+	assert_int_equal(at(&s, "hl")->type, LFS_T_HARDLINK);
+	assert_int_equal(at(&s, "hl")->u.target,
+			 lfs_index_lookup_path(s.ix, "a"));
+	assert_int_equal(at(&s, "ns")->mtime_sec, 1234);
+	assert_int_equal(at(&s, "ns")->mtime_nsec, 567890);
+	assert_int_equal(at(&s, "xa")->xattr_count, 1);
+	assert_string_equal(
+		lfs_index_str(s.ix, s.ix->xattrs[at(&s, "xa")->xattr_first].name),
+		"security.capability");
+	assert_int_equal(s.ix->stat_entries, 7);
+	scanned_free(&s);
+}
+
+static void test_whiteout_members(void **state)
+{
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct scanned s;
+
+	(void)state;
+	fx_tar_dir(t, "d");
+	fx_tar_file(t, "d/.wh.gone", "");
+	fx_tar_file(t, "d/.wh..wh..opq", "");
+	fx_tar_file(t, ".wh..wh.plnk", "");
+	fx_tar_file(t, ".wh.rootfile", "");
+	fx_tar_file(t, "e/.wh.", "");
+	assert_true(scan(&s, fx_tar_finish(t)));
+	assert_int_equal(at(&s, "d/gone")->type, LFS_T_WHITEOUT);
+	assert_true(at(&s, "d")->flags & LFS_E_OPAQUE);
+	assert_int_equal(at(&s, "rootfile")->type, LFS_T_WHITEOUT);
+	assert_int_equal(lfs_index_lookup_path(s.ix, ".wh..wh.plnk"),
+			 LFS_INDEX_NONE);
+	assert_int_equal(lfs_index_lookup_path(s.ix, "d/.wh.gone"),
+			 LFS_INDEX_NONE);
+	assert_true(fx_log_has(&s.log, "entry \"e/.wh.\" skipped: whiteout "
+				       "of an invalid name"));
+	assert_int_equal(s.ix->stat_whiteouts, 3);
+	scanned_free(&s);
+}
+
+static void test_unsafe_names_skipped(void **state)
+{
+	static const struct {
+		const char *path, *why;
+	} cases[] = {
+		{ "../evil", "'..' component" },
+		{ "a/../../evil", "'..' component" },
+		{ "/etc/shadow", "absolute path" },
+	};
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct fx_entry badlink = { .path = "hl", .hardlink = "../outside" };
+	struct scanned s;
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		fx_tar_file(t, cases[i].path, "bad");
+	fx_tar_add(t, &badlink);
+	fx_tar_file(t, "good", "ok");
+	assert_true(scan(&s, fx_tar_finish(t)));
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *msg = g_strdup_printf(
+			"L: entry \"%s\" skipped: %s", cases[i].path,
+			cases[i].why);
+
+		assert_true(fx_log_has(&s.log, msg));
+	}
+	assert_true(fx_log_has(&s.log, "entry \"hl\" skipped: unsafe "
+				       "hardlink target"));
+	assert_data(&s, "good", "ok");
+	/* root and "good" only: nothing reached outside or got repaired. */
+	assert_int_equal(s.ix->nentries, 2);
+	scanned_free(&s);
+}
+
+static void test_raw_name_bytes(void **state)
+{
+	static const char utf8[] = "caf\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac";
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct scanned s;
+
+	(void)state;
+	fx_tar_file(t, utf8, "u");
+	assert_true(scan(&s, fx_tar_finish(t)));
+	assert_data(&s, utf8, "u");
+	scanned_free(&s);
+}
+
+static void test_sparse_pax(void **state)
+{
+	static const uint64_t map[] = { 4096, 5, 70000, 6, 0, 0 };
+	g_autofree char *content = g_malloc0(100000);
+	struct fx_entry sp = { .path = "sp", .data = content, .len = 100000,
+			       .sparse = map };
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	const struct lfs_index_entry *e;
+	const struct lfs_index_extent *x;
+	const char *tar;
+	struct scanned s;
+
+	(void)state;
+	memcpy(content + 4096, "HELLO", 5);
+	memcpy(content + 70000, "WORLD!", 6);
+	fx_tar_add(t, &sp);
+	fx_tar_file(t, "after", "next");
+	assert_true(scan(&s, fx_tar_finish(t)));
+	tar = g_bytes_get_data(s.tar, NULL);
+	e = at(&s, "sp");
+	assert_true(e->flags & LFS_E_SPARSE);
+	assert_int_equal(e->size, 100000);
+	assert_int_equal(e->u.ext.count, 2);
+	x = &s.ix->extents[e->u.ext.first];
+	assert_int_equal(x[0].logical, 4096);
+	assert_int_equal(x[0].len, 5);
+	assert_memory_equal(tar + x[0].physical, "HELLO", 5);
+	assert_int_equal(x[1].logical, 70000);
+	assert_memory_equal(tar + x[1].physical, "WORLD!", 6);
+	assert_data(&s, "after", "next");
+	scanned_free(&s);
+}
+
+/* GNU tar's own sparse formats, which libarchive cannot write. */
+static void check_gnu_sparse_fixture(const char *name)
+{
+	g_autoptr(GBytes) gz = fx_data(name);
+	const struct lfs_index_entry *e;
+	const struct lfs_index_extent *x;
+	const char *tar;
+	uint32_t n;
+	struct scanned s;
+
+	assert_true(scan(&s, fx_gunzip(gz)));
+	tar = g_bytes_get_data(s.tar, NULL);
+	e = at(&s, "sp");
+	assert_int_equal(e->size, 1 << 20);
+	assert_true(e->flags & LFS_E_SPARSE);
+	n = e->u.ext.count;
+	x = &s.ix->extents[e->u.ext.first];
+	assert_true(n >= 3);
+	/* Each written region lies inside an extent, at the right place. */
+	for (uint32_t i = 0; i < n; i++) {
+		if (x[i].logical <= 4096 && 4096 + 5 <= x[i].logical + x[i].len)
+			assert_memory_equal(tar + x[i].physical +
+						    (4096 - x[i].logical),
+					    "HELLO", 5);
+		if (x[i].logical <= 300000 &&
+		    300000 + 6 <= x[i].logical + x[i].len)
+			assert_memory_equal(tar + x[i].physical +
+						    (300000 - x[i].logical),
+					    "MIDDLE", 6);
+	}
+	assert_int_equal(x[n - 1].logical + x[n - 1].len, 1 << 20);
+	assert_memory_equal(tar + x[n - 1].physical + x[n - 1].len - 3, "END",
+			    3);
+	assert_data(&s, "plain", "plain\n");
+	scanned_free(&s);
+}
+
+static void test_sparse_gnu_old(void **state)
+{
+	(void)state;
+	check_gnu_sparse_fixture("sparse-gnu.tar.gz");
+}
+
+static void test_sparse_pax_01(void **state)
+{
+	(void)state;
+	check_gnu_sparse_fixture("sparse-pax01.tar.gz");
+}
+
+static void test_empty_stream(void **state)
+{
+	struct scanned s;
+
+	(void)state;
+	assert_true(scan(&s, g_bytes_new(NULL, 0)));
+	assert_int_equal(s.ix->nentries, 1);
+	scanned_free(&s);
+}
+
+static void test_truncated_tar(void **state)
+{
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	g_autoptr(GBytes) whole = NULL;
+	g_autofree char *big = g_strnfill(5000, 'b');
+	gsize len;
+	const guint8 *data;
+	struct scanned s;
+
+	(void)state;
+	fx_tar_file(t, "big", big);
+	whole = fx_tar_finish(t);
+	data = g_bytes_get_data(whole, &len);
+	assert_false(scan(&s, g_bytes_new(data, 3000)));
+	assert_int_equal(s.error->code, EIO);
+	assert_non_null(strstr(s.error->message, "L: corrupt or truncated "
+						 "tar near stream offset"));
+	scanned_free(&s);
+}
+
+static void test_not_a_tar(void **state)
+{
+	g_autofree char *junk = g_strnfill(4096, 'j');
+	struct scanned s;
+
+	(void)state;
+	assert_false(scan(&s, g_bytes_new(junk, 4096)));
+	assert_non_null(strstr(s.error->message, "L: corrupt or truncated"));
+	scanned_free(&s);
+}
+
+static void test_source_error_reported(void **state)
+{
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	g_autoptr(GBytes) whole = NULL;
+	gsize len;
+	const guint8 *data;
+	struct scanned s;
+
+	(void)state;
+	fx_tar_file(t, "f", "data");
+	whole = fx_tar_finish(t);
+	data = g_bytes_get_data(whole, &len);
+	/* Half a header, then the source fails. */
+	assert_false(scan_chunked(&s, g_bytes_new(data, 300), 100, true));
+	assert_string_equal(s.error->message, "L: the source broke");
+	scanned_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pax),
+		cmocka_unit_test(test_gnu),
+		cmocka_unit_test(test_ustar),
+		cmocka_unit_test(test_types_and_attributes),
+		cmocka_unit_test(test_whiteout_members),
+		cmocka_unit_test(test_unsafe_names_skipped),
+		cmocka_unit_test(test_raw_name_bytes),
+		cmocka_unit_test(test_sparse_pax),
+		cmocka_unit_test(test_sparse_gnu_old),
+		cmocka_unit_test(test_sparse_pax_01),
+		cmocka_unit_test(test_empty_stream),
+		cmocka_unit_test(test_truncated_tar),
+		cmocka_unit_test(test_not_a_tar),
+		cmocka_unit_test(test_source_error_reported),
+	};
+
+	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);
+}

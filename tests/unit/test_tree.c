@@ -1,0 +1,599 @@
+/* The merged namespace (tree.h): overlayfs/OCI merge rules across real
+ * layers built from in-memory tars, hardlink groups and st_nlink, inode
+ * numbers, lookup counts. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "fixtures.h"
+#include "layerfs/read.h"
+#include "layerfs/tree.h"
+
+#define MAX_LAYERS 4
+
+/* A stack of layers written to a temp dir, and the tree over them. */
+struct stack {
+	char *dir;
+	struct fx_log log;
+	struct lfs_cache *cache;
+	struct lfs_image *img;
+	struct lfs_layer *layers[MAX_LAYERS];
+	uint32_t n;
+	struct lfs_tree *tree;
+};
+
+static void stack_add(struct stack *s, GBytes *tar)
+{
+	g_autofree char *name = g_strdup_printf("layer%u.tar", s->n);
+	g_autofree char *path = fx_write(s->dir, name, tar);
+	struct lfs_layer_spec *spec = lfs_layer_spec_new(LFS_LAYER_TAR, path,
+							 name);
+	struct lfs_layer_options lo = { s->cache, &s->log.lg };
+	g_autoptr(GError) error = NULL;
+
+	g_ptr_array_add(s->img->layers, spec);
+	assert_true(lfs_layer_open(spec, &lo, &s->layers[s->n], &error));
+	s->n++;
+	g_bytes_unref(tar);
+}
+
+static void stack_init(struct stack *s)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *cache = NULL;
+
+	memset(s, 0, sizeof(*s));
+	s->dir = fx_tmpdir();
+	cache = g_build_filename(s->dir, "cache", NULL);
+	fx_log_init(&s->log);
+	assert_true(lfs_cache_open(cache, &s->cache, &error));
+	s->img = lfs_image_new("test", "layers");
+}
+
+static void stack_build(struct stack *s)
+{
+	s->tree = lfs_tree_new(s->layers, s->n, &s->log.lg);
+}
+
+static void stack_free(struct stack *s)
+{
+	lfs_tree_free(s->tree);
+	for (uint32_t i = 0; i < s->n; i++)
+		lfs_layer_free(s->layers[i]);
+	lfs_image_free(s->img);
+	lfs_cache_free(s->cache);
+	fx_log_clear(&s->log);
+	fx_rmtree(s->dir);
+	g_free(s->dir);
+}
+
+/* Resolve @path from the root, one lookup per component (each adds a
+ * count, as the kernel's would). */
+static int walk(struct stack *s, const char *path, struct lfs_node **out)
+{
+	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+	uint64_t cur = LFS_ROOT_INO;
+	struct lfs_node *n = lfs_tree_get(s->tree, LFS_ROOT_INO);
+
+	for (char **p = parts; *p; p++) {
+		int err = lfs_tree_lookup(s->tree, cur, *p, &n);
+
+		if (err < 0)
+			return err;
+		cur = lfs_node_ino(n);
+	}
+	*out = n;
+	return 0;
+}
+
+static struct lfs_node *must(struct stack *s, const char *path)
+{
+	struct lfs_node *n = NULL;
+
+	assert_int_equal(walk(s, path, &n), 0);
+	return n;
+}
+
+static void assert_absent(struct stack *s, const char *path)
+{
+	struct lfs_node *n;
+
+	assert_int_equal(walk(s, path, &n), -ENOENT);
+}
+
+static char *contents(struct stack *s, const char *path)
+{
+	struct lfs_node *n = must(s, path);
+	struct lfs_ref r = lfs_tree_data_ref(n);
+	char buf[256] = { 0 };
+	ssize_t got = lfs_read_entry(s->layers[r.layer], r.entry, -1, buf,
+				     sizeof(buf) - 1, 0);
+
+	assert_true(got >= 0);
+	return g_strndup(buf, (gsize)got);
+}
+
+static void assert_contents(struct stack *s, const char *path,
+			    const char *want)
+{
+	g_autofree char *got = contents(s, path);
+
+	assert_string_equal(got, want);
+}
+
+static struct stat stat_of(struct stack *s, const char *path)
+{
+	struct stat st;
+
+	lfs_tree_stat(s->tree, must(s, path), &st);
+	return st;
+}
+
+/* The listing of @path as "name,name,..." */
+static char *listing(struct stack *s, const char *path)
+{
+	struct lfs_node *n = *path ? must(s, path)
+				   : lfs_tree_get(s->tree, LFS_ROOT_INO);
+	const struct lfs_dirlist *list;
+	GString *out = g_string_new(NULL);
+
+	assert_int_equal(lfs_tree_dirlist(s->tree, n, &list), 0);
+	for (uint32_t i = 0; i < list->n; i++)
+		g_string_append_printf(out, "%s%.*s", i ? "," : "",
+				       (int)list->ents[i].name_len,
+				       list->ents[i].name);
+	return g_string_free(out, FALSE);
+}
+
+static void assert_listing(struct stack *s, const char *path,
+			   const char *want)
+{
+	g_autofree char *got = listing(s, path);
+
+	assert_string_equal(got, want);
+}
+
+static GBytes *tar_of(const struct fx_entry *entries, size_t n)
+{
+	/* pax interchange: sub-second mtimes are written too. */
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
+
+	for (size_t i = 0; i < n; i++)
+		fx_tar_add(t, &entries[i]);
+	return fx_tar_finish(t);
+}
+
+#define TAR(...)                                                   \
+	tar_of((const struct fx_entry[]){ __VA_ARGS__ },           \
+	       sizeof((const struct fx_entry[]){ __VA_ARGS__ }) / \
+		       sizeof(struct fx_entry))
+#define DIR(p) { .path = (p), .type = AE_IFDIR }
+#define FILE_(p, d) { .path = (p), .data = (d) }
+
+static void test_upper_file_replaces_lower(void **state)
+{
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("etc"), FILE_("etc/a", "lower"),
+			  FILE_("etc/b", "kept")));
+	stack_add(&s, TAR(DIR("etc"), FILE_("etc/a", "upper")));
+	stack_build(&s);
+	assert_contents(&s, "etc/a", "upper");
+	assert_contents(&s, "etc/b", "kept");
+	assert_listing(&s, "etc", "a,b");
+	stack_free(&s);
+}
+
+static void test_whiteouts(void **state)
+{
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("d"), FILE_("d/f", "x"), DIR("d/sub"),
+			  FILE_("d/sub/deep", "y"), FILE_("top", "t")));
+	stack_add(&s, TAR(DIR("d"), FILE_("d/.wh.f", ""),
+			  FILE_("d/.wh.sub", ""), FILE_(".wh.top", "")));
+	stack_build(&s);
+	assert_absent(&s, "d/f");
+	assert_absent(&s, "d/sub");
+	assert_absent(&s, "top");
+	assert_listing(&s, "d", "");
+	assert_listing(&s, "", "d");
+	assert_int_equal(stat_of(&s, "d").st_nlink, 2);
+	stack_free(&s);
+}
+
+/* A name deleted in layer 2 and created again in layer 3 is the new one
+ * only: nothing of layer 1's directory comes back. */
+static void test_deleted_then_recreated(void **state)
+{
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("d"), FILE_("d/old", "1")));
+	stack_add(&s, TAR(FILE_(".wh.d", "")));
+	stack_add(&s, TAR(DIR("d"), FILE_("d/new", "3")));
+	stack_build(&s);
+	assert_listing(&s, "d", "new");
+	assert_absent(&s, "d/old");
+	stack_free(&s);
+}
+
+static void test_opaque_directory(void **state)
+{
+	struct fx_entry lower_d = { .path = "d", .type = AE_IFDIR,
+				    .mode = 0710, .uid = 7 };
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(lower_d, FILE_("d/a", "1"), DIR("d/sub"),
+			  FILE_("d/sub/x", "2")));
+	/* d is only implicit in the upper layer: opaque hides its children
+	 * but d keeps the lower layer's attributes, as umoci leaves it. */
+	stack_add(&s, TAR(FILE_("d/.wh..wh..opq", ""), FILE_("d/b", "new")));
+	stack_build(&s);
+	assert_listing(&s, "d", "b");
+	assert_absent(&s, "d/a");
+	assert_absent(&s, "d/sub");
+	assert_int_equal(stat_of(&s, "d").st_mode, S_IFDIR | 0710);
+	assert_int_equal(stat_of(&s, "d").st_uid, 7);
+	stack_free(&s);
+}
+
+static void test_opaque_root(void **state)
+{
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(FILE_("a", "1"), DIR("dir")));
+	stack_add(&s, TAR(FILE_(".wh..wh..opq", ""), FILE_("b", "2")));
+	stack_build(&s);
+	assert_listing(&s, "", "b");
+	assert_absent(&s, "a");
+	stack_free(&s);
+}
+
+/* ".wh.d" beside "d/" in one layer: the lower d goes entirely. */
+static void test_whiteout_beside_directory(void **state)
+{
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("d"), FILE_("d/lower", "1")));
+	stack_add(&s, TAR(FILE_(".wh.d", ""), DIR("d"), FILE_("d/upper", "2")));
+	stack_build(&s);
+	assert_listing(&s, "d", "upper");
+	stack_free(&s);
+}
+
+static void test_type_changes(void **state)
+{
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("was_dir"), FILE_("was_dir/child", "1"),
+			  FILE_("was_file", "2")));
+	stack_add(&s, TAR(FILE_("was_dir", "now a file"), DIR("was_file"),
+			  FILE_("was_file/inside", "3")));
+	stack_build(&s);
+
+	assert_true(S_ISREG(stat_of(&s, "was_dir").st_mode));
+	assert_contents(&s, "was_dir", "now a file");
+	assert_int_equal(walk(&s, "was_dir/child", &(struct lfs_node *){ 0 }),
+			 -ENOTDIR);
+	assert_true(S_ISDIR(stat_of(&s, "was_file").st_mode));
+	assert_listing(&s, "was_file", "inside");
+	stack_free(&s);
+}
+
+/* A directory over a lower file, under a directory over a lower file:
+ * the lower file must not join the chain. */
+static void test_dir_over_file_chain(void **state)
+{
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("x"), FILE_("x/in1", "1")));
+	stack_add(&s, TAR(FILE_("x", "file")));
+	stack_add(&s, TAR(DIR("x"), FILE_("x/in3", "3")));
+	stack_build(&s);
+	assert_listing(&s, "x", "in3");
+	stack_free(&s);
+}
+
+static void test_directory_attributes(void **state)
+{
+	struct fx_entry low = { .path = "d", .type = AE_IFDIR, .mode = 0700,
+				.uid = 5, .gid = 6, .mtime = 1000 };
+	struct fx_entry up = { .path = "e", .type = AE_IFDIR, .mode = 0750,
+			       .mtime = 2000, .mtime_nsec = 500 };
+	struct stat st;
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(low, FILE_("d/a", "1"), DIR("e")));
+	stack_add(&s, TAR(FILE_("d/b", "2"), up, FILE_("syn/thesised", "3")));
+	stack_build(&s);
+	/* Implicit in the upper layer: the lower entry's attributes. */
+	st = stat_of(&s, "d");
+	assert_int_equal(st.st_mode, S_IFDIR | 0700);
+	assert_int_equal(st.st_uid, 5);
+	assert_int_equal(st.st_gid, 6);
+	assert_int_equal(st.st_mtim.tv_sec, 1000);
+	/* Listed in the upper layer: its attributes win. */
+	st = stat_of(&s, "e");
+	assert_int_equal(st.st_mode, S_IFDIR | 0750);
+	assert_int_equal(st.st_mtim.tv_sec, 2000);
+	assert_int_equal(st.st_mtim.tv_nsec, 500);
+	/* Never listed anywhere: synthesised. */
+	st = stat_of(&s, "syn");
+	assert_int_equal(st.st_mode, S_IFDIR | 0755);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_mtim.tv_sec, 0);
+	assert_listing(&s, "d", "a,b");
+	stack_free(&s);
+}
+
+static void test_listing_and_nlink(void **state)
+{
+	struct stack s;
+	const struct lfs_dirlist *list;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("m"), DIR("m/d1"), FILE_("m/f1", "1"),
+			  DIR("m/d2"), FILE_("m/zz", "z")));
+	stack_add(&s, TAR(DIR("m"), DIR("m/d3"), FILE_("m/f0", "0"),
+			  FILE_("m/.wh.d2", ""), FILE_("m/d1", "file now")));
+	stack_build(&s);
+	assert_listing(&s, "m", "d1,d3,f0,f1,zz");
+	/* d1 became a file, d2 is gone: one subdirectory left (d3). */
+	assert_int_equal(stat_of(&s, "m").st_nlink, 3);
+	assert_int_equal(lfs_tree_dirlist(s.tree, must(&s, "m"), &list), 0);
+	assert_int_equal(list->ents[0].type, S_IFREG);
+	assert_int_equal(list->ents[0].ino, lfs_node_ino(must(&s, "m/d1")));
+	assert_int_equal(list->ents[1].type, S_IFDIR);
+	assert_int_equal(list->ents[1].ino, lfs_node_ino(must(&s, "m/d3")));
+	/* Single-layer directories are counted from the index. */
+	assert_int_equal(stat_of(&s, "m/d3").st_nlink, 2);
+	stack_free(&s);
+}
+
+static void test_hardlink_group(void **state)
+{
+	struct fx_entry t = { .path = "t", .data = "shared", .mode = 0640,
+			      .uid = 3 };
+	struct fx_entry h1 = { .path = "h1", .hardlink = "t" };
+	struct fx_entry h2 = { .path = "d/h2", .hardlink = "t" };
+	struct stat st;
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(t, h1, DIR("d"), h2));
+	stack_build(&s);
+	st = stat_of(&s, "h1");
+	assert_int_equal(st.st_nlink, 3);
+	assert_int_equal(st.st_mode, S_IFREG | 0640);
+	assert_int_equal(st.st_uid, 3);
+	assert_int_equal(st.st_ino, stat_of(&s, "t").st_ino);
+	assert_int_equal(st.st_ino, stat_of(&s, "d/h2").st_ino);
+	assert_ptr_equal(must(&s, "h1"), must(&s, "t"));
+	assert_contents(&s, "d/h2", "shared");
+	stack_free(&s);
+}
+
+/* Upper layers delete or replace some names of a group: st_nlink counts
+ * only the names still showing that file. */
+static void test_hardlink_count_after_changes(void **state)
+{
+	struct fx_entry h1 = { .path = "h1", .hardlink = "t" };
+	struct fx_entry h2 = { .path = "h2", .hardlink = "t" };
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(FILE_("t", "shared"), h1, h2));
+	stack_add(&s, TAR(FILE_(".wh.h1", ""), FILE_("h2", "replaced")));
+	stack_build(&s);
+	assert_int_equal(stat_of(&s, "t").st_nlink, 1);
+	assert_int_equal(stat_of(&s, "h2").st_nlink, 1);
+	assert_int_not_equal(stat_of(&s, "h2").st_ino,
+			     stat_of(&s, "t").st_ino);
+	assert_contents(&s, "h2", "replaced");
+	stack_free(&s);
+}
+
+static void test_hardlink_into_lower_layer(void **state)
+{
+	struct fx_entry link = { .path = "bin/alias", .hardlink = "bin/tool" };
+	struct fx_entry dead = { .path = "dead", .hardlink = "nowhere" };
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("bin"), FILE_("bin/tool", "#!tool")));
+	stack_add(&s, TAR(DIR("bin"), link, dead));
+	stack_build(&s);
+	assert_int_equal(stat_of(&s, "bin/alias").st_ino,
+			 stat_of(&s, "bin/tool").st_ino);
+	assert_int_equal(stat_of(&s, "bin/alias").st_nlink, 2);
+	assert_contents(&s, "bin/alias", "#!tool");
+	assert_absent(&s, "dead");
+	assert_listing(&s, "", "bin");
+	assert_true(fx_log_has(&s.log, "hardlink \"dead\" to \"nowhere\" left "
+				       "out"));
+	stack_free(&s);
+}
+
+static void test_symlinks_devices_xattrs(void **state)
+{
+	struct fx_entry lnk = { .path = "l", .type = AE_IFLNK,
+				.link = "../../abs" };
+	struct fx_entry dev = { .path = "dev", .type = AE_IFCHR, .rmajor = 1,
+				.rminor = 3, .mode = 0666 };
+	struct fx_entry fifo = { .path = "fifo", .type = AE_IFIFO };
+	struct fx_entry x = { .path = "x", .data = "x",
+			      .xattr = "user.key", .xattr_value = "val" };
+	char buf[16];
+	struct stat st;
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(lnk, dev, fifo, x));
+	stack_build(&s);
+	assert_string_equal(lfs_tree_readlink(s.tree, must(&s, "l")),
+			    "../../abs");
+	assert_int_equal(stat_of(&s, "l").st_size, 9);
+	assert_null(lfs_tree_readlink(s.tree, must(&s, "x")));
+	st = stat_of(&s, "dev");
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(major(st.st_rdev), 1);
+	assert_int_equal(minor(st.st_rdev), 3);
+	assert_true(S_ISFIFO(stat_of(&s, "fifo").st_mode));
+	assert_int_equal(lfs_tree_getxattr(s.tree, must(&s, "x"), "user.key",
+					   NULL, 0),
+			 3);
+	assert_int_equal(lfs_tree_getxattr(s.tree, must(&s, "x"), "user.key",
+					   buf, 2),
+			 -ERANGE);
+	assert_int_equal(lfs_tree_getxattr(s.tree, must(&s, "x"), "user.key",
+					   buf, sizeof(buf)),
+			 3);
+	assert_memory_equal(buf, "val", 3);
+	assert_int_equal(lfs_tree_getxattr(s.tree, must(&s, "x"), "user.no",
+					   buf, sizeof(buf)),
+			 -ENODATA);
+	assert_int_equal(lfs_tree_listxattr(s.tree, must(&s, "x"), NULL, 0),
+			 9);
+	assert_int_equal(lfs_tree_listxattr(s.tree, must(&s, "x"), buf,
+					    sizeof(buf)),
+			 9);
+	assert_string_equal(buf, "user.key");
+	assert_int_equal(lfs_tree_listxattr(s.tree, must(&s, "l"), NULL, 0),
+			 0);
+	stack_free(&s);
+}
+
+static void test_lookup_errors(void **state)
+{
+	char longname[300];
+	struct lfs_node *n;
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(FILE_("f", "1")));
+	stack_build(&s);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, longname, &n),
+			 -ENAMETOOLONG);
+	assert_int_equal(lfs_tree_lookup(s.tree, lfs_node_ino(must(&s, "f")),
+					 "x", &n),
+			 -ENOTDIR);
+	assert_int_equal(lfs_tree_lookup(s.tree, 12345, "x", &n), -ESTALE);
+	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, "missing", &n),
+			 -ENOENT);
+	stack_free(&s);
+}
+
+static void test_lookup_counts(void **state)
+{
+	struct lfs_node *n;
+	uint64_t ino;
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("d"), FILE_("d/f", "1")));
+	stack_build(&s);
+	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, "d", &n), 0);
+	ino = lfs_node_ino(n);
+	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, "d", &n), 0);
+	assert_int_equal(lfs_node_ino(n), ino);
+	lfs_tree_forget(s.tree, ino, 1);
+	assert_non_null(lfs_tree_get(s.tree, ino));
+	lfs_tree_forget(s.tree, ino, 1);
+	assert_null(lfs_tree_get(s.tree, ino));
+	/* More than it holds: the node is simply gone. */
+	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, "d", &n), 0);
+	lfs_tree_forget(s.tree, ino, 99);
+	assert_null(lfs_tree_get(s.tree, ino));
+	/* The root is never freed. */
+	lfs_tree_forget(s.tree, LFS_ROOT_INO, 99);
+	assert_non_null(lfs_tree_get(s.tree, LFS_ROOT_INO));
+	stack_free(&s);
+}
+
+static void test_inode_numbers_stable(void **state)
+{
+	uint64_t first[3];
+	static const char *const paths[] = { "d", "d/f", "d/g" };
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		struct stack s;
+
+		stack_init(&s);
+		stack_add(&s, TAR(DIR("d"), FILE_("d/f", "1")));
+		stack_add(&s, TAR(DIR("d"), FILE_("d/g", "2")));
+		stack_build(&s);
+		for (int i = 0; i < 3; i++) {
+			uint64_t ino = stat_of(&s, paths[i]).st_ino;
+
+			if (round == 0)
+				first[i] = ino;
+			else
+				assert_int_equal(ino, first[i]);
+			assert_int_not_equal(ino, LFS_ROOT_INO);
+		}
+		assert_int_equal(stat_of(&s, "d").st_ino,
+				 (uint64_t)2 << 32 | 1);
+		stack_free(&s);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_upper_file_replaces_lower),
+		cmocka_unit_test(test_whiteouts),
+		cmocka_unit_test(test_deleted_then_recreated),
+		cmocka_unit_test(test_opaque_directory),
+		cmocka_unit_test(test_opaque_root),
+		cmocka_unit_test(test_whiteout_beside_directory),
+		cmocka_unit_test(test_type_changes),
+		cmocka_unit_test(test_dir_over_file_chain),
+		cmocka_unit_test(test_directory_attributes),
+		cmocka_unit_test(test_listing_and_nlink),
+		cmocka_unit_test(test_hardlink_group),
+		cmocka_unit_test(test_hardlink_count_after_changes),
+		cmocka_unit_test(test_hardlink_into_lower_layer),
+		cmocka_unit_test(test_symlinks_devices_xattrs),
+		cmocka_unit_test(test_lookup_errors),
+		cmocka_unit_test(test_lookup_counts),
+		cmocka_unit_test(test_inode_numbers_stable),
+	};
+
+	return cmocka_run_group_tests_name("tree", tests, NULL, NULL);
+}
