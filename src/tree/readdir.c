@@ -67,7 +67,9 @@ struct lfs_dirlist *lfs_dirlist_build(const struct lfs_tree *t,
 	list = g_malloc(sizeof(*list) + ents->len * sizeof(list->ents[0]));
 	list->n = ents->len;
 	list->nsubdirs = 0;
-	memcpy(list->ents, ents->data, ents->len * sizeof(list->ents[0]));
+	if (ents->len) /* an empty GArray may have no buffer at all */
+		memcpy(list->ents, ents->data,
+		       ents->len * sizeof(list->ents[0]));
 	for (uint32_t i = 0; i < list->n; i++)
 		list->nsubdirs += list->ents[i].type == S_IFDIR;
 	return list;

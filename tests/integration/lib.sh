@@ -85,6 +85,11 @@ lfs_cleanup() {
 	lfs_unmount_all || leak=1
 	lfs_stop_daemons || leak=1
 	lfs_unmount_all || leak=1	# a killed daemon leaves its mount
+	if compgen -G "$T/sanitizer.*" >/dev/null; then
+		echo "lib.sh: the daemon's sanitizer reports:" >&2
+		cat "$T"/sanitizer.* >&2
+		leak=1
+	fi
 	rm -rf --one-file-system "$T"
 	[ "$rc" -ne 0 ] || rc=$leak
 	exit "$rc"
@@ -101,6 +106,10 @@ lfs_setup() {
 
 	T=$(mktemp -d "$base/layerfs-$(basename "$0" .sh).XXXXXX")
 	trap lfs_cleanup EXIT
+	# A detached daemon's stderr is /dev/null: in a sanitizer build, have
+	# it write its reports here, where the EXIT trap looks for them.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer"
 }
 
 # lfs_mount SOURCE MNT [ARGS...]: mount and record MNT for the trap.  layerfs
