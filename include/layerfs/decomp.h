@@ -20,9 +20,9 @@ struct lfs_decomp;
 
 /* What the first bytes of a stream say: NONE when they match no known
  * compressor.  Returns -ENOTSUP for compressors layers may not use
- * (xz, bzip2, lz4), with *name set to theirs. */
+ * (xz, bzip2, lz4), with *why saying so. */
 int lfs_compression_detect(const void *magic, size_t len,
-			   enum lfs_compression *out, const char **name);
+			   enum lfs_compression *out, const char **why);
 
 /* Start decompressing @blob (borrowed) as @comp (DETECT is resolved from
  * the first bytes).  @stored_hash, if not NULL, receives every stored byte.

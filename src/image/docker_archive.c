@@ -121,8 +121,8 @@ static gboolean scan_members(const char *file, GHashTable *members,
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	if (archive_read_open_filename(a, file, 64 * 1024) != ARCHIVE_OK) {
-		lfs_fail(error, EINVAL, "%s: %s", file,
-			 archive_error_string(a));
+		lfs_fail(error, EINVAL, "%s: not a readable tar archive: %s",
+			 file, archive_error_string(a));
 		goto out;
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {

@@ -31,16 +31,22 @@ struct lfs_decomp {
 };
 
 int lfs_compression_detect(const void *magic, size_t len,
-			   enum lfs_compression *out, const char **name)
+			   enum lfs_compression *out, const char **why)
 {
 	static const struct {
-		const char *name;
+		const char *why;
 		unsigned char bytes[6];
 		size_t len;
 	} refused[] = {
-		{ "xz", { 0xfd, '7', 'z', 'X', 'Z', 0 }, 6 },
-		{ "bzip2", { 'B', 'Z', 'h' }, 3 },
-		{ "lz4", { 0x04, 0x22, 0x4d, 0x18 }, 4 },
+		{ "compressed with xz; image layers may only be uncompressed, "
+		  "gzip or zstd",
+		  { 0xfd, '7', 'z', 'X', 'Z', 0 }, 6 },
+		{ "compressed with bzip2; image layers may only be "
+		  "uncompressed, gzip or zstd",
+		  { 'B', 'Z', 'h' }, 3 },
+		{ "compressed with lz4; image layers may only be uncompressed, "
+		  "gzip or zstd",
+		  { 0x04, 0x22, 0x4d, 0x18 }, 4 },
 	};
 	const unsigned char *m = magic;
 
@@ -57,7 +63,7 @@ int lfs_compression_detect(const void *magic, size_t len,
 	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
 		if (len >= refused[i].len &&
 		    memcmp(m, refused[i].bytes, refused[i].len) == 0) {
-			*name = refused[i].name;
+			*why = refused[i].why;
 			return -ENOTSUP;
 		}
 	}
@@ -264,7 +270,6 @@ int lfs_decomp_new(struct lfs_blob *blob, enum lfs_compression comp,
 {
 	struct lfs_decomp *d = g_new0(struct lfs_decomp, 1);
 	enum lfs_compression found;
-	const char *name = NULL;
 	int err;
 
 	d->blob = blob;
@@ -275,11 +280,9 @@ int lfs_decomp_new(struct lfs_blob *blob, enum lfs_compression comp,
 		*why = "cannot read the blob";
 		goto fail;
 	}
-	err = lfs_compression_detect(d->in, d->in_len, &found, &name);
-	if (err < 0) {
-		*why = name;
+	err = lfs_compression_detect(d->in, d->in_len, &found, why);
+	if (err < 0)
 		goto fail;
-	}
 	if (comp == LFS_COMP_DETECT) {
 		comp = found;
 	} else if (comp != found && d->in_len > 0) {

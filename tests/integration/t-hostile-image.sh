@@ -1,0 +1,78 @@
+#!/bin/bash
+# Broken images: each gets a one-line error naming the file and the
+# problem, a non-zero exit, and no mount left behind (lfs_mount_fails).
+. "$(dirname "$0")/lib.sh"
+lfs_require_prog zstd gzip sha256sum
+mk=$LFS_SRCDIR/scripts/fixtures/mk-oci-layout
+
+mkdir -p "$T/l1" "$T/l2"
+echo one >"$T/l1/one"
+echo two >"$T/l2/two"
+tar -C "$T/l1" -cf "$T/l1.tar" .
+tar -C "$T/l2" -czf "$T/l2.tar.gz" .
+"$mk" "$T/good" t "$T/l1.tar" "$T/l2.tar.gz"
+lfs_mount "oci:$T/good:t" "$T/ok"	# the unbroken image mounts
+
+# variant NAME: a fresh copy of the good layout to break.
+variant() {
+	rm -rf "${T:?}/$1"
+	cp -a "$T/good" "$T/$1"
+	echo "$T/$1"
+}
+blob() { # LAYOUT N: the path of layer N's blob (1 = bottom)
+	local d
+
+	d=$(sed 's/.*"layers"://' "$1/blobs/sha256/$(manifest "$1")" |
+		grep -o 'sha256:[0-9a-f]\{64\}' | sed -n "$2p" | cut -c8-)
+	echo "$1/blobs/sha256/$d"
+}
+manifest() { grep -o 'sha256:[0-9a-f]*' "$1/index.json" | cut -c8-; }
+# rehash LAYOUT FILE: FILE's content changed; point index.json at its new
+# digest (FILE must be the manifest, referenced from index.json).
+rehash_manifest() {
+	local old new
+
+	old=$(manifest "$1")
+	new=$(sha256sum "$2" | cut -d' ' -f1)
+	mv "$2" "$1/blobs/sha256/$new"
+	sed -i "s/$old/$new/; s/\"size\":[0-9]*/\"size\":$(stat -c %s \
+		"$1/blobs/sha256/$new")/" "$1/index.json"
+}
+expect() { # MSG-PART SOURCE: mounting SOURCE fails, saying MSG-PART
+	lfs_mount_fails "$2" "$T/mnt"
+	grep -qF -- "$1" "$T/stderr" || fail "want \"$1\" in: $(cat "$T/stderr")"
+}
+
+expect "$T/nowhere: no such directory" "oci:$T/nowhere:t"
+v=$(variant dir-index) && rm "$v/index.json" && mkdir "$v/index.json"
+expect "index.json: not a regular file" "oci:$v:t"
+v=$(variant bad-index) && echo '{"manifests": [' >"$v/index.json"
+expect "index.json: malformed JSON" "oci:$v:t"
+v=$(variant wrong-type) && sed -i 's/"size":[0-9]*/"size":"12"/' "$v/index.json"
+expect "index.json: manifests[0].size: not an integer" "oci:$v:t"
+v=$(variant no-tag)
+expect "no image tagged \"nope\" (tags: t)" "oci:$v:nope"
+v=$(variant bad-manifest)
+echo '{"schemaVersion":2,"config":{}' >"$T/m" && rehash_manifest "$v" "$T/m"
+expect "malformed JSON" "oci:$v:t"
+v=$(variant manifest-digest) && echo " " >>"$v/blobs/sha256/$(manifest "$v")"
+sed -i 's/"size":[0-9]*/"size":'"$(stat -c %s "$v/blobs/sha256/$(manifest "$v")")"'/' "$v/index.json"
+expect "digest mismatch" "oci:$v:t"
+v=$(variant missing-blob) && rm "$(blob "$v" 2)"
+expect "missing" "oci:$v:t"
+grep -q "layer 2/2" "$T/stderr" || fail "missing blob: layer not named"
+v=$(variant size) && echo x >>"$(blob "$v" 1)"
+expect "size mismatch" "oci:$v:t"
+# Same size, one byte of file data changed: only the digest can tell.
+v=$(variant layer-digest) && b=$(blob "$v" 1) &&
+	off=$(grep -abo one "$b" | tail -1 | cut -d: -f1) &&
+	printf 'ONE' | dd of="$b" bs=1 seek="$off" conv=notrunc status=none
+expect "digest mismatch: expected sha256:" "oci:$v:t"
+v=$(variant corrupt-gzip) && b=$(blob "$v" 2) &&
+	printf 'garbage!' | dd of="$b" bs=1 seek=20 conv=notrunc status=none
+expect "corrupt gzip stream near byte" "oci:$v:t"
+v=$(variant bad-mediatype) && sed -i 's/v1.tar+gzip/v1.tar+bzip2/' \
+	"$v/blobs/sha256/$(manifest "$v")" && rehash_manifest "$v" \
+	"$v/blobs/sha256/$(manifest "$v")"
+expect "is not a layer type layerfs can apply" "oci:$v:t"
+expect "not a readable tar archive" "docker-archive:$T/l1/one"

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Broken layers and mount points: a one-line error naming the layer and the
+# problem and nothing mounted; unsafe members skipped with a warning and
+# nothing written outside the mount's own directories; a full cache disk
+# reported; a read whose data has gone answers EIO and is logged.
+. "$(dirname "$0")/lib.sh"
+lfs_require_prog zstd gzip xz truncate
+mkdir -p "$T/src/dir"
+echo hello >"$T/src/dir/file"
+head -c 300000 /dev/urandom >"$T/src/dir/big"
+tar -C "$T/src" -cf "$T/plain.tar" .
+gzip -c "$T/plain.tar" >"$T/l.tar.gz"
+zstd -q -c "$T/plain.tar" >"$T/l.tar.zst"
+size=$(stat -c %s "$T/l.tar.gz")
+
+expect() { # MSG-PART LAYER: mounting LAYER fails, saying MSG-PART
+	lfs_mount_fails "" "$T/mnt" --layer "$2"
+	grep -qF -- "$1" "$T/stderr" || fail "want \"$1\" in: $(cat "$T/stderr")"
+	grep -qF -- "$2" "$T/stderr" || fail "layer not named: $(cat "$T/stderr")"
+}
+head -c $((size / 2)) "$T/l.tar.gz" >"$T/cut.tar.gz"
+expect "truncated gzip stream" "$T/cut.tar.gz"
+{ cat "$T/l.tar.gz"; echo junk; } >"$T/junk.tar.gz"
+expect "trailing garbage after gzip stream" "$T/junk.tar.gz"
+head -c $(($(stat -c %s "$T/l.tar.zst") / 2)) "$T/l.tar.zst" >"$T/cut.tar.zst"
+expect "truncated zstd stream" "$T/cut.tar.zst"
+cp "$T/l.tar.zst" "$T/bad.tar.zst"
+printf '\377\377' | dd of="$T/bad.tar.zst" bs=1 seek=5 conv=notrunc status=none
+expect "corrupt zstd stream" "$T/bad.tar.zst"
+head -c 200000 "$T/plain.tar" >"$T/cut.tar"
+expect "corrupt or truncated tar" "$T/cut.tar"
+xz -c "$T/plain.tar" >"$T/l.tar.xz"
+expect "compressed with xz; image layers may only be" "$T/l.tar.xz"
+
+# Mount points.
+if "$LAYERFS" mount --layer "$T/plain.tar" "$T/missing" 2>"$T/stderr"; then
+	fail "mounted on a missing mountpoint"
+fi
+grep -q "^layerfs: mountpoint $T/missing: does not exist$" "$T/stderr" ||
+	fail "missing mountpoint: $(cat "$T/stderr")"
+mkdir -p "$T/busy"
+mount -t tmpfs -o size=1m tmpfs "$T/busy"
+lfs_track_mount "$T/busy"
+if "$LAYERFS" mount --layer "$T/plain.tar" "$T/busy" 2>"$T/stderr"; then
+	fail "mounted over a busy mountpoint"
+fi
+grep -q "^layerfs: mountpoint $T/busy: busy" "$T/stderr" ||
+	fail "busy: $(cat "$T/stderr")"
+[ "$(findmnt -n -o FSTYPE --mountpoint "$T/busy")" = tmpfs ] ||
+	fail "something was mounted over the busy mountpoint"
+
+# A full cache disk: the decompressed copy does not fit.
+mkdir -p "$T/tiny"
+mount -t tmpfs -o size=64k tmpfs "$T/tiny"
+lfs_track_mount "$T/tiny"
+mkdir -p "$T/mnt"
+if "$LAYERFS" mount --cache-dir "$T/tiny" --layer "$T/l.tar.gz" "$T/mnt" \
+	2>"$T/stderr"; then
+	lfs_track_mount "$T/mnt"
+	fail "mounted with a full cache"
+fi
+grep -q "cache $T/tiny: .*No space left on device" "$T/stderr" ||
+	fail "full cache: $(cat "$T/stderr")"
+! mountpoint -q "$T/mnt" || fail "full cache left a mount"
