@@ -65,6 +65,7 @@ int lfs_cmd_inspect(int argc, char **argv)
 {
 	g_auto(GStrv) layers = NULL;
 	g_autofree char *platform = NULL;
+	gboolean version = FALSE;
 	GOptionEntry entries[] = {
 		{ "layer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &layers,
 		  "A layer: tar, tar.gz, tar.zst or directory; repeat, bottom "
@@ -73,6 +74,8 @@ int lfs_cmd_inspect(int argc, char **argv)
 		{ "platform", 0, 0, G_OPTION_ARG_STRING, &platform,
 		  "Platform to pick from a multi-platform image",
 		  "OS/ARCH[/VARIANT]" },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,
+		  "Print the version and exit", NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[SOURCE]");
@@ -86,8 +89,12 @@ int lfs_cmd_inspect(int argc, char **argv)
 		     "and uncompressed size, entry and whiteout counts.  Each "
 		     "layer is read once and its digest verified.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &error) ||
-	    (layers ? argc != 1 : argc != 2)) {
+	g_set_prgname("layerfs inspect");
+	if (g_option_context_parse(ctx, &argc, &argv, &error) && version) {
+		printf("layerfs %s\n", LFS_VERSION);
+		return LFS_EXIT_OK;
+	}
+	if (error || (layers ? argc != 1 : argc != 2)) {
 		fprintf(stderr, "layerfs inspect: %s (see layerfs inspect "
 				"--help)\n",
 			error ? error->message : "expected one SOURCE, or --layer");

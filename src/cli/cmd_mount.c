@@ -15,7 +15,7 @@
 #define FUSE_THREADS 10
 
 struct mount_args {
-	gboolean foreground, debug;
+	gboolean foreground, debug, version;
 	GStrv opts, layers;
 	char *cache_dir, *platform;
 	char *source, *mountpoint;
@@ -61,6 +61,8 @@ static gboolean parse_args(int argc, char **argv, struct mount_args *a,
 		  "Platform to pick from a multi-platform image (default: "
 		  "this machine's)",
 		  "OS/ARCH[/VARIANT]" },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &a->version,
+		  "Print the version and exit", NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
@@ -69,8 +71,11 @@ static gboolean parse_args(int argc, char **argv, struct mount_args *a,
 
 	g_option_context_set_summary(ctx, summary);
 	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_set_prgname("layerfs mount");
 	if (!g_option_context_parse(ctx, &argc, &argv, error))
 		return FALSE;
+	if (a->version)
+		return TRUE;
 	want = a->layers ? 2 : 3;
 	if ((guint)argc != want)
 		return lfs_fail(error, EINVAL,
@@ -175,6 +180,11 @@ int lfs_cmd_mount(int argc, char **argv)
 			error->message);
 		mount_args_clear(&a);
 		return LFS_EXIT_USAGE;
+	}
+	if (a.version) {
+		printf("layerfs %s\n", LFS_VERSION);
+		mount_args_clear(&a);
+		return LFS_EXIT_OK;
 	}
 	if (!build_options(&a, o, &error) ||
 	    !check_mountpoint(a.mountpoint, &mountpoint, &error)) {
