@@ -11,9 +11,11 @@ struct lfs_session;
 
 /* Create a session for @m with FUSE options @opts ("ro,allow_other,...")
  * and mount it at @mountpoint.  SIGINT, SIGTERM and SIGHUP end the
- * session.  Returns 0 or -errno; libfuse prints its own reason. */
+ * session, and from here on libfuse's own messages go to @m's logger.
+ * Returns 0, or -errno with libfuse's reason in *why (g_free). */
 int lfs_session_mount(struct lfs_mount *m, const char *mountpoint,
-		      const char *opts, bool debug, struct lfs_session **out);
+		      const char *opts, bool debug, struct lfs_session **out,
+		      char **why);
 
 /* Serve requests with up to @threads worker threads until the file system
  * is unmounted or a signal arrives.  Returns 0 or -errno. */

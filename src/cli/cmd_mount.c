@@ -136,7 +136,7 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	struct lfs_logger lg = { lfs_cli_log_write, &sink,
 				 debug ? LFS_LOG_DEBUG : LFS_LOG_WARN };
 	g_autoptr(GError) error = NULL;
-	g_autofree char *fuse_opts = NULL;
+	g_autofree char *fuse_opts = NULL, *why = NULL;
 	struct lfs_session *s = NULL;
 	struct lfs_mount *m = NULL;
 	int err;
@@ -147,10 +147,10 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 		return LFS_EXIT_FAIL;
 	}
 	fuse_opts = lfs_options_fuse_string(o, m->image->source);
-	err = lfs_session_mount(m, mountpoint, fuse_opts, debug, &s);
+	err = lfs_session_mount(m, mountpoint, fuse_opts, debug, &s, &why);
 	if (err < 0) {
-		fprintf(stderr, "layerfs: cannot mount %s at %s\n",
-			m->image->source, mountpoint);
+		fprintf(stderr, "layerfs: cannot mount %s at %s: %s\n",
+			m->image->source, mountpoint, why);
 		lfs_mount_close(m);
 		lfs_daemon_notify(notify_fd, LFS_EXIT_FAIL);
 		return LFS_EXIT_FAIL;
