@@ -175,8 +175,10 @@ struct lfs_scan_entry {
 	size_t nextents;
 };
 
-/* Limits against hostile layers; a layer over them fails to index. */
-#define LFS_INDEX_MAX_ENTRIES (1u << 26)
+/* Limits against hostile layers; a layer over them fails to index.  Eight
+ * million entries is several times the largest real layers, and bounds the
+ * builder's memory to a few GiB. */
+#define LFS_INDEX_MAX_ENTRIES (1u << 23)
 #define LFS_INDEX_MAX_STRTAB UINT32_MAX
 
 struct lfs_index_builder *lfs_index_builder_new(void);

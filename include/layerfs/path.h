@@ -14,10 +14,15 @@
  * hold a longer one either. */
 #define LFS_NAME_MAX 255
 
+/* Longest path (and symlink target) we accept: one less than PATH_MAX, the
+ * most any unpacker could create with one system call.  pax would allow
+ * megabytes, which would only cost memory. */
+#define LFS_PATH_MAX 4095
+
 /* Normalise @name.  On success returns 0 and a new string in *out (free with
  * g_free).  On failure returns -EINVAL and sets *why to a static phrase for
  * the message ("absolute path", "'..' component", "empty name", "component
- * longer than 255 bytes"). */
+ * longer than 255 bytes", "path longer than 4095 bytes"). */
 int lfs_path_normalize(const char *name, char **out, const char **why);
 
 /* Split canonical @path into its parent ("" for top-level names) and its last

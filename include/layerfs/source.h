@@ -1,5 +1,6 @@
 /* Source strings -> images.  Accepted forms (the same splitting rule as
- * skopeo: the path ends at the first ':' after the transport):
+ * skopeo: the path ends at the first ':' after the transport, unless the
+ * whole string names an existing file or directory):
  *
  *   oci:DIR[:TAG]               OCI image layout
  *   docker-archive:FILE[:REF]   docker save tarball; REF is NAME:TAG or @N

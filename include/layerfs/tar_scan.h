@@ -28,6 +28,8 @@ struct lfs_tar_source {
 
 /* Largest xattr value we keep: the kernel's XATTR_SIZE_MAX. */
 #define LFS_XATTR_VALUE_MAX 65536
+/* Most xattrs we keep per entry; no file system holds more in practice. */
+#define LFS_XATTR_COUNT_MAX 128
 
 gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		      struct lfs_index_builder *b, const struct lfs_logger *lg,

@@ -48,7 +48,7 @@ static bool ignored(const char *opt)
 static gboolean set_value(char **field, const char *key, const char *value,
 			  GError **error)
 {
-	if (!*value)
+	if (!value || !*value)
 		return lfs_fail(error, EINVAL, "option %s= needs a value", key);
 	g_free(*field);
 	*field = g_strdup(value);
@@ -65,10 +65,9 @@ static gboolean parse_one(struct lfs_options *o, const char *opt,
 
 	if (!*opt || ignored(opt))
 		return TRUE;
-	if (value && (strcmp(key, "cache_dir") == 0 ||
-		      strcmp(key, "cache-dir") == 0))
+	if (strcmp(key, "cache_dir") == 0 || strcmp(key, "cache-dir") == 0)
 		return set_value(&o->cache_dir, key, value, error);
-	if (value && strcmp(key, "platform") == 0)
+	if (strcmp(key, "platform") == 0)
 		return set_value(&o->platform, key, value, error);
 	if (strcmp(opt, "allow_other") == 0) {
 		o->allow_other = true;

@@ -24,7 +24,9 @@
 struct member {
 	uint64_t offset; /* data offset in the outer tar */
 	uint64_t size;
-	char *link;	 /* normalised target for hard and symbolic links */
+	char *link;	 /* a hardlink's target (archive-relative), or a
+			  * symlink's (relative to the member's directory) */
+	bool symlink;
 };
 
 void lfs_docker_image_free(struct lfs_docker_image *img)
@@ -138,12 +140,10 @@ static gboolean scan_members(const char *file, GHashTable *members,
 		m->size = (uint64_t)archive_entry_size(e);
 		target = archive_entry_hardlink(e);
 		if (target) {
-			if (lfs_path_normalize(target, &m->link, &why) < 0)
-				m->link = NULL;
+			m->link = g_strdup(target);
 		} else if (archive_entry_filetype(e) == AE_IFLNK) {
 			m->link = g_strdup(archive_entry_symlink(e));
-			/* Relative to the member's directory; resolved
-			 * when followed. */
+			m->symlink = true;
 		}
 		g_hash_table_replace(members, name, m);
 	}
@@ -156,6 +156,37 @@ static gboolean scan_members(const char *file, GHashTable *members,
 out:
 	archive_read_free(a);
 	return ok;
+}
+
+/* Resolve @target against directory @dir ("" = the archive root) the way
+ * a file system would, but inside the archive: ".." pops a component and
+ * may not climb above the root.  An absolute target points at the host,
+ * not into the archive.  Returns NULL when it would leave the archive. */
+static char *resolve_in_archive(const char *dir, const char *target)
+{
+	g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
+	g_auto(GStrv) dirs = g_strsplit(dir, "/", -1);
+	g_auto(GStrv) steps = g_strsplit(target, "/", -1);
+
+	if (target[0] == '/')
+		return NULL;
+	for (char **d = dirs; *d; d++) {
+		if (**d)
+			g_ptr_array_add(parts, g_strdup(*d));
+	}
+	for (char **p = steps; *p; p++) {
+		if (!**p || strcmp(*p, ".") == 0)
+			continue;
+		if (strcmp(*p, "..") != 0) {
+			g_ptr_array_add(parts, g_strdup(*p));
+			continue;
+		}
+		if (parts->len == 0)
+			return NULL;
+		g_ptr_array_remove_index(parts, parts->len - 1);
+	}
+	g_ptr_array_add(parts, NULL);
+	return g_strjoinv("/", (char **)parts->pdata);
 }
 
 /* Find member @name, following links inside the archive. */
@@ -171,9 +202,9 @@ static gboolean find_member(GHashTable *members, const char *file,
 				name, why);
 	for (int hop = 0; hop <= MAX_LINK_HOPS; hop++) {
 		struct member *m = g_hash_table_lookup(members, cur);
-		g_autofree char *joined = NULL;
+		g_autofree char *dir = NULL;
 		const char *base;
-		size_t dirlen;
+		char *next;
 
 		if (!m)
 			return lfs_fail(error, ENOENT,
@@ -183,22 +214,18 @@ static gboolean find_member(GHashTable *members, const char *file,
 			*out = m;
 			return TRUE;
 		}
-		/* Hardlink targets are archive-relative; symlink targets
-		 * relative to the link's directory.  Hardlinks were already
-		 * normalised, so joining with "" changes nothing. */
-		dirlen = lfs_path_split(cur, &base);
-		joined = m->link[0] == '/' ? g_strdup(m->link)
-					   : g_strdup_printf("%.*s%s%s",
-							     (int)dirlen, cur,
-							     dirlen ? "/" : "",
-							     m->link);
-		g_free(cur);
-		cur = NULL;
-		if (lfs_path_normalize(joined, &cur, &why) < 0)
+		/* Hardlink targets name a member from the archive root;
+		 * symlink targets are relative to the link's directory. */
+		dir = m->symlink ? g_strndup(cur, lfs_path_split(cur, &base))
+				 : g_strdup("");
+		next = resolve_in_archive(dir, m->link);
+		if (!next)
 			return lfs_fail(error, EINVAL,
-					"%s: member link \"%s\" leaves the "
-					"archive (%s)",
-					file, joined, why);
+					"%s: member link \"%s\" -> \"%s\" "
+					"leaves the archive",
+					file, cur, m->link);
+		g_free(cur);
+		cur = next;
 	}
 	return lfs_fail(error, ELOOP, "%s: member \"%s\": too many links",
 			file, name);
@@ -268,20 +295,24 @@ static gboolean verify_config(const char *file, const char *name,
 	return TRUE;
 }
 
-static bool tag_matches(const char *tag, const char *ref)
+/* "busybox:latest", "docker.io/library/busybox:latest" and
+ * "localhost/busybox:latest" name one image; compare without the
+ * registry prefixes tools add or leave out. */
+static const char *short_ref(const char *ref)
 {
-	static const char *const prefixes[] = { "", "docker.io/library/",
-						"docker.io/",
-						"localhost/" };
+	static const char *const prefixes[] = { "docker.io/library/",
+						"docker.io/", "localhost/" };
 
 	for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
-		size_t plen = strlen(prefixes[i]);
-
-		if (strncmp(tag, prefixes[i], plen) == 0 &&
-		    strcmp(tag + plen, ref) == 0)
-			return true;
+		if (g_str_has_prefix(ref, prefixes[i]))
+			return ref + strlen(prefixes[i]);
 	}
-	return false;
+	return ref;
+}
+
+static bool tag_matches(const char *tag, const char *ref)
+{
+	return strcmp(short_ref(tag), short_ref(ref)) == 0;
 }
 
 static gboolean select_image(GPtrArray *imgs, const char *file,

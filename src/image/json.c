@@ -4,6 +4,110 @@
 #include "layerfs/error.h"
 #include "layerfs/json.h"
 
+/* The index after the string starting at data[i] (a '"'). */
+static size_t skip_string(const char *data, size_t len, size_t i)
+{
+	for (i++; i < len; i++) {
+		if (data[i] == '\\')
+			i++;
+		else if (data[i] == '"')
+			return i + 1;
+	}
+	return len; /* unterminated: the parser reports it */
+}
+
+static size_t skip_digits(const char *data, size_t len, size_t i)
+{
+	while (i < len && g_ascii_isdigit(data[i]))
+		i++;
+	return i;
+}
+
+/* Check the number at data[*i] against JSON's grammar, and an integer
+ * against int64's range; advance *i past it. */
+static gboolean check_number(const char *data, size_t len, size_t *i,
+			     const char *what, GError **error)
+{
+	size_t start = *i, j = *i;
+	bool integer = true;
+	g_autofree char *text = NULL;
+	const char *why = NULL;
+
+	j += data[j] == '-';
+	if (j < len && data[j] == '0') {
+		j++;
+		if (j < len && g_ascii_isdigit(data[j]))
+			why = "leading zero";
+	} else if (j < len && g_ascii_isdigit(data[j])) {
+		j = skip_digits(data, len, j);
+	} else {
+		why = "malformed number";
+	}
+	if (!why && j < len && data[j] == '.') {
+		integer = false;
+		if (j + 1 >= len || !g_ascii_isdigit(data[j + 1]))
+			why = "malformed fraction";
+		j = skip_digits(data, len, j + 1);
+	}
+	if (!why && j < len && (data[j] == 'e' || data[j] == 'E')) {
+		integer = false;
+		j += 1 + (j + 1 < len && (data[j + 1] == '+' ||
+					  data[j + 1] == '-'));
+		if (j >= len || !g_ascii_isdigit(data[j]))
+			why = "malformed exponent";
+		j = skip_digits(data, len, j);
+	}
+	text = g_strndup(data + start, j - start);
+	if (!why && integer &&
+	    !g_ascii_string_to_signed(text, 10, G_MININT64, G_MAXINT64, NULL,
+				      NULL))
+		why = "out of range";
+	if (why)
+		return lfs_fail(error, EINVAL,
+				"%s: malformed JSON: number \"%s\" at byte "
+				"%zu: %s",
+				what, text, start, why);
+	*i = j;
+	return TRUE;
+}
+
+/* json-glib 1.6 accepts trailing documents ("{} {}") and reads numbers
+ * the way strtoll does ("010" as octal 8, out-of-range values clamped).
+ * Image metadata must be exactly one JSON value with JSON's own numbers,
+ * so the raw text is checked for those two things first; the parser
+ * checks the rest of the grammar. */
+static gboolean check_text(const char *data, size_t len, const char *what,
+			   GError **error)
+{
+	int depth = 0;
+	bool started = false;
+
+	for (size_t i = 0; i < len;) {
+		char c = data[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			i++;
+			continue;
+		}
+		if (started && depth == 0)
+			return lfs_fail(error, EINVAL,
+					"%s: malformed JSON: more data after "
+					"the document, at byte %zu",
+					what, i);
+		if (c == '"') {
+			i = skip_string(data, len, i);
+		} else if (c == '-' || g_ascii_isdigit(c)) {
+			if (!check_number(data, len, &i, what, error))
+				return FALSE;
+		} else {
+			depth += (c == '{' || c == '[') - (c == '}' || c == ']');
+			i++;
+		}
+		started = true;
+	}
+	return TRUE;
+}
+
 gboolean lfs_json_parse(const char *data, size_t len, const char *what,
 			bool want_array, JsonNode **out, GError **error)
 {
@@ -11,6 +115,8 @@ gboolean lfs_json_parse(const char *data, size_t len, const char *what,
 	g_autoptr(GError) local = NULL;
 	JsonNode *root;
 
+	if (!check_text(data, len, what, error))
+		return FALSE;
 	if (!json_parser_load_from_data(parser, data, (gssize)len, &local))
 		return lfs_fail(error, EINVAL, "%s: malformed JSON: %s", what,
 				local->message);

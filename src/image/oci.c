@@ -189,7 +189,9 @@ gboolean lfs_oci_parse_manifest(const char *json, size_t len,
 static gboolean parse_diff_ids(JsonObject *root, const char *what,
 			       GPtrArray *out, GError **error)
 {
-	g_autofree char *rwhat = g_strdup_printf("%s: rootfs", what);
+	g_autofree char *rootfs_what = g_strdup_printf("%s: rootfs", what);
+	g_autofree char *ids_what = g_strdup_printf("%s: rootfs.diff_ids",
+						    what);
 	JsonObject *rootfs = NULL;
 	JsonArray *ids = NULL;
 
@@ -197,15 +199,15 @@ static gboolean parse_diff_ids(JsonObject *root, const char *what,
 		return FALSE;
 	if (!rootfs)
 		return TRUE;
-	if (!lfs_json_array(rootfs, "diff_ids", false, rwhat, &ids, error))
+	if (!lfs_json_array(rootfs, "diff_ids", false, rootfs_what, &ids,
+			    error))
 		return FALSE;
 	for (guint i = 0; ids && i < json_array_get_length(ids); i++) {
 		struct lfs_digest *d = g_new0(struct lfs_digest, 1);
 		const char *s;
 
 		g_ptr_array_add(out, d);
-		if (!lfs_json_elem_string(ids, i, "rootfs.diff_ids", &s,
-					  error))
+		if (!lfs_json_elem_string(ids, i, ids_what, &s, error))
 			return FALSE;
 		if (lfs_digest_parse(s, d) < 0)
 			return lfs_fail(error, EINVAL,
@@ -603,8 +605,8 @@ gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 		return FALSE;
 	if (diff_ids->len && diff_ids->len != m->layers->len)
 		return lfs_fail(error, EINVAL,
-				"%s: config lists %u diff_ids for %u layers",
-				dir, diff_ids->len, m->layers->len);
+				"%s: lists %u diff_ids for %u layers", cwhat,
+				diff_ids->len, m->layers->len);
 
 	source = ref ? g_strdup_printf("oci:%s:%s", dir, ref)
 		     : g_strdup_printf("oci:%s", dir);

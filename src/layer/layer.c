@@ -23,14 +23,36 @@ struct feed {
 	struct lfs_decomp *d;
 	struct lfs_hasher *plain_hash; /* NULL unless a diff_id is checked */
 	int tee_fd;		       /* cache copy, or -1 */
+	uint64_t tee_stop;	       /* copy no stream bytes from here on */
+	uint64_t tee_len;	       /* bytes in the cache copy */
 	const char *cache_path;
 	unsigned char *buf;
 	char *error;
 };
 
+static int copy_to_cache(struct feed *f, uint64_t start, size_t n)
+{
+	size_t len;
+	int err;
+
+	if (f->tee_fd < 0 || start >= f->tee_stop)
+		return 0;
+	len = (size_t)MIN((uint64_t)n, f->tee_stop - start);
+	err = lfs_write_full(f->tee_fd, f->buf, len);
+	if (err < 0) {
+		f->error = g_strdup_printf(
+			"cache %s: writing the decompressed copy: %s",
+			f->cache_path, g_strerror(-err));
+		return err;
+	}
+	f->tee_len += len;
+	return 0;
+}
+
 static ssize_t feed_read(void *ctx, const void **buf)
 {
 	struct feed *f = ctx;
+	uint64_t start = lfs_decomp_out_bytes(f->d);
 	ssize_t n = lfs_decomp_read(f->d, f->buf, SCAN_BUF_SIZE);
 	int err;
 
@@ -40,15 +62,9 @@ static ssize_t feed_read(void *ctx, const void **buf)
 	}
 	if (f->plain_hash && n > 0)
 		lfs_hasher_update(f->plain_hash, f->buf, (size_t)n);
-	if (f->tee_fd >= 0 && n > 0) {
-		err = lfs_write_full(f->tee_fd, f->buf, (size_t)n);
-		if (err < 0) {
-			f->error = g_strdup_printf(
-				"cache %s: writing the decompressed copy: %s",
-				f->cache_path, g_strerror(-err));
-			return err;
-		}
-	}
+	err = copy_to_cache(f, start, (size_t)n);
+	if (err < 0)
+		return err;
 	*buf = f->buf;
 	return n;
 }
@@ -79,13 +95,16 @@ static gboolean check_digest(const struct lfs_layer_spec *spec,
 }
 
 /* After the tar end marker: read the rest of the stream so every stored
- * byte is hashed and a corrupt tail is still caught. */
+ * byte is hashed and a corrupt tail is still caught.  No entry's data lies
+ * there, so the cache copy stops at the marker: a bomb of zeros appended
+ * after it costs CPU time, not disk. */
 static gboolean drain(struct feed *f, const struct lfs_layer_spec *spec,
 		      GError **error)
 {
 	const void *buf;
 	ssize_t n;
 
+	f->tee_stop = lfs_decomp_out_bytes(f->d);
 	while ((n = feed_read(f, &buf)) > 0)
 		;
 	if (n < 0)
@@ -161,7 +180,7 @@ static gboolean attach_data(struct lfs_layer *l, struct feed *f,
 	}
 	if (f->tee_fd < 0)
 		return TRUE;
-	err = lfs_blob_open_fd(g_steal_fd(&f->tee_fd), 0, l->tar_size,
+	err = lfs_blob_open_fd(g_steal_fd(&f->tee_fd), 0, f->tee_len,
 			       &l->data);
 	if (err < 0)
 		return lfs_fail(error, -err, "%s: cache copy: %s",
@@ -176,7 +195,7 @@ static gboolean index_tar(struct lfs_layer *l,
 	const struct lfs_layer_spec *spec = l->spec;
 	g_autoptr(lfs_hasher) stored = NULL, plain = NULL;
 	struct lfs_blob *blob = NULL;
-	struct feed f = { .tee_fd = -1 };
+	struct feed f = { .tee_fd = -1, .tee_stop = UINT64_MAX };
 	struct lfs_tar_source src = { feed_read, feed_error, &f };
 	gboolean ok = FALSE;
 	int err;

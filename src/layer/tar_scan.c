@@ -161,10 +161,12 @@ static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
 		if (size == 0)
 			continue;
 		if (!name || !*name || strlen(name) > LFS_NAME_MAX ||
-		    size > LFS_XATTR_VALUE_MAX) {
+		    size > LFS_XATTR_VALUE_MAX ||
+		    xs->len >= LFS_XATTR_COUNT_MAX) {
 			lfs_warn(s->lg, "%s: entry \"%s\": xattr skipped: "
-					"invalid name or value over 64 KiB",
-				 s->layer, path);
+					"invalid name, value over 64 KiB or "
+					"more than %d xattrs",
+				 s->layer, path, LFS_XATTR_COUNT_MAX);
 			continue;
 		}
 		add_xattr(xs, &x);
@@ -234,6 +236,11 @@ static gboolean type_specifics(struct scan *s, struct archive_entry *e,
 		se->target = archive_entry_symlink(e);
 		if (!se->target)
 			se->target = "";
+		if (strlen(se->target) > LFS_PATH_MAX) {
+			warn_entry(s, raw, "symlink target longer than 4095 "
+					   "bytes");
+			return FALSE;
+		}
 		break;
 	case LFS_T_CHR:
 	case LFS_T_BLK:

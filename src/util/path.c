@@ -41,6 +41,10 @@ int lfs_path_normalize(const char *name, char **out, const char **why)
 		while (*p == '/')
 			p++;
 	}
+	if (s->len > LFS_PATH_MAX) {
+		*why = "path longer than 4095 bytes";
+		return -EINVAL;
+	}
 	*out = g_string_free(g_steal_pointer(&s), FALSE);
 	return 0;
 }

@@ -1,0 +1,424 @@
+/* Unit tests for image/json.c: parsing a document whose top level must be
+ * an object or an array, and the strict member getters: wrong types are
+ * errors, a missing required member is an error, an explicit null counts
+ * as absent, and every message names the document and the member. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "layerfs/json.h"
+
+#include "asserts.h"
+
+/* The enclosing object's name, as oci.c would pass it. */
+#define WHAT "img/index.json: manifests[2]"
+
+static const char doc[] =
+    "{\"s\": \"text\", \"i\": 42, \"big\": 9007199254740993, "
+    "\"neg\": -7, \"f\": 1.5, \"b\": true, \"o\": {\"k\": 1}, "
+    "\"a\": [\"x\", 2, {}], \"n\": null}";
+
+struct fixture {
+	JsonNode *root;
+	JsonObject *o;
+	GError *error;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = g_new0(struct fixture, 1);
+
+	if (!lfs_json_parse(doc, strlen(doc), "doc", false, &f->root,
+			    &f->error))
+		return -1;
+	f->o = json_node_get_object(f->root);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	json_node_unref(f->root);
+	g_clear_error(&f->error);
+	g_free(f);
+	return 0;
+}
+
+/* ---- lfs_json_parse ---------------------------------------------------- */
+
+static void test_parse_object_and_array(void **state)
+{
+	g_autoptr(JsonNode) obj = NULL, arr = NULL;
+	g_autoptr(GError) error = NULL;
+
+	(void)state;
+	assert_true(lfs_json_parse("{}", 2, "x", false, &obj, &error));
+	assert_true(JSON_NODE_HOLDS_OBJECT(obj));
+	assert_true(lfs_json_parse("[1]", 3, "x", true, &arr, &error));
+	assert_true(JSON_NODE_HOLDS_ARRAY(arr));
+	assert_int_equal(json_array_get_length(json_node_get_array(arr)), 1);
+}
+
+/* Only @len bytes are parsed: the buffer need not be NUL-terminated. */
+static void test_parse_honours_length(void **state)
+{
+	static const char data[] = "{\"a\": 1}garbage";
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GError) error = NULL;
+
+	(void)state;
+	assert_true(lfs_json_parse(data, 8, "x", false, &node, &error));
+	assert_true(json_object_has_member(json_node_get_object(node), "a"));
+}
+
+static void test_parse_wrong_top_level(void **state)
+{
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL;
+
+	(void)state;
+	assert_false(
+	    lfs_json_parse("[]", 2, "blob/manifest", false, &node, &e1));
+	assert_lfs_error(e1, EINVAL, "blob/manifest",
+			 "top level is not a JSON object");
+	assert_false(
+	    lfs_json_parse("{}", 2, "manifest.json", true, &node, &e2));
+	assert_lfs_error(e2, EINVAL, "manifest.json",
+			 "top level is not a JSON array");
+	assert_false(lfs_json_parse("\"s\"", 3, "doc", false, &node, &e3));
+	assert_lfs_error(e3, EINVAL, "doc", "not a JSON object");
+	assert_null(node);
+}
+
+static void test_parse_malformed(void **state)
+{
+	static const char *const bad[] = {"{", "{\"a\": }", "{\"a\" 1}",
+					  "nonsense", "{}}"};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(JsonNode) node = NULL;
+		g_autoptr(GError) error = NULL;
+
+		print_message("# %s\n", bad[i]);
+		assert_false(lfs_json_parse(bad[i], strlen(bad[i]),
+					    "dir/index.json", false, &node,
+					    &error));
+		assert_lfs_error(error, EINVAL, "dir/index.json",
+				 "malformed JSON");
+	}
+}
+
+/* Two documents back to back are not one JSON text (RFC 8259 section 2);
+ * json-glib accepts them unless told otherwise. */
+static void test_parse_two_documents_refused(void **state)
+{
+	static const char *const bad[] = {"{} {}", "{\"a\": 1} []"};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(JsonNode) node = NULL;
+		g_autoptr(GError) error = NULL;
+
+		print_message("# %s\n", bad[i]);
+		assert_false(lfs_json_parse(bad[i], strlen(bad[i]), "doc",
+					    false, &node, &error));
+		assert_lfs_error(error, EINVAL, "doc", "malformed JSON");
+	}
+}
+
+static void test_parse_empty_document(void **state)
+{
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GError) error = NULL;
+
+	(void)state;
+	assert_false(lfs_json_parse("", 0, "empty.json", false, &node, &error));
+	assert_lfs_error(error, EINVAL, "empty.json");
+}
+
+/* ---- member getters ---------------------------------------------------- */
+
+static void test_string_ok(void **state)
+{
+	struct fixture *f = *state;
+	const char *s = NULL;
+
+	assert_true(lfs_json_string(f->o, "s", true, WHAT, &s, &f->error));
+	assert_string_equal(s, "text");
+}
+
+static void test_int_ok(void **state)
+{
+	struct fixture *f = *state;
+	int64_t i = 0;
+
+	assert_true(lfs_json_int(f->o, "i", true, WHAT, &i, &f->error));
+	assert_int_equal(i, 42);
+	assert_true(lfs_json_int(f->o, "neg", true, WHAT, &i, &f->error));
+	assert_true(i == -7);
+	/* Past 2^53: must not go through a double. */
+	assert_true(lfs_json_int(f->o, "big", true, WHAT, &i, &f->error));
+	assert_true(i == INT64_C(9007199254740993));
+}
+
+/* Integers outside int64 are refused, not clamped or wrapped (json-glib
+ * reads 2^64 + 5 as -1 and 2^63 as INT64_MIN). */
+static void test_int_out_of_range_refused(void **state)
+{
+	static const char *const docs[] = {
+	    "{\"i\": 18446744073709551621}",
+	    "{\"i\": 9223372036854775808}",
+	    "{\"i\": -9223372036854775809}",
+	};
+
+	(void)state;
+	for (size_t k = 0; k < G_N_ELEMENTS(docs); k++) {
+		g_autoptr(JsonNode) node = NULL;
+		g_autoptr(GError) error = NULL;
+		int64_t i = 77;
+		gboolean ok;
+
+		print_message("# %s\n", docs[k]);
+		ok = lfs_json_parse(docs[k], strlen(docs[k]), "doc", false,
+				    &node, &error) &&
+		     lfs_json_int(json_node_get_object(node), "i", true, "doc",
+				  &i, &error);
+		if (ok)
+			fail_msg("%s read as %lld", docs[k], (long long)i);
+		assert_lfs_error(error, EINVAL, "doc");
+	}
+}
+
+/* JSON numbers have no leading zeros (RFC 8259 section 6); "010" must not
+ * be read as octal 8 (or as 10). */
+static void test_leading_zero_number_refused(void **state)
+{
+	static const char data[] = "{\"i\": 010}";
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GError) error = NULL;
+	int64_t i = 77;
+	gboolean ok;
+
+	(void)state;
+	ok = lfs_json_parse(data, strlen(data), "doc", false, &node, &error) &&
+	     lfs_json_int(json_node_get_object(node), "i", true, "doc", &i,
+			  &error);
+	if (ok)
+		fail_msg("%s read as %lld", data, (long long)i);
+	assert_lfs_error(error, EINVAL, "doc");
+}
+
+static void test_object_and_array_ok(void **state)
+{
+	struct fixture *f = *state;
+	JsonObject *o = NULL;
+	JsonArray *a = NULL;
+
+	assert_true(lfs_json_object(f->o, "o", true, WHAT, &o, &f->error));
+	assert_non_null(o);
+	assert_true(json_object_has_member(o, "k"));
+	assert_true(lfs_json_array(f->o, "a", true, WHAT, &a, &f->error));
+	assert_non_null(a);
+	assert_int_equal(json_array_get_length(a), 3);
+}
+
+struct wrong_type_case {
+	const char *member;
+	int getter; /* 0 string, 1 int, 2 object, 3 array */
+	const char *problem;
+};
+
+static const struct wrong_type_case wrong_types[] = {
+    {"i", 0, "not a string"},	{"o", 0, "not a string"},
+    {"b", 0, "not a string"},	{"a", 0, "not a string"},
+    {"s", 1, "not an integer"}, {"f", 1, "not an integer"},
+    {"b", 1, "not an integer"}, {"o", 1, "not an integer"},
+    {"s", 2, "not an object"},	{"a", 2, "not an object"},
+    {"i", 2, "not an object"},	{"o", 3, "not an array"},
+    {"s", 3, "not an array"},	{"i", 3, "not an array"},
+};
+
+static gboolean get(JsonObject *o, int getter, const char *member,
+		    bool required, GError **error)
+{
+	const char *s = NULL;
+	int64_t i = 0;
+	JsonObject *obj = NULL;
+	JsonArray *arr = NULL;
+
+	switch (getter) {
+	case 0:
+		return lfs_json_string(o, member, required, WHAT, &s, error);
+	case 1:
+		return lfs_json_int(o, member, required, WHAT, &i, error);
+	case 2:
+		return lfs_json_object(o, member, required, WHAT, &obj, error);
+	default:
+		return lfs_json_array(o, member, required, WHAT, &arr, error);
+	}
+}
+
+/* Wrong types fail whether the member is required or not, and the message
+ * is "<document and object>.<member>: <problem>". */
+static void test_wrong_types(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(wrong_types); i++) {
+		const struct wrong_type_case *c = &wrong_types[i];
+		g_autofree char *want =
+		    g_strdup_printf("%s.%s: %s", WHAT, c->member, c->problem);
+
+		for (int required = 0; required <= 1; required++) {
+			g_autoptr(GError) error = NULL;
+
+			print_message("# %s as getter %d\n", c->member,
+				      c->getter);
+			assert_false(
+			    get(f->o, c->getter, c->member, required, &error));
+			assert_lfs_error(error, EINVAL, want);
+		}
+	}
+}
+
+/* A missing required member names document, object and member. */
+static void test_missing_required(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int getter = 0; getter < 4; getter++) {
+		g_autoptr(GError) error = NULL;
+
+		assert_false(get(f->o, getter, "digest", true, &error));
+		assert_lfs_error(error, EINVAL, WHAT ": missing \"digest\"");
+	}
+}
+
+/* A missing optional member succeeds and leaves the out-value alone. */
+static void test_missing_optional_leaves_value(void **state)
+{
+	struct fixture *f = *state;
+	const char *s = NULL;
+	int64_t i = 1234;
+	JsonObject *o = NULL;
+	JsonArray *a = NULL;
+
+	assert_true(lfs_json_string(f->o, "nope", false, WHAT, &s, &f->error));
+	assert_null(s);
+	assert_true(lfs_json_int(f->o, "nope", false, WHAT, &i, &f->error));
+	assert_int_equal(i, 1234);
+	assert_true(lfs_json_object(f->o, "nope", false, WHAT, &o, &f->error));
+	assert_null(o);
+	assert_true(lfs_json_array(f->o, "nope", false, WHAT, &a, &f->error));
+	assert_null(a);
+	assert_null(f->error);
+}
+
+/* An explicit null is treated as absent: fine when optional, with the
+ * value untouched; an error naming the member when required. */
+static void test_null_is_absent(void **state)
+{
+	struct fixture *f = *state;
+	const char *s = NULL;
+	int64_t i = 99;
+	JsonObject *o = NULL;
+	JsonArray *a = NULL;
+
+	assert_true(lfs_json_string(f->o, "n", false, WHAT, &s, &f->error));
+	assert_null(s);
+	assert_true(lfs_json_int(f->o, "n", false, WHAT, &i, &f->error));
+	assert_int_equal(i, 99);
+	assert_true(lfs_json_object(f->o, "n", false, WHAT, &o, &f->error));
+	assert_null(o);
+	assert_true(lfs_json_array(f->o, "n", false, WHAT, &a, &f->error));
+	assert_null(a);
+	assert_null(f->error);
+
+	for (int getter = 0; getter < 4; getter++) {
+		g_autoptr(GError) error = NULL;
+
+		assert_false(get(f->o, getter, "n", true, &error));
+		assert_lfs_error(error, EINVAL, WHAT, "\"n\"", "null");
+	}
+}
+
+/* ---- array elements ---------------------------------------------------- */
+
+static void test_elem_object(void **state)
+{
+	struct fixture *f = *state;
+	JsonArray *a = json_object_get_array_member(f->o, "a");
+	JsonObject *o = NULL;
+	g_autoptr(GError) error = NULL;
+
+	assert_true(lfs_json_elem_object(a, 2, "doc: a", &o, &error));
+	assert_non_null(o);
+	assert_false(lfs_json_elem_object(a, 0, "doc: a", &o, &error));
+	assert_lfs_error(error, EINVAL, "doc: a[0]: not an object");
+}
+
+static void test_elem_string(void **state)
+{
+	struct fixture *f = *state;
+	JsonArray *a = json_object_get_array_member(f->o, "a");
+	const char *s = NULL;
+	g_autoptr(GError) e1 = NULL, e2 = NULL;
+
+	assert_true(lfs_json_elem_string(a, 0, "doc: a", &s, &e1));
+	assert_string_equal(s, "x");
+	assert_false(lfs_json_elem_string(a, 1, "doc: a", &s, &e1));
+	assert_lfs_error(e1, EINVAL, "doc: a[1]: not a string");
+	assert_false(lfs_json_elem_string(a, 2, "doc: a", &s, &e2));
+	assert_lfs_error(e2, EINVAL, "doc: a[2]: not a string");
+}
+
+static void test_elem_null_is_not_a_string(void **state)
+{
+	static const char data[] = "[null]";
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GError) error = NULL;
+	const char *s = NULL;
+
+	(void)state;
+	assert_true(
+	    lfs_json_parse(data, strlen(data), "d", true, &node, &error));
+	assert_false(lfs_json_elem_string(json_node_get_array(node), 0,
+					  "d: tags", &s, &error));
+	assert_lfs_error(error, EINVAL, "d: tags[0]: not a string");
+}
+
+#define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse_object_and_array),
+	    cmocka_unit_test(test_parse_honours_length),
+	    cmocka_unit_test(test_parse_wrong_top_level),
+	    cmocka_unit_test(test_parse_malformed),
+	    cmocka_unit_test(test_parse_two_documents_refused),
+	    cmocka_unit_test(test_parse_empty_document),
+	    FT(test_string_ok),
+	    FT(test_int_ok),
+	    cmocka_unit_test(test_int_out_of_range_refused),
+	    cmocka_unit_test(test_leading_zero_number_refused),
+	    FT(test_object_and_array_ok),
+	    FT(test_wrong_types),
+	    FT(test_missing_required),
+	    FT(test_missing_optional_leaves_value),
+	    FT(test_null_is_absent),
+	    FT(test_elem_object),
+	    FT(test_elem_string),
+	    cmocka_unit_test(test_elem_null_is_not_a_string),
+	};
+
+	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
+}

@@ -1,0 +1,621 @@
+/* Unit tests for layer/layer.c: lfs_layer_open() on tar, tar.gz and tar.zst
+ * files, with and without the digest and size a source promises, as a
+ * whole file or a byte range of a bigger one, with and without a cache.
+ * The index must be right and reads through l->data at the indexed offsets
+ * must give the files' bytes; broken or mismatching layers fail with a
+ * message naming the layer.  Directory layers: lfs_layer_open_file() opens
+ * an indexed file but refuses paths that now pass through a symlink. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "layerfs/layer.h"
+
+#include "asserts.h"
+#include "fixtures.h"
+
+#define NAME "layer-under-test"
+#define BIG_SIZE (300u * 1024)
+
+enum form { PLAIN, GZIP, ZSTD };
+
+struct fx {
+	char *dir;
+	struct lfs_cache *cache;
+	char *cache_dir;
+	GBytes *big;	   /* content of "big" */
+	GBytes *tar;	   /* the layer, uncompressed */
+	GBytes *stored[3]; /* as PLAIN, GZIP, ZSTD */
+	struct lfs_layer_spec *spec;
+	struct lfs_layer *l;
+	struct fx_log log;
+	GError *error;
+};
+
+static const struct {
+	const char *path, *data;
+} small_files[] = {
+    {"a.txt", "alpha\n"},
+    {"dir/b.txt", "bravo bravo"},
+    {"dir/empty", ""},
+};
+
+/* Noise over a small alphabet: compresses, but not to nothing. */
+static GBytes *noise(size_t len)
+{
+	guint8 *p = g_malloc(len);
+	uint32_t x = 2463534242u;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (guint8)('A' + x % 20);
+	}
+	return g_bytes_new_take(p, len);
+}
+
+static GBytes *build_tar(GBytes *big)
+{
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct fx_entry e = {.path = "big"};
+	struct fx_entry l = {.path = "link", .type = AE_IFLNK, .link = "a.txt"};
+	gsize len;
+
+	fx_tar_dir(t, "dir");
+	for (size_t i = 0; i < G_N_ELEMENTS(small_files); i++) {
+		struct fx_entry f = {.path = small_files[i].path,
+				     .data = small_files[i].data};
+
+		fx_tar_add(t, &f);
+	}
+	e.data = g_bytes_get_data(big, &len);
+	e.len = len;
+	fx_tar_add(t, &e);
+	fx_tar_add(t, &l);
+	return fx_tar_finish(t);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = g_new0(struct fx, 1);
+	g_autoptr(GError) error = NULL;
+
+	f->dir = fx_tmpdir();
+	f->cache_dir = g_build_filename(f->dir, "cache", NULL);
+	if (!lfs_cache_open(f->cache_dir, &f->cache, &error))
+		return -1;
+	f->big = noise(BIG_SIZE);
+	f->tar = build_tar(f->big);
+	f->stored[PLAIN] = g_bytes_ref(f->tar);
+	f->stored[GZIP] = fx_gzip(f->tar);
+	f->stored[ZSTD] = fx_zstd(f->tar);
+	fx_log_init(&f->log);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	lfs_layer_free(f->l);
+	lfs_layer_spec_free(f->spec);
+	lfs_cache_free(f->cache);
+	fx_rmtree(f->dir);
+	g_free(f->dir);
+	g_free(f->cache_dir);
+	g_bytes_unref(f->big);
+	g_bytes_unref(f->tar);
+	for (int i = 0; i < 3; i++)
+		g_bytes_unref(f->stored[i]);
+	fx_log_clear(&f->log);
+	g_clear_error(&f->error);
+	g_free(f);
+	return 0;
+}
+
+/* A TAR spec for @data written to DIR/@file; offset 0, whole file. */
+static struct lfs_layer_spec *tar_spec(struct fx *f, const char *file,
+				       GBytes *data)
+{
+	g_autofree char *path = fx_write(f->dir, file, data);
+
+	lfs_layer_spec_free(f->spec);
+	f->spec = lfs_layer_spec_new(LFS_LAYER_TAR, path, NAME);
+	return f->spec;
+}
+
+static struct lfs_layer_spec *form_spec(struct fx *f, enum form form)
+{
+	static const char *const files[] = {"layer.tar", "layer.tar.gz",
+					    "layer.tar.zst"};
+
+	return tar_spec(f, files[form], f->stored[form]);
+}
+
+static void set_digest(struct lfs_digest *d, GBytes *of)
+{
+	g_autofree char *s = fx_sha256(of);
+
+	assert_int_equal(lfs_digest_parse(s, d), 0);
+}
+
+static gboolean open_layer(struct fx *f, bool with_cache)
+{
+	struct lfs_layer_options opts = {
+	    .cache = with_cache ? f->cache : NULL,
+	    .lg = &f->log.lg,
+	};
+
+	lfs_layer_free(g_steal_pointer(&f->l));
+	g_clear_error(&f->error);
+	return lfs_layer_open(f->spec, &opts, &f->l, &f->error);
+}
+
+static void open_ok(struct fx *f, bool with_cache)
+{
+	assert_lfs_ok(open_layer(f, with_cache), &f->error);
+	assert_non_null(f->l);
+}
+
+static void open_fails(struct fx *f, bool with_cache)
+{
+	assert_false(open_layer(f, with_cache));
+	assert_null(f->l);
+}
+
+/* File @path of the layer holds @want, read through l->data. */
+static void assert_file(struct fx *f, const char *path, const void *want,
+			size_t len)
+{
+	uint32_t i = lfs_index_lookup_path(f->l->index, path);
+	const struct lfs_index_entry *e;
+	g_autofree guint8 *buf = g_malloc(len + 1);
+
+	if (i == LFS_INDEX_NONE)
+		fail_msg("no entry \"%s\"", path);
+	e = lfs_index_get(f->l->index, i);
+	assert_int_equal(e->type, LFS_T_REG);
+	assert_int_equal(e->size, len);
+	assert_true(e->u.data + len <= f->l->data->size);
+	assert_int_equal(lfs_blob_pread(f->l->data, buf, len, e->u.data), len);
+	assert_memory_equal(buf, want, len);
+}
+
+/* The whole layer reads back right. */
+static void assert_contents(struct fx *f)
+{
+	const struct lfs_index *ix = f->l->index;
+	const struct lfs_index_entry *e;
+	gsize blen;
+	const void *big = g_bytes_get_data(f->big, &blen);
+
+	assert_non_null(f->l->data);
+	assert_true(f->l->data->size <= f->l->tar_size);
+	for (size_t i = 0; i < G_N_ELEMENTS(small_files); i++)
+		assert_file(f, small_files[i].path, small_files[i].data,
+			    strlen(small_files[i].data));
+	assert_file(f, "big", big, blen);
+	e = lfs_index_get(ix, lfs_index_lookup_path(ix, "link"));
+	assert_int_equal(e->type, LFS_T_LNK);
+	assert_string_equal(lfs_index_str(ix, e->u.target), "a.txt");
+	assert_int_equal(
+	    lfs_index_get(ix, lfs_index_lookup_path(ix, "dir"))->type,
+	    LFS_T_DIR);
+	/* root, a.txt, big, dir, dir/b.txt, dir/empty, link */
+	assert_int_equal(ix->nentries, 7);
+}
+
+static guint count_names(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	guint n = 0;
+
+	assert_non_null(d);
+	while (g_dir_read_name(d))
+		n++;
+	return n;
+}
+
+static void check_form(struct fx *f, enum form form, enum lfs_compression comp)
+{
+	form_spec(f, form);
+	open_ok(f, true);
+	assert_int_equal(f->l->comp, comp);
+	assert_int_equal(f->l->dirfd, -1);
+	assert_int_equal(f->l->stored_size, g_bytes_get_size(f->stored[form]));
+	assert_int_equal(f->l->tar_size, g_bytes_get_size(f->tar));
+	assert_contents(f);
+	/* A compressed layer's copy is anonymous: no names in the cache. */
+	assert_int_equal(count_names(f->cache_dir), 0);
+}
+
+static void test_plain_tar(void **state)
+{
+	check_form(*state, PLAIN, LFS_COMP_NONE);
+}
+
+static void test_gzip_tar(void **state)
+{
+	check_form(*state, GZIP, LFS_COMP_GZIP);
+}
+
+static void test_zstd_tar(void **state)
+{
+	check_form(*state, ZSTD, LFS_COMP_ZSTD);
+}
+
+/* The digest and size of the stored bytes, and the diff_id of the tar,
+ * all as promised: fine for every form. */
+static void test_expected_digest_and_size(void **state)
+{
+	struct fx *f = *state;
+
+	for (enum form form = PLAIN; form <= ZSTD; form++) {
+		struct lfs_layer_spec *s = form_spec(f, form);
+
+		print_message("# form %d\n", form);
+		s->has_digest = true;
+		set_digest(&s->digest, f->stored[form]);
+		s->size = (int64_t)g_bytes_get_size(f->stored[form]);
+		s->has_diff_id = true;
+		set_digest(&s->diff_id, f->tar);
+		open_ok(f, true);
+		assert_contents(f);
+	}
+}
+
+static void test_wrong_digest(void **state)
+{
+	struct fx *f = *state;
+
+	for (enum form form = PLAIN; form <= ZSTD; form++) {
+		struct lfs_layer_spec *s = form_spec(f, form);
+		g_autofree char *want = NULL;
+
+		print_message("# form %d\n", form);
+		s->has_digest = true;
+		set_digest(&s->digest, f->big);
+		want = lfs_digest_to_string(&s->digest);
+		open_fails(f, true);
+		assert_lfs_error(f->error, EINVAL, NAME, "digest mismatch",
+				 want);
+	}
+}
+
+static void test_wrong_size(void **state)
+{
+	struct fx *f = *state;
+
+	for (enum form form = PLAIN; form <= ZSTD; form++) {
+		struct lfs_layer_spec *s = form_spec(f, form);
+		gsize len = g_bytes_get_size(f->stored[form]);
+		g_autofree char *says = g_strdup_printf(
+		    "expected %zu bytes, blob has %zu", len + 1, len);
+
+		print_message("# form %d\n", form);
+		s->size = (int64_t)len + 1;
+		open_fails(f, true);
+		assert_lfs_error(f->error, EINVAL, NAME, "size mismatch", says);
+	}
+}
+
+static void test_wrong_diff_id(void **state)
+{
+	struct fx *f = *state;
+	struct lfs_layer_spec *s = form_spec(f, GZIP);
+
+	s->has_diff_id = true;
+	set_digest(&s->diff_id, f->stored[GZIP]);
+	open_fails(f, true);
+	assert_lfs_error(f->error, EINVAL, NAME, "diff_id mismatch");
+}
+
+/* Damage in the middle of the gzip stream stops the layer. */
+static void test_corrupt_gzip_middle(void **state)
+{
+	struct fx *f = *state;
+	gsize len;
+	guint8 *bad = g_bytes_unref_to_data(g_bytes_ref(f->stored[GZIP]), &len);
+	g_autoptr(GBytes) stored = NULL;
+
+	memset(bad + len / 2, 0xff, 64);
+	stored = g_bytes_new_take(bad, len);
+	tar_spec(f, "bad.tar.gz", stored);
+	open_fails(f, true);
+	assert_lfs_error(f->error, EIO, NAME, "corrupt gzip");
+}
+
+static void test_truncated_gzip(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) cut = g_bytes_new_from_bytes(
+	    f->stored[GZIP], 0, g_bytes_get_size(f->stored[GZIP]) / 2);
+
+	tar_spec(f, "cut.tar.gz", cut);
+	open_fails(f, true);
+	assert_lfs_error(f->error, EIO, NAME, "truncated");
+}
+
+/* A tar cut inside a member's data. */
+static void test_truncated_tar(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) cut = g_bytes_new_from_bytes(
+	    f->tar, 0, g_bytes_get_size(f->tar) - 100 * 1024);
+
+	tar_spec(f, "cut.tar", cut);
+	open_fails(f, true);
+	assert_lfs_error(f->error, EIO, NAME);
+}
+
+/* A layer that is a byte range of a bigger file (a docker-archive member):
+ * offsets are relative to the range, bytes around it are not looked at. */
+static void test_byte_range_in_bigger_file(void **state)
+{
+	struct fx *f = *state;
+
+	for (enum form form = PLAIN; form <= GZIP; form++) {
+		GByteArray *arr = g_byte_array_new();
+		g_autoptr(GBytes) outer = NULL;
+		g_autofree char *before = g_strnfill(1000, 'x');
+		g_autofree char *after = g_strnfill(333, 'y');
+		struct lfs_layer_spec *s;
+
+		print_message("# form %d\n", form);
+		g_byte_array_append(arr, (const guint8 *)before, 1000);
+		g_byte_array_append(arr,
+				    g_bytes_get_data(f->stored[form], NULL),
+				    (guint)g_bytes_get_size(f->stored[form]));
+		g_byte_array_append(arr, (const guint8 *)after, 333);
+		outer = g_byte_array_free_to_bytes(arr);
+		s = tar_spec(f, "outer.tar", outer);
+		s->offset = 1000;
+		s->length = g_bytes_get_size(f->stored[form]);
+		s->size = (int64_t)s->length;
+		s->has_digest = true;
+		set_digest(&s->digest, f->stored[form]);
+		open_ok(f, true);
+		assert_int_equal(f->l->stored_size, s->length);
+		assert_int_equal(f->l->tar_size, g_bytes_get_size(f->tar));
+		assert_contents(f);
+	}
+}
+
+/* Layers with no members: an empty file, a bare end-of-archive marker,
+ * and that marker gzipped.  Each indexes to the root alone. */
+static void test_empty_layers(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *zeros = g_malloc0(1024);
+	g_autoptr(GBytes) empty = g_bytes_new(NULL, 0);
+	g_autoptr(GBytes) marker = g_bytes_new(zeros, 1024);
+	g_autoptr(GBytes) gz = fx_gzip(marker);
+	GBytes *layers[] = {empty, marker, gz};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(layers); i++) {
+		print_message("# layer %zu\n", i);
+		tar_spec(f, "empty.tar", layers[i]);
+		open_ok(f, true);
+		assert_int_equal(f->l->index->nentries, 1);
+		assert_int_equal(lfs_index_get(f->l->index, 0)->type,
+				 LFS_T_DIR);
+		assert_int_equal(f->l->stored_size,
+				 g_bytes_get_size(layers[i]));
+	}
+}
+
+static void test_range_past_end_of_file(void **state)
+{
+	struct fx *f = *state;
+	struct lfs_layer_spec *s = form_spec(f, PLAIN);
+
+	s->offset = 512;
+	s->length = g_bytes_get_size(f->tar);
+	open_fails(f, true);
+	assert_lfs_error(f->error, EINVAL, NAME,
+			 "the file is shorter than the layer");
+}
+
+/* Without a cache (inspect): the index is built, but only an
+ * uncompressed layer has data to read. */
+static void test_without_cache(void **state)
+{
+	struct fx *f = *state;
+
+	form_spec(f, GZIP);
+	open_ok(f, false);
+	assert_null(f->l->data);
+	assert_int_equal(f->l->comp, LFS_COMP_GZIP);
+	assert_int_equal(f->l->index->nentries, 7);
+	assert_int_equal(f->l->tar_size, g_bytes_get_size(f->tar));
+	form_spec(f, ZSTD);
+	open_ok(f, false);
+	assert_null(f->l->data);
+	form_spec(f, PLAIN);
+	open_ok(f, false);
+	assert_contents(f);
+}
+
+static void test_declared_compression_contradicted(void **state)
+{
+	struct fx *f = *state;
+
+	form_spec(f, PLAIN)->compression = LFS_COMP_GZIP;
+	open_fails(f, true);
+	assert_lfs_error(f->error, EINVAL, NAME, "media type says gzip");
+}
+
+static void test_refused_compressor(void **state)
+{
+	static const unsigned char xz[] = {0xfd, '7', 'z', 'X',	 'Z',
+					   0,	 0,   4,   0xe6, 0xd6};
+	struct fx *f = *state;
+	g_autoptr(GBytes) stored = g_bytes_new(xz, sizeof(xz));
+
+	tar_spec(f, "layer.tar.xz", stored);
+	open_fails(f, true);
+	assert_lfs_error(f->error, ENOTSUP, NAME, "xz");
+}
+
+static void test_missing_file(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *nope = g_build_filename(f->dir, "nope.tar", NULL);
+
+	f->spec = lfs_layer_spec_new(LFS_LAYER_TAR, nope, NAME);
+	open_fails(f, true);
+	assert_lfs_error(f->error, ENOENT, NAME, nope);
+}
+
+/* ---- directory layers -------------------------------------------------- */
+
+static void dir_layer(struct fx *f)
+{
+	g_autofree char *root = g_build_filename(f->dir, "dirlayer", NULL);
+
+	g_free(fx_write_str(root, "sub/deep/f", "dir data"));
+	g_free(fx_write_str(root, "top", "top data"));
+	g_free(fx_write_str(f->dir, "elsewhere/deep/f", "other data"));
+	g_free(fx_write_str(f->dir, "elsewhere/top", "other top"));
+	lfs_layer_spec_free(f->spec);
+	f->spec = lfs_layer_spec_new(LFS_LAYER_DIR, root, NAME);
+	open_ok(f, true);
+}
+
+static uint32_t lookup(struct fx *f, const char *path)
+{
+	uint32_t i = lfs_index_lookup_path(f->l->index, path);
+
+	if (i == LFS_INDEX_NONE)
+		fail_msg("no entry \"%s\"", path);
+	return i;
+}
+
+static void assert_fd_reads(int fd, const char *want)
+{
+	char buf[64] = {0};
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, sizeof(buf) - 1, 0), strlen(want));
+	assert_string_equal(buf, want);
+	close(fd);
+}
+
+static void test_dir_layer_open_file(void **state)
+{
+	struct fx *f = *state;
+
+	dir_layer(f);
+	assert_null(f->l->data);
+	assert_true(f->l->dirfd >= 0);
+	assert_int_equal(
+	    lfs_index_get(f->l->index, lookup(f, "sub/deep/f"))->size, 8);
+	assert_fd_reads(lfs_layer_open_file(f->l, lookup(f, "sub/deep/f")),
+			"dir data");
+	assert_fd_reads(lfs_layer_open_file(f->l, lookup(f, "top")),
+			"top data");
+}
+
+/* A directory on the path swapped for a symlink after indexing: refused,
+ * even though the link leads to a file of the same name. */
+static void test_dir_layer_refuses_swapped_parent(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *sub = NULL, *moved = NULL, *other = NULL;
+	uint32_t i;
+
+	dir_layer(f);
+	i = lookup(f, "sub/deep/f");
+	sub = g_build_filename(f->spec->path, "sub", NULL);
+	moved = g_build_filename(f->dir, "sub.moved", NULL);
+	other = g_build_filename(f->dir, "elsewhere", NULL);
+	assert_int_equal(rename(sub, moved), 0);
+	assert_int_equal(symlink(other, sub), 0);
+	assert_int_equal(lfs_layer_open_file(f->l, i), -ELOOP);
+}
+
+/* The same for the final component. */
+static void test_dir_layer_refuses_swapped_file(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *top = NULL, *other = NULL;
+	uint32_t i;
+
+	dir_layer(f);
+	i = lookup(f, "top");
+	top = g_build_filename(f->spec->path, "top", NULL);
+	other = g_build_filename(f->dir, "elsewhere", "top", NULL);
+	assert_int_equal(unlink(top), 0);
+	assert_int_equal(symlink(other, top), 0);
+	assert_int_equal(lfs_layer_open_file(f->l, i), -ELOOP);
+}
+
+/* Even a relative link that stays inside the layer is refused. */
+static void test_dir_layer_refuses_inner_symlink(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *sub = NULL, *moved = NULL;
+	uint32_t i;
+
+	dir_layer(f);
+	i = lookup(f, "sub/deep/f");
+	sub = g_build_filename(f->spec->path, "sub", NULL);
+	moved = g_build_filename(f->spec->path, "sub2", NULL);
+	assert_int_equal(rename(sub, moved), 0);
+	assert_int_equal(symlink("sub2", sub), 0);
+	assert_int_equal(lfs_layer_open_file(f->l, i), -ELOOP);
+}
+
+static void test_tar_layer_has_no_files_to_open(void **state)
+{
+	struct fx *f = *state;
+
+	form_spec(f, PLAIN);
+	open_ok(f, true);
+	assert_int_equal(lfs_layer_open_file(f->l, lookup(f, "a.txt")),
+			 -EINVAL);
+}
+
+#define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    FT(test_plain_tar),
+	    FT(test_gzip_tar),
+	    FT(test_zstd_tar),
+	    FT(test_expected_digest_and_size),
+	    FT(test_wrong_digest),
+	    FT(test_wrong_size),
+	    FT(test_wrong_diff_id),
+	    FT(test_corrupt_gzip_middle),
+	    FT(test_truncated_gzip),
+	    FT(test_truncated_tar),
+	    FT(test_byte_range_in_bigger_file),
+	    FT(test_empty_layers),
+	    FT(test_range_past_end_of_file),
+	    FT(test_without_cache),
+	    FT(test_declared_compression_contradicted),
+	    FT(test_refused_compressor),
+	    FT(test_missing_file),
+	    FT(test_dir_layer_open_file),
+	    FT(test_dir_layer_refuses_swapped_parent),
+	    FT(test_dir_layer_refuses_swapped_file),
+	    FT(test_dir_layer_refuses_inner_symlink),
+	    FT(test_tar_layer_has_no_files_to_open),
+	};
+
+	return cmocka_run_group_tests_name("layer", tests, NULL, NULL);
+}

@@ -1,0 +1,238 @@
+/* Unit tests for core/options.c: -o parsing takes our keys (cache_dir=,
+ * cache-dir=, platform=, allow_other, noallow_other) out, drops mount(8)
+ * and fstab bookkeeping words, keeps the rest for FUSE, honours "\,"
+ * escapes and refuses empty values; lfs_options_fuse_string() builds the
+ * FUSE option string with fsname escaped. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "layerfs/options.h"
+
+#include "asserts.h"
+
+struct fx {
+	struct lfs_options *o;
+	GError *error;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = g_new0(struct fx, 1);
+
+	f->o = lfs_options_new();
+	/* Start from a known value whoever runs the tests. */
+	f->o->allow_other = false;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	lfs_options_free(f->o);
+	g_clear_error(&f->error);
+	g_free(f);
+	return 0;
+}
+
+static void parse_ok(struct fx *f, const char *arg)
+{
+	assert_lfs_ok(lfs_options_parse_o(f->o, arg, &f->error), &f->error);
+}
+
+/* The options left for FUSE, joined with '|' for easy comparison. */
+static char *fuse_opts(struct fx *f)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+
+	for (guint i = 0; i < f->o->fuse_opts->len; i++)
+		g_string_append_printf(s, "%s%s", i ? "|" : "",
+				       (const char *)f->o->fuse_opts->pdata[i]);
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static void test_defaults(void **state)
+{
+	g_autoptr(lfs_options) o = lfs_options_new();
+
+	(void)state;
+	assert_null(o->source);
+	assert_null(o->platform);
+	assert_null(o->cache_dir);
+	assert_int_equal(o->layers->len, 0);
+	assert_int_equal(o->fuse_opts->len, 0);
+	/* allow_other defaults to on for root only. */
+	assert_int_equal(o->allow_other, geteuid() == 0);
+}
+
+static void test_our_keys(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *rest = NULL;
+
+	parse_ok(f, "cache_dir=/var/tmp/c,platform=linux/arm64/v8");
+	assert_string_equal(f->o->cache_dir, "/var/tmp/c");
+	assert_string_equal(f->o->platform, "linux/arm64/v8");
+	parse_ok(f, "cache-dir=/other");
+	assert_string_equal(f->o->cache_dir, "/other");
+	rest = fuse_opts(f);
+	assert_string_equal(rest, "");
+}
+
+/* A value may itself hold '='. */
+static void test_value_with_equals(void **state)
+{
+	struct fx *f = *state;
+
+	parse_ok(f, "cache_dir=/a=b");
+	assert_string_equal(f->o->cache_dir, "/a=b");
+}
+
+static void test_allow_other(void **state)
+{
+	struct fx *f = *state;
+
+	parse_ok(f, "allow_other");
+	assert_true(f->o->allow_other);
+	parse_ok(f, "noallow_other");
+	assert_false(f->o->allow_other);
+	/* The last one wins. */
+	parse_ok(f, "noallow_other,allow_other");
+	assert_true(f->o->allow_other);
+	assert_int_equal(f->o->fuse_opts->len, 0);
+}
+
+/* mount(8)/fstab words and "rw" are dropped; "ro" and
+ * "default_permissions" are always on, so not repeated. */
+static void test_ignored_words(void **state)
+{
+	struct fx *f = *state;
+
+	parse_ok(f, "rw,defaults,nofail,x-systemd.automount,x-foo,"
+		    "comment=systemd.requires=network.target,auto,noauto,"
+		    "_netdev,user,users,owner,group,nonempty,ro,"
+		    "default_permissions");
+	assert_int_equal(f->o->fuse_opts->len, 0);
+	assert_null(f->o->cache_dir);
+	assert_null(f->o->platform);
+	assert_false(f->o->allow_other);
+}
+
+/* Unknown options go to FUSE, in order. */
+static void test_rest_kept_for_fuse(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *rest = NULL;
+
+	parse_ok(f, "max_read=131072,rw,kernel_cache,cache_dir=/c,"
+		    "entry_timeout=5");
+	rest = fuse_opts(f);
+	assert_string_equal(rest, "max_read=131072|kernel_cache|"
+				  "entry_timeout=5");
+	assert_string_equal(f->o->cache_dir, "/c");
+}
+
+static void test_escaped_commas(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *rest = NULL;
+
+	parse_ok(f, "cache_dir=/a\\,b,platform=linux/amd64,x=1\\,2,"
+		    "cache-dir=/c\\\\d");
+	assert_string_equal(f->o->cache_dir, "/c\\d");
+	assert_string_equal(f->o->platform, "linux/amd64");
+	rest = fuse_opts(f);
+	assert_string_equal(rest, "x=1,2");
+	parse_ok(f, "cache_dir=/a\\,b");
+	assert_string_equal(f->o->cache_dir, "/a,b");
+}
+
+/* Empty items (",,", a trailing ',') are nothing. */
+static void test_empty_items(void **state)
+{
+	struct fx *f = *state;
+
+	parse_ok(f, ",allow_other,,");
+	parse_ok(f, "");
+	assert_true(f->o->allow_other);
+	assert_int_equal(f->o->fuse_opts->len, 0);
+}
+
+static const struct {
+	const char *arg, *key;
+} empty_values[] = {
+    {"cache_dir=", "cache_dir"},
+    {"cache-dir=", "cache-dir"},
+    {"platform=", "platform"},
+    {"ro,platform=,rw", "platform"},
+};
+
+static void test_empty_value_refused(void **state)
+{
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(empty_values); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree char *want = g_strdup_printf(
+		    "option %s= needs a value", empty_values[i].key);
+
+		print_message("# %s\n", empty_values[i].arg);
+		assert_false(
+		    lfs_options_parse_o(f->o, empty_values[i].arg, &error));
+		assert_lfs_error(error, EINVAL, want);
+	}
+	assert_null(f->o->cache_dir);
+	assert_null(f->o->platform);
+}
+
+static void test_fuse_string(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *s = NULL, *s2 = NULL;
+
+	s = lfs_options_fuse_string(f->o, "oci:/img");
+	assert_string_equal(s, "ro,default_permissions,subtype=layerfs,"
+			       "fsname=oci:/img");
+	parse_ok(f, "allow_other,max_read=4096,kernel_cache");
+	s2 = lfs_options_fuse_string(f->o, "oci:/img:v1");
+	assert_string_equal(s2, "ro,default_permissions,subtype=layerfs,"
+				"allow_other,fsname=oci:/img:v1,"
+				"max_read=4096,kernel_cache");
+}
+
+/* A source with commas (a layer list) must stay one fsname value, and a
+ * user option value with a comma one option. */
+static void test_fuse_string_escapes(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *s = NULL;
+
+	parse_ok(f, "x=1\\,2");
+	s = lfs_options_fuse_string(f->o, "/l/a.tar,/l/b\\dir");
+	assert_string_equal(s, "ro,default_permissions,subtype=layerfs,"
+			       "fsname=/l/a.tar\\,/l/b\\\\dir,x=1\\,2");
+}
+
+#define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults), FT(test_our_keys),
+	    FT(test_value_with_equals),	     FT(test_allow_other),
+	    FT(test_ignored_words),	     FT(test_rest_kept_for_fuse),
+	    FT(test_escaped_commas),	     FT(test_empty_items),
+	    FT(test_empty_value_refused),    FT(test_fuse_string),
+	    FT(test_fuse_string_escapes),
+	};
+
+	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}

@@ -1,0 +1,395 @@
+/* Unit tests for io/read.c: lfs_read_entry() on plain entries at various
+ * offsets and lengths, on sparse entries (holes read as zeros, data runs
+ * exact, reads across hole/data boundaries) built with the fixtures and
+ * from the GNU and pax 0.1 sparse archives in tests/data, on directory
+ * layer files, and -EIO when the data is shorter than the index says. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "layerfs/read.h"
+
+#include "asserts.h"
+#include "fixtures.h"
+
+#define F_SIZE 1000
+#define SP_SIZE (1u << 20)
+
+struct fx {
+	char *dir;
+	struct lfs_cache *cache;
+	struct lfs_layer_spec *spec;
+	struct lfs_layer *l;
+	guint8 f[F_SIZE]; /* content of the plain file "f" */
+	guint8 *sp;	  /* SP_SIZE bytes: the sparse file's content */
+	GError *error;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = g_new0(struct fx, 1);
+	g_autofree char *cdir = NULL;
+
+	f->dir = fx_tmpdir();
+	cdir = g_build_filename(f->dir, "cache", NULL);
+	if (!lfs_cache_open(cdir, &f->cache, &f->error))
+		return -1;
+	for (size_t i = 0; i < F_SIZE; i++)
+		f->f[i] = (guint8)(i % 251 + 1);
+	/* The sparse file the fixtures in tests/data hold. */
+	f->sp = g_malloc0(SP_SIZE);
+	memcpy(f->sp + 4096, "HELLO", 5);
+	memcpy(f->sp + 300000, "MIDDLE", 6);
+	memcpy(f->sp + SP_SIZE - 3, "END", 3);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	lfs_layer_free(f->l);
+	lfs_layer_spec_free(f->spec);
+	lfs_cache_free(f->cache);
+	fx_rmtree(f->dir);
+	g_free(f->dir);
+	g_free(f->sp);
+	g_clear_error(&f->error);
+	g_free(f);
+	return 0;
+}
+
+static void open_layer(struct fx *f, enum lfs_layer_kind kind, const char *path,
+		       bool with_cache)
+{
+	struct lfs_layer_options opts = {.cache = with_cache ? f->cache : NULL};
+
+	f->spec = lfs_layer_spec_new(kind, path, "read-test layer");
+	assert_lfs_ok(lfs_layer_open(f->spec, &opts, &f->l, &f->error),
+		      &f->error);
+}
+
+/* A plain tar holding "f", "empty", "dir" and "link", read in place. */
+static char *plain_layer(struct fx *f)
+{
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct fx_entry e = {
+	    .path = "f", .data = (const char *)f->f, .len = F_SIZE};
+	struct fx_entry empty = {.path = "empty", .data = ""};
+	struct fx_entry link = {.path = "link", .type = AE_IFLNK, .link = "f"};
+	g_autoptr(GBytes) tar = NULL;
+	char *path;
+
+	fx_tar_add(t, &e);
+	fx_tar_add(t, &empty);
+	fx_tar_dir(t, "dir");
+	fx_tar_add(t, &link);
+	tar = fx_tar_finish(t);
+	path = fx_write(f->dir, "plain.tar", tar);
+	open_layer(f, LFS_LAYER_TAR, path, false);
+	return path;
+}
+
+static uint32_t lookup(struct fx *f, const char *path)
+{
+	uint32_t i = lfs_index_lookup_path(f->l->index, path);
+
+	if (i == LFS_INDEX_NONE)
+		fail_msg("no entry \"%s\"", path);
+	return i;
+}
+
+struct range_case {
+	uint64_t off;
+	size_t len;
+	ssize_t want; /* bytes returned */
+};
+
+static const struct range_case plain_reads[] = {
+    {0, F_SIZE, F_SIZE}, {0, 10, 10},
+    {500, 100, 100},	 {999, 1, 1},
+    {990, 100, 10},	 {0, 5000, F_SIZE},
+    {F_SIZE, 10, 0},	 {5000, 10, 0},
+    {0, 0, 0},		 {UINT64_MAX - 1, 10, 0},
+};
+
+static void test_plain_offsets_and_lengths(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *path = plain_layer(f);
+	uint32_t i = lookup(f, "f");
+	guint8 buf[5000 + 1];
+
+	for (size_t k = 0; k < G_N_ELEMENTS(plain_reads); k++) {
+		const struct range_case *c = &plain_reads[k];
+
+		print_message("# off %llu len %zu\n",
+			      (unsigned long long)c->off, c->len);
+		memset(buf, 0xee, sizeof(buf));
+		assert_int_equal(
+		    lfs_read_entry(f->l, i, -1, buf, c->len, c->off), c->want);
+		if (c->want > 0)
+			assert_memory_equal(buf, f->f + c->off,
+					    (size_t)c->want);
+		/* Nothing written past what was returned. */
+		assert_int_equal(buf[c->want], 0xee);
+	}
+}
+
+static void test_empty_file(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *path = plain_layer(f);
+	guint8 buf[4];
+
+	assert_int_equal(
+	    lfs_read_entry(f->l, lookup(f, "empty"), -1, buf, sizeof(buf), 0),
+	    0);
+}
+
+static void test_not_a_regular_file(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *path = plain_layer(f);
+	guint8 buf[4];
+
+	assert_int_equal(
+	    lfs_read_entry(f->l, lookup(f, "dir"), -1, buf, sizeof(buf), 0),
+	    -EINVAL);
+	assert_int_equal(
+	    lfs_read_entry(f->l, lookup(f, "link"), -1, buf, sizeof(buf), 0),
+	    -EINVAL);
+}
+
+/* The tar shrank after indexing: a read the data no longer covers is
+ * -EIO, never short or padded; reads before the cut still work. */
+static void test_truncated_blob_is_eio(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *path = plain_layer(f);
+	uint32_t i = lookup(f, "f");
+	const struct lfs_index_entry *e = lfs_index_get(f->l->index, i);
+	guint8 buf[F_SIZE];
+
+	assert_int_equal(truncate(path, (off_t)(e->u.data + 100)), 0);
+	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, 50, 0), 50);
+	assert_memory_equal(buf, f->f, 50);
+	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, F_SIZE, 0), -EIO);
+	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, 10, 500), -EIO);
+}
+
+/* A compressed layer indexed without a cache has no data to read. */
+static void test_no_data_is_eio(void **state)
+{
+	struct fx *f = *state;
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	g_autoptr(GBytes) tar = NULL, gz = NULL;
+	g_autofree char *path = NULL;
+	guint8 buf[4];
+
+	fx_tar_file(t, "x", "data");
+	tar = fx_tar_finish(t);
+	gz = fx_gzip(tar);
+	path = fx_write(f->dir, "x.tar.gz", gz);
+	open_layer(f, LFS_LAYER_TAR, path, false);
+	assert_null(f->l->data);
+	assert_int_equal(
+	    lfs_read_entry(f->l, lookup(f, "x"), -1, buf, sizeof(buf), 0),
+	    -EIO);
+}
+
+/* ---- sparse files ------------------------------------------------------ */
+
+/* A pax sparse member from the fixtures' writer, with the same content
+ * as the files in tests/data. */
+static char *pax_sparse_layer(struct fx *f)
+{
+	static const uint64_t map[] = {4096,	    5, 300000, 6,
+				       SP_SIZE - 3, 3, 0,      0};
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct fx_entry e = {.path = "sp",
+			     .data = (const char *)f->sp,
+			     .len = SP_SIZE,
+			     .sparse = map};
+	g_autoptr(GBytes) tar = NULL;
+	char *path;
+
+	fx_tar_add(t, &e);
+	fx_tar_file(t, "plain", "plain\n");
+	tar = fx_tar_finish(t);
+	/* Holes are not stored. */
+	assert_true(g_bytes_get_size(tar) < 16 * 1024);
+	path = fx_write(f->dir, "sparse.tar", tar);
+	open_layer(f, LFS_LAYER_TAR, path, false);
+	return path;
+}
+
+static void data_layer(struct fx *f, const char *name)
+{
+	g_autoptr(GBytes) data = fx_data(name);
+	g_autofree char *path = fx_write(f->dir, name, data);
+
+	open_layer(f, LFS_LAYER_TAR, path, true);
+}
+
+/* Read the whole sparse file in @chunk-sized pieces; compare. */
+static void assert_sparse_content(struct fx *f, uint32_t i, size_t chunk)
+{
+	g_autofree guint8 *buf = g_malloc(chunk);
+
+	for (uint64_t off = 0; off < SP_SIZE; off += chunk) {
+		size_t want = MIN(chunk, SP_SIZE - off);
+		ssize_t n = lfs_read_entry(f->l, i, -1, buf, chunk, off);
+
+		if (n != (ssize_t)want || memcmp(buf, f->sp + off, want) != 0)
+			fail_msg("sparse read at %llu (chunk %zu): got %zd "
+				 "bytes, or wrong bytes",
+				 (unsigned long long)off, chunk, n);
+	}
+}
+
+static const struct range_case sparse_reads[] = {
+    {0, 4096, 4096},				 /* a hole only */
+    {4096, 5, 5},				 /* exactly the data */
+    {4090, 20, 20},				 /* hole, data, hole */
+    {4093, 4, 4},				 /* hole into data */
+    {4099, 10, 10},				 /* data into hole */
+    {299990, 30, 30},				 /* around MIDDLE */
+    {300003, 100, 100},				 /* its tail */
+    {SP_SIZE - 10, 10, 10},			 /* hole into END */
+    {SP_SIZE - 2, 100, 2},			 /* clamped at the end */
+    {SP_SIZE, 10, 0},	    {0, 400000, 400000}, /* several runs at once */
+};
+
+static void check_sparse(struct fx *f)
+{
+	uint32_t i = lookup(f, "sp");
+	const struct lfs_index_entry *e = lfs_index_get(f->l->index, i);
+	g_autofree guint8 *buf = g_malloc(400000 + 16);
+	guint8 pbuf[16] = {0};
+
+	assert_int_equal(e->type, LFS_T_REG);
+	assert_int_equal(e->flags & LFS_E_SPARSE, LFS_E_SPARSE);
+	assert_int_equal(e->size, SP_SIZE);
+	for (size_t k = 0; k < G_N_ELEMENTS(sparse_reads); k++) {
+		const struct range_case *c = &sparse_reads[k];
+
+		print_message("# off %llu len %zu\n",
+			      (unsigned long long)c->off, c->len);
+		memset(buf, 0xee, c->len);
+		assert_int_equal(
+		    lfs_read_entry(f->l, i, -1, buf, c->len, c->off), c->want);
+		if (c->want > 0)
+			assert_memory_equal(buf, f->sp + c->off,
+					    (size_t)c->want);
+	}
+	assert_sparse_content(f, i, 65536);
+	assert_sparse_content(f, i, 4099);
+	assert_int_equal(
+	    lfs_read_entry(f->l, lookup(f, "plain"), -1, pbuf, sizeof(pbuf), 0),
+	    6);
+	assert_string_equal((char *)pbuf, "plain\n");
+}
+
+static void test_sparse_pax_from_fixtures(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *path = pax_sparse_layer(f);
+
+	check_sparse(f);
+}
+
+static void test_sparse_gnu_data_file(void **state)
+{
+	struct fx *f = *state;
+
+	data_layer(f, "sparse-gnu.tar.gz");
+	check_sparse(f);
+}
+
+static void test_sparse_pax01_data_file(void **state)
+{
+	struct fx *f = *state;
+
+	data_layer(f, "sparse-pax01.tar.gz");
+	check_sparse(f);
+}
+
+/* A sparse member's data runs missing from a truncated blob: -EIO for
+ * reads that need them, zeros still fine for holes before the cut. */
+static void test_sparse_truncated_is_eio(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *path = pax_sparse_layer(f);
+	uint32_t i = lookup(f, "sp");
+	const struct lfs_index_entry *e = lfs_index_get(f->l->index, i);
+	const struct lfs_index_extent *last =
+	    &f->l->index->extents[e->u.ext.first + e->u.ext.count - 1];
+	guint8 buf[16];
+
+	assert_true(e->u.ext.count >= 1);
+	assert_int_equal(last->logical + last->len, SP_SIZE);
+	assert_int_equal(truncate(path, (off_t)last->physical), 0);
+	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, 16, 0), 16);
+	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, 3, SP_SIZE - 3),
+			 -EIO);
+}
+
+/* ---- directory layers -------------------------------------------------- */
+
+static void test_dir_layer_reads_through_fd(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *root = g_build_filename(f->dir, "dirlayer", NULL);
+	g_autoptr(GBytes) content = g_bytes_new(f->f, F_SIZE);
+	g_autofree char *file = NULL;
+	uint32_t i;
+	guint8 buf[F_SIZE];
+	int fd;
+
+	file = fx_write(root, "sub/f", content);
+	open_layer(f, LFS_LAYER_DIR, root, true);
+	i = lookup(f, "sub/f");
+	fd = lfs_layer_open_file(f->l, i);
+	assert_true(fd >= 0);
+	assert_int_equal(lfs_read_entry(f->l, i, fd, buf, 100, 900), 100);
+	assert_memory_equal(buf, f->f + 900, 100);
+	assert_int_equal(lfs_read_entry(f->l, i, fd, buf, 100, 950), 50);
+	assert_int_equal(lfs_read_entry(f->l, i, fd, buf, 100, F_SIZE), 0);
+	/* The file shrank after indexing: no invented bytes. */
+	assert_int_equal(truncate(file, 500), 0);
+	assert_int_equal(lfs_read_entry(f->l, i, fd, buf, 100, 450), -EIO);
+	assert_int_equal(lfs_read_entry(f->l, i, fd, buf, 100, 0), 100);
+	close(fd);
+}
+
+#define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    FT(test_plain_offsets_and_lengths),
+	    FT(test_empty_file),
+	    FT(test_not_a_regular_file),
+	    FT(test_truncated_blob_is_eio),
+	    FT(test_no_data_is_eio),
+	    FT(test_sparse_pax_from_fixtures),
+	    FT(test_sparse_gnu_data_file),
+	    FT(test_sparse_pax01_data_file),
+	    FT(test_sparse_truncated_is_eio),
+	    FT(test_dir_layer_reads_through_fd),
+	};
+
+	return cmocka_run_group_tests_name("read", tests, NULL, NULL);
+}
