@@ -81,6 +81,8 @@ void fx_tar_add(struct fx_tar *t, const struct fx_entry *e)
 	if (e->xattr)
 		archive_entry_xattr_add_entry(ae, e->xattr, e->xattr_value,
 					      strlen(e->xattr_value));
+	for (const char *const *x = e->xattrs; x && *x; x += 2)
+		archive_entry_xattr_add_entry(ae, x[0], x[1], strlen(x[1]));
 	/* ARCHIVE_WARN: a name the C locale cannot convert, written as raw
 	 * bytes (pax hdrcharset=BINARY) - what the tests want. */
 	r = archive_write_header(t->a, ae);

@@ -29,6 +29,7 @@ struct fx_entry {
 	unsigned int rmajor, rminor;
 	const char *xattr;    /* one xattr: name ... */
 	const char *xattr_value; /* ... and value */
+	const char *const *xattrs; /* more: name, value, ..., NULL */
 	const uint64_t *sparse; /* pairs (offset, length), ends with 0, 0 */
 };
 

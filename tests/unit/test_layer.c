@@ -362,6 +362,31 @@ static void test_truncated_tar(void **state)
 
 /* A layer that is a byte range of a bigger file (a docker-archive member):
  * offsets are relative to the range, bytes around it are not looked at. */
+/* Bytes after the tar end marker are hashed but not copied to the cache:
+ * 8 MiB of zeros appended inside the gzip stream cost no disk. */
+static void test_cache_copy_stops_at_end_marker(void **state)
+{
+	struct fx *f = *state;
+	gsize tar_len;
+	const guint8 *tar = g_bytes_get_data(f->tar, &tar_len);
+	gsize padded_len = tar_len + (8u << 20);
+	g_autofree guint8 *padded = g_malloc0(padded_len);
+	g_autoptr(GBytes) plain = NULL, gz = NULL;
+
+	memcpy(padded, tar, tar_len);
+	plain = g_bytes_new_take(g_steal_pointer(&padded), padded_len);
+	gz = fx_gzip(plain);
+	tar_spec(f, "padded.tar.gz", gz);
+	f->spec->has_digest = true;
+	set_digest(&f->spec->digest, gz);
+	open_ok(f, true);
+	assert_int_equal(f->l->tar_size, padded_len);
+	/* At most one scan chunk (1 MiB) of read-ahead past the tar. */
+	assert_true(f->l->data->size < tar_len + (1u << 20) + 1);
+	assert_true(f->l->data->size >= tar_len);
+	assert_contents(f);
+}
+
 static void test_byte_range_in_bigger_file(void **state)
 {
 	struct fx *f = *state;
@@ -603,6 +628,7 @@ int main(void)
 	    FT(test_corrupt_gzip_middle),
 	    FT(test_truncated_gzip),
 	    FT(test_truncated_tar),
+	    FT(test_cache_copy_stops_at_end_marker),
 	    FT(test_byte_range_in_bigger_file),
 	    FT(test_empty_layers),
 	    FT(test_range_past_end_of_file),

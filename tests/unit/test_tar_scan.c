@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 
 #include "fixtures.h"
+#include "layerfs/path.h"
 #include "layerfs/tar_scan.h"
 
 struct mem_source {
@@ -424,6 +425,40 @@ static void test_source_error_reported(void **state)
 	scanned_free(&s);
 }
 
+/* Limits against hostile members: over-long symlink targets are skipped,
+ * and an entry keeps at most LFS_XATTR_COUNT_MAX xattrs. */
+static void test_limits(void **state)
+{
+	g_autofree char *target = g_strnfill(LFS_PATH_MAX + 1, 't');
+	g_autofree char *fits = g_strnfill(LFS_PATH_MAX, 'f');
+	struct fx_entry toolong = { .path = "long", .type = AE_IFLNK,
+				    .link = target };
+	struct fx_entry ok = { .path = "ok", .type = AE_IFLNK, .link = fits };
+	g_autoptr(GPtrArray) xs = g_ptr_array_new_with_free_func(g_free);
+	struct fx_entry many = { .path = "many", .data = "m" };
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct scanned s;
+
+	(void)state;
+	for (int i = 0; i < LFS_XATTR_COUNT_MAX + 10; i++) {
+		g_ptr_array_add(xs, g_strdup_printf("user.x%03d", i));
+		g_ptr_array_add(xs, g_strdup("v"));
+	}
+	g_ptr_array_add(xs, NULL);
+	many.xattrs = (const char *const *)xs->pdata;
+	fx_tar_add(t, &toolong);
+	fx_tar_add(t, &ok);
+	fx_tar_add(t, &many);
+	assert_true(scan(&s, fx_tar_finish(t)));
+	assert_int_equal(lfs_index_lookup_path(s.ix, "long"), LFS_INDEX_NONE);
+	assert_true(fx_log_has(&s.log, "entry \"long\" skipped: symlink "
+				       "target longer than 4095 bytes"));
+	assert_int_equal(at(&s, "ok")->size, LFS_PATH_MAX);
+	assert_int_equal(at(&s, "many")->xattr_count, LFS_XATTR_COUNT_MAX);
+	assert_true(fx_log_has(&s.log, "more than 128 xattrs"));
+	scanned_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_tar),
 		cmocka_unit_test(test_not_a_tar),
 		cmocka_unit_test(test_source_error_reported),
+		cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);
