@@ -7,6 +7,7 @@
 # Environment (set by tests/integration/meson.build): LAYERFS, DUMPTREE,
 # LFS_SRCDIR (source root), LFS_BUILDDIR (meson build dir).
 set -euo pipefail
+shopt -s inherit_errexit	# set -e inside $(...) too
 umask 022	# umoci gives implicit parent dirs 0777 & ~umask
 
 LFS_MOUNTS=()	# every mount made by this test, in mount order
@@ -168,7 +169,7 @@ lfs_fixture() {
 			echo "$stamp" >"$dir.new/.stamp"
 			mv "$dir.new" "$dir"
 		fi
-	) 9>"$LFS_BUILDDIR/fixtures/.lock"
+	) 9>"$LFS_BUILDDIR/fixtures/.lock" || fail "building fixture $1 failed"
 	echo "$dir"
 }
 
