@@ -12,11 +12,20 @@ ln -s "$LAYERFS" "$T/bin/layerfs"
 lfs_mount "$src" "$T/ref"
 "$DUMPTREE" "$T/ref" >"$T/dump.ref"
 
+# The fstab-style form, run directly.
+lfs_track_mount "$T/helper"
+PATH=$T/bin:$PATH layerfs "$src" "$T/helper" \
+	-o "ro,allow_other,cache_dir=$T/cache" || fail "helper form failed"
+assert_same_tree "$T/ref" "$T/helper"
+
 # mount(8) runs helpers with a fixed PATH (/usr/local/sbin first), not ours:
 # put our layerfs there in a private mount namespace nothing else sees.  If
 # this fails half way, the EXIT trap kills the daemon, which ends the
 # namespace and its mounts.
 [ -d /usr/local/sbin ] || lfs_skip "no /usr/local/sbin to shadow"
+# In a chroot "/" is no mount point and cannot be made private.
+unshare --mount --propagation private true 2>/dev/null ||
+	lfs_skip "no private mount namespace here (a chroot?)"
 # shellcheck disable=SC2016	# expanded by the inner sh
 unshare --mount --propagation private sh -euc '
 	mount --bind "$1/bin" /usr/local/sbin
@@ -29,8 +38,3 @@ unshare --mount --propagation private sh -euc '
 	fail "mount(8) made: $(cat "$T/mount8.type")"
 diff -u "$T/dump.ref" "$T/dump.mount8" >&2 || fail "mount(8) tree differs"
 
-# The fstab-style form, run directly.
-lfs_track_mount "$T/helper"
-PATH=$T/bin:$PATH layerfs "$src" "$T/helper" \
-	-o "ro,allow_other,cache_dir=$T/cache" || fail "helper form failed"
-assert_same_tree "$T/ref" "$T/helper"
