@@ -221,12 +221,10 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
-static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+/* xattr replies: a size probe (@size 0) gets the size, else the bytes. */
+static void reply_xattr(fuse_req_t req, ssize_t n, const char *buf,
 			size_t size)
 {
-	g_autofree char *buf = size ? g_malloc(size) : NULL;
-	ssize_t n = lfs_fs_getxattr(mnt(req), ino, name, buf, size);
-
 	if (n < 0)
 		reply_err(req, (int)n);
 	else if (size == 0)
@@ -235,17 +233,21 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_buf(req, buf, (size_t)n);
 }
 
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	g_autofree char *buf = size ? g_malloc(size) : NULL;
+
+	reply_xattr(req, lfs_fs_getxattr(mnt(req), ino, name, buf, size), buf,
+		    size);
+}
+
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	g_autofree char *buf = size ? g_malloc(size) : NULL;
-	ssize_t n = lfs_fs_listxattr(mnt(req), ino, buf, size);
 
-	if (n < 0)
-		reply_err(req, (int)n);
-	else if (size == 0)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+	reply_xattr(req, lfs_fs_listxattr(mnt(req), ino, buf, size), buf,
+		    size);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)

@@ -118,6 +118,21 @@ GBytes *fx_tar_finish(struct fx_tar *t)
 	return b;
 }
 
+GBytes *fx_noise(size_t len, uint32_t seed, unsigned int alphabet)
+{
+	guint8 *p = g_malloc(len);
+	uint32_t x = seed ? seed : 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = alphabet ? (guint8)('a' + x % alphabet)
+				: (guint8)(x >> 7);
+	}
+	return g_bytes_new_take(p, len);
+}
+
 GBytes *fx_gzip(GBytes *data)
 {
 	gsize len;

@@ -44,6 +44,11 @@ void fx_tar_dir(struct fx_tar *t, const char *path);
 /* Finish the archive and return its bytes; frees @t. */
 GBytes *fx_tar_finish(struct fx_tar *t);
 
+/* @len deterministic bytes (xorshift from @seed).  With @alphabet > 0 they
+ * are letters from 'a' on, that many distinct: data that compresses some,
+ * but not to nothing.  With 0, any byte: incompressible. */
+GBytes *fx_noise(size_t len, uint32_t seed, unsigned int alphabet);
+
 GBytes *fx_gzip(GBytes *data);
 GBytes *fx_zstd(GBytes *data);
 GBytes *fx_gunzip(GBytes *data);

@@ -51,37 +51,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* @len bytes that compress a little but not much (xorshift noise over a
- * small alphabet), the same every run. */
-static GBytes *noise(size_t len, uint32_t seed)
-{
-	guint8 *p = g_malloc(len);
-	uint32_t x = seed ? seed : 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (guint8)('a' + x % 16);
-	}
-	return g_bytes_new_take(p, len);
-}
-
-/* @len bytes of xorshift noise over the whole byte range: incompressible. */
-static GBytes *random_bytes(size_t len, uint32_t seed)
-{
-	guint8 *p = g_malloc(len);
-	uint32_t x = seed ? seed : 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (guint8)(x >> 7);
-	}
-	return g_bytes_new_take(p, len);
-}
-
 static GBytes *concat(GBytes *a, GBytes *b)
 {
 	GByteArray *arr = g_byte_array_new();
@@ -152,7 +121,7 @@ static void decode_ok(struct fx *f, GBytes *stored, enum lfs_compression comp,
 static void test_plain(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(BIG, 1);
+	g_autoptr(GBytes) plain = fx_noise(BIG, 1, 16);
 
 	decode_ok(f, plain, LFS_COMP_DETECT, LFS_COMP_NONE, plain, 7000);
 }
@@ -176,7 +145,7 @@ static void test_empty_blob(void **state)
 static void test_gzip(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(BIG, 2);
+	g_autoptr(GBytes) plain = fx_noise(BIG, 2, 16);
 	g_autoptr(GBytes) gz = fx_gzip(plain);
 
 	decode_ok(f, gz, LFS_COMP_DETECT, LFS_COMP_GZIP, plain, 65536);
@@ -185,7 +154,7 @@ static void test_gzip(void **state)
 static void test_gzip_declared_small_reads(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(50000, 3);
+	g_autoptr(GBytes) plain = fx_noise(50000, 3, 16);
 	g_autoptr(GBytes) gz = fx_gzip(plain);
 
 	decode_ok(f, gz, LFS_COMP_GZIP, LFS_COMP_GZIP, plain, 333);
@@ -207,7 +176,7 @@ static void test_gzip_compressible_small_reads(void **state)
 static void test_gzip_multi_member(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) a = noise(BIG, 4), b = str_bytes("second member");
+	g_autoptr(GBytes) a = fx_noise(BIG, 4, 16), b = str_bytes("second member");
 	g_autoptr(GBytes) ga = fx_gzip(a), gb = fx_gzip(b);
 	g_autoptr(GBytes) both = concat(ga, gb), plain = concat(a, b);
 
@@ -217,7 +186,7 @@ static void test_gzip_multi_member(void **state)
 static void test_zstd(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(BIG, 5);
+	g_autoptr(GBytes) plain = fx_noise(BIG, 5, 16);
 	g_autoptr(GBytes) zst = fx_zstd(plain);
 
 	decode_ok(f, zst, LFS_COMP_DETECT, LFS_COMP_ZSTD, plain, 65536);
@@ -226,7 +195,7 @@ static void test_zstd(void **state)
 static void test_zstd_multi_frame(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) a = noise(BIG, 6), b = str_bytes("second frame");
+	g_autoptr(GBytes) a = fx_noise(BIG, 6, 16), b = str_bytes("second frame");
 	g_autoptr(GBytes) za = fx_zstd(a), zb = fx_zstd(b);
 	g_autoptr(GBytes) both = concat(za, zb), plain = concat(a, b);
 
@@ -263,7 +232,7 @@ static void decode_fails(struct fx *f, GBytes *stored, const char *reason)
 static void test_gzip_trailing_garbage(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(1000, 7);
+	g_autoptr(GBytes) plain = fx_noise(1000, 7, 16);
 	g_autoptr(GBytes) gz = fx_gzip(plain);
 	g_autoptr(GBytes) junk = str_bytes("garbage!");
 	g_autoptr(GBytes) stored = concat(gz, junk);
@@ -292,7 +261,7 @@ static void test_gzip_trailing_zeros(void **state)
 static void test_gzip_truncated(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(BIG, 8);
+	g_autoptr(GBytes) plain = fx_noise(BIG, 8, 16);
 	g_autoptr(GBytes) gz = fx_gzip(plain);
 	g_autoptr(GBytes) cut =
 	    g_bytes_new_from_bytes(gz, 0, g_bytes_get_size(gz) / 2);
@@ -316,7 +285,7 @@ static void test_gzip_truncated_in_trailer(void **state)
 static void test_gzip_corrupt(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(BIG, 9);
+	g_autoptr(GBytes) plain = fx_noise(BIG, 9, 16);
 	g_autoptr(GBytes) gz = fx_gzip(plain);
 	gsize len;
 	guint8 *bad = g_bytes_unref_to_data(g_bytes_ref(gz), &len);
@@ -346,7 +315,7 @@ static void test_gzip_bad_crc(void **state)
 static void test_zstd_truncated(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(BIG, 10);
+	g_autoptr(GBytes) plain = fx_noise(BIG, 10, 16);
 	g_autoptr(GBytes) zst = fx_zstd(plain);
 	g_autoptr(GBytes) cut =
 	    g_bytes_new_from_bytes(zst, 0, g_bytes_get_size(zst) - 100);
@@ -357,7 +326,7 @@ static void test_zstd_truncated(void **state)
 static void test_zstd_corrupt(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(BIG, 11);
+	g_autoptr(GBytes) plain = fx_noise(BIG, 11, 16);
 	g_autoptr(GBytes) zst = fx_zstd(plain);
 	gsize len;
 	guint8 *bad = g_bytes_unref_to_data(g_bytes_ref(zst), &len);
@@ -483,7 +452,7 @@ static void test_declared_compression_mismatch(void **state)
 static void test_stored_hasher_sees_input(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) random = random_bytes(BIG, 12);
+	g_autoptr(GBytes) random = fx_noise(BIG, 12, 0);
 	g_autoptr(GBytes) extra = str_bytes("and a second member");
 	g_autoptr(GBytes) g1 = fx_gzip(random), g2 = fx_gzip(extra);
 	g_autoptr(GBytes) stored = concat(g1, g2);
@@ -504,7 +473,7 @@ static void test_stored_hasher_sees_input(void **state)
 static void test_plain_hasher_sees_input(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(BIG, 14);
+	g_autoptr(GBytes) plain = fx_noise(BIG, 14, 16);
 	g_autoptr(lfs_hasher) h = NULL;
 	g_autofree char *want = fx_sha256(plain), *got = NULL;
 	struct lfs_digest d;
@@ -523,7 +492,7 @@ static void test_plain_hasher_sees_input(void **state)
 static void test_counters_part_way(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) plain = noise(BIG, 15);
+	g_autoptr(GBytes) plain = fx_noise(BIG, 15, 16);
 	guint8 buf[1000];
 	const char *why = NULL;
 

@@ -50,21 +50,6 @@ static const struct {
     {"dir/empty", ""},
 };
 
-/* Noise over a small alphabet: compresses, but not to nothing. */
-static GBytes *noise(size_t len)
-{
-	guint8 *p = g_malloc(len);
-	uint32_t x = 2463534242u;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (guint8)('A' + x % 20);
-	}
-	return g_bytes_new_take(p, len);
-}
-
 static GBytes *build_tar(GBytes *big)
 {
 	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
@@ -95,7 +80,7 @@ static int setup(void **state)
 	f->cache_dir = g_build_filename(f->dir, "cache", NULL);
 	if (!lfs_cache_open(f->cache_dir, &f->cache, &error))
 		return -1;
-	f->big = noise(BIG_SIZE);
+	f->big = fx_noise(BIG_SIZE, 2463534242u, 20);
 	f->tar = build_tar(f->big);
 	f->stored[PLAIN] = g_bytes_ref(f->tar);
 	f->stored[GZIP] = fx_gzip(f->tar);
