@@ -16,8 +16,15 @@
  *  - ".wh..wh..opq" sets OPAQUE on its directory;
  *  - a directory the layer never lists but needs as a parent is IMPLICIT:
  *    it exists, but does not override a lower directory's attributes;
+ *  - a directory that holds only whiteout or opaque markers (and no member
+ *    of its own) is also TRANSPARENT: extraction applies the markers to a
+ *    lower directory of that name but creates nothing, so it exists only
+ *    where a lower layer has that directory;
  *  - a hardlink names its target entry, or (XLINK) a path resolved in the
- *    layers below, as extraction onto the lower tree would. */
+ *    layers below, as extraction onto the lower tree would;
+ *  - a member that cannot be applied (a hardlink to a directory or in a
+ *    loop, a child of a non-directory) is left out; if the same layer also
+ *    whited out its name, the whiteout still stands. */
 #ifndef LAYERFS_INDEX_H
 #define LAYERFS_INDEX_H
 
@@ -45,6 +52,7 @@ enum lfs_eflags {
 	LFS_E_REPLACES = 1 << 2,
 	LFS_E_SPARSE = 1 << 3,
 	LFS_E_XLINK = 1 << 4,
+	LFS_E_TRANSPARENT = 1 << 5,
 };
 
 #define LFS_INDEX_ROOT 0u
@@ -62,7 +70,8 @@ struct lfs_index_entry {
 	uint32_t mtime_nsec;
 	int64_t mtime_sec;
 	uint64_t size;	   /* REG: file size; LNK: target length;
-			    * DIR: number of subdirectories */
+			    * DIR: number of subdirectories, transparent
+			    * ones not counted */
 	union {
 		struct {
 			uint32_t first, count;
@@ -175,27 +184,40 @@ struct lfs_scan_entry {
 	size_t nextents;
 };
 
-/* Limits against hostile layers; a layer over them fails to index.  Eight
- * million entries is several times the largest real layers, and bounds the
- * builder's memory to a few GiB. */
-#define LFS_INDEX_MAX_ENTRIES (1u << 23)
-#define LFS_INDEX_MAX_STRTAB UINT32_MAX
+/* Limits against hostile layers; a layer over them fails to index.  Four
+ * million entries (implicit directories included) is several times the
+ * largest real layers; 512 MiB of names, link targets and xattrs is more
+ * than a hundred times what such a layer needs.  Together they bound the
+ * builder's memory to about 1 GiB. */
+#define LFS_INDEX_MAX_ENTRIES (1u << 22)
+#define LFS_INDEX_MAX_BYTES (512u << 20)
 
 struct lfs_index_builder *lfs_index_builder_new(void);
 void lfs_index_builder_free(struct lfs_index_builder *b);
+/* Lower limits than the defaults above (tests use this). */
+void lfs_index_builder_set_limits(struct lfs_index_builder *b,
+				  uint32_t max_entries, uint64_t max_bytes);
 
 /* Record @e at canonical @path ("" = root).  Returns 0 or -E2BIG when a
- * limit is reached. */
+ * limit is reached (see lfs_index_builder_error()). */
 int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 			  const struct lfs_scan_entry *e);
-/* ".wh.NAME" seen for canonical @path (the NAME it deletes). */
+/* If the last component of canonical @path is a whiteout marker, apply it.
+ * *kind says what it was: LFS_WH_NONE (not a marker: add the member as an
+ * entry), LFS_WH_INVALID (nothing applied: the caller warns), or one that
+ * was handled.  Returns 0 or -E2BIG. */
+int lfs_index_builder_marker(struct lfs_index_builder *b, const char *path,
+			     enum lfs_wh_kind *kind);
+/* NAME at canonical @path is deleted (".wh.NAME", or overlayfs's 0/0
+ * character device). */
 int lfs_index_builder_whiteout(struct lfs_index_builder *b, const char *path);
-/* ".wh..wh..opq" seen in directory @dir. */
+/* Directory @dir is opaque (".wh..wh..opq", or overlayfs's xattr). */
 int lfs_index_builder_opaque(struct lfs_index_builder *b, const char *dir);
+/* Which limit the last -E2BIG hit, for messages. */
+const char *lfs_index_builder_error(const struct lfs_index_builder *b);
 
-/* Lay the entries out (see the top of this file).  Entries that cannot
- * stand are dropped with a warning to @lg naming @layer: a child of a
- * non-directory, a hardlink to a directory.  Returns 0 or -E2BIG. */
+/* Lay the entries out (see the top of this file).  Members that cannot be
+ * applied are left out with a warning to @lg naming @layer.  Returns 0. */
 int lfs_index_builder_finish(struct lfs_index_builder *b,
 			     const struct lfs_logger *lg, const char *layer,
 			     struct lfs_index **out);

@@ -1,11 +1,13 @@
 /* Building and querying one layer's index (see index.h for the layout and
  * the rules).
  *
- * The builder keeps one record per path in a hash table, so a later entry
- * for the same path simply overwrites the earlier one.  finish() then adds
- * the implicit parent directories, drops what cannot stand, and sorts the
- * records by (depth, parent path, name): that puts every directory before
- * its children and every directory's children next to each other, in the
+ * The builder keeps one record per path, as (parent record, name) in a hash
+ * table: a later member for the same path overwrites the earlier one, and a
+ * deep path costs one small record per component, never a copy of the
+ * whole path per ancestor.  finish() settles what the markers mean, drops
+ * what cannot stand, and lays the records out one depth at a time, each
+ * level sorted by (parent's position, name): every directory comes before
+ * its children, and each directory's children are contiguous and in the
  * order lookups binary-search. */
 #include <errno.h>
 #include <string.h>
@@ -19,13 +21,15 @@ struct bxattr {
 };
 
 struct brec {
-	char *path;
-	uint32_t base;	/* offset of the last component in @path */
-	uint32_t depth; /* components in @path; the root has 0 */
-	uint8_t type;	/* 0 until an entry (not a marker) is recorded */
-	bool whiteout;	/* ".wh.<name>" seen for this path */
-	bool opaque;	/* ".wh..wh..opq" seen in this directory */
-	bool implicit;
+	struct brec *parent; /* NULL for the root */
+	char *name;	     /* last component; "" for the root */
+	uint32_t depth;	     /* the root has 0 */
+	uint8_t type;	     /* 0 while only markers named this path */
+	bool member;	     /* a member of the layer named this path */
+	bool implicit;	     /* a directory only implied by what is below */
+	bool transparent;    /* implied only by markers (see index.h) */
+	bool whiteout;	     /* ".wh.<name>" seen for this path */
+	bool opaque;	     /* ".wh..wh..opq" seen in this directory */
 	bool dropped;
 	uint32_t mode, uid, gid, mtime_nsec;
 	int64_t mtime_sec;
@@ -33,13 +37,35 @@ struct brec {
 	char *target;
 	GArray *xattrs;	 /* struct bxattr */
 	GArray *extents; /* struct lfs_index_extent */
-	uint32_t index;	 /* position in the finished index */
+	/* Set by finish(). */
+	uint32_t index;
+	struct brec *link_data;	 /* HARDLINK: the record holding the data */
+	const char *link_xpath;	 /* HARDLINK into a lower layer: its path */
 };
 
 struct lfs_index_builder {
-	GHashTable *by_path; /* path -> struct brec * (owns) */
+	GHashTable *recs; /* struct brec * keyed by (parent, name); owns */
+	struct brec *root;
+	uint32_t max_entries;
+	uint64_t max_bytes;
+	uint64_t bytes;	  /* names, targets, xattrs and extents held */
+	const char *limit; /* the limit the last -E2BIG hit */
 	uint64_t nentries, nwhiteouts;
 };
+
+static guint brec_hash(gconstpointer p)
+{
+	const struct brec *r = p;
+
+	return g_str_hash(r->name) ^ g_direct_hash(r->parent);
+}
+
+static gboolean brec_equal(gconstpointer pa, gconstpointer pb)
+{
+	const struct brec *a = pa, *b = pb;
+
+	return a->parent == b->parent && strcmp(a->name, b->name) == 0;
+}
 
 static void bxattr_clear(struct bxattr *x)
 {
@@ -57,7 +83,7 @@ static void brec_clear_data(struct brec *r)
 static void brec_free(struct brec *r)
 {
 	brec_clear_data(r);
-	g_free(r->path);
+	g_free(r->name);
 	g_free(r);
 }
 
@@ -65,54 +91,143 @@ struct lfs_index_builder *lfs_index_builder_new(void)
 {
 	struct lfs_index_builder *b = g_new0(struct lfs_index_builder, 1);
 
-	b->by_path = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-					   (GDestroyNotify)brec_free);
+	b->recs = g_hash_table_new_full(brec_hash, brec_equal,
+					(GDestroyNotify)brec_free, NULL);
+	b->root = g_new0(struct brec, 1);
+	b->root->name = g_strdup("");
+	g_hash_table_add(b->recs, b->root);
+	b->max_entries = LFS_INDEX_MAX_ENTRIES;
+	b->max_bytes = LFS_INDEX_MAX_BYTES;
 	return b;
+}
+
+void lfs_index_builder_set_limits(struct lfs_index_builder *b,
+				  uint32_t max_entries, uint64_t max_bytes)
+{
+	b->max_entries = MIN(max_entries, LFS_INDEX_MAX_ENTRIES);
+	b->max_bytes = MIN(max_bytes, (uint64_t)LFS_INDEX_MAX_BYTES);
 }
 
 void lfs_index_builder_free(struct lfs_index_builder *b)
 {
 	if (!b)
 		return;
-	g_hash_table_unref(b->by_path);
+	g_hash_table_unref(b->recs);
 	g_free(b);
 }
 
-static struct brec *brec_get(struct lfs_index_builder *b, const char *path)
+const char *lfs_index_builder_error(const struct lfs_index_builder *b)
 {
-	struct brec *r = g_hash_table_lookup(b->by_path, path);
-	const char *base;
+	return b->limit ? b->limit : "no limit reached";
+}
 
-	if (r)
+/* Account for @n more bytes; -E2BIG past the budget. */
+static int charge(struct lfs_index_builder *b, uint64_t n)
+{
+	b->bytes += n;
+	if (b->bytes <= b->max_bytes)
+		return 0;
+	b->limit = "too many bytes of names, link targets and xattrs";
+	return -E2BIG;
+}
+
+/* Child @name (@len bytes) of @parent, made when @create. */
+static struct brec *child(struct lfs_index_builder *b, struct brec *parent,
+			  const char *name, size_t len, bool create, int *err)
+{
+	char buf[LFS_NAME_MAX + 1];
+	struct brec key = { .parent = parent, .name = buf };
+	struct brec *r;
+
+	memcpy(buf, name, MIN(len, (size_t)LFS_NAME_MAX));
+	buf[MIN(len, (size_t)LFS_NAME_MAX)] = '\0';
+	r = g_hash_table_lookup(b->recs, &key);
+	if (r || !create)
 		return r;
+	if (g_hash_table_size(b->recs) >= b->max_entries) {
+		b->limit = "too many entries (implicit directories included)";
+		*err = -E2BIG;
+		return NULL;
+	}
+	*err = charge(b, len + 1);
+	if (*err < 0)
+		return NULL;
 	r = g_new0(struct brec, 1);
-	r->path = g_strdup(path);
-	lfs_path_split(r->path, &base);
-	r->base = (uint32_t)(base - r->path);
-	for (const char *p = path; *p; p++)
-		r->depth += *p == '/';
-	r->depth += *path != '\0';
-	g_hash_table_insert(b->by_path, r->path, r);
+	r->parent = parent;
+	r->name = g_strdup(buf);
+	r->depth = parent->depth + 1;
+	g_hash_table_add(b->recs, r);
 	return r;
 }
 
-static int check_limit(struct lfs_index_builder *b)
+enum walk_mode {
+	WALK_FIND,   /* nothing is created */
+	WALK_MARKER, /* missing records are created as placeholders */
+	WALK_MEMBER, /* and the parents of a member become directories */
+};
+
+/* The record for canonical @path.  Returns NULL when it does not exist
+ * (WALK_FIND) or a limit was reached (*err = -E2BIG). */
+static struct brec *walk(struct lfs_index_builder *b, const char *path,
+			 enum walk_mode mode, int *err)
 {
-	return g_hash_table_size(b->by_path) >= LFS_INDEX_MAX_ENTRIES ? -E2BIG
-								      : 0;
+	struct brec *cur = b->root;
+
+	*err = 0;
+	while (*path && cur) {
+		size_t len = strcspn(path, "/");
+
+		cur = child(b, cur, path, len, mode != WALK_FIND, err);
+		path += len;
+		path += *path == '/';
+		/* Extraction creates a member's missing parents. */
+		if (cur && *path && mode == WALK_MEMBER && !cur->type) {
+			cur->type = LFS_T_DIR;
+			cur->implicit = true;
+		}
+	}
+	return cur;
+}
+
+static void copy_xattrs(struct brec *r, const struct lfs_scan_entry *e)
+{
+	r->xattrs = g_array_sized_new(FALSE, FALSE, sizeof(struct bxattr),
+				      (guint)e->nxattrs);
+	g_array_set_clear_func(r->xattrs, (GDestroyNotify)bxattr_clear);
+	for (size_t i = 0; i < e->nxattrs; i++) {
+		struct bxattr x = {
+			g_strdup(e->xattrs[i].name),
+			g_bytes_new(e->xattrs[i].value, e->xattrs[i].len),
+		};
+
+		g_array_append_val(r->xattrs, x);
+	}
+}
+
+/* Bytes @e will hold in the index's string table and extent list. */
+static uint64_t entry_bytes(const struct lfs_scan_entry *e)
+{
+	uint64_t n = e->target ? strlen(e->target) + 1 : 0;
+
+	for (size_t i = 0; i < e->nxattrs; i++)
+		n += strlen(e->xattrs[i].name) + 1 + e->xattrs[i].len;
+	return n + e->nextents * sizeof(struct lfs_index_extent);
 }
 
 int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 			  const struct lfs_scan_entry *e)
 {
-	struct brec *r;
-	int err = check_limit(b);
+	int err;
+	struct brec *r = walk(b, path, WALK_MEMBER, &err);
 
+	if (!r)
+		return err;
+	err = charge(b, entry_bytes(e));
 	if (err < 0)
 		return err;
-	r = brec_get(b, path);
 	brec_clear_data(r);
 	r->type = (uint8_t)e->type;
+	r->member = true;
 	r->implicit = false;
 	r->mode = e->mode & 07777;
 	r->uid = e->uid;
@@ -123,21 +238,8 @@ int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 	r->data = e->data;
 	r->rdev = e->rdev;
 	r->target = g_strdup(e->target);
-	if (e->nxattrs) {
-		r->xattrs = g_array_sized_new(FALSE, FALSE,
-					      sizeof(struct bxattr),
-					      (guint)e->nxattrs);
-		g_array_set_clear_func(r->xattrs,
-				       (GDestroyNotify)bxattr_clear);
-		for (size_t i = 0; i < e->nxattrs; i++) {
-			struct bxattr x = {
-				g_strdup(e->xattrs[i].name),
-				g_bytes_new(e->xattrs[i].value,
-					    e->xattrs[i].len),
-			};
-			g_array_append_val(r->xattrs, x);
-		}
-	}
+	if (e->nxattrs)
+		copy_xattrs(r, e);
 	if (e->nextents) {
 		r->extents = g_array_sized_new(FALSE, FALSE,
 					       sizeof(struct lfs_index_extent),
@@ -151,23 +253,49 @@ int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 
 int lfs_index_builder_whiteout(struct lfs_index_builder *b, const char *path)
 {
-	int err = check_limit(b);
+	int err;
+	struct brec *r = walk(b, path, WALK_MARKER, &err);
 
-	if (err < 0)
+	if (!r)
 		return err;
-	brec_get(b, path)->whiteout = true;
+	r->whiteout = true;
 	b->nwhiteouts++;
 	return 0;
 }
 
 int lfs_index_builder_opaque(struct lfs_index_builder *b, const char *dir)
 {
-	int err = check_limit(b);
+	int err;
+	struct brec *r = walk(b, dir, WALK_MARKER, &err);
 
-	if (err < 0)
+	if (!r)
 		return err;
-	brec_get(b, dir)->opaque = true;
+	r->opaque = true;
 	b->nwhiteouts++;
+	return 0;
+}
+
+int lfs_index_builder_marker(struct lfs_index_builder *b, const char *path,
+			     enum lfs_wh_kind *kind)
+{
+	const char *base, *name = NULL;
+	size_t plen = lfs_path_split(path, &base);
+	g_autofree char *parent = g_strndup(path, plen);
+	g_autofree char *deleted = NULL;
+
+	*kind = lfs_whiteout_classify(base, &name);
+	switch (*kind) {
+	case LFS_WH_OPAQUE:
+		return lfs_index_builder_opaque(b, parent);
+	case LFS_WH_DELETE:
+		deleted = plen ? g_strdup_printf("%s/%s", parent, name)
+			       : g_strdup(name);
+		return lfs_index_builder_whiteout(b, deleted);
+	case LFS_WH_NONE:
+	case LFS_WH_META:
+	case LFS_WH_INVALID:
+		break;
+	}
 	return 0;
 }
 
@@ -197,167 +325,324 @@ int lfs_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-/* Order records by depth, then parent path, then name (see the top). */
-static gint brec_cmp(gconstpointer pa, gconstpointer pb)
-{
-	const struct brec *a = *(struct brec *const *)pa;
-	const struct brec *b = *(struct brec *const *)pb;
-	size_t ap = a->base ? a->base - 1 : 0, bp = b->base ? b->base - 1 : 0;
-	int c;
+/* ---- finish() ------------------------------------------------------ */
 
-	if (a->depth != b->depth)
-		return a->depth < b->depth ? -1 : 1;
-	c = lfs_name_cmp(a->path, ap, b->path, bp);
-	if (c)
-		return c;
-	return lfs_name_cmp(a->path + a->base, strlen(a->path + a->base),
-			    b->path + b->base, strlen(b->path + b->base));
+/* Canonical path of a record, for messages. */
+static char *brec_path(const struct brec *r)
+{
+	g_autoptr(GPtrArray) parts = g_ptr_array_new();
+	GString *s = g_string_new(NULL);
+
+	for (; r && r->parent; r = r->parent)
+		g_ptr_array_add(parts, r->name);
+	for (guint k = parts->len; k > 0; k--)
+		g_string_append_printf(s, "%s%s", k == parts->len ? "" : "/",
+				       (const char *)parts->pdata[k - 1]);
+	return g_string_free(s, FALSE);
 }
 
-/* The records as an array (GLib 2.74 has no values-as-array helper). */
-static GPtrArray *all_records(struct lfs_index_builder *b)
+/* What records without a member of their own mean: the root is always a
+ * directory; a whited-out name is a whiteout; anything else named only by
+ * markers (a parent of markers, an opaque marker's directory) is a
+ * transparent directory. */
+static void settle(struct lfs_index_builder *b, GPtrArray *all)
 {
-	GPtrArray *arr = g_ptr_array_sized_new(g_hash_table_size(b->by_path));
-	GHashTableIter it;
-	gpointer value;
+	struct brec *root = b->root;
 
-	g_hash_table_iter_init(&it, b->by_path);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		g_ptr_array_add(arr, value);
-	return arr;
-}
-
-/* Give every record its parent chain, creating implicit directories; a
- * marker-only record that turns out to be a parent becomes one too. */
-static void add_parents(struct lfs_index_builder *b)
-{
-	g_autoptr(GPtrArray) recs = all_records(b);
-	struct brec *root = brec_get(b, "");
-
-	/* The root is a directory whatever the layer says ("./" as a file
-	 * is nonsense no extraction could apply). */
 	if (root->type != LFS_T_DIR) {
+		/* "./" as a file is nonsense no extraction could apply. */
 		brec_clear_data(root);
 		root->type = LFS_T_DIR;
 		root->implicit = true;
+		root->member = false;
 	}
-	for (guint i = 0; i < recs->len; i++) {
-		struct brec *r = recs->pdata[i];
-		g_autofree char *p = g_strdup(r->path);
-
-		while (*p) {
-			const char *base;
-			size_t plen = lfs_path_split(p, &base);
-			struct brec *parent;
-
-			p[plen] = '\0';
-			parent = brec_get(b, p);
-			if (parent->type)
-				break; /* an entry: its own parents were or
-					* will be handled from it */
-			parent->type = LFS_T_DIR;
-			parent->implicit = true;
-		}
-	}
-}
-
-/* A record with no entry of its own after add_parents() is a whiteout
- * marker, or an opaque marker whose directory the layer never listed. */
-static void settle_markers(GPtrArray *sorted)
-{
-	for (guint i = 0; i < sorted->len; i++) {
-		struct brec *r = sorted->pdata[i];
+	for (guint i = 0; i < all->len; i++) {
+		struct brec *r = all->pdata[i];
 
 		if (r->type)
 			continue;
-		if (r->opaque) {
+		if (r->whiteout) {
+			r->type = LFS_T_WHITEOUT;
+		} else {
 			r->type = LFS_T_DIR;
 			r->implicit = true;
-		} else {
-			r->type = LFS_T_WHITEOUT;
+			r->transparent = true;
 		}
 	}
 }
 
-/* Drop children of non-directories (in order: parents come first), e.g. a
- * layer holding both a file "a" and "a/b", which no extraction can make. */
-static void drop_orphans(struct lfs_index_builder *b, GPtrArray *sorted,
-			 const struct lfs_logger *lg, const char *layer)
+/* The records, grouped by depth. */
+static GPtrArray *by_depth(GPtrArray *all, uint32_t *max_depth)
 {
-	for (guint i = 1; i < sorted->len; i++) {
-		struct brec *r = sorted->pdata[i];
-		g_autofree char *ppath = g_strndup(r->path,
-						   r->base ? r->base - 1 : 0);
-		struct brec *parent = g_hash_table_lookup(b->by_path, ppath);
+	GPtrArray *levels = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)g_ptr_array_unref);
 
-		if (parent->dropped) {
-			r->dropped = true;
-		} else if (parent->type != LFS_T_DIR) {
-			r->dropped = true;
-			lfs_warn(lg, "%s: entry \"%s\" skipped: its parent is "
-				     "not a directory in this layer",
-				 layer, r->path);
-		}
+	*max_depth = 0;
+	for (guint i = 0; i < all->len; i++)
+		*max_depth = MAX(*max_depth, ((struct brec *)all->pdata[i])->depth);
+	for (uint32_t d = 0; d <= *max_depth; d++)
+		g_ptr_array_add(levels, g_ptr_array_new());
+	for (guint i = 0; i < all->len; i++) {
+		struct brec *r = all->pdata[i];
+
+		g_ptr_array_add(levels->pdata[r->depth], r);
+	}
+	return levels;
+}
+
+/* Leave out a member that cannot be applied; a whiteout of its name in
+ * the same layer still stands. */
+static void drop(struct brec *r)
+{
+	if (r->whiteout) {
+		brec_clear_data(r);
+		r->type = LFS_T_WHITEOUT;
+	} else {
+		r->dropped = true;
 	}
 }
 
-struct strtab {
-	GByteArray *bytes;
-	bool overflow;
+/* Warnings finish() may print for one layer; the rest are counted. */
+#define MAX_WARNINGS 100
+
+struct warner {
+	const struct lfs_logger *lg;
+	const char *layer;
+	unsigned long n;
 };
 
-static uint32_t str_add(struct strtab *st, const void *s, size_t len,
+static void warn_member(struct warner *w, const struct brec *r,
+			const char *what, const char *why)
+{
+	g_autofree char *path = NULL;
+
+	if (++w->n > MAX_WARNINGS)
+		return;
+	path = brec_path(r);
+	lfs_warn(w->lg, "%s: %s \"%s\" skipped: %s", w->layer, what, path, why);
+}
+
+/* Children of a non-directory (a layer holding both "a" and "a/b", which
+ * no extraction can make) go, with their subtrees; each member among them
+ * is named.  Parents come first. */
+static void drop_orphans(GPtrArray *levels, struct warner *w)
+{
+	for (guint d = 1; d < levels->len; d++) {
+		GPtrArray *level = levels->pdata[d];
+
+		for (guint i = 0; i < level->len; i++) {
+			struct brec *r = level->pdata[i];
+			const struct brec *p = r->parent;
+
+			if (!p->dropped && p->type == LFS_T_DIR)
+				continue;
+			r->dropped = true;
+			if (r->member)
+				warn_member(w, r, "entry",
+					    p->dropped ? "a parent of it is "
+							 "not a directory in "
+							 "this layer"
+						       : "its parent is not a "
+							 "directory in this "
+							 "layer");
+		}
+	}
+}
+
+static struct brec *lookup(struct lfs_index_builder *b, const char *path)
+{
+	int err;
+
+	return walk(b, path, WALK_FIND, &err);
+}
+
+/* Follow hardlink @r inside the layer: to the record holding the data, or
+ * to the path (of the last link in the chain) that lies in a lower layer.
+ * Returns NULL, or why the link cannot be made. */
+static const char *follow_link(struct lfs_index_builder *b, struct brec *r)
+{
+	struct brec *cur = r;
+
+	for (int hop = 0; hop < 64; hop++) {
+		struct brec *t;
+
+		if (!cur->target || !*cur->target)
+			return "has no target";
+		t = lookup(b, cur->target);
+		if (!t || t->dropped || t->type == LFS_T_WHITEOUT ||
+		    t->transparent) {
+			r->link_xpath = cur->target;
+			return NULL;
+		}
+		if (t->type == LFS_T_DIR)
+			return "links to a directory";
+		if (t->type != LFS_T_HARDLINK) {
+			r->link_data = t;
+			return NULL;
+		}
+		cur = t;
+	}
+	return "is part of a hardlink loop";
+}
+
+/* Resolve every hardlink once.  All are judged before any is dropped, so
+ * the two ends of a loop are judged alike. */
+static void resolve_links(struct lfs_index_builder *b, GPtrArray *all,
+			  struct warner *w)
+{
+	g_autoptr(GPtrArray) bad = g_ptr_array_new();
+
+	for (guint i = 0; i < all->len; i++) {
+		struct brec *r = all->pdata[i];
+		const char *why;
+
+		if (r->dropped || r->type != LFS_T_HARDLINK)
+			continue;
+		why = follow_link(b, r);
+		if (why) {
+			g_autofree char *msg = g_strdup_printf("it %s", why);
+
+			warn_member(w, r, "hardlink", msg);
+			g_ptr_array_add(bad, r);
+		}
+	}
+	for (guint i = 0; i < bad->len; i++)
+		drop(bad->pdata[i]);
+}
+
+static gint brec_order(gconstpointer pa, gconstpointer pb)
+{
+	const struct brec *a = *(struct brec *const *)pa;
+	const struct brec *b = *(struct brec *const *)pb;
+
+	if (a->parent != b->parent)
+		return a->parent->index < b->parent->index ? -1 : 1;
+	return lfs_name_cmp(a->name, strlen(a->name), b->name,
+			    strlen(b->name));
+}
+
+/* Positions, level by level: kept records sorted by (parent, name). */
+static GPtrArray *lay_out(GPtrArray *levels)
+{
+	GPtrArray *kept = g_ptr_array_new();
+
+	for (guint d = 0; d < levels->len; d++) {
+		GPtrArray *level = levels->pdata[d];
+		g_autoptr(GPtrArray) live = g_ptr_array_new();
+
+		for (guint i = 0; i < level->len; i++) {
+			struct brec *r = level->pdata[i];
+
+			if (!r->dropped)
+				g_ptr_array_add(live, r);
+		}
+		g_ptr_array_sort(live, brec_order);
+		for (guint i = 0; i < live->len; i++) {
+			struct brec *r = live->pdata[i];
+
+			r->index = kept->len;
+			g_ptr_array_add(kept, r);
+		}
+	}
+	return kept;
+}
+
+struct tables {
+	GByteArray *str;
+	GArray *xattrs;	 /* struct lfs_index_xattr */
+	GArray *extents; /* struct lfs_index_extent */
+	GArray *links;	 /* uint32_t */
+};
+
+/* The byte budget keeps the string table far below 4 GiB, so offsets
+ * always fit. */
+static uint32_t str_add(struct tables *t, const void *s, size_t len,
 			bool nul)
 {
-	uint32_t off = st->bytes->len;
+	uint32_t off = t->str->len;
 
-	if ((uint64_t)off + len + 1 > LFS_INDEX_MAX_STRTAB) {
-		st->overflow = true;
-		return 0;
-	}
-	g_byte_array_append(st->bytes, s, (guint)len);
+	g_byte_array_append(t->str, s, (guint)len);
 	if (nul)
-		g_byte_array_append(st->bytes, (const guint8 *)"", 1);
+		g_byte_array_append(t->str, (const guint8 *)"", 1);
 	return off;
 }
 
-/* Hardlink @r: follow links inside the layer to the entry holding the
- * data.  Returns that record, NULL for a link to a lower layer (XLINK), or
- * sets *bad for a link to a directory or a loop. */
-static struct brec *link_target(struct lfs_index_builder *b, struct brec *r,
-				const char **bad)
+static void fill_specifics(struct lfs_index_entry *e, const struct brec *r,
+			   struct tables *t)
 {
-	struct brec *t = r;
-
-	if (!r->target || !*r->target) {
-		*bad = "has no target";
-		return NULL;
-	}
-	for (int hop = 0; hop < 64; hop++) {
-		t = g_hash_table_lookup(b->by_path, t->target);
-		if (!t || t->dropped || t->type == LFS_T_WHITEOUT)
-			return NULL;
-		if (t->type == LFS_T_DIR) {
-			*bad = "links to a directory";
-			return NULL;
+	switch (r->type) {
+	case LFS_T_REG:
+		if (r->extents) {
+			e->flags |= LFS_E_SPARSE;
+			e->u.ext.first = t->extents->len;
+			e->u.ext.count = r->extents->len;
+			g_array_append_vals(t->extents, r->extents->data,
+					    r->extents->len);
+		} else {
+			e->u.data = r->data;
 		}
-		if (t->type != LFS_T_HARDLINK)
-			return t;
+		break;
+	case LFS_T_LNK: {
+		const char *target = r->target ? r->target : "";
+
+		e->u.target = str_add(t, target, strlen(target), true);
+		e->size = strlen(target);
+		break;
 	}
-	*bad = "is part of a hardlink loop";
-	return NULL;
+	case LFS_T_CHR:
+	case LFS_T_BLK:
+		e->u.rdev = r->rdev;
+		break;
+	case LFS_T_HARDLINK:
+		if (r->link_data) {
+			e->u.target = r->link_data->index;
+		} else {
+			e->flags |= LFS_E_XLINK;
+			e->u.target = str_add(t, r->link_xpath,
+					      strlen(r->link_xpath), true);
+		}
+		g_array_append_val(t->links, r->index);
+		break;
+	case LFS_T_DIR:
+		e->size = 0; /* counted when the children are placed */
+		break;
+	default:
+		break;
+	}
 }
 
-static void fill_entry(struct lfs_index_entry *e, const struct brec *r,
-		       struct strtab *st)
+static void fill_xattrs(struct lfs_index_entry *e, const struct brec *r,
+			struct tables *t)
 {
-	const char *name = r->path + r->base;
-	size_t len = strlen(name);
+	if (!r->xattrs)
+		return;
+	e->xattr_first = t->xattrs->len;
+	e->xattr_count = r->xattrs->len;
+	for (guint i = 0; i < r->xattrs->len; i++) {
+		const struct bxattr *x = &g_array_index(r->xattrs,
+							struct bxattr, i);
+		gsize vlen;
+		const void *v = g_bytes_get_data(x->value, &vlen);
+		struct lfs_index_xattr rec = {
+			.name = str_add(t, x->name, strlen(x->name), true),
+			.value = str_add(t, v, vlen, false),
+			.value_len = (uint32_t)vlen,
+		};
 
-	e->name = str_add(st, name, len, true);
-	e->name_len = (uint16_t)len;
+		g_array_append_val(t->xattrs, rec);
+	}
+}
+
+static void fill_entry(struct lfs_index *ix, const struct brec *r,
+		       struct tables *t)
+{
+	struct lfs_index_entry *e = &ix->entries[r->index];
+
+	e->name = str_add(t, r->name, strlen(r->name), true);
+	e->name_len = (uint16_t)strlen(r->name);
 	e->type = r->type;
 	e->flags = (r->implicit ? LFS_E_IMPLICIT : 0) |
+		   (r->transparent ? LFS_E_TRANSPARENT : 0) |
 		   (r->whiteout && r->type != LFS_T_WHITEOUT ? LFS_E_REPLACES
 							     : 0) |
 		   (r->opaque && r->type == LFS_T_DIR ? LFS_E_OPAQUE : 0);
@@ -367,188 +652,80 @@ static void fill_entry(struct lfs_index_entry *e, const struct brec *r,
 	e->mtime_sec = r->mtime_sec;
 	e->mtime_nsec = r->mtime_nsec;
 	e->size = r->size;
-	e->parent = 0;
-	e->xattr_first = 0;
-	e->xattr_count = 0;
-	switch (r->type) {
-	case LFS_T_REG:
-		e->u.data = r->data;
-		break;
-	case LFS_T_LNK: {
-		const char *t = r->target ? r->target : "";
-
-		e->u.target = str_add(st, t, strlen(t), true);
-		e->size = strlen(t);
-		break;
-	}
-	case LFS_T_CHR:
-	case LFS_T_BLK:
-		e->u.rdev = r->rdev;
-		break;
-	case LFS_T_DIR:
-		e->size = 0; /* counted by link_tree() */
-		e->u.data = 0;
-		break;
-	default:
-		e->u.data = 0;
-		break;
-	}
+	fill_specifics(e, r, t);
+	fill_xattrs(e, r, t);
 }
 
-static void add_xattrs(struct lfs_index_entry *e, const struct brec *r,
-		       GArray *xattrs, struct strtab *st)
+/* Records come parents first and, per parent, in a contiguous sorted run:
+ * the first child seen starts its parent's range. */
+static void place_child(struct lfs_index *ix, const struct brec *r)
 {
-	if (!r->xattrs)
-		return;
-	e->xattr_first = xattrs->len;
-	e->xattr_count = r->xattrs->len;
-	for (guint i = 0; i < r->xattrs->len; i++) {
-		const struct bxattr *x = &g_array_index(r->xattrs,
-							struct bxattr, i);
-		gsize vlen;
-		const void *v = g_bytes_get_data(x->value, &vlen);
-		struct lfs_index_xattr rec = {
-			.name = str_add(st, x->name, strlen(x->name), true),
-			.value = str_add(st, v, vlen, false),
-			.value_len = (uint32_t)vlen,
-		};
+	struct lfs_index_entry *pe = &ix->entries[r->parent->index];
 
-		g_array_append_val(xattrs, rec);
-	}
+	ix->entries[r->index].parent = r->parent->index;
+	if (pe->u.dir.count == 0)
+		pe->u.dir.first = r->index;
+	pe->u.dir.count++;
+	if (r->type == LFS_T_DIR && !r->transparent)
+		pe->size++;
 }
 
-static void add_extents(struct lfs_index_entry *e, const struct brec *r,
-			GArray *extents)
+static GPtrArray *all_records(struct lfs_index_builder *b)
 {
-	if (r->type != LFS_T_REG || !r->extents)
-		return;
-	e->flags |= LFS_E_SPARSE;
-	e->u.ext.first = extents->len;
-	e->u.ext.count = r->extents->len;
-	g_array_append_vals(extents, r->extents->data, r->extents->len);
-}
+	GPtrArray *arr = g_ptr_array_sized_new(g_hash_table_size(b->recs));
+	GHashTableIter it;
+	gpointer key;
 
-/* Drop hardlinks that cannot be made (to a directory, in a loop, without a
- * target).  Extraction would fail on them; we skip just the one entry.
- * All are judged before any is dropped, so the two ends of a loop are
- * judged alike. */
-static void drop_bad_links(struct lfs_index_builder *b, GPtrArray *sorted,
-			   const struct lfs_logger *lg, const char *layer)
-{
-	g_autoptr(GPtrArray) bad = g_ptr_array_new();
-
-	for (guint i = 0; i < sorted->len; i++) {
-		struct brec *r = sorted->pdata[i];
-		const char *why = NULL;
-
-		if (r->dropped || r->type != LFS_T_HARDLINK)
-			continue;
-		link_target(b, r, &why);
-		if (why) {
-			lfs_warn(lg, "%s: hardlink \"%s\" skipped: it %s",
-				 layer, r->path, why);
-			g_ptr_array_add(bad, r);
-		}
-	}
-	for (guint i = 0; i < bad->len; i++)
-		((struct brec *)bad->pdata[i])->dropped = true;
-}
-
-static void link_entry(struct lfs_index_builder *b, struct lfs_index *ix,
-		       struct brec *r, struct strtab *st, GArray *links)
-{
-	struct lfs_index_entry *e = &ix->entries[r->index];
-	const char *bad = NULL;
-	struct brec *t = link_target(b, r, &bad);
-
-	if (t) {
-		e->u.target = t->index;
-	} else {
-		e->flags |= LFS_E_XLINK;
-		e->u.target = str_add(st, r->target, strlen(r->target), true);
-	}
-	g_array_append_val(links, r->index);
-}
-
-/* Point each directory at its children, each entry at its parent. */
-static void link_tree(struct lfs_index_builder *b, struct lfs_index *ix,
-		      GPtrArray *kept)
-{
-	for (guint i = 1; i < kept->len; i++) {
-		struct brec *r = kept->pdata[i];
-		g_autofree char *ppath = g_strndup(r->path,
-						   r->base ? r->base - 1 : 0);
-		struct brec *parent = g_hash_table_lookup(b->by_path, ppath);
-		struct lfs_index_entry *pe = &ix->entries[parent->index];
-
-		ix->entries[i].parent = parent->index;
-		if (pe->u.dir.count == 0)
-			pe->u.dir.first = i;
-		pe->u.dir.count++;
-		if (r->type == LFS_T_DIR)
-			pe->size++;
-	}
+	g_hash_table_iter_init(&it, b->recs);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		g_ptr_array_add(arr, key);
+	return arr;
 }
 
 int lfs_index_builder_finish(struct lfs_index_builder *b,
 			     const struct lfs_logger *lg, const char *layer,
 			     struct lfs_index **out)
 {
-	g_autoptr(GPtrArray) sorted = NULL, kept = g_ptr_array_new();
-	g_autoptr(GArray) xattrs = g_array_new(FALSE, FALSE,
-					       sizeof(struct lfs_index_xattr));
-	g_autoptr(GArray) extents = g_array_new(
-		FALSE, FALSE, sizeof(struct lfs_index_extent));
-	g_autoptr(GArray) links = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	struct strtab st = { g_byte_array_new(), false };
-	struct lfs_index *ix;
+	g_autoptr(GPtrArray) all = all_records(b);
+	g_autoptr(GPtrArray) levels = NULL, kept = NULL;
+	struct tables t = {
+		g_byte_array_new(),
+		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_xattr)),
+		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_extent)),
+		g_array_new(FALSE, FALSE, sizeof(uint32_t)),
+	};
+	struct lfs_index *ix = g_new0(struct lfs_index, 1);
+	struct warner w = { lg, layer, 0 };
+	uint32_t max_depth;
 
-	add_parents(b);
-	sorted = all_records(b);
-	g_ptr_array_sort(sorted, brec_cmp);
-	settle_markers(sorted);
-	drop_orphans(b, sorted, lg, layer);
-	drop_bad_links(b, sorted, lg, layer);
-	for (guint i = 0; i < sorted->len; i++) {
-		struct brec *r = sorted->pdata[i];
+	settle(b, all);
+	levels = by_depth(all, &max_depth);
+	drop_orphans(levels, &w);
+	resolve_links(b, all, &w);
+	if (w.n > MAX_WARNINGS)
+		lfs_warn(lg, "%s: %lu more warnings not shown", layer,
+			 w.n - MAX_WARNINGS);
+	kept = lay_out(levels);
 
-		if (!r->dropped) {
-			r->index = kept->len;
-			g_ptr_array_add(kept, r);
-		}
-	}
-
-	ix = g_new0(struct lfs_index, 1);
 	ix->nentries = kept->len;
 	ix->entries = g_new0(struct lfs_index_entry, kept->len);
-	str_add(&st, "", 0, true); /* offset 0: the empty string */
-	for (guint i = 0; i < kept->len; i++) {
-		fill_entry(&ix->entries[i], kept->pdata[i], &st);
-		add_xattrs(&ix->entries[i], kept->pdata[i], xattrs, &st);
-		add_extents(&ix->entries[i], kept->pdata[i], extents);
-	}
-	for (guint i = 0; i < kept->len; i++) {
-		struct brec *r = kept->pdata[i];
-
-		if (r->type == LFS_T_HARDLINK)
-			link_entry(b, ix, r, &st, links);
-	}
-	link_tree(b, ix, kept);
+	str_add(&t, "", 0, true); /* offset 0: the empty string */
+	for (guint i = 0; i < kept->len; i++)
+		fill_entry(ix, kept->pdata[i], &t);
+	for (guint i = 1; i < kept->len; i++)
+		place_child(ix, kept->pdata[i]);
 
 	ix->stat_entries = b->nentries;
 	ix->stat_whiteouts = b->nwhiteouts;
-	ix->strtab_len = st.bytes->len;
-	ix->strtab = (char *)g_byte_array_free(st.bytes, FALSE);
-	ix->nxattrs = xattrs->len;
-	ix->xattrs = (struct lfs_index_xattr *)g_array_steal(xattrs, NULL);
-	ix->nextents = extents->len;
-	ix->extents = (struct lfs_index_extent *)g_array_steal(extents, NULL);
-	ix->nhardlinks = links->len;
-	ix->hardlinks = (uint32_t *)g_array_steal(links, NULL);
-	if (st.overflow) {
-		lfs_index_free(ix);
-		return -E2BIG;
-	}
+	ix->strtab_len = t.str->len;
+	ix->strtab = (char *)g_byte_array_free(t.str, FALSE);
+	ix->nxattrs = t.xattrs->len;
+	ix->xattrs = (struct lfs_index_xattr *)g_array_free(t.xattrs, FALSE);
+	ix->nextents = t.extents->len;
+	ix->extents = (struct lfs_index_extent *)g_array_free(t.extents,
+							      FALSE);
+	ix->nhardlinks = t.links->len;
+	ix->hardlinks = (uint32_t *)g_array_free(t.links, FALSE);
 	*out = ix;
 	return 0;
 }

@@ -13,6 +13,13 @@
 /* Owner ids that do not fit a uid_t become the kernel's overflow id. */
 #define OVERFLOW_ID 65534
 
+/* Per-member warnings a layer may print; a hostile layer could otherwise
+ * write one line per member, millions of them.  The rest are counted. */
+#define MAX_WARNINGS 100
+
+/* add_member() and friends: the member was left out (and warned about). */
+#define SKIPPED 1
+
 struct scan {
 	const struct lfs_tar_source *src;
 	struct lfs_index_builder *b;
@@ -20,6 +27,7 @@ struct scan {
 	const char *layer;
 	struct archive *a;
 	bool src_failed;
+	unsigned long warnings;
 };
 
 static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
@@ -40,58 +48,49 @@ static uint64_t stream_offset(struct scan *s)
 	return (uint64_t)archive_filter_bytes(s->a, 0);
 }
 
+static void scan_warn(struct scan *s, const char *fmt, ...)
+	G_GNUC_PRINTF(2, 3);
+
+static void scan_warn(struct scan *s, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	if (++s->warnings > MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	lfs_warn(s->lg, "%s: %s", s->layer, msg);
+}
+
 /* Member names can hold any byte; quote them safely for messages. */
 static char *quote(const char *raw)
 {
 	return raw ? g_strescape(raw, NULL) : g_strdup("(no name)");
 }
 
-static void warn_entry(struct scan *s, const char *raw, const char *why)
+static int skip(struct scan *s, const char *raw, const char *why)
 {
 	g_autofree char *q = quote(raw);
 
-	lfs_warn(s->lg, "%s: entry \"%s\" skipped: %s", s->layer, q, why);
+	scan_warn(s, "entry \"%s\" skipped: %s", q, why);
+	return SKIPPED;
 }
 
-/* ".wh.*" members.  Returns true when @base was one (handled or skipped). */
-static gboolean handle_whiteout(struct scan *s, const char *raw,
-				const char *path, const char *base,
-				size_t parent_len, int *err)
+static int limit_error(struct scan *s, GError **error)
 {
-	g_autofree char *parent = g_strndup(path, parent_len);
-	g_autofree char *target = NULL;
-	const char *name = NULL;
-
-	*err = 0;
-	switch (lfs_whiteout_classify(base, &name)) {
-	case LFS_WH_NONE:
-		return FALSE;
-	case LFS_WH_OPAQUE:
-		*err = lfs_index_builder_opaque(s->b, parent);
-		return TRUE;
-	case LFS_WH_META:
-		lfs_debug(s->lg, "%s: aufs metadata entry \"%s\" ignored",
-			  s->layer, path);
-		return TRUE;
-	case LFS_WH_INVALID:
-		warn_entry(s, raw, "whiteout of an invalid name");
-		return TRUE;
-	case LFS_WH_DELETE:
-		break;
-	}
-	target = parent_len ? g_strdup_printf("%s/%s", parent, name)
-			    : g_strdup(name);
-	*err = lfs_index_builder_whiteout(s->b, target);
-	return TRUE;
+	lfs_fail(error, E2BIG, "%s: %s; refusing the layer", s->layer,
+		 lfs_index_builder_error(s->b));
+	return -E2BIG;
 }
 
 static uint32_t owner_id(struct scan *s, const char *path, la_int64_t id)
 {
 	if (id >= 0 && id < (la_int64_t)UINT32_MAX)
 		return (uint32_t)id;
-	lfs_warn(s->lg, "%s: entry \"%s\": owner id %lld out of range, using "
-			"%u",
-		 s->layer, path, (long long)id, OVERFLOW_ID);
+	scan_warn(s, "entry \"%s\": owner id %lld out of range, using %u",
+		  path, (long long)id, OVERFLOW_ID);
 	return OVERFLOW_ID;
 }
 
@@ -142,11 +141,22 @@ static void add_xattr(GArray *xs, const struct lfs_scan_xattr *x)
 	g_array_append_val(xs, *x);
 }
 
+static const char *xattr_problem(const char *name, size_t size, guint have)
+{
+	if (!name || !*name || strlen(name) > LFS_NAME_MAX)
+		return "invalid name";
+	if (size > LFS_XATTR_VALUE_MAX)
+		return "value over 64 KiB";
+	if (have >= LFS_XATTR_COUNT_MAX)
+		return "more than 128 xattrs";
+	return NULL;
+}
+
 static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
 			      const char *path)
 {
 	GArray *xs = g_array_new(FALSE, FALSE, sizeof(struct lfs_scan_xattr));
-	const char *name;
+	const char *name, *why;
 	const void *value;
 	size_t size;
 
@@ -160,13 +170,12 @@ static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
 		 * reads it so; libarchive hands it over as a value. */
 		if (size == 0)
 			continue;
-		if (!name || !*name || strlen(name) > LFS_NAME_MAX ||
-		    size > LFS_XATTR_VALUE_MAX ||
-		    xs->len >= LFS_XATTR_COUNT_MAX) {
-			lfs_warn(s->lg, "%s: entry \"%s\": xattr skipped: "
-					"invalid name, value over 64 KiB or "
-					"more than %d xattrs",
-				 s->layer, path, LFS_XATTR_COUNT_MAX);
+		why = xattr_problem(name, size, xs->len);
+		if (why) {
+			g_autofree char *q = quote(name);
+
+			scan_warn(s, "entry \"%s\": xattr \"%s\" skipped: %s",
+				  path, q, why);
 			continue;
 		}
 		add_xattr(xs, &x);
@@ -174,10 +183,13 @@ static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
 	return xs;
 }
 
-/* Walk a sparse member's data blocks and note where each lies in the
- * stream; adjacent blocks merge into one extent. */
-static gboolean collect_extents(struct scan *s, const char *path,
-				GArray *ext, GError **error)
+/* Read a regular member's data blocks and note where each lies in the
+ * stream; adjacent blocks merge into one extent.  Every member is read
+ * this way, not just those flagged sparse: the blocks say what the stream
+ * really holds (a "sparse" member with an empty map holds nothing), and
+ * libarchive reads the bytes anyway, the stream having no seek. */
+static int read_extents(struct scan *s, const char *path, GArray *ext,
+			GError **error)
 {
 	for (;;) {
 		const void *buf;
@@ -188,14 +200,15 @@ static gboolean collect_extents(struct scan *s, const char *path,
 		int r = archive_read_data_block(s->a, &buf, &size, &off);
 
 		if (r == ARCHIVE_EOF)
-			return TRUE;
-		if (r != ARCHIVE_OK)
-			return lfs_fail(error, EIO,
-					"%s: entry \"%s\": reading sparse data "
-					"at stream offset %llu: %s",
-					s->layer, path,
-					(unsigned long long)stream_offset(s),
-					archive_error_string(s->a));
+			return 0;
+		if (r != ARCHIVE_OK) {
+			lfs_fail(error, EIO,
+				 "%s: corrupt or truncated tar near stream "
+				 "offset %llu (entry \"%s\"): %s",
+				 s->layer, (unsigned long long)stream_offset(s),
+				 path, archive_error_string(s->a));
+			return -EIO;
+		}
 		if (size == 0)
 			continue;
 		phys = stream_offset(s);
@@ -213,57 +226,66 @@ static gboolean collect_extents(struct scan *s, const char *path,
 	}
 }
 
+/* A regular member: contiguous data from @data, or a sparse map. */
+static int regular(struct scan *s, const char *path,
+		   struct lfs_scan_entry *se, GArray *ext, GError **error)
+{
+	const struct lfs_index_extent *x;
+	int err;
+
+	se->data = stream_offset(s);
+	err = read_extents(s, path, ext, error);
+	if (err < 0)
+		return err;
+	x = (const struct lfs_index_extent *)ext->data;
+	if (ext->len == 0 && se->size == 0)
+		return 0;
+	if (ext->len == 1 && x->logical == 0 && x->len == se->size &&
+	    x->physical == se->data)
+		return 0;
+	se->extents = x;
+	se->nextents = ext->len;
+	return 0;
+}
+
 /* Fill what the entry type needs beyond the common attributes.  Returns
- * FALSE with *error set for a stream error, FALSE without for a member to
- * skip (already warned about). */
-static gboolean type_specifics(struct scan *s, struct archive_entry *e,
-			       const char *raw, const char *path,
-			       struct lfs_scan_entry *se, char **target,
-			       GArray *ext, GError **error)
+ * 0, SKIPPED, or -errno with *error set. */
+static int type_specifics(struct scan *s, struct archive_entry *e,
+			  const char *raw, const char *path,
+			  struct lfs_scan_entry *se, char **target,
+			  GArray *ext, GError **error)
 {
 	const char *why;
 
 	switch (se->type) {
 	case LFS_T_HARDLINK:
 		if (lfs_path_normalize(archive_entry_hardlink(e), target,
-				       &why) < 0) {
-			warn_entry(s, raw, "unsafe hardlink target");
-			return FALSE;
-		}
+				       &why) < 0)
+			return skip(s, raw, "unsafe hardlink target");
 		se->target = *target;
-		break;
+		return 0;
 	case LFS_T_LNK:
 		se->target = archive_entry_symlink(e);
 		if (!se->target)
 			se->target = "";
-		if (strlen(se->target) > LFS_PATH_MAX) {
-			warn_entry(s, raw, "symlink target longer than 4095 "
-					   "bytes");
-			return FALSE;
-		}
-		break;
+		if (strlen(se->target) > LFS_PATH_MAX)
+			return skip(s, raw, "symlink target longer than 4095 "
+					    "bytes");
+		return 0;
 	case LFS_T_CHR:
 	case LFS_T_BLK:
 		se->rdev = makedev(archive_entry_rdevmajor(e),
 				   archive_entry_rdevminor(e));
-		break;
+		return 0;
 	case LFS_T_REG:
-		se->data = stream_offset(s);
-		if (archive_entry_sparse_count(e) > 0) {
-			if (!collect_extents(s, path, ext, error))
-				return FALSE;
-			se->extents = (struct lfs_index_extent *)ext->data;
-			se->nextents = ext->len;
-		}
-		break;
+		return regular(s, path, se, ext, error);
 	default:
-		break;
+		return 0;
 	}
-	return TRUE;
 }
 
-static gboolean add_member(struct scan *s, struct archive_entry *e,
-			   const char *raw, const char *path, GError **error)
+static int add_member(struct scan *s, struct archive_entry *e,
+		      const char *raw, const char *path, GError **error)
 {
 	g_autoptr(GArray) xattrs = NULL;
 	g_autoptr(GArray) ext = g_array_new(FALSE, FALSE,
@@ -272,11 +294,9 @@ static gboolean add_member(struct scan *s, struct archive_entry *e,
 	struct lfs_scan_entry se = { 0 };
 	int err;
 
-	if (!entry_type(e, &se.type)) {
-		warn_entry(s, raw, "sockets and unknown types cannot be "
-				   "represented");
-		return TRUE;
-	}
+	if (!entry_type(e, &se.type))
+		return skip(s, raw, "sockets and unknown types cannot be "
+				    "represented");
 	se.mode = (uint32_t)archive_entry_perm(e);
 	se.uid = owner_id(s, path, archive_entry_uid(e));
 	se.gid = owner_id(s, path, archive_entry_gid(e));
@@ -286,39 +306,47 @@ static gboolean add_member(struct scan *s, struct archive_entry *e,
 	xattrs = collect_xattrs(s, e, path);
 	se.xattrs = (struct lfs_scan_xattr *)xattrs->data;
 	se.nxattrs = xattrs->len;
-	if (!type_specifics(s, e, raw, path, &se, &target, ext, error))
-		return error == NULL || *error == NULL;
+	err = type_specifics(s, e, raw, path, &se, &target, ext, error);
+	if (err != 0)
+		return err;
 	err = lfs_index_builder_add(s->b, path, &se);
-	if (err < 0)
-		return lfs_fail(error, -err,
-				"%s: more than %u entries; refusing the layer",
-				s->layer, LFS_INDEX_MAX_ENTRIES);
-	return TRUE;
+	return err < 0 ? limit_error(s, error) : 0;
 }
 
-static gboolean handle_entry(struct scan *s, struct archive_entry *e,
-			     GError **error)
+/* One member: a marker, an entry, or something to skip.  Returns 0 or
+ * -errno with *error set. */
+static int handle_entry(struct scan *s, struct archive_entry *e,
+			GError **error)
 {
 	const char *raw = archive_entry_pathname(e);
 	g_autofree char *path = NULL;
-	const char *why, *base;
-	size_t parent_len;
+	enum lfs_wh_kind kind;
+	const char *why;
 	int err;
 
 	if (!raw || lfs_path_normalize(raw, &path, &why) < 0) {
-		warn_entry(s, raw, raw ? why : "unreadable name");
-		return TRUE;
+		skip(s, raw, raw ? why : "unreadable name");
+		return 0;
 	}
-	parent_len = lfs_path_split(path, &base);
-	if (handle_whiteout(s, raw, path, base, parent_len, &err)) {
-		if (err < 0)
-			return lfs_fail(error, -err,
-					"%s: more than %u entries; refusing "
-					"the layer",
-					s->layer, LFS_INDEX_MAX_ENTRIES);
-		return TRUE;
+	err = lfs_index_builder_marker(s->b, path, &kind);
+	if (err < 0)
+		return limit_error(s, error);
+	switch (kind) {
+	case LFS_WH_NONE:
+		err = add_member(s, e, raw, path, error);
+		return err < 0 ? err : 0;
+	case LFS_WH_INVALID:
+		skip(s, raw, "whiteout of an invalid name");
+		return 0;
+	case LFS_WH_META:
+		lfs_debug(s->lg, "%s: aufs metadata entry \"%s\" ignored",
+			  s->layer, path);
+		return 0;
+	case LFS_WH_DELETE:
+	case LFS_WH_OPAQUE:
+		return 0;
 	}
-	return add_member(s, e, raw, path, error);
+	return 0;
 }
 
 static gboolean stream_error(struct scan *s, GError **error)
@@ -332,45 +360,49 @@ static gboolean stream_error(struct scan *s, GError **error)
 			archive_error_string(s->a));
 }
 
-gboolean lfs_tar_scan(const struct lfs_tar_source *src,
-		      struct lfs_index_builder *b, const struct lfs_logger *lg,
-		      const char *layer, GError **error)
+static gboolean scan_all(struct scan *s, GError **error)
 {
-	struct scan s = { src, b, lg, layer, archive_read_new(), false };
 	struct archive_entry *e;
-	gboolean ok = FALSE;
 
-	archive_read_support_format_tar(s.a);
-	archive_read_support_format_empty(s.a);
-	if (archive_read_open(s.a, &s, NULL, read_cb, NULL) != ARCHIVE_OK) {
-		stream_error(&s, error);
-		goto out;
-	}
 	for (;;) {
-		int r = archive_read_next_header(s.a, &e);
+		int r = archive_read_next_header(s->a, &e);
 
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r == ARCHIVE_WARN) {
 			/* e.g. a UTF-8 name in a non-UTF-8 locale: the raw
 			 * bytes are still there, and they are what we want. */
-			lfs_debug(lg, "%s: %s", layer,
-				  archive_error_string(s.a));
+			lfs_debug(s->lg, "%s: %s", s->layer,
+				  archive_error_string(s->a));
 		} else if (r != ARCHIVE_OK) {
-			stream_error(&s, error);
-			goto out;
+			return stream_error(s, error);
 		}
-		if (!handle_entry(&s, e, error))
-			goto out;
+		if (handle_entry(s, e, error) < 0)
+			return FALSE;
 	}
 	/* libarchive may take a failed read while it is still guessing the
 	 * format for an empty archive; a failed source is never a success. */
-	if (s.src_failed) {
-		stream_error(&s, error);
-		goto out;
-	}
-	ok = TRUE;
-out:
+	if (s->src_failed)
+		return stream_error(s, error);
+	return TRUE;
+}
+
+gboolean lfs_tar_scan(const struct lfs_tar_source *src,
+		      struct lfs_index_builder *b, const struct lfs_logger *lg,
+		      const char *layer, GError **error)
+{
+	struct scan s = { src, b, lg, layer, archive_read_new(), false, 0 };
+	gboolean ok;
+
+	archive_read_support_format_tar(s.a);
+	archive_read_support_format_empty(s.a);
+	if (archive_read_open(s.a, &s, NULL, read_cb, NULL) != ARCHIVE_OK)
+		ok = stream_error(&s, error);
+	else
+		ok = scan_all(&s, error);
+	if (s.warnings > MAX_WARNINGS)
+		lfs_warn(lg, "%s: %lu more warnings not shown", layer,
+			 s.warnings - MAX_WARNINGS);
 	archive_read_free(s.a);
 	return ok;
 }

@@ -10,9 +10,15 @@
  *    ones) or an entry flagged REPLACES (".wh.NAME" beside NAME);
  *  - after an OPAQUE directory, lower ones still join the chain, for their
  *    attributes only: the image spec's opaque marker hides children, and
- *    umoci leaves the directory itself as the lower layer made it.
- * A hardlink whose target cannot be found is treated as absent from its
- * layer, the same way in lookups and in listings. */
+ *    umoci leaves the directory itself as the lower layer made it;
+ *  - a TRANSPARENT directory (one a layer holds only markers in) is held
+ *    back until a real directory shows up below it, which it then joins
+ *    with its markers; without one it is nothing, and a non-directory below
+ *    stands as it is.
+ * A hardlink whose target cannot be found is absent from its layer, the
+ * same way in lookups and listings; if that layer also whited the name
+ * out, the whiteout stands.  A directory's identity (its inode number) is
+ * its first non-transparent entry: the one a listing shows. */
 #include <errno.h>
 #include <string.h>
 
@@ -72,18 +78,46 @@ static bool resolve_file(const struct lfs_tree *t, struct lfs_ref r,
 	return true;
 }
 
-static bool is_dead_link(const struct lfs_tree *t, struct lfs_ref r,
-			 const struct lfs_index_entry *e)
+/* What an entry means in a lookup or a listing. */
+enum lfs_seen lfs_entry_seen(const struct lfs_tree *t, struct lfs_ref r,
+			     const struct lfs_index_entry *e)
 {
-	return e->type == LFS_T_HARDLINK &&
-	       lfs_link_target(t, r) == LFS_REF_NONE;
+	if (e->type == LFS_T_HARDLINK &&
+	    lfs_link_target(t, r) == LFS_REF_NONE)
+		return e->flags & LFS_E_REPLACES ? LFS_SEEN_WHITEOUT
+						 : LFS_SEEN_ABSENT;
+	if (e->type == LFS_T_WHITEOUT)
+		return LFS_SEEN_WHITEOUT;
+	if (e->flags & LFS_E_TRANSPARENT)
+		return LFS_SEEN_TRANSPARENT;
+	return e->type == LFS_T_DIR ? LFS_SEEN_DIR : LFS_SEEN_FILE;
+}
+
+/* Add @r to the chain being built. */
+static void chain_add(struct lfs_resolution *res, struct lfs_ref r,
+		      const struct lfs_index_entry *e, bool *open)
+{
+	if (!res->chain)
+		res->chain = g_array_new(FALSE, FALSE, sizeof(struct lfs_ref));
+	g_array_append_val(res->chain, r);
+	if (*open)
+		res->ncontrib++;
+	if (e->flags & LFS_E_OPAQUE)
+		*open = false;
+}
+
+static void chain_drop(struct lfs_resolution *res)
+{
+	g_clear_pointer(&res->chain, g_array_unref);
+	res->ncontrib = 0;
 }
 
 int lfs_resolve_child(const struct lfs_tree *t, const struct lfs_ref *chain,
 		      uint32_t ncontrib, const char *name, size_t len,
 		      struct lfs_resolution *res)
 {
-	bool open = true; /* no opaque directory seen yet */
+	bool open = true;    /* no opaque directory seen yet */
+	bool started = false; /* a real directory heads the chain */
 
 	memset(res, 0, sizeof(*res));
 	if (len > LFS_NAME_MAX)
@@ -92,36 +126,37 @@ int lfs_resolve_child(const struct lfs_tree *t, const struct lfs_ref *chain,
 		const struct lfs_index *ix = tree_index(t, chain[k].layer);
 		struct lfs_ref r = { chain[k].layer, 0 };
 		const struct lfs_index_entry *e;
+		enum lfs_seen seen;
 
 		r.entry = lfs_index_find(ix, chain[k].entry, name, len);
 		if (r.entry == LFS_INDEX_NONE)
 			continue;
 		e = lfs_index_get(ix, r.entry);
-		if (is_dead_link(t, r, e))
+		seen = lfs_entry_seen(t, r, e);
+		if (seen == LFS_SEEN_ABSENT)
 			continue;
-		if (!res->chain) {
-			if (e->type == LFS_T_WHITEOUT)
-				return -ENOENT;
-			if (e->type != LFS_T_DIR)
-				return resolve_file(t, r, e, res) ? 0
-								  : -ENOENT;
-			res->chain = g_array_new(FALSE, FALSE,
-						 sizeof(struct lfs_ref));
-		} else if (e->type != LFS_T_DIR) {
-			break;
+		if (started) {
+			if (seen != LFS_SEEN_DIR && seen != LFS_SEEN_TRANSPARENT)
+				break;
+		} else if (seen == LFS_SEEN_WHITEOUT) {
+			chain_drop(res);
+			return -ENOENT;
+		} else if (seen == LFS_SEEN_FILE) {
+			chain_drop(res);
+			return resolve_file(t, r, e, res) ? 0 : -ENOENT;
+		} else if (seen == LFS_SEEN_DIR) {
+			started = true;
+			res->top = r;
 		}
-		g_array_append_val(res->chain, r);
-		if (open)
-			res->ncontrib++;
-		if (e->flags & LFS_E_OPAQUE)
-			open = false;
+		chain_add(res, r, e, &open);
 		if (e->flags & LFS_E_REPLACES)
 			break;
 	}
-	if (!res->chain)
+	if (!started) {
+		chain_drop(res);
 		return -ENOENT;
+	}
 	res->type = S_IFDIR;
-	res->top = g_array_index(res->chain, struct lfs_ref, 0);
 	res->meta = lfs_chain_meta(t, (struct lfs_ref *)res->chain->data,
 				   res->chain->len);
 	return 0;

@@ -1,8 +1,10 @@
 /* Merged directory listings (cf. overlayfs readdir.c).  The contributing
  * directories of a chain are read top-down; the first occurrence of a name
  * decides it, so a whiteout hides the lower ones and a directory shadows
- * files below it.  A directory only one layer contributes to is listed
- * straight from that layer's index, already in order. */
+ * files below it.  Entries that are absent or transparent in a layer (see
+ * lookup.c) leave the decision to the layers below.  A directory only one
+ * layer contributes to is listed straight from that layer's index, already
+ * in order. */
 #include <string.h>
 
 #include "tree_internal.h"
@@ -19,24 +21,22 @@ static void add_children(const struct lfs_tree *t, struct lfs_ref dir,
 		struct lfs_ref r = { dir.layer, c };
 		struct lfs_mdirent m = { lfs_index_str(ix, e->name),
 					 e->name_len, 0, lfs_ref_ino(r) };
+		enum lfs_seen what = lfs_entry_seen(t, r, e);
 
-		if (e->type == LFS_T_HARDLINK) {
-			uint64_t target = lfs_link_target(t, r);
-
-			/* Absent from this layer (see lookup.c). */
-			if (target == LFS_REF_NONE)
-				continue;
-			r = lfs_ref_unpack(target);
-			e = tree_entry(t, r);
-			m.ino = lfs_ref_ino(r);
-		}
+		if (what == LFS_SEEN_ABSENT || what == LFS_SEEN_TRANSPARENT)
+			continue;
 		if (seen) {
 			if (g_hash_table_contains(seen, m.name))
 				continue;
 			g_hash_table_add(seen, (gpointer)m.name);
 		}
-		if (e->type == LFS_T_WHITEOUT)
+		if (what == LFS_SEEN_WHITEOUT)
 			continue;
+		if (e->type == LFS_T_HARDLINK) {
+			r = lfs_ref_unpack(lfs_link_target(t, r));
+			e = tree_entry(t, r);
+			m.ino = lfs_ref_ino(r);
+		}
 		m.type = lfs_etype_mode(e->type);
 		g_array_append_val(ents, m);
 	}

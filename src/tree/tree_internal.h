@@ -72,10 +72,23 @@ uint32_t lfs_etype_mode(enum lfs_etype type);
 
 /* ---- lookup.c ---- */
 
+/* What an entry means to a lookup or a listing (see lookup.c). */
+enum lfs_seen {
+	LFS_SEEN_ABSENT,      /* as if the layer had no such name */
+	LFS_SEEN_WHITEOUT,    /* the name is deleted */
+	LFS_SEEN_TRANSPARENT, /* only markers: joins a lower directory */
+	LFS_SEEN_DIR,
+	LFS_SEEN_FILE,	      /* any non-directory */
+};
+
+enum lfs_seen lfs_entry_seen(const struct lfs_tree *t, struct lfs_ref r,
+			     const struct lfs_index_entry *e);
+
 /* What a name resolves to in a directory chain. */
 struct lfs_resolution {
 	uint32_t type;	     /* S_IFMT bits */
-	struct lfs_ref top;  /* the topmost entry of the name */
+	struct lfs_ref top;  /* the entry naming it (a directory: its first
+			      * non-transparent one) */
 	struct lfs_ref meta; /* attributes and data */
 	GArray *chain;	     /* directories: struct lfs_ref; caller frees */
 	uint32_t ncontrib;

@@ -293,8 +293,9 @@ static void test_children_of_file_dropped(void **state)
 	assert_int_equal(at(ix, "a")->type, LFS_T_REG);
 	assert_int_equal(lfs_index_lookup_path(ix, "a/b"), LFS_INDEX_NONE);
 	assert_int_equal(ix->nentries, 2);
-	assert_true(fx_log_has(&log, "L: entry \"a/b\" skipped: its parent "
-				     "is not a directory"));
+	/* a/b was only implied; the member lost is a/b/c. */
+	assert_true(fx_log_has(&log, "L: entry \"a/b/c\" skipped: a parent "
+				     "of it is not a directory in this layer"));
 	lfs_index_free(ix);
 	fx_log_clear(&log);
 }
@@ -477,6 +478,121 @@ static void test_whiteout_classify(void **state)
 	}
 }
 
+/* Parents that only markers name are transparent: extraction creates
+ * nothing for them.  A real member below makes them real directories. */
+static void test_marker_only_parents(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0);
+	enum lfs_wh_kind kind;
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_marker(b, "a/.wh.b", &kind);
+	assert_int_equal(kind, LFS_WH_DELETE);
+	lfs_index_builder_marker(b, "q/.wh..wh..opq", &kind);
+	assert_int_equal(kind, LFS_WH_OPAQUE);
+	lfs_index_builder_marker(b, ".wh.w", &kind);
+	lfs_index_builder_marker(b, "w/.wh..wh..opq", &kind);
+	lfs_index_builder_marker(b, "x/.wh.y", &kind);
+	lfs_index_builder_add(b, "x/file", &f);
+	lfs_index_builder_marker(b, "deep/er/.wh.z", &kind);
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "a")->type, LFS_T_DIR);
+	assert_true(at(ix, "a")->flags & LFS_E_TRANSPARENT);
+	assert_int_equal(at(ix, "a/b")->type, LFS_T_WHITEOUT);
+	assert_true(at(ix, "q")->flags & LFS_E_TRANSPARENT);
+	assert_true(at(ix, "q")->flags & LFS_E_OPAQUE);
+	/* ".wh.w" and "w/.wh..wh..opq": the name is simply deleted. */
+	assert_int_equal(at(ix, "w")->type, LFS_T_WHITEOUT);
+	assert_int_equal(lfs_index_lookup_path(ix, "w/.wh..wh..opq"),
+			 LFS_INDEX_NONE);
+	assert_false(at(ix, "x")->flags & LFS_E_TRANSPARENT);
+	assert_true(at(ix, "x")->flags & LFS_E_IMPLICIT);
+	assert_true(at(ix, "deep")->flags & LFS_E_TRANSPARENT);
+	assert_true(at(ix, "deep/er")->flags & LFS_E_TRANSPARENT);
+	/* Transparent directories are not counted as subdirectories. */
+	assert_int_equal(ix->entries[0].size, 1);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+/* A link to a link whose target lies in a lower layer follows the chain
+ * to that path. */
+static void test_link_chain_to_lower_layer(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry hb = hardlink("x"), hc = hardlink("b");
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "b", &hb);
+	lfs_index_builder_add(b, "c", &hc);
+	ix = finish(b, &log);
+	assert_true(at(ix, "c")->flags & LFS_E_XLINK);
+	assert_string_equal(lfs_index_str(ix, at(ix, "c")->u.target), "x");
+	assert_string_equal(lfs_index_str(ix, at(ix, "b")->u.target), "x");
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+/* A member left out keeps the whiteout of its name. */
+static void test_dropped_link_keeps_whiteout(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry loop = hardlink("x");
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_whiteout(b, "x");
+	lfs_index_builder_add(b, "x", &loop);
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "x")->type, LFS_T_WHITEOUT);
+	assert_true(fx_log_has(&log, "hardlink \"x\" skipped"));
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+/* Deep paths cost one record per component, all counted. */
+static void test_limits(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	g_autoptr(GString) deep = g_string_new("d");
+	struct lfs_scan_entry f = reg(0);
+	struct lfs_scan_xattr big = { "user.big", NULL, 1000 };
+	g_autofree char *value = g_malloc0(1000);
+	enum lfs_wh_kind kind;
+
+	(void)state;
+	lfs_index_builder_set_limits(b, 100, 1 << 20);
+	for (int i = 0; i < 98; i++)
+		g_string_append(deep, "/d");
+	assert_int_equal(lfs_index_builder_add(b, deep->str, &f), 0);
+	g_string_append(deep, "/more/x");
+	assert_int_equal(lfs_index_builder_add(b, deep->str, &f), -E2BIG);
+	assert_non_null(strstr(lfs_index_builder_error(b), "too many entries"));
+	assert_int_equal(lfs_index_builder_marker(b, "q/r/.wh.s", &kind),
+			 -E2BIG);
+	lfs_index_builder_free(b);
+
+	b = lfs_index_builder_new();
+	lfs_index_builder_set_limits(b, 1000, 10000);
+	big.value = value;
+	f.xattrs = &big;
+	f.nxattrs = 1;
+	for (int i = 0; i < 9; i++) {
+		g_autofree char *p = g_strdup_printf("f%d", i);
+
+		assert_int_equal(lfs_index_builder_add(b, p, &f), 0);
+	}
+	assert_int_equal(lfs_index_builder_add(b, "f9", &f), -E2BIG);
+	assert_non_null(strstr(lfs_index_builder_error(b), "too many bytes"));
+	lfs_index_builder_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +614,10 @@ int main(void)
 		cmocka_unit_test(test_xattrs_and_strings),
 		cmocka_unit_test(test_sparse_extents),
 		cmocka_unit_test(test_whiteout_classify),
+		cmocka_unit_test(test_marker_only_parents),
+		cmocka_unit_test(test_link_chain_to_lower_layer),
+		cmocka_unit_test(test_dropped_link_keeps_whiteout),
+		cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests_name("index", tests, NULL, NULL);

@@ -573,6 +573,80 @@ static void test_inode_numbers_stable(void **state)
 	}
 }
 
+/* Markers in a directory a layer never lists apply to a lower directory of
+ * that name and create nothing (umoci unpack: the reviewer's cases). */
+static void test_marker_only_directories(void **state)
+{
+	struct fx_entry low = { .path = "d", .type = AE_IFDIR, .mode = 0711 };
+	struct stack s;
+	const struct lfs_dirlist *list;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(FILE_("a", "a file"), low, FILE_("d/x", "x"),
+			  FILE_("d/y", "y")));
+	stack_add(&s, TAR(FILE_("a/.wh.b", ""), FILE_("z/.wh.q", ""),
+			  FILE_("q/.wh..wh..opq", ""), FILE_("d/.wh.x", "")));
+	stack_build(&s);
+	/* A lower file stays a file. */
+	assert_true(S_ISREG(stat_of(&s, "a").st_mode));
+	assert_contents(&s, "a", "a file");
+	/* Nothing below: nothing made. */
+	assert_absent(&s, "z");
+	assert_absent(&s, "q");
+	assert_listing(&s, "", "a,d");
+	/* A lower directory gets the markers and keeps its attributes. */
+	assert_listing(&s, "d", "y");
+	assert_int_equal(stat_of(&s, "d").st_mode, S_IFDIR | 0711);
+	/* Its number is the same in the listing and in stat. */
+	assert_int_equal(lfs_tree_dirlist(s.tree, lfs_tree_get(s.tree,
+							       LFS_ROOT_INO),
+					  &list),
+			 0);
+	assert_int_equal(list->ents[1].ino, stat_of(&s, "d").st_ino);
+	assert_int_equal(stat_of(&s, "").st_nlink, 3);
+	stack_free(&s);
+}
+
+/* A link to a link whose target is in a lower layer: all three names are
+ * one file. */
+static void test_link_chain_across_layers(void **state)
+{
+	struct fx_entry b = { .path = "b", .hardlink = "x" };
+	struct fx_entry c = { .path = "c", .hardlink = "b" };
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(FILE_("x", "data")));
+	stack_add(&s, TAR(b, c));
+	stack_build(&s);
+	assert_int_equal(stat_of(&s, "c").st_ino, stat_of(&s, "x").st_ino);
+	assert_int_equal(stat_of(&s, "b").st_ino, stat_of(&s, "x").st_ino);
+	assert_int_equal(stat_of(&s, "x").st_nlink, 3);
+	assert_contents(&s, "c", "data");
+	stack_free(&s);
+}
+
+/* A link that cannot be made, beside a whiteout of its name: the lower
+ * file stays deleted. */
+static void test_failed_link_keeps_whiteout(void **state)
+{
+	struct fx_entry loop = { .path = "x", .hardlink = "x" };
+	struct fx_entry dead = { .path = "g", .hardlink = "nowhere" };
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(FILE_("x", "lower x"), FILE_("g", "lower g")));
+	stack_add(&s, TAR(FILE_(".wh.x", ""), loop, FILE_(".wh.g", ""), dead));
+	stack_build(&s);
+	assert_absent(&s, "x");
+	assert_absent(&s, "g");
+	assert_listing(&s, "", "");
+	stack_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +667,9 @@ int main(void)
 		cmocka_unit_test(test_lookup_errors),
 		cmocka_unit_test(test_lookup_counts),
 		cmocka_unit_test(test_inode_numbers_stable),
+		cmocka_unit_test(test_marker_only_directories),
+		cmocka_unit_test(test_link_chain_across_layers),
+		cmocka_unit_test(test_failed_link_keeps_whiteout),
 	};
 
 	return cmocka_run_group_tests_name("tree", tests, NULL, NULL);
