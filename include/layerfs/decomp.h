@@ -26,7 +26,8 @@ int lfs_compression_detect(const void *magic, size_t len,
 
 /* Start decompressing @blob (borrowed) as @comp (DETECT is resolved from
  * the first bytes).  @stored_hash, if not NULL, receives every stored byte.
- * Returns 0 or -errno; on -EINVAL/-ENOTSUP *why says what was wrong. */
+ * Returns 0 or -errno with *why saying what was wrong: the data for
+ * -EINVAL and -ENOTSUP, what failed for other errors. */
 int lfs_decomp_new(struct lfs_blob *blob, enum lfs_compression comp,
 		   struct lfs_hasher *stored_hash, struct lfs_decomp **out,
 		   const char **why);

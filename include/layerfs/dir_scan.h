@@ -6,7 +6,8 @@
  * upper directory can be stacked as a layer.
  *
  * The walk never follows symlinks, and overlayfs's private xattrs
- * (trusted.overlay.*, user.overlay.*) are not shown. */
+ * (trusted.overlay.*, user.overlay.*) are not shown.  Empty xattr values
+ * are dropped, as they are from tar layers (docs/decisions/0005). */
 #ifndef LAYERFS_DIR_SCAN_H
 #define LAYERFS_DIR_SCAN_H
 
@@ -15,9 +16,9 @@
 #include "layerfs/index.h"
 #include "layerfs/log.h"
 
-/* Index the tree under @dirfd (whose path is @root, for xattr calls). */
-gboolean lfs_dir_scan(int dirfd, const char *root,
-		      struct lfs_index_builder *b, const struct lfs_logger *lg,
-		      const char *layer, GError **error);
+/* Index the tree under directory @dirfd. */
+gboolean lfs_dir_scan(int dirfd, struct lfs_index_builder *b,
+		      const struct lfs_logger *lg, const char *layer,
+		      GError **error);
 
 #endif

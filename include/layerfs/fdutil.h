@@ -18,6 +18,14 @@ ssize_t lfs_read_full(int fd, void *buf, size_t len);
 /* Write all @len bytes.  Returns 0 or -errno. */
 int lfs_write_full(int fd, const void *buf, size_t len);
 
+/* Open @rel beneath directory @dirfd with @flags (O_CLOEXEC and O_NOFOLLOW
+ * are added), refusing any path that would leave it or pass through a
+ * symlink (-EXDEV, -ELOOP): openat2 with RESOLVE_BENEATH and
+ * RESOLVE_NO_SYMLINKS, or one component at a time where openat2 is missing
+ * (kernels before 5.6, valgrind, some seccomp filters).  @rel holds no
+ * "." or ".." components.  Returns an fd or -errno. */
+int lfs_open_beneath(int dirfd, const char *rel, int flags);
+
 /* Read a whole regular file of at most @max bytes (JSON documents; the cap
  * stops a hostile multi-gigabyte "index.json").  The buffer is
  * NUL-terminated; free with g_free.  Errors name @path. */

@@ -180,7 +180,8 @@ struct lfs_scan_entry {
 	const char *target;  /* LNK: target; HARDLINK: canonical path */
 	const struct lfs_scan_xattr *xattrs;
 	size_t nxattrs;
-	const struct lfs_index_extent *extents; /* sparse REG */
+	bool sparse; /* REG: the data is @extents, holes between read as 0 */
+	const struct lfs_index_extent *extents;
 	size_t nextents;
 };
 
@@ -217,9 +218,9 @@ int lfs_index_builder_opaque(struct lfs_index_builder *b, const char *dir);
 const char *lfs_index_builder_error(const struct lfs_index_builder *b);
 
 /* Lay the entries out (see the top of this file).  Members that cannot be
- * applied are left out with a warning to @lg naming @layer.  Returns 0. */
-int lfs_index_builder_finish(struct lfs_index_builder *b,
-			     const struct lfs_logger *lg, const char *layer,
-			     struct lfs_index **out);
+ * applied are left out with a warning to @lg naming @layer. */
+struct lfs_index *lfs_index_builder_finish(struct lfs_index_builder *b,
+					   const struct lfs_logger *lg,
+					   const char *layer);
 
 #endif

@@ -41,7 +41,8 @@ gboolean lfs_layer_open(const struct lfs_layer_spec *spec,
 void lfs_layer_free(struct lfs_layer *l);
 
 /* DIR layers: open entry @i's file for reading, refusing any path that
- * would leave the layer directory.  Returns an fd or -errno. */
+ * would leave the layer directory (-EXDEV or -ELOOP) and anything that is
+ * no longer a regular file (-EIO).  Returns an fd or -errno. */
 int lfs_layer_open_file(const struct lfs_layer *l, uint32_t i);
 
 #endif

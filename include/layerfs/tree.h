@@ -28,6 +28,9 @@
 
 #define LFS_ROOT_INO 1u
 
+/* The block size stat and statfs report, as ext4's. */
+#define LFS_BLOCK_SIZE 4096
+
 struct lfs_tree;
 struct lfs_node;
 

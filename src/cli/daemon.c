@@ -21,8 +21,13 @@ int lfs_daemon_fork(int *notify_fd)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int err = -errno;
+
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
 	if (pid == 0) {
 		close(p[0]);
 		*notify_fd = p[1];

@@ -8,12 +8,12 @@
 #include "layerfs/path.h"
 #include "layerfs/read.h"
 
-#define BLOCK_SIZE 4096
 
 struct lfs_file {
 	struct lfs_layer *layer;
 	uint32_t entry;
-	int fd; /* directory layers: the real file; else -1 */
+	int fd;	     /* directory layers: the real file; else -1 */
+	bool logged; /* a read error was logged: once per open is enough */
 };
 
 struct lfs_dir {
@@ -63,6 +63,34 @@ int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, const char **target)
 	return *target ? 0 : -EINVAL;
 }
 
+/* Why a file's data cannot be served, in one line naming it. */
+static void log_unreadable(struct lfs_mount *m, const struct lfs_file *f,
+			   uint64_t off, int err)
+{
+	g_autofree char *path = lfs_index_path(f->layer->index, f->entry);
+	const char *why;
+
+	switch (err) {
+	case -ENODATA:
+		why = "the layer holds less data than its index says (it "
+		      "changed or was cut short since it was indexed)";
+		break;
+	case -EIO:
+		why = "it is no longer a regular file in the layer directory";
+		break;
+	case -EXDEV:
+	case -ELOOP:
+		why = "its path in the layer directory now leads through a "
+		      "symlink";
+		break;
+	default:
+		why = g_strerror(-err);
+		break;
+	}
+	lfs_err(&m->log, "%s: \"%s\": data at offset %llu unreadable: %s",
+		f->layer->spec->name, path, (unsigned long long)off, why);
+}
+
 int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 		struct lfs_file **out)
 {
@@ -88,8 +116,9 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 		if (f->fd < 0) {
 			int err = f->fd;
 
+			log_unreadable(m, f, 0, err);
 			g_free(f);
-			return err;
+			return err == -EXDEV || err == -ELOOP ? -EIO : err;
 		}
 	}
 	*out = f;
@@ -101,17 +130,13 @@ ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
 {
 	ssize_t n = lfs_read_entry(f->layer, f->entry, f->fd, buf, len, off);
 
-	if (n == -EIO) {
-		g_autofree char *path = lfs_index_path(f->layer->index,
-						       f->entry);
-
-		lfs_err(&m->log,
-			"%s: \"%s\": data at offset %llu is unreadable: the "
-			"layer is shorter than its index says (changed or "
-			"truncated since it was indexed)",
-			f->layer->spec->name, path, (unsigned long long)off);
+	if (n >= 0)
+		return n;
+	if (!f->logged) {
+		log_unreadable(m, f, off, (int)n);
+		f->logged = true;
 	}
-	return n;
+	return n == -ENODATA ? -EIO : n;
 }
 
 void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f)
@@ -236,9 +261,9 @@ ssize_t lfs_fs_listxattr(struct lfs_mount *m, uint64_t ino, char *buf,
 int lfs_fs_statfs(struct lfs_mount *m, struct statvfs *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->f_bsize = BLOCK_SIZE;
-	st->f_frsize = BLOCK_SIZE;
-	st->f_blocks = (m->total_bytes + BLOCK_SIZE - 1) / BLOCK_SIZE;
+	st->f_bsize = LFS_BLOCK_SIZE;
+	st->f_frsize = LFS_BLOCK_SIZE;
+	st->f_blocks = (m->total_bytes + LFS_BLOCK_SIZE - 1) / LFS_BLOCK_SIZE;
 	st->f_files = m->total_entries;
 	st->f_namemax = LFS_NAME_MAX;
 	st->f_flag = ST_RDONLY;

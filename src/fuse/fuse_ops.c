@@ -153,12 +153,14 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		lfs_fs_releasedir(mnt(req), d);
 }
 
-/* Packs directory entries into one reply buffer. */
+/* Packs directory entries into one reply buffer, and remembers which
+ * readdirplus entries took a lookup count. */
 struct dirbuf {
 	fuse_req_t req;
 	char *buf;
 	size_t size, used;
 	bool plus;
+	GArray *counted; /* fuse_ino_t */
 };
 
 static int add_dirent(void *ctx, const char *name, const struct stat *st,
@@ -181,6 +183,12 @@ static int add_dirent(void *ctx, const char *name, const struct stat *st,
 	if (need > left)
 		return 1;
 	db->used += need;
+	/* "." and ".." take no count (see fsops.h). */
+	if (db->plus && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+		fuse_ino_t ino = st->st_ino;
+
+		g_array_append_val(db->counted, ino);
+	}
 	return 0;
 }
 
@@ -189,14 +197,23 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 {
 	struct lfs_dir *d = (struct lfs_dir *)(uintptr_t)fi->fh;
 	g_autofree char *buf = g_malloc(size);
-	struct dirbuf db = { req, buf, size, 0, plus };
-	int err = lfs_fs_readdir(mnt(req), d, (uint64_t)off, plus, add_dirent,
-				 &db);
+	g_autoptr(GArray) counted = g_array_new(FALSE, FALSE,
+						sizeof(fuse_ino_t));
+	struct dirbuf db = { req, buf, size, 0, plus, counted };
+	struct lfs_mount *m = mnt(req);
+	int err = lfs_fs_readdir(m, d, (uint64_t)off, plus, add_dirent, &db);
 
-	if (err < 0)
+	/* An error after some entries: send those (they hold counts). */
+	if (err < 0 && db.used == 0) {
 		reply_err(req, err);
-	else
-		fuse_reply_buf(req, buf, db.used);
+		return;
+	}
+	/* Entries the kernel never got were never counted by it. */
+	if (fuse_reply_buf(req, buf, db.used) != 0) {
+		for (guint i = 0; i < counted->len; i++)
+			lfs_fs_forget(m, g_array_index(counted, fuse_ino_t, i),
+				      1);
+	}
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -264,14 +281,19 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
  * an allocation per request. */
 #define MAX_GROUPS 256
 
+/* The kernel checks permissions itself under default_permissions, which
+ * layerfs always sets, so this is only reached if that ever changes; it
+ * then gives the same answers the kernel would. */
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	gid_t groups[MAX_GROUPS];
 	int n = fuse_req_getgroups(req, MAX_GROUPS, groups);
 
-	if (n < 0 || n > MAX_GROUPS)
+	/* More than fit: the first MAX_GROUPS are still right. */
+	if (n < 0)
 		n = 0;
+	n = MIN(n, MAX_GROUPS);
 	reply_err(req, lfs_fs_access(mnt(req), ino, mask, ctx->uid, ctx->gid,
 				     groups, n));
 }

@@ -18,7 +18,6 @@
 #include "layerfs/oci.h"
 #include "layerfs/path.h"
 
-#define JSON_MAX (16u << 20)
 #define MAX_LINK_HOPS 8
 
 struct member {
@@ -127,7 +126,10 @@ static gboolean scan_members(const char *file, GHashTable *members,
 			 file, archive_error_string(a));
 		goto out;
 	}
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+	/* ARCHIVE_WARN: e.g. a UTF-8 name in a non-UTF-8 locale; the raw
+	 * name is there, as in tar_scan.c. */
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK ||
+	       r == ARCHIVE_WARN) {
 		struct member *m;
 		const char *why, *target;
 		char *name;
@@ -238,12 +240,12 @@ static gboolean read_member(int fd, const char *file, const struct member *m,
 	g_autofree char *buf = NULL;
 	ssize_t n;
 
-	if (m->size > JSON_MAX)
+	if (m->size > LFS_OCI_JSON_MAX)
 		return lfs_fail(error, EFBIG,
 				"%s: member \"%s\" is %llu bytes, larger than "
 				"the %u allowed",
 				file, name, (unsigned long long)m->size,
-				JSON_MAX);
+				LFS_OCI_JSON_MAX);
 	buf = g_malloc(m->size + 1);
 	n = lfs_pread_full(fd, buf, m->size, (off_t)m->offset);
 	if (n < 0)
@@ -284,7 +286,9 @@ static gboolean verify_config(const char *file, const char *name,
 	if (!digest_from_name(name, &want))
 		return TRUE;
 	if (lfs_hasher_new(want.algo, &h) < 0)
-		return lfs_fail(error, ENOMEM, "out of memory");
+		return lfs_fail(error, ENOMEM, "%s: config member \"%s\": out "
+				"of memory",
+				file, name);
 	lfs_hasher_update(h, data, len);
 	lfs_hasher_finish(h, &got);
 	if (!lfs_digest_equal(&want, &got))

@@ -71,11 +71,15 @@ static gboolean check_number(const char *data, size_t len, size_t *i,
 	return TRUE;
 }
 
+/* Image documents nest about six deep.  json-glib parses recursively, so a
+ * hostile document a few million levels deep would overflow the stack. */
+#define MAX_DEPTH 64
+
 /* json-glib 1.6 accepts trailing documents ("{} {}") and reads numbers
  * the way strtoll does ("010" as octal 8, out-of-range values clamped).
  * Image metadata must be exactly one JSON value with JSON's own numbers,
- * so the raw text is checked for those two things first; the parser
- * checks the rest of the grammar. */
+ * nested at most MAX_DEPTH deep, so the raw text is checked for those
+ * things first; the parser checks the rest of the grammar. */
 static gboolean check_text(const char *data, size_t len, const char *what,
 			   GError **error)
 {
@@ -101,6 +105,11 @@ static gboolean check_text(const char *data, size_t len, const char *what,
 				return FALSE;
 		} else {
 			depth += (c == '{' || c == '[') - (c == '}' || c == ']');
+			if (depth > MAX_DEPTH)
+				return lfs_fail(error, EINVAL,
+						"%s: malformed JSON: nested "
+						"deeper than %d levels",
+						what, MAX_DEPTH);
 			i++;
 		}
 		started = true;

@@ -12,11 +12,11 @@ static int stream_read(const struct lfs_layer *l, void *buf, size_t len,
 	ssize_t n;
 
 	if (!l->data)
-		return -EIO;
+		return -ENODATA;
 	n = lfs_blob_pread(l->data, buf, len, pos);
 	if (n < 0)
 		return (int)n;
-	return (size_t)n == len ? 0 : -EIO;
+	return (size_t)n == len ? 0 : -ENODATA;
 }
 
 static int sparse_read(const struct lfs_layer *l,
@@ -62,7 +62,7 @@ ssize_t lfs_read_entry(const struct lfs_layer *l, uint32_t i, int fd,
 		 * cannot give the bytes we promised, and will not invent
 		 * them. */
 		if (n >= 0 && (size_t)n < len)
-			return -EIO;
+			return -ENODATA;
 		return n;
 	}
 	if (e->flags & LFS_E_SPARSE)

@@ -55,8 +55,12 @@ int lfs_compression_detect(const void *magic, size_t len,
 		*out = LFS_COMP_GZIP;
 		return 0;
 	}
-	if (len >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f &&
-	    m[3] == 0xfd) {
+	/* A zstd frame, or a skippable frame (magic 0x184D2A5?, little
+	 * endian), which may come first. */
+	if (len >= 4 && ((m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f &&
+			  m[3] == 0xfd) ||
+			 ((m[0] & 0xf0) == 0x50 && m[1] == 0x2a &&
+			  m[2] == 0x4d && m[3] == 0x18))) {
 		*out = LFS_COMP_ZSTD;
 		return 0;
 	}
@@ -92,8 +96,13 @@ static int fill(struct lfs_decomp *d)
 	if (d->in_pos < d->in_len || d->in_eof)
 		return 0;
 	n = lfs_blob_pread(d->blob, d->in, IN_BUF_SIZE, d->in_off);
-	if (n < 0)
+	if (n < 0) {
+		g_free(d->error);
+		d->error = g_strdup_printf("reading at byte %llu: %s",
+					   (unsigned long long)d->in_off,
+					   g_strerror((int)-n));
 		return (int)n;
+	}
 	if (n == 0) {
 		d->in_eof = true;
 		d->in_len = d->in_pos = 0;
@@ -277,7 +286,7 @@ int lfs_decomp_new(struct lfs_blob *blob, enum lfs_compression comp,
 	d->in = g_malloc(IN_BUF_SIZE);
 	err = fill(d);
 	if (err < 0) {
-		*why = "cannot read the blob";
+		*why = "cannot read the start of the blob";
 		goto fail;
 	}
 	err = lfs_compression_detect(d->in, d->in_len, &found, why);

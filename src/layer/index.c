@@ -240,7 +240,8 @@ int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 	r->target = g_strdup(e->target);
 	if (e->nxattrs)
 		copy_xattrs(r, e);
-	if (e->nextents) {
+	if (e->sparse) {
+		/* Possibly empty: a sparse file may hold no data at all. */
 		r->extents = g_array_sized_new(FALSE, FALSE,
 					       sizeof(struct lfs_index_extent),
 					       (guint)e->nextents);
@@ -682,9 +683,9 @@ static GPtrArray *all_records(struct lfs_index_builder *b)
 	return arr;
 }
 
-int lfs_index_builder_finish(struct lfs_index_builder *b,
-			     const struct lfs_logger *lg, const char *layer,
-			     struct lfs_index **out)
+struct lfs_index *lfs_index_builder_finish(struct lfs_index_builder *b,
+					   const struct lfs_logger *lg,
+					   const char *layer)
 {
 	g_autoptr(GPtrArray) all = all_records(b);
 	g_autoptr(GPtrArray) levels = NULL, kept = NULL;
@@ -726,8 +727,7 @@ int lfs_index_builder_finish(struct lfs_index_builder *b,
 							      FALSE);
 	ix->nhardlinks = t.links->len;
 	ix->hardlinks = (uint32_t *)g_array_free(t.links, FALSE);
-	*out = ix;
-	return 0;
+	return ix;
 }
 
 void lfs_index_free(struct lfs_index *ix)

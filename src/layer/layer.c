@@ -1,9 +1,8 @@
 /* Opening and indexing a layer (see layer.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "layerfs/cleanup.h"
@@ -96,8 +95,9 @@ static gboolean check_digest(const struct lfs_layer_spec *spec,
 
 /* After the tar end marker: read the rest of the stream so every stored
  * byte is hashed and a corrupt tail is still caught.  No entry's data lies
- * there, so the cache copy stops at the marker: a bomb of zeros appended
- * after it costs CPU time, not disk. */
+ * there, so the cache copy stops with the chunk that held the marker (at
+ * most one scan buffer past it): a bomb of zeros appended after it costs
+ * CPU time, not disk. */
 static gboolean drain(struct feed *f, const struct lfs_layer_spec *spec,
 		      GError **error)
 {
@@ -151,9 +151,11 @@ static gboolean start_feed(struct lfs_layer *l, struct feed *f,
 	int err;
 
 	err = lfs_decomp_new(blob, spec->compression, stored, &f->d, &why);
+	if (err == -EINVAL || err == -ENOTSUP)
+		return lfs_fail(error, -err, "%s: %s", spec->name, why);
 	if (err < 0)
-		return lfs_fail(error, -err, "%s: %s", spec->name,
-				why ? why : g_strerror(-err));
+		return lfs_fail(error, -err, "%s: %s: %s", spec->name, why,
+				g_strerror(-err));
 	l->comp = lfs_decomp_compression(f->d);
 	if (l->comp != LFS_COMP_NONE && opts->cache) {
 		f->tee_fd = lfs_cache_tmpfile(opts->cache);
@@ -235,8 +237,7 @@ static gboolean index_dir(struct lfs_layer *l,
 	if (l->dirfd < 0)
 		return lfs_fail(error, errno, "%s: %s", l->spec->name,
 				g_strerror(errno));
-	return lfs_dir_scan(l->dirfd, l->spec->path, b, opts->lg,
-			    l->spec->name, error);
+	return lfs_dir_scan(l->dirfd, b, opts->lg, l->spec->name, error);
 }
 
 gboolean lfs_layer_open(const struct lfs_layer_spec *spec,
@@ -246,20 +247,13 @@ gboolean lfs_layer_open(const struct lfs_layer_spec *spec,
 	struct lfs_layer *l = g_new0(struct lfs_layer, 1);
 	struct lfs_index_builder *b = lfs_index_builder_new();
 	gboolean ok;
-	int err;
 
 	l->spec = spec;
 	l->dirfd = -1;
 	ok = spec->kind == LFS_LAYER_DIR ? index_dir(l, opts, b, error)
 					 : index_tar(l, opts, b, error);
-	if (ok) {
-		err = lfs_index_builder_finish(b, opts->lg, spec->name,
-					       &l->index);
-		if (err < 0)
-			ok = lfs_fail(error, -err,
-				      "%s: index too large: %s", spec->name,
-				      g_strerror(-err));
-	}
+	if (ok)
+		l->index = lfs_index_builder_finish(b, opts->lg, spec->name);
 	lfs_index_builder_free(b);
 	if (!ok) {
 		lfs_layer_free(l);
@@ -280,45 +274,23 @@ void lfs_layer_free(struct lfs_layer *l)
 	g_free(l);
 }
 
-/* Without openat2 (kernels before 5.6, valgrind, some seccomp filters):
- * walk the path one component at a time, refusing symlinks at each step.
- * Index paths never hold "..", so this stays beneath the layer too. */
-static int open_beneath_slow(int dirfd, const char *rel)
-{
-	g_auto(GStrv) parts = g_strsplit(rel, "/", -1);
-	lfs_autofd cur = -1;
-	int fd = dirfd;
-
-	for (char **p = parts; *p; p++) {
-		bool last = p[1] == NULL;
-		int next = openat(fd, *p,
-				  (last ? O_RDONLY | O_NOCTTY
-					: O_PATH | O_DIRECTORY) |
-					  O_NOFOLLOW | O_CLOEXEC);
-
-		if (next < 0)
-			return errno == ELOOP ? -EXDEV : -errno;
-		lfs_closep(&cur);
-		cur = fd = next;
-	}
-	return g_steal_fd(&cur);
-}
-
 int lfs_layer_open_file(const struct lfs_layer *l, uint32_t i)
 {
 	g_autofree char *rel = lfs_index_path(l->index, i);
-	struct open_how how = {
-		.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-			   RESOLVE_NO_MAGICLINKS,
-	};
-	long fd;
+	lfs_autofd fd = -1;
+	struct stat st;
 
 	if (l->dirfd < 0)
 		return -EINVAL;
-	/* openat2 has no glibc wrapper in Debian 12. */
-	fd = syscall(SYS_openat2, l->dirfd, rel, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)
-		return open_beneath_slow(l->dirfd, rel);
-	return fd < 0 ? -errno : (int)fd;
+	/* O_NONBLOCK: a FIFO put in the file's place must not block us. */
+	fd = lfs_open_beneath(l->dirfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return fd;
+	/* The directory may have changed since it was indexed: serve only a
+	 * regular file, never a device or FIFO someone put in its place. */
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EIO;
+	return g_steal_fd(&fd);
 }

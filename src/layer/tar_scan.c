@@ -243,6 +243,7 @@ static int regular(struct scan *s, const char *path,
 	if (ext->len == 1 && x->logical == 0 && x->len == se->size &&
 	    x->physical == se->data)
 		return 0;
+	se->sparse = true;
 	se->extents = x;
 	se->nextents = ext->len;
 	return 0;

@@ -7,7 +7,6 @@
 
 /* What stat reports for directories' size, as ext4 does. */
 #define DIR_SIZE 4096
-#define BLOCK_SIZE 4096
 
 struct lfs_tree *lfs_tree_new(struct lfs_layer *const *layers,
 			      uint32_t nlayers, const struct lfs_logger *lg)
@@ -58,14 +57,19 @@ static uint32_t subdir_count(struct lfs_tree *t, struct lfs_node *n)
 	return list->nsubdirs;
 }
 
-static uint64_t sparse_bytes(const struct lfs_index *ix,
-			     const struct lfs_index_entry *e)
+/* st_blocks (512-byte units) of a regular file: what its data occupies,
+ * so a sparse file looks sparse to du. */
+static blkcnt_t reg_blocks(const struct lfs_index *ix,
+			   const struct lfs_index_entry *e)
 {
-	uint64_t sum = 0;
+	uint64_t bytes = e->size;
 
-	for (uint32_t i = 0; i < e->u.ext.count; i++)
-		sum += ix->extents[e->u.ext.first + i].len;
-	return sum;
+	if (e->flags & LFS_E_SPARSE) {
+		bytes = 0;
+		for (uint32_t i = 0; i < e->u.ext.count; i++)
+			bytes += ix->extents[e->u.ext.first + i].len;
+	}
+	return (blkcnt_t)((bytes + 511) / 512);
 }
 
 void lfs_tree_stat(struct lfs_tree *t, struct lfs_node *n, struct stat *st)
@@ -75,7 +79,7 @@ void lfs_tree_stat(struct lfs_tree *t, struct lfs_node *n, struct stat *st)
 
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
-	st->st_blksize = BLOCK_SIZE;
+	st->st_blksize = LFS_BLOCK_SIZE;
 	st->st_mode = n->type | 0755; /* a synthesised directory */
 	if (n->meta.layer != LFS_LAYER_SYNTH) {
 		ix = tree_index(t, n->meta.layer);
@@ -97,11 +101,7 @@ void lfs_tree_stat(struct lfs_tree *t, struct lfs_node *n, struct stat *st)
 	st->st_nlink = lfs_link_count(t, n->meta);
 	st->st_size = (off_t)e->size;
 	if (n->type == S_IFREG)
-		st->st_blocks = (blkcnt_t)(((e->flags & LFS_E_SPARSE)
-						    ? sparse_bytes(ix, e)
-						    : e->size) +
-					   511) /
-				512;
+		st->st_blocks = reg_blocks(ix, e);
 	if (n->type == S_IFCHR || n->type == S_IFBLK)
 		st->st_rdev = (dev_t)e->u.rdev;
 }

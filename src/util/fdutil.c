@@ -1,8 +1,11 @@
 /* Whole-buffer I/O loops (see fdutil.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "layerfs/cleanup.h"
@@ -91,4 +94,43 @@ gboolean lfs_file_read_small(const char *path, size_t max, char **data,
 	*len = (size_t)n;
 	*data = g_steal_pointer(&buf);
 	return TRUE;
+}
+
+/* One component at a time, refusing symlinks at each step. */
+static int open_beneath_slow(int dirfd, const char *rel, int flags)
+{
+	g_auto(GStrv) parts = g_strsplit(rel, "/", -1);
+	lfs_autofd cur = -1;
+	int fd = dirfd;
+
+	for (char **p = parts; *p; p++) {
+		bool last = p[1] == NULL;
+		int next = openat(fd, *p,
+				  (last ? flags : O_PATH | O_DIRECTORY) |
+					  O_NOFOLLOW | O_CLOEXEC);
+
+		if (next < 0)
+			return errno == ELOOP ? -EXDEV : -errno;
+		lfs_closep(&cur);
+		cur = fd = next;
+	}
+	return g_steal_fd(&cur);
+}
+
+int lfs_open_beneath(int dirfd, const char *rel, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)flags | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	if (!*rel)
+		rel = ".";
+	/* openat2 has no glibc wrapper in Debian 12. */
+	fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		return open_beneath_slow(dirfd, rel, flags);
+	return fd < 0 ? -errno : (int)fd;
 }

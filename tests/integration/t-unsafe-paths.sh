@@ -47,5 +47,6 @@ if out=$(cat "$T/eio/good" 2>&1); then
 	fail "read data that is gone: $out"
 fi
 [[ $out == *"Input/output error"* ]] || fail "not EIO: $out"
-grep -q "plain.tar: \"good\": data at offset 0 is unreadable" "$T/eio.log" ||
+grep -q "plain.tar: \"good\": data at offset 0 unreadable: the layer" \
+	"$T/eio.log" ||
 	fail "EIO not logged: $(cat "$T/eio.log")"

@@ -202,6 +202,21 @@ static void test_zstd_multi_frame(void **state)
 	decode_ok(f, both, LFS_COMP_ZSTD, LFS_COMP_ZSTD, plain, 10000);
 }
 
+/* A stream may start with a skippable frame (magic 0x184D2A5?, a 4-byte
+ * little-endian length, that many bytes): still zstd, and skipped. */
+static void test_zstd_skippable_first(void **state)
+{
+	struct fx *f = *state;
+	static const guint8 skippable[] = { 0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0,
+					    0, 'p', 'a', 'd' };
+	g_autoptr(GBytes) plain = fx_noise(BIG, 12, 16);
+	g_autoptr(GBytes) zst = fx_zstd(plain);
+	g_autoptr(GBytes) skip = g_bytes_new(skippable, sizeof(skippable));
+	g_autoptr(GBytes) both = concat(skip, zst);
+
+	decode_ok(f, both, LFS_COMP_DETECT, LFS_COMP_ZSTD, plain, 65536);
+}
+
 /* As for gzip: all input consumed while decoded output is still
  * waiting for room. */
 static void test_zstd_compressible_small_reads(void **state)
@@ -352,6 +367,8 @@ struct magic_case {
 static const struct magic_case magics[] = {
     {"gzip", {0x1f, 0x8b, 0x08, 0}, 4, 0, LFS_COMP_GZIP, NULL},
     {"zstd", {0x28, 0xb5, 0x2f, 0xfd, 0x04}, 5, 0, LFS_COMP_ZSTD, NULL},
+    {"zstd skippable frame", {0x50, 0x2a, 0x4d, 0x18, 0}, 5, 0, LFS_COMP_ZSTD,
+     NULL},
     {"xz",
      {0xfd, '7', 'z', 'X', 'Z', 0x00, 0x00},
      7,
@@ -535,6 +552,7 @@ int main(void)
 	    FT(test_gzip_multi_member),
 	    FT(test_zstd),
 	    FT(test_zstd_multi_frame),
+	    FT(test_zstd_skippable_first),
 	    FT(test_zstd_compressible_small_reads),
 	    FT(test_gzip_trailing_garbage),
 	    FT(test_gzip_trailing_zeros),

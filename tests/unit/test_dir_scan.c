@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "layerfs/dir_scan.h"
+#include "layerfs/tar_scan.h"
 
 #include "asserts.h"
 #include "fixtures.h"
@@ -168,11 +169,10 @@ static gboolean scan(struct fx *f)
 	gboolean ok;
 
 	assert_true(dirfd >= 0);
-	ok = lfs_dir_scan(dirfd, f->dir, b, &f->log.lg, LAYER, &f->error);
+	ok = lfs_dir_scan(dirfd, b, &f->log.lg, LAYER, &f->error);
 	close(dirfd);
 	if (ok)
-		assert_int_equal(
-		    lfs_index_builder_finish(b, &f->log.lg, LAYER, &f->ix), 0);
+		f->ix = lfs_index_builder_finish(b, &f->log.lg, LAYER);
 	lfs_index_builder_free(b);
 	return ok;
 }
@@ -465,13 +465,52 @@ static void test_not_a_directory(void **state)
 	int fd = open(file, O_RDONLY);
 
 	assert_true(fd >= 0);
-	assert_false(lfs_dir_scan(fd, file, b, &f->log.lg, LAYER, &f->error));
+	assert_false(lfs_dir_scan(fd, b, &f->log.lg, LAYER, &f->error));
 	close(fd);
 	lfs_index_builder_free(b);
 	assert_lfs_error(f->error, ENOTDIR, LAYER);
 }
 
 #define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+/* The tar scan's limits hold here too: a path over LFS_PATH_MAX is left
+ * out with a warning, and an entry keeps at most LFS_XATTR_COUNT_MAX
+ * xattrs. */
+static void test_limits(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *comp = g_strnfill(200, 'd');
+	g_autofree char *many = fx_write_str(f->dir, "many", "m");
+	int fd = open(f->dir, O_RDONLY | O_DIRECTORY);
+	int set = 0;
+
+	/* 21 levels of 200-byte names: past 4095 bytes at the last one. */
+	assert_true(fd >= 0);
+	for (int i = 0; i < 21; i++) {
+		int next;
+
+		assert_int_equal(mkdirat(fd, comp, 0755), 0);
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY);
+		assert_true(next >= 0);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	for (int i = 0; i < LFS_XATTR_COUNT_MAX + 5; i++) {
+		g_autofree char *name = g_strdup_printf("user.x%03d", i);
+
+		if (setxattr(many, name, "v", 1, 0) == 0)
+			set++;
+	}
+	scan_ok(f);
+	assert_true(fx_log_has(&f->log, "path longer than 4095 bytes"));
+	assert_int_not_equal(lfs_index_lookup_path(f->ix, "many"),
+			     LFS_INDEX_NONE);
+	if (set <= LFS_XATTR_COUNT_MAX)
+		skip(); /* this file system holds fewer xattrs per file */
+	assert_int_equal(entry(f, "many")->xattr_count, LFS_XATTR_COUNT_MAX);
+	assert_true(fx_log_has(&f->log, "more than 128 xattrs"));
+}
 
 int main(void)
 {
@@ -491,6 +530,7 @@ int main(void)
 	    FT(test_invalid_whiteout_skipped),
 	    FT(test_stats),
 	    FT(test_not_a_directory),
+	    FT(test_limits),
 	};
 
 	return cmocka_run_group_tests_name("dir_scan", tests, NULL, NULL);

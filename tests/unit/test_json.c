@@ -397,9 +397,37 @@ static void test_elem_null_is_not_a_string(void **state)
 
 #define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
+/* A document nested millions deep must fail cleanly, not overflow the
+ * stack in json-glib's recursive parser. */
+static void test_nesting_depth_limited(void **state)
+{
+	size_t levels = 2u << 20;
+	g_autofree char *deep = g_malloc(2 * levels + 64);
+	g_autofree char *ok = g_strdup("{\"a\":[[[[{\"b\":[1]}]]]]}");
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GError) error = NULL;
+	size_t n;
+
+	(void)state;
+	memcpy(deep, "{\"x\":", 5);
+	n = 5;
+	memset(deep + n, '[', levels);
+	n += levels;
+	memset(deep + n, ']', levels);
+	n += levels;
+	deep[n++] = '}';
+	assert_false(lfs_json_parse(deep, n, "deep.json", false, &node, &error));
+	assert_non_null(strstr(error->message,
+			       "deep.json: malformed JSON: nested deeper than"));
+	g_clear_error(&error);
+	assert_true(lfs_json_parse(ok, strlen(ok), "ok.json", false, &node,
+				   &error));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nesting_depth_limited),
 	    cmocka_unit_test(test_parse_object_and_array),
 	    cmocka_unit_test(test_parse_honours_length),
 	    cmocka_unit_test(test_parse_wrong_top_level),

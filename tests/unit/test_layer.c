@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -573,6 +575,25 @@ static void test_dir_layer_refuses_swapped_file(void **state)
 }
 
 /* Even a relative link that stays inside the layer is refused. */
+/* A FIFO or a device put in an indexed file's place is refused at once:
+ * opening must neither block on the FIFO nor read the device. */
+static void test_dir_layer_refuses_non_files(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *top = NULL;
+	uint32_t i;
+
+	dir_layer(f);
+	i = lookup(f, "top");
+	top = g_build_filename(f->spec->path, "top", NULL);
+	assert_int_equal(unlink(top), 0);
+	assert_int_equal(mkfifo(top, 0644), 0);
+	assert_int_equal(lfs_layer_open_file(f->l, i), -EIO);
+	assert_int_equal(unlink(top), 0);
+	assert_int_equal(mknod(top, S_IFCHR | 0644, makedev(1, 9)), 0);
+	assert_int_equal(lfs_layer_open_file(f->l, i), -EIO);
+}
+
 static void test_dir_layer_refuses_inner_symlink(void **state)
 {
 	struct fx *f = *state;
@@ -624,6 +645,7 @@ int main(void)
 	    FT(test_dir_layer_open_file),
 	    FT(test_dir_layer_refuses_swapped_parent),
 	    FT(test_dir_layer_refuses_swapped_file),
+	    FT(test_dir_layer_refuses_non_files),
 	    FT(test_dir_layer_refuses_inner_symlink),
 	    FT(test_tar_layer_has_no_files_to_open),
 	};

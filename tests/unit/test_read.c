@@ -2,7 +2,7 @@
  * offsets and lengths, on sparse entries (holes read as zeros, data runs
  * exact, reads across hole/data boundaries) built with the fixtures and
  * from the GNU and pax 0.1 sparse archives in tests/data, on directory
- * layer files, and -EIO when the data is shorter than the index says. */
+ * layer files, and -ENODATA when the data is shorter than the index says. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -173,7 +173,7 @@ static void test_not_a_regular_file(void **state)
 }
 
 /* The tar shrank after indexing: a read the data no longer covers is
- * -EIO, never short or padded; reads before the cut still work. */
+ * -ENODATA, never short or padded; reads before the cut still work. */
 static void test_truncated_blob_is_eio(void **state)
 {
 	struct fx *f = *state;
@@ -185,8 +185,8 @@ static void test_truncated_blob_is_eio(void **state)
 	assert_int_equal(truncate(path, (off_t)(e->u.data + 100)), 0);
 	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, 50, 0), 50);
 	assert_memory_equal(buf, f->f, 50);
-	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, F_SIZE, 0), -EIO);
-	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, 10, 500), -EIO);
+	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, F_SIZE, 0), -ENODATA);
+	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, 10, 500), -ENODATA);
 }
 
 /* A compressed layer indexed without a cache has no data to read. */
@@ -206,7 +206,7 @@ static void test_no_data_is_eio(void **state)
 	assert_null(f->l->data);
 	assert_int_equal(
 	    lfs_read_entry(f->l, lookup(f, "x"), -1, buf, sizeof(buf), 0),
-	    -EIO);
+	    -ENODATA);
 }
 
 /* ---- sparse files ------------------------------------------------------ */
@@ -326,8 +326,8 @@ static void test_sparse_pax01_data_file(void **state)
 	check_sparse(f);
 }
 
-/* A sparse member's data runs missing from a truncated blob: -EIO for
- * reads that need them, zeros still fine for holes before the cut. */
+/* A sparse member's data runs missing from a truncated blob: -ENODATA
+ * for reads that need them, zeros still fine for holes before the cut. */
 static void test_sparse_truncated_is_eio(void **state)
 {
 	struct fx *f = *state;
@@ -343,7 +343,7 @@ static void test_sparse_truncated_is_eio(void **state)
 	assert_int_equal(truncate(path, (off_t)last->physical), 0);
 	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, 16, 0), 16);
 	assert_int_equal(lfs_read_entry(f->l, i, -1, buf, 3, SP_SIZE - 3),
-			 -EIO);
+			 -ENODATA);
 }
 
 /* ---- directory layers -------------------------------------------------- */
@@ -369,7 +369,7 @@ static void test_dir_layer_reads_through_fd(void **state)
 	assert_int_equal(lfs_read_entry(f->l, i, fd, buf, 100, F_SIZE), 0);
 	/* The file shrank after indexing: no invented bytes. */
 	assert_int_equal(truncate(file, 500), 0);
-	assert_int_equal(lfs_read_entry(f->l, i, fd, buf, 100, 450), -EIO);
+	assert_int_equal(lfs_read_entry(f->l, i, fd, buf, 100, 450), -ENODATA);
 	assert_int_equal(lfs_read_entry(f->l, i, fd, buf, 100, 0), 100);
 	close(fd);
 }
