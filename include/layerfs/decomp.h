@@ -15,6 +15,7 @@
 #include "layerfs/blob.h"
 #include "layerfs/digest.h"
 #include "layerfs/image.h"
+#include "layerfs/seek_index.h"
 
 struct lfs_decomp;
 
@@ -36,6 +37,10 @@ int lfs_decomp_new(struct lfs_blob *blob, enum lfs_compression comp,
  * stream) or -errno: -EIO for corrupt or truncated data, with the reason in
  * lfs_decomp_error(). */
 ssize_t lfs_decomp_read(struct lfs_decomp *d, void *buf, size_t len);
+
+/* Record access points (seek_index.h) into @rec (borrowed) while
+ * decompressing.  Call before the first read. */
+void lfs_decomp_record(struct lfs_decomp *d, struct lfs_seek_recorder *rec);
 
 const char *lfs_decomp_error(const struct lfs_decomp *d);
 enum lfs_compression lfs_decomp_compression(const struct lfs_decomp *d);

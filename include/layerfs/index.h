@@ -103,6 +103,27 @@ struct lfs_index_extent {
 	uint64_t len;
 };
 
+/* An access point into a gzip stream (the zran technique; see
+ * seek_index.h): decompression can restart at uncompressed offset @out by
+ * reading compressed bytes from @in, after priming @bits bits of the byte
+ * before @in and setting @dict_len bytes of history (kept deflated at
+ * @window in the windows blob). */
+struct lfs_index_checkpoint {
+	uint64_t out;
+	uint64_t in;
+	uint32_t bits;
+	uint32_t dict_len;
+	uint64_t window;
+	uint32_t window_len;
+	uint32_t reserved;
+};
+
+/* Where a zstd frame starts: compressed @in, uncompressed @out. */
+struct lfs_index_frame {
+	uint64_t in;
+	uint64_t out;
+};
+
 struct lfs_index {
 	struct lfs_index_entry *entries;
 	uint32_t nentries;
@@ -114,6 +135,14 @@ struct lfs_index {
 	uint32_t nextents;
 	uint32_t *hardlinks; /* indices of the HARDLINK entries */
 	uint32_t nhardlinks;
+	/* Random access into the compressed stream (empty when stored
+	 * plain, or for zstd with a single frame). */
+	struct lfs_index_checkpoint *checkpoints;
+	uint32_t ncheckpoints;
+	uint8_t *windows;
+	uint64_t windows_len;
+	struct lfs_index_frame *frames;
+	uint32_t nframes;
 	/* What the scan saw, for `layerfs inspect`. */
 	uint64_t stat_entries;	 /* members applied, whiteouts excluded */
 	uint64_t stat_whiteouts; /* .wh. members, opaque markers included */

@@ -27,8 +27,14 @@ struct lfs_decomp {
 	bool gz_member_end;  /* just finished a gzip member */
 	ZSTD_DStream *zs;
 	size_t zs_last;	     /* last ZSTD_decompressStream result */
+	struct lfs_seek_recorder *rec; /* access points, or NULL */
 	char *error;
 };
+
+void lfs_decomp_record(struct lfs_decomp *d, struct lfs_seek_recorder *rec)
+{
+	d->rec = rec;
+}
 
 int lfs_compression_detect(const void *magic, size_t len,
 			   enum lfs_compression *out, const char **why)
@@ -161,13 +167,28 @@ static ssize_t gzip_next_member(struct lfs_decomp *d)
 	return 1;
 }
 
+/* Tell the recorder what one inflate() call produced, and whether it
+ * stopped at a block boundary (Z_BLOCK: bit 7 of data_type set, bit 6 -
+ * the last block - not). */
+static void record_gzip(struct lfs_decomp *d, const uint8_t *out,
+			size_t produced, uint64_t out_off)
+{
+	lfs_seek_recorder_output(d->rec, out, produced);
+	if ((d->z.data_type & 0xc0) == 0x80)
+		lfs_seek_recorder_boundary(d->rec, out_off, in_position(d),
+					   (unsigned int)(d->z.data_type & 7));
+}
+
 static ssize_t read_gzip(struct lfs_decomp *d, void *buf, size_t len)
 {
 	uInt cap = (uInt)MIN(len, (size_t)UINT_MAX);
+	/* Z_BLOCK stops at each block boundary, where access points go. */
+	int flush = d->rec ? Z_BLOCK : Z_NO_FLUSH;
 
 	d->z.next_out = buf;
 	d->z.avail_out = cap;
 	while (d->z.avail_out == cap) {
+		uInt before;
 		int err, r;
 
 		if (d->gz_member_end) {
@@ -175,6 +196,8 @@ static ssize_t read_gzip(struct lfs_decomp *d, void *buf, size_t len)
 
 			if (n <= 0)
 				return n;
+			if (d->rec)
+				lfs_seek_recorder_member(d->rec);
 		}
 		err = fill(d);
 		if (err < 0)
@@ -185,8 +208,13 @@ static ssize_t read_gzip(struct lfs_decomp *d, void *buf, size_t len)
 					 (unsigned long long)d->in_off);
 		d->z.next_in = d->in + d->in_pos;
 		d->z.avail_in = (uInt)(d->in_len - d->in_pos);
-		r = inflate(&d->z, Z_NO_FLUSH);
+		before = d->z.avail_out;
+		r = inflate(&d->z, flush);
 		d->in_pos = d->in_len - d->z.avail_in;
+		if (d->rec)
+			record_gzip(d, d->z.next_out - (before - d->z.avail_out),
+				    before - d->z.avail_out,
+				    d->out_bytes + (cap - d->z.avail_out));
 		if (r == Z_STREAM_END)
 			d->gz_member_end = true;
 		else if (r != Z_OK && r != Z_BUF_ERROR)
@@ -219,6 +247,10 @@ static ssize_t read_zstd(struct lfs_decomp *d, void *buf, size_t len)
 		in.src = d->in;
 		in.size = d->in_len;
 		in.pos = d->in_pos;
+		/* Between frames (or at the start): a new frame begins here. */
+		if (d->rec && d->zs_last == 0)
+			lfs_seek_recorder_frame(d->rec, in_position(d),
+						d->out_bytes + out.pos);
 		d->zs_last = ZSTD_decompressStream(d->zs, &out, &in);
 		d->in_pos = in.pos;
 		if (ZSTD_isError(d->zs_last))

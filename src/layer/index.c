@@ -739,6 +739,9 @@ void lfs_index_free(struct lfs_index *ix)
 	g_free(ix->xattrs);
 	g_free(ix->extents);
 	g_free(ix->hardlinks);
+	g_free(ix->checkpoints);
+	g_free(ix->windows);
+	g_free(ix->frames);
 	g_free(ix);
 }
 

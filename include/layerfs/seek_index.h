@@ -1,0 +1,88 @@
+/* Random access into compressed layers, without a decompressed copy.
+ *
+ * gzip (the zran technique from zlib's examples): while a layer is first
+ * decompressed, an access point is recorded at a deflate block boundary
+ * about every @span bytes of output: where the block starts in the
+ * compressed stream (to the bit) and the 32 KiB of output before it, which
+ * the block may refer back to.  To read at any offset, inflate restarts at
+ * the last access point before it, with that history, and skips at most
+ * one span.  Each gzip member starts with an access point of its own.
+ *
+ * zstd: a frame can be decoded on its own, so every frame start is an
+ * access point.  A stream of one frame (the usual) has none past its
+ * start; such layers are read through an unpacked copy instead.
+ *
+ * The recorder runs inside the index pass (decomp.c); the reader serves
+ * reads through the handle pool.
+ *
+ * Integrity: the index pass verified the blob's digest, and a mount checks
+ * that the blob is still the file that was indexed.  A blob damaged in
+ * place while mounted is caught only where inflate notices (gzip's CRC
+ * covers a whole member, which a random read never reaches). */
+#ifndef LAYERFS_SEEK_INDEX_H
+#define LAYERFS_SEEK_INDEX_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "layerfs/blob.h"
+#include "layerfs/image.h"
+#include "layerfs/index.h"
+
+/* deflate's history window. */
+#define LFS_SEEK_WINDOW 32768u
+
+/* The default distance between gzip access points: small enough that a
+ * random read inflates at most a few milliseconds' worth, large enough
+ * that the points of a 1 GiB layer fit in a few MiB (docs/benchmarks.md). */
+#define LFS_SEEK_SPAN_DEFAULT (2u << 20)
+
+struct lfs_seek_recorder;
+
+struct lfs_seek_recorder *lfs_seek_recorder_new(uint64_t span);
+void lfs_seek_recorder_free(struct lfs_seek_recorder *r);
+
+/* gzip: output the inflater produced, in order (kept as history). */
+void lfs_seek_recorder_output(struct lfs_seek_recorder *r, const void *buf,
+			      size_t len);
+/* gzip: a new member begins: history starts afresh, and its first block
+ * boundary is an access point whatever the span. */
+void lfs_seek_recorder_member(struct lfs_seek_recorder *r);
+/* gzip: inflate stopped at a block boundary (or a header's end) at
+ * uncompressed @out; the next block starts at compressed byte @in, less
+ * @bits bits.  Records an access point if a span has passed. */
+void lfs_seek_recorder_boundary(struct lfs_seek_recorder *r, uint64_t out,
+				uint64_t in, unsigned int bits);
+/* zstd: a frame starts at compressed @in, uncompressed @out. */
+void lfs_seek_recorder_frame(struct lfs_seek_recorder *r, uint64_t in,
+			     uint64_t out);
+/* Move what was recorded into @ix (replacing what it had). */
+void lfs_seek_recorder_finish(struct lfs_seek_recorder *r,
+			      struct lfs_index *ix);
+
+struct lfs_seek_reader;
+
+/* A reader of @blob's uncompressed stream (@blob and @ix borrowed), for
+ * @comp GZIP or ZSTD.  Returns 0 or -errno. */
+int lfs_seek_reader_new(struct lfs_blob *blob, enum lfs_compression comp,
+			const struct lfs_index *ix,
+			struct lfs_seek_reader **out);
+void lfs_seek_reader_free(struct lfs_seek_reader *r);
+
+/* Read @len bytes at uncompressed offset @off: continue from where the
+ * last read ended when that is on the way, else restart at the best
+ * access point.  Returns the bytes read (short only at the end of the
+ * stream) or -errno (-EIO for corrupt data, -ENODATA for a blob cut
+ * short). */
+ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
+			      size_t len, uint64_t off);
+
+/* Where the next sequential read would start. */
+uint64_t lfs_seek_reader_pos(const struct lfs_seek_reader *r);
+/* Bytes decompressed so far, skipped ones included (statistics). */
+uint64_t lfs_seek_reader_inflated(const struct lfs_seek_reader *r);
+
+/* Whether the index gives @comp random access at all. */
+bool lfs_seek_possible(const struct lfs_index *ix, enum lfs_compression comp);
+
+#endif

@@ -1,0 +1,534 @@
+/* Access points into gzip and zstd streams, and reading through them (see
+ * seek_index.h).  Written after zlib's examples/zran.c (the technique), for
+ * our index: the points live in struct lfs_index and its file, their 32 KiB
+ * histories deflated in one blob. */
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "layerfs/seek_index.h"
+
+/* inflateInit2() window bits: raw deflate, or gzip (header parsed). */
+#define ZRAW (-15)
+#define ZGZIP 31
+#define GZIP_TRAILER 8
+
+/* Compressed input read per refill. */
+#define IN_CHUNK (128u << 10)
+
+/* ---- recording -------------------------------------------------------- */
+
+struct lfs_seek_recorder {
+	uint64_t span;
+	uint8_t ring[LFS_SEEK_WINDOW]; /* the last output, circular */
+	size_t ring_pos;	       /* where the next byte goes */
+	uint64_t history;	       /* output since the member began */
+	uint64_t last_out;	       /* offset of the last access point */
+	bool force;		       /* the next boundary is a point */
+	GArray *points;		       /* struct lfs_index_checkpoint */
+	GByteArray *windows;
+	GArray *frames; /* struct lfs_index_frame */
+};
+
+struct lfs_seek_recorder *lfs_seek_recorder_new(uint64_t span)
+{
+	struct lfs_seek_recorder *r = g_new0(struct lfs_seek_recorder, 1);
+
+	r->span = span ? span : LFS_SEEK_SPAN_DEFAULT;
+	r->force = true;
+	r->points = g_array_new(FALSE, FALSE,
+				sizeof(struct lfs_index_checkpoint));
+	r->windows = g_byte_array_new();
+	r->frames = g_array_new(FALSE, FALSE, sizeof(struct lfs_index_frame));
+	return r;
+}
+
+void lfs_seek_recorder_free(struct lfs_seek_recorder *r)
+{
+	if (!r)
+		return;
+	g_array_unref(r->points);
+	g_byte_array_unref(r->windows);
+	g_array_unref(r->frames);
+	g_free(r);
+}
+
+void lfs_seek_recorder_output(struct lfs_seek_recorder *r, const void *buf,
+			      size_t len)
+{
+	const uint8_t *p = buf;
+
+	r->history += len;
+	/* Only the last window's worth matters. */
+	if (len > LFS_SEEK_WINDOW) {
+		p += len - LFS_SEEK_WINDOW;
+		len = LFS_SEEK_WINDOW;
+	}
+	while (len) {
+		size_t n = MIN(len, LFS_SEEK_WINDOW - r->ring_pos);
+
+		memcpy(r->ring + r->ring_pos, p, n);
+		r->ring_pos = (r->ring_pos + n) % LFS_SEEK_WINDOW;
+		p += n;
+		len -= n;
+	}
+}
+
+void lfs_seek_recorder_member(struct lfs_seek_recorder *r)
+{
+	r->history = 0;
+	r->force = true;
+}
+
+/* Deflate the last @len bytes of history into the windows blob. */
+static uint32_t store_window(struct lfs_seek_recorder *r, size_t len,
+			     uint64_t *where)
+{
+	uint8_t dict[LFS_SEEK_WINDOW];
+	size_t start = (r->ring_pos + LFS_SEEK_WINDOW - len) % LFS_SEEK_WINDOW;
+	size_t first = MIN(len, LFS_SEEK_WINDOW - start);
+	uLong cap = compressBound((uLong)len) + 64;
+	guint old = r->windows->len;
+	z_stream z = { 0 };
+
+	memcpy(dict, r->ring + start, first);
+	memcpy(dict + first, r->ring, len - first);
+	g_byte_array_set_size(r->windows, old + (guint)cap);
+	/* Raw deflate at level 1: windows are read back rarely, and the
+	 * index pass should not wait on them. */
+	deflateInit2(&z, 1, Z_DEFLATED, ZRAW, 8, Z_DEFAULT_STRATEGY);
+	z.next_in = dict;
+	z.avail_in = (uInt)len;
+	z.next_out = r->windows->data + old;
+	z.avail_out = (uInt)cap;
+	deflate(&z, Z_FINISH);
+	g_byte_array_set_size(r->windows, old + (guint)z.total_out);
+	deflateEnd(&z);
+	*where = old;
+	return (uint32_t)z.total_out;
+}
+
+void lfs_seek_recorder_boundary(struct lfs_seek_recorder *r, uint64_t out,
+				uint64_t in, unsigned int bits)
+{
+	struct lfs_index_checkpoint cp = { .out = out, .in = in, .bits = bits };
+
+	if (!r->force && out - r->last_out < r->span)
+		return;
+	cp.dict_len = (uint32_t)MIN(r->history, (uint64_t)LFS_SEEK_WINDOW);
+	if (cp.dict_len)
+		cp.window_len = store_window(r, cp.dict_len, &cp.window);
+	g_array_append_val(r->points, cp);
+	r->last_out = out;
+	r->force = false;
+}
+
+void lfs_seek_recorder_frame(struct lfs_seek_recorder *r, uint64_t in,
+			     uint64_t out)
+{
+	struct lfs_index_frame f = { in, out };
+
+	g_array_append_val(r->frames, f);
+}
+
+void lfs_seek_recorder_finish(struct lfs_seek_recorder *r,
+			      struct lfs_index *ix)
+{
+	g_free(ix->checkpoints);
+	g_free(ix->windows);
+	g_free(ix->frames);
+	ix->ncheckpoints = r->points->len;
+	ix->checkpoints = (struct lfs_index_checkpoint *)g_array_steal(
+		r->points, NULL);
+	ix->windows_len = r->windows->len;
+	ix->windows = g_byte_array_steal(r->windows, NULL);
+	/* One frame gives no access beyond the start. */
+	ix->nframes = r->frames->len > 1 ? r->frames->len : 0;
+	ix->frames = r->frames->len > 1
+			     ? (struct lfs_index_frame *)g_array_steal(
+				       r->frames, NULL)
+			     : NULL;
+}
+
+bool lfs_seek_possible(const struct lfs_index *ix, enum lfs_compression comp)
+{
+	if (comp == LFS_COMP_GZIP)
+		return ix->ncheckpoints > 0;
+	if (comp == LFS_COMP_ZSTD)
+		return ix->nframes > 1;
+	return false;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+struct lfs_seek_reader {
+	struct lfs_blob *blob;
+	enum lfs_compression comp;
+	const struct lfs_index *ix;
+	uint8_t *in;	 /* input buffer */
+	size_t in_len;	 /* valid bytes in @in */
+	size_t in_pos;	 /* consumed bytes of @in */
+	uint64_t in_off; /* blob offset of in[in_len] */
+	uint64_t pos;	 /* uncompressed offset of the next output */
+	bool live;	 /* the decoder is positioned at @pos */
+	bool ended;	 /* the stream is decoded to its end */
+	z_stream z;
+	bool z_init;
+	ZSTD_DCtx *zs;
+	size_t zs_last;	  /* zstd's last hint: 0 at a frame's end */
+	uint8_t *scratch; /* skipped output lands here */
+	uint64_t inflated;
+};
+
+int lfs_seek_reader_new(struct lfs_blob *blob, enum lfs_compression comp,
+			const struct lfs_index *ix,
+			struct lfs_seek_reader **out)
+{
+	struct lfs_seek_reader *r;
+
+	if (comp != LFS_COMP_GZIP && comp != LFS_COMP_ZSTD)
+		return -EINVAL;
+	if (comp == LFS_COMP_GZIP && ix->ncheckpoints == 0)
+		return -EINVAL;
+	r = g_new0(struct lfs_seek_reader, 1);
+	r->blob = blob;
+	r->comp = comp;
+	r->ix = ix;
+	r->in = g_malloc(IN_CHUNK);
+	r->scratch = g_malloc(LFS_SEEK_WINDOW);
+	if (comp == LFS_COMP_GZIP) {
+		if (inflateInit2(&r->z, ZRAW) != Z_OK) {
+			lfs_seek_reader_free(r);
+			return -ENOMEM;
+		}
+		r->z_init = true;
+	} else {
+		r->zs = ZSTD_createDCtx();
+		if (!r->zs) {
+			lfs_seek_reader_free(r);
+			return -ENOMEM;
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+void lfs_seek_reader_free(struct lfs_seek_reader *r)
+{
+	if (!r)
+		return;
+	if (r->z_init)
+		inflateEnd(&r->z);
+	ZSTD_freeDCtx(r->zs);
+	g_free(r->in);
+	g_free(r->scratch);
+	g_free(r);
+}
+
+uint64_t lfs_seek_reader_pos(const struct lfs_seek_reader *r)
+{
+	return r->pos;
+}
+
+uint64_t lfs_seek_reader_inflated(const struct lfs_seek_reader *r)
+{
+	return r->inflated;
+}
+
+/* Input from blob offset @off on. */
+static void input_at(struct lfs_seek_reader *r, uint64_t off)
+{
+	r->in_off = off;
+	r->in_len = r->in_pos = 0;
+}
+
+/* More input when all is consumed.  Returns the bytes available, 0 at the
+ * end of the blob, or -errno. */
+static ssize_t refill(struct lfs_seek_reader *r)
+{
+	ssize_t n;
+
+	if (r->in_pos < r->in_len)
+		return (ssize_t)(r->in_len - r->in_pos);
+	n = lfs_blob_pread(r->blob, r->in, IN_CHUNK, r->in_off);
+	if (n <= 0)
+		return n;
+	r->in_len = (size_t)n;
+	r->in_pos = 0;
+	r->in_off += (uint64_t)n;
+	return n;
+}
+
+/* The last access point at or before @off (the index has them sorted, the
+ * first at 0). */
+static const struct lfs_index_checkpoint *
+best_checkpoint(const struct lfs_index *ix, uint64_t off)
+{
+	uint32_t lo = 0, hi = ix->ncheckpoints;
+
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (ix->checkpoints[mid].out <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &ix->checkpoints[lo];
+}
+
+static struct lfs_index_frame best_frame(const struct lfs_index *ix,
+					 uint64_t off)
+{
+	struct lfs_index_frame start = { 0, 0 };
+	uint32_t lo = 0, hi = ix->nframes;
+
+	if (ix->nframes == 0)
+		return start;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (ix->frames[mid].out <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return ix->frames[lo];
+}
+
+/* A point's history, inflated. */
+static int load_window(const struct lfs_index *ix,
+		       const struct lfs_index_checkpoint *cp, uint8_t *dict)
+{
+	z_stream z = { 0 };
+	int ret;
+
+	if (inflateInit2(&z, ZRAW) != Z_OK)
+		return -ENOMEM;
+	z.next_in = ix->windows + cp->window;
+	z.avail_in = cp->window_len;
+	z.next_out = dict;
+	z.avail_out = cp->dict_len;
+	ret = inflate(&z, Z_FINISH);
+	inflateEnd(&z);
+	return ret == Z_STREAM_END && z.total_out == cp->dict_len ? 0 : -EIO;
+}
+
+static int restart_gzip(struct lfs_seek_reader *r, uint64_t off)
+{
+	const struct lfs_index_checkpoint *cp = best_checkpoint(r->ix, off);
+	uint8_t dict[LFS_SEEK_WINDOW];
+	int err;
+
+	if (inflateReset2(&r->z, ZRAW) != Z_OK)
+		return -EIO;
+	input_at(r, cp->in - (cp->bits ? 1 : 0));
+	if (cp->bits) {
+		ssize_t n = refill(r);
+
+		if (n <= 0)
+			return n < 0 ? (int)n : -ENODATA;
+		inflatePrime(&r->z, (int)cp->bits,
+			     r->in[r->in_pos++] >> (8 - cp->bits));
+	}
+	if (cp->dict_len) {
+		err = load_window(r->ix, cp, dict);
+		if (err < 0)
+			return err;
+		inflateSetDictionary(&r->z, dict, cp->dict_len);
+	}
+	r->pos = cp->out;
+	return 0;
+}
+
+static int restart_zstd(struct lfs_seek_reader *r, uint64_t off)
+{
+	struct lfs_index_frame f = best_frame(r->ix, off);
+
+	ZSTD_DCtx_reset(r->zs, ZSTD_reset_session_only);
+	input_at(r, f.in);
+	r->pos = f.out;
+	r->zs_last = 0;
+	return 0;
+}
+
+/* Consume @n bytes of input, across refills.  Returns 0 or -errno. */
+static int skip_input(struct lfs_seek_reader *r, size_t n)
+{
+	while (n) {
+		ssize_t have = refill(r);
+		size_t take;
+
+		if (have <= 0)
+			return have < 0 ? (int)have : -ENODATA;
+		take = MIN(n, (size_t)have);
+		r->in_pos += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/* A gzip member ended: skip its trailer and, if another follows, its
+ * header, and go on inflating raw.  Sets r->ended at the end. */
+static int next_member(struct lfs_seek_reader *r)
+{
+	ssize_t have;
+	int ret, err = skip_input(r, GZIP_TRAILER);
+
+	if (err < 0)
+		return err;
+	have = refill(r);
+	if (have <= 0) {
+		r->ended = have == 0;
+		return (int)have;
+	}
+	inflateReset2(&r->z, ZGZIP);
+	do {
+		have = refill(r);
+		if (have <= 0)
+			return have < 0 ? (int)have : -ENODATA;
+		r->z.next_in = r->in + r->in_pos;
+		r->z.avail_in = (uInt)have;
+		r->z.next_out = r->scratch;
+		r->z.avail_out = LFS_SEEK_WINDOW;
+		ret = inflate(&r->z, Z_BLOCK); /* stops after the header */
+		r->in_pos = r->in_len - r->z.avail_in;
+	} while (ret == Z_OK && !(r->z.data_type & 0x80));
+	if (ret != Z_OK)
+		return -EIO;
+	inflateReset2(&r->z, ZRAW);
+	return 0;
+}
+
+/* Decode up to @len bytes (at least one unless at the end). */
+static ssize_t produce_gzip(struct lfs_seek_reader *r, uint8_t *buf,
+			    size_t len)
+{
+	size_t done = 0;
+
+	len = MIN(len, (size_t)UINT_MAX);
+	while (done == 0 && !r->ended) {
+		ssize_t have = refill(r);
+		int ret, err;
+
+		if (have <= 0)
+			return have < 0 ? have : -ENODATA;
+		/* Set each time: next_member() uses the stream for a header. */
+		r->z.next_out = buf + done;
+		r->z.avail_out = (uInt)(len - done);
+		r->z.next_in = r->in + r->in_pos;
+		r->z.avail_in = (uInt)have;
+		ret = inflate(&r->z, Z_NO_FLUSH);
+		r->in_pos = r->in_len - r->z.avail_in;
+		done = len - r->z.avail_out;
+		if (ret == Z_STREAM_END) {
+			err = next_member(r);
+			if (err < 0)
+				return err;
+		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+			return -EIO;
+		}
+	}
+	return (ssize_t)done;
+}
+
+static ssize_t produce_zstd(struct lfs_seek_reader *r, uint8_t *buf,
+			    size_t len)
+{
+	ZSTD_outBuffer out = { buf, len, 0 };
+
+	while (out.pos == 0 && !r->ended) {
+		ssize_t have = refill(r);
+		ZSTD_inBuffer in;
+		size_t ret;
+
+		if (have < 0)
+			return have;
+		if (have == 0) {
+			/* Mid-frame at the end of the blob: it was cut. */
+			if (r->zs_last != 0)
+				return -ENODATA;
+			r->ended = true;
+			break;
+		}
+		in.src = r->in;
+		in.size = r->in_len;
+		in.pos = r->in_pos;
+		ret = ZSTD_decompressStream(r->zs, &out, &in);
+		r->in_pos = in.pos;
+		if (ZSTD_isError(ret))
+			return -EIO;
+		r->zs_last = ret;
+	}
+	return (ssize_t)out.pos;
+}
+
+static ssize_t produce(struct lfs_seek_reader *r, uint8_t *buf, size_t len)
+{
+	ssize_t n = r->comp == LFS_COMP_GZIP ? produce_gzip(r, buf, len)
+					     : produce_zstd(r, buf, len);
+
+	if (n > 0) {
+		r->pos += (uint64_t)n;
+		r->inflated += (uint64_t)n;
+	}
+	return n;
+}
+
+/* Position at @off: continue if the current position is on the way and
+ * no access point lies between, else restart. */
+static int seek_to(struct lfs_seek_reader *r, uint64_t off)
+{
+	uint64_t restart_at;
+	int err;
+
+	if (r->comp == LFS_COMP_GZIP)
+		restart_at = best_checkpoint(r->ix, off)->out;
+	else
+		restart_at = best_frame(r->ix, off).out;
+	if (!r->live || off < r->pos || restart_at > r->pos) {
+		r->live = false;
+		r->ended = false;
+		err = r->comp == LFS_COMP_GZIP ? restart_gzip(r, off)
+					       : restart_zstd(r, off);
+		if (err < 0)
+			return err;
+		r->live = true;
+	}
+	while (r->pos < off) {
+		ssize_t n = produce(r, r->scratch,
+				    (size_t)MIN(off - r->pos,
+						(uint64_t)LFS_SEEK_WINDOW));
+
+		if (n <= 0) {
+			r->live = false;
+			return n < 0 ? (int)n : 0;
+		}
+	}
+	return 0;
+}
+
+ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
+			      size_t len, uint64_t off)
+{
+	size_t done = 0;
+	int err = seek_to(r, off);
+
+	if (err < 0)
+		return err;
+	while (done < len && r->pos == off + done) {
+		ssize_t n = produce(r, (uint8_t *)buf + done, len - done);
+
+		if (n < 0) {
+			r->live = false;
+			return n;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}

@@ -1,0 +1,329 @@
+/* layer/seek_index.c: access points recorded during a decompression pass,
+ * and random reads through them, checked byte for byte against a straight
+ * decompression: gzip with one or several members, zstd with several
+ * frames, reads at every kind of offset, sequential continuation, damaged
+ * blobs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixtures.h"
+#include "layerfs/decomp.h"
+#include "layerfs/seek_index.h"
+
+#define SPAN (256u << 10)
+
+struct fx {
+	char *dir;
+	GBytes *plain;
+	struct lfs_blob *blob;
+	struct lfs_index ix; /* only the access points are used */
+	struct lfs_seek_reader *r;
+	enum lfs_compression comp;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = g_new0(struct fx, 1);
+
+	f->dir = fx_tmpdir();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	lfs_seek_reader_free(f->r);
+	lfs_blob_close(f->blob);
+	g_free(f->ix.checkpoints);
+	g_free(f->ix.windows);
+	g_free(f->ix.frames);
+	if (f->plain)
+		g_bytes_unref(f->plain);
+	fx_rmtree(f->dir);
+	g_free(f->dir);
+	g_free(f);
+	return 0;
+}
+
+/* Store @stored as a blob, run the indexing decompression over it with a
+ * recorder (as the index pass does), and open a reader. */
+static void index_blob(struct fx *f, GBytes *stored, GBytes *plain,
+		       enum lfs_compression comp)
+{
+	g_autofree char *path = fx_write(f->dir, "blob", stored);
+	struct lfs_seek_recorder *rec = lfs_seek_recorder_new(SPAN);
+	struct lfs_decomp *d;
+	const char *why = NULL;
+	g_autofree guint8 *buf = g_malloc(1 << 20);
+	uint64_t total = 0;
+	ssize_t n;
+
+	f->plain = g_bytes_ref(plain);
+	f->comp = comp;
+	assert_int_equal(lfs_blob_open_file(path, 0, LFS_LENGTH_TO_EOF,
+					    &f->blob),
+			 0);
+	assert_int_equal(lfs_decomp_new(f->blob, comp, NULL, &d, &why), 0);
+	lfs_decomp_record(d, rec);
+	while ((n = lfs_decomp_read(d, buf, 1 << 20)) > 0)
+		total += (uint64_t)n;
+	assert_int_equal(n, 0);
+	assert_int_equal(total, g_bytes_get_size(plain));
+	lfs_decomp_free(d);
+	lfs_seek_recorder_finish(rec, &f->ix);
+	lfs_seek_recorder_free(rec);
+	assert_int_equal(lfs_seek_reader_new(f->blob, comp, &f->ix, &f->r), 0);
+}
+
+/* A read through the reader equals the plain bytes there. */
+static void check_read(struct fx *f, uint64_t off, size_t len)
+{
+	gsize plen;
+	const guint8 *plain = g_bytes_get_data(f->plain, &plen);
+	g_autofree guint8 *buf = g_malloc(len + 1);
+	size_t want = off >= plen ? 0 : MIN(len, plen - (size_t)off);
+	ssize_t n = lfs_seek_reader_pread(f->r, buf, len, off);
+
+	assert_int_equal(n, want);
+	if (want)
+		assert_memory_equal(buf, plain + off, want);
+}
+
+static void check_random_reads(struct fx *f, int count)
+{
+	gsize plen = g_bytes_get_size(f->plain);
+	GRand *rand = g_rand_new_with_seed(42);
+
+	for (int i = 0; i < count; i++) {
+		uint64_t off = (uint64_t)g_rand_int_range(rand, 0, (gint32)plen);
+		size_t len = (size_t)g_rand_int_range(rand, 1, 200000);
+
+		check_read(f, off, len);
+	}
+	g_rand_free(rand);
+}
+
+static void test_gzip_points_and_random_reads(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(5u << 20, 1, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	/* One point per span or so, the first at 0 with no history. */
+	assert_true(f->ix.ncheckpoints >= 5 * 4 - 2);
+	assert_int_equal(f->ix.checkpoints[0].out, 0);
+	assert_int_equal(f->ix.checkpoints[0].dict_len, 0);
+	for (uint32_t i = 1; i < f->ix.ncheckpoints; i++) {
+		assert_true(f->ix.checkpoints[i].out >=
+			    f->ix.checkpoints[i - 1].out + SPAN);
+		assert_int_equal(f->ix.checkpoints[i].dict_len,
+				 LFS_SEEK_WINDOW);
+	}
+	assert_true(lfs_seek_possible(&f->ix, LFS_COMP_GZIP));
+	check_random_reads(f, 60);
+	/* Exactly at points, around them, at the very end and past it. */
+	for (uint32_t i = 0; i < f->ix.ncheckpoints; i++) {
+		check_read(f, f->ix.checkpoints[i].out, 4096);
+		if (f->ix.checkpoints[i].out)
+			check_read(f, f->ix.checkpoints[i].out - 1, 2);
+	}
+	check_read(f, (5u << 20) - 10, 100);
+	check_read(f, 5u << 20, 10);
+}
+
+/* A random read costs at most a span (plus its own length). */
+static void test_gzip_random_read_cost(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(4u << 20, 2, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+	uint64_t before;
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	before = lfs_seek_reader_inflated(f->r);
+	check_read(f, 3u << 20, 4096);
+	assert_true(lfs_seek_reader_inflated(f->r) - before <=
+		    2 * SPAN + 4096);
+}
+
+/* Sequential reads continue where the last one stopped. */
+static void test_gzip_sequential_continues(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(2u << 20, 3, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+	uint64_t before;
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	check_read(f, 100000, 50000);
+	before = lfs_seek_reader_inflated(f->r);
+	for (uint64_t off = 150000; off < 1500000; off += 65536)
+		check_read(f, off, 65536);
+	/* No restart: exactly the bytes asked for were inflated. */
+	assert_int_equal(lfs_seek_reader_inflated(f->r) - before,
+			 1500000 - 150000 + (65536 - (1350000 % 65536)));
+	assert_int_equal(lfs_seek_reader_pos(f->r),
+			 150000 + 21 * (uint64_t)65536);
+}
+
+static GBytes *concat3(GBytes *a, GBytes *b, GBytes *c)
+{
+	GByteArray *arr = g_byte_array_new();
+
+	g_byte_array_append(arr, g_bytes_get_data(a, NULL),
+			    (guint)g_bytes_get_size(a));
+	g_byte_array_append(arr, g_bytes_get_data(b, NULL),
+			    (guint)g_bytes_get_size(b));
+	g_byte_array_append(arr, g_bytes_get_data(c, NULL),
+			    (guint)g_bytes_get_size(c));
+	return g_byte_array_free_to_bytes(arr);
+}
+
+/* Several gzip members: each starts with a point; reads cross them. */
+static void test_gzip_members(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) a = fx_noise(700000, 4, 40);
+	g_autoptr(GBytes) b = fx_noise(300000, 5, 40);
+	g_autoptr(GBytes) c = fx_noise(900000, 6, 40);
+	g_autoptr(GBytes) ga = fx_gzip(a), gb = fx_gzip(b), gc = fx_gzip(c);
+	g_autoptr(GBytes) gz = concat3(ga, gb, gc);
+	g_autoptr(GBytes) plain = concat3(a, b, c);
+	bool at_b = false, at_c = false;
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	for (uint32_t i = 0; i < f->ix.ncheckpoints; i++) {
+		at_b |= f->ix.checkpoints[i].out == 700000 &&
+			f->ix.checkpoints[i].dict_len == 0;
+		at_c |= f->ix.checkpoints[i].out == 1000000 &&
+			f->ix.checkpoints[i].dict_len == 0;
+	}
+	assert_true(at_b);
+	assert_true(at_c);
+	check_read(f, 699990, 20);    /* across the first boundary */
+	check_read(f, 650000, 400000); /* across both */
+	check_read(f, 0, 1900000);     /* everything */
+	check_random_reads(f, 40);
+}
+
+static GBytes *zstd_frames(GBytes *plain, size_t frame)
+{
+	GByteArray *arr = g_byte_array_new();
+	gsize len;
+	const guint8 *p = g_bytes_get_data(plain, &len);
+
+	for (size_t off = 0; off < len; off += frame) {
+		g_autoptr(GBytes) part = g_bytes_new(p + off,
+						     MIN(frame, len - off));
+		g_autoptr(GBytes) z = fx_zstd(part);
+
+		g_byte_array_append(arr, g_bytes_get_data(z, NULL),
+				    (guint)g_bytes_get_size(z));
+	}
+	return g_byte_array_free_to_bytes(arr);
+}
+
+static void test_zstd_frames(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(3u << 20, 7, 40);
+	g_autoptr(GBytes) zst = zstd_frames(plain, 1u << 20);
+
+	index_blob(f, zst, plain, LFS_COMP_ZSTD);
+	assert_int_equal(f->ix.nframes, 3);
+	assert_int_equal(f->ix.frames[1].out, 1u << 20);
+	assert_int_equal(f->ix.frames[2].out, 2u << 20);
+	assert_true(lfs_seek_possible(&f->ix, LFS_COMP_ZSTD));
+	check_random_reads(f, 40);
+	check_read(f, (1u << 20) - 5, 10);
+}
+
+/* One frame gives no access points beyond the start. */
+static void test_zstd_single_frame(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(1u << 20, 8, 40);
+	g_autoptr(GBytes) zst = fx_zstd(plain);
+
+	index_blob(f, zst, plain, LFS_COMP_ZSTD);
+	assert_int_equal(f->ix.nframes, 0);
+	assert_false(lfs_seek_possible(&f->ix, LFS_COMP_ZSTD));
+	/* Still readable, from the start. */
+	check_read(f, 500000, 1000);
+}
+
+/* The blob lost its tail after indexing: reads that need it fail with
+ * ENODATA; reads before still work. */
+static void test_truncated_blob(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(2u << 20, 9, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+	g_autofree char *path = g_build_filename(f->dir, "blob", NULL);
+	guint8 buf[100];
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	assert_int_equal(truncate(path, (off_t)(g_bytes_get_size(gz) / 2)), 0);
+	check_read(f, 1000, 100);
+	assert_int_equal(lfs_seek_reader_pread(f->r, buf, sizeof(buf),
+					       (2u << 20) - 200),
+			 -ENODATA);
+}
+
+/* Compressed bytes damaged after indexing, so that inflate cannot decode
+ * them: a read of the span holding them fails with EIO. */
+static void test_corrupt_blob(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(2u << 20, 10, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+	g_autofree char *path = g_build_filename(f->dir, "blob", NULL);
+	g_autofree guint8 *buf = g_malloc(2 * SPAN);
+	long at = (long)g_bytes_get_size(gz) / 2;
+	const struct lfs_index_checkpoint *cp = NULL;
+	guint8 junk[4096];
+	FILE *fp;
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	for (uint32_t i = 0; i < f->ix.ncheckpoints; i++) {
+		if (f->ix.checkpoints[i].in <= (uint64_t)at)
+			cp = &f->ix.checkpoints[i];
+	}
+	memset(junk, 0xff, sizeof(junk));
+	fp = fopen(path, "r+");
+	assert_non_null(fp);
+	fseek(fp, at, SEEK_SET);
+	fwrite(junk, 1, sizeof(junk), fp);
+	fclose(fp);
+	assert_int_equal(lfs_seek_reader_pread(f->r, buf, 2 * SPAN, cp->out),
+			 -EIO);
+}
+
+#define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		FT(test_gzip_points_and_random_reads),
+		FT(test_gzip_random_read_cost),
+		FT(test_gzip_sequential_continues),
+		FT(test_gzip_members),
+		FT(test_zstd_frames),
+		FT(test_zstd_single_frame),
+		FT(test_truncated_blob),
+		FT(test_corrupt_blob),
+	};
+
+	return cmocka_run_group_tests_name("seek_index", tests, NULL, NULL);
+}
