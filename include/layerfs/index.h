@@ -68,6 +68,7 @@ struct lfs_index_entry {
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t mtime_nsec;
+	uint32_t reserved; /* 0; keeps the layout explicit on disk */
 	int64_t mtime_sec;
 	uint64_t size;	   /* REG: file size; LNK: target length;
 			    * DIR: number of subdirectories, transparent
@@ -125,6 +126,8 @@ struct lfs_index_frame {
 };
 
 struct lfs_index {
+	void *map;	  /* the mapped index file, or NULL when built here */
+	size_t map_len;
 	struct lfs_index_entry *entries;
 	uint32_t nentries;
 	char *strtab;
@@ -161,6 +164,12 @@ static inline const char *lfs_index_str(const struct lfs_index *ix,
 {
 	return ix->strtab + off;
 }
+
+/* Check every invariant readers rely on (ranges, offsets, order, types),
+ * for an index that came from a file.  @tar_size and @stored_size bound
+ * data offsets and access points.  Returns true, or false with *why. */
+bool lfs_index_validate(const struct lfs_index *ix, uint64_t tar_size,
+			uint64_t stored_size, const char **why);
 
 /* Child @name (@len bytes) of directory entry @dir, or LFS_INDEX_NONE. */
 uint32_t lfs_index_find(const struct lfs_index *ix, uint32_t dir,

@@ -1,9 +1,11 @@
 /* Test fixtures (see fixtures.h). */
 #include <errno.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -196,17 +198,44 @@ char *fx_tmpdir(void)
 	return dir;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
+/* Remove everything in directory @fd, relative to descriptors, so trees
+ * deeper than PATH_MAX (some tests make them) go too. */
+static void rm_children(int fd)
 {
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		int sub;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			continue;
+		sub = openat(dirfd(d), de->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		if (sub >= 0)
+			rm_children(sub);
+		unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
 }
 
 void fx_rmtree(const char *dir)
 {
-	if (dir)
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	int fd;
+
+	if (!dir)
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (fd >= 0)
+		rm_children(fd);
+	rmdir(dir);
 }
 
 char *fx_write(const char *dir, const char *name, GBytes *data)

@@ -1,0 +1,104 @@
+/* The on-disk form of a layer's index (docs/index-format.md): the arrays of
+ * struct lfs_index, each in its own section, behind a header saying what
+ * was indexed.  Written once to a temporary file and renamed into place;
+ * mapped read-only by every later mount, and fully validated (checksum,
+ * sections, every offset) before anything uses it. */
+#ifndef LAYERFS_INDEX_FILE_H
+#define LAYERFS_INDEX_FILE_H
+
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "layerfs/digest.h"
+#include "layerfs/image.h"
+#include "layerfs/index.h"
+
+/* The format version.  History:
+ *   1 - first persisted format (layerfs 0.2). */
+#define LFS_INDEX_FILE_VERSION 1
+
+/* The file holding the stored bytes, as it was when indexed: a later mount
+ * trusts the index only for the same file, unchanged. */
+struct lfs_blob_id {
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t size;	 /* of the whole file */
+	int64_t mtime_sec;
+	uint64_t mtime_nsec;
+	uint64_t offset; /* the layer's byte range in it */
+	uint64_t length;
+};
+
+/* What an index file says about the layer besides its index. */
+struct lfs_index_meta {
+	struct lfs_blob_id blob;
+	uint64_t stored_size;
+	uint64_t tar_size;
+	enum lfs_compression compression;
+	bool has_digest;
+	struct lfs_digest digest; /* of the stored bytes, when known */
+	uint64_t span;		  /* gzip access point distance used */
+};
+
+/* ---- the format (docs/index-format.md) ---- */
+
+#define LFS_INDEX_FILE_MAGIC "LFSINDEX"
+/* Written in native byte order; a file whose mark reads differently came
+ * from another kind of machine. */
+#define LFS_INDEX_FILE_ENDIAN 0x01020304u
+/* Where the checksum sits in the header (it is hashed as zero). */
+#define LFS_INDEX_FILE_CHECKSUM_AT 24
+
+enum lfs_index_section {
+	LFS_SEC_ENTRIES,     /* struct lfs_index_entry[] */
+	LFS_SEC_STRTAB,	     /* bytes */
+	LFS_SEC_XATTRS,	     /* struct lfs_index_xattr[] */
+	LFS_SEC_EXTENTS,     /* struct lfs_index_extent[] */
+	LFS_SEC_HARDLINKS,   /* uint32_t[] */
+	LFS_SEC_CHECKPOINTS, /* struct lfs_index_checkpoint[] */
+	LFS_SEC_WINDOWS,     /* bytes */
+	LFS_SEC_FRAMES,	     /* struct lfs_index_frame[] */
+	LFS_SEC_COUNT,
+};
+
+struct lfs_index_file_section {
+	uint64_t offset; /* from the start of the file; 8-aligned */
+	uint64_t size;	 /* bytes */
+};
+
+struct lfs_index_file_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t endian;
+	uint32_t header_size;
+	uint32_t entry_size;
+	uint64_t checksum; /* XXH3-64 of the file with this field zero */
+	uint64_t file_size;
+	struct lfs_blob_id blob;
+	uint64_t stored_size;
+	uint64_t tar_size;
+	uint32_t compression;
+	uint32_t digest_algo;
+	uint32_t digest_len; /* 0: no digest */
+	uint32_t reserved;
+	uint8_t digest[LFS_DIGEST_MAX_BYTES];
+	uint64_t stat_entries;
+	uint64_t stat_whiteouts;
+	uint64_t span;
+	struct lfs_index_file_section sec[LFS_SEC_COUNT];
+};
+
+/* Write @ix and @meta to @name in directory @dirfd, atomically.  Returns
+ * 0 or -errno (nothing is left behind on failure). */
+int lfs_index_file_write(int dirfd, const char *name,
+			 const struct lfs_index *ix,
+			 const struct lfs_index_meta *meta);
+
+/* Map and validate @name in @dirfd.  Returns 0, or -ENOENT when there is
+ * no such file, or -EINVAL with *why for a file that is not a valid index
+ * (truncated, corrupt, another version or machine), or -errno. */
+int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **ix,
+			struct lfs_index_meta *meta, const char **why);
+
+#endif

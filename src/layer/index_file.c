@@ -1,0 +1,332 @@
+/* Index files: writing, mapping, validating (see index_file.h and
+ * docs/index-format.md).
+ *
+ * The file is written in native byte order and record layout: it is a
+ * local cache, so a file from another machine or build is simply rejected
+ * (the endian mark, the record sizes and the version are checked) and
+ * rebuilt. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "layerfs/cleanup.h"
+#include "layerfs/fdutil.h"
+#include "layerfs/index_file.h"
+
+/* Sections start 8-aligned, so records in them are aligned in the map. */
+#define ALIGN 8
+
+/* The entry layout is part of the format. */
+G_STATIC_ASSERT(sizeof(struct lfs_index_entry) == 64);
+G_STATIC_ASSERT(offsetof(struct lfs_index_entry, mtime_sec) == 32);
+G_STATIC_ASSERT(offsetof(struct lfs_index_entry, u) == 48);
+G_STATIC_ASSERT(sizeof(struct lfs_index_xattr) == 12);
+G_STATIC_ASSERT(sizeof(struct lfs_index_extent) == 24);
+G_STATIC_ASSERT(sizeof(struct lfs_index_checkpoint) == 40);
+G_STATIC_ASSERT(sizeof(struct lfs_index_frame) == 16);
+
+G_STATIC_ASSERT(sizeof(struct lfs_index_file_header) % ALIGN == 0);
+G_STATIC_ASSERT(offsetof(struct lfs_index_file_header, checksum) ==
+		LFS_INDEX_FILE_CHECKSUM_AT);
+
+/* Record size of each section (1: bytes). */
+static const size_t record_size[LFS_SEC_COUNT] = {
+	[LFS_SEC_ENTRIES] = sizeof(struct lfs_index_entry),
+	[LFS_SEC_STRTAB] = 1,
+	[LFS_SEC_XATTRS] = sizeof(struct lfs_index_xattr),
+	[LFS_SEC_EXTENTS] = sizeof(struct lfs_index_extent),
+	[LFS_SEC_HARDLINKS] = sizeof(uint32_t),
+	[LFS_SEC_CHECKPOINTS] = sizeof(struct lfs_index_checkpoint),
+	[LFS_SEC_WINDOWS] = 1,
+	[LFS_SEC_FRAMES] = sizeof(struct lfs_index_frame),
+};
+
+struct piece {
+	const void *data;
+	uint64_t size;
+};
+
+static void pieces_of(const struct lfs_index *ix, struct piece *p)
+{
+	p[LFS_SEC_ENTRIES] = (struct piece){ ix->entries,
+					 (uint64_t)ix->nentries *
+						 sizeof(ix->entries[0]) };
+	p[LFS_SEC_STRTAB] = (struct piece){ ix->strtab, ix->strtab_len };
+	p[LFS_SEC_XATTRS] = (struct piece){ ix->xattrs,
+					(uint64_t)ix->nxattrs *
+						sizeof(ix->xattrs[0]) };
+	p[LFS_SEC_EXTENTS] = (struct piece){ ix->extents,
+					 (uint64_t)ix->nextents *
+						 sizeof(ix->extents[0]) };
+	p[LFS_SEC_HARDLINKS] = (struct piece){ ix->hardlinks,
+					   (uint64_t)ix->nhardlinks *
+						   sizeof(uint32_t) };
+	p[LFS_SEC_CHECKPOINTS] = (struct piece){
+		ix->checkpoints,
+		(uint64_t)ix->ncheckpoints * sizeof(ix->checkpoints[0])
+	};
+	p[LFS_SEC_WINDOWS] = (struct piece){ ix->windows, ix->windows_len };
+	p[LFS_SEC_FRAMES] = (struct piece){ ix->frames,
+					(uint64_t)ix->nframes *
+						sizeof(ix->frames[0]) };
+}
+
+static uint64_t align_up(uint64_t n)
+{
+	return (n + ALIGN - 1) & ~(uint64_t)(ALIGN - 1);
+}
+
+static void fill_header(struct lfs_index_file_header *h, const struct lfs_index *ix,
+			const struct lfs_index_meta *meta,
+			const struct piece *p)
+{
+	uint64_t off = sizeof(*h);
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, LFS_INDEX_FILE_MAGIC, sizeof(h->magic));
+	h->version = LFS_INDEX_FILE_VERSION;
+	h->endian = LFS_INDEX_FILE_ENDIAN;
+	h->header_size = sizeof(*h);
+	h->entry_size = sizeof(struct lfs_index_entry);
+	h->blob = meta->blob;
+	h->stored_size = meta->stored_size;
+	h->tar_size = meta->tar_size;
+	h->compression = meta->compression;
+	if (meta->has_digest) {
+		h->digest_algo = meta->digest.algo;
+		h->digest_len = meta->digest.len;
+		memcpy(h->digest, meta->digest.bytes, meta->digest.len);
+	}
+	h->stat_entries = ix->stat_entries;
+	h->stat_whiteouts = ix->stat_whiteouts;
+	h->span = meta->span;
+	for (int s = 0; s < LFS_SEC_COUNT; s++) {
+		h->sec[s].offset = off;
+		h->sec[s].size = p[s].size;
+		off = align_up(off + p[s].size);
+	}
+	h->file_size = off;
+}
+
+static const uint8_t zeros[ALIGN];
+
+/* Write the header, then each section padded to ALIGN, hashing as we go;
+ * the checksum is written into the header last. */
+static int write_all(int fd, struct lfs_index_file_header *h, const struct piece *p)
+{
+	XXH3_state_t *st = XXH3_createState();
+	int err;
+
+	if (!st)
+		return -ENOMEM;
+	XXH3_64bits_reset(st);
+	XXH3_64bits_update(st, h, sizeof(*h));
+	err = lfs_write_full(fd, h, sizeof(*h));
+	for (int s = 0; !err && s < LFS_SEC_COUNT; s++) {
+		size_t pad = (size_t)(align_up(p[s].size) - p[s].size);
+
+		XXH3_64bits_update(st, p[s].data, (size_t)p[s].size);
+		XXH3_64bits_update(st, zeros, pad);
+		err = lfs_write_full(fd, p[s].data, (size_t)p[s].size);
+		if (!err)
+			err = lfs_write_full(fd, zeros, pad);
+	}
+	h->checksum = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	if (!err) {
+		ssize_t n = pwrite(fd, &h->checksum, sizeof(h->checksum),
+				   offsetof(struct lfs_index_file_header, checksum));
+
+		if (n < 0)
+			err = -errno;
+		else if ((size_t)n != sizeof(h->checksum))
+			err = -EIO;
+	}
+	return err;
+}
+
+/* Give the anonymous file @fd the name @name in @dirfd, replacing any
+ * file there: link it under a temporary name, then rename over. */
+static int publish(int dirfd, int fd, const char *name)
+{
+	g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
+	g_autofree char *tmp = g_strdup_printf(".tmp.%s", name);
+
+	unlinkat(dirfd, tmp, 0); /* a leftover of a crash, if any */
+	if (linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) < 0)
+		return -errno;
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		int err = -errno;
+
+		unlinkat(dirfd, tmp, 0);
+		return err;
+	}
+	return 0;
+}
+
+int lfs_index_file_write(int dirfd, const char *name,
+			 const struct lfs_index *ix,
+			 const struct lfs_index_meta *meta)
+{
+	lfs_autofd fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+			       0644);
+	struct piece p[LFS_SEC_COUNT];
+	struct lfs_index_file_header h;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	pieces_of(ix, p);
+	fill_header(&h, ix, meta, p);
+	err = write_all(fd, &h, p);
+	/* On disk before it has a name: a crash never leaves a named,
+	 * half-written index. */
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	if (!err)
+		err = publish(dirfd, fd, name);
+	return err;
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+static const char *check_header(const struct lfs_index_file_header *h, uint64_t size)
+{
+	if (size < sizeof(*h) || memcmp(h->magic, LFS_INDEX_FILE_MAGIC, sizeof(h->magic)))
+		return "not an index file";
+	if (h->version != LFS_INDEX_FILE_VERSION)
+		return "another format version";
+	if (h->endian != LFS_INDEX_FILE_ENDIAN || h->header_size != sizeof(*h) ||
+	    h->entry_size != sizeof(struct lfs_index_entry))
+		return "written by another kind of machine or build";
+	if (h->file_size != size)
+		return "truncated or extended";
+	if (h->compression > LFS_COMP_ZSTD ||
+	    h->digest_len > LFS_DIGEST_MAX_BYTES)
+		return "bad header";
+	for (int s = 0; s < LFS_SEC_COUNT; s++) {
+		const struct lfs_index_file_section *d = &h->sec[s];
+
+		if (d->offset < sizeof(*h) || d->offset % ALIGN ||
+		    d->offset > size || d->size > size - d->offset ||
+		    d->size % record_size[s])
+			return "section out of bounds";
+	}
+	if (h->sec[LFS_SEC_ENTRIES].size / sizeof(struct lfs_index_entry) >
+		    UINT32_MAX ||
+	    h->sec[LFS_SEC_STRTAB].size > UINT32_MAX)
+		return "section too large";
+	return NULL;
+}
+
+static bool checksum_ok(const uint8_t *map, uint64_t size)
+{
+	const struct lfs_index_file_header *h = (const struct lfs_index_file_header *)map;
+	uint64_t zero = 0;
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t sum;
+	size_t at = offsetof(struct lfs_index_file_header, checksum);
+
+	if (!st)
+		return false;
+	XXH3_64bits_reset(st);
+	XXH3_64bits_update(st, map, at);
+	XXH3_64bits_update(st, &zero, sizeof(zero));
+	XXH3_64bits_update(st, map + at + sizeof(zero),
+			   (size_t)size - at - sizeof(zero));
+	sum = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	return sum == h->checksum;
+}
+
+static void *section(uint8_t *map, const struct lfs_index_file_header *h, int s,
+		     uint32_t *count)
+{
+	*count = (uint32_t)(h->sec[s].size / record_size[s]);
+	return h->sec[s].size ? map + h->sec[s].offset : NULL;
+}
+
+/* An index whose arrays point into @map. */
+static struct lfs_index *index_over(uint8_t *map, uint64_t size)
+{
+	const struct lfs_index_file_header *h = (const struct lfs_index_file_header *)map;
+	struct lfs_index *ix = g_new0(struct lfs_index, 1);
+	uint32_t n;
+
+	ix->map = map;
+	ix->map_len = (size_t)size;
+	ix->entries = section(map, h, LFS_SEC_ENTRIES, &ix->nentries);
+	ix->strtab = section(map, h, LFS_SEC_STRTAB, &ix->strtab_len);
+	ix->xattrs = section(map, h, LFS_SEC_XATTRS, &ix->nxattrs);
+	ix->extents = section(map, h, LFS_SEC_EXTENTS, &ix->nextents);
+	ix->hardlinks = section(map, h, LFS_SEC_HARDLINKS, &ix->nhardlinks);
+	ix->checkpoints = section(map, h, LFS_SEC_CHECKPOINTS,
+				  &ix->ncheckpoints);
+	ix->windows = section(map, h, LFS_SEC_WINDOWS, &n);
+	ix->windows_len = h->sec[LFS_SEC_WINDOWS].size;
+	ix->frames = section(map, h, LFS_SEC_FRAMES, &ix->nframes);
+	ix->stat_entries = h->stat_entries;
+	ix->stat_whiteouts = h->stat_whiteouts;
+	return ix;
+}
+
+static void meta_of(const struct lfs_index_file_header *h, struct lfs_index_meta *meta)
+{
+	memset(meta, 0, sizeof(*meta));
+	meta->blob = h->blob;
+	meta->stored_size = h->stored_size;
+	meta->tar_size = h->tar_size;
+	meta->compression = (enum lfs_compression)h->compression;
+	meta->span = h->span;
+	meta->has_digest = h->digest_len > 0;
+	meta->digest.algo = (enum lfs_digest_algo)h->digest_algo;
+	meta->digest.len = h->digest_len;
+	memcpy(meta->digest.bytes, h->digest, h->digest_len);
+}
+
+int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **out,
+			struct lfs_index_meta *meta, const char **why)
+{
+	lfs_autofd fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct lfs_index *ix;
+	struct stat st;
+	uint8_t *map;
+
+	*why = NULL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof(struct lfs_index_file_header)) {
+		*why = "not an index file";
+		return -EINVAL;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	*why = check_header((const struct lfs_index_file_header *)map, (uint64_t)st.st_size);
+	if (!*why && !checksum_ok(map, (uint64_t)st.st_size))
+		*why = "checksum mismatch";
+	if (*why) {
+		munmap(map, (size_t)st.st_size);
+		return -EINVAL;
+	}
+	ix = index_over(map, (uint64_t)st.st_size);
+	meta_of((const struct lfs_index_file_header *)map, meta);
+	if (!lfs_index_validate(ix, meta->tar_size, meta->stored_size, why)) {
+		lfs_index_free(ix);
+		return -EINVAL;
+	}
+	/* Checking touched every page; let them go from our resident set
+	 * (they stay in the page cache): lookups fault back what they use. */
+	madvise(map, (size_t)st.st_size, MADV_DONTNEED);
+	*out = ix;
+	return 0;
+}
