@@ -1,14 +1,24 @@
-/* The cache directory: where decompressed copies of compressed layers live
- * while a mount uses them.
+/* The cache directory: persisted layer indexes, and unpacked copies of
+ * compressed layers.
  *
- * Today (docs/decisions/0003) each copy is an unnamed O_TMPFILE in the cache
- * directory: it is never visible under a name, so a crash or kill -9 leaves
- * nothing behind and two mounts never race on a name.  The persisted,
- * shareable per-digest index comes with the lazy read path. */
+ *   DIR/index/KEY.idx       a layer's index (index_file.h)
+ *   DIR/index/KEY.lock      held (flock) while KEY is being indexed
+ *   DIR/unpacked/KEY.tar    a layer's uncompressed tar stream
+ *
+ * KEY names the stored bytes: "sha256-<hex>" when they have a digest (so a
+ * layer shared by two images is indexed once), else "local-<hash>" of the
+ * file's path, device, inode, size, mtime and the layer's byte range in
+ * it.  Files appear under their name only when complete (written to an
+ * unnamed file, then linked and renamed), so a crash or kill -9 never
+ * leaves one that a later mount would trust. */
 #ifndef LAYERFS_CACHE_H
 #define LAYERFS_CACHE_H
 
+#include <sys/stat.h>
+
 #include <glib.h>
+
+#include "layerfs/image.h"
 
 struct lfs_cache;
 
@@ -16,14 +26,29 @@ struct lfs_cache;
  * (g_free). */
 char *lfs_cache_default_dir(void);
 
-/* Create @path (mode 0700, parents as needed) and open it. */
+/* Create @path and its subdirectories (mode 0700) as needed and open them.
+ * Fails with a reason when it cannot (read-only, no space, no access). */
 gboolean lfs_cache_open(const char *path, struct lfs_cache **out,
 			GError **error);
 void lfs_cache_free(struct lfs_cache *c);
 
 const char *lfs_cache_path(const struct lfs_cache *c);
+int lfs_cache_index_dir(const struct lfs_cache *c);
+int lfs_cache_unpacked_dir(const struct lfs_cache *c);
 
-/* A new anonymous read-write file in the cache.  Returns an fd or -errno. */
+/* The key of @spec's stored bytes; @st is the stat of its file (g_free). */
+char *lfs_cache_key(const struct lfs_layer_spec *spec, const struct stat *st);
+
+/* Take the lock of @key (waits while another process or thread holds it).
+ * Returns a descriptor (closing it releases the lock) or -errno. */
+int lfs_cache_lock(struct lfs_cache *c, const char *key);
+
+/* A new anonymous read-write file in the unpacked directory, to be given
+ * a name with lfs_cache_publish() once complete.  Returns an fd or
+ * -errno. */
 int lfs_cache_tmpfile(struct lfs_cache *c);
+/* Name the anonymous file @fd @name in directory @dirfd (replacing any
+ * file there).  Returns 0 or -errno. */
+int lfs_cache_publish(int dirfd, int fd, const char *name);
 
 #endif

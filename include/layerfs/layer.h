@@ -1,10 +1,16 @@
-/* One layer of a mount: its spec, its index, and where its file data is.
+/* One layer of a mount: its spec, its index, and its stored bytes.
  *
- * lfs_layer_open() makes the indexing pass: it reads every stored byte once,
- * checks the size and digest the source promised, decompresses, scans the
- * tar stream into the index and (with a cache) keeps the decompressed stream
- * in a cache file so reads can pread it.  Uncompressed tar layers are read
- * in place, a docker-archive's layers inside the outer tarball. */
+ * lfs_layer_open() gets the layer's index.  With a cache, a persisted
+ * index made earlier for the same stored bytes (the same file, unchanged
+ * since) is mapped and used as it is: no byte of the layer is read.
+ * Otherwise the indexing pass reads every stored byte once, checks the
+ * size and digest the source promised, decompresses, scans the tar stream
+ * into the index, records access points for random reads into gzip and
+ * zstd streams (seek_index.h), and saves the index for next time.
+ *
+ * Reading file data is io/'s business (stream.h): the stored bytes are
+ * here, uncompressed tar layers are read in place (a docker-archive's
+ * layers inside the outer tarball). */
 #ifndef LAYERFS_LAYER_H
 #define LAYERFS_LAYER_H
 
@@ -22,17 +28,27 @@
 struct lfs_layer {
 	const struct lfs_layer_spec *spec; /* borrowed from the image */
 	struct lfs_index *index;
-	struct lfs_blob *data;	/* TAR: the uncompressed stream; NULL when
-				 * opened without a cache (inspect) */
-	int dirfd;		/* DIR: the layer directory; else -1 */
+	struct lfs_blob *stored; /* TAR: the stored bytes; NULL for DIR */
+	int dirfd;		 /* DIR: the layer directory; else -1 */
 	enum lfs_compression comp;
-	uint64_t stored_size;	/* bytes as stored */
-	uint64_t tar_size;	/* bytes of the uncompressed stream */
+	uint64_t stored_size;	 /* bytes as stored */
+	uint64_t tar_size;	 /* bytes of the uncompressed stream */
+	char *cache_key;	 /* NULL when nothing is cached for it */
+	bool loaded;		 /* the index came from the cache */
 };
 
+/* Called during an indexing pass, about once per MiB of stored input:
+ * @done of @total stored bytes read (@total is 0 when unknown). */
+typedef void (*lfs_layer_progress_fn)(void *ctx,
+				      const struct lfs_layer_spec *spec,
+				      uint64_t done, uint64_t total);
+
 struct lfs_layer_options {
-	struct lfs_cache *cache;       /* NULL: index only, no data reads */
+	struct lfs_cache *cache; /* NULL: build every index, save nothing */
 	const struct lfs_logger *lg;
+	uint64_t span;		 /* gzip access point distance; 0: default */
+	lfs_layer_progress_fn progress;
+	void *progress_ctx;
 };
 
 gboolean lfs_layer_open(const struct lfs_layer_spec *spec,

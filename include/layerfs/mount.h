@@ -10,21 +10,25 @@
 #include "layerfs/layer.h"
 #include "layerfs/log.h"
 #include "layerfs/options.h"
+#include "layerfs/stream.h"
 #include "layerfs/tree.h"
 
 struct lfs_mount {
 	struct lfs_logger log;
 	struct lfs_image *image;
 	struct lfs_cache *cache;
-	struct lfs_layer **layers; /* bottom to top */
+	struct lfs_layer **layers;   /* bottom to top */
+	struct lfs_stream **streams; /* one per layer */
 	uint32_t nlayers;
 	struct lfs_tree *tree;
 	uint64_t total_entries; /* for statfs */
 	uint64_t total_bytes;
 };
 
-/* Resolve the source in @o, index every layer (verifying sizes and
- * digests) and build the merged tree.  Errors say which file and what. */
+/* Resolve the source in @o, get every layer's index (from the cache, or
+ * by an indexing pass that verifies sizes and digests) and build the
+ * merged tree.  Errors say which file and what.  A cache directory that
+ * cannot be used only costs a warning: every layer is then indexed. */
 gboolean lfs_mount_open(const struct lfs_options *o,
 			const struct lfs_logger *lg, struct lfs_mount **out,
 			GError **error);

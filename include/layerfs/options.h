@@ -8,6 +8,7 @@
 #define LAYERFS_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <glib.h>
 
@@ -17,6 +18,8 @@ struct lfs_options {
 	char *platform;	    /* NULL: the host's */
 	char *cache_dir;    /* NULL: lfs_cache_default_dir() */
 	bool allow_other;   /* default: when run as root */
+	uint64_t span;	    /* gzip access point distance; 0: default */
+	unsigned int handles; /* decompressors per layer; 0: default */
 	GPtrArray *fuse_opts; /* char *, passed to the FUSE mount */
 };
 

@@ -11,6 +11,7 @@
 
 struct lfs_file {
 	struct lfs_layer *layer;
+	struct lfs_stream *stream;
 	uint32_t entry;
 	int fd;	     /* directory layers: the real file; else -1 */
 	bool logged; /* a read error was logged: once per open is enough */
@@ -109,6 +110,7 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 	r = lfs_tree_data_ref(n);
 	f = g_new0(struct lfs_file, 1);
 	f->layer = m->layers[r.layer];
+	f->stream = m->streams[r.layer];
 	f->entry = r.entry;
 	f->fd = -1;
 	if (f->layer->dirfd >= 0) {
@@ -128,7 +130,7 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
 		    size_t len, uint64_t off)
 {
-	ssize_t n = lfs_read_entry(f->layer, f->entry, f->fd, buf, len, off);
+	ssize_t n = lfs_read_entry(f->stream, f->entry, f->fd, buf, len, off);
 
 	if (n >= 0)
 		return n;

@@ -12,12 +12,16 @@ gboolean lfs_mount_load_image(const struct lfs_options *o,
 				      o->layers->len, out, error);
 }
 
-static gboolean open_layers(struct lfs_mount *m, GError **error)
+static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
+			    GError **error)
 {
-	struct lfs_layer_options lo = { m->cache, &m->log };
+	struct lfs_layer_options lo = { .cache = m->cache, .lg = &m->log,
+					.span = o->span };
+	struct lfs_stream_options so = { .handles = o->handles };
 
 	m->nlayers = m->image->layers->len;
 	m->layers = g_new0(struct lfs_layer *, m->nlayers);
+	m->streams = g_new0(struct lfs_stream *, m->nlayers);
 	for (uint32_t i = 0; i < m->nlayers; i++) {
 		struct lfs_layer *l;
 
@@ -25,14 +29,32 @@ static gboolean open_layers(struct lfs_mount *m, GError **error)
 				    &m->layers[i], error))
 			return FALSE;
 		l = m->layers[i];
+		m->streams[i] = lfs_stream_new(l, &so);
 		m->total_entries += l->index->nentries;
 		m->total_bytes += l->tar_size;
-		lfs_info(&m->log, "%s: %u entries, %llu bytes (%s)",
+		lfs_info(&m->log, "%s: %u entries, %llu bytes (%s)%s",
 			 l->spec->name, l->index->nentries,
 			 (unsigned long long)l->tar_size,
-			 lfs_compression_name(l->comp));
+			 lfs_compression_name(l->comp),
+			 l->loaded ? ", index from the cache" : "");
 	}
 	return TRUE;
+}
+
+/* The cache, or NULL (with a warning) when it cannot be used. */
+static struct lfs_cache *open_cache(const struct lfs_options *o,
+				    const struct lfs_logger *lg)
+{
+	g_autofree char *dir = o->cache_dir ? g_strdup(o->cache_dir)
+					    : lfs_cache_default_dir();
+	g_autoptr(GError) error = NULL;
+	struct lfs_cache *c = NULL;
+
+	if (!lfs_cache_open(dir, &c, &error))
+		lfs_warn(lg, "%s; going on without a cache: every layer is "
+			     "indexed now and nothing is kept",
+			 error->message);
+	return c;
 }
 
 gboolean lfs_mount_open(const struct lfs_options *o,
@@ -40,14 +62,15 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 			GError **error)
 {
 	struct lfs_mount *m = g_new0(struct lfs_mount, 1);
-	g_autofree char *cache_dir = o->cache_dir ? g_strdup(o->cache_dir)
-						  : lfs_cache_default_dir();
 
 	if (lg)
 		m->log = *lg;
-	if (!lfs_mount_load_image(o, &m->image, error) ||
-	    !lfs_cache_open(cache_dir, &m->cache, error) ||
-	    !open_layers(m, error)) {
+	if (!lfs_mount_load_image(o, &m->image, error)) {
+		lfs_mount_close(m);
+		return FALSE;
+	}
+	m->cache = open_cache(o, &m->log);
+	if (!open_layers(m, o, error)) {
 		lfs_mount_close(m);
 		return FALSE;
 	}
@@ -61,8 +84,12 @@ void lfs_mount_close(struct lfs_mount *m)
 	if (!m)
 		return;
 	lfs_tree_free(m->tree);
-	for (uint32_t i = 0; i < m->nlayers; i++)
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		if (m->streams)
+			lfs_stream_free(m->streams[i]);
 		lfs_layer_free(m->layers[i]);
+	}
+	g_free(m->streams);
 	g_free(m->layers);
 	lfs_cache_free(m->cache);
 	lfs_image_free(m->image);

@@ -5,25 +5,10 @@
 #include "layerfs/fdutil.h"
 #include "layerfs/read.h"
 
-/* Read exactly @len bytes of the tar stream at @pos. */
-static int stream_read(const struct lfs_layer *l, void *buf, size_t len,
-		       uint64_t pos)
-{
-	ssize_t n;
-
-	if (!l->data)
-		return -ENODATA;
-	n = lfs_blob_pread(l->data, buf, len, pos);
-	if (n < 0)
-		return (int)n;
-	return (size_t)n == len ? 0 : -ENODATA;
-}
-
-static int sparse_read(const struct lfs_layer *l,
+static int sparse_read(struct lfs_stream *s, const struct lfs_index *ix,
 		       const struct lfs_index_entry *e, char *buf, size_t len,
 		       uint64_t off)
 {
-	const struct lfs_index *ix = l->index;
 	uint64_t end = off + len;
 
 	memset(buf, 0, len);
@@ -36,18 +21,20 @@ static int sparse_read(const struct lfs_layer *l,
 
 		if (from >= to)
 			continue;
-		err = stream_read(l, buf + (from - off), (size_t)(to - from),
-				  x->physical + (from - x->logical));
+		err = lfs_stream_read(s, buf + (from - off),
+				      (size_t)(to - from),
+				      x->physical + (from - x->logical));
 		if (err < 0)
 			return err;
 	}
 	return 0;
 }
 
-ssize_t lfs_read_entry(const struct lfs_layer *l, uint32_t i, int fd,
-		       void *buf, size_t len, uint64_t off)
+ssize_t lfs_read_entry(struct lfs_stream *s, uint32_t i, int fd, void *buf,
+		       size_t len, uint64_t off)
 {
-	const struct lfs_index_entry *e = lfs_index_get(l->index, i);
+	const struct lfs_index *ix = lfs_stream_layer(s)->index;
+	const struct lfs_index_entry *e = lfs_index_get(ix, i);
 	int err;
 
 	if (e->type != LFS_T_REG)
@@ -66,8 +53,8 @@ ssize_t lfs_read_entry(const struct lfs_layer *l, uint32_t i, int fd,
 		return n;
 	}
 	if (e->flags & LFS_E_SPARSE)
-		err = sparse_read(l, e, buf, len, off);
+		err = sparse_read(s, ix, e, buf, len, off);
 	else
-		err = stream_read(l, buf, len, e->u.data + off);
+		err = lfs_stream_read(s, buf, len, e->u.data + off);
 	return err < 0 ? err : (ssize_t)len;
 }

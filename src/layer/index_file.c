@@ -16,6 +16,7 @@
 
 #include <xxhash.h>
 
+#include "layerfs/cache.h"
 #include "layerfs/cleanup.h"
 #include "layerfs/fdutil.h"
 #include "layerfs/index_file.h"
@@ -152,25 +153,6 @@ static int write_all(int fd, struct lfs_index_file_header *h, const struct piece
 	return err;
 }
 
-/* Give the anonymous file @fd the name @name in @dirfd, replacing any
- * file there: link it under a temporary name, then rename over. */
-static int publish(int dirfd, int fd, const char *name)
-{
-	g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
-	g_autofree char *tmp = g_strdup_printf(".tmp.%s", name);
-
-	unlinkat(dirfd, tmp, 0); /* a leftover of a crash, if any */
-	if (linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) < 0)
-		return -errno;
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		int err = -errno;
-
-		unlinkat(dirfd, tmp, 0);
-		return err;
-	}
-	return 0;
-}
-
 int lfs_index_file_write(int dirfd, const char *name,
 			 const struct lfs_index *ix,
 			 const struct lfs_index_meta *meta)
@@ -191,7 +173,7 @@ int lfs_index_file_write(int dirfd, const char *name,
 	if (!err && fsync(fd) < 0)
 		err = -errno;
 	if (!err)
-		err = publish(dirfd, fd, name);
+		err = lfs_cache_publish(dirfd, fd, name);
 	return err;
 }
 

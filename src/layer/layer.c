@@ -10,50 +10,31 @@
 #include "layerfs/dir_scan.h"
 #include "layerfs/error.h"
 #include "layerfs/fdutil.h"
+#include "layerfs/index_file.h"
 #include "layerfs/layer.h"
+#include "layerfs/seek_index.h"
 #include "layerfs/tar_scan.h"
 
 /* Chunk size handed to libarchive. */
 #define SCAN_BUF_SIZE (1u << 20)
 
-/* The indexing pass's plumbing: decompressor -> (digest of the tar stream,
- * cache copy) -> libarchive. */
+/* The indexing pass's plumbing: decompressor (recording access points)
+ * -> digest of the tar stream -> libarchive. */
 struct feed {
 	struct lfs_decomp *d;
 	struct lfs_hasher *plain_hash; /* NULL unless a diff_id is checked */
-	int tee_fd;		       /* cache copy, or -1 */
-	uint64_t tee_stop;	       /* copy no stream bytes from here on */
-	uint64_t tee_len;	       /* bytes in the cache copy */
-	const char *cache_path;
+	const struct lfs_layer_options *opts;
+	const struct lfs_layer_spec *spec;
+	uint64_t reported;	       /* stored bytes at the last progress */
 	unsigned char *buf;
 	char *error;
 };
 
-static int copy_to_cache(struct feed *f, uint64_t start, size_t n)
-{
-	size_t len;
-	int err;
-
-	if (f->tee_fd < 0 || start >= f->tee_stop)
-		return 0;
-	len = (size_t)MIN((uint64_t)n, f->tee_stop - start);
-	err = lfs_write_full(f->tee_fd, f->buf, len);
-	if (err < 0) {
-		f->error = g_strdup_printf(
-			"cache %s: writing the decompressed copy: %s",
-			f->cache_path, g_strerror(-err));
-		return err;
-	}
-	f->tee_len += len;
-	return 0;
-}
-
 static ssize_t feed_read(void *ctx, const void **buf)
 {
 	struct feed *f = ctx;
-	uint64_t start = lfs_decomp_out_bytes(f->d);
 	ssize_t n = lfs_decomp_read(f->d, f->buf, SCAN_BUF_SIZE);
-	int err;
+	uint64_t in = lfs_decomp_in_bytes(f->d);
 
 	if (n < 0) {
 		f->error = g_strdup(lfs_decomp_error(f->d));
@@ -61,9 +42,12 @@ static ssize_t feed_read(void *ctx, const void **buf)
 	}
 	if (f->plain_hash && n > 0)
 		lfs_hasher_update(f->plain_hash, f->buf, (size_t)n);
-	err = copy_to_cache(f, start, (size_t)n);
-	if (err < 0)
-		return err;
+	if (f->opts->progress && in - f->reported >= SCAN_BUF_SIZE) {
+		f->opts->progress(f->opts->progress_ctx, f->spec, in,
+				  f->spec->size > 0 ? (uint64_t)f->spec->size
+						    : 0);
+		f->reported = in;
+	}
 	*buf = f->buf;
 	return n;
 }
@@ -94,17 +78,13 @@ static gboolean check_digest(const struct lfs_layer_spec *spec,
 }
 
 /* After the tar end marker: read the rest of the stream so every stored
- * byte is hashed and a corrupt tail is still caught.  No entry's data lies
- * there, so the cache copy stops with the chunk that held the marker (at
- * most one scan buffer past it): a bomb of zeros appended after it costs
- * CPU time, not disk. */
+ * byte is hashed and a corrupt tail is still caught. */
 static gboolean drain(struct feed *f, const struct lfs_layer_spec *spec,
 		      GError **error)
 {
 	const void *buf;
 	ssize_t n;
 
-	f->tee_stop = lfs_decomp_out_bytes(f->d);
 	while ((n = feed_read(f, &buf)) > 0)
 		;
 	if (n < 0)
@@ -142,102 +122,252 @@ static int new_hasher(bool want, enum lfs_digest_algo algo,
 }
 
 static gboolean start_feed(struct lfs_layer *l, struct feed *f,
-			   struct lfs_blob *blob, struct lfs_hasher *stored,
-			   const struct lfs_layer_options *opts,
-			   GError **error)
+			   struct lfs_hasher *stored, GError **error)
 {
 	const struct lfs_layer_spec *spec = l->spec;
 	const char *why = NULL;
 	int err;
 
-	err = lfs_decomp_new(blob, spec->compression, stored, &f->d, &why);
+	err = lfs_decomp_new(l->stored, spec->compression, stored, &f->d,
+			     &why);
 	if (err == -EINVAL || err == -ENOTSUP)
 		return lfs_fail(error, -err, "%s: %s", spec->name, why);
 	if (err < 0)
 		return lfs_fail(error, -err, "%s: %s: %s", spec->name, why,
 				g_strerror(-err));
 	l->comp = lfs_decomp_compression(f->d);
-	if (l->comp != LFS_COMP_NONE && opts->cache) {
-		f->tee_fd = lfs_cache_tmpfile(opts->cache);
-		f->cache_path = lfs_cache_path(opts->cache);
-		if (f->tee_fd < 0)
-			return lfs_fail(error, -f->tee_fd,
-					"%s: cache %s: %s", spec->name,
-					f->cache_path, g_strerror(-f->tee_fd));
-	}
 	f->buf = g_malloc(SCAN_BUF_SIZE);
 	return TRUE;
 }
 
-/* Where reads find the tar stream: the blob itself when uncompressed, the
- * cache copy otherwise. */
-static gboolean attach_data(struct lfs_layer *l, struct feed *f,
-			    struct lfs_blob **blob, GError **error)
+/* A tar error in a compressed layer is often the symptom of damage the
+ * decompressor has not reached yet (garbage inflates into garbage
+ * headers).  Read on: if the stream itself is broken, that is the error
+ * to report, naming the real cause and its offset. */
+static void prefer_stream_error(struct feed *f,
+				const struct lfs_layer_spec *spec,
+				GError **error)
 {
-	int err;
+	GError *why = NULL;
 
-	if (l->comp == LFS_COMP_NONE) {
-		l->data = g_steal_pointer(blob);
-		return TRUE;
-	}
-	if (f->tee_fd < 0)
-		return TRUE;
-	err = lfs_blob_open_fd(g_steal_fd(&f->tee_fd), 0, f->tee_len,
-			       &l->data);
-	if (err < 0)
-		return lfs_fail(error, -err, "%s: cache copy: %s",
-				l->spec->name, g_strerror(-err));
-	return TRUE;
+	if (f->error || drain(f, spec, &why))
+		return;
+	g_clear_error(error);
+	g_propagate_error(error, why);
 }
 
-static gboolean index_tar(struct lfs_layer *l,
-			  const struct lfs_layer_options *opts,
-			  struct lfs_index_builder *b, GError **error)
+/* The indexing pass proper: scan the stream into @b, recording access
+ * points into @rec, and check what the source promised. */
+static gboolean scan_tar(struct lfs_layer *l,
+			 const struct lfs_layer_options *opts,
+			 struct lfs_index_builder *b,
+			 struct lfs_seek_recorder *rec, GError **error)
 {
 	const struct lfs_layer_spec *spec = l->spec;
 	g_autoptr(lfs_hasher) stored = NULL, plain = NULL;
-	struct lfs_blob *blob = NULL;
-	struct feed f = { .tee_fd = -1, .tee_stop = UINT64_MAX };
+	struct feed f = { .opts = opts, .spec = spec };
 	struct lfs_tar_source src = { feed_read, feed_error, &f };
 	gboolean ok = FALSE;
-	int err;
 
-	err = lfs_blob_open_file(spec->path, spec->offset, spec->length,
-				 &blob);
-	if (err < 0) {
-		lfs_fail(error, -err, "%s: %s: %s", spec->name, spec->path,
-			 err == -EINVAL ? "the file is shorter than the layer"
-					: g_strerror(-err));
-		goto out;
-	}
 	if (new_hasher(spec->has_digest, spec->digest.algo, &stored) < 0 ||
 	    new_hasher(spec->has_diff_id, spec->diff_id.algo, &plain) < 0) {
 		lfs_fail(error, ENOMEM, "%s: out of memory", spec->name);
 		goto out;
 	}
 	f.plain_hash = plain;
-	ok = start_feed(l, &f, blob, stored, opts, error) &&
-	     lfs_tar_scan(&src, b, opts->lg, spec->name, error) &&
-	     drain(&f, spec, error) && verify(l, &f, stored, error) &&
-	     attach_data(l, &f, &blob, error);
+	if (!start_feed(l, &f, stored, error))
+		goto out;
+	if (l->comp != LFS_COMP_NONE)
+		lfs_decomp_record(f.d, rec);
+	ok = lfs_tar_scan(&src, b, opts->lg, spec->name, error);
+	if (!ok && l->comp != LFS_COMP_NONE)
+		prefer_stream_error(&f, spec, error);
+	ok = ok && drain(&f, spec, error) && verify(l, &f, stored, error);
 out:
-	lfs_blob_close(blob);
 	lfs_decomp_free(f.d);
-	lfs_closep(&f.tee_fd);
 	g_free(f.buf);
 	g_free(f.error);
 	return ok;
 }
 
+/* Open the stored bytes and note which file they are in. */
+static gboolean open_stored(struct lfs_layer *l, struct lfs_blob_id *id,
+			    struct stat *st, GError **error)
+{
+	const struct lfs_layer_spec *spec = l->spec;
+	int fd = open(spec->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int err;
+
+	if (fd < 0 || fstat(fd, st) < 0) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		return lfs_fail(error, -err, "%s: %s: %s", spec->name,
+				spec->path, g_strerror(-err));
+	}
+	*id = (struct lfs_blob_id){
+		(uint64_t)st->st_dev,	    (uint64_t)st->st_ino,
+		(uint64_t)st->st_size,	    st->st_mtim.tv_sec,
+		(uint64_t)st->st_mtim.tv_nsec, spec->offset,
+		spec->length,
+	};
+	err = lfs_blob_open_fd(fd, spec->offset, spec->length, &l->stored);
+	if (err < 0)
+		return lfs_fail(error, -err, "%s: %s: %s", spec->name,
+				spec->path,
+				err == -EINVAL ? "the file is shorter than the "
+						 "layer"
+					       : g_strerror(-err));
+	return TRUE;
+}
+
+/* Whether a persisted index is for these very bytes; *why says why not. */
+static bool meta_fits(const struct lfs_layer *l,
+		      const struct lfs_index_meta *m,
+		      const struct lfs_blob_id *id, const char **why)
+{
+	const struct lfs_layer_spec *spec = l->spec;
+
+	*why = NULL;
+	if (memcmp(&m->blob, id, sizeof(*id)) != 0)
+		*why = "the stored bytes changed since they were indexed";
+	else if (m->stored_size != l->stored->size)
+		*why = "its size differs";
+	else if (spec->has_digest &&
+		 (!m->has_digest || !lfs_digest_equal(&m->digest,
+						      &spec->digest)))
+		*why = "its digest differs";
+	else if (spec->compression != LFS_COMP_DETECT &&
+		 spec->compression != m->compression)
+		*why = "its compression differs";
+	return *why == NULL;
+}
+
+/* The persisted index of @l, if there is one that fits. */
+static bool load_cached(struct lfs_layer *l,
+			const struct lfs_layer_options *opts,
+			const struct lfs_blob_id *id)
+{
+	g_autofree char *name = g_strdup_printf("%s.idx", l->cache_key);
+	struct lfs_index_meta m;
+	struct lfs_index *ix = NULL;
+	const char *why = NULL;
+	int err = lfs_index_file_load(lfs_cache_index_dir(opts->cache), name,
+				      &ix, &m, &why);
+
+	if (err == -ENOENT)
+		return false;
+	if (err == 0 && !meta_fits(l, &m, id, &why)) {
+		lfs_index_free(ix);
+		err = -EINVAL;
+	}
+	if (err < 0) {
+		lfs_info(opts->lg, "%s: cached index %s/index/%s not used (%s); "
+				   "indexing again",
+			 l->spec->name, lfs_cache_path(opts->cache), name,
+			 why ? why : g_strerror(-err));
+		return false;
+	}
+	l->index = ix;
+	l->comp = m.compression;
+	l->stored_size = m.stored_size;
+	l->tar_size = m.tar_size;
+	l->loaded = true;
+	return true;
+}
+
+static void save_index(struct lfs_layer *l,
+		       const struct lfs_layer_options *opts,
+		       const struct lfs_blob_id *id, uint64_t span)
+{
+	g_autofree char *name = g_strdup_printf("%s.idx", l->cache_key);
+	struct lfs_index_meta m = {
+		.blob = *id,
+		.stored_size = l->stored_size,
+		.tar_size = l->tar_size,
+		.compression = l->comp,
+		.has_digest = l->spec->has_digest,
+		.digest = l->spec->digest,
+		.span = span,
+	};
+	int err = lfs_index_file_write(lfs_cache_index_dir(opts->cache), name,
+				       l->index, &m);
+
+	if (err < 0)
+		lfs_warn(opts->lg, "%s: cannot save its index in %s: %s; it "
+				   "will be built again next time",
+			 l->spec->name, lfs_cache_path(opts->cache),
+			 g_strerror(-err));
+}
+
+static gboolean build_index(struct lfs_layer *l,
+			    const struct lfs_layer_options *opts,
+			    GError **error)
+{
+	uint64_t span = opts->span ? opts->span : LFS_SEEK_SPAN_DEFAULT;
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_seek_recorder *rec = lfs_seek_recorder_new(span);
+	gboolean ok = scan_tar(l, opts, b, rec, error);
+
+	if (ok) {
+		l->index = lfs_index_builder_finish(b, opts->lg,
+						    l->spec->name);
+		lfs_seek_recorder_finish(rec, l->index);
+	}
+	lfs_seek_recorder_free(rec);
+	lfs_index_builder_free(b);
+	return ok;
+}
+
+static gboolean index_tar(struct lfs_layer *l,
+			  const struct lfs_layer_options *opts,
+			  GError **error)
+{
+	struct lfs_blob_id id;
+	struct stat st;
+	lfs_autofd lock = -1;
+	gboolean ok;
+
+	if (!open_stored(l, &id, &st, error))
+		return FALSE;
+	if (opts->cache) {
+		l->cache_key = lfs_cache_key(l->spec, &st);
+		if (load_cached(l, opts, &id))
+			return TRUE;
+		/* Another mount may be indexing it: wait for it, then look
+		 * again, so the work is done once. */
+		lock = lfs_cache_lock(opts->cache, l->cache_key);
+		if (lock >= 0 && load_cached(l, opts, &id))
+			return TRUE;
+	}
+	ok = build_index(l, opts, error);
+	if (ok && opts->cache)
+		save_index(l, opts, &id,
+			   opts->span ? opts->span : LFS_SEEK_SPAN_DEFAULT);
+	return ok;
+}
+
 static gboolean index_dir(struct lfs_layer *l,
 			  const struct lfs_layer_options *opts,
-			  struct lfs_index_builder *b, GError **error)
+			  GError **error)
 {
+	struct lfs_index_builder *b;
+	gboolean ok;
+
+	/* Directory layers are scanned on every mount: a directory can
+	 * change anywhere below without its own mtime changing, so there
+	 * is no cheap way to know a saved index is still right. */
 	l->dirfd = open(l->spec->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (l->dirfd < 0)
 		return lfs_fail(error, errno, "%s: %s", l->spec->name,
 				g_strerror(errno));
-	return lfs_dir_scan(l->dirfd, b, opts->lg, l->spec->name, error);
+	b = lfs_index_builder_new();
+	ok = lfs_dir_scan(l->dirfd, b, opts->lg, l->spec->name, error);
+	if (ok)
+		l->index = lfs_index_builder_finish(b, opts->lg,
+						    l->spec->name);
+	lfs_index_builder_free(b);
+	return ok;
 }
 
 gboolean lfs_layer_open(const struct lfs_layer_spec *spec,
@@ -245,16 +375,12 @@ gboolean lfs_layer_open(const struct lfs_layer_spec *spec,
 			struct lfs_layer **out, GError **error)
 {
 	struct lfs_layer *l = g_new0(struct lfs_layer, 1);
-	struct lfs_index_builder *b = lfs_index_builder_new();
 	gboolean ok;
 
 	l->spec = spec;
 	l->dirfd = -1;
-	ok = spec->kind == LFS_LAYER_DIR ? index_dir(l, opts, b, error)
-					 : index_tar(l, opts, b, error);
-	if (ok)
-		l->index = lfs_index_builder_finish(b, opts->lg, spec->name);
-	lfs_index_builder_free(b);
+	ok = spec->kind == LFS_LAYER_DIR ? index_dir(l, opts, error)
+					 : index_tar(l, opts, error);
 	if (!ok) {
 		lfs_layer_free(l);
 		return FALSE;
@@ -268,9 +394,10 @@ void lfs_layer_free(struct lfs_layer *l)
 	if (!l)
 		return;
 	lfs_index_free(l->index);
-	lfs_blob_close(l->data);
+	lfs_blob_close(l->stored);
 	if (l->dirfd >= 0)
 		close(l->dirfd);
+	g_free(l->cache_key);
 	g_free(l);
 }
 

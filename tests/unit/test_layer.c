@@ -1,7 +1,7 @@
 /* Unit tests for layer/layer.c: lfs_layer_open() on tar, tar.gz and tar.zst
  * files, with and without the digest and size a source promises, as a
  * whole file or a byte range of a bigger one, with and without a cache.
- * The index must be right and reads through l->data at the indexed offsets
+ * The index must be right and reads through a stream at the indexed offsets
  * must give the files' bytes; broken or mismatching layers fail with a
  * message naming the layer.  Directory layers: lfs_layer_open_file() opens
  * an indexed file but refuses paths that now pass through a symlink. */
@@ -22,6 +22,7 @@
 #include <archive_entry.h>
 
 #include "layerfs/layer.h"
+#include "layerfs/stream.h"
 
 #include "asserts.h"
 #include "fixtures.h"
@@ -162,7 +163,7 @@ static void open_fails(struct fx *f, bool with_cache)
 	assert_null(f->l);
 }
 
-/* File @path of the layer holds @want, read through l->data. */
+/* File @path of the layer holds @want, read through a stream. */
 static void assert_file(struct fx *f, const char *path, const void *want,
 			size_t len)
 {
@@ -175,8 +176,13 @@ static void assert_file(struct fx *f, const char *path, const void *want,
 	e = lfs_index_get(f->l->index, i);
 	assert_int_equal(e->type, LFS_T_REG);
 	assert_int_equal(e->size, len);
-	assert_true(e->u.data + len <= f->l->data->size);
-	assert_int_equal(lfs_blob_pread(f->l->data, buf, len, e->u.data), len);
+	assert_true(e->u.data + len <= f->l->tar_size);
+	{
+		struct lfs_stream *s = lfs_stream_new(f->l, NULL);
+
+		assert_int_equal(lfs_stream_read(s, buf, len, e->u.data), 0);
+		lfs_stream_free(s);
+	}
 	assert_memory_equal(buf, want, len);
 }
 
@@ -188,8 +194,7 @@ static void assert_contents(struct fx *f)
 	gsize blen;
 	const void *big = g_bytes_get_data(f->big, &blen);
 
-	assert_non_null(f->l->data);
-	assert_true(f->l->data->size <= f->l->tar_size);
+	assert_non_null(f->l->stored);
 	for (size_t i = 0; i < G_N_ELEMENTS(small_files); i++)
 		assert_file(f, small_files[i].path, small_files[i].data,
 			    strlen(small_files[i].data));
@@ -224,8 +229,13 @@ static void check_form(struct fx *f, enum form form, enum lfs_compression comp)
 	assert_int_equal(f->l->stored_size, g_bytes_get_size(f->stored[form]));
 	assert_int_equal(f->l->tar_size, g_bytes_get_size(f->tar));
 	assert_contents(f);
-	/* A compressed layer's copy is anonymous: no names in the cache. */
-	assert_int_equal(count_names(f->cache_dir), 0);
+	/* Reads need no decompressed copy: nothing is unpacked. */
+	{
+		g_autofree char *unpacked =
+		    g_build_filename(f->cache_dir, "unpacked", NULL);
+
+		assert_int_equal(count_names(unpacked), 0);
+	}
 }
 
 static void test_plain_tar(void **state)
@@ -349,28 +359,72 @@ static void test_truncated_tar(void **state)
 
 /* A layer that is a byte range of a bigger file (a docker-archive member):
  * offsets are relative to the range, bytes around it are not looked at. */
-/* Bytes after the tar end marker are hashed but not copied to the cache:
- * 8 MiB of zeros appended inside the gzip stream cost no disk. */
-static void test_cache_copy_stops_at_end_marker(void **state)
+/* The index is saved in the cache and, on the next open of the same
+ * bytes, used as it is (no pass over the layer); a changed blob or a
+ * damaged index file is indexed again. */
+static void test_persisted_index(void **state)
 {
 	struct fx *f = *state;
-	gsize tar_len;
-	const guint8 *tar = g_bytes_get_data(f->tar, &tar_len);
-	gsize padded_len = tar_len + (8u << 20);
-	g_autofree guint8 *padded = g_malloc0(padded_len);
-	g_autoptr(GBytes) plain = NULL, gz = NULL;
+	g_autofree char *idx = NULL;
+	struct stat st;
+	uint32_t n;
 
-	memcpy(padded, tar, tar_len);
-	plain = g_bytes_new_take(g_steal_pointer(&padded), padded_len);
-	gz = fx_gzip(plain);
-	tar_spec(f, "padded.tar.gz", gz);
+	form_spec(f, GZIP);
 	f->spec->has_digest = true;
-	set_digest(&f->spec->digest, gz);
+	set_digest(&f->spec->digest, f->stored[GZIP]);
 	open_ok(f, true);
-	assert_int_equal(f->l->tar_size, padded_len);
-	/* At most one scan chunk (1 MiB) of read-ahead past the tar. */
-	assert_true(f->l->data->size < tar_len + (1u << 20) + 1);
-	assert_true(f->l->data->size >= tar_len);
+	assert_false(f->l->loaded);
+	n = f->l->index->nentries;
+	assert_true(f->l->index->ncheckpoints > 0);
+	idx = g_strdup_printf("%s/index/%s.idx", f->cache_dir,
+			      f->l->cache_key);
+	assert_true(g_file_test(idx, G_FILE_TEST_IS_REGULAR));
+	assert_non_null(strstr(f->l->cache_key, "sha256-"));
+
+	open_ok(f, true);
+	assert_true(f->l->loaded);
+	assert_int_equal(f->l->index->nentries, n);
+	assert_int_equal(f->l->comp, LFS_COMP_GZIP);
+	assert_int_equal(f->l->tar_size, g_bytes_get_size(f->tar));
+	assert_contents(f);
+
+	/* A damaged index file: noticed, and replaced. */
+	assert_int_equal(stat(idx, &st), 0);
+	assert_int_equal(truncate(idx, st.st_size - 100), 0);
+	fx_log_clear(&f->log);
+	fx_log_init(&f->log);
+	open_ok(f, true);
+	assert_false(f->l->loaded);
+	assert_true(fx_log_has(&f->log, "not used (truncated or extended)"));
+	open_ok(f, true);
+	assert_true(f->l->loaded);
+
+	/* The blob file replaced (same bytes, another file): checked again. */
+	form_spec(f, GZIP);
+	f->spec->has_digest = true;
+	set_digest(&f->spec->digest, f->stored[GZIP]);
+	open_ok(f, true);
+	assert_false(f->l->loaded);
+	assert_contents(f);
+}
+
+/* Without a digest, the key names the file; a changed file gets a new
+ * one. */
+static void test_local_key(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *key = NULL;
+
+	form_spec(f, ZSTD);
+	open_ok(f, true);
+	key = g_strdup(f->l->cache_key);
+	assert_true(g_str_has_prefix(key, "local-"));
+	open_ok(f, true);
+	assert_true(f->l->loaded);
+	form_spec(f, ZSTD); /* written again: a new inode and mtime */
+	open_ok(f, true);
+	assert_false(f->l->loaded);
+	assert_string_not_equal(f->l->cache_key, key);
 	assert_contents(f);
 }
 
@@ -440,21 +494,22 @@ static void test_range_past_end_of_file(void **state)
 			 "the file is shorter than the layer");
 }
 
-/* Without a cache (inspect): the index is built, but only an
- * uncompressed layer has data to read. */
+/* Without a cache: every index is built, nothing is saved, and every
+ * form still reads back right (compressed ones through access points). */
 static void test_without_cache(void **state)
 {
 	struct fx *f = *state;
 
 	form_spec(f, GZIP);
 	open_ok(f, false);
-	assert_null(f->l->data);
+	assert_null(f->l->cache_key);
 	assert_int_equal(f->l->comp, LFS_COMP_GZIP);
 	assert_int_equal(f->l->index->nentries, 7);
 	assert_int_equal(f->l->tar_size, g_bytes_get_size(f->tar));
+	assert_contents(f);
 	form_spec(f, ZSTD);
 	open_ok(f, false);
-	assert_null(f->l->data);
+	assert_contents(f);
 	form_spec(f, PLAIN);
 	open_ok(f, false);
 	assert_contents(f);
@@ -530,7 +585,7 @@ static void test_dir_layer_open_file(void **state)
 	struct fx *f = *state;
 
 	dir_layer(f);
-	assert_null(f->l->data);
+	assert_null(f->l->stored);
 	assert_true(f->l->dirfd >= 0);
 	assert_int_equal(
 	    lfs_index_get(f->l->index, lookup(f, "sub/deep/f"))->size, 8);
@@ -634,7 +689,8 @@ int main(void)
 	    FT(test_corrupt_gzip_middle),
 	    FT(test_truncated_gzip),
 	    FT(test_truncated_tar),
-	    FT(test_cache_copy_stops_at_end_marker),
+	    FT(test_persisted_index),
+	    FT(test_local_key),
 	    FT(test_byte_range_in_bigger_file),
 	    FT(test_empty_layers),
 	    FT(test_range_past_end_of_file),

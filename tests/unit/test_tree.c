@@ -114,9 +114,11 @@ static char *contents(struct stack *s, const char *path)
 	struct lfs_node *n = must(s, path);
 	struct lfs_ref r = lfs_tree_data_ref(n);
 	char buf[256] = { 0 };
-	ssize_t got = lfs_read_entry(s->layers[r.layer], r.entry, -1, buf,
+	struct lfs_stream *stream = lfs_stream_new(s->layers[r.layer], NULL);
+	ssize_t got = lfs_read_entry(stream, r.entry, -1, buf,
 				     sizeof(buf) - 1, 0);
 
+	lfs_stream_free(stream);
 	assert_true(got >= 0);
 	return g_strndup(buf, (gsize)got);
 }

@@ -1,0 +1,52 @@
+/* A bounded pool of positioned decompressors for one compressed layer.
+ *
+ * Each handle is a seek reader (seek_index.h) that remembers where its
+ * last read ended.  A read takes the idle handle positioned closest before
+ * its offset, within a span: a sequential reader thus continues where it
+ * stopped instead of inflating again from an access point (a hit).
+ * Otherwise a new handle is made, up to the pool's size, or the least
+ * recently used idle one is moved (a miss, and for a moved one an
+ * eviction).  Concurrent readers use different handles and never wait on
+ * one another's decompression; when all handles are busy, a read waits for
+ * the first one free.  No lock is held while decompressing. */
+#ifndef LAYERFS_HANDLE_POOL_H
+#define LAYERFS_HANDLE_POOL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "layerfs/blob.h"
+#include "layerfs/image.h"
+#include "layerfs/index.h"
+
+/* Handles per layer unless told otherwise: enough for the kernel's
+ * parallel readahead plus a couple of readers. */
+#define LFS_POOL_HANDLES_DEFAULT 4
+
+struct lfs_handle_pool;
+
+struct lfs_pool_stats {
+	uint64_t hits;	    /* reads that continued a handle's position */
+	uint64_t misses;    /* reads that restarted at an access point */
+	uint64_t evictions; /* handles moved away from a position */
+	uint64_t waits;	    /* reads that waited for a free handle */
+	uint64_t inflated;  /* bytes decompressed, skipped ones included */
+	uint32_t handles;   /* handles in the pool now */
+};
+
+/* A pool over @stored (borrowed) compressed as @comp, with @ix's access
+ * points; at most @max handles (0: the default). */
+struct lfs_handle_pool *lfs_handle_pool_new(struct lfs_blob *stored,
+					    enum lfs_compression comp,
+					    const struct lfs_index *ix,
+					    unsigned int max);
+void lfs_handle_pool_free(struct lfs_handle_pool *p);
+
+/* Read @len bytes of the uncompressed stream at @off; as pread(2). */
+ssize_t lfs_handle_pool_pread(struct lfs_handle_pool *p, void *buf,
+			      size_t len, uint64_t off);
+
+void lfs_handle_pool_stats(struct lfs_handle_pool *p,
+			   struct lfs_pool_stats *st);
+
+#endif
