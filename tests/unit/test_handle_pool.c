@@ -1,0 +1,327 @@
+/* io/handle_pool.c: the bound on handles, a sequential reader continuing
+ * its handle (hits, bytes inflated once), interleaved readers each keeping
+ * their own, eviction of the least recently used, waiting when every
+ * handle is busy, and many threads reading random ranges against the
+ * plain bytes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "fixtures.h"
+#include "layerfs/decomp.h"
+#include "layerfs/handle_pool.h"
+#include "layerfs/seek_index.h"
+
+#define SPAN (256u << 10)
+#define PLAIN_SIZE (6u << 20)
+#define CHUNK (128u << 10)
+
+struct fx {
+	char *dir;
+	GBytes *plain;
+	struct lfs_blob *blob;
+	struct lfs_index ix; /* only the access points are used */
+	struct lfs_handle_pool *p;
+};
+
+/* A gzip blob of compressible noise, indexed as the index pass does. */
+static int setup(void **state)
+{
+	struct fx *f = g_new0(struct fx, 1);
+	g_autoptr(GBytes) gz = NULL;
+	g_autofree char *path = NULL;
+	struct lfs_seek_recorder *rec = lfs_seek_recorder_new(SPAN);
+	g_autofree guint8 *buf = g_malloc(1 << 20);
+	struct lfs_decomp *d;
+	const char *why;
+
+	f->dir = fx_tmpdir();
+	f->plain = fx_noise(PLAIN_SIZE, 7, 40);
+	gz = fx_gzip(f->plain);
+	path = fx_write(f->dir, "blob.gz", gz);
+	assert_int_equal(lfs_blob_open_file(path, 0, LFS_LENGTH_TO_EOF,
+					    &f->blob),
+			 0);
+	assert_int_equal(lfs_decomp_new(f->blob, LFS_COMP_GZIP, NULL, &d,
+					&why),
+			 0);
+	lfs_decomp_record(d, rec);
+	while (lfs_decomp_read(d, buf, 1 << 20) > 0)
+		;
+	lfs_decomp_free(d);
+	lfs_seek_recorder_finish(rec, &f->ix);
+	lfs_seek_recorder_free(rec);
+	assert_true(f->ix.ncheckpoints > 8);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	lfs_handle_pool_free(f->p);
+	lfs_blob_close(f->blob);
+	g_free(f->ix.checkpoints);
+	g_free(f->ix.windows);
+	g_free(f->ix.frames);
+	g_bytes_unref(f->plain);
+	fx_rmtree(f->dir);
+	g_free(f->dir);
+	g_free(f);
+	return 0;
+}
+
+static void new_pool(struct fx *f, unsigned int max)
+{
+	f->p = lfs_handle_pool_new(f->blob, LFS_COMP_GZIP, &f->ix, max);
+}
+
+/* A read through the pool equals the plain bytes there. */
+static void check_read(struct lfs_handle_pool *p, GBytes *plain,
+		       uint64_t off, size_t len)
+{
+	gsize plen;
+	const guint8 *want = g_bytes_get_data(plain, &plen);
+	g_autofree guint8 *buf = g_malloc(len);
+	size_t n = MIN(len, plen - (size_t)off);
+
+	assert_int_equal(lfs_handle_pool_pread(p, buf, len, off), n);
+	assert_memory_equal(buf, want + off, n);
+}
+
+static struct lfs_pool_stats stats(struct fx *f)
+{
+	struct lfs_pool_stats st;
+
+	lfs_handle_pool_stats(f->p, &st);
+	return st;
+}
+
+/* Reading a file front to back inflates it once: every read after the
+ * first continues the same handle. */
+static void test_sequential_continues(void **state)
+{
+	struct fx *f = *state;
+	struct lfs_pool_stats st;
+	uint32_t reads = 0;
+
+	new_pool(f, 4);
+	for (uint64_t off = 0; off < PLAIN_SIZE; off += CHUNK, reads++)
+		check_read(f->p, f->plain, off, CHUNK);
+	st = stats(f);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.hits, reads - 1);
+	assert_int_equal(st.handles, 1);
+	assert_int_equal(st.evictions, 0);
+	assert_int_equal(st.inflated, PLAIN_SIZE);
+}
+
+/* Two files read in turns keep a handle each: no restart, no eviction. */
+static void test_interleaved_readers(void **state)
+{
+	struct fx *f = *state;
+	uint64_t a = 0, b = 3u << 20;
+	struct lfs_pool_stats st;
+
+	new_pool(f, 2);
+	for (int i = 0; i < 16; i++, a += CHUNK, b += CHUNK) {
+		check_read(f->p, f->plain, a, CHUNK);
+		check_read(f->p, f->plain, b, CHUNK);
+	}
+	st = stats(f);
+	assert_int_equal(st.misses, 2);
+	assert_int_equal(st.hits, 30);
+	assert_int_equal(st.handles, 2);
+	assert_int_equal(st.evictions, 0);
+	/* Each handle inflated at most one span before its first byte. */
+	assert_true(st.inflated <= 2 * (16 * CHUNK + SPAN));
+}
+
+/* Scattered reads never grow the pool past its bound: the least recently
+ * used handle is moved. */
+static void test_bound_and_eviction(void **state)
+{
+	struct fx *f = *state;
+	struct lfs_pool_stats st;
+
+	new_pool(f, 2);
+	/* Backwards, so no handle can continue to the next read. */
+	for (int i = 11; i >= 0; i--)
+		check_read(f->p, f->plain, (uint64_t)i * (512u << 10), 4096);
+	st = stats(f);
+	assert_int_equal(st.handles, 2);
+	assert_int_equal(st.misses, 12);
+	assert_int_equal(st.hits, 0);
+	assert_int_equal(st.evictions, 10);
+
+	/* The bound is per pool; the default applies with 0. */
+	lfs_handle_pool_free(f->p);
+	new_pool(f, 0);
+	for (int i = 20; i >= 0; i--)
+		check_read(f->p, f->plain, (uint64_t)i * (256u << 10), 4096);
+	assert_int_equal(stats(f).handles, LFS_POOL_HANDLES_DEFAULT);
+}
+
+/* A handle continues only forward and only within about a span: further
+ * on, restarting at an access point is cheaper. */
+static void test_reach(void **state)
+{
+	struct fx *f = *state;
+	struct lfs_pool_stats st;
+
+	new_pool(f, 4);
+	check_read(f->p, f->plain, 0, 4096);
+	check_read(f->p, f->plain, 4096 + 1000, 4096); /* small skip: hit */
+	check_read(f->p, f->plain, 4u << 20, 4096);    /* far: miss */
+	check_read(f->p, f->plain, 100, 4096);	       /* backwards: miss */
+	st = stats(f);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.misses, 3);
+	assert_int_equal(st.handles, 3);
+}
+
+/* Reads past the end are short, as pread is; a read entirely past it
+ * returns 0. */
+static void test_end_of_stream(void **state)
+{
+	struct fx *f = *state;
+	char buf[64];
+
+	new_pool(f, 1);
+	check_read(f->p, f->plain, PLAIN_SIZE - 10, 4096);
+	assert_int_equal(lfs_handle_pool_pread(f->p, buf, sizeof(buf),
+					       PLAIN_SIZE + 5),
+			 0);
+}
+
+struct worker {
+	struct fx *f;
+	uint32_t seed;
+	int reads;
+	bool sequential;
+};
+
+/* Random ranges, or consecutive chunks from a random start; the plain
+ * bytes are compared in the thread (cmocka asserts are not thread safe,
+ * so a mismatch is returned). */
+static gpointer reader(gpointer data)
+{
+	struct worker *w = data;
+	GRand *rand = g_rand_new_with_seed(w->seed);
+	const guint8 *plain = g_bytes_get_data(w->f->plain, NULL);
+	guint8 *buf = g_malloc(CHUNK);
+	uint64_t off = (uint64_t)g_rand_int_range(rand, 0, PLAIN_SIZE / 2);
+	gpointer bad = NULL;
+
+	for (int i = 0; i < w->reads && !bad; i++) {
+		size_t len = (size_t)g_rand_int_range(rand, 1, CHUNK);
+		ssize_t n;
+
+		if (!w->sequential)
+			off = (uint64_t)g_rand_int_range(rand, 0,
+							 PLAIN_SIZE - CHUNK);
+		n = lfs_handle_pool_pread(w->f->p, buf, len, off);
+		if (n != (ssize_t)len || memcmp(buf, plain + off, len) != 0)
+			bad = GUINT_TO_POINTER(1);
+		off += len;
+		if (off + CHUNK > PLAIN_SIZE)
+			off = 0;
+	}
+	g_free(buf);
+	g_rand_free(rand);
+	return bad;
+}
+
+static void run_readers(struct fx *f, int nthreads, int reads)
+{
+	GThread *t[16];
+	struct worker w[16];
+
+	assert_true(nthreads <= 16);
+	for (int i = 0; i < nthreads; i++) {
+		w[i] = (struct worker){ f, 100u + (uint32_t)i, reads, i % 2 };
+		t[i] = g_thread_new("reader", reader, &w[i]);
+	}
+	for (int i = 0; i < nthreads; i++)
+		assert_null(g_thread_join(t[i]));
+}
+
+/* Eight threads over three handles: every byte right, the bound held,
+ * and the reads that found every handle busy waited rather than failed. */
+static void test_concurrent_readers(void **state)
+{
+	struct fx *f = *state;
+	struct lfs_pool_stats st;
+
+	new_pool(f, 3);
+	run_readers(f, 8, 60);
+	st = stats(f);
+	assert_true(st.handles <= 3);
+	assert_int_equal(st.hits + st.misses, 8 * 60);
+}
+
+/* One handle shared by four threads: they take turns. */
+static void test_single_handle_shared(void **state)
+{
+	struct fx *f = *state;
+
+	new_pool(f, 1);
+	run_readers(f, 4, 30);
+	assert_int_equal(stats(f).handles, 1);
+}
+
+/* Damage found by a read is that read's error; the handle goes back to
+ * the pool and later reads elsewhere still work. */
+static void test_damage_is_per_read(void **state)
+{
+	struct fx *f = *state;
+	gsize len;
+	guint8 *bad = g_bytes_unref_to_data(fx_gzip(f->plain), &len);
+	g_autoptr(GBytes) stored = NULL;
+	g_autofree char *path = NULL;
+	char buf[4096];
+
+	/* Same length, garbage in the second half (one access point is
+	 * kept sound: the first). */
+	memset(bad + len / 2, 0x55, len / 2 - 64);
+	stored = g_bytes_new_take(bad, len);
+	path = fx_write(f->dir, "blob.gz", stored);
+	lfs_blob_close(f->blob);
+	assert_int_equal(lfs_blob_open_file(path, 0, LFS_LENGTH_TO_EOF,
+					    &f->blob),
+			 0);
+	new_pool(f, 1);
+	assert_true(lfs_handle_pool_pread(f->p, buf, sizeof(buf),
+					  PLAIN_SIZE - 8192) < 0);
+	check_read(f->p, f->plain, 0, sizeof(buf));
+	assert_int_equal(stats(f).handles, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sequential_continues,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interleaved_readers,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bound_and_eviction,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_end_of_stream, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_readers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_single_handle_shared,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damage_is_per_read, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
