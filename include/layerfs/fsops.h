@@ -3,9 +3,9 @@
  * returns 0 or a byte count, or -errno.  The FUSE adapters in src/fuse/
  * only decode requests, call these and reply.
  *
- * Lookup counts: lfs_fs_lookup() and every lfs_fs_readdir() entry emitted
- * with @plus (but "." and "..") add one to the entry's count, as the kernel
- * counts them; lfs_fs_forget() takes them back. */
+ * Lookup counts: the kernel counts lookups and readdirplus entries and
+ * sends forgets; nothing here needs them, node numbers being names that
+ * stay valid for the life of the mount (tree.h, docs/decisions/0010). */
 #ifndef LAYERFS_FSOPS_H
 #define LAYERFS_FSOPS_H
 
@@ -22,7 +22,6 @@ struct lfs_dir;
 
 int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
 		  struct stat *st);
-void lfs_fs_forget(struct lfs_mount *m, uint64_t ino, uint64_t nlookup);
 int lfs_fs_getattr(struct lfs_mount *m, uint64_t ino, struct stat *st);
 /* *target stays valid for the life of the mount. */
 int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, const char **target);

@@ -101,4 +101,9 @@ int lfs_index_file_write(int dirfd, const char *name,
 int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **ix,
 			struct lfs_index_meta *meta, const char **why);
 
+/* Let the pages of a mapped index go from the resident set (they stay in
+ * the page cache; the next access faults them back).  Nothing for an
+ * index built in memory. */
+void lfs_index_file_release(const struct lfs_index *ix);
+
 #endif

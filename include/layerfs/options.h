@@ -18,8 +18,9 @@ struct lfs_options {
 	char *platform;	    /* NULL: the host's */
 	char *cache_dir;    /* NULL: lfs_cache_default_dir() */
 	bool allow_other;   /* default: when run as root */
-	uint64_t span;	    /* gzip access point distance; 0: default */
-	unsigned int handles; /* decompressors per layer; 0: default */
+	uint64_t span;	    /* span=: gzip access point distance; 0: default */
+	unsigned int handles; /* handles=: decompressors per layer; 0: default */
+	uint64_t meta_cache;  /* meta_cache=: bytes of cached directories */
 	GPtrArray *fuse_opts; /* char *, passed to the FUSE mount */
 };
 

@@ -10,10 +10,13 @@
  * hardlink target, so every name of a hardlinked file has one number).
  * The root is LFS_ROOT_INO.  Numbers double as FUSE node ids.
  *
- * Lookup counts follow the FUSE contract: lfs_tree_lookup() adds one,
- * lfs_tree_forget() removes n, and a node is freed when its count reaches
- * zero.  Nodes are looked up by number with lfs_tree_get(), which is only
- * valid while the caller (the kernel) holds a count. */
+ * Numbers are names, not handles (docs/decisions/0010): everything about
+ * an object can be worked out again from its number, so the tree keeps no
+ * per-object state the kernel's lookup counts would have to pin.  A file
+ * is its entry.  A directory's merged state (its chain of layer
+ * directories, its listing) lives in a cache bounded by memory; an
+ * evicted directory is rebuilt from its number, by resolving its path
+ * again, the next time it is used. */
 #ifndef LAYERFS_TREE_H
 #define LAYERFS_TREE_H
 
@@ -32,12 +35,18 @@
 #define LFS_BLOCK_SIZE 4096
 
 struct lfs_tree;
-struct lfs_node;
 
 /* One entry of one layer. */
 struct lfs_ref {
 	uint32_t layer;
 	uint32_t entry;
+};
+
+/* What a node number stands for. */
+struct lfs_obj {
+	uint64_t ino;
+	uint32_t type;	     /* S_IFMT bits */
+	struct lfs_ref meta; /* attributes (and data) come from here */
 };
 
 /* An entry of a merged directory listing. */
@@ -48,51 +57,70 @@ struct lfs_mdirent {
 	uint64_t ino;
 };
 
+/* A merged listing; shared, counted (lfs_dirlist_unref). */
 struct lfs_dirlist {
+	gint refs;
 	uint32_t n;
 	uint32_t nsubdirs;
 	struct lfs_mdirent ents[]; /* sorted by name */
 };
 
+/* How much memory cached directories may take unless told otherwise. */
+#define LFS_TREE_CACHE_DEFAULT (16u << 20)
+
+struct lfs_tree_options {
+	uint64_t cache_bytes; /* 0: LFS_TREE_CACHE_DEFAULT */
+};
+
+struct lfs_tree_stats {
+	uint64_t dirs;	     /* directories cached now */
+	uint64_t bytes;	     /* memory they take */
+	uint64_t hits;	     /* uses of a cached directory */
+	uint64_t misses;     /* directories built (again) */
+	uint64_t evictions;  /* dropped to keep within the bound */
+	uint64_t listings;   /* merged listings built */
+	uint64_t trims;	     /* times the indexes' pages were released */
+};
+
 /* Build the tree over @layers (bottom to top; borrowed, must outlive the
  * tree).  Resolves hardlinks that point into lower layers; a link whose
- * target is missing is logged and left out. */
+ * target is missing is logged and left out.  @o may be NULL. */
 struct lfs_tree *lfs_tree_new(struct lfs_layer *const *layers,
-			      uint32_t nlayers, const struct lfs_logger *lg);
+			      uint32_t nlayers, const struct lfs_logger *lg,
+			      const struct lfs_tree_options *o);
 void lfs_tree_free(struct lfs_tree *t);
 
-/* Child @name of directory @parent; on success *out has one more lookup
- * count.  -ENOENT, -ENOTDIR, -ESTALE (unknown @parent), -ENAMETOOLONG. */
+/* Child @name of directory @parent.  -ENOENT, -ENOTDIR, -ESTALE (@parent
+ * names nothing), -ENAMETOOLONG. */
 int lfs_tree_lookup(struct lfs_tree *t, uint64_t parent, const char *name,
-		    struct lfs_node **out);
-void lfs_tree_forget(struct lfs_tree *t, uint64_t ino, uint64_t n);
+		    struct lfs_obj *out);
 
-/* The node for @ino, or NULL when nobody holds a count on it. */
-struct lfs_node *lfs_tree_get(struct lfs_tree *t, uint64_t ino);
+/* The object numbered @ino (one this tree gave out), or -ESTALE. */
+int lfs_tree_obj(struct lfs_tree *t, uint64_t ino, struct lfs_obj *out);
 
-uint64_t lfs_node_ino(const struct lfs_node *n);
-uint32_t lfs_node_type(const struct lfs_node *n); /* S_IFMT bits */
-uint64_t lfs_node_parent(const struct lfs_node *n);
+/* Number of directory @ino's parent (the root's is the root). */
+int lfs_tree_parent(struct lfs_tree *t, uint64_t ino, uint64_t *out);
 
 /* Attributes as stat(2) reports them. */
-void lfs_tree_stat(struct lfs_tree *t, struct lfs_node *n, struct stat *st);
+void lfs_tree_stat(struct lfs_tree *t, const struct lfs_obj *o,
+		   struct stat *st);
 
-/* Symlink target (owned by the tree), or NULL if @n is not a symlink. */
-const char *lfs_tree_readlink(struct lfs_tree *t, const struct lfs_node *n);
+/* Symlink target (in a layer's index), or NULL if @o is not a symlink. */
+const char *lfs_tree_readlink(struct lfs_tree *t, const struct lfs_obj *o);
 
-/* The merged listing of directory @n, built on first use and kept with the
- * node.  Returns 0 or -ENOTDIR / -ENOMEM. */
-int lfs_tree_dirlist(struct lfs_tree *t, struct lfs_node *n,
-		     const struct lfs_dirlist **out);
-
-/* Where a regular file's data lives. */
-struct lfs_ref lfs_tree_data_ref(const struct lfs_node *n);
+/* The merged listing of directory @ino, with one count for the caller.
+ * Returns 0 or -ENOTDIR / -ESTALE. */
+int lfs_tree_dirlist(struct lfs_tree *t, uint64_t ino,
+		     struct lfs_dirlist **out);
+void lfs_dirlist_unref(struct lfs_dirlist *list);
 
 /* Extended attributes: the value (or list) size when @size is 0, else the
  * bytes copied; -ENODATA, -ERANGE. */
-ssize_t lfs_tree_getxattr(struct lfs_tree *t, const struct lfs_node *n,
+ssize_t lfs_tree_getxattr(struct lfs_tree *t, const struct lfs_obj *o,
 			  const char *name, void *buf, size_t size);
-ssize_t lfs_tree_listxattr(struct lfs_tree *t, const struct lfs_node *n,
+ssize_t lfs_tree_listxattr(struct lfs_tree *t, const struct lfs_obj *o,
 			   char *buf, size_t size);
+
+void lfs_tree_stats(struct lfs_tree *t, struct lfs_tree_stats *st);
 
 #endif

@@ -18,49 +18,41 @@ struct lfs_file {
 };
 
 struct lfs_dir {
-	struct lfs_node *node; /* the kernel holds a count while open */
-	const struct lfs_dirlist *list;
+	uint64_t ino;
+	struct lfs_dirlist *list; /* one listing for the whole open */
 };
-
-static struct lfs_node *get_node(struct lfs_mount *m, uint64_t ino)
-{
-	return lfs_tree_get(m->tree, ino);
-}
 
 int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
 		  struct stat *st)
 {
-	struct lfs_node *n;
-	int err = lfs_tree_lookup(m->tree, parent, name, &n);
+	struct lfs_obj o;
+	int err = lfs_tree_lookup(m->tree, parent, name, &o);
 
 	if (err < 0)
 		return err;
-	lfs_tree_stat(m->tree, n, st);
+	lfs_tree_stat(m->tree, &o, st);
 	return 0;
-}
-
-void lfs_fs_forget(struct lfs_mount *m, uint64_t ino, uint64_t nlookup)
-{
-	lfs_tree_forget(m->tree, ino, nlookup);
 }
 
 int lfs_fs_getattr(struct lfs_mount *m, uint64_t ino, struct stat *st)
 {
-	struct lfs_node *n = get_node(m, ino);
+	struct lfs_obj o;
+	int err = lfs_tree_obj(m->tree, ino, &o);
 
-	if (!n)
-		return -ESTALE;
-	lfs_tree_stat(m->tree, n, st);
+	if (err < 0)
+		return err;
+	lfs_tree_stat(m->tree, &o, st);
 	return 0;
 }
 
 int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, const char **target)
 {
-	struct lfs_node *n = get_node(m, ino);
+	struct lfs_obj o;
+	int err = lfs_tree_obj(m->tree, ino, &o);
 
-	if (!n)
-		return -ESTALE;
-	*target = lfs_tree_readlink(m->tree, n);
+	if (err < 0)
+		return err;
+	*target = lfs_tree_readlink(m->tree, &o);
 	return *target ? 0 : -EINVAL;
 }
 
@@ -95,19 +87,20 @@ static void log_unreadable(struct lfs_mount *m, const struct lfs_file *f,
 int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 		struct lfs_file **out)
 {
-	struct lfs_node *n = get_node(m, ino);
+	struct lfs_obj o;
 	struct lfs_ref r;
 	struct lfs_file *f;
+	int err = lfs_tree_obj(m->tree, ino, &o);
 
-	if (!n)
-		return -ESTALE;
+	if (err < 0)
+		return err;
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 		return -EROFS;
-	if (lfs_node_type(n) == S_IFDIR)
+	if (o.type == S_IFDIR)
 		return -EISDIR;
-	if (lfs_node_type(n) != S_IFREG)
+	if (o.type != S_IFREG)
 		return -EINVAL;
-	r = lfs_tree_data_ref(n);
+	r = o.meta;
 	f = g_new0(struct lfs_file, 1);
 	f->layer = m->layers[r.layer];
 	f->stream = m->streams[r.layer];
@@ -116,8 +109,7 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 	if (f->layer->dirfd >= 0) {
 		f->fd = lfs_layer_open_file(f->layer, r.entry);
 		if (f->fd < 0) {
-			int err = f->fd;
-
+			err = f->fd;
 			log_unreadable(m, f, 0, err);
 			g_free(f);
 			return err == -EXDEV || err == -ELOOP ? -EIO : err;
@@ -151,17 +143,13 @@ void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f)
 
 int lfs_fs_opendir(struct lfs_mount *m, uint64_t ino, struct lfs_dir **out)
 {
-	struct lfs_node *n = get_node(m, ino);
-	const struct lfs_dirlist *list;
-	int err;
+	struct lfs_dirlist *list;
+	int err = lfs_tree_dirlist(m->tree, ino, &list);
 
-	if (!n)
-		return -ESTALE;
-	err = lfs_tree_dirlist(m->tree, n, &list);
 	if (err < 0)
 		return err;
 	*out = g_new0(struct lfs_dir, 1);
-	(*out)->node = n;
+	(*out)->ino = ino;
 	(*out)->list = list;
 	return 0;
 }
@@ -171,18 +159,22 @@ static int emit_dots(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
 		     bool plus, lfs_dirent_fn emit, void *ctx)
 {
 	struct stat st = { 0 };
+	uint64_t parent;
 
 	if (off == 0) {
-		if (plus)
-			lfs_tree_stat(m->tree, d->node, &st);
-		st.st_ino = lfs_node_ino(d->node);
+		if (plus && lfs_fs_getattr(m, d->ino, &st) < 0)
+			memset(&st, 0, sizeof(st));
+		st.st_ino = d->ino;
 		st.st_mode = S_IFDIR | (st.st_mode & 07777);
 		if (emit(ctx, ".", &st, 1))
 			return 1;
 	}
 	if (off <= 1) {
 		memset(&st, 0, sizeof(st));
-		st.st_ino = lfs_node_parent(d->node);
+		/* Unknowable only for a number that names nothing. */
+		st.st_ino = lfs_tree_parent(m->tree, d->ino, &parent) == 0
+				    ? parent
+				    : d->ino;
 		st.st_mode = S_IFDIR;
 		if (emit(ctx, "..", &st, 2))
 			return 1;
@@ -196,16 +188,17 @@ static int emit_plus(struct lfs_mount *m, struct lfs_dir *d,
 {
 	g_autofree char *name = g_strndup(e->name, e->name_len);
 	struct stat st;
-	int err = lfs_fs_lookup(m, lfs_node_ino(d->node), name, &st);
+	int err;
 
+	/* A file is its number; a directory is looked up through this one,
+	 * which gives its chain without resolving its path again. */
+	if (e->type == S_IFDIR)
+		err = lfs_fs_lookup(m, d->ino, name, &st);
+	else
+		err = lfs_fs_getattr(m, e->ino, &st);
 	if (err < 0)
 		return err;
-	if (emit(ctx, name, &st, next)) {
-		/* Not sent: the kernel will not count it. */
-		lfs_fs_forget(m, st.st_ino, 1);
-		return 1;
-	}
-	return 0;
+	return emit(ctx, name, &st, next);
 }
 
 int lfs_fs_readdir(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
@@ -237,27 +230,30 @@ int lfs_fs_readdir(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
 void lfs_fs_releasedir(struct lfs_mount *m, struct lfs_dir *d)
 {
 	(void)m;
+	lfs_dirlist_unref(d->list);
 	g_free(d);
 }
 
 ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 			void *buf, size_t size)
 {
-	struct lfs_node *n = get_node(m, ino);
+	struct lfs_obj o;
+	int err = lfs_tree_obj(m->tree, ino, &o);
 
-	if (!n)
-		return -ESTALE;
-	return lfs_tree_getxattr(m->tree, n, name, buf, size);
+	if (err < 0)
+		return err;
+	return lfs_tree_getxattr(m->tree, &o, name, buf, size);
 }
 
 ssize_t lfs_fs_listxattr(struct lfs_mount *m, uint64_t ino, char *buf,
 			 size_t size)
 {
-	struct lfs_node *n = get_node(m, ino);
+	struct lfs_obj o;
+	int err = lfs_tree_obj(m->tree, ino, &o);
 
-	if (!n)
-		return -ESTALE;
-	return lfs_tree_listxattr(m->tree, n, buf, size);
+	if (err < 0)
+		return err;
+	return lfs_tree_listxattr(m->tree, &o, buf, size);
 }
 
 int lfs_fs_statfs(struct lfs_mount *m, struct statvfs *st)

@@ -74,7 +74,8 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 		lfs_mount_close(m);
 		return FALSE;
 	}
-	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log);
+	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
+			       &(struct lfs_tree_options){ o->meta_cache });
 	*out = m;
 	return TRUE;
 }

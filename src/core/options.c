@@ -55,6 +55,49 @@ static gboolean set_value(char **field, const char *key, const char *value,
 	return TRUE;
 }
 
+/* A size: digits with an optional K, M or G (powers of 1024), within
+ * [@min, @max]. */
+static gboolean set_size(uint64_t *field, const char *key, const char *value,
+			 uint64_t min, uint64_t max, GError **error)
+{
+	unsigned int shift = 0;
+	guint64 n;
+	char *end;
+
+	if (!value || !g_ascii_isdigit(*value))
+		return lfs_fail(error, EINVAL, "option %s= needs a size, as "
+				"in %s=4M", key, key);
+	errno = 0;
+	n = g_ascii_strtoull(value, &end, 10);
+	switch (g_ascii_toupper(*end)) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	}
+	if (*end)
+		return lfs_fail(error, EINVAL, "option %s=%s: not a size, as "
+				"in %s=4M", key, value, key);
+	if (errno || n > (max >> shift) || (n << shift) < min)
+		return lfs_fail(error, EINVAL, "option %s=%s: out of range "
+				"(%llu to %llu bytes)", key, value,
+				(unsigned long long)min,
+				(unsigned long long)max);
+	*field = n << shift;
+	return TRUE;
+}
+
+static gboolean set_count(unsigned int *field, const char *key,
+			  const char *value, unsigned int max, GError **error)
+{
+	guint64 n;
+
+	if (!value || !g_ascii_string_to_unsigned(value, 10, 1, max, &n, NULL))
+		return lfs_fail(error, EINVAL, "option %s= needs a number "
+				"from 1 to %u", key, max);
+	*field = (unsigned int)n;
+	return TRUE;
+}
+
 static gboolean parse_one(struct lfs_options *o, const char *opt,
 			  GError **error)
 {
@@ -69,6 +112,14 @@ static gboolean parse_one(struct lfs_options *o, const char *opt,
 		return set_value(&o->cache_dir, key, value, error);
 	if (strcmp(key, "platform") == 0)
 		return set_value(&o->platform, key, value, error);
+	if (strcmp(key, "span") == 0)
+		return set_size(&o->span, key, value, 64u << 10, 1u << 30,
+				error);
+	if (strcmp(key, "handles") == 0)
+		return set_count(&o->handles, key, value, 64, error);
+	if (strcmp(key, "meta_cache") == 0)
+		return set_size(&o->meta_cache, key, value, 64u << 10,
+				(uint64_t)64 << 30, error);
 	if (strcmp(opt, "allow_other") == 0) {
 		o->allow_other = true;
 		return TRUE;

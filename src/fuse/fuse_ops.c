@@ -56,22 +56,24 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	fill_entry(&st, &e);
-	/* The kernel only counts the lookup if the reply got through. */
-	if (fuse_reply_entry(req, &e) != 0)
-		lfs_fs_forget(mnt(req), e.ino, 1);
+	fuse_reply_entry(req, &e);
 }
 
+/* Node numbers stay valid for the life of the mount whatever the kernel
+ * still holds (fsops.h), so forgets need no bookkeeping; they are
+ * answered so the kernel's queue drains. */
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	lfs_fs_forget(mnt(req), ino, nlookup);
+	(void)ino;
+	(void)nlookup;
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
-	for (size_t i = 0; i < count; i++)
-		lfs_fs_forget(mnt(req), forgets[i].ino, forgets[i].nlookup);
+	(void)count;
+	(void)forgets;
 	fuse_reply_none(req);
 }
 
@@ -153,14 +155,12 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		lfs_fs_releasedir(mnt(req), d);
 }
 
-/* Packs directory entries into one reply buffer, and remembers which
- * readdirplus entries took a lookup count. */
+/* Packs directory entries into one reply buffer. */
 struct dirbuf {
 	fuse_req_t req;
 	char *buf;
 	size_t size, used;
 	bool plus;
-	GArray *counted; /* fuse_ino_t */
 };
 
 static int add_dirent(void *ctx, const char *name, const struct stat *st,
@@ -183,12 +183,6 @@ static int add_dirent(void *ctx, const char *name, const struct stat *st,
 	if (need > left)
 		return 1;
 	db->used += need;
-	/* "." and ".." take no count (see fsops.h). */
-	if (db->plus && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-		fuse_ino_t ino = st->st_ino;
-
-		g_array_append_val(db->counted, ino);
-	}
 	return 0;
 }
 
@@ -197,23 +191,16 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 {
 	struct lfs_dir *d = (struct lfs_dir *)(uintptr_t)fi->fh;
 	g_autofree char *buf = g_malloc(size);
-	g_autoptr(GArray) counted = g_array_new(FALSE, FALSE,
-						sizeof(fuse_ino_t));
-	struct dirbuf db = { req, buf, size, 0, plus, counted };
-	struct lfs_mount *m = mnt(req);
-	int err = lfs_fs_readdir(m, d, (uint64_t)off, plus, add_dirent, &db);
+	struct dirbuf db = { req, buf, size, 0, plus };
+	int err = lfs_fs_readdir(mnt(req), d, (uint64_t)off, plus, add_dirent,
+				 &db);
 
-	/* An error after some entries: send those (they hold counts). */
-	if (err < 0 && db.used == 0) {
+	/* An error after some entries: send those; the next call reports
+	 * it. */
+	if (err < 0 && db.used == 0)
 		reply_err(req, err);
-		return;
-	}
-	/* Entries the kernel never got were never counted by it. */
-	if (fuse_reply_buf(req, buf, db.used) != 0) {
-		for (guint i = 0; i < counted->len; i++)
-			lfs_fs_forget(m, g_array_index(counted, fuse_ino_t, i),
-				      1);
-	}
+	else
+		fuse_reply_buf(req, buf, db.used);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -306,9 +306,15 @@ int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **out,
 		lfs_index_free(ix);
 		return -EINVAL;
 	}
-	/* Checking touched every page; let them go from our resident set
-	 * (they stay in the page cache): lookups fault back what they use. */
-	madvise(map, (size_t)st.st_size, MADV_DONTNEED);
+	/* Checking touched every page; lookups fault back what they use. */
+	lfs_index_file_release(ix);
 	*out = ix;
 	return 0;
+}
+
+void lfs_index_file_release(const struct lfs_index *ix)
+{
+	/* A read-only shared file mapping: nothing is lost. */
+	if (ix->map)
+		madvise(ix->map, ix->map_len, MADV_DONTNEED);
 }

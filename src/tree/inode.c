@@ -1,139 +1,126 @@
-/* The node table: one node per object the kernel knows, keyed by inode
- * number, with the FUSE lookup count (see tree.h).  The kernel refers to a
- * node only while it holds a count, so a node found here stays valid for
- * the duration of the request that names it. */
+/* Node numbers and what they stand for (see tree.h): a file's number is
+ * its data entry, read straight from the index; a directory's goes
+ * through the directory cache. */
+#include <errno.h>
 #include <string.h>
 
 #include "tree_internal.h"
 
-struct lfs_node *lfs_node_new(const struct lfs_resolution *res,
-			      uint64_t parent)
+static void dir_obj(const struct lfs_dnode *d, struct lfs_obj *out)
 {
-	struct lfs_node *n = g_new0(struct lfs_node, 1);
-
-	n->type = res->type;
-	n->top = res->top;
-	n->meta = res->meta;
-	n->parent = parent;
-	if (res->type == S_IFDIR) {
-		n->ino = lfs_ref_ino(res->top);
-		n->nchain = res->chain->len;
-		n->ncontrib = res->ncontrib;
-		n->chain = g_memdup2(res->chain->data,
-				     sizeof(struct lfs_ref) * res->chain->len);
-	} else {
-		n->ino = lfs_ref_ino(res->meta);
-	}
-	return n;
+	out->ino = d->ino;
+	out->type = S_IFDIR;
+	out->meta = d->meta;
 }
 
-void lfs_node_free(struct lfs_node *n)
+int lfs_tree_obj(struct lfs_tree *t, uint64_t ino, struct lfs_obj *out)
 {
-	if (!n)
-		return;
-	g_free(n->chain);
-	g_free(n->list);
-	g_free(n);
-}
-
-struct lfs_node *lfs_nodes_insert(struct lfs_tree *t, struct lfs_node *n)
-{
-	struct lfs_node *old;
-
-	g_mutex_lock(&t->lock);
-	old = g_hash_table_lookup(t->nodes, &n->ino);
-	if (old) {
-		old->nlookup++;
-	} else {
-		n->nlookup = 1;
-		g_hash_table_insert(t->nodes, &n->ino, n);
-	}
-	g_mutex_unlock(&t->lock);
-	if (old)
-		lfs_node_free(n);
-	return old ? old : n;
-}
-
-struct lfs_node *lfs_tree_get(struct lfs_tree *t, uint64_t ino)
-{
-	struct lfs_node *n;
-
-	g_mutex_lock(&t->lock);
-	n = g_hash_table_lookup(t->nodes, &ino);
-	g_mutex_unlock(&t->lock);
-	return n;
-}
-
-/* One more count on @ino if it is already known: saves building a node
- * for every repeated lookup. */
-static struct lfs_node *ref_existing(struct lfs_tree *t, uint64_t ino)
-{
-	struct lfs_node *n;
-
-	g_mutex_lock(&t->lock);
-	n = g_hash_table_lookup(t->nodes, &ino);
-	if (n)
-		n->nlookup++;
-	g_mutex_unlock(&t->lock);
-	return n;
-}
-
-int lfs_tree_lookup(struct lfs_tree *t, uint64_t parent, const char *name,
-		    struct lfs_node **out)
-{
-	struct lfs_node *p = lfs_tree_get(t, parent);
-	struct lfs_resolution res;
-	uint64_t ino;
+	uint64_t hi = ino >> 32;
+	const struct lfs_index *ix;
+	struct lfs_dnode *d;
+	struct lfs_ref r;
+	uint32_t mode;
 	int err;
 
-	if (!p)
-		return -ESTALE;
-	if (p->type != S_IFDIR)
-		return -ENOTDIR;
-	err = lfs_resolve_child(t, p->chain, p->ncontrib, name, strlen(name),
-				&res);
-	if (err < 0)
+	if (ino != LFS_ROOT_INO) {
+		if (hi == 0 || hi > t->nlayers)
+			return -ESTALE;
+		r.layer = (uint32_t)(hi - 1);
+		r.entry = (uint32_t)ino;
+		ix = tree_index(t, r.layer);
+		if (r.entry >= ix->nentries)
+			return -ESTALE;
+		mode = lfs_etype_mode(lfs_index_get(ix, r.entry)->type);
+		/* Whiteouts and hardlink entries are never numbered. */
+		if (mode == 0)
+			return -ESTALE;
+		if (mode != S_IFDIR) {
+			out->ino = ino;
+			out->type = mode;
+			out->meta = r;
+			return 0;
+		}
+	}
+	d = lfs_dir_get(t, ino, &err);
+	if (!d)
 		return err;
-	ino = lfs_ref_ino(res.type == S_IFDIR ? res.top : res.meta);
-	*out = ref_existing(t, ino);
-	if (!*out)
-		*out = lfs_nodes_insert(t, lfs_node_new(&res, parent));
-	if (res.chain)
-		g_array_unref(res.chain);
+	dir_obj(d, out);
+	lfs_dir_put(t, d);
 	return 0;
 }
 
-void lfs_tree_forget(struct lfs_tree *t, uint64_t ino, uint64_t count)
+int lfs_tree_lookup(struct lfs_tree *t, uint64_t parent, const char *name,
+		    struct lfs_obj *out)
 {
-	struct lfs_node *n;
+	struct lfs_resolution res;
+	int err = 0;
+	struct lfs_dnode *p = lfs_dir_get(t, parent, &err);
 
-	g_mutex_lock(&t->lock);
-	n = g_hash_table_lookup(t->nodes, &ino);
-	/* The root lives as long as the tree, whatever the kernel says. */
-	if (!n || n == t->root) {
-		g_mutex_unlock(&t->lock);
-		return;
+	if (!p)
+		return err;
+	lfs_tree_tick(t);
+	err = lfs_resolve_child(t, p->chain, p->ncontrib, name, strlen(name),
+				&res);
+	lfs_dir_put(t, p);
+	if (err < 0)
+		return err;
+	if (res.type == S_IFDIR) {
+		struct lfs_dnode *d = lfs_dir_add(t, &res, parent);
+
+		dir_obj(d, out);
+		lfs_dir_put(t, d);
+		g_array_unref(res.chain);
+	} else {
+		out->ino = lfs_ref_ino(res.meta);
+		out->type = res.type;
+		out->meta = res.meta;
 	}
-	n->nlookup -= MIN(count, n->nlookup);
-	if (n->nlookup == 0)
-		g_hash_table_steal(t->nodes, &ino);
-	else
-		n = NULL;
+	return 0;
+}
+
+/* The number of the directory holding directory @d, found again from its
+ * path (a directory rebuilt from its number does not know it). */
+static int find_parent(struct lfs_tree *t, const struct lfs_dnode *d,
+		       uint64_t *out)
+{
+	struct lfs_ref r = { (uint32_t)((d->ino >> 32) - 1), (uint32_t)d->ino };
+	g_autofree char *path = lfs_index_path(tree_index(t, r.layer), r.entry);
+	char *slash = strrchr(path, '/');
+	struct lfs_resolution res;
+	int err;
+
+	if (!slash) {
+		*out = LFS_ROOT_INO;
+		return 0;
+	}
+	*slash = '\0';
+	err = lfs_resolve_path(t, t->nlayers, path, &res);
+	if (res.chain)
+		g_array_unref(res.chain);
+	if (err < 0 || res.type != S_IFDIR)
+		return -ESTALE;
+	*out = lfs_ref_ino(res.top);
+	return 0;
+}
+
+int lfs_tree_parent(struct lfs_tree *t, uint64_t ino, uint64_t *out)
+{
+	int err = 0;
+	struct lfs_dnode *d = lfs_dir_get(t, ino, &err);
+
+	if (!d)
+		return err;
+	g_mutex_lock(&t->lock);
+	*out = d->parent;
 	g_mutex_unlock(&t->lock);
-	lfs_node_free(n);
-}
-
-uint64_t lfs_node_ino(const struct lfs_node *n)
-{
-	return n->ino;
-}
-
-uint32_t lfs_node_type(const struct lfs_node *n)
-{
-	return n->type;
-}
-
-uint64_t lfs_node_parent(const struct lfs_node *n)
-{
-	return n->parent;
+	if (!*out) {
+		err = find_parent(t, d, out);
+		if (err == 0) {
+			g_mutex_lock(&t->lock);
+			d->parent = *out;
+			g_mutex_unlock(&t->lock);
+		}
+	}
+	lfs_dir_put(t, d);
+	return err;
 }

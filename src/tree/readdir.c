@@ -50,7 +50,7 @@ static gint mdirent_cmp(gconstpointer pa, gconstpointer pb)
 }
 
 struct lfs_dirlist *lfs_dirlist_build(const struct lfs_tree *t,
-				      const struct lfs_node *n)
+				      const struct lfs_dnode *n)
 {
 	g_autoptr(GArray) ents = g_array_new(FALSE, FALSE,
 					     sizeof(struct lfs_mdirent));
@@ -65,6 +65,7 @@ struct lfs_dirlist *lfs_dirlist_build(const struct lfs_tree *t,
 		g_array_sort(ents, mdirent_cmp);
 
 	list = g_malloc(sizeof(*list) + ents->len * sizeof(list->ents[0]));
+	list->refs = 1;
 	list->n = ents->len;
 	list->nsubdirs = 0;
 	if (ents->len) /* an empty GArray may have no buffer at all */
@@ -75,29 +76,16 @@ struct lfs_dirlist *lfs_dirlist_build(const struct lfs_tree *t,
 	return list;
 }
 
-int lfs_tree_dirlist(struct lfs_tree *t, struct lfs_node *n,
-		     const struct lfs_dirlist **out)
+int lfs_tree_dirlist(struct lfs_tree *t, uint64_t ino,
+		     struct lfs_dirlist **out)
 {
-	struct lfs_dirlist *list;
+	int err = 0;
+	struct lfs_dnode *d = lfs_dir_get(t, ino, &err);
 
-	if (n->type != S_IFDIR)
-		return -ENOTDIR;
-	g_mutex_lock(&t->lock);
-	list = n->list;
-	g_mutex_unlock(&t->lock);
-	if (!list) {
-		/* Built unlocked: two racing builders make the same list and
-		 * the loser's is dropped. */
-		list = lfs_dirlist_build(t, n);
-		g_mutex_lock(&t->lock);
-		if (n->list) {
-			g_free(list);
-			list = n->list;
-		} else {
-			n->list = list;
-		}
-		g_mutex_unlock(&t->lock);
-	}
-	*out = list;
+	if (!d)
+		return err;
+	lfs_tree_tick(t);
+	*out = lfs_dir_list(t, d);
+	lfs_dir_put(t, d);
 	return 0;
 }

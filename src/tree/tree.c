@@ -9,27 +9,16 @@
 #define DIR_SIZE 4096
 
 struct lfs_tree *lfs_tree_new(struct lfs_layer *const *layers,
-			      uint32_t nlayers, const struct lfs_logger *lg)
+			      uint32_t nlayers, const struct lfs_logger *lg,
+			      const struct lfs_tree_options *o)
 {
 	struct lfs_tree *t = g_new0(struct lfs_tree, 1);
-	struct lfs_resolution res = { .type = S_IFDIR };
 
 	t->layers = layers;
 	t->nlayers = nlayers;
 	t->lg = lg;
-	g_mutex_init(&t->lock);
-	t->nodes = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
-					 (GDestroyNotify)lfs_node_free);
+	lfs_dcache_init(t, o ? o->cache_bytes : 0);
 	lfs_links_build(t);
-
-	res.chain = lfs_root_chain(t, nlayers, &res.ncontrib);
-	res.meta = lfs_chain_meta(t, (struct lfs_ref *)res.chain->data,
-				  res.chain->len);
-	t->root = lfs_node_new(&res, LFS_ROOT_INO);
-	g_array_unref(res.chain);
-	t->root->ino = LFS_ROOT_INO;
-	t->root->nlookup = 1;
-	g_hash_table_insert(t->nodes, &t->root->ino, t->root);
 	return t;
 }
 
@@ -37,24 +26,31 @@ void lfs_tree_free(struct lfs_tree *t)
 {
 	if (!t)
 		return;
-	g_hash_table_unref(t->nodes);
+	lfs_dcache_clear(t);
 	lfs_links_free(t);
-	g_mutex_clear(&t->lock);
 	g_free(t);
 }
 
-static uint32_t subdir_count(struct lfs_tree *t, struct lfs_node *n)
+/* Subdirectories of directory @ino, for its link count. */
+static uint32_t subdir_count(struct lfs_tree *t, uint64_t ino)
 {
-	const struct lfs_dirlist *list;
+	int err;
+	struct lfs_dnode *d = lfs_dir_get(t, ino, &err);
+	struct lfs_dirlist *list;
+	uint32_t n = 0;
 
-	if (n->ncontrib == 0)
+	if (!d)
 		return 0;
-	/* One contributing layer: the index counted them when building. */
-	if (n->ncontrib == 1)
-		return (uint32_t)tree_entry(t, n->chain[0])->size;
-	if (lfs_tree_dirlist(t, n, &list) < 0)
-		return 0;
-	return list->nsubdirs;
+	if (d->ncontrib == 1) {
+		/* One contributing layer: the index counted them. */
+		n = (uint32_t)tree_entry(t, d->chain[0])->size;
+	} else if (d->ncontrib > 1) {
+		list = lfs_dir_list(t, d);
+		n = list->nsubdirs;
+		lfs_dirlist_unref(list);
+	}
+	lfs_dir_put(t, d);
+	return n;
 }
 
 /* st_blocks (512-byte units) of a regular file: what its data occupies,
@@ -72,7 +68,8 @@ static blkcnt_t reg_blocks(const struct lfs_index *ix,
 	return (blkcnt_t)((bytes + 511) / 512);
 }
 
-void lfs_tree_stat(struct lfs_tree *t, struct lfs_node *n, struct stat *st)
+void lfs_tree_stat(struct lfs_tree *t, const struct lfs_obj *n,
+		   struct stat *st)
 {
 	const struct lfs_index *ix = NULL;
 	const struct lfs_index_entry *e = NULL;
@@ -95,7 +92,7 @@ void lfs_tree_stat(struct lfs_tree *t, struct lfs_node *n, struct stat *st)
 	if (n->type == S_IFDIR) {
 		st->st_size = DIR_SIZE;
 		st->st_blocks = DIR_SIZE / 512;
-		st->st_nlink = 2 + subdir_count(t, n);
+		st->st_nlink = 2 + subdir_count(t, n->ino);
 		return;
 	}
 	st->st_nlink = lfs_link_count(t, n->meta);
@@ -106,7 +103,7 @@ void lfs_tree_stat(struct lfs_tree *t, struct lfs_node *n, struct stat *st)
 		st->st_rdev = (dev_t)e->u.rdev;
 }
 
-const char *lfs_tree_readlink(struct lfs_tree *t, const struct lfs_node *n)
+const char *lfs_tree_readlink(struct lfs_tree *t, const struct lfs_obj *n)
 {
 	const struct lfs_index *ix;
 
@@ -114,9 +111,4 @@ const char *lfs_tree_readlink(struct lfs_tree *t, const struct lfs_node *n)
 		return NULL;
 	ix = tree_index(t, n->meta.layer);
 	return lfs_index_str(ix, lfs_index_get(ix, n->meta.entry)->u.target);
-}
-
-struct lfs_ref lfs_tree_data_ref(const struct lfs_node *n)
-{
-	return n->meta;
 }

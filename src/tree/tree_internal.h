@@ -1,6 +1,7 @@
-/* Declarations shared by src/tree/ only: the tree and node structures and
- * the helpers the tree files call in one another.  Lock order: only
- * tree->lock exists; nothing else is taken while holding it. */
+/* Declarations shared by src/tree/ only: the tree and directory
+ * structures and the helpers the tree files call in one another.  Lock
+ * order: only tree->lock exists; nothing else is taken while holding it,
+ * and no index is read while holding it. */
 #ifndef LAYERFS_TREE_INTERNAL_H
 #define LAYERFS_TREE_INTERNAL_H
 
@@ -12,31 +13,39 @@
 #define LFS_LAYER_SYNTH UINT32_MAX
 #define LFS_REF_NONE UINT64_MAX
 
-struct lfs_node {
+/* A merged directory, as cached (dcache.c).  Counted: the cache holds
+ * one count while the directory is in it, and every user one more, so an
+ * eviction never frees a directory somebody is using. */
+struct lfs_dnode {
 	uint64_t ino;
-	uint64_t parent;   /* directories: the parent's number */
-	uint64_t nlookup;  /* protected by tree->lock */
-	uint32_t type;	   /* S_IFMT bits */
-	struct lfs_ref top;  /* topmost entry of this name */
-	struct lfs_ref meta; /* attributes (and data) come from here */
-	/* Directories: the chain of same-named directories, top to bottom,
-	 * down to the first whiteout or non-directory.  The first @ncontrib
-	 * contribute children (an opaque one ends that); all of them are
-	 * candidates for attributes. */
+	struct lfs_ref meta; /* attributes come from here */
+	/* The chain of same-named directories, top to bottom, down to the
+	 * first whiteout or non-directory.  The first @ncontrib contribute
+	 * children (an opaque one ends that); all of them are candidates
+	 * for attributes. */
 	uint32_t nchain, ncontrib;
 	struct lfs_ref *chain;
-	struct lfs_dirlist *list; /* built once; protected by tree->lock */
+	gint refs;
+	/* Protected by tree->lock: */
+	uint64_t parent;	  /* 0 until known (a rebuilt directory) */
+	struct lfs_dirlist *list; /* NULL until listed */
+	size_t bytes;		  /* what the cache counts for it */
+	bool cached;		  /* in the table and the LRU */
+	GList lru;		  /* link in tree->lru; data is the node */
 };
 
 struct lfs_tree {
 	struct lfs_layer *const *layers;
 	uint32_t nlayers;
 	const struct lfs_logger *lg;
-	GMutex lock;	    /* protects nodes and node lookup counts */
-	GHashTable *nodes;  /* ino -> struct lfs_node * */
-	struct lfs_node *root;
 	GHashTable *links;  /* packed HARDLINK ref -> packed target or NONE */
 	GHashTable *groups; /* packed target -> struct lfs_link_group * */
+	uint64_t budget;    /* bytes cached directories may take */
+	GMutex lock;	    /* protects what follows */
+	GHashTable *dirs;   /* ino -> struct lfs_dnode * (cached ones) */
+	GQueue lru;	    /* cached directories, most recently used first */
+	uint64_t ops;	    /* since the indexes' pages were last released */
+	struct lfs_tree_stats st;
 };
 
 static inline uint64_t lfs_ref_pack(struct lfs_ref r)
@@ -106,14 +115,23 @@ GArray *lfs_root_chain(const struct lfs_tree *t, uint32_t top_layer,
 struct lfs_ref lfs_chain_meta(const struct lfs_tree *t,
 			      const struct lfs_ref *chain, uint32_t n);
 
-/* ---- inode.c ---- */
+/* ---- dcache.c ---- */
 
-struct lfs_node *lfs_node_new(const struct lfs_resolution *res,
+/* Directory @ino with a count for the caller (built again if it was
+ * evicted), or NULL with *err set (-ESTALE, -ENOTDIR). */
+struct lfs_dnode *lfs_dir_get(struct lfs_tree *t, uint64_t ino, int *err);
+/* Directory @res, just resolved as a child of @parent, with a count. */
+struct lfs_dnode *lfs_dir_add(struct lfs_tree *t,
+			      const struct lfs_resolution *res,
 			      uint64_t parent);
-void lfs_node_free(struct lfs_node *n);
-/* Add @n (or the node already there for its number) to the table with
- * one more lookup count; returns the node in the table. */
-struct lfs_node *lfs_nodes_insert(struct lfs_tree *t, struct lfs_node *n);
+void lfs_dir_put(struct lfs_tree *t, struct lfs_dnode *d);
+/* @d's listing with a count for the caller, built on first use. */
+struct lfs_dirlist *lfs_dir_list(struct lfs_tree *t, struct lfs_dnode *d);
+void lfs_dcache_init(struct lfs_tree *t, uint64_t budget);
+void lfs_dcache_clear(struct lfs_tree *t);
+/* Count a tree operation; now and then release the index pages it
+ * touched (see dcache.c). */
+void lfs_tree_tick(struct lfs_tree *t);
 
 /* ---- hardlink.c ---- */
 
@@ -127,6 +145,6 @@ uint32_t lfs_link_count(struct lfs_tree *t, struct lfs_ref target);
 /* ---- readdir.c ---- */
 
 struct lfs_dirlist *lfs_dirlist_build(const struct lfs_tree *t,
-				      const struct lfs_node *n);
+				      const struct lfs_dnode *d);
 
 #endif

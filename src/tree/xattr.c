@@ -6,7 +6,7 @@
 
 #include "tree_internal.h"
 
-ssize_t lfs_tree_getxattr(struct lfs_tree *t, const struct lfs_node *n,
+ssize_t lfs_tree_getxattr(struct lfs_tree *t, const struct lfs_obj *n,
 			  const char *name, void *buf, size_t size)
 {
 	const struct lfs_index *ix;
@@ -31,7 +31,7 @@ ssize_t lfs_tree_getxattr(struct lfs_tree *t, const struct lfs_node *n,
 	return -ENODATA;
 }
 
-ssize_t lfs_tree_listxattr(struct lfs_tree *t, const struct lfs_node *n,
+ssize_t lfs_tree_listxattr(struct lfs_tree *t, const struct lfs_obj *n,
 			   char *buf, size_t size)
 {
 	const struct lfs_index *ix;

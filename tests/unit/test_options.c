@@ -193,6 +193,59 @@ static void test_empty_value_refused(void **state)
 	assert_null(f->o->platform);
 }
 
+/* Sizes take K, M and G; counts are plain; both are range-checked, and
+ * the error names the option and says what was wanted. */
+static void test_tuning_keys(void **state)
+{
+	struct fx *f = *state;
+
+	parse_ok(f, "span=4M,handles=8,meta_cache=65536");
+	assert_int_equal(f->o->span, 4u << 20);
+	assert_int_equal(f->o->handles, 8);
+	assert_int_equal(f->o->meta_cache, 65536);
+	parse_ok(f, "span=1g,meta_cache=2G");
+	assert_int_equal(f->o->span, 1u << 30);
+	assert_int_equal(f->o->meta_cache, (uint64_t)2 << 30);
+	parse_ok(f, "span=64k");
+	assert_int_equal(f->o->span, 64u << 10);
+	assert_int_equal(f->o->fuse_opts->len, 0);
+}
+
+static const struct {
+	const char *arg, *msg;
+} bad_values[] = {
+    {"span=", "option span= needs a size, as in span=4M"},
+    {"span=4X", "option span=4X: not a size"},
+    {"span=4MB", "option span=4MB: not a size"},
+    {"span=-1", "option span= needs a size"},
+    {"span=1K", "option span=1K: out of range (65536 to 1073741824"},
+    {"span=2G", "option span=2G: out of range"},
+    {"span=99999999999999999999", "out of range"},
+    {"meta_cache=1", "option meta_cache=1: out of range"},
+    {"meta_cache=9999999G", "out of range"},
+    {"handles=0", "option handles= needs a number from 1 to 64"},
+    {"handles=65", "from 1 to 64"},
+    {"handles=two", "from 1 to 64"},
+    {"handles", "from 1 to 64"},
+};
+
+static void test_tuning_values_checked(void **state)
+{
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bad_values); i++) {
+		g_autoptr(GError) error = NULL;
+
+		print_message("# %s\n", bad_values[i].arg);
+		assert_false(
+		    lfs_options_parse_o(f->o, bad_values[i].arg, &error));
+		assert_lfs_error(error, EINVAL, bad_values[i].msg);
+	}
+	assert_int_equal(f->o->span, 0);
+	assert_int_equal(f->o->handles, 0);
+	assert_int_equal(f->o->meta_cache, 0);
+}
+
 static void test_fuse_string(void **state)
 {
 	struct fx *f = *state;
@@ -231,7 +284,8 @@ int main(void)
 	    FT(test_ignored_words),	     FT(test_rest_kept_for_fuse),
 	    FT(test_escaped_commas),	     FT(test_empty_items),
 	    FT(test_empty_value_refused),    FT(test_fuse_string),
-	    FT(test_fuse_string_escapes),
+	    FT(test_fuse_string_escapes),    FT(test_tuning_keys),
+	    FT(test_tuning_values_checked),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);

@@ -1,6 +1,8 @@
 /* The merged namespace (tree.h): overlayfs/OCI merge rules across real
  * layers built from in-memory tars, hardlink groups and st_nlink, inode
- * numbers, lookup counts. */
+ * numbers, and the directory cache: its bound, eviction, directories
+ * rebuilt from their numbers alone, listings held across eviction, and
+ * threads racing on a cache too small to hold anything. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +30,9 @@ struct stack {
 	struct lfs_layer *layers[MAX_LAYERS];
 	uint32_t n;
 	struct lfs_tree *tree;
+	uint64_t cache_bytes; /* for the tree; 0: the default */
+	struct lfs_obj objs[8]; /* what must() returned lately */
+	unsigned int nobjs;
 };
 
 static void stack_add(struct stack *s, GBytes *tar)
@@ -60,7 +65,9 @@ static void stack_init(struct stack *s)
 
 static void stack_build(struct stack *s)
 {
-	s->tree = lfs_tree_new(s->layers, s->n, &s->log.lg);
+	struct lfs_tree_options o = { s->cache_bytes };
+
+	s->tree = lfs_tree_new(s->layers, s->n, &s->log.lg, &o);
 }
 
 static void stack_free(struct stack *s)
@@ -75,44 +82,37 @@ static void stack_free(struct stack *s)
 	g_free(s->dir);
 }
 
-/* Resolve @path from the root, one lookup per component (each adds a
- * count, as the kernel's would). */
-static int walk(struct stack *s, const char *path, struct lfs_node **out)
+/* Resolve @path from the root, one lookup per component, as the kernel
+ * does. */
+static int walk(struct stack *s, const char *path, struct lfs_obj *out)
 {
 	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
-	uint64_t cur = LFS_ROOT_INO;
-	struct lfs_node *n = lfs_tree_get(s->tree, LFS_ROOT_INO);
+	int err = lfs_tree_obj(s->tree, LFS_ROOT_INO, out);
 
-	for (char **p = parts; *p; p++) {
-		int err = lfs_tree_lookup(s->tree, cur, *p, &n);
-
-		if (err < 0)
-			return err;
-		cur = lfs_node_ino(n);
-	}
-	*out = n;
-	return 0;
+	for (char **p = parts; *p && err == 0; p++)
+		err = lfs_tree_lookup(s->tree, out->ino, *p, out);
+	return err;
 }
 
-static struct lfs_node *must(struct stack *s, const char *path)
+/* The object at @path, which must exist; valid for a few more calls. */
+static const struct lfs_obj *must(struct stack *s, const char *path)
 {
-	struct lfs_node *n = NULL;
+	struct lfs_obj *o = &s->objs[s->nobjs++ % G_N_ELEMENTS(s->objs)];
 
-	assert_int_equal(walk(s, path, &n), 0);
-	return n;
+	assert_int_equal(walk(s, *path ? path : "", o), 0);
+	return o;
 }
 
 static void assert_absent(struct stack *s, const char *path)
 {
-	struct lfs_node *n;
+	struct lfs_obj o;
 
-	assert_int_equal(walk(s, path, &n), -ENOENT);
+	assert_int_equal(walk(s, path, &o), -ENOENT);
 }
 
 static char *contents(struct stack *s, const char *path)
 {
-	struct lfs_node *n = must(s, path);
-	struct lfs_ref r = lfs_tree_data_ref(n);
+	struct lfs_ref r = must(s, path)->meta;
 	char buf[256] = { 0 };
 	struct lfs_stream *stream = lfs_stream_new(s->layers[r.layer], NULL);
 	ssize_t got = lfs_read_entry(stream, r.entry, -1, buf,
@@ -142,16 +142,16 @@ static struct stat stat_of(struct stack *s, const char *path)
 /* The listing of @path as "name,name,..." */
 static char *listing(struct stack *s, const char *path)
 {
-	struct lfs_node *n = *path ? must(s, path)
-				   : lfs_tree_get(s->tree, LFS_ROOT_INO);
-	const struct lfs_dirlist *list;
+	struct lfs_dirlist *list;
 	GString *out = g_string_new(NULL);
 
-	assert_int_equal(lfs_tree_dirlist(s->tree, n, &list), 0);
+	assert_int_equal(lfs_tree_dirlist(s->tree, must(s, path)->ino, &list),
+			 0);
 	for (uint32_t i = 0; i < list->n; i++)
 		g_string_append_printf(out, "%s%.*s", i ? "," : "",
 				       (int)list->ents[i].name_len,
 				       list->ents[i].name);
+	lfs_dirlist_unref(list);
 	return g_string_free(out, FALSE);
 }
 
@@ -297,7 +297,7 @@ static void test_type_changes(void **state)
 
 	assert_true(S_ISREG(stat_of(&s, "was_dir").st_mode));
 	assert_contents(&s, "was_dir", "now a file");
-	assert_int_equal(walk(&s, "was_dir/child", &(struct lfs_node *){ 0 }),
+	assert_int_equal(walk(&s, "was_dir/child", &(struct lfs_obj){ 0 }),
 			 -ENOTDIR);
 	assert_true(S_ISDIR(stat_of(&s, "was_file").st_mode));
 	assert_listing(&s, "was_file", "inside");
@@ -357,7 +357,7 @@ static void test_directory_attributes(void **state)
 static void test_listing_and_nlink(void **state)
 {
 	struct stack s;
-	const struct lfs_dirlist *list;
+	struct lfs_dirlist *list;
 
 	(void)state;
 	stack_init(&s);
@@ -369,11 +369,13 @@ static void test_listing_and_nlink(void **state)
 	assert_listing(&s, "m", "d1,d3,f0,f1,zz");
 	/* d1 became a file, d2 is gone: one subdirectory left (d3). */
 	assert_int_equal(stat_of(&s, "m").st_nlink, 3);
-	assert_int_equal(lfs_tree_dirlist(s.tree, must(&s, "m"), &list), 0);
+	assert_int_equal(lfs_tree_dirlist(s.tree, must(&s, "m")->ino, &list),
+			 0);
 	assert_int_equal(list->ents[0].type, S_IFREG);
-	assert_int_equal(list->ents[0].ino, lfs_node_ino(must(&s, "m/d1")));
+	assert_int_equal(list->ents[0].ino, must(&s, "m/d1")->ino);
 	assert_int_equal(list->ents[1].type, S_IFDIR);
-	assert_int_equal(list->ents[1].ino, lfs_node_ino(must(&s, "m/d3")));
+	assert_int_equal(list->ents[1].ino, must(&s, "m/d3")->ino);
+	lfs_dirlist_unref(list);
 	/* Single-layer directories are counted from the index. */
 	assert_int_equal(stat_of(&s, "m/d3").st_nlink, 2);
 	stack_free(&s);
@@ -398,7 +400,8 @@ static void test_hardlink_group(void **state)
 	assert_int_equal(st.st_uid, 3);
 	assert_int_equal(st.st_ino, stat_of(&s, "t").st_ino);
 	assert_int_equal(st.st_ino, stat_of(&s, "d/h2").st_ino);
-	assert_ptr_equal(must(&s, "h1"), must(&s, "t"));
+	assert_memory_equal(&must(&s, "h1")->meta, &must(&s, "t")->meta,
+			    sizeof(struct lfs_ref));
 	assert_contents(&s, "d/h2", "shared");
 	stack_free(&s);
 }
@@ -499,7 +502,7 @@ static void test_symlinks_devices_xattrs(void **state)
 static void test_lookup_errors(void **state)
 {
 	char longname[300];
-	struct lfs_node *n;
+	struct lfs_obj n;
 	struct stack s;
 
 	(void)state;
@@ -510,40 +513,14 @@ static void test_lookup_errors(void **state)
 	longname[sizeof(longname) - 1] = '\0';
 	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, longname, &n),
 			 -ENAMETOOLONG);
-	assert_int_equal(lfs_tree_lookup(s.tree, lfs_node_ino(must(&s, "f")),
-					 "x", &n),
+	assert_int_equal(lfs_tree_lookup(s.tree, must(&s, "f")->ino, "x", &n),
 			 -ENOTDIR);
 	assert_int_equal(lfs_tree_lookup(s.tree, 12345, "x", &n), -ESTALE);
+	assert_int_equal(lfs_tree_dirlist(s.tree, must(&s, "f")->ino,
+					  &(struct lfs_dirlist *){ NULL }),
+			 -ENOTDIR);
 	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, "missing", &n),
 			 -ENOENT);
-	stack_free(&s);
-}
-
-static void test_lookup_counts(void **state)
-{
-	struct lfs_node *n;
-	uint64_t ino;
-	struct stack s;
-
-	(void)state;
-	stack_init(&s);
-	stack_add(&s, TAR(DIR("d"), FILE_("d/f", "1")));
-	stack_build(&s);
-	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, "d", &n), 0);
-	ino = lfs_node_ino(n);
-	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, "d", &n), 0);
-	assert_int_equal(lfs_node_ino(n), ino);
-	lfs_tree_forget(s.tree, ino, 1);
-	assert_non_null(lfs_tree_get(s.tree, ino));
-	lfs_tree_forget(s.tree, ino, 1);
-	assert_null(lfs_tree_get(s.tree, ino));
-	/* More than it holds: the node is simply gone. */
-	assert_int_equal(lfs_tree_lookup(s.tree, LFS_ROOT_INO, "d", &n), 0);
-	lfs_tree_forget(s.tree, ino, 99);
-	assert_null(lfs_tree_get(s.tree, ino));
-	/* The root is never freed. */
-	lfs_tree_forget(s.tree, LFS_ROOT_INO, 99);
-	assert_non_null(lfs_tree_get(s.tree, LFS_ROOT_INO));
 	stack_free(&s);
 }
 
@@ -581,7 +558,7 @@ static void test_marker_only_directories(void **state)
 {
 	struct fx_entry low = { .path = "d", .type = AE_IFDIR, .mode = 0711 };
 	struct stack s;
-	const struct lfs_dirlist *list;
+	struct lfs_dirlist *list;
 
 	(void)state;
 	stack_init(&s);
@@ -601,11 +578,9 @@ static void test_marker_only_directories(void **state)
 	assert_listing(&s, "d", "y");
 	assert_int_equal(stat_of(&s, "d").st_mode, S_IFDIR | 0711);
 	/* Its number is the same in the listing and in stat. */
-	assert_int_equal(lfs_tree_dirlist(s.tree, lfs_tree_get(s.tree,
-							       LFS_ROOT_INO),
-					  &list),
-			 0);
+	assert_int_equal(lfs_tree_dirlist(s.tree, LFS_ROOT_INO, &list), 0);
 	assert_int_equal(list->ents[1].ino, stat_of(&s, "d").st_ino);
+	lfs_dirlist_unref(list);
 	assert_int_equal(stat_of(&s, "").st_nlink, 3);
 	stack_free(&s);
 }
@@ -649,6 +624,305 @@ static void test_failed_link_keeps_whiteout(void **state)
 	stack_free(&s);
 }
 
+/* ---- the directory cache ------------------------------------------- */
+
+/* Two layers of @ndirs directories with a few files each, some of them
+ * merged, some deleted, in an opaque one, so rebuilding a directory has
+ * real chains to get right. */
+static void stack_many_dirs(struct stack *s, int ndirs)
+{
+	struct fx_tar *lo = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct fx_tar *hi = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+
+	for (int i = 0; i < ndirs; i++) {
+		g_autofree char *d = g_strdup_printf("top/d%03d", i);
+		g_autofree char *sub = g_strdup_printf("%s/sub", d);
+
+		fx_tar_dir(lo, d);
+		fx_tar_dir(lo, sub);
+		for (int j = 0; j < 4; j++) {
+			g_autofree char *f = g_strdup_printf("%s/f%d", d, j);
+			g_autofree char *g = g_strdup_printf("%s/g%d", sub, j);
+
+			fx_tar_file(lo, f, "lower");
+			fx_tar_file(lo, g, "lower");
+		}
+		if (i % 3 == 0) {
+			g_autofree char *wh = g_strdup_printf("%s/.wh.f1", d);
+			g_autofree char *up = g_strdup_printf("%s/u", d);
+
+			fx_tar_file(hi, wh, "");
+			fx_tar_file(hi, up, "upper");
+		} else if (i % 3 == 1) {
+			g_autofree char *opq =
+			    g_strdup_printf("%s/.wh..wh..opq", sub);
+
+			fx_tar_file(hi, opq, "");
+		}
+	}
+	stack_add(s, fx_tar_finish(lo));
+	stack_add(s, fx_tar_finish(hi));
+	stack_build(s);
+}
+
+/* One line about directory @ino: number, link count, parent, listing. */
+static void describe_dir(struct stack *s, uint64_t ino, GString *out)
+{
+	struct lfs_dirlist *list;
+	struct lfs_obj o;
+	struct stat st;
+	uint64_t parent;
+
+	assert_int_equal(lfs_tree_obj(s->tree, ino, &o), 0);
+	lfs_tree_stat(s->tree, &o, &st);
+	assert_int_equal(lfs_tree_parent(s->tree, ino, &parent), 0);
+	assert_int_equal(lfs_tree_dirlist(s->tree, ino, &list), 0);
+	g_string_append_printf(out, "%llx %u %llx [",
+			       (unsigned long long)st.st_ino,
+			       (unsigned)st.st_nlink,
+			       (unsigned long long)parent);
+	for (uint32_t i = 0; i < list->n; i++)
+		g_string_append_printf(out, "%.*s %llx,",
+				       (int)list->ents[i].name_len,
+				       list->ents[i].name,
+				       (unsigned long long)list->ents[i].ino);
+	g_string_append(out, "]\n");
+	lfs_dirlist_unref(list);
+}
+
+/* Everything the tree says about the directories of stack_many_dirs(),
+ * found by path; their numbers go to @inos. */
+static char *describe(struct stack *s, int ndirs, GArray *inos)
+{
+	GString *out = g_string_new(NULL);
+
+	for (int i = 0; i < ndirs; i++) {
+		g_autofree char *d = g_strdup_printf("top/d%03d", i);
+		g_autofree char *sub = g_strdup_printf("%s/sub", d);
+		const char *const paths[] = { d, sub };
+
+		for (size_t k = 0; k < G_N_ELEMENTS(paths); k++) {
+			uint64_t ino = must(s, paths[k])->ino;
+
+			describe_dir(s, ino, out);
+			if (inos)
+				g_array_append_val(inos, ino);
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* The same, by number only: directories evicted since are rebuilt from
+ * their numbers. */
+static char *describe_numbers(struct stack *s, GArray *inos)
+{
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; i < inos->len; i++)
+		describe_dir(s, g_array_index(inos, uint64_t, i), out);
+	return g_string_free(out, FALSE);
+}
+
+/* A number names its object for good: another tree over the same layers
+ * (a remount) answers for it without a lookup, the root's parent is the
+ * root, and numbers that name nothing (or a whiteout) are stale. */
+static void test_numbers_are_names(void **state)
+{
+	struct stack s;
+	struct lfs_tree *other;
+	struct lfs_obj o;
+	uint64_t d_ino, f_ino, parent;
+	struct stat st;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("a"), DIR("a/b"), FILE_("a/b/f", "f"),
+			  FILE_("gone", "g")));
+	stack_add(&s, TAR(DIR("a"), FILE_(".wh.gone", "")));
+	stack_build(&s);
+	d_ino = must(&s, "a/b")->ino;
+	f_ino = must(&s, "a/b/f")->ino;
+
+	other = lfs_tree_new(s.layers, s.n, &s.log.lg, NULL);
+	assert_int_equal(lfs_tree_obj(other, d_ino, &o), 0);
+	assert_int_equal(o.type, S_IFDIR);
+	assert_int_equal(lfs_tree_parent(other, d_ino, &parent), 0);
+	assert_int_equal(parent, must(&s, "a")->ino);
+	assert_int_equal(lfs_tree_lookup(other, d_ino, "f", &o), 0);
+	assert_int_equal(o.ino, f_ino);
+	assert_int_equal(lfs_tree_obj(other, f_ino, &o), 0);
+	lfs_tree_stat(other, &o, &st);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 1);
+	lfs_tree_free(other);
+
+	assert_int_equal(lfs_tree_parent(s.tree, LFS_ROOT_INO, &parent), 0);
+	assert_int_equal(parent, LFS_ROOT_INO);
+	assert_int_equal(lfs_tree_obj(s.tree, 0, &o), -ESTALE);
+	assert_int_equal(lfs_tree_obj(s.tree, (uint64_t)3 << 32, &o), -ESTALE);
+	assert_int_equal(lfs_tree_obj(s.tree, (uint64_t)1 << 32 | 999, &o),
+			 -ESTALE);
+	/* Layer 1's whiteout entry for "gone". */
+	assert_int_equal(lfs_tree_obj(s.tree,
+				      (uint64_t)2 << 32 |
+					  lfs_index_lookup_path(
+					      s.layers[1]->index, "gone"),
+				      &o),
+			 -ESTALE);
+	/* Layer 1's "a" is the directory's number, layer 0's is not. */
+	assert_int_equal(lfs_tree_obj(s.tree, must(&s, "a")->ino, &o), 0);
+	assert_int_equal(lfs_tree_obj(s.tree,
+				      (uint64_t)1 << 32 |
+					  lfs_index_lookup_path(
+					      s.layers[0]->index, "a"),
+				      &o),
+			 -ESTALE);
+	stack_free(&s);
+}
+
+/* A cache far too small for the tree: it stays within its bound (give or
+ * take the directory in use), evicts, and every answer is the same as
+ * with a cache that holds everything, whether a directory is found by
+ * path or rebuilt from its number. */
+static void test_cache_bound_and_rebuild(void **state)
+{
+	enum { NDIRS = 120 };
+	g_autofree char *want = NULL, *got = NULL, *again = NULL;
+	g_autoptr(GArray) inos = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	struct lfs_tree_stats st;
+	struct stack big, small;
+	uint64_t misses;
+
+	(void)state;
+	stack_init(&big);
+	stack_many_dirs(&big, NDIRS);
+	want = describe(&big, NDIRS, inos);
+	lfs_tree_stats(big.tree, &st);
+	assert_int_equal(st.evictions, 0);
+	assert_true(st.dirs >= 2 * NDIRS);
+
+	stack_init(&small);
+	small.cache_bytes = 4096;
+	stack_many_dirs(&small, NDIRS);
+	got = describe(&small, NDIRS, NULL);
+	assert_string_equal(got, want);
+	lfs_tree_stats(small.tree, &st);
+	assert_true(st.evictions > NDIRS);
+	assert_true(st.bytes <= 4096 + 2048);
+	assert_true(st.dirs < 20);
+	misses = st.misses;
+
+	/* By number: each directory was evicted, so each is rebuilt. */
+	again = describe_numbers(&small, inos);
+	assert_string_equal(again, want);
+	lfs_tree_stats(small.tree, &st);
+	assert_true(st.misses >= misses + 2 * NDIRS);
+	stack_free(&small);
+	stack_free(&big);
+}
+
+/* A listing held by an open directory survives its directory's eviction. */
+static void test_listing_outlives_eviction(void **state)
+{
+	struct lfs_dirlist *list;
+	struct lfs_tree_stats st;
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	s.cache_bytes = 1024;
+	stack_many_dirs(&s, 30);
+	assert_int_equal(lfs_tree_dirlist(s.tree, must(&s, "top/d003")->ino,
+					  &list),
+			 0);
+	g_free(describe(&s, 30, NULL));
+	lfs_tree_stats(s.tree, &st);
+	assert_true(st.evictions > 0);
+	assert_int_equal(list->n, 5);
+	assert_memory_equal(list->ents[4].name, "u", 1);
+	lfs_dirlist_unref(list);
+	stack_free(&s);
+}
+
+struct racer {
+	struct stack *s;
+	const char *want;
+	int ndirs;
+	bool ok;
+};
+
+static gpointer race(gpointer data)
+{
+	struct racer *r = data;
+	GString *out = g_string_new(NULL);
+
+	/* describe() with asserts would not be thread safe; this is its
+	 * assert-free core. */
+	for (int i = 0; i < r->ndirs; i++) {
+		g_autofree char *p = g_strdup_printf("top/d%03d/sub", i);
+		struct lfs_obj o;
+		struct lfs_dirlist *list;
+		uint64_t parent = 0;
+		g_auto(GStrv) parts = g_strsplit(p, "/", -1);
+		int err = lfs_tree_obj(r->s->tree, LFS_ROOT_INO, &o);
+
+		for (char **c = parts; *c && err == 0; c++)
+			err = lfs_tree_lookup(r->s->tree, o.ino, *c, &o);
+		if (err == 0)
+			err = lfs_tree_parent(r->s->tree, o.ino, &parent);
+		if (err == 0)
+			err = lfs_tree_dirlist(r->s->tree, o.ino, &list);
+		if (err < 0)
+			break;
+		g_string_append_printf(out, "%llx %llx %u\n",
+				       (unsigned long long)o.ino,
+				       (unsigned long long)parent, list->n);
+		lfs_dirlist_unref(list);
+	}
+	r->ok = strcmp(out->str, r->want) == 0;
+	g_string_free(out, TRUE);
+	return NULL;
+}
+
+/* Eight threads walking, listing and asking for parents through a cache
+ * that can hold almost nothing: every answer right, nothing freed under
+ * anybody (the sanitizer build checks that). */
+static void test_racing_on_a_tiny_cache(void **state)
+{
+	enum { NDIRS = 40, NTHREADS = 8 };
+	struct racer r[NTHREADS];
+	GThread *t[NTHREADS];
+	GString *want = g_string_new(NULL);
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	s.cache_bytes = 512;
+	stack_many_dirs(&s, NDIRS);
+	for (int i = 0; i < NDIRS; i++) {
+		g_autofree char *p = g_strdup_printf("top/d%03d/sub", i);
+		g_autofree char *parent = g_strdup_printf("top/d%03d", i);
+		uint64_t ino = must(&s, p)->ino;
+		struct lfs_dirlist *list;
+
+		assert_int_equal(lfs_tree_dirlist(s.tree, ino, &list), 0);
+		g_string_append_printf(
+		    want, "%llx %llx %u\n", (unsigned long long)ino,
+		    (unsigned long long)must(&s, parent)->ino, list->n);
+		lfs_dirlist_unref(list);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		r[i] = (struct racer){ &s, want->str, NDIRS, false };
+		t[i] = g_thread_new("racer", race, &r[i]);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		g_thread_join(t[i]);
+		assert_true(r[i].ok);
+	}
+	g_string_free(want, TRUE);
+	stack_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,7 +941,10 @@ int main(void)
 		cmocka_unit_test(test_hardlink_into_lower_layer),
 		cmocka_unit_test(test_symlinks_devices_xattrs),
 		cmocka_unit_test(test_lookup_errors),
-		cmocka_unit_test(test_lookup_counts),
+		cmocka_unit_test(test_numbers_are_names),
+		cmocka_unit_test(test_cache_bound_and_rebuild),
+		cmocka_unit_test(test_listing_outlives_eviction),
+		cmocka_unit_test(test_racing_on_a_tiny_cache),
 		cmocka_unit_test(test_inode_numbers_stable),
 		cmocka_unit_test(test_marker_only_directories),
 		cmocka_unit_test(test_link_chain_across_layers),
