@@ -1,4 +1,6 @@
 /* Opening a mount: source -> image -> indexed layers -> merged tree. */
+#include <malloc.h>
+
 #include "layerfs/error.h"
 #include "layerfs/mount.h"
 #include "layerfs/source.h"
@@ -74,6 +76,9 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 		lfs_mount_close(m);
 		return FALSE;
 	}
+	/* Index builders freed a lot of small blocks: hand the memory back
+	 * rather than keep it in the daemon for its whole life. */
+	malloc_trim(0);
 	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
 			       &(struct lfs_tree_options){ o->meta_cache });
 	*out = m;

@@ -243,21 +243,22 @@ static bool meta_fits(const struct lfs_layer *l,
 	return *why == NULL;
 }
 
-/* The persisted index of @l, if there is one that fits. */
-static bool load_cached(struct lfs_layer *l,
-			const struct lfs_layer_options *opts,
-			const struct lfs_blob_id *id)
+/* The persisted index of @l, if there is one that fits (NULL, logged,
+ * if there is one that does not). */
+static struct lfs_index *map_cached(struct lfs_layer *l,
+				    const struct lfs_layer_options *opts,
+				    const struct lfs_blob_id *id,
+				    struct lfs_index_meta *m)
 {
 	g_autofree char *name = g_strdup_printf("%s.idx", l->cache_key);
-	struct lfs_index_meta m;
 	struct lfs_index *ix = NULL;
 	const char *why = NULL;
 	int err = lfs_index_file_load(lfs_cache_index_dir(opts->cache), name,
-				      &ix, &m, &why);
+				      &ix, m, &why);
 
 	if (err == -ENOENT)
-		return false;
-	if (err == 0 && !meta_fits(l, &m, id, &why)) {
+		return NULL;
+	if (err == 0 && !meta_fits(l, m, id, &why)) {
 		lfs_index_free(ix);
 		err = -EINVAL;
 	}
@@ -266,8 +267,20 @@ static bool load_cached(struct lfs_layer *l,
 				   "indexing again",
 			 l->spec->name, lfs_cache_path(opts->cache), name,
 			 why ? why : g_strerror(-err));
-		return false;
+		return NULL;
 	}
+	return ix;
+}
+
+static bool load_cached(struct lfs_layer *l,
+			const struct lfs_layer_options *opts,
+			const struct lfs_blob_id *id)
+{
+	struct lfs_index_meta m;
+	struct lfs_index *ix = map_cached(l, opts, id, &m);
+
+	if (!ix)
+		return false;
 	l->index = ix;
 	l->comp = m.compression;
 	l->stored_size = m.stored_size;
@@ -276,7 +289,7 @@ static bool load_cached(struct lfs_layer *l,
 	return true;
 }
 
-static void save_index(struct lfs_layer *l,
+static bool save_index(struct lfs_layer *l,
 		       const struct lfs_layer_options *opts,
 		       const struct lfs_blob_id *id, uint64_t span)
 {
@@ -298,6 +311,23 @@ static void save_index(struct lfs_layer *l,
 				   "will be built again next time",
 			 l->spec->name, lfs_cache_path(opts->cache),
 			 g_strerror(-err));
+	return err == 0;
+}
+
+/* Serve from the saved file rather than the index built in memory: the
+ * same contents, but in pages the kernel can drop and share with other
+ * mounts of the image, instead of the daemon's heap. */
+static void use_saved(struct lfs_layer *l,
+		      const struct lfs_layer_options *opts,
+		      const struct lfs_blob_id *id)
+{
+	struct lfs_index_meta m;
+	struct lfs_index *ix = map_cached(l, opts, id, &m);
+
+	if (!ix)
+		return;
+	lfs_index_free(l->index);
+	l->index = ix;
 }
 
 static gboolean build_index(struct lfs_layer *l,
@@ -341,9 +371,10 @@ static gboolean index_tar(struct lfs_layer *l,
 			return TRUE;
 	}
 	ok = build_index(l, opts, error);
-	if (ok && opts->cache)
-		save_index(l, opts, &id,
-			   opts->span ? opts->span : LFS_SEEK_SPAN_DEFAULT);
+	if (ok && opts->cache &&
+	    save_index(l, opts, &id,
+		       opts->span ? opts->span : LFS_SEEK_SPAN_DEFAULT))
+		use_saved(l, opts, &id);
 	return ok;
 }
 

@@ -374,6 +374,8 @@ static void test_persisted_index(void **state)
 	set_digest(&f->spec->digest, f->stored[GZIP]);
 	open_ok(f, true);
 	assert_false(f->l->loaded);
+	/* Built now, but served from the saved file's mapping. */
+	assert_non_null(f->l->index->map);
 	n = f->l->index->nentries;
 	assert_true(f->l->index->ncheckpoints > 0);
 	idx = g_strdup_printf("%s/index/%s.idx", f->cache_dir,
