@@ -252,6 +252,8 @@ int lfs_index_builder_marker(struct lfs_index_builder *b, const char *path,
 int lfs_index_builder_whiteout(struct lfs_index_builder *b, const char *path);
 /* Directory @dir is opaque (".wh..wh..opq", or overlayfs's xattr). */
 int lfs_index_builder_opaque(struct lfs_index_builder *b, const char *dir);
+/* Members recorded so far (whiteouts not counted), for progress. */
+uint64_t lfs_index_builder_members(const struct lfs_index_builder *b);
 /* Which limit the last -E2BIG hit, for messages. */
 const char *lfs_index_builder_error(const struct lfs_index_builder *b);
 

@@ -105,5 +105,7 @@ int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **ix,
  * the page cache; the next access faults them back).  Nothing for an
  * index built in memory. */
 void lfs_index_file_release(const struct lfs_index *ix);
+/* Start reading a mapped index into the page cache, without waiting. */
+void lfs_index_file_prefetch(const struct lfs_index *ix);
 
 #endif

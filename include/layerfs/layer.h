@@ -37,11 +37,18 @@ struct lfs_layer {
 	bool loaded;		 /* the index came from the cache */
 };
 
-/* Called during an indexing pass, about once per MiB of stored input:
- * @done of @total stored bytes read (@total is 0 when unknown). */
+/* Where an indexing pass is. */
+struct lfs_layer_progress {
+	uint64_t done;	  /* stored bytes read */
+	uint64_t total;	  /* stored bytes in all (0: unknown) */
+	uint64_t entries; /* members indexed */
+};
+
+/* Called during an indexing pass, about once per MiB of stored input,
+ * from the thread doing it. */
 typedef void (*lfs_layer_progress_fn)(void *ctx,
 				      const struct lfs_layer_spec *spec,
-				      uint64_t done, uint64_t total);
+				      const struct lfs_layer_progress *p);
 
 struct lfs_layer_options {
 	struct lfs_cache *cache; /* NULL: build every index, save nothing */
@@ -49,6 +56,7 @@ struct lfs_layer_options {
 	uint64_t span;		 /* gzip access point distance; 0: default */
 	lfs_layer_progress_fn progress;
 	void *progress_ctx;
+	const gint *stop;	 /* set (atomically): give up, ECANCELED */
 };
 
 gboolean lfs_layer_open(const struct lfs_layer_spec *spec,

@@ -12,11 +12,13 @@
 #include "layerfs/options.h"
 #include "layerfs/stream.h"
 #include "layerfs/tree.h"
+#include "layerfs/workers.h"
 
 struct lfs_mount {
 	struct lfs_logger log;
 	struct lfs_image *image;
 	struct lfs_cache *cache;
+	struct lfs_workers *workers;
 	struct lfs_layer **layers;   /* bottom to top */
 	struct lfs_stream **streams; /* one per layer */
 	uint32_t nlayers;
@@ -26,13 +28,16 @@ struct lfs_mount {
 };
 
 /* Resolve the source in @o, get every layer's index (from the cache, or
- * by an indexing pass that verifies sizes and digests) and build the
- * merged tree.  Errors say which file and what.  A cache directory that
+ * by an indexing pass that verifies sizes and digests; the layers in
+ * parallel on the workers) and build the merged tree.  Errors say which file and what.  A cache directory that
  * cannot be used only costs a warning: every layer is then indexed. */
 gboolean lfs_mount_open(const struct lfs_options *o,
 			const struct lfs_logger *lg, struct lfs_mount **out,
 			GError **error);
 void lfs_mount_close(struct lfs_mount *m);
+
+/* Once the mount is up: start the background work @mode asks for. */
+void lfs_mount_prefetch(struct lfs_mount *m, enum lfs_prefetch mode);
 
 /* The image named by @o (a source string, or the --layer list). */
 gboolean lfs_mount_load_image(const struct lfs_options *o,

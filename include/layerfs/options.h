@@ -12,6 +12,15 @@
 
 #include <glib.h>
 
+#include "layerfs/layer.h"
+
+/* What workers do in the background once the mount is up. */
+enum lfs_prefetch {
+	LFS_PREFETCH_NONE,
+	LFS_PREFETCH_INDEX,  /* read the layer indexes into the page cache */
+	LFS_PREFETCH_UNPACK, /* that, and unpack compressed layers */
+};
+
 struct lfs_options {
 	char *source;	    /* NULL when layers are listed */
 	GPtrArray *layers;  /* char *, bottom to top */
@@ -21,6 +30,11 @@ struct lfs_options {
 	uint64_t span;	    /* span=: gzip access point distance; 0: default */
 	unsigned int handles; /* handles=: decompressors per layer; 0: default */
 	uint64_t meta_cache;  /* meta_cache=: bytes of cached directories */
+	unsigned int threads; /* threads=: workers; 0: one per processor */
+	enum lfs_prefetch prefetch; /* prefetch=; default INDEX */
+	/* Not options: how the caller follows indexing. */
+	lfs_layer_progress_fn progress;
+	void *progress_ctx;
 	GPtrArray *fuse_opts; /* char *, passed to the FUSE mount */
 };
 

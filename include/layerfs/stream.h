@@ -1,20 +1,32 @@
 /* How reads reach a layer's uncompressed tar stream: the stored bytes
- * themselves for an uncompressed layer, else the handle pool's positioned
- * decompressors (gzip access points, zstd frames).  Directory layers have
- * no stream; their files are read directly (layer.h). */
+ * themselves for an uncompressed layer; for a compressed one, its
+ * unpacked copy where that holds the bytes (unpack.h), else the handle
+ * pool's positioned decompressors (gzip access points, zstd frames).  A
+ * zstd layer of one frame has no access points: its reads wait for the
+ * unpacked copy, which the first read starts, and only without a cache
+ * decompress from the start.  Directory layers have no stream; their
+ * files are read directly (layer.h). */
 #ifndef LAYERFS_STREAM_H
 #define LAYERFS_STREAM_H
 
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "layerfs/cache.h"
 #include "layerfs/handle_pool.h"
 #include "layerfs/layer.h"
+#include "layerfs/log.h"
+#include "layerfs/unpack.h"
+#include "layerfs/workers.h"
 
 struct lfs_stream;
 
 struct lfs_stream_options {
 	unsigned int handles; /* per compressed layer; 0: the default */
+	/* For unpacked copies; without both, there are none. */
+	struct lfs_cache *cache;
+	struct lfs_workers *workers;
+	const struct lfs_logger *lg;
 };
 
 struct lfs_stream *lfs_stream_new(struct lfs_layer *l,
@@ -28,7 +40,16 @@ struct lfs_layer *lfs_stream_layer(const struct lfs_stream *s);
 int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 		    uint64_t off);
 
-/* The pool's counters (all zero for an uncompressed layer). */
-void lfs_stream_stats(struct lfs_stream *s, struct lfs_pool_stats *st);
+/* Start unpacking a compressed layer in the background (prefetch). */
+void lfs_stream_prefetch(struct lfs_stream *s);
+
+struct lfs_stream_stats {
+	struct lfs_pool_stats pool;  /* all zero for an uncompressed layer */
+	uint64_t copy_reads;	     /* reads served by the unpacked copy */
+	enum lfs_unpack_state unpack; /* NONE when there can be no copy */
+	uint64_t unpacked;	     /* bytes the copy holds */
+};
+
+void lfs_stream_stats(struct lfs_stream *s, struct lfs_stream_stats *st);
 
 #endif

@@ -155,6 +155,7 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 		lfs_daemon_notify(notify_fd, LFS_EXIT_FAIL);
 		return LFS_EXIT_FAIL;
 	}
+	lfs_mount_prefetch(m, o->prefetch);
 	if (notify_fd >= 0) {
 		lfs_daemon_notify(notify_fd, LFS_EXIT_OK);
 		lfs_daemon_detach();

@@ -2,6 +2,7 @@
 #include <malloc.h>
 
 #include "layerfs/error.h"
+#include "layerfs/index_file.h"
 #include "layerfs/mount.h"
 #include "layerfs/source.h"
 
@@ -14,23 +15,85 @@ gboolean lfs_mount_load_image(const struct lfs_options *o,
 				      o->layers->len, out, error);
 }
 
+/* One layer's indexing, run by a worker. */
+struct index_job {
+	const struct lfs_layer_spec *spec;
+	const struct lfs_layer_options *lo;
+	struct lfs_layer **out;
+	gint *stop; /* shared: set by the first layer that fails */
+	GError *error;
+};
+
+static enum lfs_job_result index_one(struct lfs_job *job, void *arg)
+{
+	struct index_job *x = arg;
+
+	(void)job;
+	if (!lfs_layer_open(x->spec, x->lo, x->out, &x->error))
+		g_atomic_int_set(x->stop, 1);
+	return LFS_JOB_DONE;
+}
+
+/* The error to report: the lowest layer's, other than the cancellations
+ * it caused in the rest. */
+static GError *first_error(struct index_job *x, uint32_t n)
+{
+	GError *cancelled = NULL;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (!x[i].error)
+			continue;
+		if (!g_error_matches(x[i].error, LFS_ERROR, ECANCELED))
+			return g_steal_pointer(&x[i].error);
+		if (!cancelled)
+			cancelled = x[i].error;
+	}
+	return cancelled ? g_error_copy(cancelled) : NULL;
+}
+
+/* Index every layer, all at once on the workers (each layer is one
+ * sequential pass; the layers of an image are independent). */
 static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 			    GError **error)
 {
+	gint stop = 0;
 	struct lfs_layer_options lo = { .cache = m->cache, .lg = &m->log,
-					.span = o->span };
-	struct lfs_stream_options so = { .handles = o->handles };
+					.span = o->span,
+					.progress = o->progress,
+					.progress_ctx = o->progress_ctx,
+					.stop = &stop };
+	struct lfs_stream_options so = { .handles = o->handles,
+					 .cache = m->cache,
+					 .workers = m->workers,
+					 .lg = &m->log };
+	uint32_t n = m->image->layers->len;
+	g_autofree struct index_job *x = g_new0(struct index_job, n);
+	g_autofree struct lfs_job **jobs = g_new0(struct lfs_job *, n);
+	GError *failed;
 
-	m->nlayers = m->image->layers->len;
-	m->layers = g_new0(struct lfs_layer *, m->nlayers);
-	m->streams = g_new0(struct lfs_stream *, m->nlayers);
-	for (uint32_t i = 0; i < m->nlayers; i++) {
-		struct lfs_layer *l;
+	m->nlayers = n;
+	m->layers = g_new0(struct lfs_layer *, n);
+	m->streams = g_new0(struct lfs_stream *, n);
+	for (uint32_t i = 0; i < n; i++) {
+		x[i] = (struct index_job){ m->image->layers->pdata[i], &lo,
+					   &m->layers[i], &stop, NULL };
+		jobs[i] = lfs_workers_submit(m->workers, LFS_WORK_MOUNT,
+					     index_one, &x[i], NULL);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		lfs_job_wait(jobs[i]);
+		lfs_job_unref(jobs[i]);
+	}
+	failed = first_error(x, n);
+	for (uint32_t i = 0; i < n; i++)
+		g_clear_error(&x[i].error);
+	if (failed) {
+		g_propagate_error(error, failed);
+		return FALSE;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct lfs_layer *l = m->layers[i];
 
-		if (!lfs_layer_open(m->image->layers->pdata[i], &lo,
-				    &m->layers[i], error))
-			return FALSE;
-		l = m->layers[i];
 		m->streams[i] = lfs_stream_new(l, &so);
 		m->total_entries += l->index->nentries;
 		m->total_bytes += l->tar_size;
@@ -72,6 +135,7 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 		return FALSE;
 	}
 	m->cache = open_cache(o, &m->log);
+	m->workers = lfs_workers_new(o->threads);
 	if (!open_layers(m, o, error)) {
 		lfs_mount_close(m);
 		return FALSE;
@@ -89,6 +153,8 @@ void lfs_mount_close(struct lfs_mount *m)
 {
 	if (!m)
 		return;
+	/* First: no job may run on what is freed below. */
+	lfs_workers_free(m->workers);
 	lfs_tree_free(m->tree);
 	for (uint32_t i = 0; i < m->nlayers; i++) {
 		if (m->streams)
@@ -100,4 +166,26 @@ void lfs_mount_close(struct lfs_mount *m)
 	lfs_cache_free(m->cache);
 	lfs_image_free(m->image);
 	g_free(m);
+}
+
+static enum lfs_job_result prefetch_indexes(struct lfs_job *job, void *arg)
+{
+	struct lfs_mount *m = arg;
+
+	for (uint32_t i = 0; i < m->nlayers && !lfs_job_cancelled(job); i++)
+		lfs_index_file_prefetch(m->layers[i]->index);
+	return LFS_JOB_DONE;
+}
+
+void lfs_mount_prefetch(struct lfs_mount *m, enum lfs_prefetch mode)
+{
+	if (mode == LFS_PREFETCH_NONE)
+		return;
+	/* Fire and forget: the pool keeps the job until it ends. */
+	lfs_job_unref(lfs_workers_submit(m->workers, LFS_WORK_BACKGROUND,
+					 prefetch_indexes, m, NULL));
+	if (mode != LFS_PREFETCH_UNPACK)
+		return;
+	for (uint32_t i = 0; i < m->nlayers; i++)
+		lfs_stream_prefetch(m->streams[i]);
 }

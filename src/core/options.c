@@ -13,6 +13,7 @@ struct lfs_options *lfs_options_new(void)
 	o->layers = g_ptr_array_new_with_free_func(g_free);
 	o->fuse_opts = g_ptr_array_new_with_free_func(g_free);
 	o->allow_other = geteuid() == 0;
+	o->prefetch = LFS_PREFETCH_INDEX;
 	return o;
 }
 
@@ -98,6 +99,21 @@ static gboolean set_count(unsigned int *field, const char *key,
 	return TRUE;
 }
 
+static gboolean set_prefetch(struct lfs_options *o, const char *value,
+			     GError **error)
+{
+	static const char *const names[] = { "none", "index", "unpack" };
+
+	for (size_t i = 0; value && i < G_N_ELEMENTS(names); i++) {
+		if (strcmp(value, names[i]) == 0) {
+			o->prefetch = (enum lfs_prefetch)i;
+			return TRUE;
+		}
+	}
+	return lfs_fail(error, EINVAL,
+			"option prefetch= needs none, index or unpack");
+}
+
 static gboolean parse_one(struct lfs_options *o, const char *opt,
 			  GError **error)
 {
@@ -117,6 +133,10 @@ static gboolean parse_one(struct lfs_options *o, const char *opt,
 				error);
 	if (strcmp(key, "handles") == 0)
 		return set_count(&o->handles, key, value, 64, error);
+	if (strcmp(key, "threads") == 0)
+		return set_count(&o->threads, key, value, 256, error);
+	if (strcmp(key, "prefetch") == 0)
+		return set_prefetch(o, value, error);
 	if (strcmp(key, "meta_cache") == 0)
 		return set_size(&o->meta_cache, key, value, 64u << 10,
 				(uint64_t)64 << 30, error);

@@ -4,11 +4,15 @@
 
 #include <glib.h>
 
+#include "layerfs/seek_index.h"
 #include "layerfs/stream.h"
 
 struct lfs_stream {
 	struct lfs_layer *layer;
 	struct lfs_handle_pool *pool; /* compressed layers */
+	struct lfs_unpack *unpack;    /* compressed layers, with a cache */
+	bool seekable;		      /* the pool can start anywhere */
+	gint copy_reads;	      /* atomic; statistics */
 };
 
 struct lfs_stream *lfs_stream_new(struct lfs_layer *l,
@@ -17,9 +21,13 @@ struct lfs_stream *lfs_stream_new(struct lfs_layer *l,
 	struct lfs_stream *s = g_new0(struct lfs_stream, 1);
 
 	s->layer = l;
-	if (l->stored && l->comp != LFS_COMP_NONE)
-		s->pool = lfs_handle_pool_new(l->stored, l->comp, l->index,
-					      o ? o->handles : 0);
+	if (!l->stored || l->comp == LFS_COMP_NONE)
+		return s;
+	s->pool = lfs_handle_pool_new(l->stored, l->comp, l->index,
+				      o ? o->handles : 0);
+	s->seekable = lfs_seek_possible(l->index, l->comp);
+	if (o && o->cache && o->workers)
+		s->unpack = lfs_unpack_new(l, o->cache, o->workers, o->lg);
 	return s;
 }
 
@@ -27,6 +35,7 @@ void lfs_stream_free(struct lfs_stream *s)
 {
 	if (!s)
 		return;
+	lfs_unpack_free(s->unpack);
 	lfs_handle_pool_free(s->pool);
 	g_free(s);
 }
@@ -41,8 +50,20 @@ int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 {
 	ssize_t n;
 
-	if (!s->layer->stored)
+	/* Past the end: the index promised more than the layer holds. */
+	if (!s->layer->stored || off > s->layer->tar_size ||
+	    len > s->layer->tar_size - off)
 		return -ENODATA;
+	/* The copy, where it holds the bytes; a layer without access
+	 * points waits for it.  Any trouble with the copy (it failed, the
+	 * cache disk gave an error) leaves the compressed layer. */
+	if (s->unpack) {
+		n = lfs_unpack_pread(s->unpack, buf, len, off, !s->seekable);
+		if (n >= 0) {
+			g_atomic_int_inc(&s->copy_reads);
+			return 0;
+		}
+	}
 	if (s->pool)
 		n = lfs_handle_pool_pread(s->pool, buf, len, off);
 	else
@@ -52,9 +73,18 @@ int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 	return (size_t)n == len ? 0 : -ENODATA;
 }
 
-void lfs_stream_stats(struct lfs_stream *s, struct lfs_pool_stats *st)
+void lfs_stream_prefetch(struct lfs_stream *s)
+{
+	if (s->unpack)
+		lfs_unpack_start(s->unpack, LFS_WORK_BACKGROUND);
+}
+
+void lfs_stream_stats(struct lfs_stream *s, struct lfs_stream_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	if (s->pool)
-		lfs_handle_pool_stats(s->pool, st);
+		lfs_handle_pool_stats(s->pool, &st->pool);
+	st->copy_reads = (uint64_t)g_atomic_int_get(&s->copy_reads);
+	if (s->unpack)
+		st->unpack = lfs_unpack_state(s->unpack, &st->unpacked);
 }

@@ -157,7 +157,10 @@ int lfs_cache_tmpfile(struct lfs_cache *c)
 int lfs_cache_publish(int dirfd, int fd, const char *name)
 {
 	g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
-	g_autofree char *tmp = g_strdup_printf(".tmp.%s", name);
+	/* Per thread, so concurrent publishers of one name (two mounts of
+	 * one image) never take each other's temporary name. */
+	g_autofree char *tmp = g_strdup_printf(".tmp.%d.%s", (int)gettid(),
+					       name);
 
 	unlinkat(dirfd, tmp, 0); /* left by a crash, if any */
 	if (linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) < 0)

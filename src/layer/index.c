@@ -117,6 +117,11 @@ void lfs_index_builder_free(struct lfs_index_builder *b)
 	g_free(b);
 }
 
+uint64_t lfs_index_builder_members(const struct lfs_index_builder *b)
+{
+	return b->nentries;
+}
+
 const char *lfs_index_builder_error(const struct lfs_index_builder *b)
 {
 	return b->limit ? b->limit : "no limit reached";

@@ -312,6 +312,12 @@ int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **out,
 	return 0;
 }
 
+void lfs_index_file_prefetch(const struct lfs_index *ix)
+{
+	if (ix->map)
+		madvise(ix->map, ix->map_len, MADV_WILLNEED);
+}
+
 void lfs_index_file_release(const struct lfs_index *ix)
 {
 	/* A read-only shared file mapping: nothing is lost. */

@@ -22,6 +22,7 @@
  * -> digest of the tar stream -> libarchive. */
 struct feed {
 	struct lfs_decomp *d;
+	struct lfs_index_builder *b; /* for the progress count */
 	struct lfs_hasher *plain_hash; /* NULL unless a diff_id is checked */
 	const struct lfs_layer_options *opts;
 	const struct lfs_layer_spec *spec;
@@ -40,12 +41,20 @@ static ssize_t feed_read(void *ctx, const void **buf)
 		f->error = g_strdup(lfs_decomp_error(f->d));
 		return n;
 	}
+	if (f->opts->stop && g_atomic_int_get(f->opts->stop)) {
+		f->error = g_strdup("cancelled");
+		return -ECANCELED;
+	}
 	if (f->plain_hash && n > 0)
 		lfs_hasher_update(f->plain_hash, f->buf, (size_t)n);
 	if (f->opts->progress && in - f->reported >= SCAN_BUF_SIZE) {
-		f->opts->progress(f->opts->progress_ctx, f->spec, in,
-				  f->spec->size > 0 ? (uint64_t)f->spec->size
-						    : 0);
+		struct lfs_layer_progress p = {
+			in,
+			f->spec->size > 0 ? (uint64_t)f->spec->size : 0,
+			f->b ? lfs_index_builder_members(f->b) : 0,
+		};
+
+		f->opts->progress(f->opts->progress_ctx, f->spec, &p);
 		f->reported = in;
 	}
 	*buf = f->buf;
@@ -165,7 +174,7 @@ static gboolean scan_tar(struct lfs_layer *l,
 {
 	const struct lfs_layer_spec *spec = l->spec;
 	g_autoptr(lfs_hasher) stored = NULL, plain = NULL;
-	struct feed f = { .opts = opts, .spec = spec };
+	struct feed f = { .b = b, .opts = opts, .spec = spec };
 	struct lfs_tar_source src = { feed_read, feed_error, &f };
 	gboolean ok = FALSE;
 
@@ -180,6 +189,11 @@ static gboolean scan_tar(struct lfs_layer *l,
 	if (l->comp != LFS_COMP_NONE)
 		lfs_decomp_record(f.d, rec);
 	ok = lfs_tar_scan(&src, b, opts->lg, spec->name, error);
+	if (!ok && opts->stop && g_atomic_int_get(opts->stop)) {
+		g_clear_error(error);
+		lfs_fail(error, ECANCELED, "%s: indexing cancelled", spec->name);
+		goto out;
+	}
 	if (!ok && l->comp != LFS_COMP_NONE)
 		prefer_stream_error(&f, spec, error);
 	ok = ok && drain(&f, spec, error) && verify(l, &f, stored, error);

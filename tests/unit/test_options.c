@@ -208,6 +208,12 @@ static void test_tuning_keys(void **state)
 	assert_int_equal(f->o->meta_cache, (uint64_t)2 << 30);
 	parse_ok(f, "span=64k");
 	assert_int_equal(f->o->span, 64u << 10);
+	assert_int_equal(f->o->prefetch, LFS_PREFETCH_INDEX);
+	parse_ok(f, "threads=3,prefetch=unpack");
+	assert_int_equal(f->o->threads, 3);
+	assert_int_equal(f->o->prefetch, LFS_PREFETCH_UNPACK);
+	parse_ok(f, "prefetch=none");
+	assert_int_equal(f->o->prefetch, LFS_PREFETCH_NONE);
 	assert_int_equal(f->o->fuse_opts->len, 0);
 }
 
@@ -227,6 +233,10 @@ static const struct {
     {"handles=65", "from 1 to 64"},
     {"handles=two", "from 1 to 64"},
     {"handles", "from 1 to 64"},
+    {"threads=0", "option threads= needs a number from 1 to 256"},
+    {"threads=1000", "from 1 to 256"},
+    {"prefetch=all", "option prefetch= needs none, index or unpack"},
+    {"prefetch", "needs none, index or unpack"},
 };
 
 static void test_tuning_values_checked(void **state)
@@ -244,6 +254,8 @@ static void test_tuning_values_checked(void **state)
 	assert_int_equal(f->o->span, 0);
 	assert_int_equal(f->o->handles, 0);
 	assert_int_equal(f->o->meta_cache, 0);
+	assert_int_equal(f->o->threads, 0);
+	assert_int_equal(f->o->prefetch, LFS_PREFETCH_INDEX);
 }
 
 static void test_fuse_string(void **state)
