@@ -23,6 +23,7 @@ struct lfs_mount {
 	struct lfs_stream **streams; /* one per layer */
 	uint32_t nlayers;
 	struct lfs_tree *tree;
+	uint64_t meta_cache;	/* the directory cache's bound */
 	uint64_t total_entries; /* for statfs */
 	uint64_t total_bytes;
 };

@@ -14,6 +14,25 @@
 
 #include "layerfs/layer.h"
 
+/* How far indexing has got, for a progress display. */
+enum lfs_progress_state {
+	LFS_PROGRESS_RUNNING, /* @p says where the pass is */
+	LFS_PROGRESS_BUILT,   /* indexed now; @p is final */
+	LFS_PROGRESS_CACHED,  /* the index came from the cache */
+	LFS_PROGRESS_FAILED,
+};
+
+struct lfs_mount_progress {
+	uint32_t layer, nlayers; /* bottom is 0 */
+	const struct lfs_layer_spec *spec;
+	enum lfs_progress_state state;
+	struct lfs_layer_progress p;
+};
+
+/* Called from the workers, concurrently for different layers. */
+typedef void (*lfs_mount_progress_fn)(void *ctx,
+				      const struct lfs_mount_progress *ev);
+
 /* What workers do in the background once the mount is up. */
 enum lfs_prefetch {
 	LFS_PREFETCH_NONE,
@@ -33,7 +52,7 @@ struct lfs_options {
 	unsigned int threads; /* threads=: workers; 0: one per processor */
 	enum lfs_prefetch prefetch; /* prefetch=; default INDEX */
 	/* Not options: how the caller follows indexing. */
-	lfs_layer_progress_fn progress;
+	lfs_mount_progress_fn progress;
 	void *progress_ctx;
 	GPtrArray *fuse_opts; /* char *, passed to the FUSE mount */
 };

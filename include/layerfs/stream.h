@@ -42,6 +42,10 @@ int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 
 /* Start unpacking a compressed layer in the background (prefetch). */
 void lfs_stream_prefetch(struct lfs_stream *s);
+/* Unpack a compressed layer now (at mount priority) and wait: 0 when the
+ * copy is complete or the layer needs none, -EIO when it failed (logged),
+ * -ENOENT when there can be no copy (no cache). */
+int lfs_stream_unpack(struct lfs_stream *s);
 
 struct lfs_stream_stats {
 	struct lfs_pool_stats pool;  /* all zero for an uncompressed layer */

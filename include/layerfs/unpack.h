@@ -51,6 +51,9 @@ void lfs_unpack_free(struct lfs_unpack *u);
  * start of a background unpack hurries it to the foreground. */
 void lfs_unpack_start(struct lfs_unpack *u, enum lfs_work_prio prio);
 
+/* Wait until the unpack is not running; returns its state. */
+enum lfs_unpack_state lfs_unpack_wait(struct lfs_unpack *u);
+
 /* Read @len bytes at @off from the copy.  Returns @len, or -EAGAIN when
  * the copy does not hold them (yet), or -errno.  With @wait, a copy not
  * yet holding them is started (urgent) or hurried and waited for, until

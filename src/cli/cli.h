@@ -4,8 +4,12 @@
 #define LAYERFS_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
+
+#include <glib.h>
 
 #include "layerfs/log.h"
+#include "layerfs/options.h"
 
 /* Exit statuses: 0 success, 1 the operation failed, 2 bad usage. */
 #define LFS_EXIT_OK 0
@@ -14,6 +18,8 @@
 
 int lfs_cmd_mount(int argc, char **argv);
 int lfs_cmd_inspect(int argc, char **argv);
+int lfs_cmd_index(int argc, char **argv);
+int lfs_cmd_stats(int argc, char **argv);
 
 /* Where log lines go: stderr until the daemon detaches, syslog after. */
 struct lfs_cli_log {
@@ -30,5 +36,25 @@ int lfs_daemon_fork(int *notify_fd);
 void lfs_daemon_notify(int fd, int status);
 /* New session, cwd "/", stdio on /dev/null. */
 int lfs_daemon_detach(void);
+
+/* Indexing progress (progress.c): drawn on @tty if it is a terminal,
+ * else only counted for the summary.  lfs_cli_progress_event() is an
+ * lfs_mount_progress_fn. */
+struct lfs_cli_progress {
+	GMutex lock;
+	FILE *tty;	  /* NULL: not a terminal, nothing drawn */
+	gint64 start;	  /* monotonic µs */
+	gint64 last_draw;
+	uint32_t nlayers;
+	struct slot *slots;
+	unsigned int drawn; /* lines on the screen */
+};
+
+void lfs_cli_progress_init(struct lfs_cli_progress *pr, FILE *tty);
+void lfs_cli_progress_event(void *ctx, const struct lfs_mount_progress *ev);
+/* "N layers (B indexed now, C from the cache), E entries, S MiB, in T s"
+ * (g_free). */
+char *lfs_cli_progress_summary(struct lfs_cli_progress *pr);
+void lfs_cli_progress_clear(struct lfs_cli_progress *pr);
 
 #endif

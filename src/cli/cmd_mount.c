@@ -139,9 +139,21 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	g_autofree char *fuse_opts = NULL, *why = NULL;
 	struct lfs_session *s = NULL;
 	struct lfs_mount *m = NULL;
+	struct lfs_cli_progress pr;
+	gboolean ok;
 	int err;
 
-	if (!lfs_mount_open(o, &lg, &m, &error)) {
+	/* On a terminal, indexing shows its progress; elsewhere it is
+	 * quiet, as a mount should be. */
+	lfs_cli_progress_init(&pr, stderr);
+	if (pr.tty) {
+		o->progress = lfs_cli_progress_event;
+		o->progress_ctx = &pr;
+	}
+	ok = lfs_mount_open(o, &lg, &m, &error);
+	o->progress = NULL;
+	lfs_cli_progress_clear(&pr);
+	if (!ok) {
 		fprintf(stderr, "layerfs: %s\n", error->message);
 		lfs_daemon_notify(notify_fd, LFS_EXIT_FAIL);
 		return LFS_EXIT_FAIL;

@@ -11,6 +11,8 @@ static const char usage[] =
 	"  layerfs mount [OPTIONS] SOURCE MOUNTPOINT\n"
 	"  layerfs mount [OPTIONS] --layer PATH [--layer PATH...] MOUNTPOINT\n"
 	"  layerfs inspect [OPTIONS] SOURCE | --layer PATH...\n"
+	"  layerfs index [OPTIONS] SOURCE | --layer PATH...\n"
+	"  layerfs stats MOUNTPOINT\n"
 	"  layerfs SOURCE MOUNTPOINT [-o OPTIONS]     (mount.fuse3 form)\n"
 	"  layerfs --help | --version\n"
 	"\n"
@@ -30,6 +32,10 @@ int main(int argc, char **argv)
 		return lfs_cmd_mount(argc - 1, argv + 1);
 	if (strcmp(cmd, "inspect") == 0)
 		return lfs_cmd_inspect(argc - 1, argv + 1);
+	if (strcmp(cmd, "index") == 0)
+		return lfs_cmd_index(argc - 1, argv + 1);
+	if (strcmp(cmd, "stats") == 0)
+		return lfs_cmd_stats(argc - 1, argv + 1);
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
 		fputs(usage, stdout);

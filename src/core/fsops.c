@@ -7,6 +7,7 @@
 #include "layerfs/fsops.h"
 #include "layerfs/path.h"
 #include "layerfs/read.h"
+#include "layerfs/stats.h"
 
 
 struct lfs_file {
@@ -234,6 +235,20 @@ void lfs_fs_releasedir(struct lfs_mount *m, struct lfs_dir *d)
 	g_free(d);
 }
 
+/* The statistics, as the virtual xattr on the root (stats.h). */
+static ssize_t stats_xattr(struct lfs_mount *m, void *buf, size_t size)
+{
+	g_autofree char *text = lfs_mount_stats_text(m);
+	size_t len = strlen(text);
+
+	if (size == 0)
+		return (ssize_t)len;
+	if (size < len)
+		return -ERANGE;
+	memcpy(buf, text, len);
+	return (ssize_t)len;
+}
+
 ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 			void *buf, size_t size)
 {
@@ -242,6 +257,8 @@ ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 
 	if (err < 0)
 		return err;
+	if (ino == LFS_ROOT_INO && strcmp(name, LFS_STATS_XATTR) == 0)
+		return stats_xattr(m, buf, size);
 	return lfs_tree_getxattr(m->tree, &o, name, buf, size);
 }
 

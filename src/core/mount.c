@@ -17,20 +17,46 @@ gboolean lfs_mount_load_image(const struct lfs_options *o,
 
 /* One layer's indexing, run by a worker. */
 struct index_job {
-	const struct lfs_layer_spec *spec;
-	const struct lfs_layer_options *lo;
+	const struct lfs_options *o;
+	struct lfs_layer_options lo;
+	struct lfs_mount_progress ev;
 	struct lfs_layer **out;
 	gint *stop; /* shared: set by the first layer that fails */
 	GError *error;
 };
 
+static void report(struct index_job *x, enum lfs_progress_state state)
+{
+	x->ev.state = state;
+	if (x->o->progress)
+		x->o->progress(x->o->progress_ctx, &x->ev);
+}
+
+static void layer_progress(void *ctx, const struct lfs_layer_spec *spec,
+			   const struct lfs_layer_progress *p)
+{
+	struct index_job *x = ctx;
+
+	(void)spec;
+	x->ev.p = *p;
+	report(x, LFS_PROGRESS_RUNNING);
+}
+
 static enum lfs_job_result index_one(struct lfs_job *job, void *arg)
 {
 	struct index_job *x = arg;
+	struct lfs_layer *l;
 
 	(void)job;
-	if (!lfs_layer_open(x->spec, x->lo, x->out, &x->error))
+	if (!lfs_layer_open(x->ev.spec, &x->lo, x->out, &x->error)) {
 		g_atomic_int_set(x->stop, 1);
+		report(x, LFS_PROGRESS_FAILED);
+		return LFS_JOB_DONE;
+	}
+	l = *x->out;
+	x->ev.p.done = x->ev.p.total = l->stored_size;
+	x->ev.p.entries = l->index->stat_entries;
+	report(x, l->loaded ? LFS_PROGRESS_CACHED : LFS_PROGRESS_BUILT);
 	return LFS_JOB_DONE;
 }
 
@@ -59,8 +85,7 @@ static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 	gint stop = 0;
 	struct lfs_layer_options lo = { .cache = m->cache, .lg = &m->log,
 					.span = o->span,
-					.progress = o->progress,
-					.progress_ctx = o->progress_ctx,
+					.progress = layer_progress,
 					.stop = &stop };
 	struct lfs_stream_options so = { .handles = o->handles,
 					 .cache = m->cache,
@@ -75,8 +100,13 @@ static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 	m->layers = g_new0(struct lfs_layer *, n);
 	m->streams = g_new0(struct lfs_stream *, n);
 	for (uint32_t i = 0; i < n; i++) {
-		x[i] = (struct index_job){ m->image->layers->pdata[i], &lo,
-					   &m->layers[i], &stop, NULL };
+		x[i] = (struct index_job){ .o = o, .lo = lo,
+					   .out = &m->layers[i],
+					   .stop = &stop };
+		x[i].lo.progress_ctx = &x[i];
+		x[i].ev.layer = i;
+		x[i].ev.nlayers = n;
+		x[i].ev.spec = m->image->layers->pdata[i];
 		jobs[i] = lfs_workers_submit(m->workers, LFS_WORK_MOUNT,
 					     index_one, &x[i], NULL);
 	}
@@ -143,6 +173,7 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 	/* Index builders freed a lot of small blocks: hand the memory back
 	 * rather than keep it in the daemon for its whole life. */
 	malloc_trim(0);
+	m->meta_cache = o->meta_cache;
 	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
 			       &(struct lfs_tree_options){ o->meta_cache });
 	*out = m;

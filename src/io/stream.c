@@ -79,6 +79,16 @@ void lfs_stream_prefetch(struct lfs_stream *s)
 		lfs_unpack_start(s->unpack, LFS_WORK_BACKGROUND);
 }
 
+int lfs_stream_unpack(struct lfs_stream *s)
+{
+	if (!s->layer->stored || s->layer->comp == LFS_COMP_NONE)
+		return 0;
+	if (!s->unpack)
+		return -ENOENT;
+	lfs_unpack_start(s->unpack, LFS_WORK_MOUNT);
+	return lfs_unpack_wait(s->unpack) == LFS_UNPACK_DONE ? 0 : -EIO;
+}
+
 void lfs_stream_stats(struct lfs_stream *s, struct lfs_stream_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -321,6 +321,18 @@ ssize_t lfs_unpack_pread(struct lfs_unpack *u, void *buf, size_t len,
 	return n;
 }
 
+enum lfs_unpack_state lfs_unpack_wait(struct lfs_unpack *u)
+{
+	enum lfs_unpack_state st;
+
+	g_mutex_lock(&u->lock);
+	while (u->state == LFS_UNPACK_RUNNING)
+		g_cond_wait(&u->grew, &u->lock);
+	st = u->state;
+	g_mutex_unlock(&u->lock);
+	return st;
+}
+
 enum lfs_unpack_state lfs_unpack_state(struct lfs_unpack *u, uint64_t *have)
 {
 	enum lfs_unpack_state st;

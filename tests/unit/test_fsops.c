@@ -1,6 +1,7 @@
 /* The operations facade end to end, in-process: lfs_mount_open() over real
- * layer files, then every lfs_fs_* call a FUSE adapter makes, including the
- * lookup-count contract of readdirplus and EIO on a damaged layer. */
+ * layer files, then every lfs_fs_* call a FUSE adapter makes, including
+ * readdirplus attributes, the statistics xattr and EIO on a damaged
+ * layer. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 
 #include "fixtures.h"
 #include "layerfs/fsops.h"
+#include "layerfs/stats.h"
 
 struct env {
 	char *dir;
@@ -310,6 +312,33 @@ static void test_xattrs(void **state)
 			 0);
 }
 
+/* The statistics are a virtual xattr of the root only, never listed. */
+static void test_stats_xattr(void **state)
+{
+	struct env *e = *state;
+	ssize_t n = lfs_fs_getxattr(e->m, LFS_ROOT_INO, LFS_STATS_XATTR, NULL,
+				    0);
+	g_autofree char *text = NULL;
+	char small[8], list[64];
+
+	assert_true(n > 100);
+	text = g_malloc0((size_t)n + 1);
+	assert_int_equal(lfs_fs_getxattr(e->m, LFS_ROOT_INO, LFS_STATS_XATTR,
+					 text, (size_t)n),
+			 n);
+	assert_true(g_str_has_prefix(text, "source: "));
+	assert_non_null(strstr(text, "\nlayers: 3 ("));
+	assert_int_equal(lfs_fs_getxattr(e->m, LFS_ROOT_INO, LFS_STATS_XATTR,
+					 small, sizeof(small)),
+			 -ERANGE);
+	assert_int_equal(lfs_fs_listxattr(e->m, LFS_ROOT_INO, list,
+					  sizeof(list)),
+			 0);
+	assert_int_equal(lfs_fs_getxattr(e->m, lookup_path(e, "etc"),
+					 LFS_STATS_XATTR, NULL, 0),
+			 -ENODATA);
+}
+
 static void test_statfs(void **state)
 {
 	struct env *e = *state;
@@ -387,6 +416,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readdirplus_attrs, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_xattrs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_xattr, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_statfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_layer_eio, setup,

@@ -1,0 +1,16 @@
+/* What `layerfs stats MOUNTPOINT` prints: the mount's counters as text.
+ *
+ * The text is the value of a virtual extended attribute of the mount's
+ * root, LFS_STATS_XATTR, which listxattr does not show (so copying the
+ * tree, or overlayfs copying a file up, never copies it). */
+#ifndef LAYERFS_STATS_H
+#define LAYERFS_STATS_H
+
+#include "layerfs/mount.h"
+
+#define LFS_STATS_XATTR "user.layerfs.stats"
+
+/* One "key: value" line per counter, then one line per layer (g_free). */
+char *lfs_mount_stats_text(struct lfs_mount *m);
+
+#endif

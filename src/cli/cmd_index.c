@@ -1,0 +1,128 @@
+/* `layerfs index`: build and check the cache for an image ahead of time,
+ * as CI or an image-pull hook would, so the first mount is a warm one.
+ * Progress on a terminal, a one-line summary on stdout. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "layerfs/error.h"
+#include "layerfs/mount.h"
+
+/* Every tar layer's index is in the cache now (a directory layer's is
+ * never kept: it is scanned on every mount). */
+static gboolean check_saved(struct lfs_mount *m, GError **error)
+{
+	if (!m->cache)
+		return lfs_fail(error, EIO, "no usable cache directory; "
+				"nothing was kept (see above)");
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		const struct lfs_layer *l = m->layers[i];
+
+		if (l->stored && !l->index->map)
+			return lfs_fail(error, EIO,
+					"%s: its index could not be saved "
+					"(see above)",
+					l->spec->name);
+	}
+	return TRUE;
+}
+
+static gboolean unpack_all(struct lfs_mount *m, GError **error)
+{
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		if (lfs_stream_unpack(m->streams[i]) < 0)
+			return lfs_fail(error, EIO,
+					"%s: could not be unpacked (see "
+					"above)",
+					m->layers[i]->spec->name);
+	}
+	return TRUE;
+}
+
+static gboolean run(struct lfs_options *o, bool unpack,
+		    const struct lfs_logger *lg, GError **error)
+{
+	struct lfs_cli_progress pr;
+	struct lfs_mount *m = NULL;
+	g_autofree char *summary = NULL;
+	gboolean ok;
+
+	lfs_cli_progress_init(&pr, stderr);
+	o->progress = lfs_cli_progress_event;
+	o->progress_ctx = &pr;
+	ok = lfs_mount_open(o, lg, &m, error) && check_saved(m, error) &&
+	     (!unpack || unpack_all(m, error));
+	if (ok) {
+		summary = lfs_cli_progress_summary(&pr);
+		printf("%s: %s%s\n", m->image->source, summary,
+		       unpack ? ", compressed layers unpacked" : "");
+	}
+	lfs_mount_close(m);
+	lfs_cli_progress_clear(&pr);
+	return ok;
+}
+
+int lfs_cmd_index(int argc, char **argv)
+{
+	g_auto(GStrv) layers = NULL, opts = NULL;
+	g_autofree char *platform = NULL, *cache_dir = NULL;
+	gboolean version = FALSE, unpack = FALSE;
+	GOptionEntry entries[] = {
+		{ "layer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &layers,
+		  "A layer: tar, tar.gz, tar.zst or directory; repeat, bottom "
+		  "first",
+		  "PATH" },
+		{ "cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &cache_dir,
+		  "Cache directory (default /var/cache/layerfs for root, else "
+		  "$XDG_CACHE_HOME/layerfs)",
+		  "DIR" },
+		{ "platform", 0, 0, G_OPTION_ARG_STRING, &platform,
+		  "Platform to pick from a multi-platform image",
+		  "OS/ARCH[/VARIANT]" },
+		{ "options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &opts,
+		  "span=SIZE, threads=N (see layerfs(1))", "OPT[,OPT]" },
+		{ "unpack", 0, 0, G_OPTION_ARG_NONE, &unpack,
+		  "Also unpack compressed layers into the cache", NULL },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,
+		  "Print the version and exit", NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("[SOURCE]");
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GError) error = NULL;
+	struct lfs_cli_log sink = { false };
+	struct lfs_logger lg = { lfs_cli_log_write, &sink, LFS_LOG_WARN };
+
+	g_option_context_set_summary(
+		ctx, "Index every layer of an image into the cache (checking "
+		     "sizes and digests), so that mounting it is fast.  "
+		     "Indexes already there are checked and kept.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_set_prgname("layerfs index");
+	if (g_option_context_parse(ctx, &argc, &argv, &error) && version) {
+		printf("layerfs %s\n", LFS_VERSION);
+		return LFS_EXIT_OK;
+	}
+	if (error || (layers ? argc != 1 : argc != 2)) {
+		fprintf(stderr, "layerfs index: %s (see layerfs index "
+				"--help)\n",
+			error ? error->message : "expected one SOURCE, or --layer");
+		return LFS_EXIT_USAGE;
+	}
+	o->source = layers ? NULL : g_strdup(argv[1]);
+	o->platform = g_steal_pointer(&platform);
+	o->cache_dir = g_steal_pointer(&cache_dir);
+	for (char **l = layers; l && *l; l++)
+		g_ptr_array_add(o->layers, g_strdup(*l));
+	for (char **opt = opts; opt && *opt; opt++) {
+		if (!lfs_options_parse_o(o, *opt, &error)) {
+			fprintf(stderr, "layerfs index: %s\n", error->message);
+			return LFS_EXIT_USAGE;
+		}
+	}
+	if (!run(o, unpack, &lg, &error)) {
+		fprintf(stderr, "layerfs: %s\n", error->message);
+		return LFS_EXIT_FAIL;
+	}
+	return LFS_EXIT_OK;
+}
