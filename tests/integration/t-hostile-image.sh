@@ -76,3 +76,13 @@ v=$(variant bad-mediatype) && sed -i 's/v1.tar+gzip/v1.tar+bzip2/' \
 	"$v/blobs/sha256/$(manifest "$v")"
 expect "is not a layer type layerfs can apply" "oci:$v:t"
 expect "not a readable tar archive" "docker-archive:$T/l1/one"
+
+# Indexed once, then the blob changed in place (same size): the mount
+# notices the file is not the one indexed, indexes again, and the digest
+# check names the damage.  The cached index is never trusted for it.
+v=$(variant changed-later)
+lfs_mount "oci:$v:t" "$T/before"
+fusermount3 -u "$T/before"
+b=$(blob "$v" 1) && off=$(grep -abo one "$b" | tail -1 | cut -d: -f1) &&
+	printf 'ONE' | dd of="$b" bs=1 seek="$off" conv=notrunc status=none
+expect "digest mismatch: expected sha256:" "oci:$v:t"

@@ -29,6 +29,16 @@ printf '\377\377' | dd of="$T/bad.tar.zst" bs=1 seek=5 conv=notrunc status=none
 expect "corrupt zstd stream" "$T/bad.tar.zst"
 head -c 200000 "$T/plain.tar" >"$T/cut.tar"
 expect "corrupt or truncated tar" "$T/cut.tar"
+# Damage well past the first MiB of a gzip stream: the indexing pass
+# reads every byte, so the mount fails naming the layer and the offset.
+mkdir -p "$T/bigsrc"
+head -c 4M /dev/urandom | base64 >"$T/bigsrc/text"
+tar -C "$T/bigsrc" -cf - . | gzip >"$T/big.tar.gz"
+printf '\377\377\377\377\377\377\377\377' |
+	dd of="$T/big.tar.gz" bs=1 seek=3000000 conv=notrunc status=none
+expect "corrupt gzip stream near byte" "$T/big.tar.gz"
+at=$(sed -n 's/.*corrupt gzip stream near byte \([0-9]*\).*/\1/p' "$T/stderr")
+[ "${at:-0}" -gt 1048576 ] || fail "damage reported at byte ${at:-?}"
 xz -c "$T/plain.tar" >"$T/l.tar.xz"
 expect "compressed with xz; image layers may only be" "$T/l.tar.xz"
 
