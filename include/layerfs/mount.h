@@ -24,6 +24,8 @@ struct lfs_mount {
 	uint32_t nlayers;
 	struct lfs_tree *tree;
 	uint64_t meta_cache;	/* the directory cache's bound */
+	uint64_t readahead;	/* bytes the kernel should read ahead */
+	char *bdi;		/* "MAJ:MIN" until readahead is set (fuse/) */
 	uint64_t total_entries; /* for statfs */
 	uint64_t total_bytes;
 };

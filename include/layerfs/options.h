@@ -40,6 +40,11 @@ enum lfs_prefetch {
 	LFS_PREFETCH_UNPACK, /* that, and unpack compressed layers */
 };
 
+/* Kernel readahead unless told otherwise: a FUSE request can carry at
+ * most 1 MiB, and a compressed layer reads fastest in runs that long
+ * (docs/benchmarks.md). */
+#define LFS_READAHEAD_DEFAULT (1u << 20)
+
 struct lfs_options {
 	char *source;	    /* NULL when layers are listed */
 	GPtrArray *layers;  /* char *, bottom to top */
@@ -50,6 +55,7 @@ struct lfs_options {
 	unsigned int handles; /* handles=: decompressors per layer; 0: default */
 	uint64_t meta_cache;  /* meta_cache=: bytes of cached directories */
 	unsigned int threads; /* threads=: workers; 0: one per processor */
+	uint64_t readahead;   /* readahead=: kernel readahead; default 1 MiB */
 	enum lfs_prefetch prefetch; /* prefetch=; default INDEX */
 	/* Not options: how the caller follows indexing. */
 	lfs_mount_progress_fn progress;

@@ -174,6 +174,7 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 	 * rather than keep it in the daemon for its whole life. */
 	malloc_trim(0);
 	m->meta_cache = o->meta_cache;
+	m->readahead = o->readahead;
 	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
 			       &(struct lfs_tree_options){ o->meta_cache });
 	*out = m;
@@ -194,6 +195,7 @@ void lfs_mount_close(struct lfs_mount *m)
 	}
 	g_free(m->streams);
 	g_free(m->layers);
+	g_free(m->bdi);
 	lfs_cache_free(m->cache);
 	lfs_image_free(m->image);
 	g_free(m);

@@ -14,6 +14,7 @@ struct lfs_options *lfs_options_new(void)
 	o->fuse_opts = g_ptr_array_new_with_free_func(g_free);
 	o->allow_other = geteuid() == 0;
 	o->prefetch = LFS_PREFETCH_INDEX;
+	o->readahead = LFS_READAHEAD_DEFAULT;
 	return o;
 }
 
@@ -137,6 +138,9 @@ static gboolean parse_one(struct lfs_options *o, const char *opt,
 		return set_count(&o->threads, key, value, 256, error);
 	if (strcmp(key, "prefetch") == 0)
 		return set_prefetch(o, value, error);
+	if (strcmp(key, "readahead") == 0)
+		return set_size(&o->readahead, key, value, 4096, 16u << 20,
+				error);
 	if (strcmp(key, "meta_cache") == 0)
 		return set_size(&o->meta_cache, key, value, 64u << 10,
 				(uint64_t)64 << 30, error);

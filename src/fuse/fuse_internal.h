@@ -15,4 +15,12 @@
 
 extern const struct fuse_lowlevel_ops lfs_fuse_ops;
 
+/* FUSE caps a mount's readahead at the 128 KiB default, and the INIT
+ * reply can only lower it; a compressed layer reads far better in longer
+ * requests (fewer, longer inflate runs).  So once INIT is done (any later
+ * request proves it), the mount's readahead is raised through sysfs,
+ * which only root may do; otherwise the default stays.  Runs once: the
+ * first call takes m->bdi. */
+void lfs_fuse_raise_readahead(struct lfs_mount *m);
+
 #endif

@@ -36,10 +36,22 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* File data never changes: no attribute check before cached
+	 * reads (libfuse asks for it by default). */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+}
+
+/* The first request after INIT (see fuse_internal.h); the kernel sends
+ * a lookup or a getattr before anything else. */
+static void after_init(fuse_req_t req)
+{
+	if (g_atomic_pointer_get(&mnt(req)->bdi))
+		lfs_fuse_raise_readahead(mnt(req));
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	after_init(req);
 	struct fuse_entry_param e;
 	struct stat st;
 	int err = lfs_fs_lookup(mnt(req), parent, name, &st);
@@ -80,6 +92,7 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	after_init(req);
 	struct stat st;
 	int err = lfs_fs_getattr(mnt(req), ino, &st);
 

@@ -1,8 +1,11 @@
 /* Session set-up and the multi-threaded loop (cf. libfuse's
  * example/passthrough_ll.c main()). */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <fuse_log.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "fuse_internal.h"
 #include "layerfs/session.h"
@@ -61,6 +64,54 @@ void lfs_session_destroy(struct lfs_session *s)
 	g_free(s);
 }
 
+/* The device numbers ("MAJ:MIN") of the mount at @mountpoint, from
+ * /proc/self/mountinfo: the file system itself cannot be asked (a stat
+ * would wait for the INIT this process has not answered yet). */
+static char *mount_devnum(const char *mountpoint)
+{
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	char *found = NULL;
+
+	if (!g_file_get_contents("/proc/self/mountinfo", &text, NULL, NULL))
+		return NULL;
+	lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		g_auto(GStrv) f = g_strsplit(*l, " ", 6);
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; the last mount of
+		 * that point is ours. */
+		if (g_strv_length(f) >= 5 && strcmp(f[4], mountpoint) == 0) {
+			g_free(found);
+			found = g_strdup(f[2]);
+		}
+	}
+	return found;
+}
+
+void lfs_fuse_raise_readahead(struct lfs_mount *m)
+{
+	g_autofree char *path = NULL;
+	g_autofree char *kb = NULL;
+	char *dev = g_atomic_pointer_exchange(&m->bdi, NULL);
+	int fd;
+
+	if (!dev)
+		return;
+	path = g_strdup_printf("/sys/class/bdi/%s/read_ahead_kb", dev);
+	kb = g_strdup_printf("%llu", (unsigned long long)m->readahead >> 10);
+	/* Not g_file_set_contents(): sysfs takes no temporary files. */
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, kb, strlen(kb)) != (ssize_t)strlen(kb))
+		lfs_debug(&m->log, "readahead left at the default: %s: %s",
+			  path, g_strerror(errno));
+	else
+		lfs_debug(&m->log, "readahead %s KiB", kb);
+	if (fd >= 0)
+		close(fd);
+	g_free(dev);
+}
+
 int lfs_session_mount(struct lfs_mount *m, const char *mountpoint,
 		      const char *opts, bool debug, struct lfs_session **out,
 		      char **why)
@@ -90,6 +141,8 @@ int lfs_session_mount(struct lfs_mount *m, const char *mountpoint,
 		goto out;
 	}
 	s->mounted = true;
+	if (m->readahead)
+		m->bdi = mount_devnum(mountpoint);
 out:
 	fuse_opt_free_args(&args);
 	*why = mount_msgs->len ? g_strdup(mount_msgs->str)

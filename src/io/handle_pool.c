@@ -10,6 +10,7 @@
 struct handle {
 	struct lfs_seek_reader *r;
 	bool busy;	    /* protected by p->lock */
+	uint64_t end;	    /* busy: where its read will leave it; lock */
 	uint64_t last_used; /* protected by p->lock */
 };
 
@@ -22,6 +23,7 @@ struct lfs_handle_pool {
 	GMutex lock;
 	GCond freed;
 	GPtrArray *handles; /* struct handle *; protected by lock */
+	GArray *waiting;    /* uint64_t: offsets of reads waiting; lock */
 	uint64_t tick;	    /* protected by lock */
 	struct lfs_pool_stats st; /* protected by lock */
 };
@@ -69,6 +71,7 @@ struct lfs_handle_pool *lfs_handle_pool_new(struct lfs_blob *stored,
 	g_cond_init(&p->freed);
 	p->handles = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)handle_free);
+	p->waiting = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	return p;
 }
 
@@ -77,6 +80,7 @@ void lfs_handle_pool_free(struct lfs_handle_pool *p)
 	if (!p)
 		return;
 	g_ptr_array_unref(p->handles);
+	g_array_unref(p->waiting);
 	g_cond_clear(&p->freed);
 	g_mutex_clear(&p->lock);
 	g_free(p);
@@ -102,6 +106,53 @@ static struct handle *closest(struct lfs_handle_pool *p, uint64_t off)
 	return best;
 }
 
+/* The busy handle whose read will end closest before @off (within
+ * reach), or NULL: the read just before this one in a sequential stream,
+ * which the kernel sends in parallel with it (readahead). */
+static struct handle *busy_predecessor(struct lfs_handle_pool *p,
+				       uint64_t off)
+{
+	struct handle *best = NULL;
+
+	for (guint i = 0; i < p->handles->len; i++) {
+		struct handle *h = p->handles->pdata[i];
+
+		if (h->busy && h->end <= off && off - h->end <= p->reach &&
+		    (!best || h->end > best->end))
+			best = h;
+	}
+	return best;
+}
+
+/* Whether a waiting read wants a place in [@from, @off): the handle at
+ * @from is its to take first, or it would be skipped over and restart. */
+static bool earlier_waiter(struct lfs_handle_pool *p, uint64_t from,
+			  uint64_t off)
+{
+	for (guint i = 0; i < p->waiting->len; i++) {
+		uint64_t w = g_array_index(p->waiting, uint64_t, i);
+
+		if (w >= from && w < off)
+			return true;
+	}
+	return false;
+}
+
+/* Wait for a handle to come free, known to the others as a read of @off
+ * (called with the lock held). */
+static void wait_free(struct lfs_handle_pool *p, uint64_t off)
+{
+	g_array_append_val(p->waiting, off);
+	p->st.waits++;
+	g_cond_wait(&p->freed, &p->lock);
+	for (guint i = 0; i < p->waiting->len; i++) {
+		if (g_array_index(p->waiting, uint64_t, i) == off) {
+			g_array_remove_index_fast(p->waiting, i);
+			break;
+		}
+	}
+}
+
 static struct handle *least_recent_idle(struct lfs_handle_pool *p)
 {
 	struct handle *lru = NULL;
@@ -122,7 +173,24 @@ static struct handle *take(struct lfs_handle_pool *p, uint64_t off,
 	struct handle *h;
 
 	for (;;) {
+		struct handle *busy = busy_predecessor(p, off);
+
 		h = closest(p, off);
+		/* Waiting for the busy one costs the rest of its read; an
+		 * idle one further back would inflate what it is inflating
+		 * now, and two handles would leapfrog through the stream,
+		 * each decompressing all of it.  Starting afresh costs up
+		 * to a span. */
+		if (busy && (!h || lfs_seek_reader_pos(h->r) < busy->end)) {
+			wait_free(p, off);
+			continue;
+		}
+		/* Readahead arrives out of order: the read just before this
+		 * one goes first. */
+		if (h && earlier_waiter(p, lfs_seek_reader_pos(h->r), off)) {
+			wait_free(p, off);
+			continue;
+		}
 		if (h) {
 			p->st.hits++;
 			break;
@@ -145,8 +213,7 @@ static struct handle *take(struct lfs_handle_pool *p, uint64_t off,
 			p->st.evictions++;
 			break;
 		}
-		p->st.waits++;
-		g_cond_wait(&p->freed, &p->lock);
+		wait_free(p, off);
 	}
 	h->busy = true;
 	return h;
@@ -162,6 +229,8 @@ ssize_t lfs_handle_pool_pread(struct lfs_handle_pool *p, void *buf,
 
 	g_mutex_lock(&p->lock);
 	h = take(p, off, &err);
+	if (h)
+		h->end = off + len;
 	g_mutex_unlock(&p->lock);
 	if (!h)
 		return err;
@@ -171,7 +240,8 @@ ssize_t lfs_handle_pool_pread(struct lfs_handle_pool *p, void *buf,
 	p->st.inflated += lfs_seek_reader_inflated(h->r) - before;
 	h->busy = false;
 	h->last_used = ++p->tick;
-	g_cond_signal(&p->freed);
+	/* Broadcast: a waiter may want this handle in particular. */
+	g_cond_broadcast(&p->freed);
 	g_mutex_unlock(&p->lock);
 	return n;
 }

@@ -276,6 +276,59 @@ static void test_single_handle_shared(void **state)
 	assert_int_equal(stats(f).handles, 1);
 }
 
+/* The kernel's readahead: one sequential stream whose next few chunks are
+ * read at once by several threads, in no particular order.  One handle
+ * carries the stream and the others wait for it, rather than leapfrog
+ * through it each inflating all of it. */
+struct streamer {
+	struct fx *f;
+	gint *next; /* the next chunk to read, shared */
+	bool ok;
+};
+
+static gpointer stream_chunks(gpointer data)
+{
+	struct streamer *s = data;
+	const guint8 *plain = g_bytes_get_data(s->f->plain, NULL);
+	guint8 *buf = g_malloc(CHUNK);
+	gint i;
+
+	s->ok = true;
+	while ((i = g_atomic_int_add(s->next, 1)) < (gint)(PLAIN_SIZE / CHUNK)) {
+		uint64_t off = (uint64_t)i * CHUNK;
+
+		if (lfs_handle_pool_pread(s->f->p, buf, CHUNK, off) != CHUNK ||
+		    memcmp(buf, plain + off, CHUNK) != 0)
+			s->ok = false;
+	}
+	g_free(buf);
+	return NULL;
+}
+
+static void test_readahead_stream(void **state)
+{
+	struct fx *f = *state;
+	struct streamer s[4];
+	GThread *t[4];
+	gint next = 0;
+	struct lfs_pool_stats st;
+
+	new_pool(f, 4);
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct streamer){ f, &next, false };
+		t[i] = g_thread_new("readahead", stream_chunks, &s[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		g_thread_join(t[i]);
+		assert_true(s[i].ok);
+	}
+	st = stats(f);
+	/* Measured: 1.1 to 1.4 times the stream (a chunk is sometimes taken
+	 * before the one ahead of it has asked); handles that leapfrog made
+	 * it 1.7 to 1.9 times. */
+	assert_true(st.inflated <= PLAIN_SIZE + PLAIN_SIZE / 2);
+}
+
 /* Damage found by a read is that read's error; the handle goes back to
  * the pool and later reads elsewhere still work. */
 static void test_damage_is_per_read(void **state)
@@ -319,6 +372,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_single_handle_shared,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readahead_stream, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_damage_is_per_read, setup,
 						teardown),
 	};

@@ -214,6 +214,9 @@ static void test_tuning_keys(void **state)
 	assert_int_equal(f->o->prefetch, LFS_PREFETCH_UNPACK);
 	parse_ok(f, "prefetch=none");
 	assert_int_equal(f->o->prefetch, LFS_PREFETCH_NONE);
+	assert_int_equal(f->o->readahead, LFS_READAHEAD_DEFAULT);
+	parse_ok(f, "readahead=128K");
+	assert_int_equal(f->o->readahead, 128u << 10);
 	assert_int_equal(f->o->fuse_opts->len, 0);
 }
 
@@ -237,6 +240,8 @@ static const struct {
     {"threads=1000", "from 1 to 256"},
     {"prefetch=all", "option prefetch= needs none, index or unpack"},
     {"prefetch", "needs none, index or unpack"},
+    {"readahead=1K", "option readahead=1K: out of range"},
+    {"readahead=32M", "option readahead=32M: out of range"},
 };
 
 static void test_tuning_values_checked(void **state)
