@@ -42,6 +42,11 @@ struct lfs_hasher;
 
 /* Returns 0 or -ENOMEM. */
 int lfs_hasher_new(enum lfs_digest_algo algo, struct lfs_hasher **out);
+/* The same, hashing on a thread of its own: update() queues a copy of the
+ * bytes and returns, so hashing overlaps with the caller's work (an index
+ * pass inflating and scanning on one core, hashing on another). */
+int lfs_hasher_new_async(enum lfs_digest_algo algo,
+			 struct lfs_hasher **out);
 void lfs_hasher_update(struct lfs_hasher *h, const void *buf, size_t len);
 /* Finish and write the digest to @out; the hasher may not be updated again. */
 void lfs_hasher_finish(struct lfs_hasher *h, struct lfs_digest *out);

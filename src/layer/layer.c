@@ -123,11 +123,12 @@ static gboolean verify(struct lfs_layer *l, struct feed *f,
 	return TRUE;
 }
 
+/* Digests are computed beside the pass, on threads of their own. */
 static int new_hasher(bool want, enum lfs_digest_algo algo,
 		      struct lfs_hasher **out)
 {
 	*out = NULL;
-	return want ? lfs_hasher_new(algo, out) : 0;
+	return want ? lfs_hasher_new_async(algo, out) : 0;
 }
 
 static gboolean start_feed(struct lfs_layer *l, struct feed *f,

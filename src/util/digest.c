@@ -6,9 +6,19 @@
 
 #include "layerfs/digest.h"
 
+/* Bytes an asynchronous hasher may have queued before update() waits:
+ * enough to ride out bursts, little enough to stay out of the way. */
+#define ASYNC_MAX_QUEUED (16u << 20)
+
 struct lfs_hasher {
 	EVP_MD_CTX *ctx;
 	enum lfs_digest_algo algo;
+	/* Asynchronous hashers only: */
+	GThread *thread;
+	GAsyncQueue *queue; /* GBytes *; an empty one ends the thread */
+	GMutex lock;
+	GCond drained;
+	size_t queued;	    /* bytes in the queue; protected by lock */
 };
 
 static const struct {
@@ -99,15 +109,74 @@ int lfs_hasher_new(enum lfs_digest_algo algo, struct lfs_hasher **out)
 	return 0;
 }
 
+static gpointer hash_thread(gpointer data)
+{
+	struct lfs_hasher *h = data;
+	GBytes *b;
+
+	while ((b = g_async_queue_pop(h->queue)) != NULL) {
+		gsize len;
+		const void *p = g_bytes_get_data(b, &len);
+
+		if (len == 0) {
+			g_bytes_unref(b);
+			break;
+		}
+		EVP_DigestUpdate(h->ctx, p, len);
+		g_bytes_unref(b);
+		g_mutex_lock(&h->lock);
+		h->queued -= len;
+		g_cond_signal(&h->drained);
+		g_mutex_unlock(&h->lock);
+	}
+	return NULL;
+}
+
+int lfs_hasher_new_async(enum lfs_digest_algo algo, struct lfs_hasher **out)
+{
+	int err = lfs_hasher_new(algo, out);
+	struct lfs_hasher *h = *out;
+
+	if (err < 0)
+		return err;
+	g_mutex_init(&h->lock);
+	g_cond_init(&h->drained);
+	h->queue = g_async_queue_new();
+	h->thread = g_thread_new("layerfs-hash", hash_thread, h);
+	return 0;
+}
+
 void lfs_hasher_update(struct lfs_hasher *h, const void *buf, size_t len)
 {
-	EVP_DigestUpdate(h->ctx, buf, len);
+	if (!h->thread) {
+		EVP_DigestUpdate(h->ctx, buf, len);
+		return;
+	}
+	if (len == 0)
+		return;
+	g_mutex_lock(&h->lock);
+	while (h->queued > ASYNC_MAX_QUEUED)
+		g_cond_wait(&h->drained, &h->lock);
+	h->queued += len;
+	g_mutex_unlock(&h->lock);
+	g_async_queue_push(h->queue, g_bytes_new(buf, len));
+}
+
+/* An asynchronous hasher's thread: hash what is queued, then end. */
+static void stop_thread(struct lfs_hasher *h)
+{
+	if (!h->thread)
+		return;
+	g_async_queue_push(h->queue, g_bytes_new(NULL, 0));
+	g_thread_join(h->thread);
+	h->thread = NULL;
 }
 
 void lfs_hasher_finish(struct lfs_hasher *h, struct lfs_digest *out)
 {
 	unsigned int len = 0;
 
+	stop_thread(h);
 	EVP_DigestFinal_ex(h->ctx, out->bytes, &len);
 	out->algo = h->algo;
 	out->len = len;
@@ -117,6 +186,12 @@ void lfs_hasher_free(struct lfs_hasher *h)
 {
 	if (!h)
 		return;
+	if (h->queue) {
+		stop_thread(h);
+		g_async_queue_unref(h->queue);
+		g_cond_clear(&h->drained);
+		g_mutex_clear(&h->lock);
+	}
 	EVP_MD_CTX_free(h->ctx);
 	g_free(h);
 }
