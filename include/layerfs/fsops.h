@@ -18,7 +18,6 @@
 #include "layerfs/mount.h"
 
 struct lfs_file;
-struct lfs_dir;
 
 int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
 		  struct stat *st);
@@ -40,10 +39,12 @@ void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f);
 typedef int (*lfs_dirent_fn)(void *ctx, const char *name,
 			     const struct stat *st, uint64_t next);
 
-int lfs_fs_opendir(struct lfs_mount *m, uint64_t ino, struct lfs_dir **out);
-int lfs_fs_readdir(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
+/* Directories need no open: a listing is the same every time it is built
+ * (sorted, from immutable indexes), so @off, the "next" of an earlier
+ * entry, stays meaningful across calls, evictions and opens; the FUSE
+ * adapter declines opendir, and the kernel then caches listings itself. */
+int lfs_fs_readdir(struct lfs_mount *m, uint64_t ino, uint64_t off,
 		   bool plus, lfs_dirent_fn emit, void *ctx);
-void lfs_fs_releasedir(struct lfs_mount *m, struct lfs_dir *d);
 
 ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 			void *buf, size_t size);

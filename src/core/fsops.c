@@ -18,11 +18,6 @@ struct lfs_file {
 	bool logged; /* a read error was logged: once per open is enough */
 };
 
-struct lfs_dir {
-	uint64_t ino;
-	struct lfs_dirlist *list; /* one listing for the whole open */
-};
-
 int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
 		  struct stat *st)
 {
@@ -142,30 +137,17 @@ void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f)
 	g_free(f);
 }
 
-int lfs_fs_opendir(struct lfs_mount *m, uint64_t ino, struct lfs_dir **out)
-{
-	struct lfs_dirlist *list;
-	int err = lfs_tree_dirlist(m->tree, ino, &list);
-
-	if (err < 0)
-		return err;
-	*out = g_new0(struct lfs_dir, 1);
-	(*out)->ino = ino;
-	(*out)->list = list;
-	return 0;
-}
-
 /* "." and ".." come first: offsets 0 and 1; listing entry i is at i + 2. */
-static int emit_dots(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
+static int emit_dots(struct lfs_mount *m, uint64_t ino, uint64_t off,
 		     bool plus, lfs_dirent_fn emit, void *ctx)
 {
 	struct stat st = { 0 };
 	uint64_t parent;
 
 	if (off == 0) {
-		if (plus && lfs_fs_getattr(m, d->ino, &st) < 0)
+		if (plus && lfs_fs_getattr(m, ino, &st) < 0)
 			memset(&st, 0, sizeof(st));
-		st.st_ino = d->ino;
+		st.st_ino = ino;
 		st.st_mode = S_IFDIR | (st.st_mode & 07777);
 		if (emit(ctx, ".", &st, 1))
 			return 1;
@@ -173,9 +155,9 @@ static int emit_dots(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
 	if (off <= 1) {
 		memset(&st, 0, sizeof(st));
 		/* Unknowable only for a number that names nothing. */
-		st.st_ino = lfs_tree_parent(m->tree, d->ino, &parent) == 0
+		st.st_ino = lfs_tree_parent(m->tree, ino, &parent) == 0
 				    ? parent
-				    : d->ino;
+				    : ino;
 		st.st_mode = S_IFDIR;
 		if (emit(ctx, "..", &st, 2))
 			return 1;
@@ -183,7 +165,7 @@ static int emit_dots(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
 	return 0;
 }
 
-static int emit_plus(struct lfs_mount *m, struct lfs_dir *d,
+static int emit_plus(struct lfs_mount *m, uint64_t dir,
 		     const struct lfs_mdirent *e, uint64_t next,
 		     lfs_dirent_fn emit, void *ctx)
 {
@@ -194,7 +176,7 @@ static int emit_plus(struct lfs_mount *m, struct lfs_dir *d,
 	/* A file is its number; a directory is looked up through this one,
 	 * which gives its chain without resolving its path again. */
 	if (e->type == S_IFDIR)
-		err = lfs_fs_lookup(m, d->ino, name, &st);
+		err = lfs_fs_lookup(m, dir, name, &st);
 	else
 		err = lfs_fs_getattr(m, e->ino, &st);
 	if (err < 0)
@@ -202,20 +184,27 @@ static int emit_plus(struct lfs_mount *m, struct lfs_dir *d,
 	return emit(ctx, name, &st, next);
 }
 
-int lfs_fs_readdir(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
+int lfs_fs_readdir(struct lfs_mount *m, uint64_t ino, uint64_t off,
 		   bool plus, lfs_dirent_fn emit, void *ctx)
 {
-	if (emit_dots(m, d, off, plus, emit, ctx))
-		return 0;
-	for (uint64_t i = off < 2 ? 0 : off - 2; i < d->list->n; i++) {
-		const struct lfs_mdirent *e = &d->list->ents[i];
+	struct lfs_dirlist *list;
+	int err = lfs_tree_dirlist(m->tree, ino, &list);
+
+	if (err < 0)
+		return err;
+	if (emit_dots(m, ino, off, plus, emit, ctx))
+		goto out;
+	for (uint64_t i = off < 2 ? 0 : off - 2; i < list->n; i++) {
+		const struct lfs_mdirent *e = &list->ents[i];
 		struct stat st = { .st_ino = e->ino, .st_mode = e->type };
 		int r;
 
 		if (plus) {
-			r = emit_plus(m, d, e, i + 3, emit, ctx);
-			if (r < 0)
-				return r;
+			r = emit_plus(m, ino, e, i + 3, emit, ctx);
+			if (r < 0) {
+				err = r;
+				goto out;
+			}
 		} else {
 			g_autofree char *name = g_strndup(e->name,
 							  e->name_len);
@@ -225,14 +214,9 @@ int lfs_fs_readdir(struct lfs_mount *m, struct lfs_dir *d, uint64_t off,
 		if (r)
 			break;
 	}
-	return 0;
-}
-
-void lfs_fs_releasedir(struct lfs_mount *m, struct lfs_dir *d)
-{
-	(void)m;
-	lfs_dirlist_unref(d->list);
-	g_free(d);
+out:
+	lfs_dirlist_unref(list);
+	return err;
 }
 
 /* The statistics, as the virtual xattr on the root (stats.h). */

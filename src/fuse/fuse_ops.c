@@ -151,21 +151,16 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/* No opendir: ENOSYS tells the kernel (FUSE_NO_OPENDIR_SUPPORT) to stop
+ * sending opendir and releasedir, and to open every directory with
+ * keep_cache and cache_readdir, so a walk over a cached tree makes no
+ * round trip at all (see lfs_fs_readdir()). */
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct lfs_dir *d;
-	int err = lfs_fs_opendir(mnt(req), ino, &d);
-
-	if (err < 0) {
-		reply_err(req, err);
-		return;
-	}
-	fi->fh = (uintptr_t)d;
-	fi->cache_readdir = 1; /* listings never change */
-	fi->keep_cache = 1;
-	if (fuse_reply_open(req, fi) != 0)
-		lfs_fs_releasedir(mnt(req), d);
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, ENOSYS);
 }
 
 /* Packs directory entries into one reply buffer. */
@@ -199,14 +194,13 @@ static int add_dirent(void *ctx, const char *name, const struct stat *st,
 	return 0;
 }
 
-static void do_readdir(fuse_req_t req, size_t size, off_t off,
-		       struct fuse_file_info *fi, bool plus)
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, bool plus)
 {
-	struct lfs_dir *d = (struct lfs_dir *)(uintptr_t)fi->fh;
 	g_autofree char *buf = g_malloc(size);
 	struct dirbuf db = { req, buf, size, 0, plus };
-	int err = lfs_fs_readdir(mnt(req), d, (uint64_t)off, plus, add_dirent,
-				 &db);
+	int err = lfs_fs_readdir(mnt(req), ino, (uint64_t)off, plus,
+				 add_dirent, &db);
 
 	/* An error after some entries: send those; the next call reports
 	 * it. */
@@ -219,23 +213,15 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	(void)ino;
-	do_readdir(req, size, off, fi, false);
+	(void)fi;
+	do_readdir(req, ino, size, off, false);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
-	(void)ino;
-	do_readdir(req, size, off, fi, true);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	(void)ino;
-	lfs_fs_releasedir(mnt(req), (struct lfs_dir *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
+	(void)fi;
+	do_readdir(req, ino, size, off, true);
 }
 
 /* xattr replies: a size probe (@size 0) gets the size, else the bytes. */
@@ -402,7 +388,6 @@ const struct fuse_lowlevel_ops lfs_fuse_ops = {
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
-	.releasedir = op_releasedir,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
 	.statfs = op_statfs,

@@ -238,12 +238,10 @@ static void test_readdir_offsets(void **state)
 	static const char *const want[] = { ".",      "..",     "added",
 					    "fromdir", "hostname", "link",
 					    "secret" };
-	struct lfs_dir *d;
 	struct collect all;
 
-	assert_int_equal(lfs_fs_opendir(e->m, etc, &d), 0);
 	collect_init(&all, 100);
-	assert_int_equal(lfs_fs_readdir(e->m, d, 0, false, collect_one, &all),
+	assert_int_equal(lfs_fs_readdir(e->m, etc, 0, false, collect_one, &all),
 			 0);
 	assert_int_equal(all.names->len, G_N_ELEMENTS(want));
 	for (guint i = 0; i < all.names->len; i++)
@@ -256,7 +254,7 @@ static void test_readdir_offsets(void **state)
 		uint64_t next = g_array_index(all.nexts, uint64_t, i);
 
 		collect_init(&rest, 100);
-		lfs_fs_readdir(e->m, d, next, false, collect_one, &rest);
+		lfs_fs_readdir(e->m, etc, next, false, collect_one, &rest);
 		assert_int_equal(rest.names->len, all.names->len - i - 1);
 		if (rest.names->len)
 			assert_string_equal(rest.names->pdata[0],
@@ -264,7 +262,15 @@ static void test_readdir_offsets(void **state)
 		collect_clear(&rest);
 	}
 	collect_clear(&all);
-	lfs_fs_releasedir(e->m, d);
+	/* A file is not a directory; a number that names nothing is stale. */
+	collect_init(&all, 100);
+	assert_int_equal(lfs_fs_readdir(e->m, lookup_path(e, "etc/hostname"),
+					0, false, collect_one, &all),
+			 -ENOTDIR);
+	assert_int_equal(lfs_fs_readdir(e->m, 12345, 0, false, collect_one,
+					&all),
+			 -ESTALE);
+	collect_clear(&all);
 }
 
 /* readdirplus carries each entry's full attributes, the same getattr
@@ -274,13 +280,12 @@ static void test_readdirplus_attrs(void **state)
 {
 	struct env *e = *state;
 	uint64_t many = lookup_path(e, "many");
-	struct lfs_dir *d;
 	struct collect c;
 	struct stat st, want;
 
-	assert_int_equal(lfs_fs_opendir(e->m, many, &d), 0);
 	collect_init(&c, 5); /* ".", "..", f00, f01, f02 */
-	assert_int_equal(lfs_fs_readdir(e->m, d, 0, true, collect_one, &c), 0);
+	assert_int_equal(lfs_fs_readdir(e->m, many, 0, true, collect_one, &c),
+			 0);
 	assert_int_equal(c.names->len, 5);
 	assert_string_equal(c.names->pdata[4], "f02");
 	for (guint i = 2; i < c.names->len; i++) {
@@ -296,7 +301,6 @@ static void test_readdirplus_attrs(void **state)
 		assert_int_equal(st.st_mtim.tv_sec, want.st_mtim.tv_sec);
 	}
 	collect_clear(&c);
-	lfs_fs_releasedir(e->m, d);
 }
 
 static void test_xattrs(void **state)
