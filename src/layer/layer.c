@@ -96,6 +96,11 @@ static gboolean drain(struct feed *f, const struct lfs_layer_spec *spec,
 
 	while ((n = feed_read(f, &buf)) > 0)
 		;
+	/* Cancelled because another layer failed: say so with the code
+	 * the mount uses to report the layer that failed instead. */
+	if (n == -ECANCELED)
+		return lfs_fail(error, ECANCELED, "%s: indexing cancelled",
+				spec->name);
 	if (n < 0)
 		return lfs_fail(error, EIO, "%s: %s", spec->name, f->error);
 	return TRUE;
@@ -162,6 +167,10 @@ static void prefer_stream_error(struct feed *f,
 
 	if (f->error || drain(f, spec, &why))
 		return;
+	if (g_error_matches(why, LFS_ERROR, ECANCELED)) {
+		g_error_free(why);
+		return;
+	}
 	g_clear_error(error);
 	g_propagate_error(error, why);
 }

@@ -345,6 +345,45 @@ static void test_truncated_gzip(void **state)
 	assert_lfs_error(f->error, EIO, NAME, "truncated");
 }
 
+/* Cancelled from outside (another layer of the mount failed) after the
+ * tar's end but while the rest of the stream is still being read for its
+ * digest: the error says "cancelled" with ECANCELED, so the mount reports
+ * the layer that really failed rather than this one. */
+static void stop_on_progress(void *ctx, const struct lfs_layer_spec *spec,
+			     const struct lfs_layer_progress *p)
+{
+	(void)spec;
+	if (p->entries >= 6)
+		g_atomic_int_set((gint *)ctx, 1);
+}
+
+static void test_cancelled_while_draining(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) tail = fx_noise(4u << 20, 88172645u, 256);
+	g_autoptr(GByteArray) plain = g_byte_array_new();
+	g_autoptr(GBytes) tar = NULL, stored = NULL;
+	gint stop = 0;
+	struct lfs_layer_options opts = {
+	    .lg = &f->log.lg,
+	    .progress = stop_on_progress,
+	    .progress_ctx = &stop,
+	    .stop = &stop,
+	};
+
+	g_byte_array_append(plain, g_bytes_get_data(f->tar, NULL),
+			    (guint)g_bytes_get_size(f->tar));
+	g_byte_array_append(plain, g_bytes_get_data(tail, NULL),
+			    (guint)g_bytes_get_size(tail));
+	tar = g_byte_array_free_to_bytes(g_steal_pointer(&plain));
+	stored = fx_gzip(tar);
+	tar_spec(f, "tail.tar.gz", stored);
+	assert_false(lfs_layer_open(f->spec, &opts, &f->l, &f->error));
+	assert_null(f->l);
+	assert_int_equal(stop, 1);
+	assert_lfs_error(f->error, ECANCELED, NAME, "cancelled");
+}
+
 /* A tar cut inside a member's data. */
 static void test_truncated_tar(void **state)
 {
@@ -691,6 +730,7 @@ int main(void)
 	    FT(test_corrupt_gzip_middle),
 	    FT(test_truncated_gzip),
 	    FT(test_truncated_tar),
+	    FT(test_cancelled_while_draining),
 	    FT(test_persisted_index),
 	    FT(test_local_key),
 	    FT(test_byte_range_in_bigger_file),
