@@ -31,6 +31,8 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
 		    size_t len, uint64_t off);
 void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f);
+/* Release every file still open (the mount is closing). */
+void lfs_fs_release_all(struct lfs_mount *m);
 
 /* Called per entry; returns 0 when the entry was taken, 1 when the reply is
  * full (the entry was not taken and listing stops).  @next is the offset to

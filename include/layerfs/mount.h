@@ -28,6 +28,12 @@ struct lfs_mount {
 	char *bdi;		/* "MAJ:MIN" until readahead is set (fuse/) */
 	uint64_t total_entries; /* for statfs */
 	uint64_t total_bytes;
+	/* Files open through lfs_fs_open() (fsops.c): the kernel may send a
+	 * last release after the unmount has ended the session, so the
+	 * mount frees what is left when it closes. */
+	GMutex files_lock;
+	struct lfs_file *files;
+	uint64_t nfiles;
 };
 
 /* Resolve the source in @o, get every layer's index (from the cache, or

@@ -16,6 +16,7 @@ struct lfs_file {
 	uint32_t entry;
 	int fd;	     /* directory layers: the real file; else -1 */
 	bool logged; /* a read error was logged: once per open is enough */
+	struct lfs_file *prev, *next; /* m->files */
 };
 
 int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
@@ -111,6 +112,13 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 			return err == -EXDEV || err == -ELOOP ? -EIO : err;
 		}
 	}
+	g_mutex_lock(&m->files_lock);
+	f->next = m->files;
+	if (f->next)
+		f->next->prev = f;
+	m->files = f;
+	m->nfiles++;
+	g_mutex_unlock(&m->files_lock);
 	*out = f;
 	return 0;
 }
@@ -129,12 +137,40 @@ ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
 	return n == -ENODATA ? -EIO : n;
 }
 
-void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f)
+static void free_file(struct lfs_file *f)
 {
-	(void)m;
 	if (f->fd >= 0)
 		close(f->fd);
 	g_free(f);
+}
+
+void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f)
+{
+	g_mutex_lock(&m->files_lock);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		m->files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	m->nfiles--;
+	g_mutex_unlock(&m->files_lock);
+	free_file(f);
+}
+
+void lfs_fs_release_all(struct lfs_mount *m)
+{
+	struct lfs_file *f = m->files, *next;
+
+	if (f)
+		lfs_debug(&m->log, "%llu files still open at unmount",
+			  (unsigned long long)m->nfiles);
+	for (; f; f = next) {
+		next = f->next;
+		free_file(f);
+	}
+	m->files = NULL;
+	m->nfiles = 0;
 }
 
 /* "." and ".." come first: offsets 0 and 1; listing entry i is at i + 2. */

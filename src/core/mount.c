@@ -2,6 +2,7 @@
 #include <malloc.h>
 
 #include "layerfs/error.h"
+#include "layerfs/fsops.h"
 #include "layerfs/index_file.h"
 #include "layerfs/mount.h"
 #include "layerfs/source.h"
@@ -158,6 +159,7 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 {
 	struct lfs_mount *m = g_new0(struct lfs_mount, 1);
 
+	g_mutex_init(&m->files_lock);
 	if (lg)
 		m->log = *lg;
 	if (!lfs_mount_load_image(o, &m->image, error)) {
@@ -187,6 +189,8 @@ void lfs_mount_close(struct lfs_mount *m)
 		return;
 	/* First: no job may run on what is freed below. */
 	lfs_workers_free(m->workers);
+	lfs_fs_release_all(m);
+	g_mutex_clear(&m->files_lock);
 	lfs_tree_free(m->tree);
 	for (uint32_t i = 0; i < m->nlayers; i++) {
 		if (m->streams)

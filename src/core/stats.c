@@ -109,6 +109,10 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 			       (unsigned long long)pool.inflated);
 	g_string_append_printf(s, "reads from unpacked copies: %llu\n",
 			       (unsigned long long)copy_reads);
+	g_mutex_lock(&m->files_lock);
+	g_string_append_printf(s, "open files: %llu\n",
+			       (unsigned long long)m->nfiles);
+	g_mutex_unlock(&m->files_lock);
 	tree_lines(s, m);
 	memory_line(s);
 	g_string_append(s, per->str);
