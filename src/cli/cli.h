@@ -21,6 +21,14 @@ int lfs_cmd_inspect(int argc, char **argv);
 int lfs_cmd_index(int argc, char **argv);
 int lfs_cmd_stats(int argc, char **argv);
 
+/* The argument parsing `layerfs inspect` and `layerfs index` share: parse
+ * @argv with @ctx (whose entries fill *@version and *@layers), print the
+ * version or a usage error for "layerfs @cmd", and put the one SOURCE or
+ * the --layer list into @o.  Returns -1 to go on, else the exit status. */
+int lfs_cli_parse_source(GOptionContext *ctx, const char *cmd, int argc,
+			 char **argv, const gboolean *version,
+			 char **const *layers, struct lfs_options *o);
+
 /* Where log lines go: stderr until the daemon detaches, syslog after. */
 struct lfs_cli_log {
 	bool syslog;

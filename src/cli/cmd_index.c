@@ -67,6 +67,7 @@ int lfs_cmd_index(int argc, char **argv)
 	g_auto(GStrv) layers = NULL, opts = NULL;
 	g_autofree char *platform = NULL, *cache_dir = NULL;
 	gboolean version = FALSE, unpack = FALSE;
+	int status;
 	GOptionEntry entries[] = {
 		{ "layer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &layers,
 		  "A layer: tar, tar.gz, tar.zst or directory; repeat, bottom "
@@ -99,21 +100,12 @@ int lfs_cmd_index(int argc, char **argv)
 		     "Indexes already there are checked and kept.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_set_prgname("layerfs index");
-	if (g_option_context_parse(ctx, &argc, &argv, &error) && version) {
-		printf("layerfs %s\n", LFS_VERSION);
-		return LFS_EXIT_OK;
-	}
-	if (error || (layers ? argc != 1 : argc != 2)) {
-		fprintf(stderr, "layerfs index: %s (see layerfs index "
-				"--help)\n",
-			error ? error->message : "expected one SOURCE, or --layer");
-		return LFS_EXIT_USAGE;
-	}
-	o->source = layers ? NULL : g_strdup(argv[1]);
+	status = lfs_cli_parse_source(ctx, "index", argc, argv, &version,
+				      &layers, o);
+	if (status >= 0)
+		return status;
 	o->platform = g_steal_pointer(&platform);
 	o->cache_dir = g_steal_pointer(&cache_dir);
-	for (char **l = layers; l && *l; l++)
-		g_ptr_array_add(o->layers, g_strdup(*l));
 	for (char **opt = opts; opt && *opt; opt++) {
 		if (!lfs_options_parse_o(o, *opt, &error)) {
 			fprintf(stderr, "layerfs index: %s\n", error->message);

@@ -66,6 +66,7 @@ int lfs_cmd_inspect(int argc, char **argv)
 	g_auto(GStrv) layers = NULL;
 	g_autofree char *platform = NULL;
 	gboolean version = FALSE;
+	int status;
 	GOptionEntry entries[] = {
 		{ "layer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &layers,
 		  "A layer: tar, tar.gz, tar.zst or directory; repeat, bottom "
@@ -90,20 +91,11 @@ int lfs_cmd_inspect(int argc, char **argv)
 		     "layer is read once and its digest verified.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_set_prgname("layerfs inspect");
-	if (g_option_context_parse(ctx, &argc, &argv, &error) && version) {
-		printf("layerfs %s\n", LFS_VERSION);
-		return LFS_EXIT_OK;
-	}
-	if (error || (layers ? argc != 1 : argc != 2)) {
-		fprintf(stderr, "layerfs inspect: %s (see layerfs inspect "
-				"--help)\n",
-			error ? error->message : "expected one SOURCE, or --layer");
-		return LFS_EXIT_USAGE;
-	}
-	o->source = layers ? NULL : g_strdup(argv[1]);
+	status = lfs_cli_parse_source(ctx, "inspect", argc, argv, &version,
+				      &layers, o);
+	if (status >= 0)
+		return status;
 	o->platform = g_steal_pointer(&platform);
-	for (char **l = layers; l && *l; l++)
-		g_ptr_array_add(o->layers, g_strdup(*l));
 	if (!inspect(o, &lg, &error)) {
 		fprintf(stderr, "layerfs: %s\n", error->message);
 		return LFS_EXIT_FAIL;

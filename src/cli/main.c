@@ -20,6 +20,28 @@ static const char usage[] =
 	"layout directory, or a docker-archive file.\n"
 	"'layerfs COMMAND --help' describes each command; see layerfs(1).\n";
 
+int lfs_cli_parse_source(GOptionContext *ctx, const char *cmd, int argc,
+			 char **argv, const gboolean *version,
+			 char **const *layers, struct lfs_options *o)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (g_option_context_parse(ctx, &argc, &argv, &error) && *version) {
+		printf("layerfs %s\n", LFS_VERSION);
+		return LFS_EXIT_OK;
+	}
+	if (error || (*layers ? argc != 1 : argc != 2)) {
+		fprintf(stderr, "layerfs %s: %s (see layerfs %s --help)\n", cmd,
+			error ? error->message : "expected one SOURCE, or --layer",
+			cmd);
+		return LFS_EXIT_USAGE;
+	}
+	o->source = *layers ? NULL : g_strdup(argv[1]);
+	for (char **l = *layers; l && *l; l++)
+		g_ptr_array_add(o->layers, g_strdup(*l));
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
