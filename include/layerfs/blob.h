@@ -4,6 +4,7 @@
 #ifndef LAYERFS_BLOB_H
 #define LAYERFS_BLOB_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -13,6 +14,12 @@ struct lfs_blob_ops {
 	/* Up to @len bytes at @off; short only at the end. -errno on error. */
 	ssize_t (*pread)(struct lfs_blob *b, void *buf, size_t len,
 			 uint64_t off);
+	/* Where bytes [@off, @off + @len) lie in an open file, for readers
+	 * that hand a descriptor on (splice) instead of copying: the
+	 * descriptor (borrowed, open as long as the blob) and the position
+	 * in it.  NULL for a blob that is no plain file range. */
+	int (*map)(struct lfs_blob *b, uint64_t off, size_t len, int *fd,
+		   uint64_t *pos);
 	void (*close)(struct lfs_blob *b);
 };
 
@@ -35,6 +42,18 @@ static inline ssize_t lfs_blob_pread(struct lfs_blob *b, void *buf,
 				     size_t len, uint64_t off)
 {
 	return b->ops->pread(b, buf, len, off);
+}
+
+/* See lfs_blob_ops.map: 0, -ENODATA when the range lies past the end, or
+ * -EOPNOTSUPP when @b cannot say. */
+static inline int lfs_blob_map(struct lfs_blob *b, uint64_t off, size_t len,
+			       int *fd, uint64_t *pos)
+{
+	if (!b->ops->map)
+		return -EOPNOTSUPP;
+	if (off > b->size || len > b->size - off)
+		return -ENODATA;
+	return b->ops->map(b, off, len, fd, pos);
 }
 
 void lfs_blob_close(struct lfs_blob *b);

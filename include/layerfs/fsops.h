@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "layerfs/mount.h"
+#include "layerfs/read.h"
 
 struct lfs_file;
 
@@ -30,6 +31,12 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 		struct lfs_file **out);
 ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
 		    size_t len, uint64_t off);
+/* The same read as a place in a plain file, for a reply that splices
+ * from it (read.h, lfs_read_map()): 0 with @out filled, -EAGAIN when
+ * only lfs_fs_read() can answer, or the -errno lfs_fs_read() would give.
+ * The descriptor stays open until @f is released. */
+int lfs_fs_read_map(struct lfs_mount *m, struct lfs_file *f, size_t len,
+		    uint64_t off, struct lfs_read_map *out);
 void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f);
 /* Release every file still open (the mount is closing). */
 void lfs_fs_release_all(struct lfs_mount *m);

@@ -57,6 +57,7 @@ struct lfs_options {
 	unsigned int threads; /* threads=: workers; 0: one per processor */
 	uint64_t readahead;   /* readahead=: kernel readahead; default 1 MiB */
 	enum lfs_prefetch prefetch; /* prefetch=; default INDEX */
+	bool splice;	      /* nosplice: copy every read; default on */
 	/* Not options: how the caller follows indexing. */
 	lfs_mount_progress_fn progress;
 	void *progress_ctx;

@@ -17,4 +17,22 @@
 ssize_t lfs_read_entry(struct lfs_stream *s, uint32_t i, int fd, void *buf,
 		       size_t len, uint64_t off);
 
+/* The bytes of a read, where they lie in one plain file. */
+struct lfs_read_map {
+	int fd;	      /* borrowed: open as long as the file or stream */
+	uint64_t pos; /* where the bytes start in @fd */
+	size_t len;   /* the byte count lfs_read_entry() would return */
+};
+
+/* Where the bytes lfs_read_entry() would return lie, for a reader that
+ * hands a descriptor to the kernel (splice) instead of copying them: a
+ * directory layer's file, an uncompressed layer's own file or a
+ * compressed layer's complete unpacked copy.  0 with @out filled (@out->
+ * len is 0 at the end of the file); -EAGAIN when the bytes lie in no one
+ * plain file (a compressed layer not unpacked, holes of a sparse file),
+ * so read them with lfs_read_entry(); or -errno as there, -ENODATA too
+ * when the file holding them has been cut short since. */
+int lfs_read_map(struct lfs_stream *s, uint32_t i, int fd, size_t len,
+		 uint64_t off, struct lfs_read_map *out);
+
 #endif

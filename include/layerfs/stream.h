@@ -40,6 +40,15 @@ struct lfs_layer *lfs_stream_layer(const struct lfs_stream *s);
 int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 		    uint64_t off);
 
+/* Where @len bytes at @off of the tar stream lie in a plain file, for a
+ * reader that hands the descriptor on (splice) rather than copying: an
+ * uncompressed layer's own file, or a compressed layer's complete
+ * unpacked copy.  0 with the descriptor (borrowed; open until the stream
+ * is freed) and the position in it; -EAGAIN when the bytes are in no
+ * plain file (read them with lfs_stream_read()); -ENODATA as there. */
+int lfs_stream_map(struct lfs_stream *s, size_t len, uint64_t off, int *fd,
+		   uint64_t *pos);
+
 /* Start unpacking a compressed layer in the background (prefetch). */
 void lfs_stream_prefetch(struct lfs_stream *s);
 /* Unpack a compressed layer now (at mount priority) and wait: 0 when the

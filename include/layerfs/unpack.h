@@ -61,6 +61,14 @@ enum lfs_unpack_state lfs_unpack_wait(struct lfs_unpack *u);
 ssize_t lfs_unpack_pread(struct lfs_unpack *u, void *buf, size_t len,
 			 uint64_t off, bool wait);
 
+/* Where bytes [@off, @off + @len) lie in a complete copy, for a reader
+ * that hands the descriptor on (splice): 0 with the descriptor (open
+ * until lfs_unpack_free()) and the position, or -EAGAIN when the copy is
+ * not complete.  A copy still growing is never handed out, since a
+ * failure would close its descriptor under the reader. */
+int lfs_unpack_map(struct lfs_unpack *u, size_t len, uint64_t off, int *fd,
+		   uint64_t *pos);
+
 /* The state, and how many bytes from the start the copy holds. */
 enum lfs_unpack_state lfs_unpack_state(struct lfs_unpack *u,
 				       uint64_t *have);

@@ -123,18 +123,40 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 	return 0;
 }
 
+/* A read failed: say why, once per open file, and answer EIO for a
+ * layer that holds less than its index promised. */
+static int read_failed(struct lfs_mount *m, struct lfs_file *f, uint64_t off,
+		       int err)
+{
+	if (!f->logged) {
+		log_unreadable(m, f, off, err);
+		f->logged = true;
+	}
+	return err == -ENODATA ? -EIO : err;
+}
+
 ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
 		    size_t len, uint64_t off)
 {
 	ssize_t n = lfs_read_entry(f->stream, f->entry, f->fd, buf, len, off);
 
-	if (n >= 0)
-		return n;
-	if (!f->logged) {
-		log_unreadable(m, f, off, (int)n);
-		f->logged = true;
-	}
-	return n == -ENODATA ? -EIO : n;
+	if (n < 0)
+		return read_failed(m, f, off, (int)n);
+	__atomic_fetch_add(&m->reads_copied, 1, __ATOMIC_RELAXED);
+	return n;
+}
+
+int lfs_fs_read_map(struct lfs_mount *m, struct lfs_file *f, size_t len,
+		    uint64_t off, struct lfs_read_map *out)
+{
+	int err = lfs_read_map(f->stream, f->entry, f->fd, len, off, out);
+
+	if (err == -EAGAIN)
+		return err;
+	if (err < 0)
+		return read_failed(m, f, off, err);
+	__atomic_fetch_add(&m->reads_spliced, 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 static void free_file(struct lfs_file *f)

@@ -177,6 +177,7 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 	malloc_trim(0);
 	m->meta_cache = o->meta_cache;
 	m->readahead = o->readahead;
+	m->splice = o->splice;
 	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
 			       &(struct lfs_tree_options){ o->meta_cache });
 	*out = m;

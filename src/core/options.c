@@ -15,6 +15,7 @@ struct lfs_options *lfs_options_new(void)
 	o->allow_other = geteuid() == 0;
 	o->prefetch = LFS_PREFETCH_INDEX;
 	o->readahead = LFS_READAHEAD_DEFAULT;
+	o->splice = true;
 	return o;
 }
 
@@ -150,6 +151,10 @@ static gboolean parse_one(struct lfs_options *o, const char *opt,
 	}
 	if (strcmp(opt, "noallow_other") == 0) {
 		o->allow_other = false;
+		return TRUE;
+	}
+	if (strcmp(opt, "splice") == 0 || strcmp(opt, "nosplice") == 0) {
+		o->splice = opt[0] == 's';
 		return TRUE;
 	}
 	if (strcmp(opt, "ro") == 0 || strcmp(opt, "default_permissions") == 0)

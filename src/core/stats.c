@@ -109,6 +109,12 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 			       (unsigned long long)pool.inflated);
 	g_string_append_printf(s, "reads from unpacked copies: %llu\n",
 			       (unsigned long long)copy_reads);
+	g_string_append_printf(
+		s, "file reads: %llu spliced from a plain file, %llu copied\n",
+		(unsigned long long)__atomic_load_n(&m->reads_spliced,
+						    __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&m->reads_copied,
+						    __ATOMIC_RELAXED));
 	g_mutex_lock(&m->files_lock);
 	g_string_append_printf(s, "open files: %llu\n",
 			       (unsigned long long)m->nfiles);

@@ -3,6 +3,7 @@
  * to reply_err(), the one place that negates them.  No lock is held across
  * a reply. */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -30,7 +31,18 @@ static void fill_entry(const struct stat *st, struct fuse_entry_param *e)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct lfs_mount *m = userdata;
+
+	/* Reads from plain files are answered with a descriptor, which
+	 * libfuse splices through a pipe into /dev/fuse: the bytes never
+	 * pass through our memory (see op_read()). */
+	if (m->splice && (conn->capable & FUSE_CAP_SPLICE_WRITE))
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	else
+		m->splice = false;
+	/* libfuse checks that INIT repeats the max_read= mount option. */
+	if (m->max_read)
+		conn->max_read = (unsigned int)MIN(m->max_read, UINT_MAX);
 	/* Symlink targets never change: let the kernel cache them. */
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
@@ -129,14 +141,47 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		lfs_fs_release(mnt(req), f);
 }
 
+/* Bytes that lie in a plain file (an uncompressed layer, an unpacked
+ * copy, a directory layer's file) go to the kernel by splice; libfuse
+ * falls back to reading them itself where splice cannot be used. */
+static bool reply_spliced(fuse_req_t req, struct lfs_file *f, size_t size,
+			  off_t off)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	struct lfs_read_map map;
+	int err = lfs_fs_read_map(mnt(req), f, size, (uint64_t)off, &map);
+
+	if (err == -EAGAIN)
+		return false;
+	if (err < 0) {
+		reply_err(req, err);
+		return true;
+	}
+	if (map.len == 0) {
+		fuse_reply_buf(req, NULL, 0);
+		return true;
+	}
+	bv.buf[0].size = map.len;
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = map.fd;
+	bv.buf[0].pos = (off_t)map.pos;
+	fuse_reply_data(req, &bv, 0);
+	return true;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct lfs_file *f = (struct lfs_file *)(uintptr_t)fi->fh;
-	g_autofree char *buf = g_malloc(size);
-	ssize_t n = lfs_fs_read(mnt(req), f, buf, size, (uint64_t)off);
+	g_autofree char *buf = NULL;
+	ssize_t n;
 
 	(void)ino;
+	if (mnt(req)->splice && size <= mnt(req)->splice_max &&
+	    reply_spliced(req, f, size, off))
+		return;
+	buf = g_malloc(size);
+	n = lfs_fs_read(mnt(req), f, buf, size, (uint64_t)off);
 	if (n < 0)
 		reply_err(req, (int)n);
 	else

@@ -112,11 +112,84 @@ void lfs_fuse_raise_readahead(struct lfs_mount *m)
 	g_free(dev);
 }
 
+/* The kernel's longest read: FUSE_MAX_MAX_PAGES (256) pages. */
+static uint64_t longest_read(void)
+{
+	return 256 * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* The longest read reply libfuse can splice.  It puts the reply (a
+ * header and the data) in a pipe and wants three pages of slack, and
+ * anything longer than the pipe goes through a buffer it maps and unmaps
+ * for each reply, slower than no splice at all.  A pipe grows to
+ * /proc/sys/fs/pipe-max-size (1 MiB by default), or past it only with
+ * CAP_SYS_RESOURCE, so try what a full-size read needs. */
+static uint64_t splice_limit(void)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t longest = longest_read();
+	/* 16: struct fuse_out_header, not in libfuse's public headers. */
+	uint64_t slack = 3 * page + 16;
+	uint64_t want = longest + slack;
+	g_autofree char *max_text = NULL;
+	uint64_t max = 0;
+	int p[2], got;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return 0;
+	got = fcntl(p[0], F_SETPIPE_SZ, (int)want);
+	close(p[0]);
+	close(p[1]);
+	if (got >= 0 && (uint64_t)got >= want)
+		return longest;
+	if (g_file_get_contents("/proc/sys/fs/pipe-max-size", &max_text, NULL,
+				NULL))
+		max = g_ascii_strtoull(max_text, NULL, 10);
+	if (max <= slack)
+		return 0;
+	/* Whole pages: the kernel asks for reads in pages. */
+	return MIN(longest, (max - slack) / page * page);
+}
+
+/* The value of the max_read= option in @opts, or 0. */
+static uint64_t max_read_option(const char *opts)
+{
+	const char *p = strstr(opts, "max_read=");
+
+	if (!p || (p != opts && p[-1] != ','))
+		return 0;
+	return g_ascii_strtoull(p + strlen("max_read="), NULL, 10);
+}
+
+/* Where splicing needs shorter reads than the kernel would send, ask for
+ * them (max_read), unless the user chose a size.  libfuse wants INIT to
+ * repeat the option's value (op_init()), so it is kept in m->max_read. */
+static char *with_max_read(struct lfs_mount *m, const char *opts)
+{
+	m->max_read = max_read_option(opts);
+	if (!m->splice)
+		return g_strdup(opts);
+	m->splice_max = splice_limit();
+	if (m->splice_max < 64 * 1024) {
+		lfs_debug(&m->log, "no splice: pipes hold too little");
+		m->splice = false;
+		return g_strdup(opts);
+	}
+	if (m->splice_max >= longest_read() || m->max_read)
+		return g_strdup(opts);
+	lfs_debug(&m->log, "reads of at most %llu KiB, so they can be spliced",
+		  (unsigned long long)m->splice_max >> 10);
+	m->max_read = m->splice_max;
+	return g_strdup_printf("%s,max_read=%llu", opts,
+			       (unsigned long long)m->max_read);
+}
+
 int lfs_session_mount(struct lfs_mount *m, const char *mountpoint,
 		      const char *opts, bool debug, struct lfs_session **out,
 		      char **why)
 {
-	char *argv[] = { (char *)"layerfs", (char *)"-o", (char *)opts,
+	g_autofree char *all_opts = with_max_read(m, opts);
+	char *argv[] = { (char *)"layerfs", (char *)"-o", all_opts,
 			 (char *)"-d", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, argv);
 	struct lfs_session *s = g_new0(struct lfs_session, 1);

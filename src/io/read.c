@@ -1,6 +1,7 @@
 /* The read path (see read.h). */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "layerfs/fdutil.h"
 #include "layerfs/read.h"
@@ -57,4 +58,66 @@ ssize_t lfs_read_entry(struct lfs_stream *s, uint32_t i, int fd, void *buf,
 	else
 		err = lfs_stream_read(s, buf, len, e->u.data + off);
 	return err < 0 ? err : (ssize_t)len;
+}
+
+/* The extent of a sparse file holding all of [off, off + len), or NULL
+ * when a hole or an extent boundary lies inside. */
+static const struct lfs_index_extent *
+whole_extent(const struct lfs_index *ix, const struct lfs_index_entry *e,
+	     size_t len, uint64_t off)
+{
+	for (uint32_t k = 0; k < e->u.ext.count; k++) {
+		const struct lfs_index_extent *x =
+			&ix->extents[e->u.ext.first + k];
+
+		if (off >= x->logical && off - x->logical < x->len)
+			return len <= x->len - (off - x->logical) ? x : NULL;
+	}
+	return NULL;
+}
+
+int lfs_read_map(struct lfs_stream *s, uint32_t i, int fd, size_t len,
+		 uint64_t off, struct lfs_read_map *out)
+{
+	const struct lfs_index *ix = lfs_stream_layer(s)->index;
+	const struct lfs_index_entry *e = lfs_index_get(ix, i);
+	const struct lfs_index_extent *x;
+	struct stat st;
+	int err;
+
+	if (e->type != LFS_T_REG)
+		return -EINVAL;
+	out->fd = -1;
+	out->pos = 0;
+	out->len = 0;
+	if (off >= e->size)
+		return 0;
+	len = (size_t)MIN((uint64_t)len, e->size - off);
+	if (fd >= 0) {
+		out->fd = fd;
+		out->pos = off;
+	} else if (e->flags & LFS_E_SPARSE) {
+		x = whole_extent(ix, e, len, off);
+		if (!x)
+			return -EAGAIN;
+		err = lfs_stream_map(s, len, x->physical + (off - x->logical),
+				     &out->fd, &out->pos);
+		if (err < 0)
+			return err;
+	} else {
+		err = lfs_stream_map(s, len, e->u.data + off, &out->fd,
+				     &out->pos);
+		if (err < 0)
+			return err;
+	}
+	/* The kernel would take a short splice for the end of the file; a
+	 * file cut short since it was indexed must read as an error, as
+	 * lfs_read_entry() answers, so look before handing it on. */
+	if (fstat(out->fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < out->pos ||
+	    (uint64_t)st.st_size - out->pos < len)
+		return -ENODATA;
+	out->len = len;
+	return 0;
 }

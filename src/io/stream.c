@@ -73,6 +73,28 @@ int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 	return (size_t)n == len ? 0 : -ENODATA;
 }
 
+int lfs_stream_map(struct lfs_stream *s, size_t len, uint64_t off, int *fd,
+		   uint64_t *pos)
+{
+	if (!s->layer->stored || off > s->layer->tar_size ||
+	    len > s->layer->tar_size - off)
+		return -ENODATA;
+	if (s->unpack && lfs_unpack_map(s->unpack, len, off, fd, pos) == 0) {
+		g_atomic_int_inc(&s->copy_reads);
+		return 0;
+	}
+	if (s->layer->comp != LFS_COMP_NONE)
+		return -EAGAIN;
+	switch (lfs_blob_map(s->layer->stored, off, len, fd, pos)) {
+	case 0:
+		return 0;
+	case -ENODATA:
+		return -ENODATA;
+	default:
+		return -EAGAIN;
+	}
+}
+
 void lfs_stream_prefetch(struct lfs_stream *s)
 {
 	if (s->unpack)

@@ -321,6 +321,21 @@ ssize_t lfs_unpack_pread(struct lfs_unpack *u, void *buf, size_t len,
 	return n;
 }
 
+int lfs_unpack_map(struct lfs_unpack *u, size_t len, uint64_t off, int *fd,
+		   uint64_t *pos)
+{
+	int err = -EAGAIN;
+
+	g_mutex_lock(&u->lock);
+	if (u->state == LFS_UNPACK_DONE && holds(u, len, off)) {
+		*fd = u->fd;
+		*pos = off;
+		err = 0;
+	}
+	g_mutex_unlock(&u->lock);
+	return err;
+}
+
 enum lfs_unpack_state lfs_unpack_wait(struct lfs_unpack *u)
 {
 	enum lfs_unpack_state st;

@@ -28,6 +28,17 @@ static ssize_t file_pread(struct lfs_blob *b, void *buf, size_t len,
 	return lfs_pread_full(fb->fd, buf, len, (off_t)(fb->offset + off));
 }
 
+static int file_map(struct lfs_blob *b, uint64_t off, size_t len, int *fd,
+		    uint64_t *pos)
+{
+	struct file_blob *fb = (struct file_blob *)b;
+
+	(void)len; /* lfs_blob_map() checked the range */
+	*fd = fb->fd;
+	*pos = fb->offset + off;
+	return 0;
+}
+
 static void file_close(struct lfs_blob *b)
 {
 	struct file_blob *fb = (struct file_blob *)b;
@@ -38,6 +49,7 @@ static void file_close(struct lfs_blob *b)
 
 static const struct lfs_blob_ops file_ops = {
 	.pread = file_pread,
+	.map = file_map,
 	.close = file_close,
 };
 

@@ -164,6 +164,42 @@ static void test_read_paths(void **state)
 	assert_string_equal(past, "");
 }
 
+/* The bytes of a read, placed in a plain file where they lie in one. */
+static char *map_all(struct env *e, const char *path, uint64_t off,
+		     size_t len, int want)
+{
+	struct lfs_file *f;
+	struct lfs_read_map map;
+	char *buf = g_malloc0(len + 1);
+
+	assert_int_equal(lfs_fs_open(e->m, lookup_path(e, path), O_RDONLY, &f),
+			 0);
+	assert_int_equal(lfs_fs_read_map(e->m, f, len, off, &map), want);
+	if (want == 0 && map.len > 0)
+		assert_int_equal(pread(map.fd, buf, map.len, (off_t)map.pos),
+				 (ssize_t)map.len);
+	lfs_fs_release(e->m, f);
+	return buf;
+}
+
+static void test_read_map_paths(void **state)
+{
+	struct env *e = *state;
+	uint64_t copied = e->m->reads_copied;
+	g_autofree char *plain = map_all(e, "etc/hostname", 0, 100, 0);
+	g_autofree char *gz = map_all(e, "etc/added", 5, 100, -EAGAIN);
+	g_autofree char *dir = map_all(e, "etc/fromdir", 4, 100, 0);
+	g_autofree char *past = map_all(e, "etc/fromdir", 200, 100, 0);
+
+	assert_string_equal(plain, "box\n");
+	assert_string_equal(gz, "");
+	assert_string_equal(dir, "layer\n");
+	assert_string_equal(past, "");
+	/* Counted for `layerfs stats`: three placed, none copied. */
+	assert_int_equal(e->m->reads_spliced, 3);
+	assert_int_equal(e->m->reads_copied, copied);
+}
+
 static void test_open_refuses_writes(void **state)
 {
 	struct env *e = *state;
@@ -453,6 +489,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookup_getattr, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_read_paths, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_read_map_paths, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_open_refuses_writes, setup,
 						teardown),

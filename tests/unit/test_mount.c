@@ -256,6 +256,10 @@ static void test_prefetch_unpack_and_stats(void **state)
 	assert_non_null(strstr(text, "layers: 6 (0 indexes from the cache, "
 				     "4 compressed, 4 of them unpacked)\n"));
 	assert_non_null(strstr(text, "reads from unpacked copies: "));
+	/* check_tree() read every file by copy. */
+	assert_non_null(strstr(text, "file reads: 0 spliced from a plain "
+				     "file, "));
+	assert_null(strstr(text, " 0 copied\n"));
 	assert_non_null(strstr(text, "directory cache: "));
 	assert_non_null(strstr(text, "memory: rss "));
 	assert_non_null(strstr(text, "layer 2: "));

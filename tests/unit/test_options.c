@@ -217,6 +217,11 @@ static void test_tuning_keys(void **state)
 	assert_int_equal(f->o->readahead, LFS_READAHEAD_DEFAULT);
 	parse_ok(f, "readahead=128K");
 	assert_int_equal(f->o->readahead, 128u << 10);
+	assert_true(f->o->splice);
+	parse_ok(f, "nosplice");
+	assert_false(f->o->splice);
+	parse_ok(f, "splice");
+	assert_true(f->o->splice);
 	assert_int_equal(f->o->fuse_opts->len, 0);
 }
 

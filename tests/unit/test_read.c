@@ -2,7 +2,9 @@
  * offsets and lengths, on sparse entries (holes read as zeros, data runs
  * exact, reads across hole/data boundaries) built with the fixtures and
  * from the GNU and pax 0.1 sparse archives in tests/data, on directory
- * layer files, and -ENODATA when the data is shorter than the index says. */
+ * layer files, and -ENODATA when the data is shorter than the index says;
+ * lfs_read_map() placing the same bytes in a plain file, or saying it
+ * cannot (compressed layers, reads that touch a hole). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -377,6 +379,119 @@ static void test_dir_layer_reads_through_fd(void **state)
 	close(fd);
 }
 
+/* ---- lfs_read_map() ---------------------------------------------------- */
+
+/* lfs_read_map() gives the bytes lfs_read_entry() gives. */
+static void assert_map_matches(struct fx *f, uint32_t i, int fd, size_t len,
+			       uint64_t off)
+{
+	g_autofree guint8 *want = g_malloc(len + 1);
+	g_autofree guint8 *got = g_malloc(len + 1);
+	ssize_t n = lfs_read_entry(f->s, i, fd, want, len, off);
+	struct lfs_read_map map;
+
+	print_message("# map off %llu len %zu\n", (unsigned long long)off,
+		      len);
+	assert_true(n >= 0);
+	assert_int_equal(lfs_read_map(f->s, i, fd, len, off, &map), 0);
+	assert_int_equal(map.len, (size_t)n);
+	if (n == 0)
+		return;
+	assert_true(map.fd >= 0);
+	assert_int_equal(pread(map.fd, got, map.len, (off_t)map.pos), n);
+	assert_memory_equal(got, want, (size_t)n);
+}
+
+static void test_map_plain(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *path = plain_layer(f);
+	uint32_t i = lookup(f, "f");
+	const struct lfs_index_entry *e = lfs_index_get(f->l->index, i);
+	struct lfs_read_map map;
+
+	for (size_t k = 0; k < G_N_ELEMENTS(plain_reads); k++)
+		assert_map_matches(f, i, -1, plain_reads[k].len,
+				   plain_reads[k].off);
+	assert_map_matches(f, lookup(f, "empty"), -1, 10, 0);
+	assert_int_equal(lfs_read_map(f->s, lookup(f, "link"), -1, 10, 0,
+				      &map),
+			 -EINVAL);
+	/* Cut short since indexing: an error, not a short splice. */
+	assert_int_equal(truncate(path, (off_t)(e->u.data + 100)), 0);
+	assert_map_matches(f, i, -1, 50, 0);
+	assert_int_equal(lfs_read_map(f->s, i, -1, 100, 50, &map), -ENODATA);
+}
+
+static void test_map_compressed_is_eagain(void **state)
+{
+	struct fx *f = *state;
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	g_autoptr(GBytes) tar = NULL, gz = NULL;
+	g_autofree char *path = NULL;
+	struct lfs_read_map map;
+
+	fx_tar_file(t, "x", "data");
+	tar = fx_tar_finish(t);
+	gz = fx_gzip(tar);
+	path = fx_write(f->dir, "x.tar.gz", gz);
+	open_layer(f, LFS_LAYER_TAR, path, false);
+	assert_int_equal(lfs_read_map(f->s, lookup(f, "x"), -1, 4, 0, &map),
+			 -EAGAIN);
+	/* At the end of the file there is nothing to place. */
+	assert_int_equal(lfs_read_map(f->s, lookup(f, "x"), -1, 4, 4, &map),
+			 0);
+	assert_int_equal(map.len, 0);
+}
+
+/* A sparse file's read maps only when one data run holds all of it. */
+static void test_map_sparse(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *path = pax_sparse_layer(f);
+	uint32_t i = lookup(f, "sp");
+	struct lfs_read_map map;
+	static const struct range_case holes[] = {
+	    {0, 4096, 0},  {4090, 20, 0}, {4093, 4, 0},
+	    {4099, 10, 0}, {0, 400000, 0}, {SP_SIZE - 10, 10, 0},
+	};
+
+	assert_map_matches(f, i, -1, 5, 4096);
+	assert_map_matches(f, i, -1, 2, 4098);
+	assert_map_matches(f, i, -1, 6, 300000);
+	assert_map_matches(f, i, -1, 3, SP_SIZE - 3);
+	assert_map_matches(f, i, -1, 100, SP_SIZE - 2);
+	assert_map_matches(f, i, -1, 10, SP_SIZE);
+	for (size_t k = 0; k < G_N_ELEMENTS(holes); k++)
+		assert_int_equal(lfs_read_map(f->s, i, -1, holes[k].len,
+					      holes[k].off, &map),
+				 -EAGAIN);
+}
+
+static void test_map_dir_layer(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *root = g_build_filename(f->dir, "dirlayer", NULL);
+	g_autoptr(GBytes) content = g_bytes_new(f->f, F_SIZE);
+	g_autofree char *file = NULL;
+	struct lfs_read_map map;
+	uint32_t i;
+	int fd;
+
+	file = fx_write(root, "sub/f", content);
+	open_layer(f, LFS_LAYER_DIR, root, true);
+	i = lookup(f, "sub/f");
+	fd = lfs_layer_open_file(f->l, i);
+	assert_true(fd >= 0);
+	assert_map_matches(f, i, fd, 100, 900);
+	assert_map_matches(f, i, fd, 100, 950);
+	assert_map_matches(f, i, fd, 100, F_SIZE);
+	assert_int_equal(truncate(file, 500), 0);
+	assert_int_equal(lfs_read_map(f->s, i, fd, 100, 450, &map), -ENODATA);
+	assert_map_matches(f, i, fd, 100, 0);
+	close(fd);
+}
+
 #define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -392,6 +507,10 @@ int main(void)
 	    FT(test_sparse_pax01_data_file),
 	    FT(test_sparse_truncated_is_eio),
 	    FT(test_dir_layer_reads_through_fd),
+	    FT(test_map_plain),
+	    FT(test_map_compressed_is_eagain),
+	    FT(test_map_sparse),
+	    FT(test_map_dir_layer),
 	};
 
 	return cmocka_run_group_tests_name("read", tests, NULL, NULL);

@@ -5,7 +5,9 @@
  * layer of one frame waiting for its copy rather than decompressing from
  * the start; readers switching to a copy finished under them; a finished
  * copy found by the next mount, a wrong one ignored; a copy that fails
- * leaving reads to the compressed layer; unmounting mid-unpack. */
+ * leaving reads to the compressed layer; unmounting mid-unpack;
+ * lfs_stream_map() placing bytes in the plain tar or the finished copy,
+ * never in a compressed blob. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -203,6 +205,55 @@ static void test_zstd(void **state)
 	check_stream(f);
 }
 
+/* lfs_stream_map() at a spread of offsets: the bytes it places in a
+ * plain file are the stream's. */
+static void check_map(struct fx *f)
+{
+	gsize len;
+	const guint8 *tar = g_bytes_get_data(f->tar, &len);
+	g_autofree guint8 *buf = g_malloc(1u << 20);
+	static const size_t sizes[] = {1, 512, 4096, 100000, 1u << 20};
+	uint64_t pos;
+	int fd;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		uint64_t off = (len - sizes[i]) * i / G_N_ELEMENTS(sizes);
+
+		assert_int_equal(lfs_stream_map(f->s, sizes[i], off, &fd,
+						&pos), 0);
+		assert_int_equal(pread(fd, buf, sizes[i], (off_t)pos),
+				 (ssize_t)sizes[i]);
+		assert_memory_equal(buf, tar + off, sizes[i]);
+	}
+	assert_int_equal(lfs_stream_map(f->s, 100, len - 100, &fd, &pos), 0);
+	assert_int_equal(lfs_stream_map(f->s, 101, len - 100, &fd, &pos),
+			 -ENODATA);
+}
+
+static void test_map(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) gz = fx_gzip(f->tar);
+	uint64_t pos;
+	int fd;
+
+	/* A plain tar is its own plain file. */
+	open_stream(f, "l.tar", f->tar);
+	check_map(f);
+	assert_int_equal(stats(f).copy_reads, 0);
+	close_layer(f);
+	/* A compressed one only once its copy is complete. */
+	open_stream(f, "l.tar.gz", gz);
+	assert_int_equal(lfs_stream_map(f->s, 10, 0, &fd, &pos), -EAGAIN);
+	close_layer(f);
+	open_layer(f, "l.tar.gz", true);
+	assert_int_equal(lfs_stream_map(f->s, 10, 0, &fd, &pos), -EAGAIN);
+	assert_int_equal(lfs_stream_unpack(f->s), 0);
+	check_map(f);
+	assert_true(stats(f).copy_reads >= 6);
+	assert_int_equal(stats(f).pool.inflated, 0);
+}
+
 /* One zstd frame, no access points: the first read starts the copy and
  * waits for the bytes it needs; nothing goes through the pool. */
 static void test_zstd_one_frame_waits_for_copy(void **state)
@@ -384,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zstd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_zstd_one_frame_waits_for_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefetch_switches_reads,
