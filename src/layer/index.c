@@ -4,11 +4,16 @@
  * The builder keeps one record per path, as (parent record, name) in a hash
  * table: a later member for the same path overwrites the earlier one, and a
  * deep path costs one small record per component, never a copy of the
- * whole path per ancestor.  finish() settles what the markers mean, drops
- * what cannot stand, and lays the records out one depth at a time, each
- * level sorted by (parent's position, name): every directory comes before
- * its children, and each directory's children are contiguous and in the
- * order lookups binary-search. */
+ * whole path per ancestor.  Each record also lists its children.
+ * finish() settles what the markers mean, drops what cannot stand, and
+ * lays the records out breadth first, each directory's children sorted
+ * by name: every directory comes before its children, and each
+ * directory's children are contiguous and in the order lookups
+ * binary-search.
+ *
+ * A layer may hold millions of members, so the records, names and data
+ * live in an arena of large blocks (one allocation per megabyte, freed
+ * at once), not in millions of small allocations. */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,15 +21,74 @@
 #include "layerfs/index.h"
 #include "layerfs/path.h"
 
+/* Blocks of the arena; an allocation larger than a block gets its own. */
+#define ARENA_BLOCK (1u << 20)
+
+struct arena {
+	GPtrArray *blocks; /* g_free */
+	char *next;	   /* free space in the last block */
+	size_t left;
+};
+
+static void arena_init(struct arena *a)
+{
+	a->blocks = g_ptr_array_new_with_free_func(g_free);
+	a->next = NULL;
+	a->left = 0;
+}
+
+static void arena_clear(struct arena *a)
+{
+	g_clear_pointer(&a->blocks, g_ptr_array_unref);
+}
+
+/* @size bytes, 8-aligned, zeroed; they live until arena_clear(). */
+static void *arena_alloc(struct arena *a, size_t size)
+{
+	void *p;
+
+	size = (size + 7) & ~(size_t)7;
+	if (size > ARENA_BLOCK / 4) {
+		p = g_malloc0(size);
+		g_ptr_array_add(a->blocks, p);
+		return p;
+	}
+	if (size > a->left) {
+		a->next = g_malloc(ARENA_BLOCK);
+		a->left = ARENA_BLOCK;
+		g_ptr_array_add(a->blocks, a->next);
+	}
+	p = a->next;
+	a->next += size;
+	a->left -= size;
+	return memset(p, 0, size);
+}
+
+static void *arena_dup(struct arena *a, const void *src, size_t len)
+{
+	return len ? memcpy(arena_alloc(a, len), src, len) : NULL;
+}
+
+static char *arena_strndup(struct arena *a, const char *s, size_t len)
+{
+	char *p = arena_alloc(a, len + 1);
+
+	memcpy(p, s, len);
+	return p;
+}
+
 struct bxattr {
-	char *name;
-	GBytes *value;
+	const char *name;
+	const void *value;
+	uint32_t len;
 };
 
 struct brec {
 	struct brec *parent; /* NULL for the root */
-	char *name;	     /* last component; "" for the root */
-	uint32_t depth;	     /* the root has 0 */
+	const char *name;    /* last component; "" for the root */
+	struct brec *first_child, *next_sibling; /* newest first */
+	uint32_t nchildren;
+	uint16_t name_len;
 	uint8_t type;	     /* 0 while only markers named this path */
 	bool member;	     /* a member of the layer named this path */
 	bool implicit;	     /* a directory only implied by what is below */
@@ -35,9 +99,11 @@ struct brec {
 	uint32_t mode, uid, gid, mtime_nsec;
 	int64_t mtime_sec;
 	uint64_t size, data, rdev;
-	char *target;
-	GArray *xattrs;	 /* struct bxattr */
-	GArray *extents; /* struct lfs_index_extent */
+	const char *target;
+	struct bxattr *xattrs;
+	struct lfs_index_extent *extents; /* sparse files: possibly none */
+	uint32_t nxattrs, nextents;
+	bool sparse;
 	/* Set by finish(). */
 	uint32_t index;
 	struct brec *link_data;	 /* HARDLINK: the record holding the data */
@@ -45,13 +111,20 @@ struct brec {
 };
 
 struct lfs_index_builder {
-	GHashTable *recs; /* struct brec * keyed by (parent, name); owns */
+	GHashTable *recs; /* struct brec * keyed by (parent, name) */
+	struct arena arena; /* holds the records and all they point to */
 	struct brec *root;
 	uint32_t max_entries;
 	uint64_t max_bytes;
 	uint64_t bytes;	  /* names, targets, xattrs and extents held */
 	const char *limit; /* the limit the last -E2BIG hit */
 	uint64_t nentries, nwhiteouts;
+	/* The directory of the last member walked to, and its record:
+	 * members come grouped by directory, so the next one most often
+	 * starts there, and its parents need not be looked up again. */
+	char last_dir[LFS_PATH_MAX + 1];
+	size_t last_dir_len;
+	struct brec *last_dir_rec;
 };
 
 static guint brec_hash(gconstpointer p)
@@ -65,37 +138,30 @@ static gboolean brec_equal(gconstpointer pa, gconstpointer pb)
 {
 	const struct brec *a = pa, *b = pb;
 
-	return a->parent == b->parent && strcmp(a->name, b->name) == 0;
+	return a->parent == b->parent && a->name_len == b->name_len &&
+	       memcmp(a->name, b->name, a->name_len) == 0;
 }
 
-static void bxattr_clear(struct bxattr *x)
-{
-	g_free(x->name);
-	g_bytes_unref(x->value);
-}
-
+/* Forget a record's data (a later member replaces it); the bytes stay in
+ * the arena, counted against the budget once. */
 static void brec_clear_data(struct brec *r)
 {
-	g_clear_pointer(&r->target, g_free);
-	g_clear_pointer(&r->xattrs, g_array_unref);
-	g_clear_pointer(&r->extents, g_array_unref);
-}
-
-static void brec_free(struct brec *r)
-{
-	brec_clear_data(r);
-	g_free(r->name);
-	g_free(r);
+	r->target = NULL;
+	r->xattrs = NULL;
+	r->nxattrs = 0;
+	r->extents = NULL;
+	r->nextents = 0;
+	r->sparse = false;
 }
 
 struct lfs_index_builder *lfs_index_builder_new(void)
 {
 	struct lfs_index_builder *b = g_new0(struct lfs_index_builder, 1);
 
-	b->recs = g_hash_table_new_full(brec_hash, brec_equal,
-					(GDestroyNotify)brec_free, NULL);
-	b->root = g_new0(struct brec, 1);
-	b->root->name = g_strdup("");
+	arena_init(&b->arena);
+	b->recs = g_hash_table_new(brec_hash, brec_equal);
+	b->root = arena_alloc(&b->arena, sizeof(*b->root));
+	b->root->name = "";
 	g_hash_table_add(b->recs, b->root);
 	b->max_entries = LFS_INDEX_MAX_ENTRIES;
 	b->max_bytes = LFS_INDEX_MAX_BYTES;
@@ -114,6 +180,7 @@ void lfs_index_builder_free(struct lfs_index_builder *b)
 	if (!b)
 		return;
 	g_hash_table_unref(b->recs);
+	arena_clear(&b->arena);
 	g_free(b);
 }
 
@@ -145,8 +212,10 @@ static struct brec *child(struct lfs_index_builder *b, struct brec *parent,
 	struct brec key = { .parent = parent, .name = buf };
 	struct brec *r;
 
-	memcpy(buf, name, MIN(len, (size_t)LFS_NAME_MAX));
-	buf[MIN(len, (size_t)LFS_NAME_MAX)] = '\0';
+	len = MIN(len, (size_t)LFS_NAME_MAX);
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	key.name_len = (uint16_t)len;
 	r = g_hash_table_lookup(b->recs, &key);
 	if (r || !create)
 		return r;
@@ -158,10 +227,13 @@ static struct brec *child(struct lfs_index_builder *b, struct brec *parent,
 	*err = charge(b, len + 1);
 	if (*err < 0)
 		return NULL;
-	r = g_new0(struct brec, 1);
+	r = arena_alloc(&b->arena, sizeof(*r));
 	r->parent = parent;
-	r->name = g_strdup(buf);
-	r->depth = parent->depth + 1;
+	r->name = arena_strndup(&b->arena, buf, len);
+	r->name_len = (uint16_t)len;
+	r->next_sibling = parent->first_child;
+	parent->first_child = r;
+	parent->nchildren++;
 	g_hash_table_add(b->recs, r);
 	return r;
 }
@@ -178,11 +250,30 @@ static struct brec *walk(struct lfs_index_builder *b, const char *path,
 			 enum walk_mode mode, int *err)
 {
 	struct brec *cur = b->root;
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t dlen = slash ? (size_t)(slash - path) : 0;
+	/* A member's parents are directories already (made so below, and
+	 * no later member can make them typeless), so starting at a
+	 * remembered parent skips nothing the loop would do. */
+	bool remember = mode == WALK_MEMBER && dlen > 0 &&
+			dlen <= LFS_PATH_MAX;
 
 	*err = 0;
+	if (remember && b->last_dir_rec && dlen == b->last_dir_len &&
+	    memcmp(path, b->last_dir, dlen) == 0) {
+		cur = b->last_dir_rec;
+		path = base;
+		remember = false;
+	}
 	while (*path && cur) {
 		size_t len = strcspn(path, "/");
 
+		if (remember && path == base) {
+			memcpy(b->last_dir, base - dlen - 1, dlen);
+			b->last_dir_len = dlen;
+			b->last_dir_rec = cur;
+		}
 		cur = child(b, cur, path, len, mode != WALK_FIND, err);
 		path += len;
 		path += *path == '/';
@@ -195,18 +286,17 @@ static struct brec *walk(struct lfs_index_builder *b, const char *path,
 	return cur;
 }
 
-static void copy_xattrs(struct brec *r, const struct lfs_scan_entry *e)
+static void copy_xattrs(struct arena *a, struct brec *r,
+			const struct lfs_scan_entry *e)
 {
-	r->xattrs = g_array_sized_new(FALSE, FALSE, sizeof(struct bxattr),
-				      (guint)e->nxattrs);
-	g_array_set_clear_func(r->xattrs, (GDestroyNotify)bxattr_clear);
+	r->xattrs = arena_alloc(a, e->nxattrs * sizeof(*r->xattrs));
+	r->nxattrs = (uint32_t)e->nxattrs;
 	for (size_t i = 0; i < e->nxattrs; i++) {
-		struct bxattr x = {
-			g_strdup(e->xattrs[i].name),
-			g_bytes_new(e->xattrs[i].value, e->xattrs[i].len),
-		};
+		const struct lfs_scan_xattr *x = &e->xattrs[i];
 
-		g_array_append_val(r->xattrs, x);
+		r->xattrs[i].name = arena_strndup(a, x->name, strlen(x->name));
+		r->xattrs[i].value = arena_dup(a, x->value, x->len);
+		r->xattrs[i].len = (uint32_t)x->len;
 	}
 }
 
@@ -243,16 +333,17 @@ int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 	r->size = e->size;
 	r->data = e->data;
 	r->rdev = e->rdev;
-	r->target = g_strdup(e->target);
+	if (e->target)
+		r->target = arena_strndup(&b->arena, e->target,
+					  strlen(e->target));
 	if (e->nxattrs)
-		copy_xattrs(r, e);
+		copy_xattrs(&b->arena, r, e);
 	if (e->sparse) {
 		/* Possibly empty: a sparse file may hold no data at all. */
-		r->extents = g_array_sized_new(FALSE, FALSE,
-					       sizeof(struct lfs_index_extent),
-					       (guint)e->nextents);
-		g_array_append_vals(r->extents, e->extents,
-				    (guint)e->nextents);
+		r->sparse = true;
+		r->extents = arena_dup(&b->arena, e->extents,
+				       e->nextents * sizeof(*e->extents));
+		r->nextents = (uint32_t)e->nextents;
 	}
 	b->nentries++;
 	return 0;
@@ -341,7 +432,7 @@ static char *brec_path(const struct brec *r)
 	GString *s = g_string_new(NULL);
 
 	for (; r && r->parent; r = r->parent)
-		g_ptr_array_add(parts, r->name);
+		g_ptr_array_add(parts, (char *)r->name);
 	for (guint k = parts->len; k > 0; k--)
 		g_string_append_printf(s, "%s%s", k == parts->len ? "" : "/",
 				       (const char *)parts->pdata[k - 1]);
@@ -378,23 +469,20 @@ static void settle(struct lfs_index_builder *b, GPtrArray *all)
 	}
 }
 
-/* The records, grouped by depth. */
-static GPtrArray *by_depth(GPtrArray *all, uint32_t *max_depth)
+/* Every record, parents before children (breadth first from the root:
+ * each one was made as a child of its parent). */
+static GPtrArray *all_records(struct lfs_index_builder *b)
 {
-	GPtrArray *levels = g_ptr_array_new_with_free_func(
-		(GDestroyNotify)g_ptr_array_unref);
+	GPtrArray *all = g_ptr_array_sized_new(g_hash_table_size(b->recs));
 
-	*max_depth = 0;
-	for (guint i = 0; i < all->len; i++)
-		*max_depth = MAX(*max_depth, ((struct brec *)all->pdata[i])->depth);
-	for (uint32_t d = 0; d <= *max_depth; d++)
-		g_ptr_array_add(levels, g_ptr_array_new());
+	g_ptr_array_add(all, b->root);
 	for (guint i = 0; i < all->len; i++) {
-		struct brec *r = all->pdata[i];
+		const struct brec *r = all->pdata[i];
 
-		g_ptr_array_add(levels->pdata[r->depth], r);
+		for (struct brec *c = r->first_child; c; c = c->next_sibling)
+			g_ptr_array_add(all, c);
 	}
-	return levels;
+	return all;
 }
 
 /* Leave out a member that cannot be applied; a whiteout of its name in
@@ -431,28 +519,22 @@ static void warn_member(struct warner *w, const struct brec *r,
 
 /* Children of a non-directory (a layer holding both "a" and "a/b", which
  * no extraction can make) go, with their subtrees; each member among them
- * is named.  Parents come first. */
-static void drop_orphans(GPtrArray *levels, struct warner *w)
+ * is named.  @all has parents first. */
+static void drop_orphans(GPtrArray *all, struct warner *w)
 {
-	for (guint d = 1; d < levels->len; d++) {
-		GPtrArray *level = levels->pdata[d];
+	for (guint i = 1; i < all->len; i++) {
+		struct brec *r = all->pdata[i];
+		const struct brec *p = r->parent;
 
-		for (guint i = 0; i < level->len; i++) {
-			struct brec *r = level->pdata[i];
-			const struct brec *p = r->parent;
-
-			if (!p->dropped && p->type == LFS_T_DIR)
-				continue;
-			r->dropped = true;
-			if (r->member)
-				warn_member(w, r, "entry",
-					    p->dropped ? "a parent of it is "
-							 "not a directory in "
-							 "this layer"
-						       : "its parent is not a "
-							 "directory in this "
-							 "layer");
-		}
+		if (!p->dropped && p->type == LFS_T_DIR)
+			continue;
+		r->dropped = true;
+		if (r->member)
+			warn_member(w, r, "entry",
+				    p->dropped ? "a parent of it is not a "
+						 "directory in this layer"
+					       : "its parent is not a "
+						 "directory in this layer");
 	}
 }
 
@@ -517,38 +599,39 @@ static void resolve_links(struct lfs_index_builder *b, GPtrArray *all,
 		drop(bad->pdata[i]);
 }
 
-static gint brec_order(gconstpointer pa, gconstpointer pb)
+/* Siblings by name (names are unique among siblings). */
+static int name_order(const void *pa, const void *pb)
 {
 	const struct brec *a = *(struct brec *const *)pa;
 	const struct brec *b = *(struct brec *const *)pb;
 
-	if (a->parent != b->parent)
-		return a->parent->index < b->parent->index ? -1 : 1;
-	return lfs_name_cmp(a->name, strlen(a->name), b->name,
-			    strlen(b->name));
+	return lfs_name_cmp(a->name, a->name_len, b->name, b->name_len);
 }
 
-/* Positions, level by level: kept records sorted by (parent, name). */
-static GPtrArray *lay_out(GPtrArray *levels)
+/* Positions, breadth first from the root, each directory's kept children
+ * sorted by name: so every level is in (parent's position, name) order. */
+static GPtrArray *lay_out(struct lfs_index_builder *b, guint n)
 {
-	GPtrArray *kept = g_ptr_array_new();
+	GPtrArray *kept = g_ptr_array_sized_new(n);
+	g_autoptr(GPtrArray) kids = g_ptr_array_new();
 
-	for (guint d = 0; d < levels->len; d++) {
-		GPtrArray *level = levels->pdata[d];
-		g_autoptr(GPtrArray) live = g_ptr_array_new();
+	b->root->index = 0;
+	g_ptr_array_add(kept, b->root);
+	for (guint i = 0; i < kept->len; i++) {
+		const struct brec *r = kept->pdata[i];
 
-		for (guint i = 0; i < level->len; i++) {
-			struct brec *r = level->pdata[i];
+		g_ptr_array_set_size(kids, 0);
+		for (struct brec *c = r->first_child; c; c = c->next_sibling)
+			if (!c->dropped)
+				g_ptr_array_add(kids, c);
+		if (kids->len > 1)
+			qsort(kids->pdata, kids->len, sizeof(void *),
+			      name_order);
+		for (guint k = 0; k < kids->len; k++) {
+			struct brec *c = kids->pdata[k];
 
-			if (!r->dropped)
-				g_ptr_array_add(live, r);
-		}
-		g_ptr_array_sort(live, brec_order);
-		for (guint i = 0; i < live->len; i++) {
-			struct brec *r = live->pdata[i];
-
-			r->index = kept->len;
-			g_ptr_array_add(kept, r);
+			c->index = kept->len;
+			g_ptr_array_add(kept, c);
 		}
 	}
 	return kept;
@@ -579,12 +662,12 @@ static void fill_specifics(struct lfs_index_entry *e, const struct brec *r,
 {
 	switch (r->type) {
 	case LFS_T_REG:
-		if (r->extents) {
+		if (r->sparse) {
 			e->flags |= LFS_E_SPARSE;
 			e->u.ext.first = t->extents->len;
-			e->u.ext.count = r->extents->len;
-			g_array_append_vals(t->extents, r->extents->data,
-					    r->extents->len);
+			e->u.ext.count = r->nextents;
+			g_array_append_vals(t->extents, r->extents,
+					    r->nextents);
 		} else {
 			e->u.data = r->data;
 		}
@@ -621,19 +704,16 @@ static void fill_specifics(struct lfs_index_entry *e, const struct brec *r,
 static void fill_xattrs(struct lfs_index_entry *e, const struct brec *r,
 			struct tables *t)
 {
-	if (!r->xattrs)
+	if (!r->nxattrs)
 		return;
 	e->xattr_first = t->xattrs->len;
-	e->xattr_count = r->xattrs->len;
-	for (guint i = 0; i < r->xattrs->len; i++) {
-		const struct bxattr *x = &g_array_index(r->xattrs,
-							struct bxattr, i);
-		gsize vlen;
-		const void *v = g_bytes_get_data(x->value, &vlen);
+	e->xattr_count = r->nxattrs;
+	for (uint32_t i = 0; i < r->nxattrs; i++) {
+		const struct bxattr *x = &r->xattrs[i];
 		struct lfs_index_xattr rec = {
 			.name = str_add(t, x->name, strlen(x->name), true),
-			.value = str_add(t, v, vlen, false),
-			.value_len = (uint32_t)vlen,
+			.value = str_add(t, x->value, x->len, false),
+			.value_len = x->len,
 		};
 
 		g_array_append_val(t->xattrs, rec);
@@ -645,8 +725,8 @@ static void fill_entry(struct lfs_index *ix, const struct brec *r,
 {
 	struct lfs_index_entry *e = &ix->entries[r->index];
 
-	e->name = str_add(t, r->name, strlen(r->name), true);
-	e->name_len = (uint16_t)strlen(r->name);
+	e->name = str_add(t, r->name, r->name_len, true);
+	e->name_len = r->name_len;
 	e->type = r->type;
 	e->flags = (r->implicit ? LFS_E_IMPLICIT : 0) |
 		   (r->transparent ? LFS_E_TRANSPARENT : 0) |
@@ -677,24 +757,12 @@ static void place_child(struct lfs_index *ix, const struct brec *r)
 		pe->size++;
 }
 
-static GPtrArray *all_records(struct lfs_index_builder *b)
-{
-	GPtrArray *arr = g_ptr_array_sized_new(g_hash_table_size(b->recs));
-	GHashTableIter it;
-	gpointer key;
-
-	g_hash_table_iter_init(&it, b->recs);
-	while (g_hash_table_iter_next(&it, &key, NULL))
-		g_ptr_array_add(arr, key);
-	return arr;
-}
-
 struct lfs_index *lfs_index_builder_finish(struct lfs_index_builder *b,
 					   const struct lfs_logger *lg,
 					   const char *layer)
 {
 	g_autoptr(GPtrArray) all = all_records(b);
-	g_autoptr(GPtrArray) levels = NULL, kept = NULL;
+	g_autoptr(GPtrArray) kept = NULL;
 	struct tables t = {
 		g_byte_array_new(),
 		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_xattr)),
@@ -703,16 +771,14 @@ struct lfs_index *lfs_index_builder_finish(struct lfs_index_builder *b,
 	};
 	struct lfs_index *ix = g_new0(struct lfs_index, 1);
 	struct warner w = { lg, layer, 0 };
-	uint32_t max_depth;
 
 	settle(b, all);
-	levels = by_depth(all, &max_depth);
-	drop_orphans(levels, &w);
+	drop_orphans(all, &w);
 	resolve_links(b, all, &w);
 	if (w.n > MAX_WARNINGS)
 		lfs_warn(lg, "%s: %lu more warnings not shown", layer,
 			 w.n - MAX_WARNINGS);
-	kept = lay_out(levels);
+	kept = lay_out(b, all->len);
 
 	ix->nentries = kept->len;
 	ix->entries = g_new0(struct lfs_index_entry, kept->len);

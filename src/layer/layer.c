@@ -12,41 +12,62 @@
 #include "layerfs/fdutil.h"
 #include "layerfs/index_file.h"
 #include "layerfs/layer.h"
+#include "layerfs/readahead.h"
 #include "layerfs/seek_index.h"
 #include "layerfs/tar_scan.h"
 
-/* Chunk size handed to libarchive. */
+/* Chunk size handed to libarchive, and chunks read ahead of it. */
 #define SCAN_BUF_SIZE (1u << 20)
+#define SCAN_BUFS 4
 
 /* The indexing pass's plumbing: decompressor (recording access points)
- * -> digest of the tar stream -> libarchive. */
+ * -> digest of the tar stream, on a read-ahead thread, -> libarchive and
+ * the index builder on the layer's worker. */
 struct feed {
 	struct lfs_decomp *d;
 	struct lfs_index_builder *b; /* for the progress count */
 	struct lfs_hasher *plain_hash; /* NULL unless a diff_id is checked */
 	const struct lfs_layer_options *opts;
 	const struct lfs_layer_spec *spec;
+	struct lfs_readahead *ra;      /* runs produce() */
+	uint64_t in_bytes;	       /* atomic: stored bytes read so far */
 	uint64_t reported;	       /* stored bytes at the last progress */
-	unsigned char *buf;
-	char *error;
+	char *error;		       /* set by produce() before it fails */
+	bool failed;		       /* feed_read() passed a failure on */
 };
 
-static ssize_t feed_read(void *ctx, const void **buf)
+/* On the read-ahead thread: the next chunk of the tar stream. */
+static ssize_t produce(void *ctx, void *buf, size_t len)
 {
 	struct feed *f = ctx;
-	ssize_t n = lfs_decomp_read(f->d, f->buf, SCAN_BUF_SIZE);
-	uint64_t in = lfs_decomp_in_bytes(f->d);
+	ssize_t n;
 
-	if (n < 0) {
-		f->error = g_strdup(lfs_decomp_error(f->d));
-		return n;
-	}
 	if (f->opts->stop && g_atomic_int_get(f->opts->stop)) {
 		f->error = g_strdup("cancelled");
 		return -ECANCELED;
 	}
+	n = lfs_decomp_read(f->d, buf, len);
+	if (n < 0) {
+		f->error = g_strdup(lfs_decomp_error(f->d));
+		return n;
+	}
 	if (f->plain_hash && n > 0)
-		lfs_hasher_update(f->plain_hash, f->buf, (size_t)n);
+		lfs_hasher_update(f->plain_hash, buf, (size_t)n);
+	__atomic_store_n(&f->in_bytes, lfs_decomp_in_bytes(f->d),
+			 __ATOMIC_RELAXED);
+	return n;
+}
+
+static ssize_t feed_read(void *ctx, const void **buf)
+{
+	struct feed *f = ctx;
+	ssize_t n = lfs_readahead_next(f->ra, buf);
+	uint64_t in = __atomic_load_n(&f->in_bytes, __ATOMIC_RELAXED);
+
+	if (n < 0) {
+		f->failed = true;
+		return n;
+	}
 	if (f->opts->progress && in - f->reported >= SCAN_BUF_SIZE) {
 		struct lfs_layer_progress p = {
 			in,
@@ -57,7 +78,6 @@ static ssize_t feed_read(void *ctx, const void **buf)
 		f->opts->progress(f->opts->progress_ctx, f->spec, &p);
 		f->reported = in;
 	}
-	*buf = f->buf;
 	return n;
 }
 
@@ -151,8 +171,14 @@ static gboolean start_feed(struct lfs_layer *l, struct feed *f,
 		return lfs_fail(error, -err, "%s: %s: %s", spec->name, why,
 				g_strerror(-err));
 	l->comp = lfs_decomp_compression(f->d);
-	f->buf = g_malloc(SCAN_BUF_SIZE);
 	return TRUE;
+}
+
+/* Wait for the read-ahead thread to stop; after this, @f->d and the
+ * hashers belong to this thread again. */
+static void stop_feed(struct feed *f)
+{
+	g_clear_pointer(&f->ra, lfs_readahead_free);
 }
 
 /* A tar error in a compressed layer is often the symptom of damage the
@@ -165,7 +191,7 @@ static void prefer_stream_error(struct feed *f,
 {
 	GError *why = NULL;
 
-	if (f->error || drain(f, spec, &why))
+	if (f->failed || drain(f, spec, &why))
 		return;
 	if (g_error_matches(why, LFS_ERROR, ECANCELED)) {
 		g_error_free(why);
@@ -198,6 +224,7 @@ static gboolean scan_tar(struct lfs_layer *l,
 		goto out;
 	if (l->comp != LFS_COMP_NONE)
 		lfs_decomp_record(f.d, rec);
+	f.ra = lfs_readahead_new(produce, &f, SCAN_BUF_SIZE, SCAN_BUFS);
 	ok = lfs_tar_scan(&src, b, opts->lg, spec->name, error);
 	if (!ok && opts->stop && g_atomic_int_get(opts->stop)) {
 		g_clear_error(error);
@@ -206,10 +233,12 @@ static gboolean scan_tar(struct lfs_layer *l,
 	}
 	if (!ok && l->comp != LFS_COMP_NONE)
 		prefer_stream_error(&f, spec, error);
-	ok = ok && drain(&f, spec, error) && verify(l, &f, stored, error);
+	ok = ok && drain(&f, spec, error);
+	stop_feed(&f);
+	ok = ok && verify(l, &f, stored, error);
 out:
+	stop_feed(&f);
 	lfs_decomp_free(f.d);
-	g_free(f.buf);
 	g_free(f.error);
 	return ok;
 }

@@ -28,6 +28,10 @@ struct scan {
 	struct archive *a;
 	bool src_failed;
 	unsigned long warnings;
+	/* Scratch for one member at a time, reused: a layer may have
+	 * millions. */
+	GArray *xattrs; /* struct lfs_scan_xattr */
+	GArray *ext;	/* struct lfs_index_extent */
 };
 
 static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
@@ -155,7 +159,7 @@ static const char *xattr_problem(const char *name, size_t size, guint have)
 static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
 			      const char *path)
 {
-	GArray *xs = g_array_new(FALSE, FALSE, sizeof(struct lfs_scan_xattr));
+	GArray *xs = g_array_set_size(s->xattrs, 0);
 	const char *name, *why;
 	const void *value;
 	size_t size;
@@ -288,9 +292,8 @@ static int type_specifics(struct scan *s, struct archive_entry *e,
 static int add_member(struct scan *s, struct archive_entry *e,
 		      const char *raw, const char *path, GError **error)
 {
-	g_autoptr(GArray) xattrs = NULL;
-	g_autoptr(GArray) ext = g_array_new(FALSE, FALSE,
-					    sizeof(struct lfs_index_extent));
+	GArray *xattrs;
+	GArray *ext = g_array_set_size(s->ext, 0);
 	g_autofree char *target = NULL;
 	struct lfs_scan_entry se = { 0 };
 	int err;
@@ -392,7 +395,11 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		      struct lfs_index_builder *b, const struct lfs_logger *lg,
 		      const char *layer, GError **error)
 {
-	struct scan s = { src, b, lg, layer, archive_read_new(), false, 0 };
+	struct scan s = {
+		src, b, lg, layer, archive_read_new(), false, 0,
+		g_array_new(FALSE, FALSE, sizeof(struct lfs_scan_xattr)),
+		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_extent)),
+	};
 	gboolean ok;
 
 	archive_read_support_format_tar(s.a);
@@ -405,5 +412,7 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		lfs_warn(lg, "%s: %lu more warnings not shown", layer,
 			 s.warnings - MAX_WARNINGS);
 	archive_read_free(s.a);
+	g_array_unref(s.xattrs);
+	g_array_unref(s.ext);
 	return ok;
 }

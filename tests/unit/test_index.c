@@ -300,6 +300,44 @@ static void test_children_of_file_dropped(void **state)
 	fx_log_clear(&log);
 }
 
+/* Members are walked from the last member's directory when they share
+ * it: a directory that became a file in between, and a sibling walked
+ * after a deeper path, come out as a full walk would have them. */
+static void test_same_directory_walks(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0), d = dir(0700);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "x/y/one", &f);
+	lfs_index_builder_add(b, "x/y/two", &f);
+	lfs_index_builder_add(b, "x/y", &f);	  /* the directory, a file now */
+	lfs_index_builder_add(b, "x/y/three", &f); /* so this is an orphan */
+	lfs_index_builder_add(b, "x/z/four", &f);
+	lfs_index_builder_add(b, "x/y2/five", &f);
+	lfs_index_builder_add(b, "x/z", &d);	  /* explicit after implicit */
+	lfs_index_builder_add(b, "x/z/six", &f);
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "x/y")->type, LFS_T_REG);
+	assert_int_equal(lfs_index_lookup_path(ix, "x/y/three"),
+			 LFS_INDEX_NONE);
+	assert_true(fx_log_has(&log, "L: entry \"x/y/three\" skipped: its "
+				     "parent is not a directory in this "
+				     "layer"));
+	assert_int_equal(at(ix, "x/z")->mode, 0700);
+	assert_int_equal(at(ix, "x/z")->flags & LFS_E_IMPLICIT, 0);
+	assert_int_equal(at(ix, "x/z/four")->type, LFS_T_REG);
+	assert_int_equal(at(ix, "x/z/six")->type, LFS_T_REG);
+	assert_int_equal(at(ix, "x/y2/five")->type, LFS_T_REG);
+	assert_int_equal(at(ix, "x")->u.dir.count, 3);
+	/* root, x, y y2 z, five four six (one, two and three dropped) */
+	assert_int_equal(ix->nentries, 8);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
 static void test_root_entry_must_be_dir(void **state)
 {
 	struct lfs_index_builder *b = lfs_index_builder_new();
@@ -608,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_whiteout_then_children),
 		cmocka_unit_test(test_opaque_markers),
 		cmocka_unit_test(test_children_of_file_dropped),
+		cmocka_unit_test(test_same_directory_walks),
 		cmocka_unit_test(test_root_entry_must_be_dir),
 		cmocka_unit_test(test_hardlinks_in_layer),
 		cmocka_unit_test(test_hardlink_to_lower_layer),
