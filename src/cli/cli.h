@@ -29,9 +29,11 @@ int lfs_cli_parse_source(GOptionContext *ctx, const char *cmd, int argc,
 			 char **argv, const gboolean *version,
 			 char **const *layers, struct lfs_options *o);
 
-/* Where log lines go: stderr until the daemon detaches, syslog after. */
+/* Where log lines go: stderr until the daemon detaches, syslog after.
+ * The switch happens while the FUSE loop's threads may log, hence an
+ * atomic (g_atomic_int_*), set once openlog() is done. */
 struct lfs_cli_log {
-	bool syslog;
+	gint syslog; /* boolean */
 };
 
 void lfs_cli_log_write(void *ctx, enum lfs_log_level level, const char *msg);

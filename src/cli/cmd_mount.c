@@ -128,6 +128,33 @@ static gboolean build_options(struct mount_args *a, struct lfs_options *o,
 	return TRUE;
 }
 
+/* What the mount's readiness report needs (see on_ready()). */
+struct ready_ctx {
+	int notify_fd; /* -1: none (foreground), or already told */
+	struct lfs_cli_log *sink;
+};
+
+/* Tell the waiting parent, if any, the outcome, and leave its terminal:
+ * once the parent has exited, what the daemon says goes to syslog.  The
+ * sink switches before the parent is told, so no line lands on a terminal
+ * after `layerfs mount` has returned. */
+static void report(struct ready_ctx *r, int status)
+{
+	if (r->notify_fd < 0)
+		return;
+	lfs_cli_log_to_syslog(r->sink);
+	lfs_daemon_notify(r->notify_fd, status);
+	r->notify_fd = -1;
+	lfs_daemon_detach();
+}
+
+/* An lfs_session_ready_fn: the tree answers.  Runs on the session's
+ * check thread while the loop serves requests. */
+static void on_ready(void *ctx)
+{
+	report(ctx, LFS_EXIT_OK);
+}
+
 /* Index, mount and serve; in the child when daemonising. */
 static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	       int notify_fd)
@@ -135,6 +162,7 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	struct lfs_cli_log sink = { false };
 	struct lfs_logger lg = { lfs_cli_log_write, &sink,
 				 debug ? LFS_LOG_DEBUG : LFS_LOG_WARN };
+	struct ready_ctx ready = { notify_fd, &sink };
 	g_autoptr(GError) error = NULL;
 	g_autofree char *fuse_opts = NULL, *why = NULL;
 	struct lfs_session *s = NULL;
@@ -168,12 +196,16 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 		return LFS_EXIT_FAIL;
 	}
 	lfs_mount_prefetch(m, o->prefetch);
-	if (notify_fd >= 0) {
-		lfs_daemon_notify(notify_fd, LFS_EXIT_OK);
-		lfs_daemon_detach();
-		lfs_cli_log_to_syslog(&sink);
+	/* Mounted is not usable yet: the kernel's INIT is answered in the
+	 * loop, and may be rejected.  The parent hears "ready" from
+	 * on_ready() once the tree answers, or the reason from here once
+	 * the loop has ended without that (and nothing is mounted). */
+	err = lfs_session_run(s, FUSE_THREADS, on_ready, &ready, &why);
+	if (why) {
+		fprintf(stderr, "layerfs: cannot mount %s at %s: %s\n",
+			m->image->source, mountpoint, why);
+		report(&ready, LFS_EXIT_FAIL);
 	}
-	err = lfs_session_run(s, FUSE_THREADS);
 	lfs_session_destroy(s);
 	lfs_mount_close(m);
 	return err < 0 ? LFS_EXIT_FAIL : LFS_EXIT_OK;

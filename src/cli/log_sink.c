@@ -9,7 +9,7 @@ void lfs_cli_log_write(void *ctx, enum lfs_log_level level, const char *msg)
 {
 	struct lfs_cli_log *c = ctx;
 
-	if (c->syslog)
+	if (g_atomic_int_get(&c->syslog))
 		syslog((int)level, "%s", msg);
 	else
 		fprintf(stderr, "layerfs: %s\n", msg);
@@ -18,5 +18,5 @@ void lfs_cli_log_write(void *ctx, enum lfs_log_level level, const char *msg)
 void lfs_cli_log_to_syslog(struct lfs_cli_log *c)
 {
 	openlog("layerfs", LOG_PID, LOG_DAEMON);
-	c->syslog = true;
+	g_atomic_int_set(&c->syslog, TRUE);
 }

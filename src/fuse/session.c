@@ -2,21 +2,30 @@
  * example/passthrough_ll.c main()). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <fuse_log.h>
-#include <stdarg.h>
-#include <string.h>
 
 #include "fuse_internal.h"
 #include "layerfs/session.h"
 
 /* libfuse's log hook takes no context pointer, so its messages reach the
- * mount's logger through these two process-wide variables: the one piece
- * of global state in layerfs, forced by that API (one session per
- * process).  While mounting, messages are only collected, so a failure is
- * reported as one line with libfuse's reason in it. */
+ * mount's logger through these process-wide variables: the one piece of
+ * global state in layerfs, forced by that API (one session per process).
+ * From the mount until the mount is ready, libfuse's warnings and errors
+ * are only held, so that a failure is reported as one line with libfuse's
+ * reason in it.  Loop threads log while the readiness check reads the
+ * held messages, hence the lock. */
 static const struct lfs_logger *fuse_logger;
-static GString *mount_msgs;
+static GMutex held_lock;
+static GString *held_msgs; /* NULL: not holding */
 
 static enum lfs_log_level map_level(enum fuse_log_level level)
 {
@@ -33,35 +42,97 @@ static void forward_log(enum fuse_log_level level, const char *fmt,
 			va_list ap)
 {
 	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	bool held = false;
 
 	g_strchomp(msg);
 	if (!*msg)
 		return;
-	if (mount_msgs) {
-		g_string_append_printf(mount_msgs, "%s%s",
-				       mount_msgs->len ? "; " : "", msg);
-		return;
+	/* Only what could explain a failure is held: -d's request trace
+	 * (debug) goes straight through, as the user asked to see it. */
+	if (level <= FUSE_LOG_WARNING) {
+		g_mutex_lock(&held_lock);
+		if (held_msgs) {
+			g_string_append_printf(held_msgs, "%s%s",
+					       held_msgs->len ? "; " : "", msg);
+			held = true;
+		}
+		g_mutex_unlock(&held_lock);
 	}
-	lfs_log(fuse_logger, map_level(level), "%s", msg);
+	if (!held)
+		lfs_log(fuse_logger, map_level(level), "%s", msg);
+}
+
+static void hold_msgs(void)
+{
+	g_mutex_lock(&held_lock);
+	if (!held_msgs)
+		held_msgs = g_string_new(NULL);
+	g_mutex_unlock(&held_lock);
+}
+
+/* A copy of the held messages ("a; b"), or NULL if there are none;
+ * holding goes on. */
+static char *held_copy(void)
+{
+	char *copy = NULL;
+
+	g_mutex_lock(&held_lock);
+	if (held_msgs && held_msgs->len)
+		copy = g_strdup(held_msgs->str);
+	g_mutex_unlock(&held_lock);
+	return copy;
+}
+
+/* Stop holding; returns what was held, or NULL. */
+static char *release_msgs(void)
+{
+	GString *msgs;
+
+	g_mutex_lock(&held_lock);
+	msgs = g_steal_pointer(&held_msgs);
+	g_mutex_unlock(&held_lock);
+	if (msgs && msgs->len)
+		return g_string_free(msgs, FALSE);
+	if (msgs)
+		g_string_free(msgs, TRUE);
+	return NULL;
 }
 
 struct lfs_session {
 	struct fuse_session *se;
+	char *mountpoint;
 	bool signals;
 	bool mounted;
+	/* The readiness check (see lfs_session_run()). */
+	pthread_t loop_thread;
+	lfs_session_ready_fn ready;
+	void *ready_ctx;
+	int ready_err; /* the check's result: written by it, read after it */
 };
+
+/* Unmounting also closes the session's /dev/fuse descriptor; with the
+ * loop's own (clone_fd) descriptors closed when the loop ends, the kernel
+ * then aborts the connection, failing any request still waiting. */
+static void unmount(struct lfs_session *s)
+{
+	if (s->mounted)
+		fuse_session_unmount(s->se);
+	s->mounted = false;
+}
 
 void lfs_session_destroy(struct lfs_session *s)
 {
 	if (!s)
 		return;
-	if (s->mounted)
-		fuse_session_unmount(s->se);
+	unmount(s);
 	if (s->signals)
 		fuse_remove_signal_handlers(s->se);
 	if (s->se)
 		fuse_session_destroy(s->se);
+	g_free(s->mountpoint);
 	g_free(s);
+	/* A failed mount's messages are in its reason already. */
+	g_free(release_msgs());
 }
 
 /* The device numbers ("MAJ:MIN") of the mount at @mountpoint, from
@@ -151,14 +222,21 @@ static uint64_t splice_limit(void)
 	return MIN(longest, (max - slack) / page * page);
 }
 
-/* The value of the max_read= option in @opts, or 0. */
+/* The value of the max_read= option in @opts, or 0, read as libfuse
+ * reads it (its INIT check compares the two): the last one counts, and
+ * the value is what sscanf's %u makes of it. */
 static uint64_t max_read_option(const char *opts)
 {
-	const char *p = strstr(opts, "max_read=");
+	const char *key = "max_read=";
+	const char *last = NULL;
+	unsigned int v = 0;
 
-	if (!p || (p != opts && p[-1] != ','))
+	for (const char *p = opts; (p = strstr(p, key)); p++)
+		if (p == opts || p[-1] == ',')
+			last = p + strlen(key);
+	if (!last || sscanf(last, "%u", &v) != 1)
 		return 0;
-	return g_ascii_strtoull(p + strlen("max_read="), NULL, 10);
+	return v;
 }
 
 /* Where splicing needs shorter reads than the kernel would send, ask for
@@ -196,8 +274,9 @@ int lfs_session_mount(struct lfs_mount *m, const char *mountpoint,
 	int err = 0;
 
 	fuse_logger = &m->log;
-	mount_msgs = g_string_new(NULL);
+	hold_msgs();
 	fuse_set_log_func(forward_log);
+	s->mountpoint = g_strdup(mountpoint);
 	s->se = fuse_session_new(&args, &lfs_fuse_ops, sizeof(lfs_fuse_ops),
 				 m);
 	if (!s->se) {
@@ -218,29 +297,126 @@ int lfs_session_mount(struct lfs_mount *m, const char *mountpoint,
 		m->bdi = mount_devnum(mountpoint);
 out:
 	fuse_opt_free_args(&args);
-	*why = mount_msgs->len ? g_strdup(mount_msgs->str)
-			       : g_strdup(g_strerror(-err));
-	g_string_free(g_steal_pointer(&mount_msgs), TRUE);
 	if (err < 0) {
+		*why = release_msgs();
+		if (!*why)
+			*why = g_strdup(g_strerror(-err));
 		lfs_session_destroy(s);
 		return err;
 	}
-	g_clear_pointer(why, g_free);
 	*out = s;
 	return 0;
 }
 
-int lfs_session_run(struct lfs_session *s, unsigned int threads)
+/* Whether @mountpoint is the root of a FUSE mount that answers.  statfs(2)
+ * is a request like any other: the kernel holds it until INIT is done,
+ * then fails it with ECONNREFUSED if INIT failed, or ENOTCONN once the
+ * connection is gone.  If the mount is gone already, the stats see the
+ * directory underneath, hence the checks after them. */
+static int stat_root(const char *mountpoint)
+{
+	struct statfs sfs;
+	struct statx stx;
+
+	if (statfs(mountpoint, &sfs) < 0)
+		return -errno;
+	if (statx(AT_FDCWD, mountpoint, 0, STATX_INO, &stx) < 0)
+		return -errno;
+	if (sfs.f_type != FUSE_SUPER_MAGIC || stx.stx_ino != FUSE_ROOT_ID)
+		return -ENOTCONN;
+	if (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT &&
+	    !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return -ENOTCONN;
+	return 0;
+}
+
+/* The readiness check's thread.  The stat also makes the first request
+ * after INIT (a getattr), which raises the readahead (after_init()). */
+static void *check_ready(void *arg)
+{
+	struct lfs_session *s = arg;
+	g_autofree char *held = NULL;
+
+	s->ready_err = stat_root(s->mountpoint);
+	if (s->ready_err < 0) {
+		/* If libfuse rejected INIT, the loop is ending already; if
+		 * the kernel did, nothing else would end it.  libfuse's
+		 * SIGTERM handler (installed until lfs_session_destroy())
+		 * wakes the loop thread, which then sees the session
+		 * exited; a stray one after the loop is harmless. */
+		if (!fuse_session_exited(s->se)) {
+			fuse_session_exit(s->se);
+			pthread_kill(s->loop_thread, SIGTERM);
+		}
+		return NULL;
+	}
+	/* Ready: anything libfuse said on the way was only a warning. */
+	held = release_msgs();
+	if (held)
+		lfs_log(fuse_logger, LFS_LOG_WARN, "%s", held);
+	s->ready(s->ready_ctx);
+	return NULL;
+}
+
+/* Start the readiness check.  Its thread must not take the signals that
+ * end the session: only the loop thread wakes on them (libfuse's workers
+ * block them too), so they are blocked while it is created. */
+static int start_check(struct lfs_session *s, pthread_t *thread)
+{
+	sigset_t ends, old;
+	int err;
+
+	sigemptyset(&ends);
+	sigaddset(&ends, SIGINT);
+	sigaddset(&ends, SIGTERM);
+	sigaddset(&ends, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &ends, &old);
+	err = pthread_create(thread, NULL, check_ready, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -err;
+}
+
+int lfs_session_run(struct lfs_session *s, unsigned int threads,
+		    lfs_session_ready_fn ready, void *ctx, char **why)
 {
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	pthread_t check;
 	int r;
 
-	if (!cfg)
-		return -ENOMEM;
+	*why = NULL;
+	if (!cfg) {
+		r = -ENOMEM;
+		goto not_ready;
+	}
+	s->loop_thread = pthread_self();
+	s->ready = ready;
+	s->ready_ctx = ctx;
+	s->ready_err = 0;
+	r = start_check(s, &check);
+	if (r < 0) {
+		fuse_loop_cfg_destroy(cfg);
+		goto not_ready;
+	}
 	/* One /dev/fuse descriptor per thread: no contention on reads. */
 	fuse_loop_cfg_set_clone_fd(cfg, 1);
 	fuse_loop_cfg_set_max_threads(cfg, threads);
 	r = fuse_session_loop_mt(s->se, cfg);
 	fuse_loop_cfg_destroy(cfg);
-	return r < 0 ? r : 0;
+	/* Unmount now, not in lfs_session_destroy(): the check may still
+	 * wait for an INIT nobody will answer, and gives up only once the
+	 * connection is gone; and a mount that failed must be gone before
+	 * the failure is reported. */
+	unmount(s);
+	pthread_join(check, NULL);
+	if (s->ready_err == 0)
+		return r < 0 ? r : 0;
+	*why = held_copy();
+	if (!*why)
+		*why = g_strdup_printf("the file system never answered: %s",
+				       g_strerror(-s->ready_err));
+	return s->ready_err;
+not_ready:
+	unmount(s);
+	*why = g_strdup(g_strerror(-r));
+	return r;
 }

@@ -10,7 +10,6 @@
 # come by copy, and nothing is spliced.  A user's max_read= is kept (and
 # the mount works: libfuse wants INIT to repeat it).
 . "$(dirname "$0")/lib.sh"
-lfs_setup
 lfs_require_prog gzip cmp dd truncate
 mkdir -p "$T/plain" "$T/dir" "$T/gz" "$T/cut"
 head -c 24M /dev/urandom >"$T/plain/big"
