@@ -46,10 +46,20 @@ static ssize_t produce(void *ctx, void *buf, size_t len)
 		f->error = g_strdup("cancelled");
 		return -ECANCELED;
 	}
-	n = lfs_decomp_read(f->d, buf, len);
-	if (n < 0) {
-		f->error = g_strdup(lfs_decomp_error(f->d));
-		return n;
+	/* A whole buffer: a decompressor may hand out far less per call
+	 * (one input block's worth), and each chunk costs the consumer a
+	 * wake-up. */
+	for (n = 0; (size_t)n < len;) {
+		ssize_t got = lfs_decomp_read(f->d, (char *)buf + n,
+					      len - (size_t)n);
+
+		if (got < 0) {
+			f->error = g_strdup(lfs_decomp_error(f->d));
+			return got;
+		}
+		if (got == 0)
+			break;
+		n += got;
 	}
 	if (f->plain_hash && n > 0)
 		lfs_hasher_update(f->plain_hash, buf, (size_t)n);

@@ -26,6 +26,9 @@ struct lfs_readahead {
 	 * next call, so that slot is not reused under it. */
 	uint64_t produced, consumed;
 	bool stop; /* the consumer wants no more */
+	/* Who sleeps on changed: a wake-up costs a system call and, on a
+	 * busy machine, a context switch, so only a sleeper gets one. */
+	bool producer_waits, consumer_waits;
 };
 
 /* A free slot: every chunk before the one the consumer holds is done. */
@@ -45,8 +48,11 @@ static gpointer produce(gpointer data)
 		ssize_t n;
 
 		g_mutex_lock(&ra->lock);
-		while (!ra->stop && !has_room(ra))
+		while (!ra->stop && !has_room(ra)) {
+			ra->producer_waits = true;
 			g_cond_wait(&ra->changed, &ra->lock);
+			ra->producer_waits = false;
+		}
 		if (ra->stop) {
 			g_mutex_unlock(&ra->lock);
 			return NULL;
@@ -61,7 +67,8 @@ static gpointer produce(gpointer data)
 		g_mutex_lock(&ra->lock);
 		s->n = n;
 		ra->produced++;
-		g_cond_broadcast(&ra->changed);
+		if (ra->consumer_waits)
+			g_cond_signal(&ra->changed);
 		g_mutex_unlock(&ra->lock);
 		if (n <= 0)
 			return NULL;
@@ -99,12 +106,16 @@ ssize_t lfs_readahead_next(struct lfs_readahead *ra, const void **buf)
 			return s->n;
 		}
 	}
-	while (ra->consumed == ra->produced)
+	while (ra->consumed == ra->produced) {
+		ra->consumer_waits = true;
 		g_cond_wait(&ra->changed, &ra->lock);
+		ra->consumer_waits = false;
+	}
 	s = &ra->slots[ra->consumed % ra->nbufs];
 	ra->consumed++;
 	/* The slot of the previous chunk is free now. */
-	g_cond_broadcast(&ra->changed);
+	if (ra->producer_waits)
+		g_cond_signal(&ra->changed);
 	g_mutex_unlock(&ra->lock);
 	*buf = s->buf;
 	return s->n;
