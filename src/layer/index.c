@@ -378,10 +378,13 @@ int lfs_index_builder_marker(struct lfs_index_builder *b, const char *path,
 {
 	const char *base, *name = NULL;
 	size_t plen = lfs_path_split(path, &base);
-	g_autofree char *parent = g_strndup(path, plen);
+	g_autofree char *parent = NULL;
 	g_autofree char *deleted = NULL;
 
 	*kind = lfs_whiteout_classify(base, &name);
+	/* Most members are no markers: nothing to copy for them. */
+	if (*kind == LFS_WH_OPAQUE || *kind == LFS_WH_DELETE)
+		parent = g_strndup(path, plen);
 	switch (*kind) {
 	case LFS_WH_OPAQUE:
 		return lfs_index_builder_opaque(b, parent);
@@ -763,8 +766,11 @@ struct lfs_index *lfs_index_builder_finish(struct lfs_index_builder *b,
 {
 	g_autoptr(GPtrArray) all = all_records(b);
 	g_autoptr(GPtrArray) kept = NULL;
+	/* Sized for every name, target and xattr charged, so the string
+	 * table grows without copying itself over and over. */
 	struct tables t = {
-		g_byte_array_new(),
+		g_byte_array_sized_new((guint)MIN(b->bytes + all->len + 1,
+						  (uint64_t)G_MAXUINT)),
 		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_xattr)),
 		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_extent)),
 		g_array_new(FALSE, FALSE, sizeof(uint32_t)),
