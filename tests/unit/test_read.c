@@ -353,21 +353,30 @@ static void test_sparse_truncated_is_eio(void **state)
 
 /* ---- directory layers -------------------------------------------------- */
 
+/* A directory layer holding "sub/f": its real path in *@file (g_free),
+ * its entry in *@i; returns the file open, as lfs_fs_open() has it. */
+static int dir_layer(struct fx *f, char **file, uint32_t *i)
+{
+	g_autofree char *root = g_build_filename(f->dir, "dirlayer", NULL);
+	g_autoptr(GBytes) content = g_bytes_new(f->f, F_SIZE);
+	int fd;
+
+	*file = fx_write(root, "sub/f", content);
+	open_layer(f, LFS_LAYER_DIR, root, true);
+	*i = lookup(f, "sub/f");
+	fd = lfs_layer_open_file(f->l, *i);
+	assert_true(fd >= 0);
+	return fd;
+}
+
 static void test_dir_layer_reads_through_fd(void **state)
 {
 	struct fx *f = *state;
-	g_autofree char *root = g_build_filename(f->dir, "dirlayer", NULL);
-	g_autoptr(GBytes) content = g_bytes_new(f->f, F_SIZE);
 	g_autofree char *file = NULL;
 	uint32_t i;
 	guint8 buf[F_SIZE];
-	int fd;
+	int fd = dir_layer(f, &file, &i);
 
-	file = fx_write(root, "sub/f", content);
-	open_layer(f, LFS_LAYER_DIR, root, true);
-	i = lookup(f, "sub/f");
-	fd = lfs_layer_open_file(f->l, i);
-	assert_true(fd >= 0);
 	assert_int_equal(lfs_read_entry(f->s, i, fd, buf, 100, 900), 100);
 	assert_memory_equal(buf, f->f + 900, 100);
 	assert_int_equal(lfs_read_entry(f->s, i, fd, buf, 100, 950), 50);
@@ -471,18 +480,11 @@ static void test_map_sparse(void **state)
 static void test_map_dir_layer(void **state)
 {
 	struct fx *f = *state;
-	g_autofree char *root = g_build_filename(f->dir, "dirlayer", NULL);
-	g_autoptr(GBytes) content = g_bytes_new(f->f, F_SIZE);
 	g_autofree char *file = NULL;
 	struct lfs_read_map map;
 	uint32_t i;
-	int fd;
+	int fd = dir_layer(f, &file, &i);
 
-	file = fx_write(root, "sub/f", content);
-	open_layer(f, LFS_LAYER_DIR, root, true);
-	i = lookup(f, "sub/f");
-	fd = lfs_layer_open_file(f->l, i);
-	assert_true(fd >= 0);
 	assert_map_matches(f, i, fd, 100, 900);
 	assert_map_matches(f, i, fd, 100, 950);
 	assert_map_matches(f, i, fd, 100, F_SIZE);
