@@ -48,11 +48,14 @@ static ssize_t produce(void *ctx, void *buf, size_t len)
 	}
 	/* A whole buffer: a decompressor may hand out far less per call
 	 * (one input block's worth), and each chunk costs the consumer a
-	 * wake-up. */
+	 * wake-up.  Bytes read before a failure go out first; the failure
+	 * repeats on the next call (a decompressor stays failed). */
 	for (n = 0; (size_t)n < len;) {
 		ssize_t got = lfs_decomp_read(f->d, (char *)buf + n,
 					      len - (size_t)n);
 
+		if (got < 0 && n > 0)
+			break;
 		if (got < 0) {
 			f->error = g_strdup(lfs_decomp_error(f->d));
 			return got;
