@@ -87,7 +87,6 @@ struct brec {
 	struct brec *parent; /* NULL for the root */
 	const char *name;    /* last component; "" for the root */
 	struct brec *first_child, *next_sibling; /* newest first */
-	uint32_t nchildren;
 	uint16_t name_len;
 	uint8_t type;	     /* 0 while only markers named this path */
 	bool member;	     /* a member of the layer named this path */
@@ -233,7 +232,6 @@ static struct brec *child(struct lfs_index_builder *b, struct brec *parent,
 	r->name_len = (uint16_t)len;
 	r->next_sibling = parent->first_child;
 	parent->first_child = r;
-	parent->nchildren++;
 	g_hash_table_add(b->recs, r);
 	return r;
 }
