@@ -8,6 +8,7 @@
 
 #include "layerfs/error.h"
 #include "layerfs/path.h"
+#include "layerfs/tar_ext.h"
 #include "layerfs/tar_scan.h"
 
 /* Owner ids that do not fit a uid_t become the kernel's overflow id. */
@@ -19,6 +20,11 @@
 
 /* add_member() and friends: the member was left out (and warned about). */
 #define SKIPPED 1
+
+/* Most bytes kept from chunks already given back (see keep_unread()).
+ * libarchive refuses a special header body over 1 MiB; a member with
+ * more than this in headers is skipped, its names unchecked. */
+#define MAX_KEPT_BYTES (4u << 20)
 
 struct scan {
 	const struct lfs_tar_source *src;
@@ -32,24 +38,114 @@ struct scan {
 	 * millions. */
 	GArray *xattrs; /* struct lfs_scan_xattr */
 	GArray *ext;	/* struct lfs_index_extent */
+	/* The chunk the source handed out last, and where it starts in the
+	 * stream: the source may reuse a chunk once the next is asked for. */
+	const uint8_t *chunk;
+	uint64_t chunk_off;
+	size_t chunk_len;
+	/* Stream bytes [kept_off, chunk_off) from earlier chunks, kept
+	 * because libarchive had not consumed them yet or they belong to
+	 * the headers being read (see keep_unread()). */
+	GByteArray *kept;
+	uint64_t kept_off;
+	/* Set while libarchive reads a member's headers, which start at
+	 * @hdr_start. */
+	bool capturing;
+	uint64_t hdr_start;
 };
+
+static uint64_t stream_offset(struct scan *s)
+{
+	return (uint64_t)archive_filter_bytes(s->a, 0);
+}
+
+/* Called before the source hands out its next chunk.  libarchive may ask
+ * for it while bytes of this one are still unread (a header straddling
+ * the two; its format check before the first header), and those are the
+ * bytes check_headers() needs: keep every byte from the first one
+ * libarchive has not consumed, or from the start of the headers being
+ * read, to the end of this chunk.  Afterwards @kept holds exactly
+ * [kept_off, end of this chunk). */
+static void keep_unread(struct scan *s)
+{
+	uint64_t end = s->chunk_off + s->chunk_len;
+	uint64_t from = s->capturing ? s->hdr_start : stream_offset(s);
+	uint64_t first;
+
+	from = MAX(from, s->kept_off); /* what is gone stays gone */
+	if (from >= s->chunk_off)
+		g_byte_array_set_size(s->kept, 0);
+	else
+		g_byte_array_remove_range(s->kept, 0,
+					  (guint)(from - s->kept_off));
+	s->kept_off = from;
+	first = MAX(from, s->chunk_off);
+	if (first >= end)
+		return;
+	if (s->kept->len + (end - first) > MAX_KEPT_BYTES) {
+		g_byte_array_set_size(s->kept, 0);
+		s->kept_off = end;
+		return;
+	}
+	g_byte_array_append(s->kept, s->chunk + (first - s->chunk_off),
+			    (guint)(end - first));
+}
 
 static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 {
 	struct scan *s = ctx;
-	ssize_t n = s->src->read(s->src->ctx, buf);
+	ssize_t n;
 
+	keep_unread(s);
+	n = s->src->read(s->src->ctx, buf);
 	if (n < 0) {
 		s->src_failed = true;
 		archive_set_error(a, (int)-n, "%s", s->src->error(s->src->ctx));
 		return ARCHIVE_FATAL;
 	}
+	s->chunk_off += s->chunk_len;
+	s->chunk = *buf;
+	s->chunk_len = (size_t)n;
 	return n;
 }
 
-static uint64_t stream_offset(struct scan *s)
+/* Start capturing a member's headers: the stream stands at its first
+ * header block. */
+static void begin_headers(struct scan *s)
 {
-	return (uint64_t)archive_filter_bytes(s->a, 0);
+	s->capturing = true;
+	s->hdr_start = stream_offset(s);
+}
+
+/* Right after archive_read_next_header(): the member's headers are
+ * [hdr_start, data offset).  NULL if their names are whole (tar_ext.h),
+ * else why the member must be skipped. */
+static const char *check_headers(struct scan *s)
+{
+	uint64_t start = s->hdr_start, end = stream_offset(s);
+	guint kept = s->kept->len;
+	const char *why;
+
+	s->capturing = false;
+	/* One header block: ustar fields end at their first NUL by
+	 * definition, so there is nothing to cut short. */
+	if (end - start <= LFS_TAR_BLOCK)
+		return NULL;
+	if (end > s->chunk_off + s->chunk_len)
+		return "extension headers cut short";
+	if (start >= s->chunk_off)
+		return lfs_tar_ext_problem(s->chunk + (start - s->chunk_off),
+					   (size_t)(end - start));
+	/* They straddle chunks: the kept bytes, then this chunk's part. */
+	if (start < s->kept_off)
+		return "extension headers too large to check";
+	if (end > s->chunk_off)
+		g_byte_array_append(s->kept, s->chunk,
+				    (guint)(end - s->chunk_off));
+	why = lfs_tar_ext_problem(s->kept->data + (start - s->kept_off),
+				  (size_t)(end - start));
+	g_byte_array_set_size(s->kept, kept);
+	return why;
 }
 
 static void scan_warn(struct scan *s, const char *fmt, ...)
@@ -367,10 +463,20 @@ static gboolean stream_error(struct scan *s, GError **error)
 static gboolean scan_all(struct scan *s, GError **error)
 {
 	struct archive_entry *e;
+	const char *why;
 
-	for (;;) {
-		int r = archive_read_next_header(s->a, &e);
+	for (bool first = true;; first = false) {
+		int r;
 
+		/* Finish the last member first (next_header would), so
+		 * that its data is not taken for the next one's headers. */
+		if (!first) {
+			r = archive_read_data_skip(s->a);
+			if (r == ARCHIVE_FATAL || r == ARCHIVE_FAILED)
+				return stream_error(s, error);
+		}
+		begin_headers(s);
+		r = archive_read_next_header(s->a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r == ARCHIVE_WARN) {
@@ -380,6 +486,11 @@ static gboolean scan_all(struct scan *s, GError **error)
 				  archive_error_string(s->a));
 		} else if (r != ARCHIVE_OK) {
 			return stream_error(s, error);
+		}
+		why = check_headers(s);
+		if (why) {
+			skip(s, archive_entry_pathname(e), why);
+			continue;
 		}
 		if (handle_entry(s, e, error) < 0)
 			return FALSE;
@@ -399,6 +510,7 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		src, b, lg, layer, archive_read_new(), false, 0,
 		g_array_new(FALSE, FALSE, sizeof(struct lfs_scan_xattr)),
 		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_extent)),
+		NULL, 0, 0, g_byte_array_new(), 0, false, 0,
 	};
 	gboolean ok;
 
@@ -414,5 +526,6 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 	archive_read_free(s.a);
 	g_array_unref(s.xattrs);
 	g_array_unref(s.ext);
+	g_byte_array_unref(s.kept);
 	return ok;
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Members that would land outside the tree ('../', absolute paths, a
-# symlinked parent) are skipped with a warning naming the layer and the
+# symlinked parent) or under a name cut short at a NUL are skipped with a warning naming the layer and the
 # member; the rest of the layer mounts, and nothing is written anywhere
 # but the cache.  A read whose data disappeared after indexing answers EIO
 # and the daemon logs why.
@@ -33,6 +33,41 @@ done
 for p in "$T/evil" "$T/../evil" /abs/good "$T/abs"; do
 	[ ! -e "$p" ] || fail "wrote $p"
 done
+
+# A NUL inside a long name: libarchive would hand over the name cut at
+# the NUL, so an upper layer's "good\0XXX..." would replace the lower
+# "good".  Such members are skipped.  Tar checksums cover header blocks,
+# not the GNU long name or pax bodies patched here.
+mkdir -p "$T/nul"
+echo lower >"$T/nul/good"
+echo lower2 >"$T/nul/good2"
+tar -C "$T/nul" -cf "$T/lower.tar" good good2
+long=$(printf 'X%.0s' $(seq 120))
+echo EVIL >"$T/nul/good$long"
+echo EVIL2 >"$T/nul/good2$long"
+tar -C "$T/nul" --format=gnu -cf "$T/nul-gnu.tar" "good$long"
+tar -C "$T/nul" --format=posix -cf "$T/nul-pax.tar" "good2$long"
+# The GNU long name body is the block after the first header.
+printf '\0' | dd of="$T/nul-gnu.tar" bs=1 seek=516 conv=notrunc status=none
+at=$(grep -obUa "path=good2X" "$T/nul-pax.tar" | head -n1 | cut -d: -f1)
+[ -n "$at" ] || fail "no pax path record in nul-pax.tar"
+printf '\0' | dd of="$T/nul-pax.tar" bs=1 seek=$((at + 10)) conv=notrunc \
+	status=none
+lfs_track_mount "$T/nulmnt"
+mkdir -p "$T/nulmnt"
+"$LAYERFS" mount --cache-dir "$T/cache" --layer "$T/lower.tar" \
+	--layer "$T/nul-gnu.tar" --layer "$T/nul-pax.tar" "$T/nulmnt" \
+	2>"$T/nul.log" || fail "mount failed: $(cat "$T/nul.log")"
+cat "$T/nul.log" >&2
+for w in 'nul-gnu.tar: entry "good" skipped: name holds a NUL byte' \
+	'nul-pax.tar: entry "good2" skipped: name holds a NUL byte'; do
+	grep -qF -- "$w" "$T/nul.log" || fail "no warning: $w"
+done
+[ "$(cat "$T/nulmnt/good")" = lower ] || fail "good replaced through a NUL"
+[ "$(cat "$T/nulmnt/good2")" = lower2 ] ||
+	fail "good2 replaced through a NUL"
+[ "$(ls "$T/nulmnt")" = "$(printf 'good\ngood2')" ] ||
+	fail "tree: $(ls "$T/nulmnt")"
 
 # EIO: a plain tar is read in place; cut it short under a running mount.
 lfs_track_mount "$T/eio"

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -118,6 +119,64 @@ GBytes *fx_tar_finish(struct fx_tar *t)
 	b = g_byte_array_free_to_bytes(t->out);
 	g_free(t);
 	return b;
+}
+
+void fx_raw_block(GByteArray *t, const char *name, char typeflag,
+		  const void *body, size_t len)
+{
+	guint8 h[512] = { 0 };
+	guint8 pad[512] = { 0 };
+	unsigned int sum = 0;
+
+	g_assert(strlen(name) < 100);
+	memcpy(h, name, strlen(name));
+	snprintf((char *)h + 100, 8, "%07o", 0644);
+	snprintf((char *)h + 108, 8, "%07o", 0);
+	snprintf((char *)h + 116, 8, "%07o", 0);
+	snprintf((char *)h + 124, 12, "%011zo", len);
+	snprintf((char *)h + 136, 12, "%011o", 0);
+	h[156] = (guint8)typeflag;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < sizeof(h); i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	g_byte_array_append(t, h, sizeof(h));
+	if (len > 0) {
+		g_byte_array_append(t, body, (guint)len);
+		g_byte_array_append(t, pad, (guint)((512 - len % 512) % 512));
+	}
+}
+
+void fx_raw_pax(GByteArray *t, const char *key, const void *value,
+		size_t vlen)
+{
+	/* "LEN key=value\n", where LEN counts its own digits. */
+	size_t rest = 1 + strlen(key) + 1 + vlen + 1;
+	size_t len = rest + 1;
+	GByteArray *rec = g_byte_array_new();
+	char digits[32];
+
+	while (len != rest + (size_t)snprintf(digits, sizeof(digits), "%zu",
+					      len))
+		len = rest + strlen(digits);
+	g_byte_array_append(rec, (const guint8 *)digits, (guint)strlen(digits));
+	g_byte_array_append(rec, (const guint8 *)" ", 1);
+	g_byte_array_append(rec, (const guint8 *)key, (guint)strlen(key));
+	g_byte_array_append(rec, (const guint8 *)"=", 1);
+	g_byte_array_append(rec, value, (guint)vlen);
+	g_byte_array_append(rec, (const guint8 *)"\n", 1);
+	g_assert(rec->len == len);
+	fx_raw_block(t, "PaxHeader", 'x', rec->data, rec->len);
+	g_byte_array_unref(rec);
+}
+
+void fx_raw_end(GByteArray *t)
+{
+	guint8 zero[1024] = { 0 };
+
+	g_byte_array_append(t, zero, sizeof(zero));
 }
 
 GBytes *fx_noise(size_t len, uint32_t seed, unsigned int alphabet)

@@ -44,6 +44,18 @@ void fx_tar_dir(struct fx_tar *t, const char *path);
 /* Finish the archive and return its bytes; frees @t. */
 GBytes *fx_tar_finish(struct fx_tar *t);
 
+/* Raw tar blocks, for what libarchive's writer will not produce (a NUL
+ * inside a long name, say).  fx_raw_block() appends one ustar header of
+ * @typeflag naming @name (at most 99 bytes), and @len bytes of @body
+ * padded to a block; fx_raw_pax() an 'x' header of one record
+ * "@key=@value" (@vlen bytes, NULs allowed); fx_raw_end() the two zero
+ * blocks that end an archive. */
+void fx_raw_block(GByteArray *t, const char *name, char typeflag,
+		  const void *body, size_t len);
+void fx_raw_pax(GByteArray *t, const char *key, const void *value,
+		size_t vlen);
+void fx_raw_end(GByteArray *t);
+
 /* @len deterministic bytes (xorshift from @seed).  With @alphabet > 0 they
  * are letters from 'a' on, that many distinct: data that compresses some,
  * but not to nothing.  With 0, any byte: incompressible. */

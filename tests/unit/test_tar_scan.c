@@ -269,6 +269,59 @@ static void test_unsafe_names_skipped(void **state)
 	scanned_free(&s);
 }
 
+/* A NUL inside a pax path or linkpath, or a GNU long name or long link,
+ * reaches libarchive's caller cut short at the NUL ("evil\0/../x" reads as
+ * "evil"): the member is skipped, not applied under the shorter name.
+ * Chunk sizes put the chunk boundaries everywhere in the headers, which
+ * the scanner must see whole. */
+static void test_nul_in_names_skipped(void **state)
+{
+	static const gsize chunks[] = { 1, 7, 97, 511, 512, 513, 1500, 1 << 20 };
+	g_autofree char *dir = g_strnfill(150, 'd');
+	g_autofree char *longname = g_strdup_printf("%s/%s", dir, dir);
+	GByteArray *t = g_byte_array_new();
+	GBytes *tar;
+
+	(void)state;
+	fx_raw_pax(t, "path", "evil1\0/../../x", 14);
+	fx_raw_block(t, "ustar-name", '0', "bad1", 4);
+	fx_raw_block(t, "././@LongLink", 'L', "evil2\0/../y\0", 13);
+	fx_raw_block(t, "ustar-name", '0', "bad2", 4);
+	fx_raw_pax(t, "linkpath", "good\0/../../etc/shadow", 22);
+	fx_raw_block(t, "hl", '1', NULL, 0);
+	fx_raw_block(t, "././@LongLink", 'K', "good\0x", 6);
+	fx_raw_block(t, "sym", '2', NULL, 0);
+	/* Whole names in the same headers pass, a binary xattr too. */
+	fx_raw_pax(t, "path", longname, strlen(longname));
+	fx_raw_block(t, "ustar-name", '0', "long", 4);
+	fx_raw_pax(t, "SCHILY.xattr.user.bin", "a\0b", 3);
+	fx_raw_block(t, "good", '0', "ok", 2);
+	fx_raw_end(t);
+	tar = g_byte_array_free_to_bytes(t);
+	for (size_t i = 0; i < G_N_ELEMENTS(chunks); i++) {
+		struct scanned s;
+
+		assert_true(scan_chunked(&s, g_bytes_ref(tar), chunks[i],
+					 false));
+		assert_true(fx_log_has(&s.log, "L: entry \"evil1\" skipped: "
+					       "name holds a NUL byte"));
+		assert_true(fx_log_has(&s.log, "L: entry \"evil2\" skipped: "
+					       "name holds a NUL byte"));
+		assert_true(fx_log_has(&s.log, "L: entry \"hl\" skipped: link "
+					       "target holds a NUL byte"));
+		assert_true(fx_log_has(&s.log, "L: entry \"sym\" skipped: "
+					       "link target holds a NUL byte"));
+		assert_data(&s, longname, "long");
+		assert_data(&s, "good", "ok");
+		assert_int_equal(at(&s, "good")->xattr_count, 1);
+		/* root, the long name, its implicit directory and "good":
+		 * nothing under a cut name. */
+		assert_int_equal(s.ix->nentries, 4);
+		scanned_free(&s);
+	}
+	g_bytes_unref(tar);
+}
+
 static void test_raw_name_bytes(void **state)
 {
 	static const char utf8[] = "caf\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac";
@@ -553,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_types_and_attributes),
 		cmocka_unit_test(test_whiteout_members),
 		cmocka_unit_test(test_unsafe_names_skipped),
+		cmocka_unit_test(test_nul_in_names_skipped),
 		cmocka_unit_test(test_raw_name_bytes),
 		cmocka_unit_test(test_sparse_pax),
 		cmocka_unit_test(test_sparse_gnu_old),

@@ -1,0 +1,158 @@
+/* Whole names in tar extension headers (see tar_ext.h). */
+#include <stdbool.h>
+#include <string.h>
+
+#include "layerfs/tar_ext.h"
+
+/* ustar header fields this module reads. */
+#define SIZE_FIELD 124
+#define SIZE_LEN 12
+#define TYPEFLAG 156
+
+/* libarchive gives up on a member after 32 special headers; a walk that
+ * finds more has lost step with it, and checks nothing it can trust. */
+#define MAX_SPECIAL_HEADERS 32
+
+/* The size field as libarchive reads it: base-256 when the high bit of
+ * the first byte is set, else octal after optional blanks.  A value past
+ * 2^56 is clamped: no header body is anywhere near it. */
+static uint64_t field_size(const uint8_t *f)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (f[0] & 0x80) {
+		v = f[0] & 0x3f;
+		for (i = 1; i < SIZE_LEN && v < (UINT64_C(1) << 56); i++)
+			v = v << 8 | f[i];
+		return v;
+	}
+	while (i < SIZE_LEN && (f[i] == ' ' || f[i] == '\t'))
+		i++;
+	for (; i < SIZE_LEN && f[i] >= '0' && f[i] <= '7'; i++)
+		v = v << 3 | (uint64_t)(f[i] - '0');
+	return v;
+}
+
+/* A GNU long name body: the name, then NUL padding.  A NUL followed by
+ * anything else is a NUL inside the name. */
+static bool nul_inside(const uint8_t *p, size_t n)
+{
+	const uint8_t *z = memchr(p, 0, n);
+
+	if (!z)
+		return false;
+	for (; z < p + n; z++)
+		if (*z)
+			return true;
+	return false;
+}
+
+/* libarchive ends a pax keyword at '=' and then compares it as a C
+ * string, so "path\0junk" acts as "path": compare the same way. */
+static bool keyword_is(const uint8_t *key, size_t len, const char *want)
+{
+	const uint8_t *z = memchr(key, 0, len);
+	size_t n = z ? (size_t)(z - key) : len;
+
+	return n == strlen(want) && memcmp(key, want, n) == 0;
+}
+
+/* One pax record "LEN keyword=value\n" at @p (@n bytes left): its
+ * length, or 0 where it is malformed (libarchive ignores the rest of the
+ * header from there on, so the walk stops too). */
+static size_t pax_record(const uint8_t *p, size_t n, const uint8_t **key,
+			 size_t *klen, const uint8_t **val, size_t *vlen)
+{
+	size_t len = 0, i = 0;
+	const uint8_t *eq;
+
+	while (i < n && p[i] >= '0' && p[i] <= '9' && len <= n) {
+		len = len * 10 + (size_t)(p[i] - '0');
+		i++;
+	}
+	if (i == 0 || i >= n || p[i] != ' ' || len > n || len < i + 2 ||
+	    p[len - 1] != '\n')
+		return 0;
+	*key = p + i + 1;
+	eq = memchr(*key, '=', len - 1 - (i + 1));
+	if (!eq)
+		return 0;
+	*klen = (size_t)(eq - *key);
+	*val = eq + 1;
+	*vlen = (size_t)(p + len - 1 - *val);
+	return len;
+}
+
+static const char *pax_problem(const uint8_t *p, size_t n)
+{
+	const uint8_t *key, *val;
+	size_t klen, vlen, len;
+
+	for (; n > 0; p += len, n -= len) {
+		len = pax_record(p, n, &key, &klen, &val, &vlen);
+		if (len == 0)
+			return NULL;
+		if (!memchr(val, 0, vlen))
+			continue;
+		/* GNU.sparse.name carries the real name of a pax sparse
+		 * member and replaces "path". */
+		if (keyword_is(key, klen, "path") ||
+		    keyword_is(key, klen, "GNU.sparse.name"))
+			return "name holds a NUL byte";
+		if (keyword_is(key, klen, "linkpath"))
+			return "link target holds a NUL byte";
+	}
+	return NULL;
+}
+
+const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len)
+{
+	size_t pos = 0;
+
+	for (unsigned int i = 0; i <= MAX_SPECIAL_HEADERS; i++) {
+		const uint8_t *h = hdrs + pos;
+		const uint8_t *body = h + LFS_TAR_BLOCK;
+		size_t have, n;
+		uint64_t size;
+		const char *why = NULL;
+
+		if (len - pos < LFS_TAR_BLOCK)
+			return "extension headers cut short";
+		size = field_size(h + SIZE_FIELD);
+		have = len - pos - LFS_TAR_BLOCK;
+		n = size < have ? (size_t)size : have;
+		switch (h[TYPEFLAG]) {
+		case 'x':
+		case 'X':
+			why = pax_problem(body, n);
+			break;
+		case 'L':
+			why = nul_inside(body, n) ? "name holds a NUL byte"
+						  : NULL;
+			break;
+		case 'K':
+			why = nul_inside(body, n) ? "link target holds a NUL "
+						    "byte"
+						  : NULL;
+			break;
+		case 'g':
+		case 'A':
+			break;
+		case 'V':
+			/* libarchive reads no body after a volume header. */
+			pos += LFS_TAR_BLOCK;
+			continue;
+		default:
+			return NULL; /* the member's own header */
+		}
+		if (why)
+			return why;
+		/* libarchive consumed the padded body; so must the walk. */
+		if (size > have - have % LFS_TAR_BLOCK)
+			return "extension headers cut short";
+		pos += LFS_TAR_BLOCK + ((size_t)size + LFS_TAR_BLOCK - 1) /
+					       LFS_TAR_BLOCK * LFS_TAR_BLOCK;
+	}
+	return "more than 32 extension headers";
+}

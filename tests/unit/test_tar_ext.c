@@ -1,0 +1,178 @@
+/* Unit tests for layer/tar_ext.c: a NUL inside a pax path or linkpath, a
+ * GNU long name or long link, is found wherever it sits in the header
+ * chain; NULs that are allowed (padding, binary xattr values) pass; the
+ * walk follows libarchive's rules for each header type and fails safe
+ * when the bytes run out. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "fixtures.h"
+#include "layerfs/tar_ext.h"
+
+/* The headers of one member: @t so far, then the member's own ustar
+ * header.  Returns what lfs_tar_ext_problem() says of them. */
+static const char *problem(GByteArray *t)
+{
+	const char *why;
+
+	fx_raw_block(t, "member", '0', NULL, 0);
+	why = lfs_tar_ext_problem(t->data, t->len);
+	g_byte_array_unref(t);
+	return why;
+}
+
+static GByteArray *pax(const char *key, const char *value, size_t vlen)
+{
+	GByteArray *t = g_byte_array_new();
+
+	fx_raw_pax(t, key, value, vlen);
+	return t;
+}
+
+static GByteArray *gnu(char type, const char *body, size_t len)
+{
+	GByteArray *t = g_byte_array_new();
+
+	fx_raw_block(t, "././@LongLink", type, body, len);
+	return t;
+}
+
+static void test_whole_names_pass(void **state)
+{
+	g_autofree char *longname = g_strnfill(300, 'n');
+
+	(void)state;
+	assert_null(problem(pax("path", longname, strlen(longname))));
+	assert_null(problem(pax("linkpath", "target", 6)));
+	/* GNU tar pads a long name with NULs. */
+	assert_null(problem(gnu('L', "long/name\0\0\0", 12)));
+	assert_null(problem(gnu('K', "long/target\0", 12)));
+	/* Only the member's own header. */
+	assert_null(problem(g_byte_array_new()));
+}
+
+static void test_nul_in_names(void **state)
+{
+	(void)state;
+	assert_string_equal(problem(pax("path", "a\0/../../x", 10)),
+			    "name holds a NUL byte");
+	assert_string_equal(problem(pax("GNU.sparse.name", "a\0b", 3)),
+			    "name holds a NUL byte");
+	assert_string_equal(problem(pax("linkpath", "t\0/etc", 6)),
+			    "link target holds a NUL byte");
+	/* A trailing NUL is a NUL inside a pax value all the same. */
+	assert_string_equal(problem(pax("path", "a\0", 2)),
+			    "name holds a NUL byte");
+	assert_string_equal(problem(gnu('L', "a\0/../x\0", 8)),
+			    "name holds a NUL byte");
+	assert_string_equal(problem(gnu('K', "t\0x", 3)),
+			    "link target holds a NUL byte");
+}
+
+/* A keyword read as a C string, as some libarchive versions compare it,
+ * is "path" in "path\0junk": treated as the name it may become. */
+static void test_keyword_read_as_c_string(void **state)
+{
+	static const char rec[] = "17 path\0junk=a\0b\n";
+	GByteArray *t = g_byte_array_new();
+
+	(void)state;
+	fx_raw_block(t, "PaxHeader", 'x', rec, sizeof(rec) - 1);
+	assert_string_equal(problem(t), "name holds a NUL byte");
+}
+
+/* Binary values elsewhere are fine: an xattr value may hold any byte. */
+static void test_nul_elsewhere_allowed(void **state)
+{
+	(void)state;
+	assert_null(problem(pax("SCHILY.xattr.security.capability",
+				"\x01\0\0\x02", 4)));
+	assert_null(problem(pax("comment", "x\0y", 3)));
+}
+
+/* The check finds a bad name behind any chain of other headers. */
+static void test_found_down_the_chain(void **state)
+{
+	GByteArray *t = g_byte_array_new();
+
+	(void)state;
+	/* A global header with a body, a volume header without one (its
+	 * size field is ignored), Solaris ACL text, a harmless pax
+	 * header, then the bad GNU long name. */
+	fx_raw_block(t, "GlobalHead", 'g', "9 a=bcd\n", 8);
+	fx_raw_block(t, "volume", 'V', NULL, 0);
+	t->data[t->len - 512 + 124 + 10] = '7'; /* size 7, no body */
+	fx_raw_block(t, "acl", 'A', "1000000\0", 8);
+	fx_raw_pax(t, "mtime", "1.5", 3);
+	fx_raw_block(t, "././@LongLink", 'L', "x\0/../y", 7);
+	assert_string_equal(problem(t), "name holds a NUL byte");
+}
+
+/* Malformed pax records end the check of that header, as libarchive
+ * ignores the rest of it. */
+static void test_malformed_pax_stops(void **state)
+{
+	static const char bad[] = "5 pa\n20 path=a\0/../../bb\n";
+	GByteArray *t = g_byte_array_new();
+
+	(void)state;
+	fx_raw_block(t, "PaxHeader", 'x', bad, sizeof(bad) - 1);
+	assert_null(problem(t));
+}
+
+static void test_cut_short(void **state)
+{
+	GByteArray *t = gnu('L', "long/name", 9);
+
+	(void)state;
+	/* Headers that end inside a body, or before the member's header. */
+	assert_string_equal(lfs_tar_ext_problem(t->data, 600),
+			    "extension headers cut short");
+	assert_string_equal(lfs_tar_ext_problem(t->data, t->len),
+			    "extension headers cut short");
+	g_byte_array_unref(t);
+}
+
+static void test_too_many_headers(void **state)
+{
+	GByteArray *t = g_byte_array_new();
+
+	(void)state;
+	for (int i = 0; i < 33; i++)
+		fx_raw_pax(t, "mtime", "1", 1);
+	assert_string_equal(problem(t), "more than 32 extension headers");
+}
+
+/* A size field in base-256 (high bit set) is read as libarchive does. */
+static void test_base256_size(void **state)
+{
+	GByteArray *t = gnu('L', "a\0b", 3);
+
+	(void)state;
+	memset(t->data + 124, 0, 12);
+	t->data[124] = 0x80;
+	t->data[135] = 3;
+	assert_string_equal(problem(t), "name holds a NUL byte");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_whole_names_pass),
+		cmocka_unit_test(test_nul_in_names),
+		cmocka_unit_test(test_keyword_read_as_c_string),
+		cmocka_unit_test(test_nul_elsewhere_allowed),
+		cmocka_unit_test(test_found_down_the_chain),
+		cmocka_unit_test(test_malformed_pax_stops),
+		cmocka_unit_test(test_cut_short),
+		cmocka_unit_test(test_too_many_headers),
+		cmocka_unit_test(test_base256_size),
+	};
+
+	return cmocka_run_group_tests_name("tar_ext", tests, NULL, NULL);
+}
