@@ -417,6 +417,68 @@ static void test_sparse_pax_01(void **state)
 	check_gnu_sparse_fixture("sparse-pax01.tar.gz");
 }
 
+/* A source of @prefix, then @zeros zero bytes, handed out a MiB at a time
+ * from one buffer: a stream of many GiB that costs no memory. */
+struct zero_source {
+	GBytes *prefix;
+	bool prefix_done;
+	uint64_t zeros;
+};
+
+static ssize_t zero_read(void *ctx, const void **buf)
+{
+	static const guint8 zero[1 << 20];
+	struct zero_source *z = ctx;
+	gsize n;
+
+	if (!z->prefix_done) {
+		z->prefix_done = true;
+		*buf = g_bytes_get_data(z->prefix, &n);
+		return (ssize_t)n;
+	}
+	n = (gsize)MIN(z->zeros, sizeof(zero));
+	z->zeros -= n;
+	*buf = zero;
+	return (ssize_t)n;
+}
+
+/* A member over 8 GiB: the ustar size field cannot hold it, the pax
+ * "size" record does, and its data lies right after the headers. */
+static void test_size_over_8gib(void **state)
+{
+	static const uint64_t size = UINT64_C(9000000000);
+	g_autofree char *value = g_strdup_printf("%" G_GUINT64_FORMAT, size);
+	GByteArray *t = g_byte_array_new();
+	struct zero_source z = { NULL, false, 0 };
+	struct lfs_tar_source src = { zero_read, mem_error, &z };
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	const struct lfs_index_entry *e;
+	struct fx_log log;
+	struct lfs_index *ix;
+	GError *error = NULL;
+	uint32_t i;
+
+	(void)state;
+	fx_log_init(&log);
+	fx_raw_pax(t, "size", value, strlen(value));
+	fx_raw_block(t, "huge", '0', NULL, 0);
+	z.prefix = g_byte_array_free_to_bytes(t);
+	/* The data, its padding to a block (none), the end marker. */
+	z.zeros = size + 1024;
+	assert_true(lfs_tar_scan(&src, b, &log.lg, "L", &error));
+	ix = lfs_index_builder_finish(b, &log.lg, "L");
+	i = lfs_index_lookup_path(ix, "huge");
+	assert_int_not_equal(i, LFS_INDEX_NONE);
+	e = lfs_index_get(ix, i);
+	assert_int_equal(e->type, LFS_T_REG);
+	assert_true(e->size == size);
+	assert_int_equal(e->u.data, g_bytes_get_size(z.prefix));
+	lfs_index_free(ix);
+	lfs_index_builder_free(b);
+	g_bytes_unref(z.prefix);
+	fx_log_clear(&log);
+}
+
 static void test_empty_stream(void **state)
 {
 	struct scanned s;
@@ -611,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_sparse_pax),
 		cmocka_unit_test(test_sparse_gnu_old),
 		cmocka_unit_test(test_sparse_pax_01),
+		cmocka_unit_test(test_size_over_8gib),
 		cmocka_unit_test(test_empty_stream),
 		cmocka_unit_test(test_truncated_tar),
 		cmocka_unit_test(test_not_a_tar),
