@@ -209,6 +209,28 @@ static void test_types_and_attributes(void **state)
 	scanned_free(&s);
 }
 
+/* An xattr in libarchive's own record only (no SCHILY.xattr twin), as
+ * bsdtar may write it: URL-encoded name, base64 value. */
+static void test_libarchive_xattr_record(void **state)
+{
+	GByteArray *t = g_byte_array_new();
+	const struct lfs_index_xattr *x;
+	struct scanned s;
+
+	(void)state;
+	fx_raw_pax(t, "LIBARCHIVE.xattr.user.a%3Db", "dmFsdWUAMQ==", 12);
+	fx_raw_block(t, "f", '0', "data", 4);
+	fx_raw_end(t);
+	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
+	assert_data(&s, "f", "data");
+	assert_int_equal(at(&s, "f")->xattr_count, 1);
+	x = &s.ix->xattrs[at(&s, "f")->xattr_first];
+	assert_string_equal(lfs_index_str(s.ix, x->name), "user.a=b");
+	assert_int_equal(x->value_len, 7);
+	assert_memory_equal(lfs_index_str(s.ix, x->value), "value\0001", 7);
+	scanned_free(&s);
+}
+
 static void test_whiteout_members(void **state)
 {
 	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
@@ -666,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_gnu),
 		cmocka_unit_test(test_ustar),
 		cmocka_unit_test(test_types_and_attributes),
+		cmocka_unit_test(test_libarchive_xattr_record),
 		cmocka_unit_test(test_whiteout_members),
 		cmocka_unit_test(test_unsafe_names_skipped),
 		cmocka_unit_test(test_nul_in_names_skipped),
