@@ -55,7 +55,10 @@ bool lfs_oci_platform_matches(const struct lfs_oci_descriptor *d,
 
 /* Resolve layout directory @dir to an image.  @ref selects by the ref.name
  * annotation (NULL: the only image in the layout); @platform picks from
- * multi-platform indexes (NULL: the host's). */
+ * entries for several platforms, in index.json or a nested index (NULL: the
+ * host's, and a lone image of another platform is still taken).  An explicit
+ * @platform must also agree with the config of an image whose descriptors
+ * name none. */
 gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 		      struct lfs_image **out, GError **error);
 

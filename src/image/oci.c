@@ -1,9 +1,10 @@
-/* OCI image layout: parse index.json, follow nested indexes to the manifest
- * for the wanted platform, verify and parse the manifest and config, and turn
- * the layer descriptors into layer specs.  Every blob read here is checked
- * against its descriptor's size and digest before it is parsed; layer blobs
- * are only checked for presence and size (their digest is verified while they
- * are indexed, which reads every byte anyway). */
+/* OCI image layout: parse index.json, pick its entry by tag and platform,
+ * follow nested indexes to the manifest for the wanted platform (the same
+ * choice at every level, docs/decisions/0013), verify and parse the manifest
+ * and config, and turn the layer descriptors into layer specs.  Every blob
+ * read here is checked against its descriptor's size and digest before it is
+ * parsed; layer blobs are only checked for presence and size (their digest
+ * is verified while they are indexed, which reads every byte anyway). */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -352,14 +353,24 @@ static gboolean read_blob(const char *dir,
 	return TRUE;
 }
 
+/* What to pick from an index, and what the pick found out. */
+struct pick {
+	const char *ref;      /* index.json only: ref.name wanted, or NULL */
+	const char *platform; /* "os/arch[/variant]", asked for or the host's */
+	bool explicit;	      /* the user asked for @platform */
+	bool named;	      /* out: a descriptor taken named its platform */
+};
+
+/* The distinct ref.name values of @descs, or "none". */
 static GString *list_refs(GPtrArray *descs)
 {
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
 	GString *s = g_string_new(NULL);
 
 	for (guint i = 0; i < descs->len; i++) {
 		struct lfs_oci_descriptor *d = descs->pdata[i];
 
-		if (!d->ref_name)
+		if (!d->ref_name || !g_hash_table_add(seen, d->ref_name))
 			continue;
 		g_string_append_printf(s, "%s%s", s->len ? ", " : "",
 				       d->ref_name);
@@ -369,70 +380,119 @@ static GString *list_refs(GPtrArray *descs)
 	return s;
 }
 
-/* The top-level descriptor for @ref, or the only one when @ref is NULL. */
-static gboolean select_ref(GPtrArray *descs, const char *dir, const char *ref,
-			   struct lfs_oci_descriptor **out, GError **error)
+/* The platforms @descs name, in order, or "none". */
+static GString *list_platforms(GPtrArray *descs)
 {
-	g_autoptr(GString) refs = list_refs(descs);
+	GString *s = g_string_new(NULL);
 
-	if (!ref) {
-		if (descs->len == 1) {
-			*out = descs->pdata[0];
-			return TRUE;
-		}
-		return lfs_fail(error, EINVAL,
-				"%s/index.json: holds %u images; name one "
-				"as oci:%s:TAG (tags: %s)",
-				dir, descs->len, dir, refs->str);
-	}
 	for (guint i = 0; i < descs->len; i++) {
 		struct lfs_oci_descriptor *d = descs->pdata[i];
 
-		if (d->ref_name && strcmp(d->ref_name, ref) == 0) {
-			*out = d;
-			return TRUE;
-		}
+		if (d->os && d->arch)
+			g_string_append_printf(s, "%s%s/%s%s%s",
+					       s->len ? ", " : "", d->os,
+					       d->arch, d->variant ? "/" : "",
+					       d->variant ? d->variant : "");
 	}
+	if (!s->len)
+		g_string_append(s, "none");
+	return s;
+}
+
+static bool any_platform(GPtrArray *descs)
+{
+	for (guint i = 0; i < descs->len; i++)
+		if (((struct lfs_oci_descriptor *)descs->pdata[i])->os)
+			return true;
+	return false;
+}
+
+/* Whether @descs carry more than one ref.name (an untagged one counts as
+ * a name of its own). */
+static bool several_refs(GPtrArray *descs)
+{
+	for (guint i = 1; i < descs->len; i++) {
+		struct lfs_oci_descriptor *a = descs->pdata[0],
+					  *b = descs->pdata[i];
+
+		if (g_strcmp0(a->ref_name, b->ref_name) != 0)
+			return true;
+	}
+	return false;
+}
+
+static gboolean take(struct lfs_oci_descriptor *d, struct pick *p,
+		     struct lfs_oci_descriptor **out)
+{
+	p->named = p->named || d->os;
+	*out = d;
+	return TRUE;
+}
+
+/* From an index's candidate descriptors, the one for @p's platform: the
+ * first that matches it (docs/decisions/0013).  A lone candidate is the
+ * image unless it names another platform than the one asked for; without
+ * --platform it is taken even then, so a foreign image mounts for
+ * inspection, as a single-manifest one does. */
+static gboolean select_platform(GPtrArray *cands, const char *what,
+				struct pick *p, struct lfs_oci_descriptor **out,
+				GError **error)
+{
+	struct lfs_oci_descriptor *only = NULL;
+	g_autoptr(GString) avail = NULL;
+
+	for (guint i = 0; i < cands->len; i++) {
+		struct lfs_oci_descriptor *d = cands->pdata[i];
+
+		if (lfs_oci_platform_matches(d, p->platform))
+			return take(d, p, out);
+	}
+	if (cands->len == 1)
+		only = cands->pdata[0];
+	if (only && (!only->os || !p->explicit))
+		return take(only, p, out);
+	avail = list_platforms(cands);
 	return lfs_fail(error, ENOENT,
-			"%s/index.json: no image tagged \"%s\" (tags: %s)",
-			dir, ref, refs->str);
+			"%s: no manifest for %splatform %s (available: %s)%s",
+			what, p->explicit ? "" : "this machine's ", p->platform,
+			avail->str,
+			p->explicit ? "" : "; choose one with --platform");
+}
+
+/* From index.json, the descriptor for @p: the entries tagged @p->ref (all
+ * when NULL), then among them the one for the platform.  Entries with
+ * different tags, or none naming a platform, are different images, and
+ * only a tag tells them apart. */
+static gboolean select_top(GPtrArray *descs, const char *dir, struct pick *p,
+			   struct lfs_oci_descriptor **out, GError **error)
+{
+	g_autofree char *what = g_strdup_printf("%s/index.json", dir);
+	g_autoptr(GPtrArray) cands = g_ptr_array_new();
+	g_autoptr(GString) refs = list_refs(descs);
+
+	for (guint i = 0; i < descs->len; i++) {
+		struct lfs_oci_descriptor *d = descs->pdata[i];
+
+		if (!p->ref || g_strcmp0(d->ref_name, p->ref) == 0)
+			g_ptr_array_add(cands, d);
+	}
+	if (p->ref && !cands->len)
+		return lfs_fail(error, ENOENT,
+				"%s: no image tagged \"%s\" (tags: %s)", what,
+				p->ref, refs->str);
+	if (!p->ref && cands->len != 1 &&
+	    (several_refs(cands) || !any_platform(cands)))
+		return lfs_fail(error, EINVAL,
+				"%s: holds %u images; name one as oci:%s:TAG "
+				"(tags: %s)",
+				what, cands->len, dir, refs->str);
+	return select_platform(cands, what, p, out, error);
 }
 
 static bool is_index_type(const char *mt)
 {
 	return mt && (strcmp(mt, MT_OCI_INDEX) == 0 ||
 		      strcmp(mt, MT_DOCKER_LIST) == 0);
-}
-
-/* From an index's descriptors, the manifest for @platform. */
-static gboolean select_platform(GPtrArray *descs, const char *what,
-				const char *platform,
-				struct lfs_oci_descriptor **out, GError **error)
-{
-	g_autoptr(GString) avail = g_string_new(NULL);
-
-	for (guint i = 0; i < descs->len; i++) {
-		struct lfs_oci_descriptor *d = descs->pdata[i];
-
-		if (lfs_oci_platform_matches(d, platform)) {
-			*out = d;
-			return TRUE;
-		}
-		if (d->os && d->arch)
-			g_string_append_printf(avail, "%s%s/%s%s%s",
-					       avail->len ? ", " : "", d->os,
-					       d->arch, d->variant ? "/" : "",
-					       d->variant ? d->variant : "");
-	}
-	/* An index without platform data and a single entry: take it. */
-	if (descs->len == 1 && !((struct lfs_oci_descriptor *)
-					 descs->pdata[0])->os) {
-		*out = descs->pdata[0];
-		return TRUE;
-	}
-	return lfs_fail(error, ENOENT, "%s: no manifest for platform %s "
-			"(available: %s)", what, platform,
-			avail->len ? avail->str : "none");
 }
 
 static struct lfs_oci_descriptor *
@@ -462,8 +522,7 @@ static bool blob_is_index(const struct lfs_oci_descriptor *desc,
 /* Follow @top through nested indexes to a manifest and parse it. */
 static gboolean resolve_manifest(const char *dir,
 				 const struct lfs_oci_descriptor *top,
-				 const char *platform,
-				 struct lfs_oci_manifest **out,
+				 struct pick *p, struct lfs_oci_manifest **out,
 				 struct lfs_digest *manifest_digest,
 				 GError **error)
 {
@@ -486,7 +545,7 @@ static gboolean resolve_manifest(const char *dir,
 						      error);
 		}
 		if (!lfs_oci_parse_index(data, len, what, &descs, error) ||
-		    !select_platform(descs, what, platform, &next, error))
+		    !select_platform(descs, what, p, &next, error))
 			return FALSE;
 		lfs_oci_descriptor_free(desc);
 		desc = descriptor_copy(next);
@@ -494,6 +553,34 @@ static gboolean resolve_manifest(const char *dir,
 	return lfs_fail(error, ELOOP,
 			"%s: image indexes nested deeper than %d", dir,
 			MAX_INDEX_DEPTH);
+}
+
+/* With --platform, an image no descriptor named a platform for must say in
+ * its config that it is for that platform.  A config without a variant does
+ * not contradict the variant asked for: the field is optional there and
+ * often left out. */
+static gboolean check_config_platform(const char *what, const char *have,
+				      const struct pick *p, GError **error)
+{
+	g_auto(GStrv) got = NULL, want = NULL;
+	g_autofree char *os_arch = NULL;
+	struct lfs_oci_descriptor d = {0};
+	const char *platform = p->platform;
+
+	if (!p->explicit || p->named || !have)
+		return TRUE;
+	got = g_strsplit(have, "/", 3);
+	want = g_strsplit(p->platform, "/", 3);
+	d.os = got[0];
+	d.arch = got[1];
+	d.variant = got[2];
+	if (!d.variant && want[0] && want[1])
+		platform = os_arch = g_strdup_printf("%s/%s", want[0], want[1]);
+	if (lfs_oci_platform_matches(&d, platform))
+		return TRUE;
+	return lfs_fail(error, ENOENT,
+			"%s: the image is for platform %s, not %s", what, have,
+			p->platform);
 }
 
 static gboolean check_layout_file(const char *dir, GError **error)
@@ -576,6 +663,9 @@ gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 {
 	g_autofree char *index_path = g_build_filename(dir, "index.json", NULL);
 	g_autofree char *host = lfs_oci_host_platform();
+	struct pick pick = {.ref = ref,
+			    .platform = platform ? platform : host,
+			    .explicit = platform != NULL};
 	g_autofree char *data = NULL, *config = NULL, *cwhat = NULL;
 	g_autofree char *source = NULL, *cplatform = NULL, *cdigest = NULL;
 	g_autoptr(GPtrArray) descs = NULL, diff_ids = NULL;
@@ -585,23 +675,22 @@ gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 	struct lfs_digest mdigest;
 	size_t len;
 
-	if (!platform)
-		platform = host;
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
 		return lfs_fail(error, ENOENT, "%s: no such directory", dir);
 	if (!check_layout_file(dir, error) ||
 	    !lfs_file_read_small(index_path, LFS_OCI_JSON_MAX, &data, &len,
 				 error) ||
 	    !lfs_oci_parse_index(data, len, index_path, &descs, error) ||
-	    !select_ref(descs, dir, ref, &top, error) ||
-	    !resolve_manifest(dir, top, platform, &m, &mdigest, error))
+	    !select_top(descs, dir, &pick, &top, error) ||
+	    !resolve_manifest(dir, top, &pick, &m, &mdigest, error))
 		return FALSE;
 
 	cdigest = lfs_digest_to_string(&m->config->digest);
 	cwhat = g_strdup_printf("%s: config %s", dir, cdigest);
 	if (!read_blob(dir, m->config, "config", &config, &len, error) ||
 	    !lfs_oci_parse_config(config, len, cwhat, &diff_ids, &cplatform,
-				  error))
+				  error) ||
+	    !check_config_platform(cwhat, cplatform, &pick, error))
 		return FALSE;
 	if (diff_ids->len && diff_ids->len != m->layers->len)
 		return lfs_fail(error, EINVAL,

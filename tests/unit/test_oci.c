@@ -889,6 +889,253 @@ static void test_open_nested_index_depth_limit(void **state)
 	assert_lfs_error(f->error, ELOOP, f->dir, "nested deeper than 8");
 }
 
+/* ---- platform choice in index.json ------------------------------------- */
+
+/* index.json listing an amd64 image (f->im) and an @arch one (f->im2)
+ * directly, one entry per platform, both tagged @tag (NULL: untagged), as
+ * skopeo copy --all and buildx can write them. */
+static void platform_entries(struct fx *f, const char *tag, const char *arch)
+{
+	struct image_spec other = {.content = "other", .arch = arch};
+	g_autofree char *d1 = NULL, *d2 = NULL;
+
+	put_image(f->dir, &plain_spec, &f->im);
+	put_image(f->dir, &other, &f->im2);
+	d1 = desc_json(MT_MANIFEST, f->im.manifest, f->im.manifest_size, tag,
+		       "linux", "amd64");
+	d2 = desc_json(MT_MANIFEST, f->im2.manifest, f->im2.manifest_size, tag,
+		       "linux", arch);
+	write_index(f->dir, (const char *const[]){d1, d2}, 2);
+	write_layout_file(f->dir);
+}
+
+/* Untagged per-platform entries: without --platform, the host's. */
+static void test_open_top_level_host_platform(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *host = lfs_oci_host_platform();
+
+	if (strcmp(host, "linux/amd64") != 0 &&
+	    strcmp(host, "linux/arm64") != 0)
+		skip();
+	platform_entries(f, NULL, "arm64");
+	assert_lfs_ok(lfs_oci_open(f->dir, NULL, NULL, &f->img, &f->error),
+		      &f->error);
+	assert_string_equal(f->img->manifest_digest,
+			    strcmp(host, "linux/amd64") == 0 ? f->im.manifest
+							     : f->im2.manifest);
+	assert_string_equal(f->img->platform, host);
+}
+
+/* ... and with --platform, that one, with the same variant rules as in a
+ * nested index. */
+static void test_open_top_level_by_platform(void **state)
+{
+	struct fx *f = *state;
+
+	platform_entries(f, NULL, "arm64");
+	assert_lfs_ok(
+	    lfs_oci_open(f->dir, NULL, "linux/arm64", &f->img, &f->error),
+	    &f->error);
+	assert_string_equal(f->img->manifest_digest, f->im2.manifest);
+	assert_string_equal(f->img->platform, "linux/arm64");
+	lfs_image_free(g_steal_pointer(&f->img));
+	assert_lfs_ok(
+	    lfs_oci_open(f->dir, NULL, "linux/arm64/v8", &f->img, &f->error),
+	    &f->error);
+	assert_string_equal(f->img->manifest_digest, f->im2.manifest);
+	lfs_image_free(g_steal_pointer(&f->img));
+	assert_lfs_ok(
+	    lfs_oci_open(f->dir, NULL, "linux/amd64", &f->img, &f->error),
+	    &f->error);
+	assert_string_equal(f->img->manifest_digest, f->im.manifest);
+}
+
+/* One tag on an entry per platform: the tag narrows, the platform picks.
+ * A first entry tagged "old" claims s390x too, so a pick that ignored the
+ * tag would take it. */
+static void test_open_same_tag_across_platforms(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *old = NULL, *d1 = NULL, *d2 = NULL;
+
+	platform_entries(f, "latest", "s390x");
+	old = desc_json(MT_MANIFEST, f->im.manifest, f->im.manifest_size, "old",
+			"linux", "s390x");
+	d1 = desc_json(MT_MANIFEST, f->im.manifest, f->im.manifest_size,
+		       "latest", "linux", "amd64");
+	d2 = desc_json(MT_MANIFEST, f->im2.manifest, f->im2.manifest_size,
+		       "latest", "linux", "s390x");
+	write_index(f->dir, (const char *const[]){old, d1, d2}, 3);
+	assert_lfs_ok(
+	    lfs_oci_open(f->dir, "latest", "linux/s390x", &f->img, &f->error),
+	    &f->error);
+	assert_string_equal(f->img->manifest_digest, f->im2.manifest);
+	assert_string_equal(f->img->platform, "linux/s390x");
+	lfs_image_free(g_steal_pointer(&f->img));
+	assert_lfs_ok(
+	    lfs_oci_open(f->dir, "latest", "linux/amd64", &f->img, &f->error),
+	    &f->error);
+	assert_string_equal(f->img->manifest_digest, f->im.manifest);
+	lfs_image_free(g_steal_pointer(&f->img));
+	/* Two tags are two images: platforms do not choose between them. */
+	assert_false(
+	    lfs_oci_open(f->dir, NULL, "linux/s390x", &f->img, &f->error));
+	assert_lfs_error(f->error, EINVAL, f->dir, "index.json",
+			 "holds 3 images", "tags: old, latest");
+}
+
+static void test_open_top_level_no_platform_match(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *index = NULL;
+
+	platform_entries(f, "latest", "arm64");
+	index = g_build_filename(f->dir, "index.json", NULL);
+	assert_false(
+	    lfs_oci_open(f->dir, NULL, "linux/riscv64", &f->img, &f->error));
+	assert_null(f->img);
+	assert_lfs_error(f->error, ENOENT, index,
+			 "no manifest for platform linux/riscv64",
+			 "(available: linux/amd64, linux/arm64)");
+	g_clear_error(&f->error);
+	/* The variant must agree too. */
+	assert_false(lfs_oci_open(f->dir, "latest", "linux/arm64/v9", &f->img,
+				  &f->error));
+	assert_lfs_error(f->error, ENOENT, index, "linux/arm64/v9");
+}
+
+/* Without --platform, nothing for this machine: say so, and how to pick. */
+static void test_open_top_level_no_host_match(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *host = lfs_oci_host_platform();
+	struct image_spec a = {.content = "a", .arch = "ppc64le"};
+	struct image_spec b = {.content = "b", .arch = "s390x"};
+	g_autofree char *d1 = NULL, *d2 = NULL;
+
+	if (g_str_has_prefix(host, "linux/ppc64le") ||
+	    g_str_has_prefix(host, "linux/s390x"))
+		skip();
+	put_image(f->dir, &a, &f->im);
+	put_image(f->dir, &b, &f->im2);
+	d1 = desc_json(MT_MANIFEST, f->im.manifest, f->im.manifest_size, NULL,
+		       "linux", "ppc64le");
+	d2 = desc_json(MT_MANIFEST, f->im2.manifest, f->im2.manifest_size, NULL,
+		       "linux", "s390x");
+	write_index(f->dir, (const char *const[]){d1, d2}, 2);
+	assert_false(lfs_oci_open(f->dir, NULL, NULL, &f->img, &f->error));
+	assert_lfs_error(f->error, ENOENT, "index.json",
+			 "no manifest for this machine's platform", host,
+			 "available: linux/ppc64le, linux/s390x",
+			 "choose one with --platform");
+}
+
+/* A lone entry naming another platform: taken without --platform (a
+ * foreign image is still worth looking at), refused with one. */
+static void test_open_lone_entry_other_platform(void **state)
+{
+	struct fx *f = *state;
+	struct image_spec s = {.content = "s", .arch = "s390x"};
+	g_autofree char *d = NULL, *index = NULL;
+	g_autofree char *host = lfs_oci_host_platform();
+
+	if (g_str_has_prefix(host, "linux/s390x"))
+		skip();
+	put_image(f->dir, &s, &f->im);
+	d = desc_json(MT_MANIFEST, f->im.manifest, f->im.manifest_size, "v1",
+		      "linux", "s390x");
+	write_index(f->dir, (const char *const[]){d}, 1);
+	assert_lfs_ok(lfs_oci_open(f->dir, NULL, NULL, &f->img, &f->error),
+		      &f->error);
+	assert_string_equal(f->img->platform, "linux/s390x");
+	lfs_image_free(g_steal_pointer(&f->img));
+	index = g_build_filename(f->dir, "index.json", NULL);
+	assert_false(
+	    lfs_oci_open(f->dir, "v1", "linux/amd64", &f->img, &f->error));
+	assert_lfs_error(f->error, ENOENT, index,
+			 "no manifest for platform linux/amd64",
+			 "available: linux/s390x");
+}
+
+/* The same holds for a nested index with one entry. */
+static void test_open_nested_index_lone_other_platform(void **state)
+{
+	struct fx *f = *state;
+	struct image_spec s = {.content = "s", .arch = "s390x"};
+	g_autofree char *d = NULL, *nested = NULL, *digest = NULL;
+	g_autofree char *top = NULL, *host = lfs_oci_host_platform();
+
+	if (g_str_has_prefix(host, "linux/s390x"))
+		skip();
+	put_image(f->dir, &s, &f->im);
+	d = desc_json(MT_MANIFEST, f->im.manifest, f->im.manifest_size, NULL,
+		      "linux", "s390x");
+	nested = index_json((const char *const[]){d}, 1);
+	digest = fx_oci_blob_str(f->dir, nested);
+	top = desc_json(MT_INDEX, digest, strlen(nested), NULL, NULL, NULL);
+	write_index(f->dir, (const char *const[]){top}, 1);
+	assert_lfs_ok(lfs_oci_open(f->dir, NULL, NULL, &f->img, &f->error),
+		      &f->error);
+	assert_string_equal(f->img->manifest_digest, f->im.manifest);
+	lfs_image_free(g_steal_pointer(&f->img));
+	assert_false(
+	    lfs_oci_open(f->dir, NULL, "linux/amd64", &f->img, &f->error));
+	assert_lfs_error(f->error, ENOENT, digest,
+			 "no manifest for platform linux/amd64",
+			 "available: linux/s390x");
+}
+
+/* No descriptor names the platform: an explicit --platform is checked
+ * against the config, which names it. */
+static void test_open_config_platform_mismatch(void **state)
+{
+	struct fx *f = *state;
+
+	one_image(f, &plain_spec, NULL);
+	assert_false(
+	    lfs_oci_open(f->dir, NULL, "linux/s390x", &f->img, &f->error));
+	assert_null(f->img);
+	assert_lfs_error(f->error, ENOENT, f->dir, f->im.config,
+			 "the image is for platform linux/amd64, not "
+			 "linux/s390x");
+	g_clear_error(&f->error);
+	assert_false(lfs_oci_open(f->dir, NULL, "linux", &f->img, &f->error));
+	assert_lfs_error(f->error, ENOENT, f->im.config, "not linux");
+	g_clear_error(&f->error);
+	image_clear(&f->im);
+	memset(&f->im, 0, sizeof(f->im));
+
+	/* Through a nested index whose entry names no platform: the same. */
+	nest(f, 1);
+	assert_false(
+	    lfs_oci_open(f->dir, NULL, "linux/s390x", &f->img, &f->error));
+	assert_lfs_error(f->error, ENOENT, f->im.config,
+			 "for platform linux/amd64, not linux/s390x");
+}
+
+/* A config leaves out its variant more often than not; that does not
+ * contradict the variant asked for.  Without --platform, a single image
+ * of another architecture mounts. */
+static void test_open_config_platform_lenient(void **state)
+{
+	struct fx *f = *state;
+	struct image_spec arm = {.content = "arm", .arch = "arm64"};
+
+	one_image(f, &arm, NULL);
+	assert_lfs_ok(
+	    lfs_oci_open(f->dir, NULL, "linux/arm64/v8", &f->img, &f->error),
+	    &f->error);
+	lfs_image_free(g_steal_pointer(&f->img));
+	assert_lfs_ok(
+	    lfs_oci_open(f->dir, NULL, "linux/arm64", &f->img, &f->error),
+	    &f->error);
+	lfs_image_free(g_steal_pointer(&f->img));
+	assert_lfs_ok(lfs_oci_open(f->dir, NULL, NULL, &f->img, &f->error),
+		      &f->error);
+	assert_string_equal(f->img->platform, "linux/arm64");
+}
+
 static void test_open_missing_manifest_blob(void **state)
 {
 	struct fx *f = *state;
@@ -1174,6 +1421,15 @@ int main(void)
 	    FT(test_open_nested_index_without_media_type),
 	    FT(test_open_nested_index_no_platform),
 	    FT(test_open_nested_index_depth_limit),
+	    FT(test_open_top_level_host_platform),
+	    FT(test_open_top_level_by_platform),
+	    FT(test_open_same_tag_across_platforms),
+	    FT(test_open_top_level_no_platform_match),
+	    FT(test_open_top_level_no_host_match),
+	    FT(test_open_lone_entry_other_platform),
+	    FT(test_open_nested_index_lone_other_platform),
+	    FT(test_open_config_platform_mismatch),
+	    FT(test_open_config_platform_lenient),
 	    FT(test_open_missing_manifest_blob),
 	    FT(test_open_missing_layer_blob),
 	    FT(test_open_manifest_size_mismatch),
