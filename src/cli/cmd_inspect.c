@@ -8,22 +8,25 @@
 #include "layerfs/error.h"
 #include "layerfs/mount.h"
 
-static void print_header(const struct lfs_image *img)
+static void print_header(GString *out, const struct lfs_image *img)
 {
-	printf("source:    %s\n", img->source);
+	g_string_append_printf(out, "source:    %s\n", img->source);
 	if (img->manifest_digest)
-		printf("manifest:  %s\n", img->manifest_digest);
+		g_string_append_printf(out, "manifest:  %s\n",
+				       img->manifest_digest);
 	if (img->config_digest)
-		printf("config:    %s\n", img->config_digest);
+		g_string_append_printf(out, "config:    %s\n",
+				       img->config_digest);
 	if (img->platform)
-		printf("platform:  %s\n", img->platform);
-	printf("layers:    %u\n\n", img->layers->len);
-	printf("%3s  %-11s  %14s  %14s  %9s  %9s  %-71s  %s\n", "#",
-	       "COMPRESSION", "STORED", "UNCOMPRESSED", "ENTRIES", "WHITEOUTS",
-	       "DIGEST", "MEDIA TYPE");
+		g_string_append_printf(out, "platform:  %s\n", img->platform);
+	g_string_append_printf(out, "layers:    %u\n\n", img->layers->len);
+	g_string_append_printf(out,
+			       "%3s  %-11s  %14s  %14s  %9s  %9s  %-71s  %s\n",
+			       "#", "COMPRESSION", "STORED", "UNCOMPRESSED",
+			       "ENTRIES", "WHITEOUTS", "DIGEST", "MEDIA TYPE");
 }
 
-static void print_layer(guint i, const struct lfs_layer *l)
+static void print_layer(GString *out, guint i, const struct lfs_layer *l)
 {
 	const struct lfs_layer_spec *spec = l->spec;
 	g_autofree char *digest = spec->has_digest
@@ -33,31 +36,37 @@ static void print_layer(guint i, const struct lfs_layer *l)
 				   ? "directory"
 				   : lfs_compression_name(l->comp);
 
-	printf("%3u  %-11s  %14llu  %14llu  %9llu  %9llu  %-71s  %s\n", i + 1,
-	       comp, (unsigned long long)l->stored_size,
-	       (unsigned long long)l->tar_size,
-	       (unsigned long long)l->index->stat_entries,
-	       (unsigned long long)l->index->stat_whiteouts, digest,
-	       spec->media_type ? spec->media_type : "-");
+	g_string_append_printf(
+		out, "%3u  %-11s  %14llu  %14llu  %9llu  %9llu  %-71s  %s\n",
+		i + 1, comp, (unsigned long long)l->stored_size,
+		(unsigned long long)l->tar_size,
+		(unsigned long long)l->index->stat_entries,
+		(unsigned long long)l->index->stat_whiteouts, digest,
+		spec->media_type ? spec->media_type : "-");
 }
 
+/* The report is built whole and printed only once every layer has been
+ * read: a failure prints its reason on stderr and nothing on stdout, so a
+ * script never takes half a report for an answer. */
 static gboolean inspect(struct lfs_options *o, const struct lfs_logger *lg,
 			GError **error)
 {
 	g_autoptr(lfs_image) img = NULL;
+	g_autoptr(GString) out = g_string_new(NULL);
 	struct lfs_layer_options lo = { NULL, lg };
 
 	if (!lfs_mount_load_image(o, &img, error))
 		return FALSE;
-	print_header(img);
+	print_header(out, img);
 	for (guint i = 0; i < img->layers->len; i++) {
 		struct lfs_layer *l;
 
 		if (!lfs_layer_open(img->layers->pdata[i], &lo, &l, error))
 			return FALSE;
-		print_layer(i, l);
+		print_layer(out, i, l);
 		lfs_layer_free(l);
 	}
+	fwrite(out->str, 1, out->len, stdout);
 	return TRUE;
 }
 

@@ -9,19 +9,34 @@
 
 int lfs_cmd_stats(int argc, char **argv)
 {
+	gboolean version = FALSE;
+	GOptionEntry entries[] = {
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,
+		  "Print the version and exit", NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("MOUNTPOINT");
+	g_autoptr(GError) error = NULL;
 	g_autofree char *buf = NULL;
 	ssize_t n = 0;
 
-	if (argc == 2 && (g_str_equal(argv[1], "--help") ||
-			  g_str_equal(argv[1], "-h"))) {
-		printf("Usage: layerfs stats MOUNTPOINT\n\n"
-		       "Print a layerfs mount's counters: caches, handle "
-		       "pool, bytes inflated, layers indexed and unpacked, "
-		       "memory.\n");
+	g_option_context_set_summary(
+		ctx, "Print a layerfs mount's counters: caches, handle pool, "
+		     "bytes inflated, layers indexed and unpacked, memory.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_set_prgname("layerfs stats");
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		fprintf(stderr, "layerfs stats: %s (see layerfs stats --help)\n",
+			error->message);
+		return LFS_EXIT_USAGE;
+	}
+	if (version) {
+		printf("layerfs %s\n", LFS_VERSION);
 		return LFS_EXIT_OK;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "layerfs stats: expected MOUNTPOINT\n");
+		fprintf(stderr, "layerfs stats: expected MOUNTPOINT (see "
+				"layerfs stats --help)\n");
 		return LFS_EXIT_USAGE;
 	}
 	/* The text may grow between the size probe and the read. */

@@ -12,7 +12,7 @@ static const char usage[] =
 	"  layerfs mount [OPTIONS] --layer PATH [--layer PATH...] MOUNTPOINT\n"
 	"  layerfs inspect [OPTIONS] SOURCE | --layer PATH...\n"
 	"  layerfs index [OPTIONS] SOURCE | --layer PATH...\n"
-	"  layerfs stats MOUNTPOINT\n"
+	"  layerfs stats [OPTIONS] MOUNTPOINT\n"
 	"  layerfs SOURCE MOUNTPOINT [-o OPTIONS]     (mount.fuse3 form)\n"
 	"  layerfs --help | --version\n"
 	"\n"
@@ -42,10 +42,20 @@ int lfs_cli_parse_source(GOptionContext *ctx, const char *cmd, int argc,
 	return -1;
 }
 
+/* GLib prints each command's --help through g_print(), which converts
+ * UTF-8 to the locale's charset; layerfs runs in the C locale (it never
+ * calls setlocale()), so "[OPTION\u2026]" would come out as "[OPTION?]".  A
+ * print handler is given the text unconverted. */
+static void print_utf8(const char *s)
+{
+	fputs(s, stdout);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	g_set_print_handler(print_utf8);
 	if (!cmd) {
 		fputs(usage, stderr);
 		return LFS_EXIT_USAGE;
@@ -69,6 +79,9 @@ int main(int argc, char **argv)
 	}
 	if (cmd[0] != '-')
 		return lfs_cmd_mount(argc, argv);
-	fputs(usage, stderr);
+	/* One line, as every command reports bad usage: the whole usage
+	 * text would bury the mistake. */
+	fprintf(stderr, "layerfs: unknown option %s (see layerfs --help)\n",
+		cmd);
 	return LFS_EXIT_USAGE;
 }

@@ -18,5 +18,42 @@ done
 lfs_mount "$arc" "$T/bare-file"
 assert_same_tree "$T/oci" "$T/bare-file"
 
-lfs_mount_fails "docker-archive:$arc:no/such:tag" "$T/missing"
-lfs_mount_fails "docker-archive:$arc:@1" "$T/out-of-range"
+# Layers are read in place inside the archive.  A mount with a cache of
+# its own, once every file has been read, has written one index per layer
+# (index/KEY.idx, and the KEY.lock taken to build it; KEY is sha256-<hex>
+# or, for a layer whose member name carries no digest, local-<16 hex>) and
+# no copy of any layer: unpacked/ is empty, and the daemon holds no
+# unnamed file there either.
+lfs_mount "docker-archive:$arc" "$T/own-cache" --cache-dir "$T/da-cache"
+assert_same_tree "$T/oci" "$T/own-cache"
+"$LAYERFS" inspect "docker-archive:$arc" >"$T/inspect" || fail "inspect"
+nlayers=$(sed -n 's/^layers: *//p' "$T/inspect")
+[ "${nlayers:-0}" -gt 0 ] || fail "inspect: $(cat "$T/inspect")"
+c=$T/da-cache
+[ "$(ls -A "$c")" = "$(printf 'index\nunpacked')" ] ||
+	fail "the cache holds: $(ls -A "$c")"
+[ -z "$(ls -A "$c/unpacked")" ] ||
+	fail "unpacked copies: $(ls -A "$c/unpacked")"
+n=0
+for f in "$c"/index/*.idx; do
+	k=$(basename "$f" .idx)
+	[[ $k =~ ^(sha256-[0-9a-f]{64}|local-[0-9a-f]{16})$ ]] ||
+		fail "index/$k.idx: not a layer's key"
+	[ -f "$c/index/$k.lock" ] || fail "index/$k.idx: no lock"
+	n=$((n + 1))
+done
+[ "$n" -eq "$nlayers" ] || fail "$n indexes for $nlayers layers"
+[ "$(find "$c/index" -mindepth 1 | wc -l)" -eq $((2 * nlayers)) ] ||
+	fail "index/ holds more than indexes and locks: $(ls -A "$c/index")"
+pid=
+for p in $(lfs_daemons); do
+	if grep -sqzF -- "$T/da-cache" "/proc/$p/cmdline"; then
+		pid=$p
+	fi
+done
+[ -n "$pid" ] || fail "no daemon for the mount with its own cache"
+for fd in /proc/"$pid"/fd/*; do
+	link=$(readlink "$fd") || continue
+	[[ $link != "$T/da-cache/unpacked/"* ]] ||
+		fail "the daemon holds a file in unpacked/: $link"
+done

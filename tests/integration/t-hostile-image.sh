@@ -86,3 +86,55 @@ fusermount3 -u "$T/before"
 b=$(blob "$v" 1) && off=$(grep -abo one "$b" | tail -1 | cut -d: -f1) &&
 	printf 'ONE' | dd of="$b" bs=1 seek="$off" conv=notrunc status=none
 expect "digest mismatch: expected sha256:" "oci:$v:t"
+
+# Only the config is broken: its blob is not JSON, and the manifest (and
+# index.json) are rehashed to point at it, so every digest and size checks.
+v=$(variant bad-config)
+printf '{"architecture":"amd64","os":' >"$T/c"
+c=$(sha256sum "$T/c" | cut -d' ' -f1)
+cp "$T/c" "$v/blobs/sha256/$c"
+sed 's/\("config":{[^}]*"digest":"sha256:\)[0-9a-f]*\("[^}]*"size":\)[0-9]*/\1'"$c"'\2'"$(stat -c %s "$T/c")"'/' \
+	"$v/blobs/sha256/$(manifest "$v")" >"$T/m"
+grep -qF "\"digest\":\"sha256:$c\"" "$T/m" || fail "config not replaced"
+rehash_manifest "$v" "$T/m"
+expect "config sha256:$c: malformed JSON" "oci:$v:t"
+
+# An unreadable index.json (root's, 0600) read by another user: one line,
+# "Permission denied", naming the file once.  The same for a --layer file.
+lfs_require_prog setpriv
+chmod 0755 "$T"	# nobody has to reach the layout first
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+# The build dir may be private to root; a copy in $T is not.
+nobody_layerfs=$LAYERFS
+if ! as_nobody test -x "$nobody_layerfs"; then
+	cp "$LAYERFS" "$T/layerfs"
+	nobody_layerfs=$T/layerfs
+fi
+# nobody_fails FILE ARGS...: `layerfs inspect ARGS` as nobody fails with
+# one line naming FILE once: "...FILE: Permission denied".
+nobody_fails() {
+	local file=$1
+
+	shift
+	if as_nobody "$nobody_layerfs" inspect "$@" >"$T/out" 2>"$T/stderr"; then
+		fail "nobody could inspect $*"
+	fi
+	cat "$T/stderr" >&2
+	[ "$(wc -l <"$T/stderr")" -eq 1 ] || fail "inspect $*: want one line"
+	grep -qF "$file: Permission denied" "$T/stderr" ||
+		fail "inspect $*: want \"$file: Permission denied\""
+	[ "$(grep -oF "$file" "$T/stderr" | wc -l)" -eq 1 ] ||
+		fail "inspect $*: $file named more than once"
+	[ ! -s "$T/out" ] || fail "inspect $* failed but printed a report"
+}
+v=$(variant unreadable) && chmod 0600 "$v/index.json"
+nobody_fails "$v/index.json" "oci:$v:t"
+nobody_fails "$v/index.json" "$v"
+chmod 0600 "$T/l1.tar"
+nobody_fails "$T/l1.tar" --layer "$T/l1.tar"
+# A layout directory nobody may search: not "no index.json", but why not.
+v=$(variant private) && chmod 0700 "$v"
+nobody_fails "$v/index.json" "$v"
+nobody_fails "$v/index.json" "oci:$v:t"

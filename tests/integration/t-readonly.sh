@@ -30,6 +30,15 @@ expect_erofs rm "$m/data/public"
 expect_erofs rmdir "$m/data/emptydir"
 expect_erofs mv "$m/data/public" "$m/data/moved"
 expect_erofs ln -s public "$m/data/new-link"
+expect_erofs ln "$m/data/public" "$m/data/new-hardlink"
+expect_erofs mkfifo "$m/data/new-fifo"
+if command -v mknod >/dev/null; then
+	expect_erofs mknod "$m/data/new-null" c 1 3
+fi
+expect_erofs truncate -s 0 "$m/data/public"
+if command -v fallocate >/dev/null; then
+	expect_erofs fallocate -l 4096 "$m/data/public"
+fi
 expect_erofs chmod 0600 "$m/data/public"
 expect_erofs chown 1:1 "$m/data/public"
 expect_erofs setfattr -n user.new -v 1 "$m/data/public"
