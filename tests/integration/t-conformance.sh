@@ -1,6 +1,8 @@
 #!/bin/bash
 # Every fixture image mounts exactly as `umoci unpack` writes it: names,
 # types, modes, owners, mtimes, targets, hardlinks, xattrs, devices, data.
+# The images' layers come from GNU tar and, in the umoci image, from umoci's
+# own repack and insert.
 # The only mtimes skipped are those umoci sets to the unpack time (parents a
 # layer creates implicitly), as listed by the fixture builder.
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +34,37 @@ for p in data/delete-me data/deldir data/recreated/old1 data/opq/x \
 	fi
 done
 [ "$(ls -A "$o/data/opq")" = new ] || fail "oracle: opaque dir not applied"
-[ -z "$(find "$o" -name '.wh.*')" ] || fail "oracle shows .wh. entries"
+while read -r tag; do
+	[ -z "$(find "$T/unpack-$tag/rootfs" -name '.wh.*')" ] ||
+		fail "oracle of $tag shows .wh. entries"
+done <"$fx/images"
+
+# The umoci image holds the markers umoci itself writes (repack: one
+# whiteout per missing path, also below a directory turned into a file;
+# insert: an opaque marker before its directory), and its oracle shows them
+# applied.
+members=$T/umoci-members
+for d in $(umoci stat --image "$fx/oci:umoci" --json |
+	grep -o '"digest":"sha256:[0-9a-f]*"' | cut -d: -f3 | tr -d '"'); do
+	tar -tzf "$fx/oci/blobs/sha256/$d"
+done >"$members"
+for m in u/change/.wh.deldir u/change/.wh.delete-me \
+	u/change/dir2file/.wh.inner u/change/replaced/.wh.x \
+	u/change/replaced/.wh..wh..opq u/change/.wh.link-me; do
+	grep -qxF "$m" "$members" || fail "umoci image: no $m member"
+done
+o=$T/unpack-umoci/rootfs
+for p in u/change/chown-me u/change/link-me u/change/replaced/x \
+	u/change/replaced/new u/change/file2dir/inner u/hl/c; do
+	if [ -e "$o/$p" ] || [ -L "$o/$p" ]; then
+		fail "umoci oracle still has $p"
+	fi
+done
+if ! [ -f "$o/u/change/deldir" ] || ! [ -f "$o/u/change/dir2file" ] ||
+	! [ -d "$o/u/change/delete-me" ] || ! [ -L "$o/u/change/file2lnk" ]; then
+	fail "umoci oracle: type changes not applied"
+fi
+[ "$(cd "$o/u/change/replaced" && find . -mindepth 1 | sort | tr '\n' ' ')" \
+	= "./only ./sub " ] || fail "umoci oracle: opaque dir not applied"
 
 [ -z "$bad" ] || fail "differs from umoci unpack:$bad"
