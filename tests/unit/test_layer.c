@@ -348,39 +348,73 @@ static void test_truncated_gzip(void **state)
 /* Cancelled from outside (another layer of the mount failed) after the
  * tar's end but while the rest of the stream is still being read for its
  * digest: the error says "cancelled" with ECANCELED, so the mount reports
- * the layer that really failed rather than this one. */
+ * the layer that really failed rather than this one.
+ *
+ * The cancellation is set from the progress report, and when that comes
+ * depends on the read-ahead thread.  A report is due once per MiB of
+ * stored bytes read, counted where the read-ahead is: while the scan holds
+ * 1 MiB chunk k, chunks up to k + 3 may be read already (a ring of 4).  So
+ * with a small tar and a random tail, the only report could come before
+ * the scan saw a member (using up the MiB), or after the read-ahead met
+ * the end (nothing left to cancel), and the layer opened fine.  The
+ * stream is laid out for the timing not to matter:
+ *   chunks 0-3  the tar, then zeros: far less than 1 MiB stored, so no
+ *               report comes while the scan holds chunk 0, which has the
+ *               whole tar, end marker included;
+ *   chunks 4-8  random bytes: stored bytes pass 1 MiB in chunk 4, so the
+ *               first report comes at the latest when the scan takes it;
+ *               the read-ahead has then read at most up to chunk 7, and
+ *               its next read (chunk 8, or the end) sees the stop. */
+#define MIB (1u << 20)
+#define DRAIN_ZEROS_END (4 * MIB)
+#define DRAIN_END (9 * MIB)
+
+struct drain_stop {
+	gint stop;
+	unsigned int reports;
+	uint64_t entries; /* members indexed at the first report */
+};
+
 static void stop_on_progress(void *ctx, const struct lfs_layer_spec *spec,
 			     const struct lfs_layer_progress *p)
 {
+	struct drain_stop *d = ctx;
+
 	(void)spec;
-	if (p->entries >= 6)
-		g_atomic_int_set((gint *)ctx, 1);
+	if (d->reports++ == 0)
+		d->entries = p->entries;
+	g_atomic_int_set(&d->stop, 1);
 }
 
 static void test_cancelled_while_draining(void **state)
 {
 	struct fx *f = *state;
-	g_autoptr(GBytes) tail = fx_noise(4u << 20, 88172645u, 256);
-	g_autoptr(GByteArray) plain = g_byte_array_new();
+	g_autoptr(GBytes) tail =
+	    fx_noise(DRAIN_END - DRAIN_ZEROS_END, 88172645u, 256);
+	gsize tar_len = g_bytes_get_size(f->tar);
+	guint8 *plain = g_malloc0(DRAIN_END);
 	g_autoptr(GBytes) tar = NULL, stored = NULL;
-	gint stop = 0;
+	struct drain_stop d = { 0 };
 	struct lfs_layer_options opts = {
 	    .lg = &f->log.lg,
 	    .progress = stop_on_progress,
-	    .progress_ctx = &stop,
-	    .stop = &stop,
+	    .progress_ctx = &d,
+	    .stop = &d.stop,
 	};
 
-	g_byte_array_append(plain, g_bytes_get_data(f->tar, NULL),
-			    (guint)g_bytes_get_size(f->tar));
-	g_byte_array_append(plain, g_bytes_get_data(tail, NULL),
-			    (guint)g_bytes_get_size(tail));
-	tar = g_byte_array_free_to_bytes(g_steal_pointer(&plain));
+	/* The layout above needs the tar inside the first chunk. */
+	assert_true(tar_len < MIB);
+	memcpy(plain, g_bytes_get_data(f->tar, NULL), tar_len);
+	memcpy(plain + DRAIN_ZEROS_END, g_bytes_get_data(tail, NULL),
+	       DRAIN_END - DRAIN_ZEROS_END);
+	tar = g_bytes_new_take(plain, DRAIN_END);
 	stored = fx_gzip(tar);
 	tar_spec(f, "tail.tar.gz", stored);
 	assert_false(lfs_layer_open(f->spec, &opts, &f->l, &f->error));
 	assert_null(f->l);
-	assert_int_equal(stop, 1);
+	/* Cancelled once every member was indexed: while draining. */
+	assert_int_equal(g_atomic_int_get(&d.stop), 1);
+	assert_int_equal(d.entries, 6);
 	assert_lfs_error(f->error, ECANCELED, NAME, "cancelled");
 }
 
