@@ -1,10 +1,7 @@
 /* Source-string dispatch (see source.h). */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "layerfs/docker_archive.h"
 #include "layerfs/error.h"
@@ -67,22 +64,6 @@ gboolean lfs_source_open(const char *source, const char *platform,
 	return open_detected(source, platform, out, error);
 }
 
-/* Open @path for reading, as the layer will be, and stat it; false with
- * errno set if that fails.  O_NONBLOCK: a FIFO must not block the open
- * (it is refused as neither a file nor a directory). */
-static bool can_read(const char *path, struct stat *st)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	int err;
-
-	if (fd < 0)
-		return false;
-	err = fstat(fd, st) < 0 ? errno : 0;
-	close(fd);
-	errno = err;
-	return err == 0;
-}
-
 gboolean lfs_source_from_layers(const char *const *paths, guint n,
 				struct lfs_image **out, GError **error)
 {
@@ -95,10 +76,7 @@ gboolean lfs_source_from_layers(const char *const *paths, guint n,
 		struct stat st;
 		enum lfs_layer_kind kind;
 
-		/* Opened here first, so that an unreadable layer is named
-		 * once ("layer PATH: Permission denied"); the layer's own
-		 * open names it as the layer and again as its file. */
-		if (!can_read(paths[i], &st))
+		if (stat(paths[i], &st) < 0)
 			return lfs_fail(error, errno, "layer %s: %s", paths[i],
 					g_strerror(errno));
 		if (S_ISDIR(st.st_mode))

@@ -257,6 +257,16 @@ out:
 }
 
 /* Open the stored bytes and note which file they are in. */
+/* A problem with the layer's file, naming it once: a --layer file's name
+ * is its path. */
+static gboolean stored_error(const struct lfs_layer_spec *spec, int err,
+			     const char *why, GError **error)
+{
+	if (g_strcmp0(spec->name, spec->path) == 0)
+		return lfs_fail(error, err, "%s: %s", spec->name, why);
+	return lfs_fail(error, err, "%s: %s: %s", spec->name, spec->path, why);
+}
+
 static gboolean open_stored(struct lfs_layer *l, struct lfs_blob_id *id,
 			    struct stat *st, GError **error)
 {
@@ -268,8 +278,7 @@ static gboolean open_stored(struct lfs_layer *l, struct lfs_blob_id *id,
 		err = -errno;
 		if (fd >= 0)
 			close(fd);
-		return lfs_fail(error, -err, "%s: %s: %s", spec->name,
-				spec->path, g_strerror(-err));
+		return stored_error(spec, -err, g_strerror(-err), error);
 	}
 	*id = (struct lfs_blob_id){
 		(uint64_t)st->st_dev,	    (uint64_t)st->st_ino,
@@ -279,11 +288,11 @@ static gboolean open_stored(struct lfs_layer *l, struct lfs_blob_id *id,
 	};
 	err = lfs_blob_open_fd(fd, spec->offset, spec->length, &l->stored);
 	if (err < 0)
-		return lfs_fail(error, -err, "%s: %s: %s", spec->name,
-				spec->path,
-				err == -EINVAL ? "the file is shorter than the "
-						 "layer"
-					       : g_strerror(-err));
+		return stored_error(spec, -err,
+				    err == -EINVAL ? "the file is shorter "
+						     "than the layer"
+						   : g_strerror(-err),
+				    error);
 	return TRUE;
 }
 
