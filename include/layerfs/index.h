@@ -138,6 +138,11 @@ struct lfs_index {
 	uint32_t nextents;
 	uint32_t *hardlinks; /* indices of the HARDLINK entries */
 	uint32_t nhardlinks;
+	/* Indices of the IMPLICIT directories but the root, in order: the
+	 * places where a lower layer's symlink may take what is below
+	 * (tree/relocate.c), found without a pass over every entry. */
+	uint32_t *implicit;
+	uint32_t nimplicit;
 	/* Random access into the compressed stream (empty when stored
 	 * plain, or for zstd with a single frame). */
 	struct lfs_index_checkpoint *checkpoints;
@@ -236,6 +241,10 @@ void lfs_index_builder_free(struct lfs_index_builder *b);
 /* Lower limits than the defaults above (tests use this). */
 void lfs_index_builder_set_limits(struct lfs_index_builder *b,
 				  uint32_t max_entries, uint64_t max_bytes);
+/* Fewer steps inside symlink targets than the default budget (index.c,
+ * SYMLINK_STEP_BUDGET) for the whole layer (tests use this). */
+void lfs_index_builder_set_link_steps(struct lfs_index_builder *b,
+				      uint32_t steps);
 
 /* Record @e at canonical @path ("" = root).  Returns 0 or -E2BIG when a
  * limit is reached (see lfs_index_builder_error()). */

@@ -15,8 +15,10 @@
 #include "layerfs/index.h"
 
 /* The format version.  History:
- *   1 - first persisted format (layerfs 0.2). */
-#define LFS_INDEX_FILE_VERSION 1
+ *   1 - first persisted format (layerfs 0.2);
+ *   2 - the implicit directories section (symlinked parents, decision
+ *       0019). */
+#define LFS_INDEX_FILE_VERSION 2
 
 /* The file holding the stored bytes, as it was when indexed: a later mount
  * trusts the index only for the same file, unchanged. */
@@ -59,6 +61,7 @@ enum lfs_index_section {
 	LFS_SEC_CHECKPOINTS, /* struct lfs_index_checkpoint[] */
 	LFS_SEC_WINDOWS,     /* bytes */
 	LFS_SEC_FRAMES,	     /* struct lfs_index_frame[] */
+	LFS_SEC_IMPLICIT,    /* uint32_t[] */
 	LFS_SEC_COUNT,
 };
 

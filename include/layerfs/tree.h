@@ -70,6 +70,10 @@ struct lfs_dirlist {
 
 struct lfs_tree_options {
 	uint64_t cache_bytes; /* 0: LFS_TREE_CACHE_DEFAULT */
+	/* Path components each layer may take to resolve through the
+	 * symlinks of the layers below (relocate.c); 0: the default.
+	 * Tests set it low. */
+	uint32_t link_steps;
 };
 
 struct lfs_tree_stats {

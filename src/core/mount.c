@@ -88,10 +88,6 @@ static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 					.span = o->span,
 					.progress = layer_progress,
 					.stop = &stop };
-	struct lfs_stream_options so = { .handles = o->handles,
-					 .cache = m->cache,
-					 .workers = m->workers,
-					 .lg = &m->log };
 	uint32_t n = m->image->layers->len;
 	g_autofree struct index_job *x = g_new0(struct index_job, n);
 	g_autofree struct lfs_job **jobs = g_new0(struct lfs_job *, n);
@@ -99,7 +95,6 @@ static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 
 	m->nlayers = n;
 	m->layers = g_new0(struct lfs_layer *, n);
-	m->streams = g_new0(struct lfs_stream *, n);
 	for (uint32_t i = 0; i < n; i++) {
 		x[i] = (struct index_job){ .o = o, .lo = lo,
 					   .out = &m->layers[i],
@@ -122,7 +117,21 @@ static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 		g_propagate_error(error, failed);
 		return FALSE;
 	}
-	for (uint32_t i = 0; i < n; i++) {
+	return TRUE;
+}
+
+/* Streams over the layers, once the tree is built: building it may give
+ * a layer another index (tree/relocate.c), and a stream keeps the one it
+ * was made with. */
+static void open_streams(struct lfs_mount *m, const struct lfs_options *o)
+{
+	struct lfs_stream_options so = { .handles = o->handles,
+					 .cache = m->cache,
+					 .workers = m->workers,
+					 .lg = &m->log };
+
+	m->streams = g_new0(struct lfs_stream *, m->nlayers);
+	for (uint32_t i = 0; i < m->nlayers; i++) {
 		struct lfs_layer *l = m->layers[i];
 
 		m->streams[i] = lfs_stream_new(l, &so);
@@ -134,7 +143,6 @@ static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 			 lfs_compression_name(l->comp),
 			 l->loaded ? ", index from the cache" : "");
 	}
-	return TRUE;
 }
 
 /* The cache, or NULL (with a warning) when it cannot be used. */
@@ -172,14 +180,16 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 		lfs_mount_close(m);
 		return FALSE;
 	}
-	/* Index builders freed a lot of small blocks: hand the memory back
-	 * rather than keep it in the daemon for its whole life. */
-	malloc_trim(0);
 	m->meta_cache = o->meta_cache;
 	m->readahead = o->readahead;
 	m->splice = o->splice;
 	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
-			       &(struct lfs_tree_options){ o->meta_cache });
+			       &(struct lfs_tree_options){
+				       .cache_bytes = o->meta_cache });
+	open_streams(m, o);
+	/* Index builders freed a lot of small blocks: hand the memory back
+	 * rather than keep it in the daemon for its whole life. */
+	malloc_trim(0);
 	*out = m;
 	return TRUE;
 }

@@ -24,6 +24,17 @@
 /* Blocks of the arena; an allocation larger than a block gets its own. */
 #define ARENA_BLOCK (1u << 20)
 
+/* Symlinks one walk may follow, as many as the kernel would (MAXSYMLINKS):
+ * a loop, or a chain longer than that, ends the following there. */
+#define MAX_SYMLINK_HOPS 40
+/* Components all the walks of one layer may take inside symlink targets.
+ * Forty hops through 4 KiB targets is 80,000 steps for one member: a
+ * hostile layer of such members could keep the index pass busy for hours.
+ * Real layers take a few steps per symlinked member; past this budget
+ * (seconds of work) symlinks are no longer followed and what is below
+ * them is dropped with a warning. */
+#define SYMLINK_STEP_BUDGET (1u << 26)
+
 struct arena {
 	GPtrArray *blocks; /* g_free */
 	char *next;	   /* free space in the last block */
@@ -118,12 +129,15 @@ struct lfs_index_builder {
 	uint64_t bytes;	  /* names, targets, xattrs and extents held */
 	const char *limit; /* the limit the last -E2BIG hit */
 	uint64_t nentries, nwhiteouts;
-	/* The directory of the last member walked to, and its record:
-	 * members come grouped by directory, so the next one most often
-	 * starts there, and its parents need not be looked up again. */
+	/* The directory of the last member walked to, and the record it
+	 * resolved to: members come grouped by directory, so the next one
+	 * most often starts there, and its parents need not be looked up
+	 * again.  Forgotten when a symlink comes or goes, which can change
+	 * where a path resolves to. */
 	char last_dir[LFS_PATH_MAX + 1];
 	size_t last_dir_len;
 	struct brec *last_dir_rec;
+	uint32_t link_steps; /* left of SYMLINK_STEP_BUDGET */
 };
 
 static guint brec_hash(gconstpointer p)
@@ -164,6 +178,7 @@ struct lfs_index_builder *lfs_index_builder_new(void)
 	g_hash_table_add(b->recs, b->root);
 	b->max_entries = LFS_INDEX_MAX_ENTRIES;
 	b->max_bytes = LFS_INDEX_MAX_BYTES;
+	b->link_steps = SYMLINK_STEP_BUDGET;
 	return b;
 }
 
@@ -172,6 +187,12 @@ void lfs_index_builder_set_limits(struct lfs_index_builder *b,
 {
 	b->max_entries = MIN(max_entries, LFS_INDEX_MAX_ENTRIES);
 	b->max_bytes = MIN(max_bytes, (uint64_t)LFS_INDEX_MAX_BYTES);
+}
+
+void lfs_index_builder_set_link_steps(struct lfs_index_builder *b,
+				      uint32_t steps)
+{
+	b->link_steps = MIN(steps, SYMLINK_STEP_BUDGET);
 }
 
 void lfs_index_builder_free(struct lfs_index_builder *b)
@@ -242,45 +263,103 @@ enum walk_mode {
 	WALK_MEMBER, /* and the parents of a member become directories */
 };
 
-/* The record for canonical @path.  Returns NULL when it does not exist
- * (WALK_FIND) or a limit was reached (*err = -E2BIG). */
-static struct brec *walk(struct lfs_index_builder *b, const char *path,
-			 enum walk_mode mode, int *err)
+/* One walk through the records. */
+struct walker {
+	struct lfs_index_builder *b;
+	enum walk_mode mode;
+	unsigned hops; /* symlinks followed so far */
+	int err;
+};
+
+static struct brec *walk_from(struct walker *w, struct brec *cur,
+			      const char *path, size_t len, bool follow_last);
+
+/* Where symlink @r leads, as extraction resolves a member's parent
+ * (umoci and containerd: securejoin): the target is walked from the link's
+ * directory, or from the root when absolute; ".." stops at the root, so
+ * nothing leads out of the tree; missing directories on the way are made
+ * as extraction's MkdirAll makes them.  A record that is not a symlink is
+ * its own answer, and so is a symlink past MAX_SYMLINK_HOPS or with an
+ * empty target: members below it are then dropped by finish(). */
+static struct brec *follow(struct walker *w, struct brec *r)
 {
-	struct brec *cur = b->root;
+	struct brec *from;
+
+	if (r->type != LFS_T_LNK || !r->target || !*r->target ||
+	    w->hops >= MAX_SYMLINK_HOPS || w->b->link_steps == 0)
+		return r;
+	w->hops++;
+	from = r->target[0] == '/' || !r->parent ? w->b->root : r->parent;
+	return walk_from(w, from, r->target, strlen(r->target), true);
+}
+
+/* Step from @cur through the @len bytes of @path.  Every component but
+ * the last leads to a directory: a symlink there is followed, and in
+ * WALK_MEMBER a new record there becomes an implicit directory; with
+ * @follow_last the last one too (a symlink's target names a directory).
+ * Member paths are canonical; "", "." and ".." come only from targets. */
+static struct brec *walk_from(struct walker *w, struct brec *cur,
+			      const char *path, size_t len, bool follow_last)
+{
+	const char *end = path + len;
+
+	while (path < end && cur) {
+		const char *slash = memchr(path, '/', (size_t)(end - path));
+		size_t n = slash ? (size_t)(slash - path) : (size_t)(end - path);
+		bool dir = slash || follow_last;
+
+		if (w->hops && w->b->link_steps)
+			w->b->link_steps--;
+		if (n == 2 && path[0] == '.' && path[1] == '.') {
+			cur = cur->parent ? cur->parent : cur;
+		} else if (n > 0 && !(n == 1 && path[0] == '.')) {
+			cur = child(w->b, cur, path, n, w->mode != WALK_FIND,
+				    &w->err);
+			if (cur && dir)
+				cur = follow(w, cur);
+			if (cur && dir && w->mode == WALK_MEMBER && !cur->type) {
+				cur->type = LFS_T_DIR;
+				cur->implicit = true;
+			}
+		}
+		path += n + (slash != NULL);
+	}
+	return cur;
+}
+
+/* The record for canonical @path, its parents resolved through the
+ * layer's own symlinks (and the last component too when @follow_final).
+ * Returns NULL when it does not exist (WALK_FIND) or a limit was reached
+ * (*err = -E2BIG). */
+static struct brec *walk(struct lfs_index_builder *b, const char *path,
+			 enum walk_mode mode, bool follow_final, int *err)
+{
+	struct walker w = { b, mode, 0, 0 };
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	size_t dlen = slash ? (size_t)(slash - path) : 0;
-	/* A member's parents are directories already (made so below, and
-	 * no later member can make them typeless), so starting at a
-	 * remembered parent skips nothing the loop would do. */
-	bool remember = mode == WALK_MEMBER && dlen > 0 &&
-			dlen <= LFS_PATH_MAX;
+	struct brec *cur = b->root;
 
-	*err = 0;
-	if (remember && b->last_dir_rec && dlen == b->last_dir_len &&
-	    memcmp(path, b->last_dir, dlen) == 0) {
+	if (mode == WALK_MEMBER && dlen > 0 && b->last_dir_rec &&
+	    dlen == b->last_dir_len && memcmp(path, b->last_dir, dlen) == 0) {
 		cur = b->last_dir_rec;
-		path = base;
-		remember = false;
-	}
-	while (*path && cur) {
-		size_t len = strcspn(path, "/");
-
-		if (remember && path == base) {
-			memcpy(b->last_dir, base - dlen - 1, dlen);
+	} else if (dlen > 0) {
+		cur = walk_from(&w, b->root, path, dlen, true);
+		/* Members come grouped by directory: remember where this
+		 * one's parent resolved to (lfs_index_builder_add forgets it). */
+		if (mode == WALK_MEMBER && cur && dlen <= LFS_PATH_MAX) {
+			memcpy(b->last_dir, path, dlen);
 			b->last_dir_len = dlen;
 			b->last_dir_rec = cur;
 		}
-		cur = child(b, cur, path, len, mode != WALK_FIND, err);
-		path += len;
-		path += *path == '/';
-		/* Extraction creates a member's missing parents. */
-		if (cur && *path && mode == WALK_MEMBER && !cur->type) {
-			cur->type = LFS_T_DIR;
-			cur->implicit = true;
-		}
 	}
+	if (cur && *base) {
+		cur = child(b, cur, base, strlen(base), mode != WALK_FIND,
+			    &w.err);
+		if (cur && follow_final)
+			cur = follow(&w, cur);
+	}
+	*err = w.err;
 	return cur;
 }
 
@@ -312,13 +391,17 @@ int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 			  const struct lfs_scan_entry *e)
 {
 	int err;
-	struct brec *r = walk(b, path, WALK_MEMBER, &err);
+	struct brec *r = walk(b, path, WALK_MEMBER, false, &err);
 
 	if (!r)
 		return err;
 	err = charge(b, entry_bytes(e));
 	if (err < 0)
 		return err;
+	/* A symlink made or replaced can move where a remembered
+	 * directory path resolves to. */
+	if (r->type == LFS_T_LNK || e->type == LFS_T_LNK)
+		b->last_dir_rec = NULL;
 	brec_clear_data(r);
 	r->type = (uint8_t)e->type;
 	r->member = true;
@@ -350,7 +433,7 @@ int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 int lfs_index_builder_whiteout(struct lfs_index_builder *b, const char *path)
 {
 	int err;
-	struct brec *r = walk(b, path, WALK_MARKER, &err);
+	struct brec *r = walk(b, path, WALK_MARKER, false, &err);
 
 	if (!r)
 		return err;
@@ -362,7 +445,9 @@ int lfs_index_builder_whiteout(struct lfs_index_builder *b, const char *path)
 int lfs_index_builder_opaque(struct lfs_index_builder *b, const char *dir)
 {
 	int err;
-	struct brec *r = walk(b, dir, WALK_MARKER, &err);
+	/* The marker's directory is resolved whole, as extraction resolves
+	 * the directory it empties. */
+	struct brec *r = walk(b, dir, WALK_MARKER, true, &err);
 
 	if (!r)
 		return err;
@@ -518,6 +603,27 @@ static void warn_member(struct warner *w, const struct brec *r,
 	lfs_warn(w->lg, "%s: %s \"%s\" skipped: %s", w->layer, what, path, why);
 }
 
+/* Why the children of @p cannot stand: @p, or the nearest ancestor
+ * that was dropped for it, is no directory.  walk() follows every
+ * symlink it can: the ones left loop, lead nowhere, or came past the
+ * layer's budget of steps. */
+static const char *orphan_reason(const struct brec *p)
+{
+	const struct brec *q = p;
+
+	while (q->type == LFS_T_DIR && q->parent)
+		q = q->parent;
+	if (q->type == LFS_T_LNK)
+		return q == p ? "its parent is a symbolic link that cannot be "
+				"followed (a loop, an empty target, or too "
+				"many steps)"
+			      : "a parent of it is a symbolic link that "
+				"cannot be followed (a loop, an empty target, "
+				"or too many steps)";
+	return q == p ? "its parent is not a directory in this layer"
+		      : "a parent of it is not a directory in this layer";
+}
+
 /* Children of a non-directory (a layer holding both "a" and "a/b", which
  * no extraction can make) go, with their subtrees; each member among them
  * is named.  @all has parents first. */
@@ -531,11 +637,7 @@ static void drop_orphans(GPtrArray *all, struct warner *w)
 			continue;
 		r->dropped = true;
 		if (r->member)
-			warn_member(w, r, "entry",
-				    p->dropped ? "a parent of it is not a "
-						 "directory in this layer"
-					       : "its parent is not a "
-						 "directory in this layer");
+			warn_member(w, r, "entry", orphan_reason(p));
 	}
 }
 
@@ -543,7 +645,7 @@ static struct brec *lookup(struct lfs_index_builder *b, const char *path)
 {
 	int err;
 
-	return walk(b, path, WALK_FIND, &err);
+	return walk(b, path, WALK_FIND, false, &err);
 }
 
 /* Follow hardlink @r inside the layer: to the record holding the data, or
@@ -640,9 +742,10 @@ static GPtrArray *lay_out(struct lfs_index_builder *b, guint n)
 
 struct tables {
 	GByteArray *str;
-	GArray *xattrs;	 /* struct lfs_index_xattr */
-	GArray *extents; /* struct lfs_index_extent */
-	GArray *links;	 /* uint32_t */
+	GArray *xattrs;	  /* struct lfs_index_xattr */
+	GArray *extents;  /* struct lfs_index_extent */
+	GArray *links;	  /* uint32_t */
+	GArray *implicit; /* uint32_t */
 };
 
 /* The byte budget keeps the string table far below 4 GiB, so offsets
@@ -696,6 +799,8 @@ static void fill_specifics(struct lfs_index_entry *e, const struct brec *r,
 		break;
 	case LFS_T_DIR:
 		e->size = 0; /* counted when the children are placed */
+		if (r->implicit && r->index != LFS_INDEX_ROOT)
+			g_array_append_val(t->implicit, r->index);
 		break;
 	default:
 		break;
@@ -772,6 +877,7 @@ struct lfs_index *lfs_index_builder_finish(struct lfs_index_builder *b,
 		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_xattr)),
 		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_extent)),
 		g_array_new(FALSE, FALSE, sizeof(uint32_t)),
+		g_array_new(FALSE, FALSE, sizeof(uint32_t)),
 	};
 	struct lfs_index *ix = g_new0(struct lfs_index, 1);
 	struct warner w = { lg, layer, 0 };
@@ -803,6 +909,8 @@ struct lfs_index *lfs_index_builder_finish(struct lfs_index_builder *b,
 							      FALSE);
 	ix->nhardlinks = t.links->len;
 	ix->hardlinks = (uint32_t *)g_array_free(t.links, FALSE);
+	ix->nimplicit = t.implicit->len;
+	ix->implicit = (uint32_t *)g_array_free(t.implicit, FALSE);
 	return ix;
 }
 
@@ -821,6 +929,7 @@ void lfs_index_free(struct lfs_index *ix)
 	g_free(ix->xattrs);
 	g_free(ix->extents);
 	g_free(ix->hardlinks);
+	g_free(ix->implicit);
 	g_free(ix->checkpoints);
 	g_free(ix->windows);
 	g_free(ix->frames);
@@ -982,6 +1091,21 @@ static const char *check_points(const struct lfs_index *ix,
 	return NULL;
 }
 
+/* Entry @i of the implicit list: a later implicit directory than the one
+ * before it. */
+static const char *check_implicit(const struct lfs_index *ix, uint32_t i)
+{
+	uint32_t k = ix->implicit[i];
+
+	if (k == LFS_INDEX_ROOT || k >= ix->nentries ||
+	    (i > 0 && k <= ix->implicit[i - 1]))
+		return "implicit directory list out of order";
+	if (ix->entries[k].type != LFS_T_DIR ||
+	    !(ix->entries[k].flags & LFS_E_IMPLICIT))
+		return "implicit directory list names another entry";
+	return NULL;
+}
+
 bool lfs_index_validate(const struct lfs_index *ix, uint64_t tar_size,
 			uint64_t stored_size, const char **why)
 {
@@ -996,6 +1120,8 @@ bool lfs_index_validate(const struct lfs_index *ix, uint64_t tar_size,
 		    ix->entries[ix->hardlinks[i]].type != LFS_T_HARDLINK)
 			*why = "hardlink list out of bounds";
 	}
+	for (uint32_t i = 0; !*why && i < ix->nimplicit; i++)
+		*why = check_implicit(ix, i);
 	if (!*why)
 		*why = check_points(ix, tar_size, stored_size);
 	return *why == NULL;

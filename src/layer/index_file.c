@@ -47,6 +47,7 @@ static const size_t record_size[LFS_SEC_COUNT] = {
 	[LFS_SEC_CHECKPOINTS] = sizeof(struct lfs_index_checkpoint),
 	[LFS_SEC_WINDOWS] = 1,
 	[LFS_SEC_FRAMES] = sizeof(struct lfs_index_frame),
+	[LFS_SEC_IMPLICIT] = sizeof(uint32_t),
 };
 
 struct piece {
@@ -77,6 +78,9 @@ static void pieces_of(const struct lfs_index *ix, struct piece *p)
 	p[LFS_SEC_FRAMES] = (struct piece){ ix->frames,
 					(uint64_t)ix->nframes *
 						sizeof(ix->frames[0]) };
+	p[LFS_SEC_IMPLICIT] = (struct piece){ ix->implicit,
+					  (uint64_t)ix->nimplicit *
+						  sizeof(uint32_t) };
 }
 
 static uint64_t align_up(uint64_t n)
@@ -254,6 +258,7 @@ static struct lfs_index *index_over(uint8_t *map, uint64_t size)
 	ix->windows = section(map, h, LFS_SEC_WINDOWS, &n);
 	ix->windows_len = h->sec[LFS_SEC_WINDOWS].size;
 	ix->frames = section(map, h, LFS_SEC_FRAMES, &ix->nframes);
+	ix->implicit = section(map, h, LFS_SEC_IMPLICIT, &ix->nimplicit);
 	ix->stat_entries = h->stat_entries;
 	ix->stat_whiteouts = h->stat_whiteouts;
 	return ix;

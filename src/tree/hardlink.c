@@ -3,10 +3,15 @@
  * Every HARDLINK entry is resolved once, at mount, to the entry holding its
  * data: within its layer by the index, or (XLINK) by looking its target
  * path up in the layers below, as extracting the layer onto the lower tree
- * would.  Layers are processed bottom-up so a link may point at a lower
- * link.  All names of one data entry form a group; st_nlink is the number
- * of the group's names still visible at the top, counted on first need. */
+ * would (symlinks in the target's directories followed, as extraction
+ * follows them).  Layers are processed bottom-up so a link may point at a
+ * lower link.  All names of one data entry form a group; st_nlink is the
+ * number of the group's names still visible at the top, counted on first
+ * need. */
 #include <errno.h>
+#include <string.h>
+
+#include "layerfs/path.h"
 
 #include "tree_internal.h"
 
@@ -37,6 +42,26 @@ static void warn_dead_link(struct lfs_tree *t, struct lfs_ref r,
 		 t->layers[r.layer]->spec->name, name, target);
 }
 
+/* Look @path up in the layers below @layer, its directory resolved
+ * through symlinks (the last component is the file itself). */
+static int resolve_below(struct lfs_tree *t, uint32_t layer, const char *path,
+			 struct lfs_resolution *res)
+{
+	const char *base;
+	size_t dlen = lfs_path_split(path, &base);
+	g_autofree char *dir = g_strndup(path, dlen);
+	g_autoptr(GString) full = g_string_new(NULL);
+	/* As many steps as a path can have after its symlinks' hops. */
+	uint32_t budget = LFS_SYMLINK_HOPS * (LFS_PATH_MAX / 2);
+	int err = lfs_resolve_dir(t, layer, dir, full, &budget);
+
+	memset(res, 0, sizeof(*res));
+	if (err < 0)
+		return err;
+	g_string_append_printf(full, "%s%s", full->len ? "/" : "", base);
+	return lfs_resolve_path(t, layer, full->str, res);
+}
+
 static uint64_t resolve_link(struct lfs_tree *t, struct lfs_ref r,
 			     const struct lfs_index_entry *e)
 {
@@ -51,7 +76,7 @@ static uint64_t resolve_link(struct lfs_tree *t, struct lfs_ref r,
 		return lfs_ref_pack(target);
 	}
 	path = lfs_index_str(ix, e->u.target);
-	err = lfs_resolve_path(t, r.layer, path, &res);
+	err = resolve_below(t, r.layer, path, &res);
 	if (res.chain)
 		g_array_unref(res.chain);
 	if (err == 0 && res.type != S_IFDIR)
@@ -75,25 +100,26 @@ static void add_member(struct lfs_tree *t, uint64_t target, struct lfs_ref r)
 	g_array_append_val(g->members, r);
 }
 
-void lfs_links_build(struct lfs_tree *t)
+void lfs_links_init(struct lfs_tree *t)
 {
 	t->links = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
 					 g_free);
 	t->groups = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
 					  (GDestroyNotify)group_free);
-	for (uint32_t l = 0; l < t->nlayers; l++) {
-		const struct lfs_index *ix = tree_index(t, l);
+}
 
-		for (uint32_t i = 0; i < ix->nhardlinks; i++) {
-			struct lfs_ref r = { l, ix->hardlinks[i] };
-			uint64_t target = resolve_link(t, r,
-						       tree_entry(t, r));
+void lfs_links_add_layer(struct lfs_tree *t, uint32_t l)
+{
+	const struct lfs_index *ix = tree_index(t, l);
 
-			g_hash_table_insert(t->links, u64_new(lfs_ref_pack(r)),
-					    u64_new(target));
-			if (target != LFS_REF_NONE)
-				add_member(t, target, r);
-		}
+	for (uint32_t i = 0; i < ix->nhardlinks; i++) {
+		struct lfs_ref r = { l, ix->hardlinks[i] };
+		uint64_t target = resolve_link(t, r, tree_entry(t, r));
+
+		g_hash_table_insert(t->links, u64_new(lfs_ref_pack(r)),
+				    u64_new(target));
+		if (target != LFS_REF_NONE)
+			add_member(t, target, r);
 	}
 }
 

@@ -14,7 +14,12 @@
  *  - a TRANSPARENT directory (one a layer holds only markers in) is held
  *    back until a real directory shows up below it, which it then joins
  *    with its markers; without one it is nothing, and a non-directory below
- *    stands as it is.
+ *    stands as it is;
+ *  - an IMPLICIT directory (one a layer only implies) joins a directory
+ *    below it as any directory does, but a symlink below it stands: the
+ *    layer's members under that name were extracted through the symlink.
+ *    relocate.c moves them to where it leads when the tree is built, so
+ *    in a built tree this rule finds nothing left to hold back.
  * A hardlink whose target cannot be found is absent from its layer, the
  * same way in lookups and listings; if that layer also whited the name
  * out, the whiteout stands.  A directory's identity (its inode number) is
@@ -112,12 +117,28 @@ static void chain_drop(struct lfs_resolution *res)
 	res->ncontrib = 0;
 }
 
+/* Whether a lower entry ends an implicit directory's chain by standing
+ * in its place: a symlink (through a hardlink too). */
+static bool symlink_below(const struct lfs_tree *t, struct lfs_ref r,
+			  const struct lfs_index_entry *e,
+			  struct lfs_resolution *res)
+{
+	struct lfs_resolution f;
+
+	if (!resolve_file(t, r, e, &f) || f.type != S_IFLNK)
+		return false;
+	chain_drop(res);
+	*res = f;
+	return true;
+}
+
 int lfs_resolve_child(const struct lfs_tree *t, const struct lfs_ref *chain,
 		      uint32_t ncontrib, const char *name, size_t len,
 		      struct lfs_resolution *res)
 {
 	bool open = true;    /* no opaque directory seen yet */
 	bool started = false; /* a real directory heads the chain */
+	bool implied = false; /* ... and only implied ones so far */
 
 	memset(res, 0, sizeof(*res));
 	if (len > LFS_NAME_MAX)
@@ -136,8 +157,13 @@ int lfs_resolve_child(const struct lfs_tree *t, const struct lfs_ref *chain,
 		if (seen == LFS_SEEN_ABSENT)
 			continue;
 		if (started) {
+			if (implied && seen == LFS_SEEN_FILE &&
+			    symlink_below(t, r, e, res))
+				return 0;
 			if (seen != LFS_SEEN_DIR && seen != LFS_SEEN_TRANSPARENT)
 				break;
+			if (seen == LFS_SEEN_DIR && !(e->flags & LFS_E_IMPLICIT))
+				implied = false;
 		} else if (seen == LFS_SEEN_WHITEOUT) {
 			chain_drop(res);
 			return -ENOENT;
@@ -146,6 +172,7 @@ int lfs_resolve_child(const struct lfs_tree *t, const struct lfs_ref *chain,
 			return resolve_file(t, r, e, res) ? 0 : -ENOENT;
 		} else if (seen == LFS_SEEN_DIR) {
 			started = true;
+			implied = e->flags & LFS_E_IMPLICIT;
 			res->top = r;
 		}
 		chain_add(res, r, e, &open);
@@ -220,4 +247,116 @@ int lfs_resolve_path(const struct lfs_tree *t, uint32_t top_layer,
 		path += *path == '/';
 	}
 	return 0;
+}
+
+/* One resolved component of lfs_resolve_dir(): its name and, while the
+ * path exists in the layers, its directory chain. */
+struct step {
+	char *name;
+	GArray *chain; /* NULL once the path has left what the layers hold */
+	uint32_t ncontrib;
+};
+
+static void step_clear(struct step *s)
+{
+	g_free(s->name);
+	if (s->chain)
+		g_array_unref(s->chain);
+}
+
+/* Resolve one component @name (@len bytes) below the last step (the root
+ * when there is none), pushing it.  A symlink is not pushed: its target
+ * is returned (borrowed from an index) for the caller to walk first. */
+static const char *step_into(const struct lfs_tree *t, uint32_t top_layer,
+			     GArray *steps, const char *name, size_t len)
+{
+	struct step s = { g_strndup(name, len), NULL, 0 };
+	struct step *up = steps->len
+				  ? &g_array_index(steps, struct step,
+						   steps->len - 1)
+				  : NULL;
+	struct lfs_resolution res;
+	GArray *root = NULL;
+	uint32_t ncontrib = 0;
+	const char *target = NULL;
+
+	if (!up)
+		root = lfs_root_chain(t, top_layer, &ncontrib);
+	if (up ? up->chain != NULL : root->len > 0) {
+		int err = lfs_resolve_child(
+			t, (struct lfs_ref *)(up ? up->chain : root)->data,
+			up ? up->ncontrib : ncontrib, name, len, &res);
+
+		if (err == 0 && res.type == S_IFDIR) {
+			s.chain = res.chain;
+			s.ncontrib = res.ncontrib;
+		} else if (err == 0 && res.type == S_IFLNK) {
+			const struct lfs_index *ix = tree_index(t,
+							       res.meta.layer);
+
+			target = lfs_index_str(
+				ix, lfs_index_get(ix, res.meta.entry)->u.target);
+		}
+		/* Anything else (missing, a file) is taken as named: the
+		 * layer's directory replaces a file, as it always has. */
+	}
+	if (root)
+		g_array_unref(root);
+	if (target) {
+		g_free(s.name);
+		return target;
+	}
+	g_array_append_val(steps, s);
+	return NULL;
+}
+
+int lfs_resolve_dir(const struct lfs_tree *t, uint32_t top_layer,
+		    const char *path, GString *out, uint32_t *budget)
+{
+	g_autoptr(GArray) steps = g_array_new(FALSE, FALSE,
+					      sizeof(struct step));
+	g_autoptr(GString) todo = g_string_new(path);
+	unsigned hops = 0;
+	size_t at = 0;
+	int err = 0;
+
+	g_array_set_clear_func(steps, (GDestroyNotify)step_clear);
+	while (at < todo->len) {
+		const char *name = todo->str + at;
+		size_t len = strcspn(name, "/");
+		const char *target = NULL;
+
+		at += len + (name[len] == '/');
+		if (len == 0 || (len == 1 && name[0] == '.'))
+			continue;
+		if (*budget == 0) {
+			err = -E2BIG;
+			break;
+		}
+		(*budget)--;
+		if (len == 2 && name[0] == '.' && name[1] == '.') {
+			if (steps->len)
+				g_array_set_size(steps, steps->len - 1);
+			continue;
+		}
+		target = step_into(t, top_layer, steps, name, len);
+		if (!target)
+			continue;
+		if (!*target || ++hops > LFS_SYMLINK_HOPS) {
+			err = -ELOOP;
+			break;
+		}
+		/* Walk the target, then what was left of the path. */
+		g_string_erase(todo, 0, (gssize)at);
+		g_string_prepend_c(todo, '/');
+		g_string_prepend(todo, target);
+		at = 0;
+		if (*target == '/')
+			g_array_set_size(steps, 0);
+	}
+	g_string_truncate(out, 0);
+	for (guint i = 0; !err && i < steps->len; i++)
+		g_string_append_printf(out, "%s%s", i ? "/" : "",
+				       g_array_index(steps, struct step, i).name);
+	return err;
 }

@@ -17,8 +17,13 @@ struct lfs_tree *lfs_tree_new(struct lfs_layer *const *layers,
 	t->layers = layers;
 	t->nlayers = nlayers;
 	t->lg = lg;
+	t->link_steps = o ? o->link_steps : 0;
 	lfs_dcache_init(t, o ? o->cache_bytes : 0);
-	lfs_links_build(t);
+	lfs_links_init(t);
+	for (uint32_t l = 0; l < nlayers; l++) {
+		lfs_relocate_layer(t, l);
+		lfs_links_add_layer(t, l);
+	}
 	return t;
 }
 

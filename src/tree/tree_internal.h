@@ -41,6 +41,7 @@ struct lfs_tree {
 	GHashTable *links;  /* packed HARDLINK ref -> packed target or NONE */
 	GHashTable *groups; /* packed target -> struct lfs_link_group * */
 	uint64_t budget;    /* bytes cached directories may take */
+	uint32_t link_steps; /* per layer, for relocate.c; 0: its default */
 	GMutex lock;	    /* protects what follows */
 	GHashTable *dirs;   /* ino -> struct lfs_dnode * (cached ones) */
 	GQueue lru;	    /* cached directories, most recently used first */
@@ -115,6 +116,22 @@ GArray *lfs_root_chain(const struct lfs_tree *t, uint32_t top_layer,
 struct lfs_ref lfs_chain_meta(const struct lfs_tree *t,
 			      const struct lfs_ref *chain, uint32_t n);
 
+/* Symlinks one resolution may follow, as many as the kernel would. */
+#define LFS_SYMLINK_HOPS 40
+
+/* Resolve directory @path in the layers below @top_layer as extraction
+ * resolves the directory a member goes into (umoci and containerd:
+ * securejoin): every symlink on the way is followed, a relative target
+ * from the link's directory, an absolute one from the root, and ".." never
+ * climbs above the root; from the first component the layers do not hold
+ * as a directory on, the rest is taken as named (extraction makes it).
+ * @out receives the canonical result ("" for the root).  Each component
+ * looked up takes one from *@budget, which bounds the work a hostile
+ * layer can cause.  Returns 0, or -ELOOP past LFS_SYMLINK_HOPS symlinks
+ * or at an empty target, or -E2BIG when *@budget runs out. */
+int lfs_resolve_dir(const struct lfs_tree *t, uint32_t top_layer,
+		    const char *path, GString *out, uint32_t *budget);
+
 /* ---- dcache.c ---- */
 
 /* Directory @ino with a count for the caller (built again if it was
@@ -135,12 +152,22 @@ void lfs_tree_tick(struct lfs_tree *t);
 
 /* ---- hardlink.c ---- */
 
-void lfs_links_build(struct lfs_tree *t);
+/* Hardlinks are resolved layer by layer, bottom-up, once the layer is
+ * relocated: init, then add_layer for each. */
+void lfs_links_init(struct lfs_tree *t);
+void lfs_links_add_layer(struct lfs_tree *t, uint32_t layer);
 void lfs_links_free(struct lfs_tree *t);
 /* Target of HARDLINK entry @r, or LFS_REF_NONE if it has none. */
 uint64_t lfs_link_target(const struct lfs_tree *t, struct lfs_ref r);
 /* Names the object at @target has in the merged tree (1 unless linked). */
 uint32_t lfs_link_count(struct lfs_tree *t, struct lfs_ref target);
+
+/* ---- relocate.c ---- */
+
+/* Move what layer @layer holds below a lower layer's symlink to where
+ * extraction would have put it (see relocate.c); the layers below must
+ * be done, and their hardlinks added. */
+void lfs_relocate_layer(struct lfs_tree *t, uint32_t layer);
 
 /* ---- readdir.c ---- */
 

@@ -1,35 +1,49 @@
 #!/bin/bash
-# Members that would land outside the tree ('../', absolute paths, a
-# symlinked parent) or under a name cut short at a NUL are skipped with a warning naming the layer and the
-# member; the rest of the layer mounts, and nothing is written anywhere
-# but the cache.  A read whose data disappeared after indexing answers EIO
-# and the daemon logs why.
+# Members that would land outside the tree ('../', absolute paths) or
+# under a name cut short at a NUL are skipped with a warning naming the
+# layer and the member; the rest of the layer mounts.  A member below a
+# symlink, of its own layer or of a lower one, lands where the symlink
+# leads inside the tree, as umoci and containerd extract it (decision
+# 0019): an absolute target or a '..' chain never leads out.  Nothing is
+# written anywhere but the cache.  A read whose data disappeared after
+# indexing answers EIO and the daemon logs why.
 . "$(dirname "$0")/lib.sh"
-mkdir -p "$T/d" "$T/outside"
+mkdir -p "$T/d" "$T/outside" "$T/up"
 echo bad >"$T/d/evil"
 echo ok >"$T/d/good"
 echo x >"$T/d/f"
 ln -s "$T/outside" "$T/d/lnk"
+ln -s ../../../../../../etc "$T/d/etc-up"
 tar -C "$T/d" -P --transform 's,^evil$,../evil,;s,^good$,/abs/good,' \
-	-cf "$T/traversal.tar" evil good f
+	-cf "$T/traversal.tar" evil good f etc-up
 tar -C "$T/d" -P --transform 's,^f$,lnk/f,' -cf "$T/symlinked.tar" lnk f
+# Through the lower layer's '../' symlink: no parent entry for etc-up.
+echo pwned >"$T/up/passwd"
+tar -C "$T/up" --transform 's,^,etc-up/,' -cf "$T/lower-link.tar" passwd
 tar -C "$T/d" -cf "$T/plain.tar" f good
 
 lfs_track_mount "$T/mnt"
 mkdir -p "$T/mnt"
 "$LAYERFS" mount --cache-dir "$T/cache" --layer "$T/traversal.tar" \
-	--layer "$T/symlinked.tar" "$T/mnt" 2>"$T/warnings" ||
-	fail "mount failed: $(cat "$T/warnings")"
+	--layer "$T/symlinked.tar" --layer "$T/lower-link.tar" "$T/mnt" \
+	2>"$T/warnings" || fail "mount failed: $(cat "$T/warnings")"
 cat "$T/warnings" >&2
 for w in "traversal.tar: entry \"../evil\" skipped: '..' component" \
-	"traversal.tar: entry \"/abs/good\" skipped: absolute path" \
-	"symlinked.tar: entry \"lnk/f\" skipped: its parent is not a directory"
+	"traversal.tar: entry \"/abs/good\" skipped: absolute path"
 do
 	grep -qF -- "$w" "$T/warnings" || fail "no warning: $w"
 done
-[ "$(ls "$T/mnt")" = "$(printf 'f\nlnk')" ] || fail "tree: $(ls "$T/mnt")"
+top=${T#/}
+top=${top%%/*}
+[ "$(ls "$T/mnt")" = "$(printf 'etc\netc-up\nf\nlnk\n%s' "$top")" ] ||
+	fail "tree: $(ls "$T/mnt")"
 [ "$(readlink "$T/mnt/lnk")" = "$T/outside" ] || fail "symlink target"
+[ "$(cat "$T/mnt/$T/outside/f")" = x ] || fail "lnk/f not at $T/outside/f"
+[ "$(readlink "$T/mnt/etc-up")" = ../../../../../../etc ] ||
+	fail "etc-up target"
+[ "$(cat "$T/mnt/etc/passwd")" = pwned ] || fail "etc-up/passwd not at etc"
 [ -z "$(ls -A "$T/outside")" ] || fail "wrote through the symlink"
+grep -q pwned /etc/passwd && fail "wrote /etc/passwd"
 for p in "$T/evil" "$T/../evil" /abs/good "$T/abs"; do
 	[ ! -e "$p" ] || fail "wrote $p"
 done

@@ -300,6 +300,174 @@ static void test_children_of_file_dropped(void **state)
 	fx_log_clear(&log);
 }
 
+static struct lfs_scan_entry slink(const char *target)
+{
+	struct lfs_scan_entry e = { .type = LFS_T_LNK, .mode = 0777,
+				    .target = target };
+
+	return e;
+}
+
+/* A member below one of the layer's own symlinks lands where the link
+ * leads, as umoci and containerd extract it (securejoin): relative targets
+ * from the link's directory, absolute ones and ".." never above the root,
+ * chains followed, missing directories made implicit on the way. */
+static void test_members_through_symlinks(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0), d = dir(0750);
+	struct lfs_scan_entry rel = slink("usr/lib"), abs = slink("/q/r");
+	struct lfs_scan_entry up = slink("../../../usr"),
+			      chain = slink("usr/up/lib/./");
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "usr", &d);
+	lfs_index_builder_add(b, "lib", &rel);
+	lfs_index_builder_add(b, "lib/a", &f);	      /* -> usr/lib/a */
+	lfs_index_builder_add(b, "s", &abs);
+	lfs_index_builder_add(b, "s/f", &f);	      /* -> q/r/f */
+	lfs_index_builder_add(b, "usr/up", &up);
+	lfs_index_builder_add(b, "usr/up/b", &f);     /* -> usr/b */
+	lfs_index_builder_add(b, "c", &chain);
+	lfs_index_builder_add(b, "c/sub/deep", &f);   /* -> usr/lib/sub/deep */
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "lib")->type, LFS_T_LNK);
+	assert_int_equal(at(ix, "usr/lib/a")->type, LFS_T_REG);
+	assert_true(at(ix, "usr/lib")->flags & LFS_E_IMPLICIT);
+	assert_int_equal(at(ix, "s")->type, LFS_T_LNK);
+	assert_int_equal(at(ix, "q/r/f")->type, LFS_T_REG);
+	assert_true(at(ix, "q")->flags & LFS_E_IMPLICIT);
+	assert_int_equal(at(ix, "usr/b")->type, LFS_T_REG);
+	assert_int_equal(at(ix, "usr")->mode, 0750);
+	assert_int_equal(at(ix, "usr/lib/sub/deep")->type, LFS_T_REG);
+	/* root; usr lib s c q; usr: b lib up; q: r; lib: a sub; r: f;
+	 * sub: deep */
+	assert_int_equal(ix->nentries, 14);
+	assert_false(fx_log_has(&log, "skipped"));
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+/* Markers below a symlink apply where it leads; an opaque marker's
+ * directory is resolved whole.  A symlink that loops, or has no target,
+ * cannot be followed: what is below it is dropped, named in a warning. */
+static void test_markers_and_loops_through_symlinks(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0), d = dir(0755);
+	struct lfs_scan_entry to_d = slink("d"), to_e = slink("e/");
+	struct lfs_scan_entry l1 = slink("l2"), l2 = slink("./l1"),
+			      empty = slink("");
+	struct fx_log log;
+	struct lfs_index *ix;
+	enum lfs_wh_kind kind;
+
+	(void)state;
+	lfs_index_builder_add(b, "d", &d);
+	lfs_index_builder_add(b, "ld", &to_d);
+	lfs_index_builder_add(b, "le", &to_e);
+	lfs_index_builder_marker(b, "ld/.wh.gone", &kind);
+	assert_int_equal(kind, LFS_WH_DELETE);
+	lfs_index_builder_marker(b, "le/.wh..wh..opq", &kind);
+	assert_int_equal(kind, LFS_WH_OPAQUE);
+	lfs_index_builder_add(b, "l1", &l1);
+	lfs_index_builder_add(b, "l2", &l2);
+	lfs_index_builder_add(b, "l1/f", &f);
+	lfs_index_builder_add(b, "nothing", &empty);
+	lfs_index_builder_add(b, "nothing/f", &f);
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "d/gone")->type, LFS_T_WHITEOUT);
+	assert_true(at(ix, "e")->flags & LFS_E_OPAQUE);
+	assert_true(at(ix, "e")->flags & LFS_E_TRANSPARENT);
+	assert_int_equal(at(ix, "le")->type, LFS_T_LNK);
+	assert_int_equal(at(ix, "l1")->type, LFS_T_LNK);
+	assert_true(fx_log_has(&log, "L: entry \"l1/f\" skipped: its parent is "
+				     "a symbolic link that cannot be followed"));
+	assert_true(fx_log_has(&log, "L: entry \"nothing/f\" skipped: its "
+				     "parent is a symbolic link that cannot"));
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+/* Extraction works in member order: a member below a path resolves it as
+ * the layer stands then.  A symlink that replaces a directory moves later
+ * members, and a directory that replaces a symlink takes them back, even
+ * when they share a directory with the member just before. */
+static void test_symlink_order(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0), d = dir(0700);
+	struct lfs_scan_entry to_t = slink("t");
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "x/one", &f);	/* x implicit */
+	lfs_index_builder_add(b, "x", &to_t);	/* x a symlink now */
+	lfs_index_builder_add(b, "x/two", &f);	/* -> t/two */
+	lfs_index_builder_add(b, "x", &d);	/* a directory again */
+	lfs_index_builder_add(b, "x/three", &f); /* stays in x */
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "x")->type, LFS_T_DIR);
+	assert_int_equal(at(ix, "x/one")->type, LFS_T_REG);
+	assert_int_equal(at(ix, "x/three")->type, LFS_T_REG);
+	assert_int_equal(at(ix, "t/two")->type, LFS_T_REG);
+	assert_int_equal(lfs_index_lookup_path(ix, "x/two"), LFS_INDEX_NONE);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+/* The layer's steps inside symlink targets are budgeted: past the budget,
+ * a member below a symlink is dropped like one below a loop, so a hostile
+ * layer of long chains cannot keep the pass busy for hours. */
+static void test_symlink_step_budget(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0), to_abc = slink("a/b/c");
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_set_link_steps(b, 4);
+	lfs_index_builder_add(b, "l", &to_abc);
+	lfs_index_builder_add(b, "l/one", &f);	   /* 3 steps: 1 left */
+	lfs_index_builder_add(b, "l/x/two", &f);   /* followed: 0 left */
+	lfs_index_builder_add(b, "l/y/three", &f); /* not followed */
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "a/b/c/one")->type, LFS_T_REG);
+	assert_int_equal(at(ix, "a/b/c/x/two")->type, LFS_T_REG);
+	assert_int_equal(lfs_index_lookup_path(ix, "a/b/c/y"), LFS_INDEX_NONE);
+	assert_true(fx_log_has(&log, "L: entry \"l/y/three\" skipped: a "
+				     "parent of it is a symbolic link that "
+				     "cannot be followed"));
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
+/* A hardlink's target path is resolved through the layer's symlinks. */
+static void test_hardlink_through_symlink(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(512), to_d = slink("d"),
+			      h = hardlink("ld/file");
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	lfs_index_builder_add(b, "d/file", &f);
+	lfs_index_builder_add(b, "ld", &to_d);
+	lfs_index_builder_add(b, "h", &h);
+	ix = finish(b, &log);
+	assert_int_equal(at(ix, "h")->type, LFS_T_HARDLINK);
+	assert_false(at(ix, "h")->flags & LFS_E_XLINK);
+	assert_int_equal(at(ix, "h")->u.target,
+			 lfs_index_lookup_path(ix, "d/file"));
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
 /* Members are walked from the last member's directory when they share
  * it: a directory that became a file in between, and a sibling walked
  * after a deeper path, come out as a full walk would have them. */
@@ -647,6 +815,11 @@ int main(void)
 		cmocka_unit_test(test_opaque_markers),
 		cmocka_unit_test(test_children_of_file_dropped),
 		cmocka_unit_test(test_same_directory_walks),
+		cmocka_unit_test(test_members_through_symlinks),
+		cmocka_unit_test(test_markers_and_loops_through_symlinks),
+		cmocka_unit_test(test_symlink_order),
+		cmocka_unit_test(test_hardlink_through_symlink),
+		cmocka_unit_test(test_symlink_step_budget),
 		cmocka_unit_test(test_root_entry_must_be_dir),
 		cmocka_unit_test(test_hardlinks_in_layer),
 		cmocka_unit_test(test_hardlink_to_lower_layer),

@@ -75,7 +75,9 @@ static struct lfs_index *make_index(GBytes **gz)
 	lfs_index_builder_add(b, "hl", &h);
 	lfs_index_builder_add(b, "xl", &x);
 	lfs_index_builder_whiteout(b, "gone");
+	lfs_index_builder_add(b, "implied/dir/f", &f);
 	ix = lfs_index_builder_finish(b, NULL, "L");
+	assert_int_equal(ix->nimplicit, 2);
 	lfs_index_builder_free(b);
 
 	/* Access points from a real pass over a gzip stream. */
@@ -170,6 +172,7 @@ static void test_round_trip(void **state)
 	SAME_ARRAY(ix, f->built, hardlinks, nhardlinks);
 	SAME_ARRAY(ix, f->built, checkpoints, ncheckpoints);
 	SAME_ARRAY(ix, f->built, frames, nframes);
+	SAME_ARRAY(ix, f->built, implicit, nimplicit);
 	assert_int_equal(ix->strtab_len, f->built->strtab_len);
 	assert_memory_equal(ix->strtab, f->built->strtab, ix->strtab_len);
 	assert_int_equal(ix->windows_len, f->built->windows_len);
@@ -331,6 +334,23 @@ static void edit_checkpoint(struct fx *f, guint8 *data)
 	cp[2].out = cp[1].out;
 }
 
+static void edit_implicit(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+	uint32_t *imp = (void *)(data + h->sec[LFS_SEC_IMPLICIT].offset);
+
+	imp[1] = find(f, "implied/dir/f");
+}
+
+static void edit_implicit_order(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+	uint32_t *imp = (void *)(data + h->sec[LFS_SEC_IMPLICIT].offset);
+
+	(void)f;
+	imp[1] = imp[0];
+}
+
 static void edit_section(struct fx *f, guint8 *data)
 {
 	struct lfs_index_file_header *h = (void *)data;
@@ -368,6 +388,8 @@ static void test_hostile_contents_rejected(void **state)
 		{ edit_children, "children out of bounds" },
 		{ edit_extent, "extent out of bounds" },
 		{ edit_checkpoint, "access points out of order" },
+		{ edit_implicit, "implicit directory list names another" },
+		{ edit_implicit_order, "implicit directory list out of order" },
 		{ edit_section, "section out of bounds" },
 		{ edit_version, "another format version" },
 		{ edit_endian, "another kind of machine" },

@@ -31,6 +31,7 @@ struct stack {
 	uint32_t n;
 	struct lfs_tree *tree;
 	uint64_t cache_bytes; /* for the tree; 0: the default */
+	uint32_t link_steps;  /* for the tree; 0: the default */
 	struct lfs_obj objs[8]; /* what must() returned lately */
 	unsigned int nobjs;
 };
@@ -65,7 +66,7 @@ static void stack_init(struct stack *s)
 
 static void stack_build(struct stack *s)
 {
-	struct lfs_tree_options o = { s->cache_bytes };
+	struct lfs_tree_options o = { s->cache_bytes, s->link_steps };
 
 	s->tree = lfs_tree_new(s->layers, s->n, &s->log.lg, &o);
 }
@@ -585,6 +586,125 @@ static void test_marker_only_directories(void **state)
 	stack_free(&s);
 }
 
+#define LINK(p, to) { .path = (p), .type = AE_IFLNK, .link = (to) }
+
+/* A layer holding members below a lower layer's symlink, without entries
+ * for their directories: they land where the symlink leads, and the
+ * symlink stays, as umoci unpack leaves them (decision 0019). */
+static void test_members_below_lower_symlinks(void **state)
+{
+	struct fx_entry deep_dir = { .path = "u2/lib/sub", .type = AE_IFDIR,
+				     .mode = 0700 };
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("usr"), DIR("usr/lib"), FILE_("usr/lib/a", "a"),
+			  FILE_("usr/lib/b", "b"), LINK("lib", "usr/lib"),
+			  LINK("x", "/abs/y"), LINK("up", "../../../usr"),
+			  LINK("u2", "usr")));
+	stack_add(&s, TAR(FILE_("lib/foo", "foo"), FILE_("lib/.wh.a", ""),
+			  FILE_("x/f", "xf"), FILE_("up/lib/upf", "upf"),
+			  deep_dir, FILE_("u2/lib/sub/deep", "deep")));
+	stack_build(&s);
+	assert_true(S_ISLNK(stat_of(&s, "lib").st_mode));
+	assert_true(S_ISLNK(stat_of(&s, "x").st_mode));
+	assert_true(S_ISLNK(stat_of(&s, "up").st_mode));
+	assert_true(S_ISLNK(stat_of(&s, "u2").st_mode));
+	assert_listing(&s, "", "abs,lib,u2,up,usr,x");
+	assert_listing(&s, "usr/lib", "b,foo,sub,upf");
+	assert_contents(&s, "usr/lib/foo", "foo");
+	assert_contents(&s, "usr/lib/upf", "upf");
+	assert_contents(&s, "usr/lib/sub/deep", "deep");
+	assert_int_equal(stat_of(&s, "usr/lib/sub").st_mode, S_IFDIR | 0700);
+	assert_contents(&s, "abs/y/f", "xf");
+	/* A directory made only to hold what came through the symlink is
+	 * synthesised, as any directory no layer lists. */
+	assert_int_equal(stat_of(&s, "abs/y").st_mode, S_IFDIR | 0755);
+	assert_int_equal(stat_of(&s, "usr/lib").st_nlink, 3);
+	assert_false(fx_log_has(&s.log, "left out"));
+	stack_free(&s);
+}
+
+/* An opaque marker, and a hardlink, through a lower symlink; an entry for
+ * the directory itself replaces the symlink instead; below a lower regular
+ * file, the layer's directory stands, as it always has. */
+static void test_lower_symlinks_markers_and_links(void **state)
+{
+	struct fx_entry h = { .path = "h", .hardlink = "lib/b" };
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(DIR("usr"), DIR("usr/lib"), FILE_("usr/lib/a", "a"),
+			  FILE_("usr/lib/b", "b"), LINK("lib", "usr/lib"),
+			  LINK("own", "usr"), FILE_("file", "f")));
+	stack_add(&s, TAR(FILE_("lib/.wh..wh..opq", ""), FILE_("lib/n", "n"),
+			  h, DIR("own"), FILE_("own/o", "o"),
+			  FILE_("file/inner", "i")));
+	stack_build(&s);
+	assert_listing(&s, "usr/lib", "n");
+	assert_true(S_ISLNK(stat_of(&s, "lib").st_mode));
+	assert_true(S_ISDIR(stat_of(&s, "own").st_mode));
+	assert_listing(&s, "own", "o");
+	assert_true(S_ISDIR(stat_of(&s, "file").st_mode));
+	assert_contents(&s, "file/inner", "i");
+	/* h links the lower usr/lib/b, which the opaque marker then hid. */
+	assert_contents(&s, "h", "b");
+	assert_int_equal(stat_of(&s, "h").st_nlink, 1);
+	stack_free(&s);
+}
+
+/* Symlinks that loop cannot be followed: what is below is left out with
+ * a warning naming the layer and the path; the rest of the layer stays.
+ * Chains through layers are followed, each layer moved on the layers
+ * below as they are after their own moves. */
+static void test_lower_symlink_loops_and_chains(void **state)
+{
+	struct lfs_obj o;
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	stack_add(&s, TAR(LINK("l1", "l2"), LINK("l2", "/l1"), DIR("real"),
+			  LINK("hop", "real")));
+	stack_add(&s, TAR(FILE_("l1/f", "lost"), FILE_("kept", "k"),
+			  LINK("hop2", "hop/in"), FILE_("hop/in/x", "x")));
+	stack_add(&s, TAR(FILE_("hop2/y", "y")));
+	stack_build(&s);
+	assert_true(fx_log_has(&s.log, "layer1.tar: entries under \"l1\" left "
+				       "out: too many levels of symbolic "
+				       "links"));
+	assert_true(S_ISLNK(stat_of(&s, "l1").st_mode));
+	assert_int_equal(walk(&s, "l1/f", &o), -ENOTDIR);
+	assert_contents(&s, "kept", "k");
+	assert_listing(&s, "real/in", "x,y");
+	assert_contents(&s, "real/in/y", "y");
+	stack_free(&s);
+}
+
+/* Resolving a layer's directories through the symlinks below is
+ * budgeted per layer: past the budget, what is below is left out with a
+ * warning instead of keeping the mount busy. */
+static void test_lower_symlink_step_budget(void **state)
+{
+	struct stack s;
+
+	(void)state;
+	stack_init(&s);
+	s.link_steps = 6;
+	stack_add(&s, TAR(LINK("l", "a/b/c")));
+	/* l: 1 + 3 steps, to a/b/c; a/b/c/d: 4 more, past the budget. */
+	stack_add(&s, TAR(FILE_("l/one", "1"), FILE_("l/d/two", "2")));
+	stack_build(&s);
+	assert_contents(&s, "a/b/c/one", "1");
+	assert_true(fx_log_has(&s.log, "layer1.tar: entries under \"l/d\" "
+				       "left out: the layer's symbolic links "
+				       "take too long to resolve"));
+	assert_listing(&s, "a/b/c", "one");
+	stack_free(&s);
+}
+
 /* A link to a link whose target is in a lower layer: all three names are
  * one file. */
 static void test_link_chain_across_layers(void **state)
@@ -947,6 +1067,10 @@ int main(void)
 		cmocka_unit_test(test_racing_on_a_tiny_cache),
 		cmocka_unit_test(test_inode_numbers_stable),
 		cmocka_unit_test(test_marker_only_directories),
+		cmocka_unit_test(test_members_below_lower_symlinks),
+		cmocka_unit_test(test_lower_symlinks_markers_and_links),
+		cmocka_unit_test(test_lower_symlink_loops_and_chains),
+		cmocka_unit_test(test_lower_symlink_step_budget),
 		cmocka_unit_test(test_link_chain_across_layers),
 		cmocka_unit_test(test_failed_link_keeps_whiteout),
 	};
