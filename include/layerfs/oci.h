@@ -46,12 +46,18 @@ gboolean lfs_oci_parse_config(const char *json, size_t len, const char *what,
 			      GError **error);
 
 /* The platform this machine runs, in OCI terms ("linux/amd64",
- * "linux/arm/v7").  g_free the result. */
+ * "linux/arm/v7"): lfs_oci_machine_platform() of uname(2)'s machine name.
+ * g_free the results. */
 char *lfs_oci_host_platform(void);
+char *lfs_oci_machine_platform(const char *machine);
 
-/* Whether descriptor @d runs on @platform ("os/arch[/variant]"). */
-bool lfs_oci_platform_matches(const struct lfs_oci_descriptor *d,
-			      const char *platform);
+/* How well descriptor @d's platform suits @platform ("os/arch[/variant]",
+ * asked for or the host's), after containerd's normalisation and matching
+ * (docs/decisions/0018): 0 when it is that platform, 1, 2, ... for older
+ * ones that run there, in order of preference, and -1 when it does not
+ * run there or names no platform. */
+int lfs_oci_platform_rank(const struct lfs_oci_descriptor *d,
+			  const char *platform);
 
 /* Resolve layout directory @dir to an image.  @ref selects by the ref.name
  * annotation (NULL: the only image in the layout); @platform picks from

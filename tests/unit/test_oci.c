@@ -410,34 +410,91 @@ static void test_compression_name(void **state)
 	assert_string_equal(lfs_compression_name(LFS_COMP_DETECT), "unknown");
 }
 
+/* lfs_oci_platform_rank(): containerd's normalisation on both sides,
+ * then the place of the descriptor's platform among those the wanted one
+ * runs (docs/decisions/0018). */
 struct plat_case {
 	const char *os, *arch, *variant; /* the descriptor */
 	const char *want;
-	bool match;
+	int rank;
 };
 
 static const struct plat_case platforms[] = {
-    {"linux", "amd64", NULL, "linux/amd64", true},
-    {"linux", "amd64", NULL, "linux/arm64", false},
-    {"linux", "amd64", NULL, "windows/amd64", false},
-    {"windows", "amd64", NULL, "linux/amd64", false},
-    /* arm64 images usually leave out their only variant, v8. */
-    {"linux", "arm64", NULL, "linux/arm64/v8", true},
-    {"linux", "arm64", "v8", "linux/arm64/v8", true},
-    {"linux", "arm64", NULL, "linux/arm64", true},
-    {"linux", "arm64", "v8", "linux/arm64", true},
-    {"linux", "arm64", "v9", "linux/arm64/v8", false},
-    /* ... but the default is arm64's alone. */
-    {"linux", "arm", NULL, "linux/arm/v7", false},
-    {"linux", "arm", "v7", "linux/arm/v7", true},
-    {"linux", "arm", "v6", "linux/arm/v7", false},
-    {"linux", "arm", "v7", "linux/arm", true},
-    {NULL, "amd64", NULL, "linux/amd64", false},
-    {"linux", NULL, NULL, "linux/amd64", false},
-    {"linux", "amd64", NULL, "linux", false},
+    {"linux", "amd64", NULL, "linux/amd64", 0},
+    {"linux", "amd64", NULL, "linux/arm64", -1},
+    {"linux", "amd64", NULL, "windows/amd64", -1},
+    {"windows", "amd64", NULL, "linux/amd64", -1},
+    /* Spelling: case, and the names uname(2) and Debian use. */
+    {"Linux", "AMD64", NULL, "linux/amd64", 0},
+    {"linux", "x86_64", NULL, "linux/amd64", 0},
+    {"linux", "amd64", NULL, "linux/x86_64", 0},
+    {"linux", "amd64", NULL, "linux/x86-64", 0},
+    {"linux", "i386", NULL, "linux/386", 0},
+    {"linux", "386", NULL, "linux/i686", 0},
+    {"linux", "aarch64", NULL, "linux/arm64", 0},
+    {"linux", "arm64", NULL, "linux/aarch64", 0},
+    {"linux", "arm", "v7", "linux/armhf", 0},
+    {"linux", "armhf", NULL, "linux/arm/v7", 0},
+    {"linux", "arm", "v6", "linux/armel", 0},
+    {"linux", "armel", NULL, "linux/arm/v6", 0},
+    /* arm64 without a variant, "8" and "v8" are one platform. */
+    {"linux", "arm64", NULL, "linux/arm64/v8", 0},
+    {"linux", "arm64", "v8", "linux/arm64/v8", 0},
+    {"linux", "arm64", "8", "linux/arm64", 0},
+    {"linux", "arm64", "v8", "linux/arm64", 0},
+    {"linux", "arm64", NULL, "linux/arm64/8", 0},
+    {"linux", "arm64", "v9", "linux/arm64/v8", -1},
+    /* arm without a variant is v7; "7" is v7. */
+    {"linux", "arm", NULL, "linux/arm/v7", 0},
+    {"linux", "arm", "v7", "linux/arm", 0},
+    {"linux", "arm", "7", "linux/arm/v7", 0},
+    {"linux", "arm", NULL, "linux/arm/v6", -1},
+    {"linux", "arm", "v8", "linux/arm", -1},
+    /* Older arm runs on newer: v8 takes v7, v6, v5, in that order. */
+    {"linux", "arm", "v8", "linux/arm/v8", 0},
+    {"linux", "arm", "v7", "linux/arm/v8", 1},
+    {"linux", "arm", "v6", "linux/arm/v8", 2},
+    {"linux", "arm", "5", "linux/arm/v8", 3},
+    {"linux", "arm", "v4", "linux/arm/v8", -1},
+    {"linux", "arm", "v6", "linux/arm/v7", 1},
+    {"linux", "arm", "v5", "linux/arm", 2},
+    {"linux", "arm", "v5", "linux/arm/v6", 1},
+    {"linux", "arm", "v7", "linux/arm/v6", -1},
+    {"linux", "arm", "v6", "linux/arm/v5", -1},
+    /* arm64 runs 32-bit arm, after every arm64 level it takes. */
+    {"linux", "arm", "v8", "linux/arm64", 1},
+    {"linux", "arm", NULL, "linux/arm64", 2},
+    {"linux", "arm", "v5", "linux/arm64/v8", 4},
+    {"linux", "arm64", "v8.1", "linux/arm64/v8.2", 1},
+    {"linux", "arm64", NULL, "linux/arm64/v8.2", 2},
+    {"linux", "arm", "v8", "linux/arm64/v8.2", 3},
+    {"linux", "arm64", "v8.3", "linux/arm64/v8.2", -1},
+    {"linux", "arm64", "v9", "linux/arm64/v9.1", 1},
+    {"linux", "arm64", "v8.6", "linux/arm64/v9.1", 2},
+    {"linux", "arm64", "v8.7", "linux/arm64/v9.1", -1},
+    {"linux", "arm64", "v8", "linux/arm64/v9.1", 8},
+    {"linux", "arm", "v7", "linux/arm64/v9", 8},
+    /* amd64 levels, then 386. */
+    {"linux", "386", NULL, "linux/amd64", 1},
+    {"linux", "amd64", "v1", "linux/amd64", 0},
+    {"linux", "amd64", "v2", "linux/amd64", -1},
+    {"linux", "amd64", "v2", "linux/amd64/v3", 1},
+    {"linux", "amd64", NULL, "linux/amd64/v3", 2},
+    {"linux", "386", NULL, "linux/amd64/v3", 3},
+    {"linux", "amd64", NULL, "linux/386", -1},
+    /* Elsewhere the variant must be the same. */
+    {"linux", "ppc64le", NULL, "linux/ppc64le", 0},
+    {"linux", "riscv64", "rva23", "linux/riscv64", -1},
+    {"linux", "riscv64", NULL, "linux/riscv64/rva23", -1},
+    {"linux", "s390x", NULL, "linux/amd64", -1},
+    /* Missing pieces match nothing. */
+    {NULL, "amd64", NULL, "linux/amd64", -1},
+    {"linux", NULL, NULL, "linux/amd64", -1},
+    {"linux", "amd64", NULL, "linux", -1},
+    {"linux", "arm", "v7", "linux/arm/v7/x", -1},
 };
 
-static void test_platform_matches(void **state)
+static void test_platform_rank(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < G_N_ELEMENTS(platforms); i++) {
@@ -447,10 +504,65 @@ static void test_platform_matches(void **state)
 		d.os = (char *)c->os;
 		d.arch = (char *)c->arch;
 		d.variant = (char *)c->variant;
-		print_message("# %s/%s/%s vs %s\n", c->os, c->arch, c->variant,
-			      c->want);
-		assert_int_equal(lfs_oci_platform_matches(&d, c->want),
-				 c->match);
+		print_message("# %s/%s/%s for %s\n", c->os, c->arch,
+			      c->variant, c->want);
+		assert_int_equal(lfs_oci_platform_rank(&d, c->want), c->rank);
+	}
+}
+
+/* uname(2) machine names -> the platform the host runs. */
+static const struct {
+	const char *machine, *platform;
+} machines[] = {
+    {"x86_64", "linux/amd64"},	{"i686", "linux/386"},
+    {"i386", "linux/386"},	{"aarch64", "linux/arm64"},
+    /* A 32-bit userland on a 64-bit arm CPU. */
+    {"armv8l", "linux/arm/v8"}, {"armv7l", "linux/arm/v7"},
+    {"armv6l", "linux/arm/v6"}, {"armv5tel", "linux/arm/v5"},
+    {"ppc64le", "linux/ppc64le"}, {"s390x", "linux/s390x"},
+    {"riscv64", "linux/riscv64"}, {"loongarch64", "linux/loong64"},
+    {"sparc64", "linux/sparc64"},
+};
+
+static void test_machine_platform(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(machines); i++) {
+		g_autofree char *p =
+		    lfs_oci_machine_platform(machines[i].machine);
+
+		print_message("# %s\n", machines[i].machine);
+		assert_string_equal(p, machines[i].platform);
+	}
+}
+
+/* What an armv8l host (arm/v8) takes from an index: arm/v7, then v6,
+ * then v5, wherever they stand; an armv7l host takes v7 and v6. */
+static void test_machine_platform_takes_older_arm(void **state)
+{
+	static const struct {
+		const char *machine, *variant;
+		int rank;
+	} cases[] = {
+	    {"armv8l", "v7", 1}, {"armv8l", "v6", 2}, {"armv8l", "v5", 3},
+	    {"armv7l", "v7", 0}, {"armv7l", NULL, 0}, {"armv7l", "v6", 1},
+	    {"armv7l", "v8", -1}, {"armv6l", "v7", -1}, {"armv5tel", "v5", 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *host =
+		    lfs_oci_machine_platform(cases[i].machine);
+		struct lfs_oci_descriptor d = {
+		    .os = (char *)"linux",
+		    .arch = (char *)"arm",
+		    .variant = (char *)cases[i].variant,
+		};
+
+		print_message("# %s: arm/%s\n", cases[i].machine,
+			      cases[i].variant);
+		assert_int_equal(lfs_oci_platform_rank(&d, host),
+				 cases[i].rank);
 	}
 }
 
@@ -458,14 +570,12 @@ static void test_host_platform(void **state)
 {
 	g_autofree char *p = lfs_oci_host_platform();
 	struct utsname u;
+	g_autofree char *want = NULL;
 
 	(void)state;
 	assert_int_equal(uname(&u), 0);
-	assert_true(g_str_has_prefix(p, "linux/"));
-	if (strcmp(u.machine, "x86_64") == 0)
-		assert_string_equal(p, "linux/amd64");
-	else if (strcmp(u.machine, "aarch64") == 0)
-		assert_string_equal(p, "linux/arm64");
+	want = lfs_oci_machine_platform(u.machine);
+	assert_string_equal(p, want);
 }
 
 /* ---- layouts on disk --------------------------------------------------- */
@@ -548,7 +658,7 @@ static void put_image(const char *dir, const struct image_spec *s,
 }
 
 /* A descriptor for manifest @digest, optionally tagged and with a
- * platform ("os/arch"). */
+ * platform (@os and "arch[/variant]"). */
 static char *desc_json(const char *mt, const char *digest, gsize size,
 		       const char *tag, const char *os, const char *arch)
 {
@@ -557,10 +667,14 @@ static char *desc_json(const char *mt, const char *digest, gsize size,
 				  "\": \"%s\"}",
 				  tag)
 		: g_strdup("");
+	g_auto(GStrv) av = arch ? g_strsplit(arch, "/", 2) : NULL;
+	g_autofree char *variant =
+	    av && av[1] ? g_strdup_printf(", \"variant\": \"%s\"", av[1])
+			: g_strdup("");
 	g_autofree char *plat =
 	    os ? g_strdup_printf(", \"platform\": {\"os\": \"%s\", "
-				 "\"architecture\": \"%s\"}",
-				 os, arch)
+				 "\"architecture\": \"%s\"%s}",
+				 os, av[0], variant)
 	       : g_strdup("");
 	g_autofree char *mtj =
 	    mt ? g_strdup_printf("\"mediaType\": \"%s\", ", mt) : g_strdup("");
@@ -995,10 +1109,101 @@ static void test_open_top_level_no_platform_match(void **state)
 			 "no manifest for platform linux/riscv64",
 			 "(available: linux/amd64, linux/arm64)");
 	g_clear_error(&f->error);
-	/* The variant must agree too. */
-	assert_false(lfs_oci_open(f->dir, "latest", "linux/arm64/v9", &f->img,
+	/* arm64 runs 32-bit arm, not the other way round. */
+	assert_false(lfs_oci_open(f->dir, "latest", "linux/arm/v7", &f->img,
 				  &f->error));
-	assert_lfs_error(f->error, ENOENT, index, "linux/arm64/v9");
+	assert_lfs_error(f->error, ENOENT, index, "linux/arm/v7");
+}
+
+/* An index listing one image per platform in @archs ("arch[/variant]",
+ * NULL-terminated), straight in index.json or (@nested) in an image index
+ * it names; the manifest digests go to @manifests. */
+static void platform_index(struct fx *f, const char *const *archs,
+			   bool nested, GPtrArray *manifests)
+{
+	g_autoptr(GPtrArray) descs = g_ptr_array_new_with_free_func(g_free);
+
+	for (size_t i = 0; archs[i]; i++) {
+		g_auto(GStrv) av = g_strsplit(archs[i], "/", 2);
+		struct image_spec s = {.content = archs[i], .arch = av[0]};
+		struct image im = {0};
+
+		put_image(f->dir, &s, &im);
+		g_ptr_array_add(descs,
+				desc_json(MT_MANIFEST, im.manifest,
+					  im.manifest_size, NULL, "linux",
+					  archs[i]));
+		g_ptr_array_add(manifests, g_strdup(im.manifest));
+		image_clear(&im);
+	}
+	if (nested) {
+		g_autofree char *json =
+		    index_json((const char *const *)descs->pdata, descs->len);
+		g_autofree char *digest = fx_oci_blob_str(f->dir, json);
+		g_autofree char *top = desc_json(MT_INDEX, digest, strlen(json),
+						 NULL, NULL, NULL);
+
+		write_index(f->dir, (const char *const[]){top}, 1);
+	} else {
+		write_index(f->dir, (const char *const *)descs->pdata,
+			    descs->len);
+	}
+}
+
+/* The platform asked for wins wherever it stands in the index; without it,
+ * the newest older one that runs there (docs/decisions/0018). */
+static void test_open_prefers_exact_then_newest(void **state)
+{
+	static const char *const with_v8[] = {"arm/v5", "arm/v6", "arm",
+					      "arm/v8", NULL};
+	static const char *const no_v8[] = {"arm/v5", "arm/v6", "arm", NULL};
+	static const char *const x86[] = {"386", "amd64", NULL};
+	static const char *const x86_only_386[] = {"arm64", "386", NULL};
+	static const struct {
+		const char *const *archs;
+		const char *want;
+		int pick; /* index into archs */
+	} cases[] = {
+	    {with_v8, "linux/arm/v8", 3},   {with_v8, "linux/arm/v7", 2},
+	    {no_v8, "linux/arm/v8", 2},	    {no_v8, "linux/arm", 2},
+	    {no_v8, "linux/armhf", 2},	    {no_v8, "linux/arm/v6", 1},
+	    {no_v8, "linux/armel", 1},	    {no_v8, "linux/arm/v5", 0},
+	    {no_v8, "linux/arm64", 2},	    {with_v8, "linux/aarch64", 3},
+	    {x86, "linux/amd64", 1},	    {x86, "linux/x86_64", 1},
+	    {x86, "linux/386", 0},	    {x86_only_386, "linux/amd64", 1},
+	    {x86_only_386, "linux/arm64/v8", 0},
+	};
+
+	for (int nested = 0; nested <= 1; nested++) {
+		for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+			struct fx *f = *state;
+			g_autoptr(GPtrArray) m =
+			    g_ptr_array_new_with_free_func(g_free);
+
+			print_message("# %s%s\n", cases[i].want,
+				      nested ? " (nested index)" : "");
+			platform_index(f, cases[i].archs, nested, m);
+			assert_opens(f, NULL, cases[i].want,
+				     m->pdata[cases[i].pick]);
+		}
+	}
+}
+
+/* Nothing that runs there: arm/v6 takes no v7, and arm/v5 no v6. */
+static void test_open_no_older_arm(void **state)
+{
+	static const char *const archs[] = {"arm/v7", "arm/v6", NULL};
+	struct fx *f = *state;
+	g_autoptr(GPtrArray) m = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *index = g_build_filename(f->dir, "index.json", NULL);
+
+	platform_index(f, archs, false, m);
+	assert_opens(f, NULL, "linux/arm/v6", m->pdata[1]);
+	assert_false(
+	    lfs_oci_open(f->dir, NULL, "linux/arm/v5", &f->img, &f->error));
+	assert_lfs_error(f->error, ENOENT, index,
+			 "no manifest for platform linux/arm/v5",
+			 "(available: linux/arm/v7, linux/arm/v6)");
 }
 
 /* Without --platform, nothing for this machine: say so, and how to pick. */
@@ -1405,7 +1610,9 @@ int main(void)
 	    cmocka_unit_test(test_parse_config_diff_id_not_a_string),
 	    cmocka_unit_test(test_media_type_compression),
 	    cmocka_unit_test(test_compression_name),
-	    cmocka_unit_test(test_platform_matches),
+	    cmocka_unit_test(test_platform_rank),
+	    cmocka_unit_test(test_machine_platform),
+	    cmocka_unit_test(test_machine_platform_takes_older_arm),
 	    cmocka_unit_test(test_host_platform),
 	    FT(test_open_two_layers),
 	    FT(test_open_without_layout_file),
@@ -1421,6 +1628,8 @@ int main(void)
 	    FT(test_open_top_level_by_platform),
 	    FT(test_open_same_tag_across_platforms),
 	    FT(test_open_top_level_no_platform_match),
+	    FT(test_open_prefers_exact_then_newest),
+	    FT(test_open_no_older_arm),
 	    FT(test_open_top_level_no_host_match),
 	    FT(test_open_lone_entry_other_platform),
 	    FT(test_open_nested_index_lone_other_platform),
