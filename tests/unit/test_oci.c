@@ -34,6 +34,9 @@
 	"application/vnd.docker.distribution.manifest.v2+json"
 #define MT_DOCKER_LIST                                                         \
 	"application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define MT_DOCKER_TAR "application/vnd.docker.image.rootfs.diff.tar"
+#define MT_DOCKER_TGZ "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 #define D_ABC                                                                  \
 	"sha256:"                                                              \
@@ -586,6 +589,7 @@ struct image_spec {
 	const char *top_mt;	/* top layer's media type; NULL: tar+gzip */
 	int ndiff_ids;		/* diff_ids listed; 0: one per layer */
 	bool bad_plain_diff_id; /* the bottom (plain) layer's is wrong */
+	bool docker; /* Docker's media types (schema 2), not OCI's */
 };
 
 struct image {
@@ -645,14 +649,20 @@ static void put_image(const char *dir, const struct image_spec *s,
 	im->config = fx_oci_blob_str(dir, config);
 	im->config_size = strlen(config);
 	manifest = g_strdup_printf(
-	    "{\"schemaVersion\": 2, \"mediaType\": \"" MT_MANIFEST "\", "
-	    "\"config\": {\"mediaType\": \"" MT_CONFIG "\", \"digest\": "
+	    "{\"schemaVersion\": 2, \"mediaType\": \"%s\", "
+	    "\"config\": {\"mediaType\": \"%s\", \"digest\": "
 	    "\"%s\", \"size\": %zu}, \"layers\": ["
-	    "{\"mediaType\": \"" MT_TAR "\", \"digest\": \"%s\", "
+	    "{\"mediaType\": \"%s\", \"digest\": \"%s\", "
 	    "\"size\": %zu}, "
 	    "{\"mediaType\": \"%s\", \"digest\": \"%s\", \"size\": %zu}]}",
-	    im->config, im->config_size, im->layers[0], im->layer_sizes[0],
-	    s->top_mt ? s->top_mt : MT_TGZ, im->layers[1], im->layer_sizes[1]);
+	    s->docker ? MT_DOCKER_MANIFEST : MT_MANIFEST,
+	    s->docker ? MT_DOCKER_CONFIG : MT_CONFIG, im->config,
+	    im->config_size, s->docker ? MT_DOCKER_TAR : MT_TAR, im->layers[0],
+	    im->layer_sizes[0],
+	    s->top_mt	 ? s->top_mt
+	    : s->docker ? MT_DOCKER_TGZ
+			: MT_TGZ,
+	    im->layers[1], im->layer_sizes[1]);
 	im->manifest = fx_oci_blob_str(dir, manifest);
 	im->manifest_size = strlen(manifest);
 }
@@ -959,6 +969,60 @@ static void test_open_nested_index_no_platform(void **state)
 	assert_lfs_error(f->error, ENOENT, nested,
 			 "no manifest for platform linux/s390x",
 			 "available: linux/amd64, linux/arm64");
+}
+
+/* What `docker push` of a multi-platform image leaves in a layout (and
+ * skopeo copies as it is): index.json naming a Docker manifest list,
+ * which lists Docker schema 2 manifests, whose config and layers carry
+ * Docker's media types too. */
+static void test_open_nested_docker_manifest_list(void **state)
+{
+	struct fx *f = *state;
+	struct image_spec amd = {.content = "amd", .docker = true};
+	struct image_spec arm = {
+	    .content = "arm", .arch = "arm64", .docker = true};
+	g_autofree char *amd_d = NULL, *arm_d = NULL, *list = NULL;
+	g_autofree char *digest = NULL, *top = NULL;
+
+	put_image(f->dir, &amd, &f->im);
+	put_image(f->dir, &arm, &f->im2);
+	amd_d = desc_json(MT_DOCKER_MANIFEST, f->im.manifest,
+			  f->im.manifest_size, NULL, "linux", "amd64");
+	arm_d = desc_json(MT_DOCKER_MANIFEST, f->im2.manifest,
+			  f->im2.manifest_size, NULL, "linux", "arm64/v8");
+	list = g_strdup_printf("{\"schemaVersion\": 2, \"mediaType\": "
+			       "\"" MT_DOCKER_LIST "\", \"manifests\": "
+			       "[%s, %s]}",
+			       amd_d, arm_d);
+	digest = fx_oci_blob_str(f->dir, list);
+	top = desc_json(MT_DOCKER_LIST, digest, strlen(list), "multi", NULL,
+			NULL);
+	write_index(f->dir, (const char *const[]){top}, 1);
+	write_layout_file(f->dir);
+
+	assert_lfs_ok(
+	    lfs_oci_open(f->dir, "multi", "linux/arm64", &f->img, &f->error),
+	    &f->error);
+	assert_string_equal(f->img->manifest_digest, f->im2.manifest);
+	assert_string_equal(f->img->config_digest, f->im2.config);
+	assert_string_equal(f->img->platform, "linux/arm64");
+	assert_int_equal(f->img->layers->len, 2);
+	/* Docker's gzip type is taken by content (some tools put plain tars
+	 * under it). */
+	check_layer(f->img->layers->pdata[0], f->dir, f->im2.layers[0],
+		    f->im2.layer_sizes[0], MT_DOCKER_TAR, LFS_COMP_NONE,
+		    "layer 1/2");
+	check_layer(f->img->layers->pdata[1], f->dir, f->im2.layers[1],
+		    f->im2.layer_sizes[1], MT_DOCKER_TGZ, LFS_COMP_DETECT,
+		    "layer 2/2");
+	lfs_image_free(g_steal_pointer(&f->img));
+	assert_opens(f, NULL, "linux/amd64", f->im.manifest);
+	/* A platform the list lacks: the error names the list's blob. */
+	assert_false(
+	    lfs_oci_open(f->dir, NULL, "linux/s390x", &f->img, &f->error));
+	assert_lfs_error(f->error, ENOENT, digest,
+			 "no manifest for platform linux/s390x",
+			 "available: linux/amd64, linux/arm64/v8");
 }
 
 /* @levels image indexes between index.json and the manifest. */
@@ -1623,6 +1687,7 @@ int main(void)
 	    FT(test_open_nested_index_host_platform),
 	    FT(test_open_nested_index_without_media_type),
 	    FT(test_open_nested_index_no_platform),
+	    FT(test_open_nested_docker_manifest_list),
 	    FT(test_open_nested_index_depth_limit),
 	    FT(test_open_top_level_host_platform),
 	    FT(test_open_top_level_by_platform),
