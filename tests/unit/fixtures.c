@@ -318,18 +318,168 @@ char *fx_write_str(const char *dir, const char *name, const char *data)
 	return fx_write(dir, name, b);
 }
 
-GBytes *fx_data(const char *name)
-{
-	g_autoptr(GError) error = NULL;
-	const char *dir = g_getenv("LFS_TEST_DATA");
-	g_autofree char *path = g_build_filename(dir ? dir : "tests/data",
-						 name, NULL);
-	char *data;
-	gsize len;
+#define SP_RUNS 30
+#define SP_HOLE_RUNS 9
 
-	g_file_get_contents(path, &data, &len, &error);
+static struct fx_run sp_runs[SP_RUNS], sp_hole_runs[SP_HOLE_RUNS];
+static struct fx_sparse sparse_files[] = {
+	{ "sp", 0, sp_runs, SP_RUNS },
+	{ "sp-hole", 0, sp_hole_runs, SP_HOLE_RUNS },
+};
+
+const struct fx_sparse *fx_sparse_files(size_t *n)
+{
+	/* Runs of 1 to 4 blocks, spread over 2 MiB at uneven distances;
+	 * the last, 700 bytes, ends the file. */
+	for (unsigned int k = 0; k < SP_RUNS; k++) {
+		sp_runs[k].off = 4096 + k * 65536ull + (k % 3) * 512;
+		sp_runs[k].len = 512 * (1 + k % 4);
+	}
+	sp_runs[SP_RUNS - 1].len = 700;
+	sparse_files[0].size = sp_runs[SP_RUNS - 1].off + 700;
+	/* From offset 0, one run every 8 KiB, then 100000 bytes of hole. */
+	for (unsigned int k = 0; k < SP_HOLE_RUNS; k++) {
+		sp_hole_runs[k].off = k * 8192ull;
+		sp_hole_runs[k].len = 1024 + 512 * (k % 2);
+	}
+	sparse_files[1].size = SP_HOLE_RUNS * 8192 + 100000;
+	*n = G_N_ELEMENTS(sparse_files);
+	return sparse_files;
+}
+
+uint8_t fx_sparse_byte(uint64_t off)
+{
+	return (uint8_t)(1 + (off * 7 + off / 251) % 255);
+}
+
+guint8 *fx_sparse_content(const struct fx_sparse *sp)
+{
+	guint8 *p = g_malloc0(sp->size);
+
+	for (size_t i = 0; i < sp->nruns; i++) {
+		for (uint64_t x = sp->runs[i].off;
+		     x < sp->runs[i].off + sp->runs[i].len; x++)
+			p[x] = fx_sparse_byte(x);
+	}
+	return p;
+}
+
+const char *fx_gnu_sparse_name(enum fx_gnu_sparse kind)
+{
+	static const char *const names[] = { "GNU old", "pax 0.0", "pax 0.1",
+					     "pax 1.0" };
+
+	return names[kind];
+}
+
+/* Write @sp into @dir; false if the file system stored it without holes
+ * (GNU tar then archives it as a plain file). */
+static bool write_sparse(const char *dir, const struct fx_sparse *sp)
+{
+	g_autofree char *path = g_build_filename(dir, sp->name, NULL);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	struct stat st;
+
+	g_assert(fd >= 0);
+	g_assert(fchmod(fd, 0644) == 0);
+	g_assert(ftruncate(fd, (off_t)sp->size) == 0);
+	for (size_t i = 0; i < sp->nruns; i++) {
+		const struct fx_run *r = &sp->runs[i];
+		g_autofree guint8 *run = g_malloc(r->len);
+
+		for (uint64_t x = 0; x < r->len; x++)
+			run[x] = fx_sparse_byte(r->off + x);
+		g_assert(pwrite(fd, run, r->len, (off_t)r->off) ==
+			 (ssize_t)r->len);
+	}
+	g_assert(fstat(fd, &st) == 0);
+	close(fd);
+	return (uint64_t)st.st_blocks * 512 < sp->size;
+}
+
+static bool have_gnu_tar(void)
+{
+	const char *argv[] = { "tar", "--version", NULL };
+	g_autofree char *out = NULL;
+	int status;
+
+	return g_spawn_sync(NULL, (char **)argv, NULL,
+			    G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+			    NULL, NULL, &out, NULL, &status, NULL) &&
+	       g_spawn_check_wait_status(status, NULL) &&
+	       strstr(out, "GNU tar");
+}
+
+GBytes *fx_gnu_sparse_tar(enum fx_gnu_sparse kind, const struct fx_sparse *sps,
+			  size_t n, bool seek)
+{
+	static const char *const formats[][2] = {
+		[FX_GNU_OLD] = { "--format=gnu", "--sparse" },
+		[FX_GNU_PAX_00] = { "--format=pax", "--sparse-version=0.0" },
+		[FX_GNU_PAX_01] = { "--format=pax", "--sparse-version=0.1" },
+		[FX_GNU_PAX_10] = { "--format=pax", "--sparse-version=1.0" },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_auto(GStrv) env = g_get_environ();
+	g_autofree char *dir = fx_tmpdir();
+	g_autofree char *out = g_build_filename(dir, "out.tar", NULL);
+	g_autofree char *tar_err = NULL;
+	g_autofree char *data = NULL;
+	size_t len;
+	int status;
+	bool holes = true;
+
+	if (!have_gnu_tar()) {
+		fx_rmtree(dir);
+		return NULL;
+	}
+	g_free(fx_write_str(dir, "files/plain", "plain\n"));
+	{
+		g_autofree char *files = g_build_filename(dir, "files", NULL);
+
+		for (size_t i = 0; i < n; i++)
+			holes = write_sparse(files, &sps[i]) && holes;
+		g_ptr_array_add(argv, g_strdup("tar"));
+		g_ptr_array_add(argv, g_strdup("--create"));
+		g_ptr_array_add(argv, g_strdup_printf("--file=%s", out));
+		g_ptr_array_add(argv, g_strdup_printf("--directory=%s", files));
+	}
+	if (!holes) {
+		fx_rmtree(dir);
+		return NULL;
+	}
+	g_ptr_array_add(argv, g_strdup(formats[kind][0]));
+	g_ptr_array_add(argv, g_strdup(formats[kind][1]));
+	/* Holes found by reading for zero blocks: the map then depends on
+	 * the content only, not on the file system's block size. */
+	g_ptr_array_add(argv, g_strdup(seek ? "--hole-detection=seek"
+					    : "--hole-detection=raw"));
+	g_ptr_array_add(argv, g_strdup("--owner=0"));
+	g_ptr_array_add(argv, g_strdup("--group=0"));
+	g_ptr_array_add(argv, g_strdup("--numeric-owner"));
+	g_ptr_array_add(argv, g_strdup_printf("--mtime=@%d", FX_MTIME));
+	if (kind != FX_GNU_OLD)
+		g_ptr_array_add(argv,
+				g_strdup("--pax-option=exthdr.name=%d/"
+					 "PaxHeaders/%f,delete=atime,"
+					 "delete=ctime"));
+	for (size_t i = 0; i < n; i++)
+		g_ptr_array_add(argv, g_strdup(sps[i].name));
+	g_ptr_array_add(argv, g_strdup("plain"));
+	g_ptr_array_add(argv, NULL);
+	env = g_environ_setenv(env, "LC_ALL", "C", TRUE);
+	env = g_environ_setenv(env, "TZ", "UTC", TRUE);
+	g_spawn_sync(NULL, (char **)argv->pdata, env, G_SPAWN_SEARCH_PATH,
+		     NULL, NULL, NULL, &tar_err, &status, &error);
 	g_assert_no_error(error);
-	return g_bytes_new_take(data, len);
+	if (!g_spawn_check_wait_status(status, NULL))
+		g_error("GNU tar (%s) failed: %s", fx_gnu_sparse_name(kind),
+			tar_err);
+	g_file_get_contents(out, &data, &len, &error);
+	g_assert_no_error(error);
+	fx_rmtree(dir);
+	return g_bytes_new_take(g_steal_pointer(&data), len);
 }
 
 char *fx_sha256(GBytes *data)

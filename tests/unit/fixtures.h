@@ -71,8 +71,49 @@ void fx_rmtree(const char *dir);
 /* Write @data to DIR/NAME (parents created); returns the path. */
 char *fx_write(const char *dir, const char *name, GBytes *data);
 char *fx_write_str(const char *dir, const char *name, const char *data);
-/* Read a file from tests/data (the LFS_TEST_DATA directory). */
-GBytes *fx_data(const char *name);
+/* Sparse files for GNU tar to archive, in each of its sparse formats
+ * (libarchive's writer knows pax 1.0 only).  A file is @size bytes, with
+ * data only in its @runs, sorted: 512-byte aligned, a multiple of 512
+ * long (the last may end at @size instead) and 512 bytes apart at least,
+ * so GNU tar's map is exactly @runs.  The data byte at offset x is
+ * fx_sparse_byte(x), never 0. */
+struct fx_run {
+	uint64_t off, len;
+};
+
+struct fx_sparse {
+	const char *name;
+	uint64_t size;
+	const struct fx_run *runs;
+	size_t nruns;
+};
+
+enum fx_gnu_sparse {
+	FX_GNU_OLD,    /* --format=gnu: an 'S' header, extension blocks */
+	FX_GNU_PAX_00, /* pax, GNU.sparse.offset/numbytes per run */
+	FX_GNU_PAX_01, /* pax, one GNU.sparse.map record */
+	FX_GNU_PAX_10, /* pax, the map at the start of the data */
+};
+
+/* The files the GNU tar fixtures hold: "sp", a hole first and 30 runs,
+ * the last to its end (the old format needs two extension blocks for
+ * them); "sp-hole", 9 runs from offset 0 and a hole at its end. */
+const struct fx_sparse *fx_sparse_files(size_t *n);
+uint8_t fx_sparse_byte(uint64_t off);
+/* The whole content of @sp (g_free). */
+guint8 *fx_sparse_content(const struct fx_sparse *sp);
+const char *fx_gnu_sparse_name(enum fx_gnu_sparse kind);
+/* GNU tar's archive, in @kind's format, of the @n files @sps and then
+ * "plain" holding "plain\n"; NULL when GNU tar is not there or the temp
+ * file system stores no holes (the caller skips).  GNU tar finds holes by
+ * reading for zero blocks, so its map is @runs whatever the file system,
+ * or with @seek by SEEK_HOLE, which huge files need (runs then should be
+ * 2 MiB aligned, the largest block a file system maps holes by).  Owners,
+ * mode, mtime, locale and time zone are fixed, so the archive is the same
+ * every time, but for the stand-in name pax 0.1 and 1.0 give a sparse
+ * member ("GNUSparseFile.PID/NAME"; GNU.sparse.name holds the real one). */
+GBytes *fx_gnu_sparse_tar(enum fx_gnu_sparse kind, const struct fx_sparse *sps,
+			  size_t n, bool seek);
 
 /* "sha256:<hex>" of @data (g_free). */
 char *fx_sha256(GBytes *data);

@@ -1,8 +1,8 @@
 /* Unit tests for io/read.c: lfs_read_entry() on plain entries at various
  * offsets and lengths, on sparse entries (holes read as zeros, data runs
- * exact, reads across hole/data boundaries) built with the fixtures and
- * from the GNU and pax 0.1 sparse archives in tests/data, on directory
- * layer files, and -ENODATA when the data is shorter than the index says;
+ * exact, reads across every hole/data boundary) written by libarchive
+ * (pax 1.0) and by GNU tar in each of its sparse formats, plain and
+ * gzipped, on directory layer files, and -ENODATA when the data is shorter than the index says;
  * lfs_read_map() placing the same bytes in a plain file, or saying it
  * cannot (compressed layers, reads that touch a hole). */
 #include <stdarg.h>
@@ -49,7 +49,7 @@ static int setup(void **state)
 		return -1;
 	for (size_t i = 0; i < F_SIZE; i++)
 		f->f[i] = (guint8)(i % 251 + 1);
-	/* The sparse file the fixtures in tests/data hold. */
+	/* The sparse file pax_sparse_layer() holds. */
 	f->sp = g_malloc0(SP_SIZE);
 	memcpy(f->sp + 4096, "HELLO", 5);
 	memcpy(f->sp + 300000, "MIDDLE", 6);
@@ -216,8 +216,8 @@ static void test_compressed_without_cache(void **state)
 
 /* ---- sparse files ------------------------------------------------------ */
 
-/* A pax sparse member from the fixtures' writer, with the same content
- * as the files in tests/data. */
+/* A pax sparse member from the fixtures' writer (libarchive's, pax 1.0):
+ * 1 MiB holding HELLO, MIDDLE and END. */
 static char *pax_sparse_layer(struct fx *f)
 {
 	static const uint64_t map[] = {4096,	    5, 300000, 6,
@@ -238,14 +238,6 @@ static char *pax_sparse_layer(struct fx *f)
 	path = fx_write(f->dir, "sparse.tar", tar);
 	open_layer(f, LFS_LAYER_TAR, path, false);
 	return path;
-}
-
-static void data_layer(struct fx *f, const char *name)
-{
-	g_autoptr(GBytes) data = fx_data(name);
-	g_autofree char *path = fx_write(f->dir, name, data);
-
-	open_layer(f, LFS_LAYER_TAR, path, true);
 }
 
 /* Read the whole sparse file in @chunk-sized pieces; compare. */
@@ -315,20 +307,105 @@ static void test_sparse_pax_from_fixtures(void **state)
 	check_sparse(f);
 }
 
-static void test_sparse_gnu_data_file(void **state)
+static void close_layer(struct fx *f)
 {
-	struct fx *f = *state;
-
-	data_layer(f, "sparse-gnu.tar.gz");
-	check_sparse(f);
+	g_clear_pointer(&f->s, lfs_stream_free);
+	g_clear_pointer(&f->l, lfs_layer_free);
+	g_clear_pointer(&f->spec, lfs_layer_spec_free);
 }
 
-static void test_sparse_pax01_data_file(void **state)
+/* A read of [@off, @off + @len) of entry @i gives @content's bytes, up
+ * to @size, and writes nothing past them. */
+static void assert_reads(struct fx *f, uint32_t i, const guint8 *content,
+			 uint64_t size, uint64_t off, size_t len)
 {
+	g_autofree guint8 *buf = g_malloc(len + 1);
+	size_t want = off >= size ? 0 : (size_t)MIN(len, size - off);
+	ssize_t n;
+
+	memset(buf, 0xee, len + 1);
+	n = lfs_read_entry(f->s, i, -1, buf, len, off);
+	if (n != (ssize_t)want || memcmp(buf, content + off, want) != 0 ||
+	    buf[want] != 0xee)
+		fail_msg("read of %zu at %llu: got %zd bytes (want %zu), or "
+			 "wrong bytes",
+			 len, (unsigned long long)off, n, want);
+}
+
+/* Reads across every hole and data run of the GNU tar fixtures' files:
+ * each run with a byte of hole on either side, each boundary alone, each
+ * hole alone, the whole file at once and in odd pieces. */
+static void check_gnu_sparse_reads(struct fx *f)
+{
+	size_t n;
+	const struct fx_sparse *sps = fx_sparse_files(&n);
+	guint8 pbuf[16] = {0};
+
+	for (size_t j = 0; j < n; j++) {
+		const struct fx_sparse *sp = &sps[j];
+		uint32_t i = lookup(f, sp->name);
+		g_autofree guint8 *c = fx_sparse_content(sp);
+		uint64_t hole = 0; /* where the hole before run k starts */
+
+		assert_true(lfs_index_get(f->l->index, i)->flags &
+			    LFS_E_SPARSE);
+		for (size_t k = 0; k < sp->nruns; k++) {
+			uint64_t off = sp->runs[k].off;
+			uint64_t end = off + sp->runs[k].len;
+			uint64_t lo = off ? off - 1 : 0;
+
+			assert_reads(f, i, c, sp->size, lo, end + 1 - lo);
+			assert_reads(f, i, c, sp->size, lo, 2);
+			assert_reads(f, i, c, sp->size, end - 1, 2);
+			if (off > hole)
+				assert_reads(f, i, c, sp->size, hole,
+					     off - hole);
+			hole = end;
+		}
+		if (sp->size > hole)
+			assert_reads(f, i, c, sp->size, hole, sp->size - hole);
+		assert_reads(f, i, c, sp->size, 0, sp->size + 10);
+		for (uint64_t off = 0; off < sp->size; off += 4099)
+			assert_reads(f, i, c, sp->size, off, 4099);
+		for (uint64_t off = 0; off < sp->size; off += 65536)
+			assert_reads(f, i, c, sp->size, off, 65536);
+	}
+	assert_int_equal(
+	    lfs_read_entry(f->s, lookup(f, "plain"), -1, pbuf, sizeof(pbuf), 0),
+	    6);
+	assert_string_equal((char *)pbuf, "plain\n");
+}
+
+/* GNU tar's sparse formats (old GNU with extension blocks, pax 0.0, 0.1
+ * and 1.0), each read in place and through gzip access points. */
+static void test_sparse_gnu_tar(void **state)
+{
+	static const enum fx_gnu_sparse kinds[] = {
+	    FX_GNU_OLD, FX_GNU_PAX_00, FX_GNU_PAX_01, FX_GNU_PAX_10};
 	struct fx *f = *state;
 
-	data_layer(f, "sparse-pax01.tar.gz");
-	check_sparse(f);
+	for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+		size_t n;
+		const struct fx_sparse *sps = fx_sparse_files(&n);
+		g_autoptr(GBytes) tar =
+		    fx_gnu_sparse_tar(kinds[k], sps, n, false);
+
+		if (!tar)
+			skip();
+		for (int gz = 0; gz <= 1; gz++) {
+			g_autoptr(GBytes) blob =
+			    gz ? fx_gzip(tar) : g_bytes_ref(tar);
+			g_autofree char *name = g_strdup_printf(
+			    "gnu-%d.tar%s", kinds[k], gz ? ".gz" : "");
+			g_autofree char *path = fx_write(f->dir, name, blob);
+
+			print_message("# %s%s\n", fx_gnu_sparse_name(kinds[k]),
+				      gz ? ", gzip" : "");
+			open_layer(f, LFS_LAYER_TAR, path, false);
+			check_gnu_sparse_reads(f);
+			close_layer(f);
+		}
+	}
 }
 
 /* A sparse member's data runs missing from a truncated blob: -ENODATA
@@ -505,8 +582,7 @@ int main(void)
 	    FT(test_truncated_blob_is_eio),
 	    FT(test_compressed_without_cache),
 	    FT(test_sparse_pax_from_fixtures),
-	    FT(test_sparse_gnu_data_file),
-	    FT(test_sparse_pax01_data_file),
+	    FT(test_sparse_gnu_tar),
 	    FT(test_sparse_truncated_is_eio),
 	    FT(test_dir_layer_reads_through_fd),
 	    FT(test_map_plain),
