@@ -372,8 +372,8 @@ const char *fx_gnu_sparse_name(enum fx_gnu_sparse kind)
 	return names[kind];
 }
 
-/* Write @sp into @dir; false if the file system stored it without holes
- * (GNU tar then archives it as a plain file). */
+/* Write @sp into @dir; false if the file system cannot hold it or stored
+ * it without holes (GNU tar then archives it as a plain file). */
 static bool write_sparse(const char *dir, const struct fx_sparse *sp)
 {
 	g_autofree char *path = g_build_filename(dir, sp->name, NULL);
@@ -382,7 +382,11 @@ static bool write_sparse(const char *dir, const struct fx_sparse *sp)
 
 	g_assert(fd >= 0);
 	g_assert(fchmod(fd, 0644) == 0);
-	g_assert(ftruncate(fd, (off_t)sp->size) == 0);
+	if (ftruncate(fd, (off_t)sp->size) < 0) {
+		g_assert(errno == EFBIG || errno == EINVAL);
+		close(fd);
+		return false; /* too big for this file system */
+	}
 	for (size_t i = 0; i < sp->nruns; i++) {
 		const struct fx_run *r = &sp->runs[i];
 		g_autofree guint8 *run = g_malloc(r->len);

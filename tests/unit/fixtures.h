@@ -105,7 +105,7 @@ guint8 *fx_sparse_content(const struct fx_sparse *sp);
 const char *fx_gnu_sparse_name(enum fx_gnu_sparse kind);
 /* GNU tar's archive, in @kind's format, of the @n files @sps and then
  * "plain" holding "plain\n"; NULL when GNU tar is not there or the temp
- * file system stores no holes (the caller skips).  GNU tar finds holes by
+ * file system cannot store the files with holes (the caller skips).  GNU tar finds holes by
  * reading for zero blocks, so its map is @runs whatever the file system,
  * or with @seek by SEEK_HOLE, which huge files need (runs then should be
  * 2 MiB aligned, the largest block a file system maps holes by).  Owners,

@@ -314,22 +314,67 @@ static void close_layer(struct fx *f)
 	g_clear_pointer(&f->spec, lfs_layer_spec_free);
 }
 
-/* A read of [@off, @off + @len) of entry @i gives @content's bytes, up
- * to @size, and writes nothing past them. */
-static void assert_reads(struct fx *f, uint32_t i, const guint8 *content,
-			 uint64_t size, uint64_t off, size_t len)
+/* A read of [@off, @off + @len) of entry @i gives the bytes of @sp there,
+ * up to its end, and writes nothing past them. */
+static void assert_reads(struct fx *f, uint32_t i, const struct fx_sparse *sp,
+			 uint64_t off, size_t len)
 {
 	g_autofree guint8 *buf = g_malloc(len + 1);
-	size_t want = off >= size ? 0 : (size_t)MIN(len, size - off);
+	g_autofree guint8 *want = g_malloc0(len);
+	size_t nwant = off >= sp->size ? 0 : (size_t)MIN(len, sp->size - off);
 	ssize_t n;
 
+	for (size_t k = 0; k < sp->nruns; k++) {
+		uint64_t from = MAX(off, sp->runs[k].off);
+		uint64_t to = MIN(off + nwant, sp->runs[k].off + sp->runs[k].len);
+
+		for (uint64_t x = from; x < to; x++)
+			want[x - off] = fx_sparse_byte(x);
+	}
 	memset(buf, 0xee, len + 1);
 	n = lfs_read_entry(f->s, i, -1, buf, len, off);
-	if (n != (ssize_t)want || memcmp(buf, content + off, want) != 0 ||
-	    buf[want] != 0xee)
-		fail_msg("read of %zu at %llu: got %zd bytes (want %zu), or "
-			 "wrong bytes",
-			 len, (unsigned long long)off, n, want);
+	if (n != (ssize_t)nwant || memcmp(buf, want, nwant) != 0 ||
+	    buf[nwant] != 0xee)
+		fail_msg("%s: read of %zu at %llu: got %zd bytes (want %zu), "
+			 "or wrong bytes",
+			 sp->name, len, (unsigned long long)off, n, nwant);
+}
+
+/* Reads of the hole [@from, @to): whole, or its first and last 64 KiB
+ * when it is too big to read at once. */
+static void assert_reads_hole(struct fx *f, uint32_t i,
+			      const struct fx_sparse *sp, uint64_t from,
+			      uint64_t to)
+{
+	if (to - from <= (1u << 20)) {
+		assert_reads(f, i, sp, from, to - from);
+		return;
+	}
+	assert_reads(f, i, sp, from, 65536);
+	assert_reads(f, i, sp, to - 65536, 65536);
+}
+
+/* Reads around each run of @sp: with a byte of hole on either side, each
+ * boundary alone, and each hole alone. */
+static void assert_reads_around_runs(struct fx *f, uint32_t i,
+				     const struct fx_sparse *sp)
+{
+	uint64_t hole = 0; /* where the hole before run k starts */
+
+	for (size_t k = 0; k < sp->nruns; k++) {
+		uint64_t off = sp->runs[k].off;
+		uint64_t end = off + sp->runs[k].len;
+		uint64_t lo = off ? off - 1 : 0;
+
+		assert_reads(f, i, sp, lo, end + 1 - lo);
+		assert_reads(f, i, sp, lo, 2);
+		assert_reads(f, i, sp, end - 1, 2);
+		if (off > hole)
+			assert_reads_hole(f, i, sp, hole, off);
+		hole = end;
+	}
+	if (sp->size > hole)
+		assert_reads_hole(f, i, sp, hole, sp->size);
 }
 
 /* Reads across every hole and data run of the GNU tar fixtures' files:
@@ -344,31 +389,15 @@ static void check_gnu_sparse_reads(struct fx *f)
 	for (size_t j = 0; j < n; j++) {
 		const struct fx_sparse *sp = &sps[j];
 		uint32_t i = lookup(f, sp->name);
-		g_autofree guint8 *c = fx_sparse_content(sp);
-		uint64_t hole = 0; /* where the hole before run k starts */
 
 		assert_true(lfs_index_get(f->l->index, i)->flags &
 			    LFS_E_SPARSE);
-		for (size_t k = 0; k < sp->nruns; k++) {
-			uint64_t off = sp->runs[k].off;
-			uint64_t end = off + sp->runs[k].len;
-			uint64_t lo = off ? off - 1 : 0;
-
-			assert_reads(f, i, c, sp->size, lo, end + 1 - lo);
-			assert_reads(f, i, c, sp->size, lo, 2);
-			assert_reads(f, i, c, sp->size, end - 1, 2);
-			if (off > hole)
-				assert_reads(f, i, c, sp->size, hole,
-					     off - hole);
-			hole = end;
-		}
-		if (sp->size > hole)
-			assert_reads(f, i, c, sp->size, hole, sp->size - hole);
-		assert_reads(f, i, c, sp->size, 0, sp->size + 10);
+		assert_reads_around_runs(f, i, sp);
+		assert_reads(f, i, sp, 0, sp->size + 10);
 		for (uint64_t off = 0; off < sp->size; off += 4099)
-			assert_reads(f, i, c, sp->size, off, 4099);
+			assert_reads(f, i, sp, off, 4099);
 		for (uint64_t off = 0; off < sp->size; off += 65536)
-			assert_reads(f, i, c, sp->size, off, 65536);
+			assert_reads(f, i, sp, off, 65536);
 	}
 	assert_int_equal(
 	    lfs_read_entry(f->s, lookup(f, "plain"), -1, pbuf, sizeof(pbuf), 0),
@@ -405,6 +434,57 @@ static void test_sparse_gnu_tar(void **state)
 			check_gnu_sparse_reads(f);
 			close_layer(f);
 		}
+	}
+}
+
+/* Holes cost nothing: a 1 TiB member with 2 MiB of data at its start, at
+ * 2^39 and at its end, archived by GNU tar (holes found with SEEK_HOLE) in
+ * each format, is a tar of a few MiB whose index holds three extents, and
+ * reads there and in the holes between give the data and zeros. */
+static void test_sparse_1tib(void **state)
+{
+	static const enum fx_gnu_sparse kinds[] = {
+	    FX_GNU_OLD, FX_GNU_PAX_00, FX_GNU_PAX_01, FX_GNU_PAX_10};
+	static const struct fx_run runs[] = {
+	    {0, 2u << 20},
+	    {1ull << 39, 2u << 20},
+	    {(1ull << 40) - (2u << 20), 2u << 20},
+	};
+	static const struct fx_sparse big = {"big", 1ull << 40, runs, 3};
+	struct fx *f = *state;
+
+	for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+		g_autoptr(GBytes) tar =
+		    fx_gnu_sparse_tar(kinds[k], &big, 1, true);
+		g_autofree char *name = NULL, *path = NULL;
+		const struct lfs_index_entry *e;
+		const struct lfs_index_extent *x;
+		uint32_t i;
+
+		if (!tar)
+			skip();
+		print_message("# %s\n", fx_gnu_sparse_name(kinds[k]));
+		assert_true(g_bytes_get_size(tar) < (8u << 20));
+		name = g_strdup_printf("big-%d.tar", kinds[k]);
+		path = fx_write(f->dir, name, tar);
+		open_layer(f, LFS_LAYER_TAR, path, false);
+		i = lookup(f, "big");
+		e = lfs_index_get(f->l->index, i);
+		assert_true(e->flags & LFS_E_SPARSE);
+		assert_true(e->size == 1ull << 40);
+		assert_int_equal(e->u.ext.count, 3);
+		x = &f->l->index->extents[e->u.ext.first];
+		for (size_t r = 0; r < 3; r++) {
+			assert_true(x[r].logical == runs[r].off);
+			assert_int_equal(x[r].len, runs[r].len);
+		}
+		assert_reads_around_runs(f, i, &big);
+		assert_reads(f, i, &big, 4096, 65536);
+		assert_reads(f, i, &big, 1ull << 38, 131072);
+		assert_reads(f, i, &big, (1ull << 39) - 100, 200);
+		assert_reads(f, i, &big, (1ull << 39) + (2u << 20) - 100, 200);
+		assert_reads(f, i, &big, (1ull << 40) - 10, 100);
+		close_layer(f);
 	}
 }
 
@@ -583,6 +663,7 @@ int main(void)
 	    FT(test_compressed_without_cache),
 	    FT(test_sparse_pax_from_fixtures),
 	    FT(test_sparse_gnu_tar),
+	    FT(test_sparse_1tib),
 	    FT(test_sparse_truncated_is_eio),
 	    FT(test_dir_layer_reads_through_fd),
 	    FT(test_map_plain),
