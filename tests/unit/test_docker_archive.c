@@ -3,7 +3,9 @@
  * writer: layer specs must be the exact byte range of the layer member,
  * links between members (as `docker save` writes for shared layers) are
  * followed inside the archive only, images are picked by tag or position,
- * and broken archives fail with a message naming the file and problem. */
+ * compressed layer members (gzip, zstd) are indexed and read in place and
+ * checked against their diff_ids, and broken archives fail with a message
+ * naming the file and problem. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +21,8 @@
 #include <archive_entry.h>
 
 #include "layerfs/docker_archive.h"
+#include "layerfs/layer.h"
+#include "layerfs/read.h"
 
 #include "asserts.h"
 #include "fixtures.h"
@@ -678,6 +682,111 @@ static void test_open_dot_slash_member_names(void **state)
 	assert_range_is(f->file, l1->offset, l1->length, f->layer_b);
 }
 
+/* An archive whose layers are stored compressed, as docker with the
+ * containerd image store writes them: "a" gzipped under its blob name
+ * (blobs/sha256/<digest of the gzip>), "b" zstd under a legacy name.  The
+ * config's diff_ids name the uncompressed tars: @diff_b for "b". */
+static void compressed_archive(struct fx *f, const char *diff_b, char **la)
+{
+	g_autoptr(GBytes) gz = fx_gzip(f->layer_a);
+	g_autoptr(GBytes) zst = fx_zstd(f->layer_b);
+	g_autofree char *gz_digest = fx_sha256(gz);
+	g_autofree char *config = config_json(
+	    (const char *const[]){f->diff_a, diff_b}, 2);
+	g_autofree char *cname = config_name(config);
+	g_autofree char *manifest = NULL;
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+
+	*la = g_strconcat("blobs/sha256/", gz_digest + strlen("sha256:"),
+			  NULL);
+	manifest = manifest_one(
+	    cname, "foo:1", (const char *const[]){*la, "b/layer.tar", NULL});
+	add_bytes(t, *la, gz);
+	add_bytes(t, "b/layer.tar", zst);
+	fx_tar_file(t, cname, config);
+	fx_tar_file(t, "manifest.json", manifest);
+	finish_archive(f, t);
+}
+
+/* Index layer @spec (no cache) and read its one file @name. */
+static void assert_layer_holds(const struct lfs_layer_spec *spec,
+			       enum lfs_compression comp, const char *name,
+			       const char *content)
+{
+	g_autoptr(GError) error = NULL;
+	struct lfs_layer_options opts = {0};
+	struct lfs_layer *l = NULL;
+	struct lfs_stream *s;
+	char buf[64] = {0};
+	uint32_t i;
+
+	assert_lfs_ok(lfs_layer_open(spec, &opts, &l, &error), &error);
+	assert_int_equal(l->comp, comp);
+	i = lfs_index_lookup_path(l->index, name);
+	assert_int_not_equal(i, LFS_INDEX_NONE);
+	s = lfs_stream_new(l, NULL);
+	assert_int_equal(lfs_read_entry(s, i, -1, buf, sizeof(buf), 0),
+			 (ssize_t)strlen(content));
+	assert_string_equal(buf, content);
+	lfs_stream_free(s);
+	lfs_layer_free(l);
+}
+
+static void test_open_compressed_layer_members(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *la = NULL;
+	const struct lfs_layer_spec *l0, *l1;
+	g_autoptr(GBytes) gz = fx_gzip(f->layer_a);
+	g_autofree char *gz_digest = fx_sha256(gz);
+	g_autofree char *d0 = NULL;
+
+	compressed_archive(f, f->diff_b, &la);
+	assert_lfs_ok(
+	    lfs_docker_archive_open(f->file, NULL, &f->img, &f->error),
+	    &f->error);
+	assert_int_equal(f->img->layers->len, 2);
+	l0 = f->img->layers->pdata[0];
+	l1 = f->img->layers->pdata[1];
+	/* The member's bytes as they are, compression found by content. */
+	assert_range_is(f->file, l0->offset, l0->length, gz);
+	assert_int_equal(l0->compression, LFS_COMP_DETECT);
+	assert_int_equal(l1->compression, LFS_COMP_DETECT);
+	assert_true(l0->has_digest);
+	d0 = lfs_digest_to_string(&l0->digest);
+	assert_string_equal(d0, gz_digest);
+	assert_false(l1->has_digest);
+	assert_layer_holds(l0, LFS_COMP_GZIP, "a", "alpha");
+	assert_layer_holds(l1, LFS_COMP_ZSTD, "b", "bravo bravo");
+}
+
+/* A diff_id that is not the digest of the uncompressed stream: the
+ * archive opens (the check needs the stream), and indexing the layer
+ * fails naming it, the member and both digests. */
+static void test_open_compressed_layer_wrong_diff_id(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *la = NULL;
+	g_autoptr(GBytes) zst = fx_zstd(f->layer_b);
+	g_autofree char *zst_digest = fx_sha256(zst);
+	g_autoptr(GError) error = NULL;
+	struct lfs_layer_options opts = {0};
+	struct lfs_layer *l = NULL;
+
+	/* The digest of the compressed bytes, a mistake a writer makes. */
+	compressed_archive(f, zst_digest, &la);
+	assert_lfs_ok(
+	    lfs_docker_archive_open(f->file, NULL, &f->img, &f->error),
+	    &f->error);
+	assert_layer_holds(f->img->layers->pdata[0], LFS_COMP_GZIP, "a",
+			   "alpha");
+	assert_false(
+	    lfs_layer_open(f->img->layers->pdata[1], &opts, &l, &error));
+	assert_null(l);
+	assert_lfs_error(error, EINVAL, f->file, "layer 2/2", "b/layer.tar",
+			 "diff_id mismatch", zst_digest, f->diff_b);
+}
+
 static void test_open_not_a_tar(void **state)
 {
 	struct fx *f = *state;
@@ -723,6 +832,8 @@ int main(void)
 	    FT(test_open_config_name_digest_mismatch),
 	    FT(test_open_blob_named_members_carry_digest),
 	    FT(test_open_dot_slash_member_names),
+	    FT(test_open_compressed_layer_members),
+	    FT(test_open_compressed_layer_wrong_diff_id),
 	    FT(test_open_not_a_tar),
 	    FT(test_open_missing_file),
 	};
