@@ -3,10 +3,12 @@
  * lfs_layer_open() gets the layer's index.  With a cache, a persisted
  * index made earlier for the same stored bytes (the same file, unchanged
  * since) is mapped and used as it is: no byte of the layer is read.
- * Otherwise the indexing pass reads every stored byte once, checks the
- * size and digest the source promised, decompresses, scans the tar stream
- * into the index, records access points for random reads into gzip and
- * zstd streams (seek_index.h), and saves the index for next time.
+ * Otherwise the indexing pass reads every stored byte once, hashes them
+ * (checking the size and digests the source promised, and keeping the
+ * stored bytes' digest even when it promised none), decompresses, scans
+ * the tar stream into the index, records access points for random reads
+ * into gzip and zstd streams (seek_index.h), and saves the index for next
+ * time.
  *
  * Reading file data is io/'s business (stream.h): the stored bytes are
  * here, uncompressed tar layers are read in place (a docker-archive's
@@ -14,6 +16,7 @@
 #ifndef LAYERFS_LAYER_H
 #define LAYERFS_LAYER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,6 +24,7 @@
 
 #include "layerfs/blob.h"
 #include "layerfs/cache.h"
+#include "layerfs/digest.h"
 #include "layerfs/image.h"
 #include "layerfs/index.h"
 #include "layerfs/log.h"
@@ -33,6 +37,11 @@ struct lfs_layer {
 	enum lfs_compression comp;
 	uint64_t stored_size;	 /* bytes as stored */
 	uint64_t tar_size;	 /* bytes of the uncompressed stream */
+	/* TAR: the digest of the stored bytes, from the indexing pass (the
+	 * one the source promised, checked; else sha256) or the persisted
+	 * index.  Always set for a TAR layer; never for DIR. */
+	bool has_digest;
+	struct lfs_digest digest;
 	char *cache_key;	 /* NULL when nothing is cached for it */
 	bool loaded;		 /* the index came from the cache */
 };

@@ -102,15 +102,13 @@ static const char *feed_error(void *ctx)
 }
 
 static gboolean check_digest(const struct lfs_layer_spec *spec,
-			     struct lfs_hasher *h, const struct lfs_digest *want,
-			     const char *what, GError **error)
+			     const struct lfs_digest *got,
+			     const struct lfs_digest *want, const char *what,
+			     GError **error)
 {
-	struct lfs_digest got;
-
-	lfs_hasher_finish(h, &got);
-	if (!lfs_digest_equal(&got, want)) {
+	if (!lfs_digest_equal(got, want)) {
 		g_autofree char *ws = lfs_digest_to_string(want);
-		g_autofree char *gs = lfs_digest_to_string(&got);
+		g_autofree char *gs = lfs_digest_to_string(got);
 
 		return lfs_fail(error, EINVAL,
 				"%s: %s mismatch: expected %s, content is %s",
@@ -139,10 +137,13 @@ static gboolean drain(struct feed *f, const struct lfs_layer_spec *spec,
 	return TRUE;
 }
 
+/* The stored bytes' digest is kept whether or not the source promised
+ * one: `layerfs inspect` shows it for every tar layer. */
 static gboolean verify(struct lfs_layer *l, struct feed *f,
 		       struct lfs_hasher *stored_hash, GError **error)
 {
 	const struct lfs_layer_spec *spec = l->spec;
+	struct lfs_digest plain;
 
 	l->stored_size = lfs_decomp_in_bytes(f->d);
 	l->tar_size = lfs_decomp_out_bytes(f->d);
@@ -152,13 +153,19 @@ static gboolean verify(struct lfs_layer *l, struct feed *f,
 				"has %llu",
 				spec->name, (long long)spec->size,
 				(unsigned long long)l->stored_size);
-	if (stored_hash && !check_digest(spec, stored_hash, &spec->digest,
-					 "digest", error))
+	lfs_hasher_finish(stored_hash, &l->digest);
+	l->has_digest = true;
+	if (spec->has_digest &&
+	    !check_digest(spec, &l->digest, &spec->digest, "digest", error))
 		return FALSE;
-	if (f->plain_hash && !check_digest(spec, f->plain_hash,
-					   &spec->diff_id, "diff_id", error))
-		return FALSE;
-	return TRUE;
+	if (!spec->has_diff_id)
+		return TRUE;
+	/* No hasher of its own: the stream is the stored bytes. */
+	if (f->plain_hash)
+		lfs_hasher_finish(f->plain_hash, &plain);
+	else
+		plain = l->digest;
+	return check_digest(spec, &plain, &spec->diff_id, "diff_id", error);
 }
 
 /* Digests are computed beside the pass, on threads of their own. */
@@ -222,19 +229,28 @@ static gboolean scan_tar(struct lfs_layer *l,
 			 struct lfs_seek_recorder *rec, GError **error)
 {
 	const struct lfs_layer_spec *spec = l->spec;
+	/* The stored bytes are always hashed (verify()), with the algorithm
+	 * of the digest the source promised, if any. */
+	enum lfs_digest_algo algo = spec->has_digest ? spec->digest.algo
+						     : LFS_DIGEST_SHA256;
 	g_autoptr(lfs_hasher) stored = NULL, plain = NULL;
 	struct feed f = { .b = b, .opts = opts, .spec = spec };
 	struct lfs_tar_source src = { feed_read, feed_error, &f };
 	gboolean ok = FALSE;
 
-	if (new_hasher(spec->has_digest, spec->digest.algo, &stored) < 0 ||
+	if (new_hasher(true, algo, &stored) < 0 ||
 	    new_hasher(spec->has_diff_id, spec->diff_id.algo, &plain) < 0) {
 		lfs_fail(error, ENOMEM, "%s: out of memory", spec->name);
 		goto out;
 	}
-	f.plain_hash = plain;
 	if (!start_feed(l, &f, stored, error))
 		goto out;
+	/* An uncompressed layer's diff_id is the digest of its stored
+	 * bytes, which are hashed anyway: hashing them twice would only
+	 * cost a core. */
+	if (l->comp == LFS_COMP_NONE && plain && spec->diff_id.algo == algo)
+		g_clear_pointer(&plain, lfs_hasher_free);
+	f.plain_hash = plain;
 	if (l->comp != LFS_COMP_NONE)
 		lfs_decomp_record(f.d, rec);
 	f.ra = lfs_readahead_new(produce, &f, SCAN_BUF_SIZE, SCAN_BUFS);
@@ -308,9 +324,10 @@ static bool meta_fits(const struct lfs_layer *l,
 		*why = "the stored bytes changed since they were indexed";
 	else if (m->stored_size != l->stored->size)
 		*why = "its size differs";
+	else if (!m->has_digest)
+		*why = "it records no digest of the stored bytes";
 	else if (spec->has_digest &&
-		 (!m->has_digest || !lfs_digest_equal(&m->digest,
-						      &spec->digest)))
+		 !lfs_digest_equal(&m->digest, &spec->digest))
 		*why = "its digest differs";
 	else if (spec->compression != LFS_COMP_DETECT &&
 		 spec->compression != m->compression)
@@ -360,6 +377,8 @@ static bool load_cached(struct lfs_layer *l,
 	l->comp = m.compression;
 	l->stored_size = m.stored_size;
 	l->tar_size = m.tar_size;
+	l->has_digest = true; /* meta_fits() saw to it */
+	l->digest = m.digest;
 	l->loaded = true;
 	return true;
 }
@@ -374,8 +393,8 @@ static bool save_index(struct lfs_layer *l,
 		.stored_size = l->stored_size,
 		.tar_size = l->tar_size,
 		.compression = l->comp,
-		.has_digest = l->spec->has_digest,
-		.digest = l->spec->digest,
+		.has_digest = l->has_digest,
+		.digest = l->digest,
 		.span = span,
 	};
 	int err = lfs_index_file_write(lfs_cache_index_dir(opts->cache), name,

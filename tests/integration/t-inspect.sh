@@ -4,6 +4,10 @@
 # uncompressed sizes equal to the decompressed tar streams, and entry and
 # whiteout counts of what the layers hold.  A failure prints its reason on
 # stderr and nothing on stdout, even when some layers were read first.
+# Every tar layer has a real digest, whatever the source: a docker-archive
+# layer's is its member's (the diff_id when the member is uncompressed), a
+# --layer file's is its sha256; media types are only ever the source's.
+# The report is the same cold, with a cache being filled, and from it.
 . "$(dirname "$0")/lib.sh"
 lfs_require_prog zstd gzip
 mk=$LFS_SRCDIR/scripts/fixtures/mk-oci-layout
@@ -49,9 +53,81 @@ read -r n comp stored plain entries wh digest media < <(grep '^  3 ' "$T/out")
 [ "$media" = application/vnd.oci.image.layer.v1.tar+gzip ] || fail "type 3"
 [ "$n" = 3 ] || fail "row number"
 
-# The explicit-list form, and failures naming the problem.
-"$LAYERFS" inspect --layer "$T/a.tar" --layer "$T/b" >/dev/null ||
-	fail "inspect --layer"
+# digests REPORT: the DIGEST column, one line per layer, bottom first.
+digests() { awk '$1 ~ /^[0-9]+$/ { print $7 }' "$1"; }
+# media_types REPORT: the MEDIA TYPE column, likewise.
+media_types() { awk '$1 ~ /^[0-9]+$/ { print $8 }' "$1"; }
+sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+# inspect_thrice OUT ARGS...: inspect with no cache, then twice with one
+# (filling it, then reading it); the three reports must be the same, and
+# the cache must then hold an index for each of the N tar layers, which a
+# `layerfs index` takes from it (directory layers are never kept: it
+# indexes them again).  The report goes to OUT.
+inspect_thrice() {
+	local out=$1 cache n all
+
+	shift
+	cache=$(mktemp -d "$T/cache.XXXXXX")
+	"$LAYERFS" inspect "$@" >"$out" || fail "inspect $*"
+	"$LAYERFS" inspect --cache-dir "$cache" "$@" >"$out.filling" ||
+		fail "inspect --cache-dir (filling) $*"
+	"$LAYERFS" inspect --cache-dir "$cache" "$@" >"$out.cached" ||
+		fail "inspect --cache-dir (cached) $*"
+	diff -u "$out" "$out.filling" >&2 || fail "inspect $*: the cache changed it"
+	diff -u "$out" "$out.cached" >&2 || fail "inspect $*: cached differs"
+	n=$(digests "$out" | awk '/^sha256:/ { n++ } END { print n + 0 }')
+	all=$(digests "$out" | wc -l)
+	[ "$(find "$cache/index" -name '*.idx' | wc -l)" -eq "$n" ] ||
+		fail "inspect --cache-dir $*: $(ls "$cache/index")"
+	"$LAYERFS" index --cache-dir "$cache" "$@" >"$out.index" ||
+		fail "index $*"
+	grep -qF "($((all - n)) indexed now, $n from the cache)" "$out.index" ||
+		fail "the cache inspect kept does not serve index: $(cat "$out.index")"
+}
+
+# The explicit-list form: a file's digest is its sha256; a directory has
+# none; no layer has a media type.
+inspect_thrice "$T/list" --layer "$T/a.tar" --layer "$T/b.tar.zst" \
+	--layer "$T/c.tar.gz" --layer "$T/b"
+cat "$T/list" >&2
+[ "$(digests "$T/list")" = "$(sha "$T/a.tar")
+$(sha "$T/b.tar.zst")
+$(sha "$T/c.tar.gz")
+-" ] || fail "--layer digests: $(digests "$T/list")"
+[ "$(media_types "$T/list" | sort -u)" = - ] ||
+	fail "--layer media types: $(media_types "$T/list")"
+# The OCI layout, cold and from a cache: the manifest's digests.
+inspect_thrice "$T/oci" "oci:$T/img:v1"
+[ "$(digests "$T/oci")" = "$(sha "$T/a.tar")
+$(sha "$T/b.tar.zst")
+$(sha "$T/c.tar.gz")" ] || fail "OCI digests: $(digests "$T/oci")"
+
+# A docker-archive as docker (25 and later) writes it: members named
+# blobs/sha256/<digest>, here one uncompressed (digest = diff_id) and one
+# gzipped (digest = the gzip member's, not the diff_id).
+da=$T/da
+mkdir -p "$da/blobs/sha256"
+blob() { cp "$1" "$da/blobs/sha256/$(sha256sum "$1" | cut -d' ' -f1)"; }
+blob "$T/a.tar"
+blob "$T/c.tar.gz"
+plain_c=sha256:$(gzip -dc "$T/c.tar.gz" | sha256sum | cut -d' ' -f1)
+printf '{"architecture":"%s","os":"linux","rootfs":{"type":"layers","diff_ids":["%s","%s"]}}' \
+	"$(dpkg --print-architecture)" "$(sha "$T/a.tar")" "$plain_c" \
+	>"$T/da-config"
+blob "$T/da-config"
+h() { sha "$1" | cut -d: -f2; }
+printf '[{"Config":"blobs/sha256/%s","RepoTags":["t/da:1"],"Layers":["blobs/sha256/%s","blobs/sha256/%s"]}]' \
+	"$(h "$T/da-config")" "$(h "$T/a.tar")" "$(h "$T/c.tar.gz")" \
+	>"$da/manifest.json"
+tar -C "$da" -cf "$T/da.tar" manifest.json blobs
+inspect_thrice "$T/da.out" "docker-archive:$T/da.tar"
+cat "$T/da.out" >&2
+[ "$(digests "$T/da.out")" = "$(sha "$T/a.tar")
+$(sha "$T/c.tar.gz")" ] || fail "docker-archive digests: $(digests "$T/da.out")"
+[ "$(media_types "$T/da.out" | sort -u)" = - ] ||
+	fail "docker-archive media types: $(media_types "$T/da.out")"
+
+# Failures naming the problem.
 # inspect_fails WANT ARGS...: inspect fails with one line on stderr that
 # holds WANT, and prints nothing on stdout.
 inspect_fails() {
@@ -76,3 +152,22 @@ printf 'XXXXXXXX' | dd of="$b" bs=1 seek=100 conv=notrunc status=none
 inspect_fails "layer 3/3" "oci:$T/img:v1"
 echo x >>"$b"
 inspect_fails "size mismatch" "oci:$T/img:v1"
+
+# The docker-archive skopeo writes (the conformance fixture): members named
+# <diff_id hex>.tar, uncompressed, so each layer's digest is its diff_id,
+# as the archive's manifest.json and its config's rootfs.diff_ids say.
+fx=$(lfs_fixture conformance)
+arc=$fx/conf.docker.tar
+inspect_thrice "$T/conf" "docker-archive:$arc"
+cat "$T/conf" >&2
+tar -xOf "$arc" manifest.json >"$T/conf.manifest"
+layers=$(grep -o '"Layers":\[[^]]*\]' "$T/conf.manifest" |
+	grep -o '[0-9a-f]\{64\}' | sed 's/^/sha256:/')
+config=$(grep -o '"Config":"[^"]*"' "$T/conf.manifest" | cut -d'"' -f4)
+diff_ids=$(tar -xOf "$arc" "$config" | grep -o '"diff_ids":\[[^]]*\]' |
+	grep -o 'sha256:[0-9a-f]\{64\}')
+[ "$(sed -n 's/^layers: *//p' "$T/conf")" -ge 2 ] || fail "conf: too few layers"
+[ "$(digests "$T/conf")" = "$layers" ] ||
+	fail "conf digests are not the manifest's: $(digests "$T/conf")"
+[ "$(digests "$T/conf")" = "$diff_ids" ] ||
+	fail "conf digests are not the diff_ids: $(digests "$T/conf")"

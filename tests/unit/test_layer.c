@@ -21,6 +21,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "layerfs/index_file.h"
 #include "layerfs/layer.h"
 #include "layerfs/stream.h"
 
@@ -317,6 +318,89 @@ static void test_wrong_diff_id(void **state)
 	set_digest(&s->diff_id, f->stored[GZIP]);
 	open_fails(f, true);
 	assert_lfs_error(f->error, EINVAL, NAME, "diff_id mismatch");
+}
+
+/* An uncompressed layer's diff_id is checked against the digest of its
+ * stored bytes (no second hasher): right passes, wrong fails. */
+static void test_plain_diff_id(void **state)
+{
+	struct fx *f = *state;
+	struct lfs_layer_spec *s = form_spec(f, PLAIN);
+
+	s->has_diff_id = true;
+	set_digest(&s->diff_id, f->tar);
+	open_ok(f, true);
+	s = form_spec(f, PLAIN);
+	s->has_diff_id = true;
+	set_digest(&s->diff_id, f->big);
+	open_fails(f, true);
+	assert_lfs_error(f->error, EINVAL, NAME, "diff_id mismatch");
+}
+
+/* The layer's digest is that of its stored bytes, the same from the pass
+ * and from the persisted index. */
+static void assert_layer_digest(struct fx *f, GBytes *stored)
+{
+	g_autofree char *want = fx_sha256(stored);
+	g_autofree char *got = NULL;
+
+	assert_true(f->l->has_digest);
+	got = lfs_digest_to_string(&f->l->digest);
+	assert_string_equal(got, want);
+}
+
+/* A source that promises no digest (a --layer file, a docker-archive
+ * member named by no digest) still gets one: sha256 of the stored bytes,
+ * computed by the indexing pass and kept in the persisted index. */
+static void test_digest_without_promise(void **state)
+{
+	struct fx *f = *state;
+
+	for (enum form form = PLAIN; form <= ZSTD; form++) {
+		print_message("# form %d\n", form);
+		form_spec(f, form);
+		open_ok(f, false);
+		assert_layer_digest(f, f->stored[form]);
+		open_ok(f, true);
+		assert_false(f->l->loaded);
+		assert_layer_digest(f, f->stored[form]);
+		open_ok(f, true);
+		assert_true(f->l->loaded);
+		assert_layer_digest(f, f->stored[form]);
+	}
+	/* With a diff_id to check too (docker-archive). */
+	form_spec(f, GZIP)->has_diff_id = true;
+	set_digest(&f->spec->diff_id, f->tar);
+	open_ok(f, false);
+	assert_layer_digest(f, f->stored[GZIP]);
+}
+
+/* A persisted index that records no digest of the stored bytes cannot say
+ * what the layer's digest is: it is not used, and the layer is indexed
+ * (and the index saved) again. */
+static void test_index_without_digest(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *name = NULL;
+	struct lfs_index_meta m;
+	struct lfs_index *ix = NULL;
+	const char *why = NULL;
+	int dirfd = lfs_cache_index_dir(f->cache);
+
+	form_spec(f, ZSTD);
+	open_ok(f, true);
+	name = g_strdup_printf("%s.idx", f->l->cache_key);
+	assert_int_equal(lfs_index_file_load(dirfd, name, &ix, &m, &why), 0);
+	m.has_digest = false;
+	assert_int_equal(lfs_index_file_write(dirfd, name, ix, &m), 0);
+	lfs_index_free(ix);
+	open_ok(f, true);
+	assert_false(f->l->loaded);
+	assert_true(fx_log_has(&f->log, "records no digest"));
+	assert_layer_digest(f, f->stored[ZSTD]);
+	open_ok(f, true);
+	assert_true(f->l->loaded);
+	assert_layer_digest(f, f->stored[ZSTD]);
 }
 
 /* Damage in the middle of the gzip stream stops the layer. */
@@ -761,6 +845,9 @@ int main(void)
 	    FT(test_wrong_digest),
 	    FT(test_wrong_size),
 	    FT(test_wrong_diff_id),
+	    FT(test_plain_diff_id),
+	    FT(test_digest_without_promise),
+	    FT(test_index_without_digest),
 	    FT(test_corrupt_gzip_middle),
 	    FT(test_truncated_gzip),
 	    FT(test_truncated_tar),
