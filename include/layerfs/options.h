@@ -67,9 +67,27 @@ struct lfs_options {
 struct lfs_options *lfs_options_new(void);
 void lfs_options_free(struct lfs_options *o);
 
-/* Parse one comma-separated -o argument ("\," escapes a comma). */
+/* Who takes -o options: a mount takes them all, handing what is not
+ * layerfs's own to FUSE; `layerfs index` only those that mean something
+ * without a mount (cache_dir=, platform=, threads=, span=), and refuses
+ * the rest, so that a mount option given to it is not silently lost. */
+enum lfs_options_use {
+	LFS_OPTIONS_MOUNT,
+	LFS_OPTIONS_INDEX,
+};
+
+/* Parse one comma-separated -o argument ("\," escapes a comma) for @use.
+ * Fails with EINVAL and a one-line reason on a bad value, a value given
+ * to a flag, and (INDEX) an option that only applies to a mount. */
+gboolean lfs_options_parse_for(struct lfs_options *o, const char *arg,
+			       enum lfs_options_use use, GError **error);
+/* The same, for a mount. */
 gboolean lfs_options_parse_o(struct lfs_options *o, const char *arg,
 			     GError **error);
+
+/* What -o takes for @use, one option a line with a word on each, for
+ * --help (g_free).  Made from the table the parser uses. */
+char *lfs_options_help(enum lfs_options_use use);
 
 /* The full FUSE option string for @o: read-only, default_permissions,
  * allow_other when wanted, fsname and subtype, then the user's options. */

@@ -81,7 +81,7 @@ int lfs_cmd_index(int argc, char **argv)
 		  "Platform to pick from a multi-platform image",
 		  "OS/ARCH[/VARIANT]" },
 		{ "options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &opts,
-		  "span=SIZE, threads=N (see layerfs(1))", "OPT[,OPT]" },
+		  "Options, comma-separated (see below)", "OPT[,OPT]" },
 		{ "unpack", 0, 0, G_OPTION_ARG_NONE, &unpack,
 		  "Also unpack compressed layers into the cache", NULL },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,
@@ -91,6 +91,7 @@ int lfs_cmd_index(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[SOURCE]");
 	g_autoptr(lfs_options) o = lfs_options_new();
 	g_autoptr(GError) error = NULL;
+	g_autofree char *o_help = lfs_options_help(LFS_OPTIONS_INDEX);
 	struct lfs_cli_log sink = { false };
 	struct lfs_logger lg = { lfs_cli_log_write, &sink, LFS_LOG_WARN };
 
@@ -98,6 +99,7 @@ int lfs_cmd_index(int argc, char **argv)
 		ctx, "Index every layer of an image into the cache (checking "
 		     "sizes and digests), so that mounting it is fast.  "
 		     "Indexes already there are checked and kept.");
+	g_option_context_set_description(ctx, o_help);
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_set_prgname("layerfs index");
 	status = lfs_cli_parse_source(ctx, "index", argc, argv, &version,
@@ -107,8 +109,11 @@ int lfs_cmd_index(int argc, char **argv)
 	o->platform = g_steal_pointer(&platform);
 	o->cache_dir = g_steal_pointer(&cache_dir);
 	for (char **opt = opts; opt && *opt; opt++) {
-		if (!lfs_options_parse_o(o, *opt, &error)) {
-			fprintf(stderr, "layerfs index: %s\n", error->message);
+		if (!lfs_options_parse_for(o, *opt, LFS_OPTIONS_INDEX,
+					   &error)) {
+			fprintf(stderr, "layerfs index: %s (see layerfs index "
+					"--help)\n",
+				error->message);
 			return LFS_EXIT_USAGE;
 		}
 	}

@@ -47,8 +47,7 @@ static gboolean parse_args(int argc, char **argv, struct mount_args *a,
 		{ "debug", 'd', 0, G_OPTION_ARG_NONE, &a->debug,
 		  "Print every request (implies -f)", NULL },
 		{ "options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &a->opts,
-		  "Mount options, comma-separated (see layerfs(1))",
-		  "OPT[,OPT]" },
+		  "Mount options, comma-separated (see below)", "OPT[,OPT]" },
 		{ "layer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a->layers,
 		  "A layer: tar, tar.gz, tar.zst or directory; repeat, bottom "
 		  "first",
@@ -67,9 +66,11 @@ static gboolean parse_args(int argc, char **argv, struct mount_args *a,
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
 		"SOURCE MOUNTPOINT");
+	g_autofree char *o_help = lfs_options_help(LFS_OPTIONS_MOUNT);
 	guint want;
 
 	g_option_context_set_summary(ctx, summary);
+	g_option_context_set_description(ctx, o_help);
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_set_prgname("layerfs mount");
 	if (!g_option_context_parse(ctx, &argc, &argv, error))
@@ -113,6 +114,7 @@ static gboolean check_mountpoint(const char *path, char **abs,
 	return TRUE;
 }
 
+/* Fails only on a bad -o option: bad usage. */
 static gboolean build_options(struct mount_args *a, struct lfs_options *o,
 			      GError **error)
 {
@@ -189,11 +191,15 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	fuse_opts = lfs_options_fuse_string(o, m->image->source);
 	err = lfs_session_mount(m, mountpoint, fuse_opts, debug, &s, &why);
 	if (err < 0) {
+		/* EINVAL: libfuse refused the options (one it does not know,
+		 * a bad value), which only it can tell: bad usage too. */
+		int status = err == -EINVAL ? LFS_EXIT_USAGE : LFS_EXIT_FAIL;
+
 		fprintf(stderr, "layerfs: cannot mount %s at %s: %s\n",
 			m->image->source, mountpoint, why);
 		lfs_mount_close(m);
-		lfs_daemon_notify(notify_fd, LFS_EXIT_FAIL);
-		return LFS_EXIT_FAIL;
+		lfs_daemon_notify(notify_fd, status);
+		return status;
 	}
 	lfs_mount_prefetch(m, o->prefetch);
 	/* Mounted is not usable yet: the kernel's INIT is answered in the
@@ -231,8 +237,14 @@ int lfs_cmd_mount(int argc, char **argv)
 		mount_args_clear(&a);
 		return LFS_EXIT_OK;
 	}
-	if (!build_options(&a, o, &error) ||
-	    !check_mountpoint(a.mountpoint, &mountpoint, &error)) {
+	if (!build_options(&a, o, &error)) {
+		fprintf(stderr, "layerfs mount: %s (see layerfs mount "
+				"--help)\n",
+			error->message);
+		mount_args_clear(&a);
+		return LFS_EXIT_USAGE;
+	}
+	if (!check_mountpoint(a.mountpoint, &mountpoint, &error)) {
 		fprintf(stderr, "layerfs: %s\n", error->message);
 		mount_args_clear(&a);
 		return LFS_EXIT_FAIL;

@@ -14,7 +14,7 @@ static const char usage[] =
 	"  layerfs index [OPTIONS] SOURCE | --layer PATH...\n"
 	"  layerfs stats [OPTIONS] MOUNTPOINT\n"
 	"  layerfs SOURCE MOUNTPOINT [-o OPTIONS]     (mount.fuse3 form)\n"
-	"  layerfs --help | --version\n"
+	"  layerfs help | --help | --version\n"
 	"\n"
 	"SOURCE: oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG|:@N], an OCI\n"
 	"layout directory, or a docker-archive file.\n"

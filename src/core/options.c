@@ -32,20 +32,25 @@ void lfs_options_free(struct lfs_options *o)
 }
 
 /* mount(8) and fstab words that mean nothing to a FUSE mount, and "rw",
- * which a read-only image cannot honour and mount(8) passes by default. */
+ * which a read-only image cannot honour and mount(8) passes by default;
+ * words starting with one of @ignored_prefixes too. */
+static const char *const ignored_words[] = {
+	"rw",	 "defaults", "auto",  "noauto", "nofail",   "_netdev",
+	"user",	 "users",    "owner", "group",	"nonempty",
+};
+static const char *const ignored_prefixes[] = { "x-", "comment=" };
+
 static bool ignored(const char *opt)
 {
-	static const char *const words[] = {
-		"rw",	   "defaults", "auto",	"noauto", "nofail", "_netdev",
-		"user",	   "users",    "owner", "group",  "nonempty",
-	};
-
-	for (size_t i = 0; i < G_N_ELEMENTS(words); i++) {
-		if (strcmp(opt, words[i]) == 0)
+	for (size_t i = 0; i < G_N_ELEMENTS(ignored_words); i++) {
+		if (strcmp(opt, ignored_words[i]) == 0)
 			return true;
 	}
-	return g_str_has_prefix(opt, "x-") ||
-	       g_str_has_prefix(opt, "comment=");
+	for (size_t i = 0; i < G_N_ELEMENTS(ignored_prefixes); i++) {
+		if (g_str_has_prefix(opt, ignored_prefixes[i]))
+			return true;
+	}
+	return false;
 }
 
 static gboolean set_value(char **field, const char *key, const char *value,
@@ -101,11 +106,47 @@ static gboolean set_count(unsigned int *field, const char *key,
 	return TRUE;
 }
 
-static gboolean set_prefetch(struct lfs_options *o, const char *value,
-			     GError **error)
+/* One setter per option of our own (see own_options[]): @value is NULL
+ * for a flag, and for a key given without one. */
+typedef gboolean (*set_fn)(struct lfs_options *o, const char *key,
+			   const char *value, GError **error);
+
+static gboolean set_cache_dir(struct lfs_options *o, const char *key,
+			      const char *value, GError **error)
+{
+	return set_value(&o->cache_dir, key, value, error);
+}
+
+static gboolean set_platform(struct lfs_options *o, const char *key,
+			     const char *value, GError **error)
+{
+	return set_value(&o->platform, key, value, error);
+}
+
+static gboolean set_threads(struct lfs_options *o, const char *key,
+			    const char *value, GError **error)
+{
+	return set_count(&o->threads, key, value, 256, error);
+}
+
+static gboolean set_span(struct lfs_options *o, const char *key,
+			 const char *value, GError **error)
+{
+	return set_size(&o->span, key, value, 64u << 10, 1u << 30, error);
+}
+
+static gboolean set_handles(struct lfs_options *o, const char *key,
+			    const char *value, GError **error)
+{
+	return set_count(&o->handles, key, value, 64, error);
+}
+
+static gboolean set_prefetch(struct lfs_options *o, const char *key,
+			     const char *value, GError **error)
 {
 	static const char *const names[] = { "none", "index", "unpack" };
 
+	(void)key;
 	for (size_t i = 0; value && i < G_N_ELEMENTS(names); i++) {
 		if (strcmp(value, names[i]) == 0) {
 			o->prefetch = (enum lfs_prefetch)i;
@@ -116,55 +157,151 @@ static gboolean set_prefetch(struct lfs_options *o, const char *value,
 			"option prefetch= needs none, index or unpack");
 }
 
+static gboolean set_meta_cache(struct lfs_options *o, const char *key,
+			       const char *value, GError **error)
+{
+	return set_size(&o->meta_cache, key, value, 64u << 10,
+			(uint64_t)64 << 30, error);
+}
+
+static gboolean set_readahead(struct lfs_options *o, const char *key,
+			      const char *value, GError **error)
+{
+	return set_size(&o->readahead, key, value, 4096, 16u << 20, error);
+}
+
+static gboolean set_allow_other(struct lfs_options *o, const char *key,
+				const char *value, GError **error)
+{
+	(void)value;
+	(void)error;
+	o->allow_other = key[0] == 'a';
+	return TRUE;
+}
+
+static gboolean set_splice(struct lfs_options *o, const char *key,
+			   const char *value, GError **error)
+{
+	(void)value;
+	(void)error;
+	o->splice = key[0] == 's';
+	return TRUE;
+}
+
+/* "ro" and "default_permissions": always on, so nothing to do. */
+static gboolean set_nothing(struct lfs_options *o, const char *key,
+			    const char *value, GError **error)
+{
+	(void)o;
+	(void)key;
+	(void)value;
+	(void)error;
+	return TRUE;
+}
+
+/* layerfs's own options: the one list the parser, `--help` and the test
+ * that holds layerfs(1) to the code all read. */
+static const struct own_option {
+	const char *name;
+	const char *alias; /* another spelling, or NULL */
+	const char *value; /* how help shows the value; NULL: a flag */
+	bool index;	   /* `layerfs index` takes it too */
+	set_fn set;
+	const char *help;
+} own_options[] = {
+	{ "cache_dir", "cache-dir", "DIR", true, set_cache_dir,
+	  "the cache directory, as --cache-dir" },
+	{ "platform", NULL, "OS/ARCH", true, set_platform, "as --platform" },
+	{ "threads", NULL, "N", true, set_threads, "worker threads" },
+	{ "span", NULL, "SIZE", true, set_span,
+	  "distance between gzip access points" },
+	{ "handles", NULL, "N", false, set_handles,
+	  "decompressors per compressed layer" },
+	{ "prefetch", NULL, "none|index|unpack", false, set_prefetch,
+	  "background work once mounted" },
+	{ "meta_cache", NULL, "SIZE", false, set_meta_cache,
+	  "memory for cached directories" },
+	{ "readahead", NULL, "SIZE", false, set_readahead,
+	  "kernel readahead" },
+	{ "allow_other", NULL, NULL, false, set_allow_other,
+	  "every user sees the mount (default for root)" },
+	{ "noallow_other", NULL, NULL, false, set_allow_other,
+	  "only the mounting user does" },
+	{ "splice", NULL, NULL, false, set_splice,
+	  "splice reads from plain files (the default)" },
+	{ "nosplice", NULL, NULL, false, set_splice, "copy every read" },
+	{ "ro", NULL, NULL, false, set_nothing, "always on" },
+	{ "default_permissions", NULL, NULL, false, set_nothing,
+	  "always on" },
+};
+
+static const struct own_option *find_own(const char *key)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(own_options); i++) {
+		const struct own_option *op = &own_options[i];
+
+		if (strcmp(key, op->name) == 0 ||
+		    (op->alias && strcmp(key, op->alias) == 0))
+			return op;
+	}
+	return NULL;
+}
+
+/* The options `layerfs index` takes, as "a=, b= and c=" (g_free). */
+static char *index_names(void)
+{
+	GString *s = g_string_new(NULL);
+	guint n = 0, i = 0;
+
+	for (size_t k = 0; k < G_N_ELEMENTS(own_options); k++)
+		n += own_options[k].index;
+	for (size_t k = 0; k < G_N_ELEMENTS(own_options); k++) {
+		if (!own_options[k].index)
+			continue;
+		if (i++)
+			g_string_append(s, i == n ? " and " : ", ");
+		g_string_append_printf(s, "%s%s", own_options[k].name,
+				       own_options[k].value ? "=" : "");
+	}
+	return g_string_free(s, FALSE);
+}
+
 static gboolean parse_one(struct lfs_options *o, const char *opt,
-			  GError **error)
+			  enum lfs_options_use use, GError **error)
 {
 	const char *eq = strchr(opt, '=');
 	g_autofree char *key = eq ? g_strndup(opt, (gsize)(eq - opt))
 				  : g_strdup(opt);
 	const char *value = eq ? eq + 1 : NULL;
+	const struct own_option *own = find_own(key);
 
-	if (!*opt || ignored(opt))
+	if (!*opt)
 		return TRUE;
-	if (strcmp(key, "cache_dir") == 0 || strcmp(key, "cache-dir") == 0)
-		return set_value(&o->cache_dir, key, value, error);
-	if (strcmp(key, "platform") == 0)
-		return set_value(&o->platform, key, value, error);
-	if (strcmp(key, "span") == 0)
-		return set_size(&o->span, key, value, 64u << 10, 1u << 30,
-				error);
-	if (strcmp(key, "handles") == 0)
-		return set_count(&o->handles, key, value, 64, error);
-	if (strcmp(key, "threads") == 0)
-		return set_count(&o->threads, key, value, 256, error);
-	if (strcmp(key, "prefetch") == 0)
-		return set_prefetch(o, value, error);
-	if (strcmp(key, "readahead") == 0)
-		return set_size(&o->readahead, key, value, 4096, 16u << 20,
-				error);
-	if (strcmp(key, "meta_cache") == 0)
-		return set_size(&o->meta_cache, key, value, 64u << 10,
-				(uint64_t)64 << 30, error);
-	if (strcmp(opt, "allow_other") == 0) {
-		o->allow_other = true;
+	/* Indexing has no use for what only a mount means (FUSE options,
+	 * fstab words, how reads are served): say so rather than let a
+	 * mistake pass. */
+	if (use == LFS_OPTIONS_INDEX && (!own || !own->index)) {
+		g_autofree char *names = index_names();
+
+		return lfs_fail(error, EINVAL,
+				"option %s only applies to a mount; this "
+				"command takes %s",
+				opt, names);
+	}
+	if (ignored(opt))
+		return TRUE;
+	if (!own) {
+		g_ptr_array_add(o->fuse_opts, g_strdup(opt));
 		return TRUE;
 	}
-	if (strcmp(opt, "noallow_other") == 0) {
-		o->allow_other = false;
-		return TRUE;
-	}
-	if (strcmp(opt, "splice") == 0 || strcmp(opt, "nosplice") == 0) {
-		o->splice = opt[0] == 's';
-		return TRUE;
-	}
-	if (strcmp(opt, "ro") == 0 || strcmp(opt, "default_permissions") == 0)
-		return TRUE; /* always on */
-	g_ptr_array_add(o->fuse_opts, g_strdup(opt));
-	return TRUE;
+	if (!own->value && value)
+		return lfs_fail(error, EINVAL, "option %s takes no value",
+				key);
+	return own->set(o, key, value, error);
 }
 
-gboolean lfs_options_parse_o(struct lfs_options *o, const char *arg,
-			     GError **error)
+gboolean lfs_options_parse_for(struct lfs_options *o, const char *arg,
+			       enum lfs_options_use use, GError **error)
 {
 	g_autoptr(GString) cur = g_string_new(NULL);
 
@@ -177,12 +314,76 @@ gboolean lfs_options_parse_o(struct lfs_options *o, const char *arg,
 			g_string_append_c(cur, *p);
 			continue;
 		}
-		if (!parse_one(o, cur->str, error))
+		if (!parse_one(o, cur->str, use, error))
 			return FALSE;
 		g_string_truncate(cur, 0);
 		if (!*p)
 			return TRUE;
 	}
+}
+
+gboolean lfs_options_parse_o(struct lfs_options *o, const char *arg,
+			     GError **error)
+{
+	return lfs_options_parse_for(o, arg, LFS_OPTIONS_MOUNT, error);
+}
+
+/* The ignored words, comma-separated, in indented lines of at most 72
+ * columns. */
+static void append_ignored(GString *s)
+{
+	g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+	gsize col = 0;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ignored_words); i++)
+		g_ptr_array_add(words, g_strdup(ignored_words[i]));
+	for (size_t i = 0; i < G_N_ELEMENTS(ignored_prefixes); i++)
+		g_ptr_array_add(words, g_strconcat(ignored_prefixes[i], "*",
+						   NULL));
+	for (guint i = 0; i < words->len; i++) {
+		const char *w = words->pdata[i];
+
+		if (col && col + strlen(w) + 2 > 72) {
+			g_string_append(s, ",\n");
+			col = 0;
+		}
+		g_string_append(s, col ? ", " : "    ");
+		g_string_append(s, w);
+		col += (col ? 2 : 4) + strlen(w);
+	}
+	g_string_append_c(s, '\n');
+}
+
+char *lfs_options_help(enum lfs_options_use use)
+{
+	GString *s = g_string_new("Options for -o (comma-separated; "
+				  "layerfs(1) describes each):\n");
+	g_autoptr(GString) line = g_string_new(NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(own_options); i++) {
+		const struct own_option *op = &own_options[i];
+		const char *v = op->value ? op->value : "";
+		const char *eq = op->value ? "=" : "";
+
+		if (use == LFS_OPTIONS_INDEX && !op->index)
+			continue;
+		g_string_printf(line, "%s%s%s", op->name, eq, v);
+		if (op->alias)
+			g_string_append_printf(line, ", %s%s%s", op->alias, eq,
+					       v);
+		g_string_append_printf(s, "  %-30s  %s\n", line->str,
+				       op->help);
+	}
+	if (use == LFS_OPTIONS_INDEX) {
+		g_string_append(s, "Any other option only applies to a mount "
+				   "and is refused.");
+	} else {
+		g_string_append(s, "Ignored (mount(8) and fstab words):\n");
+		append_ignored(s);
+		g_string_append(s, "Any other option goes to the FUSE mount "
+				   "(e.g. suid, dev, noexec).");
+	}
+	return g_string_free(s, FALSE);
 }
 
 /* FUSE option values are comma-separated; escape what would split. */

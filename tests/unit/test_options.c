@@ -1,8 +1,11 @@
 /* Unit tests for core/options.c: -o parsing takes our keys (cache_dir=,
  * cache-dir=, platform=, allow_other, noallow_other) out, drops mount(8)
  * and fstab bookkeeping words, keeps the rest for FUSE, honours "\,"
- * escapes and refuses empty values; lfs_options_fuse_string() builds the
- * FUSE option string with fsname escaped. */
+ * escapes and refuses empty values; for `layerfs index` it takes only
+ * the keys indexing uses and refuses every option of a mount; every
+ * option --help lists is one the parser takes, with a value of the form
+ * it shows; lfs_options_fuse_string() builds the FUSE option string with
+ * fsname escaped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -268,6 +271,134 @@ static void test_tuning_values_checked(void **state)
 	assert_int_equal(f->o->prefetch, LFS_PREFETCH_INDEX);
 }
 
+/* `layerfs index` takes what indexing uses... */
+static void test_index_options(void **state)
+{
+	struct fx *f = *state;
+
+	assert_lfs_ok(lfs_options_parse_for(f->o,
+					    "cache_dir=/c,platform=linux/s390x,"
+					    "threads=2,span=1M,cache-dir=/d",
+					    LFS_OPTIONS_INDEX, &f->error),
+		      &f->error);
+	assert_string_equal(f->o->cache_dir, "/d");
+	assert_string_equal(f->o->platform, "linux/s390x");
+	assert_int_equal(f->o->threads, 2);
+	assert_int_equal(f->o->span, 1u << 20);
+	/* A bad value is as bad as for a mount. */
+	assert_false(lfs_options_parse_for(f->o, "span=4X", LFS_OPTIONS_INDEX,
+					   &f->error));
+	assert_lfs_error(f->error, EINVAL, "option span=4X: not a size");
+}
+
+/* ...and refuses, naming it, every option only a mount has a use for:
+ * FUSE's, fstab's words, layerfs's own for serving reads. */
+static void test_index_refuses_mount_options(void **state)
+{
+	static const char *const mount_only[] = {
+	    "noexec",	     "suid",	     "dev",	   "ro",
+	    "rw",	     "defaults",     "nofail",	   "x-systemd.foo",
+	    "allow_other",   "noallow_other", "handles=2", "prefetch=none",
+	    "nosplice",	     "readahead=1M",  "meta_cache=1M",
+	    "max_read=4096",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(mount_only); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree char *arg =
+		    g_strdup_printf("threads=3,%s", mount_only[i]);
+		g_autofree char *want = g_strdup_printf(
+		    "option %s only applies to a mount; this command takes "
+		    "cache_dir=, platform=, threads= and span=",
+		    mount_only[i]);
+
+		print_message("# %s\n", mount_only[i]);
+		assert_false(lfs_options_parse_for(f->o, arg,
+						   LFS_OPTIONS_INDEX, &error));
+		assert_lfs_error(error, EINVAL, want);
+	}
+	assert_int_equal(f->o->fuse_opts->len, 0);
+	assert_true(f->o->splice);
+	assert_int_equal(f->o->handles, 0);
+}
+
+/* A flag is a word; given a value, it is a mistake, not a FUSE option. */
+static void test_flag_with_value_refused(void **state)
+{
+	struct fx *f = *state;
+
+	assert_false(lfs_options_parse_o(f->o, "allow_other=1", &f->error));
+	assert_lfs_error(f->error, EINVAL,
+			 "option allow_other takes no value");
+	assert_int_equal(f->o->fuse_opts->len, 0);
+}
+
+/* A value of the form --help shows for it. */
+static const char *sample_value(const char *shown)
+{
+	static const struct {
+		const char *shown, *value;
+	} samples[] = {
+	    {"DIR", "/var/tmp/c"}, {"OS/ARCH", "linux/arm64"}, {"N", "2"},
+	    {"SIZE", "1M"},	   {"none|index|unpack", "unpack"},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(samples); i++) {
+		if (strcmp(shown, samples[i].shown) == 0)
+			return samples[i].value;
+	}
+	fail_msg("--help shows a value \"%s\" this test does not know",
+		 shown);
+	return NULL;
+}
+
+/* Every option --help lists for @use (each "  NAME[=VALUE][, NAME...]"
+ * line up to the first line that is not one) parses for @use, is taken
+ * as layerfs's own (nothing goes to FUSE), and the count is @want. */
+static void check_help_options(enum lfs_options_use use, guint want)
+{
+	g_autofree char *help = lfs_options_help(use);
+	g_auto(GStrv) lines = g_strsplit(help, "\n", -1);
+	guint n = 0;
+
+	assert_true(g_str_has_prefix(lines[0], "Options for -o"));
+	for (char **l = lines + 1; *l && g_str_has_prefix(*l, "  ") &&
+				   !g_str_has_prefix(*l, "   ");
+	     l++) {
+		g_autofree char *names = g_strndup(*l + 2, 30);
+		g_auto(GStrv) each = g_strsplit(g_strstrip(names), ", ", -1);
+
+		for (char **name = each; *name; name++) {
+			g_autoptr(lfs_options) o = lfs_options_new();
+			g_autoptr(GError) error = NULL;
+			char *eq = strchr(*name, '=');
+			g_autofree char *arg =
+			    eq ? g_strdup_printf("%.*s=%s", (int)(eq - *name),
+						 *name, sample_value(eq + 1))
+			       : g_strdup(*name);
+
+			print_message("# %s\n", arg);
+			assert_lfs_ok(lfs_options_parse_for(o, arg, use,
+							    &error),
+				      &error);
+			assert_int_equal(o->fuse_opts->len, 0);
+			n++;
+		}
+	}
+	assert_int_equal(n, want);
+}
+
+static void test_help_lists_what_parses(void **state)
+{
+	(void)state;
+	/* cache_dir, cache-dir, platform, threads, span, handles,
+	 * prefetch, meta_cache, readahead, allow_other, noallow_other,
+	 * splice, nosplice, ro, default_permissions */
+	check_help_options(LFS_OPTIONS_MOUNT, 15);
+	check_help_options(LFS_OPTIONS_INDEX, 5);
+}
+
 static void test_fuse_string(void **state)
 {
 	struct fx *f = *state;
@@ -307,7 +438,10 @@ int main(void)
 	    FT(test_escaped_commas),	     FT(test_empty_items),
 	    FT(test_empty_value_refused),    FT(test_fuse_string),
 	    FT(test_fuse_string_escapes),    FT(test_tuning_keys),
-	    FT(test_tuning_values_checked),
+	    FT(test_tuning_values_checked),  FT(test_index_options),
+	    FT(test_index_refuses_mount_options),
+	    FT(test_flag_with_value_refused),
+	    cmocka_unit_test(test_help_lists_what_parses),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
