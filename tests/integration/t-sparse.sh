@@ -4,11 +4,12 @@
 # format and in pax (GNU tar finds the holes with SEEK_HOLE, so both tars
 # are a few KiB and quick to make), mounts as two layers.  Reads at the
 # start, around the middle and at the end give the file's bytes, data and
-# zeros; the daemon's peak resident memory (VmHWM) stays under 64 MiB and
-# each layer's index under 64 KiB (it holds three extents; a hole stored
-# as anything would need far more).
+# zeros; st_blocks counts only the data, so du(1) shows the file as the
+# few KiB it holds; the daemon's peak resident memory (VmHWM) stays under
+# 64 MiB and each layer's index under 64 KiB (it holds three extents; a
+# hole stored as anything would need far more).
 . "$(dirname "$0")/lib.sh"
-lfs_require_prog tar truncate dd cmp
+lfs_require_prog tar truncate dd cmp du
 
 TIB=$((1 << 40))
 MID=$((1 << 39))
@@ -70,6 +71,10 @@ for n in gnu pax; do
 	m=$T/mnt/$n
 	[ "$(stat -c %s "$m")" -eq "$TIB" ] ||
 		fail "$m: size $(stat -c %s "$m"), want $TIB"
+	read -r blocks unit < <(stat -c '%b %B' "$m")
+	[ "$blocks" -gt 0 ] && [ $((blocks * unit)) -lt 65536 ] ||
+		fail "$m: $blocks blocks of $unit for three short runs"
+	[ "$(du -k "$m" | cut -f1)" -le 64 ] || fail "du says $(du -k "$m")"
 	at "$m" 0 9 'the start'
 	at "$m" "$MID" 10 'the middle'
 	at "$m" $((TIB - 7)) 7 'the end'
