@@ -3,7 +3,9 @@
 # attributes (attr timeout), file pages (keep_cache) and directory listings
 # (cache_readdir, with opendir answered ENOSYS).  A second pass over the
 # same files sends the daemon no LOOKUP, GETATTR, READ or READDIR at all;
-# the -d trace shows every request that reaches it.
+# the -d trace shows every request that reaches it.  Over the whole run the
+# daemon sees at most one OPENDIR, answered ENOSYS, and no RELEASEDIR
+# (docs/decisions/0015-no-opendir.md).
 . "$(dirname "$0")/lib.sh"
 mkdir -p "$T/l/d"
 for i in $(seq 20); do echo "file $i" >"$T/l/d/f$i"; done
@@ -39,3 +41,15 @@ for op in $ops; do
 		fail "second pass sent $((n - ${first[$op]})) more $op"
 done
 cmp "$T/mnt/big" "$T/l/big" || fail "big differs"
+
+# 0015: the first OPENDIR (if the kernel sends one before it knows) gets
+# ENOSYS, after which the kernel opens directories itself and never sends
+# OPENDIR or RELEASEDIR again.
+n=$(count OPENDIR)
+[ "$n" -le 1 ] || fail "$n OPENDIR requests; want at most one"
+if [ "$n" -eq 1 ]; then
+	id=$(sed -n 's/.*unique: \([0-9]*\), opcode: OPENDIR .*/\1/p' "$T/trace")
+	grep -q "unique: $id, error: -38 " "$T/trace" ||
+		fail "OPENDIR not answered ENOSYS: $(grep "unique: $id," "$T/trace")"
+fi
+[ "$(count RELEASEDIR)" -eq 0 ] || fail "RELEASEDIR reached the daemon"
