@@ -127,6 +127,28 @@ lfs_mount() {
 	mountpoint -q "$mnt" || fail "layerfs returned but $mnt is not mounted"
 }
 
+# The mounts under $T, as the kernel lists them.  Only $T's: other tests
+# and other users may be mounting elsewhere at the same time.
+lfs_mounts_here() {
+	findmnt -rn -o TARGET,FSTYPE | grep -F -- "$T/" || true
+}
+
+# lfs_refuses CMD...: CMD (a layerfs mount, perhaps as another user) must
+# fail with a one-line reason on stderr (kept in $T/stderr) and leave the
+# mounts under $T as they were: nothing new, nothing mounted over.
+lfs_refuses() {
+	local before
+
+	before=$(lfs_mounts_here)
+	if "$@" 2>"$T/stderr"; then
+		fail "$* succeeded; it should have failed"
+	fi
+	cat "$T/stderr" >&2
+	[ "$(wc -l <"$T/stderr")" -eq 1 ] || fail "$*: want a one-line reason"
+	[ "$(lfs_mounts_here)" = "$before" ] ||
+		fail "$* failed but changed the mounts under $T: $(lfs_mounts_here)"
+}
+
 # lfs_mount_fails SOURCE MNT [ARGS...]: layerfs must refuse, with a one-line
 # reason on stderr, and leave nothing mounted.
 lfs_mount_fails() {
@@ -135,13 +157,8 @@ lfs_mount_fails() {
 	shift 2
 	mkdir -p "$mnt"
 	LFS_MOUNTS+=("$mnt")
-	if "$LAYERFS" mount --cache-dir "$T/cache" "$@" ${src:+"$src"} "$mnt" \
-		2>"$T/stderr"; then
-		fail "layerfs mount $src succeeded; it should have failed"
-	fi
-	cat "$T/stderr" >&2
-	[ "$(wc -l <"$T/stderr")" -eq 1 ] ||
-		fail "layerfs mount $src: want a one-line reason"
+	lfs_refuses "$LAYERFS" mount --cache-dir "$T/cache" "$@" \
+		${src:+"$src"} "$mnt"
 	! mountpoint -q "$mnt" || fail "failed mount left $mnt mounted"
 }
 

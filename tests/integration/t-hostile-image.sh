@@ -54,13 +54,14 @@ v=$(variant no-tag)
 expect "no image tagged \"nope\" (tags: t)" "oci:$v:nope"
 v=$(variant bad-manifest)
 echo '{"schemaVersion":2,"config":{}' >"$T/m" && rehash_manifest "$v" "$T/m"
-expect "malformed JSON" "oci:$v:t"
+expect "$v: blob sha256:$(manifest "$v"): malformed JSON: " "oci:$v:t"
 v=$(variant manifest-digest) && echo " " >>"$v/blobs/sha256/$(manifest "$v")"
 sed -i 's/"size":[0-9]*/"size":'"$(stat -c %s "$v/blobs/sha256/$(manifest "$v")")"'/' "$v/index.json"
 expect "digest mismatch" "oci:$v:t"
-v=$(variant missing-blob) && rm "$(blob "$v" 2)"
-expect "missing" "oci:$v:t"
-grep -q "layer 2/2" "$T/stderr" || fail "missing blob: layer not named"
+v=$(variant missing-blob) && b=$(blob "$v" 2) && rm "$b"
+d=$(basename "$b")
+expect "$v layer 2/2 (sha256:${d:0:12}): blob sha256:$d: missing ($b)" \
+	"oci:$v:t"
 v=$(variant size) && echo x >>"$(blob "$v" 1)"
 expect "size mismatch" "oci:$v:t"
 # Same size, one byte of file data changed: only the digest can tell.
@@ -76,6 +77,22 @@ v=$(variant bad-mediatype) && sed -i 's/v1.tar+gzip/v1.tar+bzip2/' \
 	"$v/blobs/sha256/$(manifest "$v")"
 expect "is not a layer type layerfs can apply" "oci:$v:t"
 expect "not a readable tar archive" "docker-archive:$T/l1/one"
+# docker-archives without a usable manifest.json, and a --layer file that
+# is not there: the archive (or layer) and the problem, on one line.
+mkdir -p "$T/da"
+cp "$T/l1.tar" "$T/da/layer.tar"
+echo '{"architecture":"amd64","os":"linux","rootfs":{}}' >"$T/da/config.json"
+tar -C "$T/da" -cf "$T/no-manifest.tar" layer.tar config.json
+expect "layerfs: $T/no-manifest.tar: member \"manifest.json\" is missing" \
+	"docker-archive:$T/no-manifest.tar"
+echo '[{"Config":"config.json","Layers":["layer.tar"]' >"$T/da/manifest.json"
+tar -C "$T/da" -cf "$T/bad-manifest.tar" manifest.json layer.tar config.json
+expect "layerfs: $T/bad-manifest.tar: manifest.json: malformed JSON: " \
+	"docker-archive:$T/bad-manifest.tar"
+lfs_mount_fails "" "$T/mnt" --layer "$T/l1.tar" --layer "$T/nope.tar"
+want="layerfs: layer $T/nope.tar: No such file or directory"
+[ "$(cat "$T/stderr")" = "$want" ] ||
+	fail "missing --layer file: $(cat "$T/stderr")"
 
 # Indexed once, then the blob changed in place (same size): the mount
 # notices the file is not the one indexed, indexes again, and the digest
@@ -112,29 +129,44 @@ if ! as_nobody test -x "$nobody_layerfs"; then
 	cp "$LAYERFS" "$T/layerfs"
 	nobody_layerfs=$T/layerfs
 fi
-# nobody_fails FILE ARGS...: `layerfs inspect ARGS` as nobody fails with
-# one line naming FILE once: "...FILE: Permission denied".
+# nobody_fails FILE COMMAND ARGS...: `layerfs COMMAND ARGS` as nobody fails
+# with one line naming FILE once, "...FILE: Permission denied", prints
+# nothing on stdout and leaves no mount (lfs_refuses).
 nobody_fails() {
 	local file=$1
 
 	shift
-	if as_nobody "$nobody_layerfs" inspect "$@" >"$T/out" 2>"$T/stderr"; then
-		fail "nobody could inspect $*"
-	fi
-	cat "$T/stderr" >&2
-	[ "$(wc -l <"$T/stderr")" -eq 1 ] || fail "inspect $*: want one line"
+	lfs_refuses as_nobody "$nobody_layerfs" "$@" >"$T/out"
 	grep -qF "$file: Permission denied" "$T/stderr" ||
-		fail "inspect $*: want \"$file: Permission denied\""
+		fail "$*: want \"$file: Permission denied\""
 	[ "$(grep -oF "$file" "$T/stderr" | wc -l)" -eq 1 ] ||
-		fail "inspect $*: $file named more than once"
-	[ ! -s "$T/out" ] || fail "inspect $* failed but printed a report"
+		fail "$*: $file named more than once"
+	[ ! -s "$T/out" ] || fail "$* failed but printed: $(cat "$T/out")"
+}
+# nobody_mount_fails FILE ARGS...: the same through `layerfs mount ARGS
+# MNT`, with a cache and a mountpoint nobody may use, so only FILE stops it.
+mkdir -p "$T/nobody-cache" "$T/nobody-mnt"
+chown 65534:65534 "$T/nobody-cache" "$T/nobody-mnt"
+lfs_track_mount "$T/nobody-mnt"
+nobody_mount_fails() {
+	local file=$1
+
+	shift
+	nobody_fails "$file" mount --cache-dir "$T/nobody-cache" "$@" \
+		"$T/nobody-mnt"
+	! mountpoint -q "$T/nobody-mnt" || fail "nobody's mount is there"
 }
 v=$(variant unreadable) && chmod 0600 "$v/index.json"
-nobody_fails "$v/index.json" "oci:$v:t"
-nobody_fails "$v/index.json" "$v"
+nobody_fails "$v/index.json" inspect "oci:$v:t"
+nobody_fails "$v/index.json" inspect "$v"
+nobody_mount_fails "$v/index.json" "oci:$v:t"
 chmod 0600 "$T/l1.tar"
-nobody_fails "$T/l1.tar" --layer "$T/l1.tar"
+nobody_fails "$T/l1.tar" inspect --layer "$T/l1.tar"
+nobody_mount_fails "$T/l1.tar" --layer "$T/l1.tar"
+cp "$T/bad-manifest.tar" "$T/private.tar" && chmod 0600 "$T/private.tar"
+nobody_mount_fails "$T/private.tar" "docker-archive:$T/private.tar"
 # A layout directory nobody may search: not "no index.json", but why not.
 v=$(variant private) && chmod 0700 "$v"
-nobody_fails "$v/index.json" "$v"
-nobody_fails "$v/index.json" "oci:$v:t"
+nobody_fails "$v/index.json" inspect "$v"
+nobody_fails "$v/index.json" inspect "oci:$v:t"
+nobody_mount_fails "$v/index.json" "oci:$v:t"
