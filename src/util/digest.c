@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "layerfs/digest.h"
@@ -10,6 +11,11 @@
  * enough to ride out bursts, little enough to stay out of the way. */
 #define ASYNC_MAX_QUEUED (16u << 20)
 
+/* An asynchronous hasher makes every libcrypto call on its own thread,
+ * which frees libcrypto's state for that thread (OPENSSL_thread_stop())
+ * before it ends.  Otherwise the caller's thread (a worker of a GLib pool,
+ * which may outlive libcrypto's exit handler) would keep a per-thread
+ * error state that nothing frees. */
 struct lfs_hasher {
 	EVP_MD_CTX *ctx;
 	enum lfs_digest_algo algo;
@@ -18,7 +24,9 @@ struct lfs_hasher {
 	GAsyncQueue *queue; /* GBytes *; an empty one ends the thread */
 	GMutex lock;
 	GCond drained;
-	size_t queued;	    /* bytes in the queue; protected by lock */
+	size_t queued;		  /* bytes in the queue; protected by lock */
+	int started;		  /* 1 ready, -1 failed; protected by lock */
+	struct lfs_digest result; /* written by the thread as it ends */
 };
 
 static const struct {
@@ -93,15 +101,34 @@ bool lfs_digest_equal(const struct lfs_digest *a, const struct lfs_digest *b)
 	       memcmp(a->bytes, b->bytes, a->len) == 0;
 }
 
+static EVP_MD_CTX *new_ctx(enum lfs_digest_algo algo)
+{
+	const EVP_MD *md = algo == LFS_DIGEST_SHA512 ? EVP_sha512()
+						     : EVP_sha256();
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx && EVP_DigestInit_ex(ctx, md, NULL) != 1)
+		g_clear_pointer(&ctx, EVP_MD_CTX_free);
+	return ctx;
+}
+
+static void final(EVP_MD_CTX *ctx, enum lfs_digest_algo algo,
+		  struct lfs_digest *out)
+{
+	unsigned int len = 0;
+
+	EVP_DigestFinal_ex(ctx, out->bytes, &len);
+	out->algo = algo;
+	out->len = len;
+}
+
 int lfs_hasher_new(enum lfs_digest_algo algo, struct lfs_hasher **out)
 {
 	struct lfs_hasher *h = g_new0(struct lfs_hasher, 1);
-	const EVP_MD *md = algo == LFS_DIGEST_SHA512 ? EVP_sha512()
-						     : EVP_sha256();
 
 	h->algo = algo;
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, md, NULL) != 1) {
+	h->ctx = new_ctx(algo);
+	if (!h->ctx) {
 		lfs_hasher_free(h);
 		return -ENOMEM;
 	}
@@ -109,12 +136,22 @@ int lfs_hasher_new(enum lfs_digest_algo algo, struct lfs_hasher **out)
 	return 0;
 }
 
+static void set_started(struct lfs_hasher *h, int how)
+{
+	g_mutex_lock(&h->lock);
+	h->started = how;
+	g_cond_signal(&h->drained);
+	g_mutex_unlock(&h->lock);
+}
+
 static gpointer hash_thread(gpointer data)
 {
 	struct lfs_hasher *h = data;
+	EVP_MD_CTX *ctx = new_ctx(h->algo);
 	GBytes *b;
 
-	while ((b = g_async_queue_pop(h->queue)) != NULL) {
+	set_started(h, ctx ? 1 : -1);
+	while (ctx && (b = g_async_queue_pop(h->queue)) != NULL) {
 		gsize len;
 		const void *p = g_bytes_get_data(b, &len);
 
@@ -122,27 +159,41 @@ static gpointer hash_thread(gpointer data)
 			g_bytes_unref(b);
 			break;
 		}
-		EVP_DigestUpdate(h->ctx, p, len);
+		EVP_DigestUpdate(ctx, p, len);
 		g_bytes_unref(b);
 		g_mutex_lock(&h->lock);
 		h->queued -= len;
 		g_cond_signal(&h->drained);
 		g_mutex_unlock(&h->lock);
 	}
+	if (ctx) {
+		final(ctx, h->algo, &h->result);
+		EVP_MD_CTX_free(ctx);
+	}
+	OPENSSL_thread_stop();
 	return NULL;
 }
 
 int lfs_hasher_new_async(enum lfs_digest_algo algo, struct lfs_hasher **out)
 {
-	int err = lfs_hasher_new(algo, out);
-	struct lfs_hasher *h = *out;
+	struct lfs_hasher *h = g_new0(struct lfs_hasher, 1);
+	int started;
 
-	if (err < 0)
-		return err;
+	h->algo = algo;
 	g_mutex_init(&h->lock);
 	g_cond_init(&h->drained);
 	h->queue = g_async_queue_new();
 	h->thread = g_thread_new("layerfs-hash", hash_thread, h);
+	g_mutex_lock(&h->lock);
+	while (!h->started)
+		g_cond_wait(&h->drained, &h->lock);
+	started = h->started;
+	g_mutex_unlock(&h->lock);
+	if (started < 0) {
+		lfs_hasher_free(h);
+		return -ENOMEM;
+	}
+	*out = h;
 	return 0;
 }
 
@@ -174,12 +225,12 @@ static void stop_thread(struct lfs_hasher *h)
 
 void lfs_hasher_finish(struct lfs_hasher *h, struct lfs_digest *out)
 {
-	unsigned int len = 0;
-
-	stop_thread(h);
-	EVP_DigestFinal_ex(h->ctx, out->bytes, &len);
-	out->algo = h->algo;
-	out->len = len;
+	if (h->queue) {
+		stop_thread(h);
+		*out = h->result;
+		return;
+	}
+	final(h->ctx, h->algo, out);
 }
 
 void lfs_hasher_free(struct lfs_hasher *h)
