@@ -315,14 +315,14 @@ int lfs_resolve_dir(const struct lfs_tree *t, uint32_t top_layer,
 {
 	g_autoptr(GArray) steps = g_array_new(FALSE, FALSE,
 					      sizeof(struct step));
-	g_autoptr(GString) todo = g_string_new(path);
+	g_autoptr(GString) rest = g_string_new(path);
 	unsigned hops = 0;
 	size_t at = 0;
 	int err = 0;
 
 	g_array_set_clear_func(steps, (GDestroyNotify)step_clear);
-	while (at < todo->len) {
-		const char *name = todo->str + at;
+	while (at < rest->len) {
+		const char *name = rest->str + at;
 		size_t len = strcspn(name, "/");
 		const char *target = NULL;
 
@@ -347,9 +347,9 @@ int lfs_resolve_dir(const struct lfs_tree *t, uint32_t top_layer,
 			break;
 		}
 		/* Walk the target, then what was left of the path. */
-		g_string_erase(todo, 0, (gssize)at);
-		g_string_prepend_c(todo, '/');
-		g_string_prepend(todo, target);
+		g_string_erase(rest, 0, (gssize)at);
+		g_string_prepend_c(rest, '/');
+		g_string_prepend(rest, target);
 		at = 0;
 		if (*target == '/')
 			g_array_set_size(steps, 0);
