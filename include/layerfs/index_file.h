@@ -17,7 +17,7 @@
 /* The format version.  History:
  *   1 - first persisted format (layerfs 0.2);
  *   2 - the implicit directories section (symlinked parents, decision
- *       0019). */
+ *       0018). */
 #define LFS_INDEX_FILE_VERSION 2
 
 /* The file holding the stored bytes, as it was when indexed: a later mount

@@ -53,7 +53,7 @@ char *lfs_oci_machine_platform(const char *machine);
 
 /* How well descriptor @d's platform suits @platform ("os/arch[/variant]",
  * asked for or the host's), after containerd's normalisation and matching
- * (docs/decisions/0018): 0 when it is that platform, 1, 2, ... for older
+ * (docs/decisions/0017): 0 when it is that platform, 1, 2, ... for older
  * ones that run there, in order of preference, and -1 when it does not
  * run there or names no platform. */
 int lfs_oci_platform_rank(const struct lfs_oci_descriptor *d,

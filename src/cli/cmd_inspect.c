@@ -1,7 +1,7 @@
 /* `layerfs inspect`: what an image is made of, layer by layer.  Every layer
  * is indexed (and its digest verified) but nothing is mounted; nothing is
  * written unless --cache-dir names a cache, whose indexes are then used
- * and kept as a mount would (docs/decisions/0017). */
+ * and kept as a mount would (docs/decisions/0016). */
 #include <errno.h>
 #include <stdio.h>
 
@@ -30,7 +30,7 @@ static void print_header(GString *out, const struct lfs_image *img)
 /* DIGEST is the stored bytes' digest, which every tar layer has (checked
  * against the source's, or computed by the indexing pass); MEDIA TYPE is
  * only ever what the source declares, and what layerfs found out itself
- * is in COMPRESSION (docs/decisions/0017). */
+ * is in COMPRESSION (docs/decisions/0016). */
 static void print_layer(GString *out, guint i, const struct lfs_layer *l)
 {
 	const struct lfs_layer_spec *spec = l->spec;

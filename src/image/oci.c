@@ -281,7 +281,7 @@ char *lfs_oci_host_platform(void)
 	return lfs_oci_machine_platform(u.machine);
 }
 
-/* A platform in containerd's canonical spelling (docs/decisions/0018). */
+/* A platform in containerd's canonical spelling (docs/decisions/0017). */
 struct norm_platform {
 	char *os, *arch;
 	char *variant; /* "" when there is none */
@@ -589,7 +589,7 @@ static gboolean take(struct lfs_oci_descriptor *d, struct pick *p,
 
 /* From an index's candidate descriptors, the one for @p's platform: the
  * best that runs on it, the first of those in index order
- * (docs/decisions/0013, 0018).  A lone candidate is the
+ * (docs/decisions/0013, 0017).  A lone candidate is the
  * image unless it names another platform than the one asked for; without
  * --platform it is taken even then, so a foreign image mounts for
  * inspection, as a single-manifest one does. */

@@ -1,4 +1,4 @@
-/* Members a layer holds below a lower layer's symlink (decision 0019).
+/* Members a layer holds below a lower layer's symlink (decision 0018).
  *
  * A layer may hold "lib/foo.so" without an entry for "lib", over a lower
  * layer where "lib" is a symlink to "usr/lib".  Extraction (umoci,

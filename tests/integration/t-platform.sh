@@ -5,7 +5,7 @@
 # layout lacks is a one-line error naming index.json and what is there
 # (docs/decisions/0013).  Platform names are spelled as containerd
 # normalises them, and an older arm variant runs on a newer one, the
-# platform asked for winning wherever it stands (docs/decisions/0018).
+# platform asked for winning wherever it stands (docs/decisions/0017).
 . "$(dirname "$0")/lib.sh"
 lfs_require_prog tar sha256sum
 

@@ -4,7 +4,7 @@
 # layer and the member; the rest of the layer mounts.  A member below a
 # symlink, of its own layer or of a lower one, lands where the symlink
 # leads inside the tree, as umoci and containerd extract it (decision
-# 0019): an absolute target or a '..' chain never leads out.  Nothing is
+# 0018): an absolute target or a '..' chain never leads out.  Nothing is
 # written anywhere but the cache.  A read whose data disappeared after
 # indexing answers EIO and the daemon logs why.
 . "$(dirname "$0")/lib.sh"

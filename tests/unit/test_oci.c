@@ -415,7 +415,7 @@ static void test_compression_name(void **state)
 
 /* lfs_oci_platform_rank(): containerd's normalisation on both sides,
  * then the place of the descriptor's platform among those the wanted one
- * runs (docs/decisions/0018). */
+ * runs (docs/decisions/0017). */
 struct plat_case {
 	const char *os, *arch, *variant; /* the descriptor */
 	const char *want;
@@ -1215,7 +1215,7 @@ static void platform_index(struct fx *f, const char *const *archs,
 }
 
 /* The platform asked for wins wherever it stands in the index; without it,
- * the newest older one that runs there (docs/decisions/0018). */
+ * the newest older one that runs there (docs/decisions/0017). */
 static void test_open_prefers_exact_then_newest(void **state)
 {
 	static const char *const with_v8[] = {"arm/v5", "arm/v6", "arm",

@@ -590,7 +590,7 @@ static void test_marker_only_directories(void **state)
 
 /* A layer holding members below a lower layer's symlink, without entries
  * for their directories: they land where the symlink leads, and the
- * symlink stays, as umoci unpack leaves them (decision 0019). */
+ * symlink stays, as umoci unpack leaves them (decision 0018). */
 static void test_members_below_lower_symlinks(void **state)
 {
 	struct fx_entry deep_dir = { .path = "u2/lib/sub", .type = AE_IFDIR,
