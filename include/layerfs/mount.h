@@ -24,14 +24,9 @@ struct lfs_mount {
 	uint32_t nlayers;
 	struct lfs_tree *tree;
 	uint64_t meta_cache;	/* the directory cache's bound */
-	uint64_t readahead;	/* bytes the kernel should read ahead */
-	bool splice;		/* reply to reads from plain files by splice */
-	uint64_t splice_max;	/* the longest such reply (fuse/) */
-	uint64_t max_read;	/* the max_read= mount option; 0: none */
 	/* Reads answered (fsops.c), atomic: by a descriptor to splice
 	 * from, and by bytes copied into a buffer. */
 	uint64_t reads_spliced, reads_copied;
-	char *bdi;		/* "MAJ:MIN" until readahead is set (fuse/) */
 	uint64_t total_entries; /* for statfs */
 	uint64_t total_bytes;
 	/* Files open through lfs_fs_open() (fsops.c): the kernel may send a

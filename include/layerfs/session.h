@@ -6,18 +6,20 @@
 #include <stdbool.h>
 
 #include "layerfs/mount.h"
+#include "layerfs/options.h"
 
 struct lfs_session;
 
 /* Create a session for @m with FUSE options @opts ("ro,allow_other,...")
- * and mount it at @mountpoint.  SIGINT, SIGTERM and SIGHUP end the
+ * and mount it at @mountpoint; how replies are made (splice=, readahead=)
+ * comes from @o.  SIGINT, SIGTERM and SIGHUP end the
  * session, and from here on libfuse's own messages go to @m's logger,
  * except its warnings and errors until the mount is ready, which are kept
  * for the one-line reason of a failure (see lfs_session_run()).
  * Returns 0, or -errno with libfuse's reason in *why (g_free). */
-int lfs_session_mount(struct lfs_mount *m, const char *mountpoint,
-		      const char *opts, bool debug, struct lfs_session **out,
-		      char **why);
+int lfs_session_mount(struct lfs_mount *m, const struct lfs_options *o,
+		      const char *mountpoint, const char *opts, bool debug,
+		      struct lfs_session **out, char **why);
 
 /* See lfs_session_run(). */
 typedef void (*lfs_session_ready_fn)(void *ctx);

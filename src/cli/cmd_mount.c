@@ -189,7 +189,8 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 		return LFS_EXIT_FAIL;
 	}
 	fuse_opts = lfs_options_fuse_string(o, m->image->source);
-	err = lfs_session_mount(m, mountpoint, fuse_opts, debug, &s, &why);
+	err = lfs_session_mount(m, o, mountpoint, fuse_opts, debug, &s,
+				&why);
 	if (err < 0) {
 		/* EINVAL: libfuse refused the options (one it does not know,
 		 * a bad value), which only it can tell: bad usage too. */

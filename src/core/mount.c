@@ -181,8 +181,6 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 		return FALSE;
 	}
 	m->meta_cache = o->meta_cache;
-	m->readahead = o->readahead;
-	m->splice = o->splice;
 	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
 			       &(struct lfs_tree_options){
 				       .cache_bytes = o->meta_cache });
@@ -210,7 +208,6 @@ void lfs_mount_close(struct lfs_mount *m)
 	}
 	g_free(m->streams);
 	g_free(m->layers);
-	g_free(m->bdi);
 	lfs_cache_free(m->cache);
 	lfs_image_free(m->image);
 	g_free(m);

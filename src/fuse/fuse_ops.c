@@ -10,9 +10,14 @@
 #include "fuse_internal.h"
 #include "layerfs/fsops.h"
 
-static struct lfs_mount *mnt(fuse_req_t req)
+static struct lfs_fuse *fctx(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+static struct lfs_mount *mnt(fuse_req_t req)
+{
+	return fctx(req)->m;
 }
 
 static void reply_err(fuse_req_t req, int err)
@@ -31,18 +36,18 @@ static void fill_entry(const struct stat *st, struct fuse_entry_param *e)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	struct lfs_mount *m = userdata;
+	struct lfs_fuse *f = userdata;
 
 	/* Reads from plain files are answered with a descriptor, which
 	 * libfuse splices through a pipe into /dev/fuse: the bytes never
 	 * pass through our memory (see op_read()). */
-	if (m->splice && (conn->capable & FUSE_CAP_SPLICE_WRITE))
+	if (f->splice && (conn->capable & FUSE_CAP_SPLICE_WRITE))
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	else
-		m->splice = false;
+		f->splice = false;
 	/* libfuse checks that INIT repeats the max_read= mount option. */
-	if (m->max_read)
-		conn->max_read = (unsigned int)MIN(m->max_read, UINT_MAX);
+	if (f->max_read)
+		conn->max_read = (unsigned int)MIN(f->max_read, UINT_MAX);
 	/* Symlink targets never change: let the kernel cache them. */
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
@@ -57,8 +62,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
  * a lookup or a getattr before anything else. */
 static void after_init(fuse_req_t req)
 {
-	if (g_atomic_pointer_get(&mnt(req)->bdi))
-		lfs_fuse_raise_readahead(mnt(req));
+	if (g_atomic_pointer_get(&fctx(req)->bdi))
+		lfs_fuse_raise_readahead(fctx(req));
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -177,7 +182,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 
 	(void)ino;
-	if (mnt(req)->splice && size <= mnt(req)->splice_max &&
+	if (fctx(req)->splice && size <= fctx(req)->splice_max &&
 	    reply_spliced(req, f, size, off))
 		return;
 	buf = g_malloc(size);

@@ -99,6 +99,7 @@ static char *release_msgs(void)
 }
 
 struct lfs_session {
+	struct lfs_fuse fuse; /* the session's userdata */
 	struct fuse_session *se;
 	char *mountpoint;
 	bool signals;
@@ -130,6 +131,7 @@ void lfs_session_destroy(struct lfs_session *s)
 	if (s->se)
 		fuse_session_destroy(s->se);
 	g_free(s->mountpoint);
+	g_free(s->fuse.bdi);
 	g_free(s);
 	/* A failed mount's messages are in its reason already. */
 	g_free(release_msgs());
@@ -160,24 +162,24 @@ static char *mount_devnum(const char *mountpoint)
 	return found;
 }
 
-void lfs_fuse_raise_readahead(struct lfs_mount *m)
+void lfs_fuse_raise_readahead(struct lfs_fuse *f)
 {
 	g_autofree char *path = NULL;
 	g_autofree char *kb = NULL;
-	char *dev = g_atomic_pointer_exchange(&m->bdi, NULL);
+	char *dev = g_atomic_pointer_exchange(&f->bdi, NULL);
 	int fd;
 
 	if (!dev)
 		return;
 	path = g_strdup_printf("/sys/class/bdi/%s/read_ahead_kb", dev);
-	kb = g_strdup_printf("%llu", (unsigned long long)m->readahead >> 10);
+	kb = g_strdup_printf("%llu", (unsigned long long)f->readahead >> 10);
 	/* Not g_file_set_contents(): sysfs takes no temporary files. */
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, kb, strlen(kb)) != (ssize_t)strlen(kb))
-		lfs_debug(&m->log, "readahead left at the default: %s: %s",
+		lfs_debug(&f->m->log, "readahead left at the default: %s: %s",
 			  path, g_strerror(errno));
 	else
-		lfs_debug(&m->log, "readahead %s KiB", kb);
+		lfs_debug(&f->m->log, "readahead %s KiB", kb);
 	if (fd >= 0)
 		close(fd);
 	g_free(dev);
@@ -241,44 +243,51 @@ static uint64_t max_read_option(const char *opts)
 
 /* Where splicing needs shorter reads than the kernel would send, ask for
  * them (max_read), unless the user chose a size.  libfuse wants INIT to
- * repeat the option's value (op_init()), so it is kept in m->max_read. */
-static char *with_max_read(struct lfs_mount *m, const char *opts)
+ * repeat the option's value (op_init()), so it is kept in f->max_read. */
+static char *with_max_read(struct lfs_fuse *f, const char *opts)
 {
-	m->max_read = max_read_option(opts);
-	if (!m->splice)
+	f->max_read = max_read_option(opts);
+	if (!f->splice)
 		return g_strdup(opts);
-	m->splice_max = splice_limit();
-	if (m->splice_max < 64 * 1024) {
-		lfs_debug(&m->log, "no splice: pipes hold too little");
-		m->splice = false;
+	f->splice_max = splice_limit();
+	if (f->splice_max < 64 * 1024) {
+		lfs_debug(&f->m->log, "no splice: pipes hold too little");
+		f->splice = false;
 		return g_strdup(opts);
 	}
-	if (m->splice_max >= longest_read() || m->max_read)
+	if (f->splice_max >= longest_read() || f->max_read)
 		return g_strdup(opts);
-	lfs_debug(&m->log, "reads of at most %llu KiB, so they can be spliced",
-		  (unsigned long long)m->splice_max >> 10);
-	m->max_read = m->splice_max;
+	lfs_debug(&f->m->log,
+		  "reads of at most %llu KiB, so they can be spliced",
+		  (unsigned long long)f->splice_max >> 10);
+	f->max_read = f->splice_max;
 	return g_strdup_printf("%s,max_read=%llu", opts,
-			       (unsigned long long)m->max_read);
+			       (unsigned long long)f->max_read);
 }
 
-int lfs_session_mount(struct lfs_mount *m, const char *mountpoint,
-		      const char *opts, bool debug, struct lfs_session **out,
-		      char **why)
+int lfs_session_mount(struct lfs_mount *m, const struct lfs_options *o,
+		      const char *mountpoint, const char *opts, bool debug,
+		      struct lfs_session **out, char **why)
 {
-	g_autofree char *all_opts = with_max_read(m, opts);
-	char *argv[] = { (char *)"layerfs", (char *)"-o", all_opts,
-			 (char *)"-d", NULL };
-	struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, argv);
 	struct lfs_session *s = g_new0(struct lfs_session, 1);
+	g_autofree char *all_opts = NULL;
+	char *argv[] = { (char *)"layerfs", (char *)"-o", NULL, (char *)"-d",
+			 NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, argv);
 	int err = 0;
+
+	s->fuse.m = m;
+	s->fuse.splice = o->splice;
+	s->fuse.readahead = o->readahead;
+	all_opts = with_max_read(&s->fuse, opts);
+	argv[2] = all_opts;
 
 	fuse_logger = &m->log;
 	hold_msgs();
 	fuse_set_log_func(forward_log);
 	s->mountpoint = g_strdup(mountpoint);
 	s->se = fuse_session_new(&args, &lfs_fuse_ops, sizeof(lfs_fuse_ops),
-				 m);
+				 &s->fuse);
 	if (!s->se) {
 		err = -EINVAL;
 		goto out;
@@ -293,8 +302,8 @@ int lfs_session_mount(struct lfs_mount *m, const char *mountpoint,
 		goto out;
 	}
 	s->mounted = true;
-	if (m->readahead)
-		m->bdi = mount_devnum(mountpoint);
+	if (s->fuse.readahead)
+		s->fuse.bdi = mount_devnum(mountpoint);
 out:
 	fuse_opt_free_args(&args);
 	if (err < 0) {
