@@ -241,8 +241,9 @@ void lfs_index_builder_free(struct lfs_index_builder *b);
 /* Lower limits than the defaults above (tests use this). */
 void lfs_index_builder_set_limits(struct lfs_index_builder *b,
 				  uint32_t max_entries, uint64_t max_bytes);
-/* Fewer steps inside symlink targets than the default budget (index.c,
- * SYMLINK_STEP_BUDGET) for the whole layer (tests use this). */
+/* Fewer steps inside symlink targets than the default budget
+ * (index_build.c, SYMLINK_STEP_BUDGET) for the whole layer (tests use
+ * this). */
 void lfs_index_builder_set_link_steps(struct lfs_index_builder *b,
 				      uint32_t steps);
 
