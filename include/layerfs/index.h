@@ -34,6 +34,7 @@
 #include <glib.h>
 
 #include "layerfs/log.h"
+#include "layerfs/whiteout.h"
 
 enum lfs_etype {
 	LFS_T_REG = 1,
@@ -188,18 +189,6 @@ char *lfs_index_path(const struct lfs_index *ix, uint32_t i);
 
 /* Byte order of names, as the children are sorted. */
 int lfs_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
-
-/* What a member's last component says under the whiteout naming rules. */
-enum lfs_wh_kind {
-	LFS_WH_NONE,	/* an ordinary name */
-	LFS_WH_OPAQUE,	/* ".wh..wh..opq": the directory is opaque */
-	LFS_WH_META,	/* other ".wh..wh.*": aufs bookkeeping, never shown */
-	LFS_WH_DELETE,	/* ".wh.NAME": NAME is deleted */
-	LFS_WH_INVALID, /* ".wh." with an empty, "." or ".." NAME */
-};
-
-/* Classify @base; for LFS_WH_DELETE *name points at NAME inside @base. */
-enum lfs_wh_kind lfs_whiteout_classify(const char *base, const char **name);
 
 /* ---- building ---------------------------------------------------------- */
 

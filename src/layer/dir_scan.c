@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "layerfs/fdutil.h"
 #include "layerfs/path.h"
 #include "layerfs/tar_scan.h"
+#include "layerfs/whiteout.h"
 
 /* As in tar_scan.c: per-layer warnings shown; the rest are counted. */
 #define MAX_WARNINGS 100
@@ -42,12 +42,6 @@ static void walk_warn(struct walk *w, const char *rel, const char *why)
 		return;
 	lfs_warn(w->lg, "%s: \"%s\" skipped: %s", w->layer, *rel ? rel : ".",
 		 why);
-}
-
-static bool overlay_private(const char *name)
-{
-	return g_str_has_prefix(name, "trusted.overlay.") ||
-	       g_str_has_prefix(name, "user.overlay.");
 }
 
 /* One xattr's value, probed for its size first.  NULL if it is gone, or
@@ -107,7 +101,7 @@ static void read_xattrs(struct walk *w, int fd, const char *rel,
 		struct lfs_scan_xattr rec = { name, NULL, 0 };
 		GBytes *value;
 
-		if (overlay_private(name))
+		if (lfs_ovl_private_xattr(name))
 			continue;
 		if (x->recs->len >= LFS_XATTR_COUNT_MAX)
 			why = "more than 128 xattrs";
@@ -130,17 +124,23 @@ static void read_xattrs(struct walk *w, int fd, const char *rel,
 	}
 }
 
-/* overlayfs marks an opaque directory with this xattr set to "y". */
+/* overlayfs marks an opaque directory with its opaque xattr set to "y";
+ * an upper directory may have been written in either namespace. */
 static bool overlay_opaque(int fd)
 {
-	static const char *const names[] = { "trusted.overlay.opaque",
-					     "user.overlay.opaque" };
+	static const enum lfs_ovl_ns spaces[] = { LFS_OVL_NS_TRUSTED,
+						  LFS_OVL_NS_USER };
 	g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
 
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		char v[2];
+	for (size_t i = 0; i < G_N_ELEMENTS(spaces); i++) {
+		const char *name = lfs_ovl_xattr_name(spaces[i],
+						      LFS_OVL_OPAQUE);
+		/* One byte more than "y", so a longer value is no match. */
+		char v[sizeof(LFS_OVL_OPAQUE_YES)];
+		ssize_t len = getxattr(proc, name, v, sizeof(v));
 
-		if (getxattr(proc, names[i], v, sizeof(v)) == 1 && v[0] == 'y')
+		if (len == (ssize_t)sizeof(v) - 1 &&
+		    memcmp(v, LFS_OVL_OPAQUE_YES, sizeof(v) - 1) == 0)
 			return true;
 	}
 	return false;
@@ -152,7 +152,7 @@ static bool handle_whiteout(struct walk *w, const char *rel,
 {
 	enum lfs_wh_kind kind;
 
-	if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0)) {
+	if (lfs_ovl_is_whiteout(st->st_mode, st->st_rdev)) {
 		*err = lfs_index_builder_whiteout(w->b, rel);
 		return true;
 	}

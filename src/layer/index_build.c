@@ -7,6 +7,7 @@
 
 #include "layerfs/index.h"
 #include "layerfs/path.h"
+#include "layerfs/whiteout.h"
 
 #include "index_internal.h"
 
@@ -412,23 +413,6 @@ int lfs_index_builder_marker(struct lfs_index_builder *b, const char *path,
 		break;
 	}
 	return 0;
-}
-
-enum lfs_wh_kind lfs_whiteout_classify(const char *base, const char **name)
-{
-	static const char prefix[] = ".wh.";
-	const char *rest = base + sizeof(prefix) - 1;
-
-	if (strncmp(base, prefix, sizeof(prefix) - 1) != 0)
-		return LFS_WH_NONE;
-	if (strcmp(base, ".wh..wh..opq") == 0)
-		return LFS_WH_OPAQUE;
-	if (strncmp(rest, prefix, sizeof(prefix) - 1) == 0)
-		return LFS_WH_META;
-	if (!*rest || strcmp(rest, ".") == 0 || strcmp(rest, "..") == 0)
-		return LFS_WH_INVALID;
-	*name = rest;
-	return LFS_WH_DELETE;
 }
 
 /* ---- settling, the first half of finish() --------------------------- */

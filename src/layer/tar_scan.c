@@ -10,6 +10,7 @@
 #include "layerfs/path.h"
 #include "layerfs/tar_ext.h"
 #include "layerfs/tar_scan.h"
+#include "layerfs/whiteout.h"
 
 /* Owner ids that do not fit a uid_t become the kernel's overflow id. */
 #define OVERFLOW_ID 65534

@@ -655,36 +655,6 @@ static void test_sparse_extents(void **state)
 	fx_log_clear(&log);
 }
 
-static void test_whiteout_classify(void **state)
-{
-	static const struct {
-		const char *base;
-		enum lfs_wh_kind kind;
-		const char *name;
-	} cases[] = {
-		{ "file", LFS_WH_NONE, NULL },
-		{ ".wh", LFS_WH_NONE, NULL },
-		{ ".whx", LFS_WH_NONE, NULL },
-		{ ".wh.x", LFS_WH_DELETE, "x" },
-		{ ".wh..hidden", LFS_WH_DELETE, ".hidden" },
-		{ ".wh..wh..opq", LFS_WH_OPAQUE, NULL },
-		{ ".wh..wh.plnk", LFS_WH_META, NULL },
-		{ ".wh.", LFS_WH_INVALID, NULL },
-		{ ".wh..", LFS_WH_INVALID, NULL },
-		{ ".wh...", LFS_WH_INVALID, NULL },
-	};
-
-	(void)state;
-	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-		const char *name = NULL;
-
-		assert_int_equal(lfs_whiteout_classify(cases[i].base, &name),
-				 cases[i].kind);
-		if (cases[i].name)
-			assert_string_equal(name, cases[i].name);
-	}
-}
-
 /* Parents that only markers name are transparent: extraction creates
  * nothing for them.  A real member below makes them real directories. */
 static void test_marker_only_parents(void **state)
@@ -826,7 +796,6 @@ int main(void)
 		cmocka_unit_test(test_bad_hardlinks_dropped),
 		cmocka_unit_test(test_xattrs_and_strings),
 		cmocka_unit_test(test_sparse_extents),
-		cmocka_unit_test(test_whiteout_classify),
 		cmocka_unit_test(test_marker_only_parents),
 		cmocka_unit_test(test_link_chain_to_lower_layer),
 		cmocka_unit_test(test_dropped_link_keeps_whiteout),

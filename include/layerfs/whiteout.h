@@ -1,0 +1,71 @@
+/* Whiteout naming: the two ways a layer says "this name is deleted" or
+ * "this directory hides what is below", kept in one place so the scanners
+ * that read them and a writer of an upper directory spell them alike.
+ *
+ *  - The AUFS form that OCI layers use: a file ".wh.NAME" deletes NAME, a
+ *    file ".wh..wh..opq" makes its directory opaque, and other
+ *    ".wh..wh.*" names are aufs bookkeeping.
+ *  - overlayfs's on-disk form: a character device 0/0 is a whiteout, and
+ *    its private xattrs (trusted.overlay.*, or user.overlay.* with the
+ *    userxattr mount option) mark opaque directories ("y"), redirects and
+ *    origins. */
+#ifndef LAYERFS_WHITEOUT_H
+#define LAYERFS_WHITEOUT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* ---- AUFS / OCI names --------------------------------------------------- */
+
+#define LFS_WH_PREFIX ".wh."
+#define LFS_WH_META_PREFIX ".wh..wh."
+#define LFS_WH_OPAQUE_NAME ".wh..wh..opq"
+
+/* What a member's last component says under the whiteout naming rules. */
+enum lfs_wh_kind {
+	LFS_WH_NONE,	/* an ordinary name */
+	LFS_WH_OPAQUE,	/* ".wh..wh..opq": the directory is opaque */
+	LFS_WH_META,	/* other ".wh..wh.*": aufs bookkeeping, never shown */
+	LFS_WH_DELETE,	/* ".wh.NAME": NAME is deleted */
+	LFS_WH_INVALID, /* ".wh." with an empty, "." or ".." NAME */
+};
+
+/* Classify @base; for LFS_WH_DELETE *name points at NAME inside @base. */
+enum lfs_wh_kind lfs_whiteout_classify(const char *base, const char **name);
+
+/* ---- overlayfs's on-disk format ----------------------------------------- */
+
+#define LFS_OVL_TRUSTED_PREFIX "trusted.overlay."
+#define LFS_OVL_USER_PREFIX "user.overlay."
+
+/* The value of the opaque xattr that makes a directory opaque. */
+#define LFS_OVL_OPAQUE_YES "y"
+
+/* Where overlayfs keeps its xattrs: trusted.* by default, which only
+ * CAP_SYS_ADMIN may read, user.* with the userxattr mount option. */
+enum lfs_ovl_ns {
+	LFS_OVL_NS_TRUSTED,
+	LFS_OVL_NS_USER,
+};
+
+/* The overlayfs xattrs, by what comes after the namespace's prefix. */
+enum lfs_ovl_xattr {
+	LFS_OVL_OPAQUE,	  /* "opaque": a directory hides the lower ones */
+	LFS_OVL_REDIRECT, /* "redirect": where a renamed directory's lower
+			   * part is */
+	LFS_OVL_ORIGIN,	  /* "origin": the lower object copied up */
+};
+
+/* The full name of @key in namespace @ns ("trusted.overlay.opaque"), in
+ * static storage; NULL for a value outside the enums. */
+const char *lfs_ovl_xattr_name(enum lfs_ovl_ns ns, enum lfs_ovl_xattr key);
+
+/* @name is one of overlayfs's private xattrs (trusted.overlay.* or
+ * user.overlay.*), which a layer or an overlay mount never shows. */
+bool lfs_ovl_private_xattr(const char *name);
+
+/* A file of type @mode (S_IFMT bits; others ignored) and device @rdev is an
+ * overlayfs whiteout: a character device 0/0. */
+bool lfs_ovl_is_whiteout(mode_t mode, dev_t rdev);
+
+#endif

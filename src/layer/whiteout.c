@@ -1,0 +1,64 @@
+/* Whiteout naming (see whiteout.h): the AUFS names OCI layers use and
+ * overlayfs's on-disk names, in one place so that whatever reads a layer
+ * and whatever writes an upper directory cannot disagree on a spelling. */
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <glib.h>
+
+#include "layerfs/whiteout.h"
+
+/* Bytes of a string literal, without its NUL. */
+#define LIT_LEN(s) (sizeof(s) - 1)
+
+enum lfs_wh_kind lfs_whiteout_classify(const char *base, const char **name)
+{
+	const char *rest = base + LIT_LEN(LFS_WH_PREFIX);
+
+	if (strncmp(base, LFS_WH_PREFIX, LIT_LEN(LFS_WH_PREFIX)) != 0)
+		return LFS_WH_NONE;
+	if (strcmp(base, LFS_WH_OPAQUE_NAME) == 0)
+		return LFS_WH_OPAQUE;
+	if (strncmp(base, LFS_WH_META_PREFIX, LIT_LEN(LFS_WH_META_PREFIX)) == 0)
+		return LFS_WH_META;
+	if (!*rest || strcmp(rest, ".") == 0 || strcmp(rest, "..") == 0)
+		return LFS_WH_INVALID;
+	*name = rest;
+	return LFS_WH_DELETE;
+}
+
+/* By namespace, then key, as the enums number them. */
+static const char *const ovl_names[][3] = {
+	[LFS_OVL_NS_TRUSTED] = {
+		[LFS_OVL_OPAQUE] = LFS_OVL_TRUSTED_PREFIX "opaque",
+		[LFS_OVL_REDIRECT] = LFS_OVL_TRUSTED_PREFIX "redirect",
+		[LFS_OVL_ORIGIN] = LFS_OVL_TRUSTED_PREFIX "origin",
+	},
+	[LFS_OVL_NS_USER] = {
+		[LFS_OVL_OPAQUE] = LFS_OVL_USER_PREFIX "opaque",
+		[LFS_OVL_REDIRECT] = LFS_OVL_USER_PREFIX "redirect",
+		[LFS_OVL_ORIGIN] = LFS_OVL_USER_PREFIX "origin",
+	},
+};
+
+const char *lfs_ovl_xattr_name(enum lfs_ovl_ns ns, enum lfs_ovl_xattr key)
+{
+	if ((unsigned)ns >= G_N_ELEMENTS(ovl_names) ||
+	    (unsigned)key >= G_N_ELEMENTS(ovl_names[0]))
+		return NULL;
+	return ovl_names[ns][key];
+}
+
+bool lfs_ovl_private_xattr(const char *name)
+{
+	return strncmp(name, LFS_OVL_TRUSTED_PREFIX,
+		       LIT_LEN(LFS_OVL_TRUSTED_PREFIX)) == 0 ||
+	       strncmp(name, LFS_OVL_USER_PREFIX,
+		       LIT_LEN(LFS_OVL_USER_PREFIX)) == 0;
+}
+
+bool lfs_ovl_is_whiteout(mode_t mode, dev_t rdev)
+{
+	return S_ISCHR(mode) && rdev == makedev(0, 0);
+}
