@@ -18,6 +18,9 @@ ssize_t lfs_read_full(int fd, void *buf, size_t len);
 /* Write all @len bytes.  Returns 0 or -errno. */
 int lfs_write_full(int fd, const void *buf, size_t len);
 
+/* Write all @len bytes at @off.  Returns 0 or -errno. */
+int lfs_pwrite_full(int fd, const void *buf, size_t len, off_t off);
+
 /* Open @rel beneath directory @dirfd with @flags (O_CLOEXEC and O_NOFOLLOW
  * are added), refusing any path that would leave it or pass through a
  * symlink (-EXDEV, -ELOOP): openat2 with RESOLVE_BENEATH and

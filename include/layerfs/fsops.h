@@ -3,9 +3,18 @@
  * returns 0 or a byte count, or -errno.  The FUSE adapters in src/fuse/
  * only decode requests, call these and reply.
  *
- * Lookup counts: the kernel counts lookups and readdirplus entries and
- * sends forgets; nothing here needs them, node numbers being names that
- * stay valid for the life of the mount (tree.h, docs/decisions/0010). */
+ * Node ids and lookup counts.  The kernel names objects by the node id a
+ * lookup gave it, counts lookups and readdirplus entries and sends
+ * forgets.  A read-only mount's ids are its inode numbers, names that
+ * stay valid for the life of the mount whatever the kernel holds
+ * (tree.h, docs/decisions/0010), so it needs no counts.  A writable
+ * mount's objects change, so its ids are nodes with counts (overlay.h):
+ * every call below that hands an object out (lookup, create, mknod,
+ * mkdir, symlink, link, readdirplus) adds one, and lfs_fs_forget() takes
+ * them back.
+ *
+ * Read-only as a policy: without an upper directory every call that
+ * would change something answers -EROFS. */
 #ifndef LAYERFS_FSOPS_H
 #define LAYERFS_FSOPS_H
 
@@ -17,16 +26,24 @@
 
 #include "layerfs/mount.h"
 #include "layerfs/read.h"
+#include "layerfs/upper.h"
 
 struct lfs_file;
 
+/* Child @name of @parent: its node id in *id (may be NULL) and its
+ * attributes. */
 int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
-		  struct stat *st);
+		  uint64_t *id, struct stat *st);
+/* The kernel drops @n counts on node @id. */
+void lfs_fs_forget(struct lfs_mount *m, uint64_t id, uint64_t n);
+/* Whether the mount takes writes (it has an upper directory). */
+bool lfs_fs_writable(const struct lfs_mount *m);
 int lfs_fs_getattr(struct lfs_mount *m, uint64_t ino, struct stat *st);
-/* *target stays valid for the life of the mount. */
-int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, const char **target);
+/* The target in *target (g_free). */
+int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, char **target);
 
-/* Read-only: any request to write answers -EROFS. */
+/* Open file @ino with open(2) @flags: a lower file is copied up first
+ * when opened for writing (with none of its data under O_TRUNC). */
 int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 		struct lfs_file **out);
 ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
@@ -44,14 +61,16 @@ void lfs_fs_release_all(struct lfs_mount *m);
 /* Called per entry; returns 0 when the entry was taken, 1 when the reply is
  * full (the entry was not taken and listing stops).  @next is the offset to
  * resume after this entry.  Without @plus only st_ino and the type bits of
- * st_mode are set. */
-typedef int (*lfs_dirent_fn)(void *ctx, const char *name,
+ * st_mode are set; with it, @id is the entry's node id. */
+typedef int (*lfs_dirent_fn)(void *ctx, const char *name, uint64_t id,
 			     const struct stat *st, uint64_t next);
 
-/* Directories need no open: a listing is the same every time it is built
- * (sorted, from immutable indexes), so @off, the "next" of an earlier
- * entry, stays meaningful across calls, evictions and opens; the FUSE
- * adapter declines opendir, and the kernel then caches listings itself. */
+/* Directories need no open: @off, the "next" of an earlier entry, names
+ * the same place in every later call, so the FUSE adapter declines
+ * opendir and the kernel caches listings itself.  Read-only, a listing
+ * is the same every time it is built (sorted, from immutable indexes)
+ * and an offset is a position; writable, an offset is the entry's
+ * cookie (overlay.h), which stays valid while entries come and go. */
 int lfs_fs_readdir(struct lfs_mount *m, uint64_t ino, uint64_t off,
 		   bool plus, lfs_dirent_fn emit, void *ctx);
 
@@ -60,6 +79,45 @@ ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 ssize_t lfs_fs_listxattr(struct lfs_mount *m, uint64_t ino, char *buf,
 			 size_t size);
 int lfs_fs_statfs(struct lfs_mount *m, struct statvfs *st);
+
+/* ---- writes (-EROFS without an upper) ---- */
+
+/* Make @name in @parent (a regular file, directory, symlink with
+ * @obj->target, device, FIFO or socket) for @c; the new node's id and
+ * attributes as a lookup gives them.  create() (@f not NULL) also opens
+ * a regular file with @obj->flags. */
+int lfs_fs_make(struct lfs_mount *m, uint64_t parent, const char *name,
+		const struct lfs_new_obj *obj, const struct lfs_caller *c,
+		uint64_t *id, struct stat *st, struct lfs_file **f);
+int lfs_fs_link(struct lfs_mount *m, uint64_t ino, uint64_t parent,
+		const char *name, uint64_t *id, struct stat *st);
+int lfs_fs_unlink(struct lfs_mount *m, uint64_t parent, const char *name);
+int lfs_fs_rmdir(struct lfs_mount *m, uint64_t parent, const char *name);
+int lfs_fs_rename(struct lfs_mount *m, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, unsigned int flags);
+/* setattr; @f (may be NULL) is the open file it came through.  The new
+ * attributes in *st. */
+int lfs_fs_setattr(struct lfs_mount *m, uint64_t ino, struct lfs_setattr *a,
+		   struct lfs_file *f, struct stat *st);
+ssize_t lfs_fs_write(struct lfs_mount *m, struct lfs_file *f,
+		     const void *buf, size_t len, uint64_t off);
+/* The descriptor writes of @f go to (the upper file), or -EBADF: for a
+ * write that splices straight from the kernel's buffer. */
+int lfs_fs_write_fd(struct lfs_mount *m, struct lfs_file *f);
+int lfs_fs_flush(struct lfs_mount *m, struct lfs_file *f);
+int lfs_fs_fsync(struct lfs_mount *m, struct lfs_file *f, bool datasync);
+int lfs_fs_fsyncdir(struct lfs_mount *m, uint64_t ino, bool datasync);
+int lfs_fs_fallocate(struct lfs_mount *m, struct lfs_file *f, int mode,
+		     uint64_t off, uint64_t len);
+/* lseek(2) with SEEK_DATA or SEEK_HOLE: the offset, or -ENXIO. */
+int64_t lfs_fs_lseek(struct lfs_mount *m, struct lfs_file *f, uint64_t off,
+		     int whence);
+ssize_t lfs_fs_copy_range(struct lfs_mount *m, struct lfs_file *in,
+			  uint64_t off_in, struct lfs_file *out,
+			  uint64_t off_out, size_t len, int flags);
+int lfs_fs_setxattr(struct lfs_mount *m, uint64_t ino, const char *name,
+		    const void *value, size_t size, int flags);
+int lfs_fs_removexattr(struct lfs_mount *m, uint64_t ino, const char *name);
 
 /* access(2) for a caller; only asked when the kernel does not check
  * permissions itself (no default_permissions). */

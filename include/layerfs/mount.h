@@ -5,11 +5,14 @@
 
 #include <glib.h>
 
+struct lfs_upper;
+
 #include "layerfs/cache.h"
 #include "layerfs/image.h"
 #include "layerfs/layer.h"
 #include "layerfs/log.h"
 #include "layerfs/options.h"
+#include "layerfs/overlay.h"
 #include "layerfs/stream.h"
 #include "layerfs/tree.h"
 #include "layerfs/workers.h"
@@ -22,7 +25,11 @@ struct lfs_mount {
 	struct lfs_layer **layers;   /* bottom to top */
 	struct lfs_stream **streams; /* one per layer */
 	uint32_t nlayers;
-	struct lfs_tree *tree;
+	struct lfs_tree *tree;	/* the lower stack, merged */
+	/* A writable mount: the upper directory and the namespace over the
+	 * tree; both NULL when read-only. */
+	struct lfs_upper *upper;
+	struct lfs_ovl *ovl;
 	uint64_t meta_cache;	/* the directory cache's bound */
 	/* Reads answered (fsops.c), atomic: by a descriptor to splice
 	 * from, and by bytes copied into a buffer. */

@@ -58,6 +58,16 @@ struct lfs_options {
 	uint64_t readahead;   /* readahead=: kernel readahead; default 1 MiB */
 	enum lfs_prefetch prefetch; /* prefetch=; default INDEX */
 	bool splice;	      /* nosplice: copy every read; default on */
+	/* A writable mount: upper=/upperdir= and work=/workdir= (both or
+	 * neither).  lowerdir=A:B:C (overlayfs's and fuse-overlayfs's
+	 * spelling, the leftmost on top) fills @layers. */
+	char *upper;
+	char *work;
+	bool lowerdir;	      /* the layers came from lowerdir= */
+	bool userxattr;	      /* user.overlay.* xattrs even as root */
+	bool volatile_;	      /* volatile: no fsync of copied-up data */
+	bool metacopy;	      /* metacopy=on|off; default on */
+	char *mountpoint;     /* set by the caller: the upper may not be in it */
 	/* Not options: how the caller follows indexing. */
 	lfs_mount_progress_fn progress;
 	void *progress_ctx;

@@ -53,7 +53,17 @@ enum lfs_ovl_xattr {
 	LFS_OVL_OPAQUE,	  /* "opaque": a directory hides the lower ones */
 	LFS_OVL_REDIRECT, /* "redirect": where a renamed directory's lower
 			   * part is */
-	LFS_OVL_ORIGIN,	  /* "origin": the lower object copied up */
+	LFS_OVL_ORIGIN,	  /* "origin": the lower object copied up (a
+			   * file handle; layerfs never writes it) */
+	LFS_OVL_METACOPY, /* "metacopy": a regular file whose data is the
+			   * lower file's */
+	LFS_OVL_WHITEOUT, /* "whiteout": an empty regular file that is a
+			   * whiteout (overlayfs's second spelling) */
+	/* "layerfs.origin": the inode number an object had below, which
+	 * layerfs records at copy-up; overlayfs hides it as any of its
+	 * names, and knows nothing of it. */
+	LFS_OVL_LAYERFS_ORIGIN,
+	LFS_OVL_NKEYS,
 };
 
 /* The full name of @key in namespace @ns ("trusted.overlay.opaque"), in

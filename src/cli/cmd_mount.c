@@ -19,6 +19,7 @@ struct mount_args {
 	GStrv opts, layers;
 	char *cache_dir, *platform;
 	char *source, *mountpoint;
+	char *label; /* with lowerdir=: the mount's name, if given */
 };
 
 static void mount_args_clear(struct mount_args *a)
@@ -29,6 +30,7 @@ static void mount_args_clear(struct mount_args *a)
 	g_free(a->platform);
 	g_free(a->source);
 	g_free(a->mountpoint);
+	g_free(a->label);
 }
 
 static const char summary[] =
@@ -37,6 +39,21 @@ static const char summary[] =
 	"layout directory or a docker-archive file; or give the layers with\n"
 	"--layer, bottom first, and only MOUNTPOINT.  Unmount with\n"
 	"fusermount3 -u MOUNTPOINT.  See layerfs(1).";
+
+/* Whether an -o argument sets lowerdir= (before the full parse: it
+ * decides what the other arguments are). */
+static bool lowerdir_given(char **opts)
+{
+	for (char **o = opts; o && *o; o++) {
+		g_auto(GStrv) parts = g_strsplit(*o, ",", -1);
+
+		for (char **p = parts; *p; p++) {
+			if (g_str_has_prefix(*p, "lowerdir="))
+				return true;
+		}
+	}
+	return false;
+}
 
 static gboolean parse_args(int argc, char **argv, struct mount_args *a,
 			   GError **error)
@@ -77,6 +94,19 @@ static gboolean parse_args(int argc, char **argv, struct mount_args *a,
 		return FALSE;
 	if (a->version)
 		return TRUE;
+	/* With lowerdir= (overlayfs's form) the layers come from -o, and a
+	 * SOURCE, if given, only names the mount, as overlayfs's device
+	 * name does: `PROG -o lowerdir=... TARGET` is how podman runs a
+	 * mount program. */
+	if (lowerdir_given(a->opts)) {
+		if (argc != 2 && argc != 3)
+			return lfs_fail(error, EINVAL,
+					"expected [NAME] MOUNTPOINT (the "
+					"layers come from lowerdir=)");
+		a->mountpoint = g_strdup(argv[argc - 1]);
+		a->label = argc == 3 ? g_strdup(argv[1]) : NULL;
+		return TRUE;
+	}
 	want = a->layers ? 2 : 3;
 	if ((guint)argc != want)
 		return lfs_fail(error, EINVAL,
@@ -127,6 +157,10 @@ static gboolean build_options(struct mount_args *a, struct lfs_options *o,
 		if (!lfs_options_parse_o(o, *opt, error))
 			return FALSE;
 	}
+	if (o->lowerdir && a->layers)
+		return lfs_fail(error, EINVAL,
+				"give the layers with --layer or lowerdir=, "
+				"not both");
 	return TRUE;
 }
 
@@ -250,6 +284,7 @@ int lfs_cmd_mount(int argc, char **argv)
 		mount_args_clear(&a);
 		return LFS_EXIT_FAIL;
 	}
+	o->mountpoint = g_strdup(mountpoint);
 	if (!a.foreground && !a.debug) {
 		err = lfs_daemon_fork(&notify_fd);
 		if (err < 0) {

@@ -14,6 +14,8 @@ static const char usage[] =
 	"  layerfs index [OPTIONS] SOURCE | --layer PATH...\n"
 	"  layerfs stats [OPTIONS] MOUNTPOINT\n"
 	"  layerfs SOURCE MOUNTPOINT [-o OPTIONS]     (mount.fuse3 form)\n"
+	"  layerfs -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR] MOUNTPOINT\n"
+	"                                        (fuse-overlayfs form)\n"
 	"  layerfs help | --help | --version\n"
 	"\n"
 	"SOURCE: oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG|:@N], an OCI\n"
@@ -77,7 +79,10 @@ int main(int argc, char **argv)
 		printf("layerfs %s\n", LFS_VERSION);
 		return LFS_EXIT_OK;
 	}
-	if (cmd[0] != '-')
+	/* `layerfs SOURCE MNT -o ...` (mount.fuse3) and `layerfs -o
+	 * lowerdir=...,upperdir=... MNT` (fuse-overlayfs's form, which
+	 * podman and buildah use for a mount program). */
+	if (cmd[0] != '-' || strncmp(cmd, "-o", 2) == 0)
 		return lfs_cmd_mount(argc, argv);
 	/* One line, as every command reports bad usage: the whole usage
 	 * text would bury the mistake. */

@@ -1,56 +1,74 @@
-/* The operations facade (see fsops.h). */
+/* The operations facade (see fsops.h): a read-only mount's calls here, a
+ * writable mount's handed to fsops_rw.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "layerfs/fsops.h"
+#include "fsops_internal.h"
 #include "layerfs/path.h"
 #include "layerfs/read.h"
 #include "layerfs/stats.h"
 
-
-struct lfs_file {
-	struct lfs_layer *layer;
-	struct lfs_stream *stream;
-	uint32_t entry;
-	int fd;	     /* directory layers: the real file; else -1 */
-	bool logged; /* a read error was logged: once per open is enough */
-	struct lfs_file *prev, *next; /* m->files */
-};
+bool lfs_fs_writable(const struct lfs_mount *m)
+{
+	return m->ovl != NULL;
+}
 
 int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
-		  struct stat *st)
+		  uint64_t *id, struct stat *st)
 {
 	struct lfs_obj o;
-	int err = lfs_tree_lookup(m->tree, parent, name, &o);
+	int err;
 
+	if (m->ovl)
+		return lfs_rw_lookup(m, parent, name, id, st);
+	err = lfs_tree_lookup(m->tree, parent, name, &o);
 	if (err < 0)
 		return err;
 	lfs_tree_stat(m->tree, &o, st);
+	if (id)
+		*id = st->st_ino;
 	return 0;
+}
+
+void lfs_fs_forget(struct lfs_mount *m, uint64_t id, uint64_t n)
+{
+	/* Read-only node ids are names: nothing to count. */
+	if (m->ovl)
+		lfs_ovl_forget(m->ovl, id, n);
 }
 
 int lfs_fs_getattr(struct lfs_mount *m, uint64_t ino, struct stat *st)
 {
 	struct lfs_obj o;
-	int err = lfs_tree_obj(m->tree, ino, &o);
+	int err;
 
+	if (m->ovl)
+		return lfs_rw_getattr(m, ino, st);
+	err = lfs_tree_obj(m->tree, ino, &o);
 	if (err < 0)
 		return err;
 	lfs_tree_stat(m->tree, &o, st);
 	return 0;
 }
 
-int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, const char **target)
+int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, char **target)
 {
 	struct lfs_obj o;
-	int err = lfs_tree_obj(m->tree, ino, &o);
+	const char *t;
+	int err;
 
+	if (m->ovl)
+		return lfs_rw_readlink(m, ino, target);
+	err = lfs_tree_obj(m->tree, ino, &o);
 	if (err < 0)
 		return err;
-	*target = lfs_tree_readlink(m->tree, &o);
-	return *target ? 0 : -EINVAL;
+	t = lfs_tree_readlink(m->tree, &o);
+	if (!t)
+		return -EINVAL;
+	*target = g_strdup(t);
+	return 0;
 }
 
 /* Why a file's data cannot be served, in one line naming it. */
@@ -81,14 +99,48 @@ static void log_unreadable(struct lfs_mount *m, const struct lfs_file *f,
 		f->layer->spec->name, path, (unsigned long long)off, why);
 }
 
+int lfs_file_set_lower(struct lfs_mount *m, struct lfs_file *f,
+		       const struct lfs_obj *o)
+{
+	struct lfs_ref r = o->meta;
+	int err;
+
+	f->layer = m->layers[r.layer];
+	f->stream = m->streams[r.layer];
+	f->entry = r.entry;
+	f->fd = -1;
+	if (f->layer->dirfd < 0)
+		return 0;
+	f->fd = lfs_layer_open_file(f->layer, r.entry);
+	if (f->fd >= 0)
+		return 0;
+	err = f->fd;
+	log_unreadable(m, f, 0, err);
+	f->layer = NULL;
+	return err == -EXDEV || err == -ELOOP ? -EIO : err;
+}
+
+void lfs_file_track(struct lfs_mount *m, struct lfs_file *f)
+{
+	g_mutex_lock(&m->files_lock);
+	f->next = m->files;
+	if (f->next)
+		f->next->prev = f;
+	m->files = f;
+	m->nfiles++;
+	g_mutex_unlock(&m->files_lock);
+}
+
 int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 		struct lfs_file **out)
 {
 	struct lfs_obj o;
-	struct lfs_ref r;
 	struct lfs_file *f;
-	int err = lfs_tree_obj(m->tree, ino, &o);
+	int err;
 
+	if (m->ovl)
+		return lfs_rw_open(m, ino, flags, out);
+	err = lfs_tree_obj(m->tree, ino, &o);
 	if (err < 0)
 		return err;
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
@@ -97,28 +149,16 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 		return -EISDIR;
 	if (o.type != S_IFREG)
 		return -EINVAL;
-	r = o.meta;
 	f = g_new0(struct lfs_file, 1);
-	f->layer = m->layers[r.layer];
-	f->stream = m->streams[r.layer];
-	f->entry = r.entry;
-	f->fd = -1;
-	if (f->layer->dirfd >= 0) {
-		f->fd = lfs_layer_open_file(f->layer, r.entry);
-		if (f->fd < 0) {
-			err = f->fd;
-			log_unreadable(m, f, 0, err);
-			g_free(f);
-			return err == -EXDEV || err == -ELOOP ? -EIO : err;
-		}
+	f->ufd = -1;
+	g_mutex_init(&f->lock);
+	err = lfs_file_set_lower(m, f, &o);
+	if (err) {
+		g_mutex_clear(&f->lock);
+		g_free(f);
+		return err;
 	}
-	g_mutex_lock(&m->files_lock);
-	f->next = m->files;
-	if (f->next)
-		f->next->prev = f;
-	m->files = f;
-	m->nfiles++;
-	g_mutex_unlock(&m->files_lock);
+	lfs_file_track(m, f);
 	*out = f;
 	return 0;
 }
@@ -135,8 +175,8 @@ static int read_failed(struct lfs_mount *m, struct lfs_file *f, uint64_t off,
 	return err == -ENODATA ? -EIO : err;
 }
 
-ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
-		    size_t len, uint64_t off)
+ssize_t lfs_file_read_lower(struct lfs_mount *m, struct lfs_file *f,
+			    void *buf, size_t len, uint64_t off)
 {
 	ssize_t n = lfs_read_entry(f->stream, f->entry, f->fd, buf, len, off);
 
@@ -146,8 +186,8 @@ ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
 	return n;
 }
 
-int lfs_fs_read_map(struct lfs_mount *m, struct lfs_file *f, size_t len,
-		    uint64_t off, struct lfs_read_map *out)
+int lfs_file_map_lower(struct lfs_mount *m, struct lfs_file *f, size_t len,
+		       uint64_t off, struct lfs_read_map *out)
 {
 	int err = lfs_read_map(f->stream, f->entry, f->fd, len, off, out);
 
@@ -159,11 +199,37 @@ int lfs_fs_read_map(struct lfs_mount *m, struct lfs_file *f, size_t len,
 	return 0;
 }
 
-static void free_file(struct lfs_file *f)
+ssize_t lfs_fs_read(struct lfs_mount *m, struct lfs_file *f, void *buf,
+		    size_t len, uint64_t off)
+{
+	if (m->ovl)
+		return lfs_rw_read(m, f, buf, len, off);
+	return lfs_file_read_lower(m, f, buf, len, off);
+}
+
+int lfs_fs_read_map(struct lfs_mount *m, struct lfs_file *f, size_t len,
+		    uint64_t off, struct lfs_read_map *out)
+{
+	if (m->ovl)
+		return lfs_rw_read_map(m, f, len, off, out);
+	return lfs_file_map_lower(m, f, len, off, out);
+}
+
+static void free_file(struct lfs_mount *m, struct lfs_file *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->ufd >= 0)
+		close(f->ufd);
+	if (f->node)
+		lfs_ovl_put(m->ovl, f->node);
+	g_mutex_clear(&f->lock);
 	g_free(f);
+}
+
+void lfs_file_free(struct lfs_mount *m, struct lfs_file *f)
+{
+	free_file(m, f);
 }
 
 void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f)
@@ -177,7 +243,7 @@ void lfs_fs_release(struct lfs_mount *m, struct lfs_file *f)
 		f->next->prev = f->prev;
 	m->nfiles--;
 	g_mutex_unlock(&m->files_lock);
-	free_file(f);
+	free_file(m, f);
 }
 
 void lfs_fs_release_all(struct lfs_mount *m)
@@ -189,7 +255,7 @@ void lfs_fs_release_all(struct lfs_mount *m)
 			  (unsigned long long)m->nfiles);
 	for (; f; f = next) {
 		next = f->next;
-		free_file(f);
+		free_file(m, f);
 	}
 	m->files = NULL;
 	m->nfiles = 0;
@@ -207,7 +273,7 @@ static int emit_dots(struct lfs_mount *m, uint64_t ino, uint64_t off,
 			memset(&st, 0, sizeof(st));
 		st.st_ino = ino;
 		st.st_mode = S_IFDIR | (st.st_mode & 07777);
-		if (emit(ctx, ".", &st, 1))
+		if (emit(ctx, ".", ino, &st, 1))
 			return 1;
 	}
 	if (off <= 1) {
@@ -217,7 +283,7 @@ static int emit_dots(struct lfs_mount *m, uint64_t ino, uint64_t off,
 				    ? parent
 				    : ino;
 		st.st_mode = S_IFDIR;
-		if (emit(ctx, "..", &st, 2))
+		if (emit(ctx, "..", st.st_ino, &st, 2))
 			return 1;
 	}
 	return 0;
@@ -234,20 +300,23 @@ static int emit_plus(struct lfs_mount *m, uint64_t dir,
 	/* A file is its number; a directory is looked up through this one,
 	 * which gives its chain without resolving its path again. */
 	if (e->type == S_IFDIR)
-		err = lfs_fs_lookup(m, dir, name, &st);
+		err = lfs_fs_lookup(m, dir, name, NULL, &st);
 	else
 		err = lfs_fs_getattr(m, e->ino, &st);
 	if (err < 0)
 		return err;
-	return emit(ctx, name, &st, next);
+	return emit(ctx, name, st.st_ino, &st, next);
 }
 
 int lfs_fs_readdir(struct lfs_mount *m, uint64_t ino, uint64_t off,
 		   bool plus, lfs_dirent_fn emit, void *ctx)
 {
 	struct lfs_dirlist *list;
-	int err = lfs_tree_dirlist(m->tree, ino, &list);
+	int err;
 
+	if (m->ovl)
+		return lfs_rw_readdir(m, ino, off, plus, emit, ctx);
+	err = lfs_tree_dirlist(m->tree, ino, &list);
 	if (err < 0)
 		return err;
 	if (emit_dots(m, ino, off, plus, emit, ctx))
@@ -267,7 +336,7 @@ int lfs_fs_readdir(struct lfs_mount *m, uint64_t ino, uint64_t off,
 			g_autofree char *name = g_strndup(e->name,
 							  e->name_len);
 
-			r = emit(ctx, name, &st, i + 3);
+			r = emit(ctx, name, e->ino, &st, i + 3);
 		}
 		if (r)
 			break;
@@ -295,12 +364,15 @@ ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 			void *buf, size_t size)
 {
 	struct lfs_obj o;
-	int err = lfs_tree_obj(m->tree, ino, &o);
+	int err;
 
-	if (err < 0)
-		return err;
 	if (ino == LFS_ROOT_INO && strcmp(name, LFS_STATS_XATTR) == 0)
 		return stats_xattr(m, buf, size);
+	if (m->ovl)
+		return lfs_rw_getxattr(m, ino, name, buf, size);
+	err = lfs_tree_obj(m->tree, ino, &o);
+	if (err < 0)
+		return err;
 	return lfs_tree_getxattr(m->tree, &o, name, buf, size);
 }
 
@@ -308,8 +380,11 @@ ssize_t lfs_fs_listxattr(struct lfs_mount *m, uint64_t ino, char *buf,
 			 size_t size)
 {
 	struct lfs_obj o;
-	int err = lfs_tree_obj(m->tree, ino, &o);
+	int err;
 
+	if (m->ovl)
+		return lfs_rw_listxattr(m, ino, buf, size);
+	err = lfs_tree_obj(m->tree, ino, &o);
 	if (err < 0)
 		return err;
 	return lfs_tree_listxattr(m->tree, &o, buf, size);
@@ -317,6 +392,8 @@ ssize_t lfs_fs_listxattr(struct lfs_mount *m, uint64_t ino, char *buf,
 
 int lfs_fs_statfs(struct lfs_mount *m, struct statvfs *st)
 {
+	if (m->ovl)
+		return lfs_rw_statfs(m, st);
 	memset(st, 0, sizeof(*st));
 	st->f_bsize = LFS_BLOCK_SIZE;
 	st->f_frsize = LFS_BLOCK_SIZE;
@@ -347,7 +424,7 @@ int lfs_fs_access(struct lfs_mount *m, uint64_t ino, int mask, uid_t uid,
 
 	if (err < 0)
 		return err;
-	if (mask & W_OK)
+	if ((mask & W_OK) && !m->ovl)
 		return -EROFS;
 	if (mask == F_OK)
 		return 0;

@@ -1,11 +1,14 @@
 /* Opening a mount: source -> image -> indexed layers -> merged tree. */
 #include <malloc.h>
+#include <string.h>
+#include <xxhash.h>
 
 #include "layerfs/error.h"
 #include "layerfs/fsops.h"
 #include "layerfs/index_file.h"
 #include "layerfs/mount.h"
 #include "layerfs/source.h"
+#include "layerfs/upper.h"
 
 gboolean lfs_mount_load_image(const struct lfs_options *o,
 			      struct lfs_image **out, GError **error)
@@ -161,6 +164,67 @@ static struct lfs_cache *open_cache(const struct lfs_options *o,
 	return c;
 }
 
+/* Names the lower stack, for the origins the upper records (live_dir.h):
+ * each layer's digest, or where it has none (a directory, a --layer
+ * file) its cache key or name. */
+static uint64_t stack_id(const struct lfs_mount *m)
+{
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t id;
+
+	XXH3_64bits_reset(st);
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		const struct lfs_layer *l = m->layers[i];
+		g_autofree char *d = l->has_digest
+					     ? lfs_digest_to_string(&l->digest)
+					     : g_strdup(l->cache_key
+								? l->cache_key
+								: l->spec->name);
+
+		XXH3_64bits_update(st, d, strlen(d) + 1);
+	}
+	id = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	return id;
+}
+
+/* The writable part: the upper directory over the tree. */
+static gboolean open_upper(struct lfs_mount *m, const struct lfs_options *o,
+			   GError **error)
+{
+	struct lfs_upper_options uo = {
+		.upper = o->upper, .work = o->work,
+		.mountpoint = o->mountpoint, .userxattr = o->userxattr,
+		.volatile_ = o->volatile_, .metacopy = o->metacopy,
+		.stack_id = stack_id(m), .lg = &m->log,
+	};
+	struct lfs_ovl_options vo = { .lower = m->tree, .lg = &m->log,
+				      .cache_bytes = o->meta_cache };
+	int err;
+
+	if (!o->upper != !o->work)
+		return lfs_fail(error, EINVAL,
+				"a writable mount needs both upper= and work=");
+	if (!o->upper)
+		return TRUE;
+	if (!lfs_upper_open(&uo, &m->upper, error))
+		return FALSE;
+	m->upper->layers = m->layers;
+	m->upper->streams = m->streams;
+	m->upper->nlayers = m->nlayers;
+	vo.upper = &m->upper->live;
+	err = lfs_ovl_new(&vo, &m->ovl);
+	if (err)
+		return lfs_fail(error, -err, "upper directory %s: %s",
+				o->upper, g_strerror(-err));
+	m->upper->ov = m->ovl;
+	err = lfs_upper_adopt_root(m->upper);
+	if (err)
+		return lfs_fail(error, -err, "upper directory %s: %s",
+				o->upper, g_strerror(-err));
+	return TRUE;
+}
+
 gboolean lfs_mount_open(const struct lfs_options *o,
 			const struct lfs_logger *lg, struct lfs_mount **out,
 			GError **error)
@@ -185,6 +249,10 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 			       &(struct lfs_tree_options){
 				       .cache_bytes = o->meta_cache });
 	open_streams(m, o);
+	if (!open_upper(m, o, error)) {
+		lfs_mount_close(m);
+		return FALSE;
+	}
 	/* Index builders freed a lot of small blocks: hand the memory back
 	 * rather than keep it in the daemon for its whole life. */
 	malloc_trim(0);
@@ -200,6 +268,8 @@ void lfs_mount_close(struct lfs_mount *m)
 	lfs_workers_free(m->workers);
 	lfs_fs_release_all(m);
 	g_mutex_clear(&m->files_lock);
+	lfs_ovl_free(m->ovl);
+	lfs_upper_free(m->upper);
 	lfs_tree_free(m->tree);
 	for (uint32_t i = 0; i < m->nlayers; i++) {
 		if (m->streams)

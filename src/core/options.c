@@ -16,6 +16,7 @@ struct lfs_options *lfs_options_new(void)
 	o->prefetch = LFS_PREFETCH_INDEX;
 	o->readahead = LFS_READAHEAD_DEFAULT;
 	o->splice = true;
+	o->metacopy = true;
 	return o;
 }
 
@@ -26,6 +27,9 @@ void lfs_options_free(struct lfs_options *o)
 	g_free(o->source);
 	g_free(o->platform);
 	g_free(o->cache_dir);
+	g_free(o->upper);
+	g_free(o->work);
+	g_free(o->mountpoint);
 	g_ptr_array_unref(o->layers);
 	g_ptr_array_unref(o->fuse_opts);
 	g_free(o);
@@ -188,6 +192,123 @@ static gboolean set_splice(struct lfs_options *o, const char *key,
 	return TRUE;
 }
 
+static gboolean set_upper(struct lfs_options *o, const char *key,
+			  const char *value, GError **error)
+{
+	return set_value(&o->upper, key, value, error);
+}
+
+static gboolean set_work(struct lfs_options *o, const char *key,
+			 const char *value, GError **error)
+{
+	return set_value(&o->work, key, value, error);
+}
+
+/* lowerdir=A:B:C, the leftmost on top as overlayfs stacks them; "\:"
+ * is a colon in a name. */
+static gboolean set_lowerdir(struct lfs_options *o, const char *key,
+			     const char *value, GError **error)
+{
+	g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GString) cur = g_string_new(NULL);
+
+	if (!value || !*value)
+		return lfs_fail(error, EINVAL, "option %s= needs a value", key);
+	if (o->lowerdir)
+		return lfs_fail(error, EINVAL, "option %s= given twice", key);
+	for (const char *p = value;; p++) {
+		if (*p == '\\' && p[1]) {
+			g_string_append_c(cur, *++p);
+			continue;
+		}
+		if (*p && *p != ':') {
+			g_string_append_c(cur, *p);
+			continue;
+		}
+		if (!cur->len)
+			return lfs_fail(error, EINVAL,
+					"option %s=%s: an empty directory "
+					"name",
+					key, value);
+		g_ptr_array_add(dirs, g_strdup(cur->str));
+		g_string_truncate(cur, 0);
+		if (!*p)
+			break;
+	}
+	for (guint i = dirs->len; i-- > 0;)
+		g_ptr_array_add(o->layers, g_strdup(dirs->pdata[i]));
+	o->lowerdir = true;
+	return TRUE;
+}
+
+static gboolean set_flag(bool *field, bool on)
+{
+	*field = on;
+	return TRUE;
+}
+
+static gboolean set_userxattr(struct lfs_options *o, const char *key,
+			      const char *value, GError **error)
+{
+	(void)key, (void)value, (void)error;
+	return set_flag(&o->userxattr, true);
+}
+
+static gboolean set_volatile(struct lfs_options *o, const char *key,
+			     const char *value, GError **error)
+{
+	(void)key, (void)value, (void)error;
+	return set_flag(&o->volatile_, true);
+}
+
+static gboolean set_on_off(bool *field, const char *key, const char *value,
+			   GError **error)
+{
+	if (value && strcmp(value, "on") == 0)
+		return set_flag(field, true);
+	if (value && strcmp(value, "off") == 0)
+		return set_flag(field, false);
+	return lfs_fail(error, EINVAL, "option %s= needs on or off", key);
+}
+
+static gboolean set_metacopy(struct lfs_options *o, const char *key,
+			     const char *value, GError **error)
+{
+	return set_on_off(&o->metacopy, key, value, error);
+}
+
+/* overlayfs options that only name a feature layerfs has, always on:
+ * accepted where the value asks for what layerfs does, refused where it
+ * asks for something else (docs/upper-format.md). */
+static gboolean set_feature(struct lfs_options *o, const char *key,
+			    const char *value, GError **error)
+{
+	static const struct {
+		const char *key;
+		const char *const ok[3];
+	} features[] = {
+		{ "redirect_dir", { "on", "follow", NULL } },
+		{ "index", { "off", NULL } },
+		{ "xino", { "auto", "on", "off" } },
+		{ "nfs_export", { "off", NULL } },
+	};
+
+	(void)o;
+	for (size_t i = 0; i < G_N_ELEMENTS(features); i++) {
+		if (strcmp(key, features[i].key) != 0)
+			continue;
+		for (size_t k = 0; value && k < 3 && features[i].ok[k]; k++) {
+			if (strcmp(value, features[i].ok[k]) == 0)
+				return TRUE;
+		}
+		return lfs_fail(error, EINVAL,
+				"option %s=%s: layerfs does not do that "
+				"(see docs/upper-format.md)",
+				key, value ? value : "");
+	}
+	return lfs_fail(error, EINVAL, "option %s: unknown", key);
+}
+
 /* "ro" and "default_permissions": always on, so nothing to do. */
 static gboolean set_nothing(struct lfs_options *o, const char *key,
 			    const char *value, GError **error)
@@ -230,7 +351,26 @@ static const struct own_option {
 	{ "splice", NULL, NULL, false, set_splice,
 	  "splice reads from plain files (the default)" },
 	{ "nosplice", NULL, NULL, false, set_splice, "copy every read" },
-	{ "ro", NULL, NULL, false, set_nothing, "always on" },
+	{ "upper", "upperdir", "DIR", false, set_upper,
+	  "the upper directory: the mount is writable" },
+	{ "work", "workdir", "DIR", false, set_work,
+	  "the work directory, on the upper's file system" },
+	{ "lowerdir", NULL, "DIR[:DIR...]", false, set_lowerdir,
+	  "the layers, the first on top (as overlayfs)" },
+	{ "userxattr", NULL, NULL, false, set_userxattr,
+	  "user.overlay.* xattrs in the upper, even as root" },
+	{ "volatile", NULL, NULL, false, set_volatile,
+	  "no fsync of copied-up data" },
+	{ "metacopy", NULL, "on|off", false, set_metacopy,
+	  "chmod, chown, utimens and xattrs copy no data (on)" },
+	{ "redirect_dir", NULL, "on|follow", false, set_feature,
+	  "accepted: directories are always renamed in place" },
+	{ "index", NULL, "off", false, set_feature, "accepted" },
+	{ "xino", NULL, "auto|on|off", false, set_feature,
+	  "accepted: inode numbers are always layerfs's own" },
+	{ "nfs_export", NULL, "off", false, set_feature, "accepted" },
+	{ "ro", NULL, NULL, false, set_nothing,
+	  "read-only unless upper= is given" },
 	{ "default_permissions", NULL, NULL, false, set_nothing,
 	  "always on" },
 };
@@ -399,7 +539,10 @@ static void append_escaped(GString *s, const char *value)
 char *lfs_options_fuse_string(const struct lfs_options *o,
 			      const char *fsname)
 {
-	GString *s = g_string_new("ro,default_permissions,subtype=layerfs");
+	GString *s = g_string_new(o->upper ? "default_permissions"
+					   : "ro,default_permissions");
+
+	g_string_append(s, ",subtype=layerfs");
 
 	if (o->allow_other)
 		g_string_append(s, ",allow_other");

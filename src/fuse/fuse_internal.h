@@ -35,4 +35,51 @@ struct lfs_fuse {
  * first call takes f->bdi. */
 void lfs_fuse_raise_readahead(struct lfs_fuse *f);
 
+/* fuse_ops.c: the mount a request is for, the one place errno is
+ * negated, and an entry reply (whose count is taken back if it fails). */
+struct lfs_mount *lfs_fuse_mnt(fuse_req_t req);
+void lfs_fuse_reply_err(fuse_req_t req, int err);
+void lfs_fuse_reply_entry(fuse_req_t req, uint64_t id, const struct stat *st);
+
+/* fuse_write.c: the requests that change something. */
+void lfs_fuse_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		      int to_set, struct fuse_file_info *fi);
+void lfs_fuse_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    mode_t mode, dev_t rdev);
+void lfs_fuse_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    mode_t mode);
+void lfs_fuse_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		      const char *name);
+void lfs_fuse_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		   const char *newname);
+void lfs_fuse_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void lfs_fuse_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void lfs_fuse_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     fuse_ino_t newparent, const char *newname,
+		     unsigned int flags);
+void lfs_fuse_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, struct fuse_file_info *fi);
+void lfs_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		    size_t size, off_t off, struct fuse_file_info *fi);
+void lfs_fuse_write_buf(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_bufvec *bufv, off_t off,
+			struct fuse_file_info *fi);
+void lfs_fuse_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void lfs_fuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi);
+void lfs_fuse_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		       struct fuse_file_info *fi);
+void lfs_fuse_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		       const char *value, size_t size, int flags);
+void lfs_fuse_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void lfs_fuse_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			off_t offset, off_t length, struct fuse_file_info *fi);
+void lfs_fuse_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		    struct fuse_file_info *fi);
+void lfs_fuse_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+			      off_t off_in, struct fuse_file_info *fi_in,
+			      fuse_ino_t ino_out, off_t off_out,
+			      struct fuse_file_info *fi_out, size_t len,
+			      int flags);
+
 #endif

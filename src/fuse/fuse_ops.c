@@ -15,23 +15,49 @@ static struct lfs_fuse *fctx(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static struct lfs_mount *mnt(fuse_req_t req)
+struct lfs_mount *lfs_fuse_mnt(fuse_req_t req)
 {
 	return fctx(req)->m;
 }
 
-static void reply_err(fuse_req_t req, int err)
+static struct lfs_mount *mnt(fuse_req_t req)
+{
+	return lfs_fuse_mnt(req);
+}
+
+void lfs_fuse_reply_err(fuse_req_t req, int err)
 {
 	fuse_reply_err(req, -err);
 }
 
-static void fill_entry(const struct stat *st, struct fuse_entry_param *e)
+static void reply_err(fuse_req_t req, int err)
+{
+	lfs_fuse_reply_err(req, err);
+}
+
+/* Long timeouts, read-only or not: every change to a writable mount goes
+ * through the kernel, which updates what it caches itself (the upper
+ * directory must not be changed behind the mount's back, as for kernel
+ * overlayfs). */
+static void fill_entry(uint64_t id, const struct stat *st,
+		       struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->ino = st->st_ino;
+	e->ino = id;
 	e->attr = *st;
 	e->attr_timeout = LFS_TIMEOUT_IMMUTABLE;
 	e->entry_timeout = LFS_TIMEOUT_IMMUTABLE;
+}
+
+/* An entry reply hands the node out once more; the kernel only counts
+ * it if the reply got through. */
+void lfs_fuse_reply_entry(fuse_req_t req, uint64_t id, const struct stat *st)
+{
+	struct fuse_entry_param e;
+
+	fill_entry(id, st, &e);
+	if (fuse_reply_entry(req, &e) != 0)
+		lfs_fs_forget(mnt(req), id, 1);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -71,7 +97,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	after_init(req);
 	struct fuse_entry_param e;
 	struct stat st;
-	int err = lfs_fs_lookup(mnt(req), parent, name, &st);
+	uint64_t id;
+	int err = lfs_fs_lookup(mnt(req), parent, name, &id, &st);
 
 	if (err == -ENOENT) {
 		/* ino 0: a negative entry the kernel may cache. */
@@ -84,25 +111,20 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reply_err(req, err);
 		return;
 	}
-	fill_entry(&st, &e);
-	fuse_reply_entry(req, &e);
+	lfs_fuse_reply_entry(req, id, &st);
 }
 
-/* Node numbers stay valid for the life of the mount whatever the kernel
- * still holds (fsops.h), so forgets need no bookkeeping; they are
- * answered so the kernel's queue drains. */
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	(void)ino;
-	(void)nlookup;
+	lfs_fs_forget(mnt(req), ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
-	(void)count;
-	(void)forgets;
+	for (size_t i = 0; i < count; i++)
+		lfs_fs_forget(mnt(req), forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -122,7 +144,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	const char *target;
+	g_autofree char *target = NULL;
 	int err = lfs_fs_readlink(mnt(req), ino, &target);
 
 	if (err < 0)
@@ -141,7 +163,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)f;
-	fi->keep_cache = 1; /* contents never change */
+	/* Contents change only through this mount, which the kernel's
+	 * page cache follows. */
+	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) != 0)
 		lfs_fs_release(mnt(req), f);
 }
@@ -221,8 +245,8 @@ struct dirbuf {
 	bool plus;
 };
 
-static int add_dirent(void *ctx, const char *name, const struct stat *st,
-		      uint64_t next)
+static int add_dirent(void *ctx, const char *name, uint64_t id,
+		      const struct stat *st, uint64_t next)
 {
 	struct dirbuf *db = ctx;
 	char *p = db->buf + db->used;
@@ -231,7 +255,7 @@ static int add_dirent(void *ctx, const char *name, const struct stat *st,
 	if (db->plus) {
 		struct fuse_entry_param e;
 
-		fill_entry(st, &e);
+		fill_entry(id, st, &e);
 		need = fuse_add_direntry_plus(db->req, p, left, name, &e,
 					      (off_t)next);
 	} else {
@@ -334,97 +358,6 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 				     groups, n));
 }
 
-/* ---- every request to change something: the image is read-only ---- */
-
-static void rofs(fuse_req_t req)
-{
-	reply_err(req, -EROFS);
-}
-
-static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		       int to_set, struct fuse_file_info *fi)
-{
-	(void)ino, (void)attr, (void)to_set, (void)fi;
-	rofs(req);
-}
-
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
-{
-	(void)parent, (void)name, (void)mode, (void)rdev;
-	rofs(req);
-}
-
-static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode)
-{
-	(void)parent, (void)name, (void)mode;
-	rofs(req);
-}
-
-static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	(void)parent, (void)name;
-	rofs(req);
-}
-
-static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		       const char *name)
-{
-	(void)link, (void)parent, (void)name;
-	rofs(req);
-}
-
-static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      fuse_ino_t newparent, const char *newname,
-		      unsigned int flags)
-{
-	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-	rofs(req);
-}
-
-static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-		    const char *newname)
-{
-	(void)ino, (void)newparent, (void)newname;
-	rofs(req);
-}
-
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		     size_t size, off_t off, struct fuse_file_info *fi)
-{
-	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
-	rofs(req);
-}
-
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, struct fuse_file_info *fi)
-{
-	(void)parent, (void)name, (void)mode, (void)fi;
-	rofs(req);
-}
-
-static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			const char *value, size_t size, int flags)
-{
-	(void)ino, (void)name, (void)value, (void)size, (void)flags;
-	rofs(req);
-}
-
-static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
-{
-	(void)ino, (void)name;
-	rofs(req);
-}
-
-static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
-			 off_t offset, off_t length,
-			 struct fuse_file_info *fi)
-{
-	(void)ino, (void)mode, (void)offset, (void)length, (void)fi;
-	rofs(req);
-}
-
 const struct fuse_lowlevel_ops lfs_fuse_ops = {
 	.init = op_init,
 	.lookup = op_lookup,
@@ -442,17 +375,24 @@ const struct fuse_lowlevel_ops lfs_fuse_ops = {
 	.listxattr = op_listxattr,
 	.statfs = op_statfs,
 	.access = op_access,
-	.setattr = op_setattr,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_unlink,
-	.symlink = op_symlink,
-	.rename = op_rename,
-	.link = op_link,
-	.write = op_write,
-	.create = op_create,
-	.setxattr = op_setxattr,
-	.removexattr = op_removexattr,
-	.fallocate = op_fallocate,
+	/* Changes (fuse_write.c): -EROFS without an upper. */
+	.setattr = lfs_fuse_setattr,
+	.mknod = lfs_fuse_mknod,
+	.mkdir = lfs_fuse_mkdir,
+	.unlink = lfs_fuse_unlink,
+	.rmdir = lfs_fuse_rmdir,
+	.symlink = lfs_fuse_symlink,
+	.rename = lfs_fuse_rename,
+	.link = lfs_fuse_link,
+	.write = lfs_fuse_write,
+	.write_buf = lfs_fuse_write_buf,
+	.create = lfs_fuse_create,
+	.flush = lfs_fuse_flush,
+	.fsync = lfs_fuse_fsync,
+	.fsyncdir = lfs_fuse_fsyncdir,
+	.setxattr = lfs_fuse_setxattr,
+	.removexattr = lfs_fuse_removexattr,
+	.fallocate = lfs_fuse_fallocate,
+	.lseek = lfs_fuse_lseek,
+	.copy_file_range = lfs_fuse_copy_file_range,
 };

@@ -29,17 +29,19 @@ enum lfs_wh_kind lfs_whiteout_classify(const char *base, const char **name)
 }
 
 /* By namespace, then key, as the enums number them. */
-static const char *const ovl_names[][3] = {
-	[LFS_OVL_NS_TRUSTED] = {
-		[LFS_OVL_OPAQUE] = LFS_OVL_TRUSTED_PREFIX "opaque",
-		[LFS_OVL_REDIRECT] = LFS_OVL_TRUSTED_PREFIX "redirect",
-		[LFS_OVL_ORIGIN] = LFS_OVL_TRUSTED_PREFIX "origin",
-	},
-	[LFS_OVL_NS_USER] = {
-		[LFS_OVL_OPAQUE] = LFS_OVL_USER_PREFIX "opaque",
-		[LFS_OVL_REDIRECT] = LFS_OVL_USER_PREFIX "redirect",
-		[LFS_OVL_ORIGIN] = LFS_OVL_USER_PREFIX "origin",
-	},
+#define OVL_NAMES(prefix)                                               \
+	{                                                               \
+		[LFS_OVL_OPAQUE] = prefix "opaque",                     \
+		[LFS_OVL_REDIRECT] = prefix "redirect",                 \
+		[LFS_OVL_ORIGIN] = prefix "origin",                     \
+		[LFS_OVL_METACOPY] = prefix "metacopy",                 \
+		[LFS_OVL_WHITEOUT] = prefix "whiteout",                 \
+		[LFS_OVL_LAYERFS_ORIGIN] = prefix "layerfs.origin",     \
+	}
+
+static const char *const ovl_names[][LFS_OVL_NKEYS] = {
+	[LFS_OVL_NS_TRUSTED] = OVL_NAMES(LFS_OVL_TRUSTED_PREFIX),
+	[LFS_OVL_NS_USER] = OVL_NAMES(LFS_OVL_USER_PREFIX),
 };
 
 const char *lfs_ovl_xattr_name(enum lfs_ovl_ns ns, enum lfs_ovl_xattr key)

@@ -65,6 +65,23 @@ int lfs_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int lfs_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done,
+				   off + (off_t)done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 gboolean lfs_file_read_small(const char *path, size_t max, char **data,
 			     size_t *len, GError **error)
 {

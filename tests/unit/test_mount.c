@@ -138,7 +138,7 @@ static char *read_all(struct env *e, const char *path)
 	char *buf;
 
 	for (char **p = parts; *p; p++) {
-		assert_int_equal(lfs_fs_lookup(e->m, ino, *p, &st), 0);
+		assert_int_equal(lfs_fs_lookup(e->m, ino, *p, NULL, &st), 0);
 		ino = st.st_ino;
 	}
 	buf = g_malloc0((size_t)st.st_size + 1);

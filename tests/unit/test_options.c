@@ -342,6 +342,9 @@ static const char *sample_value(const char *shown)
 	} samples[] = {
 	    {"DIR", "/var/tmp/c"}, {"OS/ARCH", "linux/arm64"}, {"N", "2"},
 	    {"SIZE", "1M"},	   {"none|index|unpack", "unpack"},
+	    {"DIR[:DIR...]", "/a:/b"}, {"on|off", "on"},
+	    {"on|follow", "on"},   {"off", "off"},
+	    {"auto|on|off", "auto"},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(samples); i++) {
@@ -395,7 +398,7 @@ static void test_help_lists_what_parses(void **state)
 	/* cache_dir, cache-dir, platform, threads, span, handles,
 	 * prefetch, meta_cache, readahead, allow_other, noallow_other,
 	 * splice, nosplice, ro, default_permissions */
-	check_help_options(LFS_OPTIONS_MOUNT, 15);
+	check_help_options(LFS_OPTIONS_MOUNT, 27);
 	check_help_options(LFS_OPTIONS_INDEX, 5);
 }
 

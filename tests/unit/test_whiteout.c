@@ -95,9 +95,15 @@ static const struct xattr_name_case xattr_name_cases[] = {
 	{ LFS_OVL_NS_USER, LFS_OVL_OPAQUE, "user.overlay.opaque" },
 	{ LFS_OVL_NS_USER, LFS_OVL_REDIRECT, "user.overlay.redirect" },
 	{ LFS_OVL_NS_USER, LFS_OVL_ORIGIN, "user.overlay.origin" },
+	{ LFS_OVL_NS_TRUSTED, LFS_OVL_METACOPY, "trusted.overlay.metacopy" },
+	{ LFS_OVL_NS_USER, LFS_OVL_WHITEOUT, "user.overlay.whiteout" },
+	{ LFS_OVL_NS_TRUSTED, LFS_OVL_LAYERFS_ORIGIN,
+	  "trusted.overlay.layerfs.origin" },
+	{ LFS_OVL_NS_USER, LFS_OVL_LAYERFS_ORIGIN,
+	  "user.overlay.layerfs.origin" },
 	{ (enum lfs_ovl_ns)2, LFS_OVL_OPAQUE, NULL },
 	{ (enum lfs_ovl_ns)-1, LFS_OVL_OPAQUE, NULL },
-	{ LFS_OVL_NS_TRUSTED, (enum lfs_ovl_xattr)3, NULL },
+	{ LFS_OVL_NS_TRUSTED, LFS_OVL_NKEYS, NULL },
 	{ LFS_OVL_NS_USER, (enum lfs_ovl_xattr)-1, NULL },
 };
 

@@ -1,0 +1,248 @@
+/* Reading a live directory layer (see live_dir.h).  Every call works from
+ * a directory descriptor and one name; xattrs go through
+ * /proc/self/fd/N/NAME with the l*xattr() calls, which reach the entry
+ * itself, never what a symlink there points to. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "layerfs/cleanup.h"
+#include "layerfs/live_dir.h"
+
+/* The longest overlay.redirect value we read: a path. */
+#define REDIRECT_MAX 4096
+
+void lfs_live_ent_clear(struct lfs_live_ent *e)
+{
+	g_clear_pointer(&e->redirect, g_free);
+}
+
+char *lfs_live_proc_path(int dirfd, const char *name)
+{
+	return g_strdup_printf("/proc/self/fd/%d/%s", dirfd, name);
+}
+
+char *lfs_live_origin_value(const struct lfs_live *lv, uint64_t ino)
+{
+	return g_strdup_printf("layerfs1:%016llx:%llx",
+			       (unsigned long long)lv->stack_id,
+			       (unsigned long long)ino);
+}
+
+/* Read overlay xattr @key of @path into a new NUL-terminated string of at
+ * most @max bytes.  NULL with *err 0 when it is not set. */
+static char *read_ovl(const struct lfs_live *lv, const char *path,
+		      enum lfs_ovl_xattr key, size_t max, int *err)
+{
+	const char *xname = lfs_ovl_xattr_name(lv->ns, key);
+	g_autofree char *buf = g_malloc(max + 1);
+	ssize_t n = lgetxattr(path, xname, buf, max);
+
+	*err = 0;
+	if (n < 0) {
+		if (errno != ENODATA && errno != ENOTSUP)
+			*err = errno == ERANGE ? -EIO : -errno;
+		return NULL;
+	}
+	buf[n] = '\0';
+	return g_steal_pointer(&buf);
+}
+
+static uint64_t parse_origin(const struct lfs_live *lv, const char *v)
+{
+	unsigned long long stack, ino;
+	char tail;
+
+	if (!v || sscanf(v, "layerfs1:%16llx:%llx%c", &stack, &ino, &tail) != 2)
+		return 0;
+	return stack == lv->stack_id ? ino : 0;
+}
+
+/* The overlay xattrs that matter for @e, whose kind and stat are set. */
+static int read_marks(const struct lfs_live *lv, const char *path,
+		      struct lfs_live_ent *e)
+{
+	g_autofree char *opaque = NULL, *meta = NULL, *origin = NULL;
+	int err = 0;
+
+	if (e->kind == LFS_LIVE_DIR) {
+		opaque = read_ovl(lv, path, LFS_OVL_OPAQUE, 8, &err);
+		if (err)
+			return err;
+		e->opaque = opaque && strcmp(opaque, LFS_OVL_OPAQUE_YES) == 0;
+	}
+	if (S_ISREG(e->st.st_mode)) {
+		meta = read_ovl(lv, path, LFS_OVL_METACOPY, 256, &err);
+		if (err)
+			return err;
+		e->metacopy = meta != NULL;
+	}
+	if (e->kind == LFS_LIVE_DIR || e->metacopy) {
+		e->redirect = read_ovl(lv, path, LFS_OVL_REDIRECT,
+				       REDIRECT_MAX, &err);
+		if (err)
+			return err;
+		if (e->redirect && !*e->redirect)
+			g_clear_pointer(&e->redirect, g_free);
+	}
+	origin = read_ovl(lv, path, LFS_OVL_LAYERFS_ORIGIN, 64, &err);
+	if (err)
+		return err;
+	e->origin = parse_origin(lv, origin);
+	return 0;
+}
+
+/* overlayfs's second whiteout spelling: an empty regular file with the
+ * overlay.whiteout xattr. */
+static bool xattr_whiteout(const struct lfs_live *lv, const char *path)
+{
+	const char *xname = lfs_ovl_xattr_name(lv->ns, LFS_OVL_WHITEOUT);
+
+	return lgetxattr(path, xname, NULL, 0) >= 0;
+}
+
+int lfs_live_stat(const struct lfs_live *lv, int dirfd, const char *name,
+		  struct lfs_live_ent *out)
+{
+	g_autofree char *path = NULL;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (fstatat(dirfd, name, &out->st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0; /* LFS_LIVE_ABSENT */
+		return -errno;
+	}
+	if (lfs_ovl_is_whiteout(out->st.st_mode, out->st.st_rdev)) {
+		out->kind = LFS_LIVE_WHITEOUT;
+		return 0;
+	}
+	path = lfs_live_proc_path(dirfd, name);
+	if (S_ISREG(out->st.st_mode) && out->st.st_size == 0 &&
+	    xattr_whiteout(lv, path)) {
+		out->kind = LFS_LIVE_WHITEOUT;
+		return 0;
+	}
+	out->kind = S_ISDIR(out->st.st_mode) ? LFS_LIVE_DIR : LFS_LIVE_OTHER;
+	err = read_marks(lv, path, out);
+	if (err)
+		lfs_live_ent_clear(out);
+	return err;
+}
+
+static void dirent_clear(struct lfs_live_dirent *d)
+{
+	g_free(d->name);
+}
+
+int lfs_live_list(int dirfd, GArray **out)
+{
+	g_autoptr(GArray) ents = g_array_new(FALSE, FALSE,
+					     sizeof(struct lfs_live_dirent));
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	g_array_set_clear_func(ents, (GDestroyNotify)dirent_clear);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		struct lfs_live_dirent e;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		e.name = g_strdup(de->d_name);
+		e.d_type = de->d_type;
+		e.d_ino = de->d_ino;
+		g_array_append_val(ents, e);
+		errno = 0;
+	}
+	if (errno) {
+		int err = -errno;
+
+		closedir(d);
+		return err;
+	}
+	closedir(d);
+	*out = g_steal_pointer(&ents);
+	return 0;
+}
+
+ssize_t lfs_live_getxattr(int dirfd, const char *name, const char *xname,
+			  void *buf, size_t size)
+{
+	g_autofree char *path = NULL;
+	ssize_t n;
+
+	if (lfs_ovl_private_xattr(xname))
+		return -ENODATA;
+	path = lfs_live_proc_path(dirfd, name);
+	n = lgetxattr(path, xname, buf, size);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t lfs_live_listxattr(int dirfd, const char *name, char *buf,
+			   size_t size)
+{
+	g_autofree char *path = lfs_live_proc_path(dirfd, name);
+	g_autofree char *all = NULL;
+	ssize_t len, total = 0;
+
+	/* The list changes between the size probe and the read only if
+	 * someone writes the upper behind our back: then try again. */
+	for (int tries = 0; tries < 4; tries++) {
+		len = llistxattr(path, NULL, 0);
+		if (len < 0)
+			return -errno;
+		g_free(all);
+		all = g_malloc((size_t)len + 1);
+		len = llistxattr(path, all, (size_t)len);
+		if (len >= 0 || errno != ERANGE)
+			break;
+	}
+	if (len < 0)
+		return -errno;
+	for (ssize_t off = 0; off < len;) {
+		const char *x = all + off;
+		size_t n = strnlen(x, (size_t)(len - off)) + 1;
+
+		off += (ssize_t)n;
+		if (lfs_ovl_private_xattr(x))
+			continue;
+		if (size) {
+			if ((size_t)total + n > size)
+				return -ERANGE;
+			memcpy(buf + total, x, n);
+		}
+		total += (ssize_t)n;
+	}
+	return total;
+}
+
+char *lfs_live_readlink(int dirfd, const char *name, int *err)
+{
+	g_autofree char *buf = g_malloc(PATH_MAX + 1);
+	ssize_t n = readlinkat(dirfd, name, buf, PATH_MAX);
+
+	if (n < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	buf[n] = '\0';
+	*err = 0;
+	return g_steal_pointer(&buf);
+}

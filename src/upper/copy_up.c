@@ -1,0 +1,332 @@
+/* Copy-up (cf. overlayfs copy_up.c): before the first change to an object
+ * that lives below, a copy of it is made in the upper.
+ *
+ * The copy is prepared in the work directory and renamed into place, so
+ * the upper never holds half of it: data first, then owner, mode and
+ * xattrs (a chown would drop security.capability, so xattrs come after
+ * it), then the origin layerfs records, times last (everything before
+ * changes them).  Parents go first, each the same way.
+ *
+ * Metadata only.  A chmod, chown, utimens or xattr change of a regular
+ * file needs none of its data: the copy is then an empty file of the same
+ * size (all hole) marked overlay.metacopy, and reads go on below, as
+ * overlayfs's metacopy=on does.  The data follows, in place, the first
+ * time the file is opened for writing or truncated; the mark goes only
+ * once the data is whole (and flushed), so a crash in between leaves the
+ * file served from below again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "layerfs/cleanup.h"
+#include "layerfs/upper.h"
+
+/* What a copy-up is doing: the object below, and the temporary. */
+struct cu_ctx {
+	struct lfs_upper *u;
+	struct lfs_onode *n;
+	struct lfs_obj lower;
+	struct stat st; /* the lower object's attributes */
+	char *tmp;	/* its name in the work directory */
+	bool data;	/* the data is copied (else metacopy) */
+	uint64_t size;	/* bytes of data to copy */
+};
+
+static void count(guint64 *c, uint64_t n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+/* Copy the lower object's xattrs onto @path (the temporary). */
+static int copy_xattrs(struct cu_ctx *c, const char *path)
+{
+	struct lfs_tree *t = lfs_ovl_lower_tree(c->u->ov);
+	ssize_t len = lfs_tree_listxattr(t, &c->lower, NULL, 0);
+	g_autofree char *names = NULL;
+
+	if (len <= 0)
+		return (int)len;
+	names = g_malloc((size_t)len);
+	len = lfs_tree_listxattr(t, &c->lower, names, (size_t)len);
+	for (ssize_t off = 0; len > 0 && off < len;
+	     off += (ssize_t)strlen(names + off) + 1) {
+		const char *x = names + off;
+		ssize_t vlen = lfs_tree_getxattr(t, &c->lower, x, NULL, 0);
+		g_autofree char *v = NULL;
+
+		if (vlen < 0)
+			return (int)vlen;
+		v = g_malloc((size_t)vlen + 1);
+		vlen = lfs_tree_getxattr(t, &c->lower, x, v, (size_t)vlen);
+		if (vlen < 0)
+			return (int)vlen;
+		if (lsetxattr(path, x, v, (size_t)vlen, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The lower file's data into @fd. */
+static int copy_file_data(struct cu_ctx *c, int fd)
+{
+	struct lfs_upper *u = c->u;
+	struct lfs_layer *l = u->layers[c->lower.meta.layer];
+	struct lfs_copy_entry_ctx ec;
+	struct lfs_copy_src src;
+	struct lfs_copy_stats st = { 0 };
+	lfs_autofd lfd = -1;
+	int err;
+
+	if (l->dirfd >= 0) {
+		lfd = lfs_layer_open_file(l, c->lower.meta.entry);
+		if (lfd < 0)
+			return lfd == -EXDEV || lfd == -ELOOP ? -EIO : lfd;
+	}
+	lfs_copy_src_entry(&src, &ec, u->streams[c->lower.meta.layer],
+			   c->lower.meta.entry, lfd);
+	err = lfs_copy_data(&src, fd, c->size, &st);
+	if (err == -ENODATA)
+		err = -EIO;
+	count(&u->st.copied, st.kernel + st.buffered);
+	return err;
+}
+
+/* The temporary, of the lower object's type, with its data. */
+static int make_temp(struct cu_ctx *c)
+{
+	struct lfs_upper *u = c->u;
+	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
+	lfs_autofd fd = -1;
+	int err;
+
+	switch (c->st.st_mode & S_IFMT) {
+	case S_IFDIR:
+		return mkdirat(u->workfd, c->tmp, 0700) < 0 ? -errno : 0;
+	case S_IFLNK:
+		return symlinkat(lfs_tree_readlink(t, &c->lower), u->workfd,
+				 c->tmp) < 0
+			       ? -errno
+			       : 0;
+	case S_IFREG:
+		break;
+	default:
+		return mknodat(u->workfd, c->tmp, c->st.st_mode & S_IFMT,
+			       c->st.st_rdev) < 0
+			       ? -errno
+			       : 0;
+	}
+	fd = openat(u->workfd, c->tmp,
+		    O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (!c->data)
+		return ftruncate(fd, c->st.st_size) < 0 ? -errno : 0;
+	err = copy_file_data(c, fd);
+	if (!err && u->fsync && fsync(fd) < 0)
+		err = -errno;
+	return err;
+}
+
+/* Owner, mode, xattrs, marks and times onto the temporary. */
+static int set_attrs(struct cu_ctx *c)
+{
+	struct lfs_upper *u = c->u;
+	g_autofree char *path = lfs_live_proc_path(u->workfd, c->tmp);
+	g_autofree char *origin = lfs_live_origin_value(&u->live, c->n->ino);
+	struct timespec times[2] = { c->st.st_atim, c->st.st_mtim };
+	bool lnk = S_ISLNK(c->st.st_mode);
+	int err;
+
+	if (fchownat(u->workfd, c->tmp, c->st.st_uid, c->st.st_gid,
+		     AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!lnk && fchmodat(u->workfd, c->tmp, c->st.st_mode & 07777, 0) < 0)
+		return -errno;
+	err = copy_xattrs(c, path);
+	if (err)
+		return err;
+	if (!c->data && S_ISREG(c->st.st_mode) &&
+	    lsetxattr(path, lfs_upper_xattr(u, LFS_OVL_METACOPY), "", 0, 0) < 0)
+		return -errno;
+	if (lsetxattr(path, lfs_upper_xattr(u, LFS_OVL_LAYERFS_ORIGIN), origin,
+		      strlen(origin), 0) < 0)
+		return -errno;
+	if (utimensat(u->workfd, c->tmp, times, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Copy @n (whose parent has an upper; @n's lock held) up. */
+static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
+		    uint64_t size)
+{
+	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
+	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, data, size };
+	struct lfs_onode *hold = NULL;
+	g_autofree char *name = NULL;
+	int pfd, err;
+
+	err = lfs_tree_obj(t, n->lower, &c.lower);
+	if (err)
+		return err;
+	lfs_tree_stat(t, &c.lower, &c.st);
+	/* Metadata only is for files whose data would cost something. */
+	if (!u->metacopy || !S_ISREG(c.st.st_mode) || c.st.st_size == 0)
+		c.data = true;
+	pfd = lfs_ovl_upper_at(u->ov, n, &hold, &name);
+	if (pfd < 0)
+		return pfd;
+	c.tmp = lfs_upper_tmpname(u);
+	err = make_temp(&c);
+	if (!err)
+		err = set_attrs(&c);
+	if (!err && renameat2(u->workfd, c.tmp, pfd, name, RENAME_NOREPLACE) < 0)
+		err = -errno;
+	if (err)
+		lfs_upper_work_remove(u, c.tmp);
+	lfs_ovl_put(u->ov, hold);
+	g_free(c.tmp);
+	if (err)
+		return err;
+	n->upper = true;
+	n->metacopy = !c.data;
+	count(&u->st.copy_ups, 1);
+	count(c.data ? &u->st.data_copies : &u->st.metacopies, 1);
+	return 0;
+}
+
+/* A metacopy file gets its data, in place (@n's lock held). */
+static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
+{
+	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
+	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, true, size };
+	struct lfs_onode *hold = NULL;
+	g_autofree char *name = NULL;
+	g_autofree char *path = NULL;
+	lfs_autofd fd = -1;
+	int pfd, err;
+
+	err = lfs_tree_obj(t, n->lower, &c.lower);
+	if (err)
+		return err;
+	pfd = lfs_ovl_upper_at(u->ov, n, &hold, &name);
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	path = lfs_live_proc_path(pfd, name);
+	err = fd < 0 ? -errno : 0;
+	if (!err)
+		err = copy_file_data(&c, fd);
+	if (!err && u->fsync && fsync(fd) < 0)
+		err = -errno;
+	/* The data is whole: only now may reads stop going below. */
+	if (!err && lremovexattr(path, lfs_upper_xattr(u, LFS_OVL_METACOPY)) < 0 &&
+	    errno != ENODATA)
+		err = -errno;
+	lfs_ovl_put(u->ov, hold);
+	if (err)
+		return err;
+	n->metacopy = false;
+	count(&u->st.data_copies, 1);
+	return 0;
+}
+
+int lfs_upper_copy_up(struct lfs_upper *u, struct lfs_onode *n, bool data,
+		      uint64_t size)
+{
+	struct lfs_onode *p = NULL;
+	g_autofree char *name = NULL;
+	bool done;
+	int err;
+
+	g_mutex_lock(&n->lock);
+	done = n->upper && !(data && n->metacopy);
+	g_mutex_unlock(&n->lock);
+	if (done)
+		return 0;
+	/* Parents first; a parent, once up, stays up. */
+	err = lfs_ovl_alias(u->ov, n, &p, &name);
+	if (err)
+		return err;
+	err = lfs_upper_copy_up(u, p, false, 0);
+	lfs_ovl_put(u->ov, p);
+	if (err)
+		return err;
+	g_mutex_lock(&n->lock);
+	if (!n->upper)
+		err = copy_one(u, n, data, size);
+	else if (data && n->metacopy)
+		err = fill_data(u, n, size);
+	g_mutex_unlock(&n->lock);
+	return err;
+}
+
+int lfs_upper_open_file(struct lfs_upper *u, struct lfs_onode *n, int flags)
+{
+	struct lfs_onode *hold = NULL;
+	g_autofree char *name = NULL;
+	int pfd = lfs_ovl_upper_at(u->ov, n, &hold, &name);
+	int fd;
+
+	if (pfd < 0)
+		return pfd;
+	fd = openat(pfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	lfs_ovl_put(u->ov, hold);
+	return fd;
+}
+
+/* Whether directory @fd holds anything. */
+static int dir_empty(int fd)
+{
+	g_autoptr(GArray) ents = NULL;
+	int err = lfs_live_list(fd, &ents);
+
+	return err ? err : ents->len == 0;
+}
+
+int lfs_upper_adopt_root(struct lfs_upper *u)
+{
+	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
+	struct lfs_live_ent e;
+	struct lfs_obj root;
+	struct stat st;
+	struct timespec times[2];
+	g_autofree char *path = NULL, *origin = NULL;
+	int empty, err;
+
+	err = lfs_live_stat(&u->live, u->live.rootfd, ".", &e);
+	if (err)
+		return err;
+	lfs_live_ent_clear(&e);
+	empty = dir_empty(u->live.rootfd);
+	if (empty <= 0 || e.origin)
+		return empty < 0 ? empty : 0;
+	err = lfs_tree_obj(t, LFS_ROOT_INO, &root);
+	if (err)
+		return err;
+	lfs_tree_stat(t, &root, &st);
+	path = lfs_live_proc_path(u->live.rootfd, ".");
+	origin = lfs_live_origin_value(&u->live, LFS_ROOT_INO);
+	if (lchown(path, st.st_uid, st.st_gid) < 0 ||
+	    chmod(path, st.st_mode & 07777) < 0)
+		return -errno;
+	{
+		struct cu_ctx c = { u, NULL, root, st, NULL, false, 0 };
+
+		err = copy_xattrs(&c, path);
+		if (err)
+			return err;
+	}
+	if (lsetxattr(path, lfs_upper_xattr(u, LFS_OVL_LAYERFS_ORIGIN), origin,
+		      strlen(origin), 0) < 0)
+		return -errno;
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	return utimensat(AT_FDCWD, path, times, 0) < 0 ? -errno : 0;
+}

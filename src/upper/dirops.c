@@ -1,0 +1,326 @@
+/* Changes to directories (cf. overlayfs dir.c): making, linking and
+ * removing names, with the whiteouts and opaque directories overlayfs
+ * would leave.
+ *
+ * A new name where the upper has a whiteout is prepared in the work
+ * directory and exchanged with the whiteout (RENAME_EXCHANGE), so the
+ * name goes from deleted to new in one step; a new directory there is
+ * opaque, since what was deleted below must stay hidden.  Removing a
+ * name that also exists below leaves a whiteout: the upper's object is
+ * moved into the work directory with RENAME_WHITEOUT, which puts the
+ * whiteout in its place in the same step, and cleared there. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "layerfs/cleanup.h"
+#include "layerfs/upper.h"
+
+static void count(guint64 *c)
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+/* The upper descriptor of directory @p, copied up first. */
+static int upper_dir(struct lfs_upper *u, struct lfs_onode *p)
+{
+	int err = lfs_upper_copy_up(u, p, false, 0);
+
+	return err ? err : lfs_ovl_dirfd(u->ov, p);
+}
+
+/* What the upper holds at @pfd/@name: 0 nothing, 1 a whiteout; -EEXIST
+ * if the merged view has the name. */
+static int name_free(struct lfs_upper *u, struct lfs_onode *p, int pfd,
+		     const char *name)
+{
+	struct lfs_live_ent e;
+	int err = lfs_live_stat(&u->live, pfd, name, &e);
+
+	if (err)
+		return err;
+	lfs_live_ent_clear(&e);
+	if (e.kind == LFS_LIVE_WHITEOUT)
+		return 1;
+	if (e.kind != LFS_LIVE_ABSENT)
+		return -EEXIST;
+	return lfs_ovl_lower_has(u->ov, p, name) ? -EEXIST : 0;
+}
+
+/* Make the object @o as @name in @dirfd; for a regular file *fd gets it
+ * opened with @o->flags. */
+static int make(int dirfd, const char *name, const struct lfs_new_obj *o,
+		int *fd)
+{
+	mode_t perm = o->mode & 07777;
+
+	switch (o->mode & S_IFMT) {
+	case S_IFREG:
+		*fd = openat(dirfd, name,
+			     (o->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) |
+				     O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			     perm);
+		return *fd < 0 ? -errno : 0;
+	case S_IFDIR:
+		return mkdirat(dirfd, name, perm) < 0 ? -errno : 0;
+	case S_IFLNK:
+		return symlinkat(o->target, dirfd, name) < 0 ? -errno : 0;
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		return mknodat(dirfd, name, o->mode, o->rdev) < 0 ? -errno : 0;
+	}
+	return -EINVAL;
+}
+
+/* Owner and mode of a new object, as the kernel would have made them for
+ * the caller: the caller's uid; the directory's gid where it is setgid
+ * (and a new directory setgid too), else the caller's; the mode exactly
+ * as asked (our own umask must not take bits away). */
+static int own(int dirfd, const char *name, int pfd,
+	       const struct lfs_new_obj *o, const struct lfs_caller *c)
+{
+	struct stat ps;
+	gid_t gid = c->gid;
+	mode_t mode = o->mode & 07777;
+
+	if (fstat(pfd, &ps) < 0)
+		return -errno;
+	if (ps.st_mode & S_ISGID) {
+		gid = ps.st_gid;
+		if (S_ISDIR(o->mode))
+			mode |= S_ISGID;
+	}
+	if (fchownat(dirfd, name, c->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISLNK(o->mode) && fchmodat(dirfd, name, mode, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Put @tmp (in the work directory) where the whiteout @pfd/@name is. */
+static int replace_whiteout(struct lfs_upper *u, const char *tmp, int pfd,
+			    const char *name)
+{
+	if (renameat2(u->workfd, tmp, pfd, name, RENAME_EXCHANGE) < 0)
+		return -errno;
+	/* The whiteout is the temporary now. */
+	return lfs_upper_work_remove(u, tmp);
+}
+
+/* A new object where the upper has a whiteout: made in the work
+ * directory, opaque if a directory, then swapped in. */
+static int create_over_whiteout(struct lfs_upper *u, int pfd,
+				const char *name, const struct lfs_new_obj *o,
+				const struct lfs_caller *c, int *fd)
+{
+	g_autofree char *tmp = lfs_upper_tmpname(u);
+	g_autofree char *path = lfs_live_proc_path(u->workfd, tmp);
+	int err = make(u->workfd, tmp, o, fd);
+
+	if (!err)
+		err = own(u->workfd, tmp, pfd, o, c);
+	if (!err && S_ISDIR(o->mode) &&
+	    lsetxattr(path, lfs_upper_xattr(u, LFS_OVL_OPAQUE),
+		      LFS_OVL_OPAQUE_YES, strlen(LFS_OVL_OPAQUE_YES), 0) < 0)
+		err = -errno;
+	if (!err)
+		err = replace_whiteout(u, tmp, pfd, name);
+	if (err) {
+		lfs_upper_work_remove(u, tmp);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+	return err;
+}
+
+int lfs_upper_create(struct lfs_upper *u, struct lfs_onode *parent,
+		     const char *name, const struct lfs_new_obj *obj,
+		     const struct lfs_caller *c, struct lfs_onode **out,
+		     int *fd)
+{
+	int pfd = upper_dir(u, parent);
+	int free_, err;
+
+	*fd = -1;
+	if (pfd < 0)
+		return pfd;
+	free_ = name_free(u, parent, pfd, name);
+	if (free_ < 0)
+		return free_;
+	if (free_ == 1) {
+		err = create_over_whiteout(u, pfd, name, obj, c, fd);
+	} else {
+		err = make(pfd, name, obj, fd);
+		if (!err) {
+			err = own(pfd, name, pfd, obj, c);
+			if (err)
+				unlinkat(pfd, name, S_ISDIR(obj->mode)
+							    ? AT_REMOVEDIR
+							    : 0);
+		}
+	}
+	if (!err)
+		err = lfs_ovl_created(u->ov, parent, name, out);
+	if (err && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return err;
+}
+
+int lfs_upper_link(struct lfs_upper *u, struct lfs_onode *n,
+		   struct lfs_onode *parent, const char *name)
+{
+	struct lfs_onode *hold = NULL;
+	g_autofree char *sname = NULL, *tmp = NULL;
+	int pfd, sfd, free_, err;
+
+	if (n->type == S_IFDIR)
+		return -EPERM;
+	err = lfs_upper_copy_up(u, n, false, 0);
+	if (err)
+		return err;
+	pfd = upper_dir(u, parent);
+	if (pfd < 0)
+		return pfd;
+	free_ = name_free(u, parent, pfd, name);
+	if (free_ < 0)
+		return free_;
+	sfd = lfs_ovl_upper_at(u->ov, n, &hold, &sname);
+	if (sfd < 0)
+		return sfd;
+	if (free_ == 0) {
+		err = linkat(sfd, sname, pfd, name, 0) < 0 ? -errno : 0;
+	} else {
+		/* Over a whiteout: link in the work directory, then rename
+		 * over it (a non-directory replaces one in one step). */
+		tmp = lfs_upper_tmpname(u);
+		err = linkat(sfd, sname, u->workfd, tmp, 0) < 0 ? -errno : 0;
+		if (!err && renameat(u->workfd, tmp, pfd, name) < 0) {
+			err = -errno;
+			unlinkat(u->workfd, tmp, 0);
+		}
+	}
+	lfs_ovl_put(u->ov, hold);
+	if (!err)
+		lfs_ovl_linked(u->ov, n, parent, name);
+	return err;
+}
+
+/* Move @pfd/@name into the work directory, leaving a whiteout, and clear
+ * it there. */
+static int remove_leaving_whiteout(struct lfs_upper *u, int pfd,
+				   const char *name)
+{
+	g_autofree char *tmp = lfs_upper_tmpname(u);
+	g_autofree char *wh = NULL;
+
+	if (u->rename_whiteout) {
+		if (renameat2(pfd, name, u->workfd, tmp, RENAME_WHITEOUT) < 0)
+			return -errno;
+		return lfs_upper_work_remove(u, tmp);
+	}
+	/* Without RENAME_WHITEOUT: a whiteout made aside, exchanged. */
+	wh = lfs_upper_tmpname(u);
+	if (mknodat(u->workfd, wh, S_IFCHR | 0000, 0) < 0)
+		return -errno;
+	if (renameat2(u->workfd, wh, pfd, name, RENAME_EXCHANGE) < 0) {
+		int err = -errno;
+
+		unlinkat(u->workfd, wh, 0);
+		return err;
+	}
+	return lfs_upper_work_remove(u, wh);
+}
+
+/* @pfd/@name goes with nothing in its place: a directory (which holds at
+ * most whiteouts) is moved aside first, so it vanishes in one step. */
+static int remove_plain(struct lfs_upper *u, int pfd, const char *name,
+			bool dir)
+{
+	g_autofree char *tmp = NULL;
+
+	if (!dir)
+		return unlinkat(pfd, name, 0) < 0 ? -errno : 0;
+	tmp = lfs_upper_tmpname(u);
+	if (renameat(pfd, name, u->workfd, tmp) < 0)
+		return -errno;
+	return lfs_upper_work_remove(u, tmp);
+}
+
+/* The merged view of directory @parent/@name holds nothing. */
+static int check_empty(struct lfs_upper *u, struct lfs_onode *parent,
+		       const char *name, struct lfs_onode *child)
+{
+	struct lfs_onode *n = child;
+	struct lfs_olist *l;
+	int err = 0;
+
+	if (!n) {
+		err = lfs_ovl_lookup(u->ov, parent, name, &n);
+		if (err)
+			return err;
+	}
+	err = lfs_ovl_dirlist(u->ov, n, &l);
+	if (!err) {
+		err = l->n ? -ENOTEMPTY : 0;
+		lfs_olist_unref(l);
+	}
+	if (!child) {
+		lfs_ovl_forget(u->ov, n->id, 1);
+		lfs_ovl_put(u->ov, n);
+	}
+	return err;
+}
+
+int lfs_upper_remove(struct lfs_upper *u, struct lfs_onode *parent,
+		     const char *name, bool dir)
+{
+	struct lfs_ovl_res res;
+	struct lfs_onode *child = NULL;
+	bool below, last;
+	int pfd, err;
+
+	err = lfs_ovl_child(u->ov, parent, name, &res, &child);
+	if (err)
+		return err;
+	if (dir != (res.type == S_IFDIR)) {
+		err = dir ? -ENOTDIR : -EISDIR;
+		goto out;
+	}
+	if (dir && (err = check_empty(u, parent, name, child)) < 0)
+		goto out;
+	below = lfs_ovl_lower_has(u->ov, parent, name);
+	pfd = upper_dir(u, parent);
+	if (pfd < 0) {
+		err = pfd;
+		goto out;
+	}
+	if (!res.upper)
+		err = mknodat(pfd, name, S_IFCHR | 0000, 0) < 0 ? -errno : 0;
+	else if (below)
+		err = remove_leaving_whiteout(u, pfd, name);
+	else
+		err = remove_plain(u, pfd, name, dir);
+	if (err)
+		goto out;
+	if (below)
+		count(&u->st.whiteouts);
+	/* Only an upper inode's number can come back, for a new file. */
+	last = res.upper && (dir || res.upper_nlink <= 1);
+	if (child)
+		lfs_ovl_unlinked(u->ov, child, parent, name, last);
+	else
+		lfs_ovl_dir_changed(u->ov, parent);
+out:
+	lfs_ovl_res_clear(&res);
+	lfs_ovl_put(u->ov, child);
+	return err;
+}

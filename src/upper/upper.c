@@ -1,0 +1,327 @@
+/* Opening the upper and work directories (see upper.h): the checks kernel
+ * overlayfs makes at mount, made before anything is written, and the work
+ * directory emptied of what an earlier mount left. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "layerfs/cleanup.h"
+#include "layerfs/error.h"
+#include "layerfs/upper.h"
+
+/* overlayfs's name for its scratch directory inside the work directory;
+ * sharing it lets one work directory serve kernel overlayfs and layerfs
+ * in turn. */
+#define WORK_NAME "work"
+
+/* Entries overlayfs itself keeps in a work directory (its index, and a
+ * file system root's lost+found): not foreign. */
+static const char *const known_work_entries[] = { WORK_NAME, "index",
+						  "lost+found" };
+
+/* Directories the clean-up goes into, at most: what we put in W/work is
+ * one level deep; anything deeper is not ours to chase. */
+#define MAX_REMOVE_DEPTH 64
+
+static gboolean fail_dir(GError **error, int err, const char *what,
+			 const char *path, const char *why)
+{
+	return lfs_fail(error, err, "%s directory %s: %s", what, path, why);
+}
+
+/* @a lies inside @b (or is @b); both are real paths. */
+static bool inside(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	if (strcmp(b, "/") == 0)
+		return true;
+	return strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0');
+}
+
+static gboolean real_dir(const char *what, const char *path, char **out,
+			 GError **error)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return fail_dir(error, errno, what, path,
+				errno == ENOENT ? "does not exist"
+						: g_strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail_dir(error, ENOTDIR, what, path, "not a directory");
+	*out = realpath(path, NULL);
+	if (!*out)
+		return fail_dir(error, errno, what, path, g_strerror(errno));
+	return TRUE;
+}
+
+static gboolean check_places(const struct lfs_upper_options *o,
+			     const char *upper, const char *work,
+			     GError **error)
+{
+	g_autofree char *mnt = o->mountpoint ? realpath(o->mountpoint, NULL)
+					     : NULL;
+	struct stat us, ws;
+	struct statvfs vs;
+
+	if (inside(upper, work) || inside(work, upper))
+		return lfs_fail(error, EINVAL,
+				"upper directory %s and work directory %s "
+				"must be apart (neither inside the other)",
+				o->upper, o->work);
+	if (mnt && (inside(upper, mnt) || inside(work, mnt)))
+		return lfs_fail(error, EINVAL,
+				"%s directory %s lies inside the mountpoint %s",
+				inside(upper, mnt) ? "upper" : "work",
+				inside(upper, mnt) ? o->upper : o->work,
+				o->mountpoint);
+	if (stat(upper, &us) < 0 || stat(work, &ws) < 0)
+		return lfs_fail(error, errno, "upper directory %s: %s",
+				o->upper, g_strerror(errno));
+	if (us.st_dev != ws.st_dev)
+		return lfs_fail(error, EXDEV,
+				"upper directory %s and work directory %s "
+				"must be on the same file system",
+				o->upper, o->work);
+	if (statvfs(upper, &vs) == 0 && (vs.f_flag & ST_RDONLY))
+		return fail_dir(error, EROFS, "upper", o->upper,
+				"on a read-only file system");
+	if (access(upper, W_OK) < 0 || access(work, W_OK) < 0)
+		return fail_dir(error, errno, access(upper, W_OK) ? "upper"
+								 : "work",
+				access(upper, W_OK) ? o->upper : o->work,
+				g_strerror(errno));
+	return TRUE;
+}
+
+static bool known_entry(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(known_work_entries); i++) {
+		if (strcmp(name, known_work_entries[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The work directory holds nothing but what overlayfs or layerfs put
+ * there: another tool's files could be removed by the clean-up. */
+static gboolean check_work_empty(int fd, const char *path, GError **error)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	g_autofree char *foreign = NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return fail_dir(error, errno, "work", path, g_strerror(errno));
+	}
+	while (!foreign && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    !known_entry(de->d_name))
+			foreign = g_strdup(de->d_name);
+	}
+	closedir(d);
+	if (foreign)
+		return lfs_fail(error, ENOTEMPTY,
+				"work directory %s holds \"%s\", which is "
+				"neither overlayfs's nor layerfs's: give an "
+				"empty directory",
+				path, foreign);
+	return TRUE;
+}
+
+/* Remove @name in @dirfd, and what it holds, never following a symlink
+ * nor leaving the file system. */
+static int remove_tree(int dirfd, const char *name, dev_t dev, int depth)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int fd, err = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno
+								       : 0;
+	if (st.st_dev != dev || depth >= MAX_REMOVE_DEPTH)
+		return -EXDEV;
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	while (!err && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			err = remove_tree(fd, de->d_name, dev, depth + 1);
+	}
+	closedir(d);
+	if (!err && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		err = -errno;
+	return err;
+}
+
+int lfs_upper_work_remove(struct lfs_upper *u, const char *name)
+{
+	struct stat st;
+
+	if (fstat(u->workfd, &st) < 0)
+		return -errno;
+	return remove_tree(u->workfd, name, st.st_dev, 0);
+}
+
+char *lfs_upper_tmpname(struct lfs_upper *u)
+{
+	guint64 n = __atomic_add_fetch(&u->tmp_seq, 1, __ATOMIC_RELAXED);
+
+	return g_strdup_printf("#lfs.%d.%llx", (int)getpid(),
+			       (unsigned long long)n);
+}
+
+const char *lfs_upper_xattr(const struct lfs_upper *u, enum lfs_ovl_xattr key)
+{
+	return lfs_ovl_xattr_name(u->live.ns, key);
+}
+
+/* W/work, emptied (an earlier mount may have died in the middle of a
+ * change there) or made. */
+static gboolean reset_work(struct lfs_upper *u, const char *path,
+			   GError **error)
+{
+	struct stat st;
+	int err;
+
+	if (faccessat(u->workdir, WORK_NAME "/incompat/volatile", F_OK,
+		      AT_SYMLINK_NOFOLLOW) == 0)
+		return fail_dir(error, EINVAL, "work", path,
+				"a volatile overlayfs mount of this upper "
+				"did not end cleanly (work/incompat/volatile"
+				"): its upper may have lost writes; remove "
+				"that marker to use it anyway");
+	if (fstat(u->workdir, &st) < 0)
+		return fail_dir(error, errno, "work", path, g_strerror(errno));
+	err = remove_tree(u->workdir, WORK_NAME, st.st_dev, 0);
+	if (err)
+		return lfs_fail(error, -err,
+				"work directory %s: cannot clear %s/%s: %s",
+				path, path, WORK_NAME, g_strerror(-err));
+	if (mkdirat(u->workdir, WORK_NAME, 0700) < 0)
+		return fail_dir(error, errno, "work", path, g_strerror(errno));
+	u->workfd = openat(u->workdir, WORK_NAME,
+			   O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (u->workfd < 0)
+		return fail_dir(error, errno, "work", path, g_strerror(errno));
+	return TRUE;
+}
+
+/* What the upper's file system can do: overlay xattrs (required), a
+ * whiteout (required), RENAME_WHITEOUT (used where there). */
+static gboolean probe(struct lfs_upper *u, const char *path, GError **error)
+{
+	g_autofree char *a = lfs_upper_tmpname(u);
+	g_autofree char *b = lfs_upper_tmpname(u);
+	g_autofree char *pa = NULL;
+	const char *xname = lfs_upper_xattr(u, LFS_OVL_OPAQUE);
+	int fd = openat(u->workfd, a, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+			0600);
+	int err = 0;
+
+	if (fd < 0)
+		return fail_dir(error, errno, "upper", path,
+				g_strerror(errno));
+	close(fd);
+	pa = lfs_live_proc_path(u->workfd, a);
+	if (lsetxattr(pa, xname, "y", 1, 0) < 0)
+		err = errno;
+	lfs_upper_work_remove(u, a);
+	if (err)
+		return lfs_fail(error, err,
+				"upper directory %s: its file system cannot "
+				"hold %s xattrs: %s",
+				path, u->live.ns == LFS_OVL_NS_TRUSTED
+					      ? "trusted.*"
+					      : "user.*",
+				g_strerror(err));
+	if (mknodat(u->workfd, a, S_IFCHR | 0000, 0) < 0)
+		return lfs_fail(error, errno,
+				"upper directory %s: cannot make whiteouts "
+				"(character devices 0/0) there: %s",
+				path, g_strerror(errno));
+	u->rename_whiteout =
+		renameat2(u->workfd, a, u->workfd, b, RENAME_WHITEOUT) == 0;
+	lfs_upper_work_remove(u, a);
+	lfs_upper_work_remove(u, b);
+	return TRUE;
+}
+
+gboolean lfs_upper_open(const struct lfs_upper_options *o,
+			struct lfs_upper **out, GError **error)
+{
+	struct lfs_upper *u = g_new0(struct lfs_upper, 1);
+	g_autofree char *upper = NULL, *work = NULL;
+
+	u->live.rootfd = u->workdir = u->workfd = -1;
+	u->lg = o->lg;
+	u->fsync = !o->volatile_;
+	u->metacopy = o->metacopy;
+	u->live.stack_id = o->stack_id;
+	u->live.ns = (geteuid() == 0 && !o->userxattr) ? LFS_OVL_NS_TRUSTED
+						       : LFS_OVL_NS_USER;
+	if (!real_dir("upper", o->upper, &upper, error) ||
+	    !real_dir("work", o->work, &work, error) ||
+	    !check_places(o, upper, work, error))
+		goto fail;
+	u->live.rootfd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	u->workdir = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (u->live.rootfd < 0 || u->workdir < 0) {
+		fail_dir(error, errno, u->workdir < 0 ? "work" : "upper",
+			 u->workdir < 0 ? o->work : o->upper,
+			 g_strerror(errno));
+		goto fail;
+	}
+	/* One mount at a time: two would prepare changes in each other's
+	 * way and clear each other's work directory. */
+	if (flock(u->workdir, LOCK_EX | LOCK_NB) < 0) {
+		fail_dir(error, errno == EWOULDBLOCK ? EBUSY : errno, "work",
+			 o->work,
+			 errno == EWOULDBLOCK ? "in use by another layerfs mount"
+					      : g_strerror(errno));
+		goto fail;
+	}
+	if (!check_work_empty(u->workdir, o->work, error) ||
+	    !reset_work(u, o->work, error) || !probe(u, o->upper, error))
+		goto fail;
+	*out = u;
+	return TRUE;
+fail:
+	lfs_upper_free(u);
+	return FALSE;
+}
+
+void lfs_upper_free(struct lfs_upper *u)
+{
+	if (!u)
+		return;
+	if (u->workfd >= 0)
+		close(u->workfd);
+	if (u->workdir >= 0)
+		close(u->workdir); /* and the lock with it */
+	if (u->live.rootfd >= 0)
+		close(u->live.rootfd);
+	g_free(u);
+}
