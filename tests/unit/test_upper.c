@@ -1,0 +1,755 @@
+/* Writable mounts in-process: lfs_mount_open() with an upper and a work
+ * directory over a real tar layer, then the lfs_fs_* calls a FUSE adapter
+ * makes, checked against the upper's on-disk format (overlayfs's) as
+ * well as the merged view: copy-up, metadata-only copy-up, whiteouts,
+ * opaque directories, redirects, exchange, links, xattrs, listings that
+ * change while they are read, and the checks lfs_upper_open() makes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "asserts.h"
+#include <glib/gstdio.h>
+
+#include "fixtures.h"
+#include "layerfs/fsops.h"
+
+#define BIG_SIZE (3u << 20)
+
+struct env {
+	char *dir, *upper, *work, *tar;
+	struct fx_log log;
+	struct lfs_mount *m;
+	struct lfs_caller c;
+};
+
+static GBytes *lower_layer(void)
+{
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	g_autoptr(GBytes) big = fx_noise(BIG_SIZE, 7, 0);
+	struct fx_entry bige = { .path = "data/big",
+				 .data = g_bytes_get_data(big, NULL),
+				 .len = BIG_SIZE, .uid = 5, .gid = 6 };
+	struct fx_entry x = { .path = "etc/x", .data = "x",
+			      .xattr = "user.a", .xattr_value = "1" };
+	struct fx_entry h2 = { .path = "data/h2", .hardlink = "data/h1" };
+	struct fx_entry lnk = { .path = "lnk", .type = AE_IFLNK,
+				.link = "etc/hostname" };
+
+	fx_tar_dir(t, "etc");
+	fx_tar_file(t, "etc/hostname", "lower\n");
+	fx_tar_add(t, &x);
+	fx_tar_dir(t, "a");
+	fx_tar_file(t, "a/x", "ax");
+	fx_tar_file(t, "a/y", "ay");
+	fx_tar_dir(t, "a/sub");
+	fx_tar_file(t, "a/sub/z", "az");
+	fx_tar_dir(t, "data");
+	fx_tar_add(t, &bige);
+	fx_tar_file(t, "data/h1", "linked");
+	fx_tar_add(t, &h2);
+	fx_tar_add(t, &lnk);
+	fx_tar_dir(t, "many");
+	for (int i = 0; i < 40; i++) {
+		g_autofree char *p = g_strdup_printf("many/f%02d", i);
+
+		fx_tar_file(t, p, "m");
+	}
+	return fx_tar_finish(t);
+}
+
+static gboolean mount_rw(struct env *e, GError **error)
+{
+	g_autoptr(lfs_options) o = lfs_options_new();
+
+	g_ptr_array_add(o->layers, g_strdup(e->tar));
+	o->cache_dir = g_build_filename(e->dir, "cache", NULL);
+	o->upper = g_strdup(e->upper);
+	o->work = g_strdup(e->work);
+	return lfs_mount_open(o, &e->log.lg, &e->m, error);
+}
+
+static int setup(void **state)
+{
+	struct env *e = g_new0(struct env, 1);
+	g_autoptr(GBytes) tar = lower_layer();
+	g_autoptr(GError) error = NULL;
+
+	e->dir = fx_tmpdir();
+	e->tar = fx_write(e->dir, "lower.tar", tar);
+	e->upper = g_build_filename(e->dir, "upper", NULL);
+	e->work = g_build_filename(e->dir, "work", NULL);
+	g_mkdir(e->upper, 0755);
+	g_mkdir(e->work, 0755);
+	e->c.uid = 1000;
+	e->c.gid = 1001;
+	fx_log_init(&e->log);
+	assert_true(mount_rw(e, &error));
+	*state = e;
+	return 0;
+}
+
+static void unmount(struct env *e)
+{
+	lfs_mount_close(e->m);
+	e->m = NULL;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	unmount(e);
+	fx_log_clear(&e->log);
+	fx_rmtree(e->dir);
+	g_free(e->dir);
+	g_free(e->upper);
+	g_free(e->work);
+	g_free(e->tar);
+	g_free(e);
+	return 0;
+}
+
+/* Node id of @path ("" the root), or -errno. */
+static int64_t walk(struct env *e, const char *path, struct stat *st)
+{
+	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+	uint64_t id = LFS_ROOT_INO;
+	struct stat tmp;
+
+	if (!st)
+		st = &tmp;
+	if (!*path)
+		return lfs_fs_getattr(e->m, id, st) ?: (int64_t)id;
+	for (char **p = parts; *p; p++) {
+		int err = lfs_fs_lookup(e->m, id, *p, &id, st);
+
+		if (err)
+			return err;
+	}
+	return (int64_t)id;
+}
+
+static uint64_t must(struct env *e, const char *path)
+{
+	int64_t id = walk(e, path, NULL);
+
+	if (id < 0)
+		fail_msg("%s: %s", path, g_strerror((int)-id));
+	return (uint64_t)id;
+}
+
+static char *upper_path(struct env *e, const char *rel)
+{
+	return g_build_filename(e->upper, rel, NULL);
+}
+
+static char *read_file(struct env *e, const char *path)
+{
+	struct lfs_file *f;
+	struct stat st;
+	uint64_t id = (uint64_t)walk(e, path, &st);
+	char *buf = g_malloc0((size_t)st.st_size + 1);
+
+	assert_int_equal(lfs_fs_open(e->m, id, O_RDONLY, &f), 0);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, (size_t)st.st_size, 0),
+			 st.st_size);
+	lfs_fs_release(e->m, f);
+	return buf;
+}
+
+static void write_file(struct env *e, const char *path, int flags,
+		       const char *data, uint64_t off)
+{
+	struct lfs_file *f;
+
+	assert_int_equal(lfs_fs_open(e->m, must(e, path), flags, &f), 0);
+	assert_int_equal(lfs_fs_write(e->m, f, data, strlen(data), off),
+			 (ssize_t)strlen(data));
+	lfs_fs_release(e->m, f);
+}
+
+static int make(struct env *e, const char *dir, const char *name,
+		mode_t mode)
+{
+	struct lfs_new_obj o = { .mode = mode, .target = "t" };
+	struct stat st;
+	uint64_t id;
+
+	return lfs_fs_make(e->m, must(e, dir), name, &o, &e->c, &id, &st,
+			   NULL);
+}
+
+/* The names of directory @path, sorted, comma-separated (g_free). */
+struct names {
+	GPtrArray *v;
+};
+
+static int add_name(void *ctx, const char *name, uint64_t id,
+		    const struct stat *st, uint64_t next)
+{
+	struct names *n = ctx;
+
+	(void)id, (void)st, (void)next;
+	if (strcmp(name, ".") && strcmp(name, ".."))
+		g_ptr_array_add(n->v, g_strdup(name));
+	return 0;
+}
+
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *list(struct env *e, const char *path)
+{
+	struct names n = { g_ptr_array_new_with_free_func(g_free) };
+	char *s;
+
+	assert_int_equal(lfs_fs_readdir(e->m, must(e, path), 0, false,
+					add_name, &n),
+			 0);
+	g_ptr_array_sort(n.v, by_name);
+	g_ptr_array_add(n.v, NULL);
+	s = g_strjoinv(",", (char **)n.v->pdata);
+	g_ptr_array_unref(n.v);
+	return s;
+}
+
+static bool is_whiteout(struct env *e, const char *rel)
+{
+	g_autofree char *p = upper_path(e, rel);
+	struct stat st;
+
+	return lstat(p, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0;
+}
+
+static char *xattr_of(struct env *e, const char *rel, const char *name)
+{
+	g_autofree char *p = upper_path(e, rel);
+	char buf[512];
+	ssize_t n = lgetxattr(p, name, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return g_strdup(buf);
+}
+
+static void test_create_and_read(void **state)
+{
+	struct env *e = *state;
+	struct lfs_new_obj o = { .mode = S_IFREG | 0640, .flags = O_RDWR };
+	g_autofree char *names = NULL, *back = NULL, *up = NULL;
+	struct lfs_file *f;
+	struct stat st, ust;
+	uint64_t id;
+
+	assert_int_equal(lfs_fs_make(e->m, must(e, "etc"), "new", &o, &e->c,
+				     &id, &st, &f),
+			 0);
+	assert_int_equal(lfs_fs_write(e->m, f, "hello", 5, 0), 5);
+	lfs_fs_release(e->m, f);
+	back = read_file(e, "etc/new");
+	assert_string_equal(back, "hello");
+	/* The owner is the caller; the mode is exactly as asked. */
+	assert_int_equal(st.st_uid, 1000);
+	assert_int_equal(st.st_gid, 1001);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	up = upper_path(e, "etc/new");
+	assert_int_equal(lstat(up, &ust), 0);
+	assert_int_equal(ust.st_size, 5);
+	names = list(e, "etc");
+	assert_string_equal(names, "hostname,new,x");
+	/* It exists now: a second create fails. */
+	assert_int_equal(make(e, "etc", "new", S_IFREG | 0644), -EEXIST);
+	assert_int_equal(make(e, "etc", "hostname", S_IFREG | 0644), -EEXIST);
+}
+
+/* Writing a lower file copies it up whole, with its metadata, before the
+ * first write; its inode number does not change. */
+static void test_copy_up_on_write(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *back = NULL, *origin = NULL;
+	g_autofree char *up = upper_path(e, "etc/hostname");
+	struct stat before, after, ust;
+
+	walk(e, "etc/hostname", &before);
+	write_file(e, "etc/hostname", O_WRONLY, "UPPER", 0);
+	back = read_file(e, "etc/hostname");
+	assert_string_equal(back, "UPPER\n");
+	walk(e, "etc/hostname", &after);
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_int_equal(lstat(up, &ust), 0);
+	assert_int_equal(ust.st_mtime == before.st_mtime, 0);
+	/* The parent was copied up too, with the lower one's attributes. */
+	origin = xattr_of(e, "etc/hostname", "trusted.overlay.layerfs.origin");
+	assert_non_null(origin);
+	assert_null(xattr_of(e, "etc/hostname", "trusted.overlay.metacopy"));
+	/* Nothing left in the work directory. */
+	{
+		g_autofree char *w = g_build_filename(e->work, "work", NULL);
+		GDir *d = g_dir_open(w, 0, NULL);
+
+		assert_non_null(d);
+		assert_null(g_dir_read_name(d));
+		g_dir_close(d);
+	}
+}
+
+static void test_open_trunc_copies_nothing(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *back = NULL;
+	struct lfs_file *f;
+
+	assert_int_equal(lfs_fs_open(e->m, must(e, "data/big"),
+				     O_WRONLY | O_TRUNC, &f),
+			 0);
+	lfs_fs_release(e->m, f);
+	back = read_file(e, "data/big");
+	assert_string_equal(back, "");
+	assert_int_equal(e->m->upper->st.copied, 0);
+}
+
+/* chmod of a big lower file copies its metadata only: the upper holds
+ * an empty file of the same size marked metacopy, reads come from
+ * below; the data follows on the first write. */
+static void test_metacopy(void **state)
+{
+	struct env *e = *state;
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0600 };
+	g_autofree char *up = upper_path(e, "data/big");
+	g_autofree char *mark = NULL;
+	g_autoptr(GBytes) want = fx_noise(BIG_SIZE, 7, 0);
+	g_autofree char *buf = g_malloc(BIG_SIZE);
+	struct lfs_file *f;
+	struct stat st, ust;
+
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "data/big"), &a, NULL,
+					&st),
+			 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, 5);
+	assert_int_equal(lstat(up, &ust), 0);
+	assert_int_equal(ust.st_size, BIG_SIZE);
+	assert_true(ust.st_blocks < 16); /* no data */
+	mark = xattr_of(e, "data/big", "trusted.overlay.metacopy");
+	assert_non_null(mark);
+	assert_int_equal(e->m->upper->st.metacopies, 1);
+	/* Reads still see the data (from below), and st_blocks is its. */
+	assert_true(st.st_blocks >= BIG_SIZE / 512);
+	assert_int_equal(lfs_fs_open(e->m, must(e, "data/big"), O_RDONLY, &f),
+			 0);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, BIG_SIZE, 0), BIG_SIZE);
+	assert_memory_equal(buf, g_bytes_get_data(want, NULL), BIG_SIZE);
+	lfs_fs_release(e->m, f);
+	/* A write brings the data up, and the mark goes. */
+	write_file(e, "data/big", O_RDWR, "Z", 0);
+	assert_null(xattr_of(e, "data/big", "trusted.overlay.metacopy"));
+	assert_int_equal(lstat(up, &ust), 0);
+	assert_true(ust.st_blocks >= BIG_SIZE / 512);
+	assert_int_equal(lfs_fs_open(e->m, must(e, "data/big"), O_RDONLY, &f),
+			 0);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, BIG_SIZE, 0), BIG_SIZE);
+	assert_int_equal(buf[0], 'Z');
+	assert_memory_equal(buf + 1, (const char *)g_bytes_get_data(want, NULL) + 1,
+			    BIG_SIZE - 1);
+	lfs_fs_release(e->m, f);
+}
+
+static void test_unlink_whiteout_recreate(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *names = NULL, *after = NULL, *back = NULL;
+
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a"), "x"), 0);
+	assert_true(is_whiteout(e, "a/x"));
+	assert_int_equal(walk(e, "a/x", NULL), -ENOENT);
+	names = list(e, "a");
+	assert_string_equal(names, "sub,y");
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a"), "x"), -ENOENT);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a"), "sub"), -EISDIR);
+	/* A new file takes the whiteout's place. */
+	assert_int_equal(make(e, "a", "x", S_IFREG | 0644), 0);
+	assert_false(is_whiteout(e, "a/x"));
+	write_file(e, "a/x", O_WRONLY, "new", 0);
+	back = read_file(e, "a/x");
+	assert_string_equal(back, "new");
+	after = list(e, "a");
+	assert_string_equal(after, "sub,x,y");
+	/* An upper-only file goes without a trace. */
+	assert_int_equal(make(e, "a", "tmp", S_IFREG | 0644), 0);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a"), "tmp"), 0);
+	{
+		g_autofree char *p = upper_path(e, "a/tmp");
+
+		assert_int_equal(access(p, F_OK), -1);
+	}
+}
+
+/* rmdir of a lower directory: ENOTEMPTY while the merged view has
+ * anything; then a whiteout; mkdir over it is opaque. */
+static void test_rmdir_then_opaque_mkdir(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *opq = NULL, *names = NULL;
+
+	assert_int_equal(lfs_fs_rmdir(e->m, LFS_ROOT_INO, "a"), -ENOTEMPTY);
+	assert_int_equal(lfs_fs_rmdir(e->m, must(e, "a"), "x"), -ENOTDIR);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a/sub"), "z"), 0);
+	assert_int_equal(lfs_fs_rmdir(e->m, must(e, "a"), "sub"), 0);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a"), "x"), 0);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a"), "y"), 0);
+	assert_int_equal(lfs_fs_rmdir(e->m, LFS_ROOT_INO, "a"), 0);
+	assert_true(is_whiteout(e, "a"));
+	assert_int_equal(walk(e, "a", NULL), -ENOENT);
+	assert_int_equal(make(e, "", "a", S_IFDIR | 0700), 0);
+	opq = xattr_of(e, "a", "trusted.overlay.opaque");
+	assert_non_null(opq);
+	assert_string_equal(opq, "y");
+	names = list(e, "a");
+	assert_string_equal(names, "");
+	assert_int_equal(walk(e, "a/x", NULL), -ENOENT);
+}
+
+/* A directory with lower content is renamed, never copied: the upper
+ * gets the directory alone with a redirect, and a whiteout at the old
+ * name; its lower children are found through the redirect. */
+static void test_rename_dir_redirect(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *redirect = NULL, *names = NULL, *back = NULL;
+	struct stat before, after;
+
+	walk(e, "a", &before);
+	assert_int_equal(lfs_fs_rename(e->m, LFS_ROOT_INO, "a",
+				       must(e, "etc"), "moved", 0),
+			 0);
+	assert_int_equal(walk(e, "a", NULL), -ENOENT);
+	assert_true(is_whiteout(e, "a"));
+	redirect = xattr_of(e, "etc/moved", "trusted.overlay.redirect");
+	assert_non_null(redirect);
+	assert_string_equal(redirect, "/a");
+	names = list(e, "etc/moved");
+	assert_string_equal(names, "sub,x,y");
+	back = read_file(e, "etc/moved/sub/z");
+	assert_string_equal(back, "az");
+	walk(e, "etc/moved", &after);
+	assert_int_equal(after.st_ino, before.st_ino);
+	/* Again, and a new file inside. */
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "etc"), "moved",
+				       LFS_ROOT_INO, "b", 0),
+			 0);
+	assert_int_equal(make(e, "b", "new", S_IFREG | 0644), 0);
+	g_free(names);
+	names = list(e, "b");
+	assert_string_equal(names, "new,sub,x,y");
+	g_free(redirect);
+	redirect = xattr_of(e, "b", "trusted.overlay.redirect");
+	assert_string_equal(redirect, "/a");
+}
+
+static void test_rename_flags(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *a = NULL, *b = NULL;
+
+	assert_int_equal(make(e, "etc", "up", S_IFREG | 0644), 0);
+	write_file(e, "etc/up", O_WRONLY, "upper", 0);
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "etc"), "up",
+				       must(e, "etc"), "hostname",
+				       RENAME_NOREPLACE),
+			 -EEXIST);
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "etc"), "up",
+				       must(e, "etc"), "hostname",
+				       RENAME_EXCHANGE),
+			 0);
+	a = read_file(e, "etc/up");
+	b = read_file(e, "etc/hostname");
+	assert_string_equal(a, "lower\n");
+	assert_string_equal(b, "upper");
+	/* A plain rename over a lower file replaces it, and leaves no
+	 * whiteout where nothing is below. */
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "etc"), "up",
+				       must(e, "etc"), "x", 0),
+			 0);
+	g_free(a);
+	a = read_file(e, "etc/x");
+	assert_string_equal(a, "lower\n");
+	assert_int_equal(walk(e, "etc/up", NULL), -ENOENT);
+	assert_false(is_whiteout(e, "etc/up"));
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "etc"), "nope",
+				       must(e, "etc"), "x", RENAME_EXCHANGE),
+			 -ENOENT);
+}
+
+/* Names of one object share one node; a link to a lower file writes
+ * through to every name. */
+static void test_links(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *back = NULL;
+	struct stat st, st2;
+	uint64_t id;
+
+	assert_int_equal(walk(e, "data/h1", &st), walk(e, "data/h2", &st2));
+	assert_int_equal(st.st_ino, st2.st_ino);
+	assert_int_equal(lfs_fs_link(e->m, must(e, "etc/hostname"),
+				     must(e, "data"), "hn", &id, &st),
+			 0);
+	assert_int_equal(id, must(e, "etc/hostname"));
+	write_file(e, "data/hn", O_WRONLY, "LINK", 0);
+	back = read_file(e, "etc/hostname");
+	assert_string_equal(back, "LINKr\n");
+	walk(e, "etc/hostname", &st);
+	assert_int_equal(st.st_nlink, 2);
+	assert_int_equal(lfs_fs_link(e->m, must(e, "etc"), must(e, "data"),
+				     "d", &id, &st),
+			 -EPERM);
+}
+
+static void test_xattrs(void **state)
+{
+	struct env *e = *state;
+	char buf[256];
+	ssize_t n;
+
+	assert_int_equal(lfs_fs_setxattr(e->m, must(e, "etc/x"), "user.b", "2",
+					 1, 0),
+			 0);
+	n = lfs_fs_listxattr(e->m, must(e, "etc/x"), buf, sizeof(buf));
+	assert_int_equal(n, (ssize_t)sizeof("user.a\0user.b"));
+	assert_int_equal(lfs_fs_removexattr(e->m, must(e, "etc/x"), "user.a"),
+			 0);
+	assert_int_equal(lfs_fs_getxattr(e->m, must(e, "etc/x"), "user.a", buf,
+					 sizeof(buf)),
+			 -ENODATA);
+	/* The upper's own marks are neither shown nor writable. */
+	assert_int_equal(lfs_fs_setxattr(e->m, must(e, "etc/x"),
+					 "trusted.overlay.opaque", "y", 1, 0),
+			 -EOPNOTSUPP);
+	n = lfs_fs_listxattr(e->m, must(e, "etc/x"), buf, sizeof(buf));
+	assert_int_equal(n, (ssize_t)sizeof("user.b"));
+	assert_string_equal(buf, "user.b");
+}
+
+/* Read a listing a few entries at a time while names come and go: every
+ * name there throughout is seen exactly once. */
+struct chunk {
+	GHashTable *seen; /* name -> count */
+	guint room;
+	uint64_t last;
+};
+
+static int take(void *ctx, const char *name, uint64_t id,
+		const struct stat *st, uint64_t next)
+{
+	struct chunk *c = ctx;
+	guint n;
+
+	(void)id, (void)st;
+	if (!c->room)
+		return 1;
+	c->room--;
+	c->last = next;
+	n = GPOINTER_TO_UINT(g_hash_table_lookup(c->seen, name));
+	g_hash_table_insert(c->seen, g_strdup(name), GUINT_TO_POINTER(n + 1));
+	return 0;
+}
+
+static void test_listing_stable_offsets(void **state)
+{
+	struct env *e = *state;
+	struct chunk c = { g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, NULL),
+			   0, 0 };
+	uint64_t dir = must(e, "many");
+	int round = 0;
+
+	do {
+		g_autofree char *add = g_strdup_printf("new%02d", round);
+		g_autofree char *del = g_strdup_printf("f%02d", 39 - round);
+
+		c.room = 3;
+		assert_int_equal(lfs_fs_readdir(e->m, dir, c.last, false, take,
+						&c),
+				 0);
+		/* Between two reads: one name added, one removed (from the
+		 * end of the sorted names, which the hash order spreads
+		 * anywhere). */
+		assert_int_equal(make(e, "many", add, S_IFREG | 0644), 0);
+		assert_int_equal(lfs_fs_unlink(e->m, dir, del), 0);
+		round++;
+	} while (c.room == 0);
+	for (int i = 0; i < 40 - round; i++) {
+		g_autofree char *name = g_strdup_printf("f%02d", i);
+
+		assert_int_equal(GPOINTER_TO_UINT(g_hash_table_lookup(c.seen,
+								      name)),
+				 1);
+	}
+	assert_int_equal(GPOINTER_TO_UINT(g_hash_table_lookup(c.seen, ".")), 1);
+	g_hash_table_unref(c.seen);
+}
+
+static void test_devices_and_symlinks(void **state)
+{
+	struct env *e = *state;
+	struct lfs_new_obj o = { .mode = S_IFCHR | 0600,
+				 .rdev = makedev(1, 3) };
+	struct stat st;
+	uint64_t id;
+	g_autofree char *t = NULL;
+
+	assert_int_equal(lfs_fs_make(e->m, LFS_ROOT_INO, "null", &o, &e->c,
+				     &id, &st, NULL),
+			 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(st.st_rdev, makedev(1, 3));
+	assert_int_equal(make(e, "", "fifo", S_IFIFO | 0644), 0);
+	assert_int_equal(make(e, "", "sym", S_IFLNK | 0777), 0);
+	assert_int_equal(lfs_fs_readlink(e->m, must(e, "sym"), &t), 0);
+	assert_string_equal(t, "t");
+	walk(e, "sym", &st);
+	assert_int_equal(st.st_uid, 1000);
+}
+
+/* Everything survives a remount, with the same inode numbers; what a
+ * dead mount left in the work directory is cleared. */
+static void test_remount(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *back = NULL, *junk = NULL;
+	struct stat before, after;
+
+	write_file(e, "etc/hostname", O_WRONLY, "KEPT", 0);
+	walk(e, "etc/hostname", &before);
+	assert_int_equal(lfs_fs_unlink(e->m, LFS_ROOT_INO, "lnk"), 0);
+	unmount(e);
+	junk = g_build_filename(e->work, "work", "#lfs.1.1", NULL);
+	g_free(fx_write_str(e->work, "work/#lfs.1.1/partial", "x"));
+	assert_true(mount_rw(e, &error));
+	assert_false(g_file_test(junk, G_FILE_TEST_EXISTS));
+	back = read_file(e, "etc/hostname");
+	assert_string_equal(back, "KEPTr\n");
+	walk(e, "etc/hostname", &after);
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_int_equal(walk(e, "lnk", NULL), -ENOENT);
+}
+
+/* The checks made before anything is written. */
+static void test_bad_dirs(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(lfs_options) o = lfs_options_new();
+	struct lfs_mount *m2 = NULL;
+	g_autofree char *inner = g_build_filename(e->upper, "w", NULL);
+	g_autofree char *foreign = g_build_filename(e->dir, "foreign", NULL);
+
+	g_ptr_array_add(o->layers, g_strdup(e->tar));
+	o->cache_dir = g_build_filename(e->dir, "cache", NULL);
+	/* In use by the mount the fixture holds. */
+	o->upper = g_strdup(e->upper);
+	o->work = g_strdup(e->work);
+	assert_false(lfs_mount_open(o, &e->log.lg, &m2, &error));
+	assert_lfs_error(error, EBUSY, "in use by another layerfs mount");
+	g_clear_error(&error);
+	/* Nested. */
+	g_mkdir(inner, 0755);
+	g_free(o->work);
+	o->work = g_strdup(inner);
+	assert_false(lfs_mount_open(o, &e->log.lg, &m2, &error));
+	assert_lfs_error(error, EINVAL, "must be apart");
+	g_clear_error(&error);
+	/* Another tool's files in the work directory. */
+	g_free(fx_write_str(foreign, "theirs", "x"));
+	g_free(o->work);
+	o->work = g_strdup(foreign);
+	assert_false(lfs_mount_open(o, &e->log.lg, &m2, &error));
+	assert_lfs_error(error, ENOTEMPTY, "holds \"theirs\"");
+	g_clear_error(&error);
+	/* Missing, and half given. */
+	g_free(o->work);
+	o->work = g_build_filename(e->dir, "nope", NULL);
+	assert_false(lfs_mount_open(o, &e->log.lg, &m2, &error));
+	assert_lfs_error(error, ENOENT, "work directory", "does not exist");
+	g_clear_error(&error);
+	g_clear_pointer(&o->work, g_free);
+	assert_false(lfs_mount_open(o, &e->log.lg, &m2, &error));
+	assert_lfs_error(error, EINVAL, "needs both upper= and work=");
+}
+
+static void test_read_only_refuses(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GError) error = NULL;
+	struct lfs_mount *ro = NULL;
+	struct lfs_new_obj n = { .mode = S_IFREG | 0644 };
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0 };
+	struct lfs_file *f;
+	struct stat st;
+	uint64_t id;
+
+	(void)e;
+	g_ptr_array_add(o->layers, g_strdup(e->tar));
+	o->cache_dir = g_build_filename(e->dir, "cache2", NULL);
+	assert_true(lfs_mount_open(o, &e->log.lg, &ro, &error));
+	assert_false(lfs_fs_writable(ro));
+	assert_int_equal(lfs_fs_make(ro, LFS_ROOT_INO, "x", &n, &e->c, &id,
+				     &st, NULL),
+			 -EROFS);
+	assert_int_equal(lfs_fs_unlink(ro, LFS_ROOT_INO, "lnk"), -EROFS);
+	assert_int_equal(lfs_fs_rmdir(ro, LFS_ROOT_INO, "a"), -EROFS);
+	assert_int_equal(lfs_fs_rename(ro, LFS_ROOT_INO, "a", LFS_ROOT_INO,
+				       "b", 0),
+			 -EROFS);
+	assert_int_equal(lfs_fs_setattr(ro, LFS_ROOT_INO, &a, NULL, &st),
+			 -EROFS);
+	assert_int_equal(lfs_fs_setxattr(ro, LFS_ROOT_INO, "user.x", "", 0, 0),
+			 -EROFS);
+	assert_int_equal(lfs_fs_open(ro, LFS_ROOT_INO, O_WRONLY, &f), -EROFS);
+	lfs_mount_close(ro);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_create_and_read),
+		T(test_copy_up_on_write),
+		T(test_open_trunc_copies_nothing),
+		T(test_metacopy),
+		T(test_unlink_whiteout_recreate),
+		T(test_rmdir_then_opaque_mkdir),
+		T(test_rename_dir_redirect),
+		T(test_rename_flags),
+		T(test_links),
+		T(test_xattrs),
+		T(test_listing_stable_offsets),
+		T(test_devices_and_symlinks),
+		T(test_remount),
+		T(test_bad_dirs),
+		T(test_read_only_refuses),
+	};
+
+	return cmocka_run_group_tests_name("upper", tests, NULL, NULL);
+}
