@@ -125,6 +125,10 @@ ssize_t lfs_tree_getxattr(struct lfs_tree *t, const struct lfs_obj *o,
 ssize_t lfs_tree_listxattr(struct lfs_tree *t, const struct lfs_obj *o,
 			   char *buf, size_t size);
 
+/* The canonical paths of every name file @o has at the top of the stack
+ * (g_ptr_array_unref), or NULL for a file with one name. */
+GPtrArray *lfs_tree_link_paths(struct lfs_tree *t, const struct lfs_obj *o);
+
 void lfs_tree_stats(struct lfs_tree *t, struct lfs_tree_stats *st);
 
 #endif

@@ -170,3 +170,23 @@ uint32_t lfs_link_count(struct lfs_tree *t, struct lfs_ref target)
 	g_atomic_int_set(&g->nlink, n);
 	return (uint32_t)n;
 }
+
+GPtrArray *lfs_tree_link_paths(struct lfs_tree *t, const struct lfs_obj *o)
+{
+	uint64_t key = lfs_ref_pack(o->meta);
+	struct lfs_link_group *g = g_hash_table_lookup(t->groups, &key);
+	GPtrArray *paths;
+
+	if (!g)
+		return NULL;
+	paths = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < g->members->len; i++) {
+		struct lfs_ref m = g_array_index(g->members, struct lfs_ref, i);
+
+		if (member_visible(t, m))
+			g_ptr_array_add(paths, lfs_index_path(tree_index(t,
+								  m.layer),
+							      m.entry));
+	}
+	return paths;
+}

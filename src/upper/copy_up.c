@@ -199,6 +199,84 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	return 0;
 }
 
+/* Directory @path ("a/b") of the merged view as a node, with a kernel
+ * count the caller takes back (lfs_ovl_forget) and a reference; NULL if
+ * it is not a directory there any more. */
+static struct lfs_onode *walk_dir(struct lfs_ovl *ov, char **parts,
+				  size_t n)
+{
+	struct lfs_onode *d = lfs_ovl_get(ov, LFS_ROOT_INO);
+
+	for (size_t i = 0; d && i < n; i++) {
+		struct lfs_onode *c = NULL;
+
+		if (lfs_ovl_lookup(ov, d, parts[i], &c) == 0 &&
+		    c->type != S_IFDIR) {
+			lfs_ovl_forget(ov, c->id, 1);
+			lfs_ovl_put(ov, c);
+			c = NULL;
+		}
+		if (d->id != LFS_ROOT_INO)
+			lfs_ovl_forget(ov, d->id, 1);
+		lfs_ovl_put(ov, d);
+		d = c;
+	}
+	return d;
+}
+
+/* Give @n's new upper the lower name @path too, if that name still shows
+ * the same lower file. */
+static void link_name(struct lfs_upper *u, struct lfs_onode *n,
+		      const char *path)
+{
+	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+	size_t k = g_strv_length(parts);
+	struct lfs_onode *d = k ? walk_dir(u->ov, parts, k - 1) : NULL;
+	struct lfs_onode *hold = NULL;
+	g_autofree char *sname = NULL;
+	struct lfs_ovl_res res = { 0 };
+	int sfd, pfd;
+
+	if (!d)
+		return;
+	if (lfs_ovl_resolve(u->ov, d, parts[k - 1], &res) == 0 &&
+	    !res.upper && res.ino == n->ino &&
+	    lfs_upper_copy_up(u, d, false, 0) == 0 &&
+	    (pfd = lfs_ovl_dirfd(u->ov, d)) >= 0 &&
+	    (sfd = lfs_ovl_upper_at(u->ov, n, &hold, &sname)) >= 0) {
+		if (linkat(sfd, sname, pfd, parts[k - 1], 0) < 0)
+			lfs_warn(u->lg, "upper: cannot link \"%s\" to its "
+					"copied-up hardlink: %s",
+				 path, g_strerror(errno));
+		else
+			lfs_ovl_dir_changed(u->ov, d);
+		lfs_ovl_put(u->ov, hold);
+	}
+	lfs_ovl_res_clear(&res);
+	if (d->id != LFS_ROOT_INO)
+		lfs_ovl_forget(u->ov, d->id, 1);
+	lfs_ovl_put(u->ov, d);
+}
+
+/* A lower file with several names is copied up once, and every other
+ * name that still shows it becomes a hardlink of the copy, so a write
+ * through one name shows through all, now and after a remount (kernel
+ * overlayfs needs index=on for that).  A name whose directory was renamed
+ * since is not found at its lower path; it still reaches the copy in
+ * this mount (one node per inode), but not after a remount. */
+static void link_group(struct lfs_upper *u, struct lfs_onode *n)
+{
+	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
+	g_autoptr(GPtrArray) paths = NULL;
+	struct lfs_obj o;
+
+	if (n->type == S_IFDIR || lfs_tree_obj(t, n->lower, &o) < 0)
+		return;
+	paths = lfs_tree_link_paths(t, &o);
+	for (guint i = 0; paths && i < paths->len; i++)
+		link_name(u, n, paths->pdata[i]);
+}
+
 /* A metacopy file gets its data, in place (@n's lock held). */
 static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
 {
@@ -257,9 +335,11 @@ int lfs_upper_copy_up(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	if (err)
 		return err;
 	g_mutex_lock(&n->lock);
-	if (!n->upper)
+	if (!n->upper) {
 		err = copy_one(u, n, data, size);
-	else if (data && n->metacopy)
+		if (!err)
+			link_group(u, n);
+	} else if (data && n->metacopy)
 		err = fill_data(u, n, size);
 	g_mutex_unlock(&n->lock);
 	return err;

@@ -523,6 +523,33 @@ static void test_links(void **state)
 			 -EPERM);
 }
 
+/* Writing one name of a lower hardlink copies the file up once, and the
+ * other name becomes a link of the copy: it stays one file after a
+ * remount too. */
+static void test_lower_hardlink_copy_up(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *u1 = upper_path(e, "data/h1");
+	g_autofree char *u2 = upper_path(e, "data/h2");
+	g_autofree char *back = NULL;
+	struct stat s1, s2;
+
+	write_file(e, "data/h1", O_WRONLY, "LINKED", 0);
+	assert_int_equal(lstat(u1, &s1), 0);
+	assert_int_equal(lstat(u2, &s2), 0);
+	assert_int_equal(s1.st_ino, s2.st_ino);
+	assert_int_equal(s1.st_nlink, 2);
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	back = read_file(e, "data/h2");
+	assert_string_equal(back, "LINKED");
+	walk(e, "data/h2", &s2);
+	walk(e, "data/h1", &s1);
+	assert_int_equal(s1.st_ino, s2.st_ino);
+	assert_int_equal(s1.st_nlink, 2);
+}
+
 static void test_xattrs(void **state)
 {
 	struct env *e = *state;
@@ -743,6 +770,7 @@ int main(void)
 		T(test_rename_dir_redirect),
 		T(test_rename_flags),
 		T(test_links),
+		T(test_lower_hardlink_copy_up),
 		T(test_xattrs),
 		T(test_listing_stable_offsets),
 		T(test_devices_and_symlinks),
