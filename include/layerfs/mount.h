@@ -30,6 +30,10 @@ struct lfs_mount {
 	 * tree; both NULL when read-only. */
 	struct lfs_upper *upper;
 	struct lfs_ovl *ovl;
+	/* What stat shows (options.h): owners, directory links, xattrs. */
+	struct lfs_idmap uids, gids;
+	bool static_nlink;
+	bool noxattrs;
 	uint64_t meta_cache;	/* the directory cache's bound */
 	/* Reads answered (fsops.c), atomic: by a descriptor to splice
 	 * from, and by bytes copied into a buffer. */

@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include "layerfs/idmap.h"
 #include "layerfs/layer.h"
 
 /* How far indexing has got, for a progress display. */
@@ -68,6 +69,13 @@ struct lfs_options {
 	bool volatile_;	      /* volatile: no fsync of copied-up data */
 	bool metacopy;	      /* metacopy=on|off; default on */
 	char *mountpoint;     /* set by the caller: the upper may not be in it */
+	/* fuse-overlayfs's options: owners as shown (uidmapping=,
+	 * gidmapping=, squash_to_uid=, squash_to_gid=, squash_to_root),
+	 * static_nlink, noxattrs=1, timeout=. */
+	struct lfs_idmap uids, gids;
+	bool static_nlink;
+	bool noxattrs;
+	double timeout;	      /* entry and attribute timeouts; 0: a year */
 	/* Not options: how the caller follows indexing. */
 	lfs_mount_progress_fn progress;
 	void *progress_ctx;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -191,6 +192,19 @@ static void on_ready(void *ctx)
 	report(ctx, LFS_EXIT_OK);
 }
 
+/* A writable mount keeps a descriptor open for every upper directory
+ * the kernel holds (docs/decisions/0019): take all the descriptors the
+ * hard limit allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
 /* Index, mount and serve; in the child when daemonising. */
 static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	       int notify_fd)
@@ -214,6 +228,8 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 		o->progress = lfs_cli_progress_event;
 		o->progress_ctx = &pr;
 	}
+	if (o->upper)
+		raise_fd_limit();
 	ok = lfs_mount_open(o, &lg, &m, &error);
 	o->progress = NULL;
 	lfs_cli_progress_clear(&pr);

@@ -15,6 +15,14 @@ bool lfs_fs_writable(const struct lfs_mount *m)
 	return m->ovl != NULL;
 }
 
+void lfs_fs_show(const struct lfs_mount *m, struct stat *st)
+{
+	st->st_uid = lfs_idmap_show(&m->uids, st->st_uid);
+	st->st_gid = lfs_idmap_show(&m->gids, st->st_gid);
+	if (m->static_nlink && S_ISDIR(st->st_mode))
+		st->st_nlink = 1;
+}
+
 int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
 		  uint64_t *id, struct stat *st)
 {
@@ -27,6 +35,7 @@ int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
 	if (err < 0)
 		return err;
 	lfs_tree_stat(m->tree, &o, st);
+	lfs_fs_show(m, st);
 	if (id)
 		*id = st->st_ino;
 	return 0;
@@ -50,6 +59,7 @@ int lfs_fs_getattr(struct lfs_mount *m, uint64_t ino, struct stat *st)
 	if (err < 0)
 		return err;
 	lfs_tree_stat(m->tree, &o, st);
+	lfs_fs_show(m, st);
 	return 0;
 }
 
@@ -368,6 +378,8 @@ ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 
 	if (ino == LFS_ROOT_INO && strcmp(name, LFS_STATS_XATTR) == 0)
 		return stats_xattr(m, buf, size);
+	if (m->noxattrs)
+		return -EOPNOTSUPP;
 	if (m->ovl)
 		return lfs_rw_getxattr(m, ino, name, buf, size);
 	err = lfs_tree_obj(m->tree, ino, &o);
@@ -382,6 +394,8 @@ ssize_t lfs_fs_listxattr(struct lfs_mount *m, uint64_t ino, char *buf,
 	struct lfs_obj o;
 	int err;
 
+	if (m->noxattrs)
+		return -EOPNOTSUPP;
 	if (m->ovl)
 		return lfs_rw_listxattr(m, ino, buf, size);
 	err = lfs_tree_obj(m->tree, ino, &o);

@@ -22,6 +22,9 @@ struct lfs_file {
 	struct lfs_file *prev, *next; /* m->files */
 };
 
+/* What stat shows of @st (idmap.h, static_nlink). */
+void lfs_fs_show(const struct lfs_mount *m, struct stat *st);
+
 /* Point @f at the data of lower object @o (a regular file).  Returns 0 or
  * -errno (the directory layer's file is gone: logged). */
 int lfs_file_set_lower(struct lfs_mount *m, struct lfs_file *f,

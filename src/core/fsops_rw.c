@@ -29,6 +29,8 @@ static int entry_out(struct lfs_mount *m, struct lfs_onode *n, uint64_t *id,
 		lfs_ovl_forget(m->ovl, n->id, 1);
 	else if (id)
 		*id = n->id;
+	if (!err)
+		lfs_fs_show(m, st);
 	return err;
 }
 
@@ -57,6 +59,8 @@ int lfs_rw_getattr(struct lfs_mount *m, uint64_t id, struct stat *st)
 	if (!n)
 		return -ESTALE;
 	err = lfs_ovl_stat(m->ovl, n, st);
+	if (!err)
+		lfs_fs_show(m, st);
 	lfs_ovl_put(m->ovl, n);
 	return err;
 }
@@ -297,8 +301,8 @@ static int emit_dots(struct lfs_mount *m, struct lfs_onode *d, uint64_t off,
 	uint64_t parent = lfs_ovl_parent_id(m->ovl, d);
 
 	if (off == 0) {
-		if (plus)
-			lfs_ovl_stat(m->ovl, d, &st);
+		if (plus && lfs_ovl_stat(m->ovl, d, &st) == 0)
+			lfs_fs_show(m, &st);
 		st.st_ino = d->ino;
 		st.st_mode = S_IFDIR | (st.st_mode & 07777);
 		if (emit(ctx, ".", d->id, &st, 1))
@@ -387,6 +391,7 @@ int lfs_fs_make(struct lfs_mount *m, uint64_t parent, const char *name,
 		uint64_t *id, struct stat *st, struct lfs_file **f)
 {
 	struct lfs_new_obj o = *obj;
+	struct lfs_caller owner = *c;
 	struct lfs_onode *p, *n = NULL;
 	int fd = -1, err;
 
@@ -395,7 +400,9 @@ int lfs_fs_make(struct lfs_mount *m, uint64_t parent, const char *name,
 	if (!p)
 		return -ESTALE;
 	o.flags = upper_flags(obj->flags);
-	err = lfs_upper_create(m->upper, p, name, &o, c, &n, &fd);
+	owner.uid = lfs_idmap_store(&m->uids, c->uid);
+	owner.gid = lfs_idmap_store(&m->gids, c->gid);
+	err = lfs_upper_create(m->upper, p, name, &o, &owner, &n, &fd);
 	lfs_ovl_put(m->ovl, p);
 	if (err)
 		return err;
@@ -482,9 +489,13 @@ int lfs_fs_setattr(struct lfs_mount *m, uint64_t ino, struct lfs_setattr *a,
 	a->fd = -1;
 	if (f && f->ufd >= 0 && (f->flags & O_ACCMODE) != O_RDONLY)
 		a->fd = f->ufd;
+	a->uid = lfs_idmap_store(&m->uids, a->uid);
+	a->gid = lfs_idmap_store(&m->gids, a->gid);
 	err = lfs_upper_setattr(m->upper, n, a);
 	if (!err)
 		err = lfs_ovl_stat(m->ovl, n, st);
+	if (!err)
+		lfs_fs_show(m, st);
 	lfs_ovl_put(m->ovl, n);
 	return err;
 }
@@ -668,6 +679,8 @@ static int xattr_change(struct lfs_mount *m, uint64_t ino, const char *name,
 	int err;
 
 	NEED_WRITABLE(m);
+	if (m->noxattrs)
+		return -EOPNOTSUPP;
 	n = node(m, ino);
 	if (!n)
 		return -ESTALE;

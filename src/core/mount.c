@@ -245,6 +245,14 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 		return FALSE;
 	}
 	m->meta_cache = o->meta_cache;
+	m->uids = o->uids;
+	m->gids = o->gids;
+	if (o->uids.ranges)
+		m->uids.ranges = g_array_ref(o->uids.ranges);
+	if (o->gids.ranges)
+		m->gids.ranges = g_array_ref(o->gids.ranges);
+	m->static_nlink = o->static_nlink;
+	m->noxattrs = o->noxattrs;
 	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
 			       &(struct lfs_tree_options){
 				       .cache_bytes = o->meta_cache });
@@ -279,6 +287,8 @@ void lfs_mount_close(struct lfs_mount *m)
 	g_free(m->streams);
 	g_free(m->layers);
 	lfs_cache_free(m->cache);
+	lfs_idmap_clear(&m->uids);
+	lfs_idmap_clear(&m->gids);
 	lfs_image_free(m->image);
 	g_free(m);
 }

@@ -30,6 +30,8 @@ void lfs_options_free(struct lfs_options *o)
 	g_free(o->upper);
 	g_free(o->work);
 	g_free(o->mountpoint);
+	lfs_idmap_clear(&o->uids);
+	lfs_idmap_clear(&o->gids);
 	g_ptr_array_unref(o->layers);
 	g_ptr_array_unref(o->fuse_opts);
 	g_free(o);
@@ -309,6 +311,86 @@ static gboolean set_feature(struct lfs_options *o, const char *key,
 	return lfs_fail(error, EINVAL, "option %s: unknown", key);
 }
 
+static gboolean set_uidmapping(struct lfs_options *o, const char *key,
+			       const char *value, GError **error)
+{
+	return lfs_idmap_parse(&o->uids, key, value, error);
+}
+
+static gboolean set_gidmapping(struct lfs_options *o, const char *key,
+			       const char *value, GError **error)
+{
+	return lfs_idmap_parse(&o->gids, key, value, error);
+}
+
+static gboolean set_id(struct lfs_idmap *m, const char *key, const char *value,
+		       GError **error)
+{
+	guint64 n;
+
+	if (!value || !g_ascii_string_to_unsigned(value, 10, 0, UINT32_MAX - 1,
+						  &n, NULL))
+		return lfs_fail(error, EINVAL, "option %s= needs an id", key);
+	m->squash = true;
+	m->squash_to = (uint32_t)n;
+	return TRUE;
+}
+
+/* squash_to_uid= and squash_to_gid= win over squash_to_root, whatever
+ * the order (as fuse-overlayfs has it). */
+static gboolean set_squash(struct lfs_options *o, const char *key,
+			   const char *value, GError **error)
+{
+	if (strcmp(key, "squash_to_uid") == 0)
+		return set_id(&o->uids, key, value, error);
+	if (strcmp(key, "squash_to_gid") == 0)
+		return set_id(&o->gids, key, value, error);
+	if (!o->uids.squash)
+		o->uids = (struct lfs_idmap){ o->uids.ranges, true, 0 };
+	if (!o->gids.squash)
+		o->gids = (struct lfs_idmap){ o->gids.ranges, true, 0 };
+	return TRUE;
+}
+
+static gboolean set_static_nlink(struct lfs_options *o, const char *key,
+				 const char *value, GError **error)
+{
+	(void)key, (void)value, (void)error;
+	return set_flag(&o->static_nlink, true);
+}
+
+/* fuse-overlayfs's switches that take 0 or 1. */
+static gboolean set_switch(struct lfs_options *o, const char *key,
+			   const char *value, GError **error)
+{
+	bool on;
+
+	if (!value || (strcmp(value, "0") && strcmp(value, "1")))
+		return lfs_fail(error, EINVAL, "option %s= needs 0 or 1", key);
+	on = value[0] == '1';
+	if (strcmp(key, "noxattrs") == 0)
+		o->noxattrs = on;
+	else if (strcmp(key, "fsync") == 0)
+		o->volatile_ = !on;
+	/* threaded=: always threaded; fast_ino=: numbers are always
+	 * computed without a stat of every layer. */
+	return TRUE;
+}
+
+static gboolean set_timeout(struct lfs_options *o, const char *key,
+			    const char *value, GError **error)
+{
+	char *end = NULL;
+	double t = value ? g_ascii_strtod(value, &end) : -1;
+
+	if (!value || end == value || *end || t < 0 || t > 1e9)
+		return lfs_fail(error, EINVAL,
+				"option %s= needs seconds, as in %s=1", key,
+				key);
+	o->timeout = t;
+	return TRUE;
+}
+
 /* "ro" and "default_permissions": always on, so nothing to do. */
 static gboolean set_nothing(struct lfs_options *o, const char *key,
 			    const char *value, GError **error)
@@ -369,6 +451,27 @@ static const struct own_option {
 	{ "xino", NULL, "auto|on|off", false, set_feature,
 	  "accepted: inode numbers are always layerfs's own" },
 	{ "nfs_export", NULL, "off", false, set_feature, "accepted" },
+	{ "uidmapping", NULL, "C:H:L[:C:H:L...]", false, set_uidmapping,
+	  "show host uid H+i as C+i (fuse-overlayfs's)" },
+	{ "gidmapping", NULL, "C:H:L[:C:H:L...]", false, set_gidmapping,
+	  "the same for gids" },
+	{ "squash_to_uid", NULL, "N", false, set_squash,
+	  "every file shows owner N" },
+	{ "squash_to_gid", NULL, "N", false, set_squash,
+	  "every file shows group N" },
+	{ "squash_to_root", NULL, NULL, false, set_squash,
+	  "every file shows 0:0" },
+	{ "static_nlink", NULL, NULL, false, set_static_nlink,
+	  "directories show 1 link" },
+	{ "noxattrs", NULL, "0|1", false, set_switch,
+	  "1: no xattrs (ENOTSUP)" },
+	{ "fsync", NULL, "0|1", false, set_switch,
+	  "0: as volatile" },
+	{ "threaded", NULL, "0|1", false, set_switch,
+	  "accepted: always threaded" },
+	{ "fast_ino", NULL, "0|1", false, set_switch, "accepted" },
+	{ "timeout", NULL, "SECONDS", false, set_timeout,
+	  "entry and attribute timeouts (default a year)" },
 	{ "ro", NULL, NULL, false, set_nothing,
 	  "read-only unless upper= is given" },
 	{ "default_permissions", NULL, NULL, false, set_nothing,

@@ -25,6 +25,7 @@ struct lfs_fuse {
 	uint64_t max_read;   /* the max_read= mount option; 0: none */
 	uint64_t readahead;  /* bytes the kernel should read ahead */
 	char *bdi;	     /* "MAJ:MIN" until readahead is set */
+	double timeout;	     /* entry and attribute timeouts */
 };
 
 /* FUSE caps a mount's readahead at the 128 KiB default, and the INIT
@@ -40,6 +41,9 @@ void lfs_fuse_raise_readahead(struct lfs_fuse *f);
 struct lfs_mount *lfs_fuse_mnt(fuse_req_t req);
 void lfs_fuse_reply_err(fuse_req_t req, int err);
 void lfs_fuse_reply_entry(fuse_req_t req, uint64_t id, const struct stat *st);
+void lfs_fuse_fill_entry(fuse_req_t req, uint64_t id, const struct stat *st,
+			 struct fuse_entry_param *e);
+double lfs_fuse_timeout(fuse_req_t req);
 
 /* fuse_write.c: the requests that change something. */
 void lfs_fuse_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,

@@ -39,14 +39,19 @@ static void reply_err(fuse_req_t req, int err)
  * through the kernel, which updates what it caches itself (the upper
  * directory must not be changed behind the mount's back, as for kernel
  * overlayfs). */
-static void fill_entry(uint64_t id, const struct stat *st,
-		       struct fuse_entry_param *e)
+void lfs_fuse_fill_entry(fuse_req_t req, uint64_t id, const struct stat *st,
+			 struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = id;
 	e->attr = *st;
-	e->attr_timeout = LFS_TIMEOUT_IMMUTABLE;
-	e->entry_timeout = LFS_TIMEOUT_IMMUTABLE;
+	e->attr_timeout = fctx(req)->timeout;
+	e->entry_timeout = fctx(req)->timeout;
+}
+
+double lfs_fuse_timeout(fuse_req_t req)
+{
+	return fctx(req)->timeout;
 }
 
 /* An entry reply hands the node out once more; the kernel only counts
@@ -55,7 +60,7 @@ void lfs_fuse_reply_entry(fuse_req_t req, uint64_t id, const struct stat *st)
 {
 	struct fuse_entry_param e;
 
-	fill_entry(id, st, &e);
+	lfs_fuse_fill_entry(req, id, st, &e);
 	if (fuse_reply_entry(req, &e) != 0)
 		lfs_fs_forget(mnt(req), id, 1);
 }
@@ -103,7 +108,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (err == -ENOENT) {
 		/* ino 0: a negative entry the kernel may cache. */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = LFS_TIMEOUT_IMMUTABLE;
+		e.entry_timeout = lfs_fuse_timeout(req);
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -139,7 +144,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (err < 0)
 		reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, LFS_TIMEOUT_IMMUTABLE);
+		fuse_reply_attr(req, &st, lfs_fuse_timeout(req));
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -255,7 +260,7 @@ static int add_dirent(void *ctx, const char *name, uint64_t id,
 	if (db->plus) {
 		struct fuse_entry_param e;
 
-		fill_entry(id, st, &e);
+		lfs_fuse_fill_entry(db->req, id, st, &e);
 		need = fuse_add_direntry_plus(db->req, p, left, name, &e,
 					      (off_t)next);
 	} else {

@@ -29,7 +29,7 @@ static void reply_attr(fuse_req_t req, int err, const struct stat *st)
 	if (err < 0)
 		reply_err(req, err);
 	else
-		fuse_reply_attr(req, st, LFS_TIMEOUT_IMMUTABLE);
+		fuse_reply_attr(req, st, lfs_fuse_timeout(req));
 }
 
 /* FUSE's setattr bits into the core's. */
@@ -134,11 +134,7 @@ void lfs_fuse_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		reply_err(req, err);
 		return;
 	}
-	memset(&e, 0, sizeof(e));
-	e.ino = id;
-	e.attr = st;
-	e.attr_timeout = LFS_TIMEOUT_IMMUTABLE;
-	e.entry_timeout = LFS_TIMEOUT_IMMUTABLE;
+	lfs_fuse_fill_entry(req, id, &st, &e);
 	fi->fh = (uintptr_t)f;
 	fi->keep_cache = 1;
 	if (fuse_reply_create(req, &e, fi) != 0) {

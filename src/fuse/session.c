@@ -279,6 +279,7 @@ int lfs_session_mount(struct lfs_mount *m, const struct lfs_options *o,
 	s->fuse.m = m;
 	s->fuse.splice = o->splice;
 	s->fuse.readahead = o->readahead;
+	s->fuse.timeout = o->timeout > 0 ? o->timeout : LFS_TIMEOUT_IMMUTABLE;
 	all_opts = with_max_read(&s->fuse, opts);
 	argv[2] = all_opts;
 
