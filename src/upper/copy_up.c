@@ -160,6 +160,35 @@ static int set_attrs(struct cu_ctx *c)
 	return 0;
 }
 
+/* A copy-up changes nothing the merged view shows, so the directory it
+ * lands in keeps its times (as overlayfs keeps them): read them before,
+ * put them back after. */
+struct dir_times {
+	int fd;
+	struct timespec t[2];
+	bool ok;
+};
+
+static void dir_times_save(struct dir_times *d, int fd)
+{
+	struct stat st;
+
+	d->fd = fd;
+	d->ok = fstat(fd, &st) == 0;
+	d->t[0] = st.st_atim;
+	d->t[1] = st.st_mtim;
+}
+
+static void dir_times_restore(const struct dir_times *d)
+{
+	g_autofree char *path = NULL;
+
+	if (!d->ok)
+		return;
+	path = g_strdup_printf("/proc/self/fd/%d", d->fd);
+	utimensat(AT_FDCWD, path, d->t, 0);
+}
+
 /* Copy @n (whose parent has an upper; @n's lock held) up. */
 static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 		    uint64_t size)
@@ -184,8 +213,15 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	err = make_temp(&c);
 	if (!err)
 		err = set_attrs(&c);
-	if (!err && renameat2(u->workfd, c.tmp, pfd, name, RENAME_NOREPLACE) < 0)
-		err = -errno;
+	if (!err) {
+		struct dir_times dt;
+
+		dir_times_save(&dt, pfd);
+		if (renameat2(u->workfd, c.tmp, pfd, name, RENAME_NOREPLACE) < 0)
+			err = -errno;
+		else
+			dir_times_restore(&dt);
+	}
 	if (err)
 		lfs_upper_work_remove(u, c.tmp);
 	lfs_ovl_put(u->ov, hold);
@@ -244,12 +280,15 @@ static void link_name(struct lfs_upper *u, struct lfs_onode *n,
 	    lfs_upper_copy_up(u, d, false, 0) == 0 &&
 	    (pfd = lfs_ovl_dirfd(u->ov, d)) >= 0 &&
 	    (sfd = lfs_ovl_upper_at(u->ov, n, &hold, &sname)) >= 0) {
+		struct dir_times dt;
+
+		dir_times_save(&dt, pfd);
 		if (linkat(sfd, sname, pfd, parts[k - 1], 0) < 0)
 			lfs_warn(u->lg, "upper: cannot link \"%s\" to its "
 					"copied-up hardlink: %s",
 				 path, g_strerror(errno));
 		else
-			lfs_ovl_dir_changed(u->ov, d);
+			dir_times_restore(&dt);
 		lfs_ovl_put(u->ov, hold);
 	}
 	lfs_ovl_res_clear(&res);
