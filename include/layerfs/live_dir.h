@@ -26,6 +26,7 @@
 
 #include <glib.h>
 
+#include "layerfs/override.h"
 #include "layerfs/whiteout.h"
 
 struct lfs_live {
@@ -34,6 +35,8 @@ struct lfs_live {
 	/* Identifies the lower stack: an origin recorded over another
 	 * stack names nothing here and is ignored. */
 	uint64_t stack_id;
+	/* Owner records that apply (override.h), from the root's xattrs. */
+	enum lfs_override override;
 };
 
 enum lfs_live_kind {
@@ -74,11 +77,16 @@ struct lfs_live_dirent {
 int lfs_live_list(int dirfd, GArray **out);
 
 /* Extended attributes of @name in @dirfd (symlinks not followed), never
- * the overlay.* ones: as getxattr(2)/listxattr(2), -errno. */
-ssize_t lfs_live_getxattr(int dirfd, const char *name, const char *xname,
-			  void *buf, size_t size);
-ssize_t lfs_live_listxattr(int dirfd, const char *name, char *buf,
-			   size_t size);
+ * the overlay.* ones nor the owner records: as getxattr(2)/listxattr(2),
+ * -errno. */
+ssize_t lfs_live_getxattr(const struct lfs_live *lv, int dirfd,
+			  const char *name, const char *xname, void *buf,
+			  size_t size);
+ssize_t lfs_live_listxattr(const struct lfs_live *lv, int dirfd,
+			   const char *name, char *buf, size_t size);
+/* Apply @name's owner record, if there is one, to @st. */
+void lfs_live_apply_override(const struct lfs_live *lv, int dirfd,
+			     const char *name, struct stat *st);
 
 /* Symlink target of @name in @dirfd (g_free), or NULL with *err set. */
 char *lfs_live_readlink(int dirfd, const char *name, int *err);

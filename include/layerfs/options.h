@@ -75,6 +75,7 @@ struct lfs_options {
 	struct lfs_idmap uids, gids;
 	bool static_nlink;
 	bool noxattrs;
+	unsigned int xattr_permissions; /* 0, 1 or 2 (override.h) */
 	double timeout;	      /* entry and attribute timeouts; 0: a year */
 	/* Not options: how the caller follows indexing. */
 	lfs_mount_progress_fn progress;

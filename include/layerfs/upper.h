@@ -37,6 +37,9 @@ struct lfs_upper_options {
 	bool userxattr;		/* user.overlay.* even as root */
 	bool volatile_;		/* no fsync of copied-up data */
 	bool metacopy;		/* metadata-only copy-up (default on) */
+	/* xattr_permissions= (0, 1, 2): keep owner records (override.h) of
+	 * what the mount chowns, chmods and creates. */
+	unsigned int xattr_permissions;
 	uint64_t stack_id;	/* identifies the lower stack (live_dir.h) */
 	const struct lfs_logger *lg;
 };
@@ -64,6 +67,7 @@ struct lfs_upper {
 	bool fsync;	      /* flush copied-up data before it shows */
 	bool metacopy;
 	bool rename_whiteout; /* renameat2(RENAME_WHITEOUT) works here */
+	bool record_owner;    /* write owner records (live.override's) */
 	const struct lfs_logger *lg;
 	struct lfs_ovl *ov;	    /* set once the namespace exists */
 	struct lfs_stream **streams; /* lower data (set by the mount) */
@@ -87,6 +91,9 @@ void lfs_upper_free(struct lfs_upper *u);
 char *lfs_upper_tmpname(struct lfs_upper *u);
 /* Remove @name from the work directory, recursively for a directory. */
 int lfs_upper_work_remove(struct lfs_upper *u, const char *name);
+/* Keep the owner record of @name in @dirfd up to date with its owner
+ * and mode, where the mount keeps records (xattr_permissions=). */
+int lfs_upper_record_owner(struct lfs_upper *u, int dirfd, const char *name);
 /* The full overlay xattr name for @key in the upper's namespace. */
 const char *lfs_upper_xattr(const struct lfs_upper *u, enum lfs_ovl_xattr key);
 

@@ -196,6 +196,7 @@ static gboolean open_upper(struct lfs_mount *m, const struct lfs_options *o,
 		.upper = o->upper, .work = o->work,
 		.mountpoint = o->mountpoint, .userxattr = o->userxattr,
 		.volatile_ = o->volatile_, .metacopy = o->metacopy,
+		.xattr_permissions = o->xattr_permissions,
 		.stack_id = stack_id(m), .lg = &m->log,
 	};
 	struct lfs_ovl_options vo = { .lower = m->tree, .lg = &m->log,

@@ -377,6 +377,16 @@ static gboolean set_switch(struct lfs_options *o, const char *key,
 	return TRUE;
 }
 
+static gboolean set_xattr_permissions(struct lfs_options *o, const char *key,
+				      const char *value, GError **error)
+{
+	if (!value || strlen(value) != 1 || value[0] < '0' || value[0] > '2')
+		return lfs_fail(error, EINVAL, "option %s= needs 0, 1 or 2",
+				key);
+	o->xattr_permissions = (unsigned int)(value[0] - '0');
+	return TRUE;
+}
+
 static gboolean set_timeout(struct lfs_options *o, const char *key,
 			    const char *value, GError **error)
 {
@@ -470,6 +480,8 @@ static const struct own_option {
 	{ "threaded", NULL, "0|1", false, set_switch,
 	  "accepted: always threaded" },
 	{ "fast_ino", NULL, "0|1", false, set_switch, "accepted" },
+	{ "xattr_permissions", NULL, "0|1|2", false, set_xattr_permissions,
+	  "keep owners and modes in an xattr too (fuse-overlayfs's)" },
 	{ "timeout", NULL, "SECONDS", false, set_timeout,
 	  "entry and attribute timeouts (default a year)" },
 	{ "ro", NULL, NULL, false, set_nothing,

@@ -182,21 +182,47 @@ int lfs_live_list(int dirfd, GArray **out)
 	return 0;
 }
 
-ssize_t lfs_live_getxattr(int dirfd, const char *name, const char *xname,
-			  void *buf, size_t size)
+/* Names the mount never shows. */
+static bool hidden(const struct lfs_live *lv, const char *xname)
+{
+	return lfs_ovl_private_xattr(xname) ||
+	       (lv->override != LFS_OVERRIDE_NONE && lfs_override_name(xname));
+}
+
+void lfs_live_apply_override(const struct lfs_live *lv, int dirfd,
+			     const char *name, struct stat *st)
+{
+	g_autofree char *path = NULL;
+	char buf[64];
+	ssize_t n;
+	mode_t mode;
+
+	if (lv->override == LFS_OVERRIDE_NONE ||
+	    !(S_ISDIR(st->st_mode) || S_ISREG(st->st_mode)))
+		return;
+	path = lfs_live_proc_path(dirfd, name);
+	n = lgetxattr(path, lfs_override_xattr(lv->override), buf, sizeof(buf));
+	if (n > 0 && lfs_override_parse(buf, (size_t)n, &st->st_uid,
+					&st->st_gid, &mode))
+		st->st_mode = (st->st_mode & S_IFMT) | mode;
+}
+
+ssize_t lfs_live_getxattr(const struct lfs_live *lv, int dirfd,
+			  const char *name, const char *xname, void *buf,
+			  size_t size)
 {
 	g_autofree char *path = NULL;
 	ssize_t n;
 
-	if (lfs_ovl_private_xattr(xname))
+	if (hidden(lv, xname))
 		return -ENODATA;
 	path = lfs_live_proc_path(dirfd, name);
 	n = lgetxattr(path, xname, buf, size);
 	return n < 0 ? -errno : n;
 }
 
-ssize_t lfs_live_listxattr(int dirfd, const char *name, char *buf,
-			   size_t size)
+ssize_t lfs_live_listxattr(const struct lfs_live *lv, int dirfd,
+			   const char *name, char *buf, size_t size)
 {
 	g_autofree char *path = lfs_live_proc_path(dirfd, name);
 	g_autofree char *all = NULL;
@@ -221,7 +247,7 @@ ssize_t lfs_live_listxattr(int dirfd, const char *name, char *buf,
 		size_t n = strnlen(x, (size_t)(len - off)) + 1;
 
 		off += (ssize_t)n;
-		if (lfs_ovl_private_xattr(x))
+		if (hidden(lv, x))
 			continue;
 		if (size) {
 			if ((size_t)total + n > size)

@@ -659,6 +659,8 @@ static int stat_upper(struct lfs_ovl *ov, struct lfs_onode *n,
 		return fd;
 	if (fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
 		err = -errno;
+	else
+		lfs_live_apply_override(ov->upper, fd, name, st);
 	lfs_ovl_put(ov, hold);
 	if (err)
 		return err == -ENOENT ? -ESTALE : err;
@@ -749,7 +751,7 @@ ssize_t lfs_ovl_getxattr(struct lfs_ovl *ov, struct lfs_onode *n,
 	fd = upper_at(ov, n, &hold, &name);
 	if (fd < 0)
 		return fd;
-	r = lfs_live_getxattr(fd, name, xname, buf, size);
+	r = lfs_live_getxattr(ov->upper, fd, name, xname, buf, size);
 	lfs_ovl_put(ov, hold);
 	return r;
 }
@@ -773,7 +775,7 @@ ssize_t lfs_ovl_listxattr(struct lfs_ovl *ov, struct lfs_onode *n,
 	fd = upper_at(ov, n, &hold, &name);
 	if (fd < 0)
 		return fd;
-	r = lfs_live_listxattr(fd, name, buf, size);
+	r = lfs_live_listxattr(ov->upper, fd, name, buf, size);
 	lfs_ovl_put(ov, hold);
 	return r;
 }

@@ -3,7 +3,22 @@
 #include <errno.h>
 #include <string.h>
 
+#include "layerfs/override.h"
 #include "tree_internal.h"
+
+/* Which owner records layer @l's root carries (override.h). */
+static uint8_t layer_override(const struct lfs_tree *t, uint32_t l)
+{
+	struct lfs_ref root = { l, LFS_INDEX_ROOT };
+	uint32_t len;
+
+	for (int k = LFS_OVERRIDE_PRIVILEGED; k <= LFS_OVERRIDE_CONTAINERS;
+	     k++) {
+		if (lfs_entry_xattr(t, root, lfs_override_xattr(k), &len))
+			return (uint8_t)k;
+	}
+	return LFS_OVERRIDE_NONE;
+}
 
 /* What stat reports for directories' size, as ext4 does. */
 #define DIR_SIZE 4096
@@ -20,6 +35,9 @@ struct lfs_tree *lfs_tree_new(struct lfs_layer *const *layers,
 	t->link_steps = o ? o->link_steps : 0;
 	lfs_dcache_init(t, o ? o->cache_bytes : 0);
 	lfs_links_init(t);
+	t->override = g_new0(uint8_t, nlayers);
+	for (uint32_t l = 0; l < nlayers; l++)
+		t->override[l] = layer_override(t, l);
 	for (uint32_t l = 0; l < nlayers; l++) {
 		lfs_relocate_layer(t, l);
 		lfs_links_add_layer(t, l);
@@ -33,6 +51,7 @@ void lfs_tree_free(struct lfs_tree *t)
 		return;
 	lfs_dcache_clear(t);
 	lfs_links_free(t);
+	g_free(t->override);
 	g_free(t);
 }
 
@@ -93,6 +112,18 @@ void lfs_tree_stat(struct lfs_tree *t, const struct lfs_obj *n,
 		st->st_mtim.tv_nsec = e->mtime_nsec;
 		st->st_atim = st->st_mtim;
 		st->st_ctim = st->st_mtim;
+	}
+	if (e && t->override[n->meta.layer] &&
+	    (n->type == S_IFDIR || n->type == S_IFREG)) {
+		uint32_t len;
+		const char *v = lfs_entry_xattr(
+			t, n->meta, lfs_override_xattr(t->override[n->meta.layer]),
+			&len);
+		mode_t mode;
+
+		if (v && lfs_override_parse(v, len, &st->st_uid, &st->st_gid,
+					    &mode))
+			st->st_mode = n->type | mode;
 	}
 	if (n->type == S_IFDIR) {
 		st->st_size = DIR_SIZE;

@@ -42,6 +42,9 @@ struct lfs_tree {
 	GHashTable *groups; /* packed target -> struct lfs_link_group * */
 	uint64_t budget;    /* bytes cached directories may take */
 	uint32_t link_steps; /* per layer, for relocate.c; 0: its default */
+	/* Per layer: which owner records apply (override.h, a directory
+	 * layer fuse-overlayfs wrote), LFS_OVERRIDE_NONE mostly. */
+	uint8_t *override;
 	GMutex lock;	    /* protects what follows */
 	GHashTable *dirs;   /* ino -> struct lfs_dnode * (cached ones) */
 	GQueue lru;	    /* cached directories, most recently used first */
@@ -79,6 +82,10 @@ tree_entry(const struct lfs_tree *t, struct lfs_ref r)
 }
 
 uint32_t lfs_etype_mode(enum lfs_etype type);
+
+/* The raw value of xattr @name of entry @r, or NULL (*len set). */
+const char *lfs_entry_xattr(const struct lfs_tree *t, struct lfs_ref r,
+			    const char *name, uint32_t *len);
 
 /* ---- lookup.c ---- */
 

@@ -4,7 +4,32 @@
 #include <errno.h>
 #include <string.h>
 
+#include "layerfs/override.h"
 #include "tree_internal.h"
+
+const char *lfs_entry_xattr(const struct lfs_tree *t, struct lfs_ref r,
+			    const char *name, uint32_t *len)
+{
+	const struct lfs_index *ix = tree_index(t, r.layer);
+	const struct lfs_index_entry *e = lfs_index_get(ix, r.entry);
+
+	for (uint32_t i = 0; i < e->xattr_count; i++) {
+		const struct lfs_index_xattr *x = &ix->xattrs[e->xattr_first + i];
+
+		if (strcmp(lfs_index_str(ix, x->name), name) == 0) {
+			*len = x->value_len;
+			return lfs_index_str(ix, x->value);
+		}
+	}
+	return NULL;
+}
+
+/* A layer's owner records are bookkeeping, never shown. */
+static bool hidden(const struct lfs_tree *t, uint32_t layer, const char *name)
+{
+	return t->override[layer] != LFS_OVERRIDE_NONE &&
+	       lfs_override_name(name);
+}
 
 ssize_t lfs_tree_getxattr(struct lfs_tree *t, const struct lfs_obj *n,
 			  const char *name, void *buf, size_t size)
@@ -16,6 +41,8 @@ ssize_t lfs_tree_getxattr(struct lfs_tree *t, const struct lfs_obj *n,
 		return -ENODATA;
 	ix = tree_index(t, n->meta.layer);
 	e = lfs_index_get(ix, n->meta.entry);
+	if (hidden(t, n->meta.layer, name))
+		return -ENODATA;
 	for (uint32_t i = 0; i < e->xattr_count; i++) {
 		const struct lfs_index_xattr *x = &ix->xattrs[e->xattr_first + i];
 
@@ -42,10 +69,13 @@ ssize_t lfs_tree_listxattr(struct lfs_tree *t, const struct lfs_obj *n,
 		return 0;
 	ix = tree_index(t, n->meta.layer);
 	e = lfs_index_get(ix, n->meta.entry);
-	for (uint32_t i = 0; i < e->xattr_count; i++)
-		total += strlen(lfs_index_str(
-				 ix, ix->xattrs[e->xattr_first + i].name)) +
-			 1;
+	for (uint32_t i = 0; i < e->xattr_count; i++) {
+		const char *name = lfs_index_str(
+			ix, ix->xattrs[e->xattr_first + i].name);
+
+		if (!hidden(t, n->meta.layer, name))
+			total += strlen(name) + 1;
+	}
 	if (size == 0)
 		return (ssize_t)total;
 	if (size < total)
@@ -55,6 +85,8 @@ ssize_t lfs_tree_listxattr(struct lfs_tree *t, const struct lfs_obj *n,
 			ix, ix->xattrs[e->xattr_first + i].name);
 		size_t len = strlen(name) + 1;
 
+		if (hidden(t, n->meta.layer, name))
+			continue;
 		memcpy(buf, name, len);
 		buf += len;
 	}

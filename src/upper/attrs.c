@@ -92,6 +92,8 @@ int lfs_upper_setattr(struct lfs_upper *u, struct lfs_onode *n,
 		err = set_mode(fd, name, n->type, a);
 	if (!err)
 		err = set_size(fd, name, a);
+	if (!err && (a->what & (LFS_SET_UID | LFS_SET_GID | LFS_SET_MODE)))
+		err = lfs_upper_record_owner(u, fd, name);
 	if (!err)
 		err = set_times(fd, name, a);
 	lfs_ovl_put(u->ov, hold);

@@ -82,7 +82,7 @@ static int make(int dirfd, const char *name, const struct lfs_new_obj *o,
  * the caller: the caller's uid; the directory's gid where it is setgid
  * (and a new directory setgid too), else the caller's; the mode exactly
  * as asked (our own umask must not take bits away). */
-static int own(int dirfd, const char *name, int pfd,
+static int own(struct lfs_upper *u, int dirfd, const char *name, int pfd,
 	       const struct lfs_new_obj *o, const struct lfs_caller *c)
 {
 	struct stat ps;
@@ -100,7 +100,7 @@ static int own(int dirfd, const char *name, int pfd,
 		return -errno;
 	if (!S_ISLNK(o->mode) && fchmodat(dirfd, name, mode, 0) < 0)
 		return -errno;
-	return 0;
+	return lfs_upper_record_owner(u, dirfd, name);
 }
 
 /* Put @tmp (in the work directory) where the whiteout @pfd/@name is. */
@@ -124,7 +124,7 @@ static int create_over_whiteout(struct lfs_upper *u, int pfd,
 	int err = make(u->workfd, tmp, o, fd);
 
 	if (!err)
-		err = own(u->workfd, tmp, pfd, o, c);
+		err = own(u, u->workfd, tmp, pfd, o, c);
 	if (!err && S_ISDIR(o->mode) &&
 	    lsetxattr(path, lfs_upper_xattr(u, LFS_OVL_OPAQUE),
 		      LFS_OVL_OPAQUE_YES, strlen(LFS_OVL_OPAQUE_YES), 0) < 0)
@@ -159,7 +159,7 @@ int lfs_upper_create(struct lfs_upper *u, struct lfs_onode *parent,
 	} else {
 		err = make(pfd, name, obj, fd);
 		if (!err) {
-			err = own(pfd, name, pfd, obj, c);
+			err = own(u, pfd, name, pfd, obj, c);
 			if (err)
 				unlinkat(pfd, name, S_ISDIR(obj->mode)
 							    ? AT_REMOVEDIR

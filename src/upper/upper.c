@@ -269,6 +269,58 @@ static gboolean probe(struct lfs_upper *u, const char *path, GError **error)
 	return TRUE;
 }
 
+int lfs_upper_record_owner(struct lfs_upper *u, int dirfd, const char *name)
+{
+	g_autofree char *path = NULL;
+	struct stat st;
+	char buf[64];
+	size_t len;
+
+	if (!u->record_owner)
+		return 0;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return 0;
+	len = lfs_override_format(buf, st.st_uid, st.st_gid, st.st_mode);
+	path = lfs_live_proc_path(dirfd, name);
+	if (lsetxattr(path, lfs_override_xattr(u->live.override), buf, len,
+		      0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Which owner records the upper is read with: those its root carries;
+ * with xattr_permissions= and none there, the option's, and the root
+ * gets its record so that the next mount knows. */
+static gboolean owner_records(struct lfs_upper *u, unsigned int perm,
+			      const char *path, GError **error)
+{
+	g_autofree char *root = lfs_live_proc_path(u->live.rootfd, ".");
+	int err;
+
+	for (int k = LFS_OVERRIDE_PRIVILEGED; k <= LFS_OVERRIDE_CONTAINERS;
+	     k++) {
+		if (lgetxattr(root, lfs_override_xattr(k), NULL, 0) >= 0) {
+			u->live.override = k;
+			break;
+		}
+	}
+	u->record_owner = perm != 0;
+	if (!perm || u->live.override != LFS_OVERRIDE_NONE)
+		return TRUE;
+	u->live.override = perm == 1 ? LFS_OVERRIDE_PRIVILEGED
+				     : LFS_OVERRIDE_USER;
+	err = lfs_upper_record_owner(u, u->live.rootfd, ".");
+	if (err)
+		return lfs_fail(error, -err,
+				"upper directory %s: cannot keep owner "
+				"records (%s): %s",
+				path, lfs_override_xattr(u->live.override),
+				g_strerror(-err));
+	return TRUE;
+}
+
 gboolean lfs_upper_open(const struct lfs_upper_options *o,
 			struct lfs_upper **out, GError **error)
 {
@@ -304,7 +356,8 @@ gboolean lfs_upper_open(const struct lfs_upper_options *o,
 		goto fail;
 	}
 	if (!check_work_empty(u->workdir, o->work, error) ||
-	    !reset_work(u, o->work, error) || !probe(u, o->upper, error))
+	    !reset_work(u, o->work, error) || !probe(u, o->upper, error) ||
+	    !owner_records(u, o->xattr_permissions, o->upper, error))
 		goto fail;
 	*out = u;
 	return TRUE;

@@ -137,7 +137,7 @@ static void test_symlink_not_followed(void **state)
 	assert_int_equal(ent.kind, LFS_LIVE_OTHER);
 	assert_true(S_ISLNK(ent.st.st_mode));
 	assert_false(ent.opaque);
-	assert_int_equal(lfs_live_getxattr(e->lv.rootfd, "ln", "user.keep",
+	assert_int_equal(lfs_live_getxattr(&e->lv, e->lv.rootfd, "ln", "user.keep",
 					   buf, sizeof(buf)),
 			 -ENODATA);
 	t = lfs_live_readlink(e->lv.rootfd, "ln", &err);
@@ -152,22 +152,22 @@ static void test_xattrs_hide_overlay(void **state)
 	struct env *e = *state;
 	char buf[256];
 
-	assert_int_equal(lfs_live_listxattr(e->lv.rootfd, "mine", NULL, 0),
+	assert_int_equal(lfs_live_listxattr(&e->lv, e->lv.rootfd, "mine", NULL, 0),
 			 (ssize_t)sizeof("user.keep"));
-	assert_int_equal(lfs_live_listxattr(e->lv.rootfd, "mine", buf,
+	assert_int_equal(lfs_live_listxattr(&e->lv, e->lv.rootfd, "mine", buf,
 					    sizeof(buf)),
 			 (ssize_t)sizeof("user.keep"));
 	assert_string_equal(buf, "user.keep");
-	assert_int_equal(lfs_live_listxattr(e->lv.rootfd, "mine", buf, 3),
+	assert_int_equal(lfs_live_listxattr(&e->lv, e->lv.rootfd, "mine", buf, 3),
 			 -ERANGE);
-	assert_int_equal(lfs_live_getxattr(e->lv.rootfd, "mine",
+	assert_int_equal(lfs_live_getxattr(&e->lv, e->lv.rootfd, "mine",
 					   "trusted.overlay.layerfs.origin",
 					   buf, sizeof(buf)),
 			 -ENODATA);
-	assert_int_equal(lfs_live_getxattr(e->lv.rootfd, "mine", "user.keep",
+	assert_int_equal(lfs_live_getxattr(&e->lv, e->lv.rootfd, "mine", "user.keep",
 					   buf, sizeof(buf)),
 			 1);
-	assert_int_equal(lfs_live_listxattr(e->lv.rootfd, "theirs", NULL, 0),
+	assert_int_equal(lfs_live_listxattr(&e->lv, e->lv.rootfd, "theirs", NULL, 0),
 			 0);
 }
 

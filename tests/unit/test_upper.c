@@ -680,6 +680,67 @@ static void test_remount(void **state)
 	assert_int_equal(walk(e, "lnk", NULL), -ENOENT);
 }
 
+/* Owner records (xattr_permissions=): a directory layer whose root
+ * carries one shows its files' owners from their records; the upper
+ * keeps records of what the mount changes; neither is ever listed. */
+static void test_owner_records(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dl = g_build_filename(e->dir, "dl", NULL);
+	g_autofree char *f = NULL, *rec = NULL;
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0604 };
+	struct stat st;
+	char buf[256];
+
+	unmount(e);
+	g_free(fx_write_str(dl, "file", "d"));
+	f = g_build_filename(dl, "file", NULL);
+	assert_int_equal(lsetxattr(dl, "user.containers.override_stat",
+				   "0:0:0755", 8, 0),
+			 0);
+	assert_int_equal(lsetxattr(f, "user.containers.override_stat",
+				   "10:20:0640", 10, 0),
+			 0);
+	g_ptr_array_add(o->layers, g_strdup(e->tar));
+	g_ptr_array_add(o->layers, g_strdup(dl));
+	o->cache_dir = g_build_filename(e->dir, "cache", NULL);
+	o->upper = g_strdup(e->upper);
+	o->work = g_strdup(e->work);
+	o->xattr_permissions = 2;
+	assert_true(lfs_mount_open(o, &e->log.lg, &e->m, &error));
+	walk(e, "file", &st);
+	assert_int_equal(st.st_uid, 10);
+	assert_int_equal(st.st_gid, 20);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(lfs_fs_listxattr(e->m, must(e, "file"), buf,
+					  sizeof(buf)),
+			 0);
+	/* A chmod through the mount is kept in the upper's record too. */
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "etc/hostname"), &a,
+					NULL, &st),
+			 0);
+	rec = xattr_of(e, "etc/hostname", "user.fuseoverlayfs.override_stat");
+	assert_non_null(rec);
+	assert_string_equal(rec, "0:0:604");
+	assert_int_equal(lfs_fs_getxattr(e->m, must(e, "etc/hostname"),
+					 "user.fuseoverlayfs.override_stat",
+					 buf, sizeof(buf)),
+			 -ENODATA);
+	/* The record wins over the upper's own owner. */
+	{
+		g_autofree char *p = upper_path(e, "etc/hostname");
+
+		assert_int_equal(lsetxattr(p, "user.fuseoverlayfs.override_stat",
+					   "7:8:700", 7, 0),
+				 0);
+	}
+	walk(e, "etc/hostname", &st);
+	assert_int_equal(st.st_uid, 7);
+	assert_int_equal(st.st_mode & 07777, 0700);
+}
+
 /* The checks made before anything is written. */
 static void test_bad_dirs(void **state)
 {
@@ -775,6 +836,7 @@ int main(void)
 		T(test_listing_stable_offsets),
 		T(test_devices_and_symlinks),
 		T(test_remount),
+		T(test_owner_records),
 		T(test_bad_dirs),
 		T(test_read_only_refuses),
 	};
