@@ -35,7 +35,8 @@ static void mount_args_clear(struct mount_args *a)
 }
 
 static const char summary[] =
-	"Mount a container image as a read-only merged tree.\n\n"
+	"Mount a container image as a merged tree: read-only, or writable\n"
+	"with -o upper=DIR,work=DIR.\n\n"
 	"SOURCE is oci:DIR[:TAG], docker-archive:FILE[:NAME:TAG|:@N], an OCI\n"
 	"layout directory or a docker-archive file; or give the layers with\n"
 	"--layer, bottom first, and only MOUNTPOINT.  Unmount with\n"
