@@ -55,9 +55,9 @@ id=lfs-$$
 out=$(runc run -b "$b" "$id") || fail "runc run failed: $out"
 runc delete -f "$id" 2>/dev/null || true
 printf '%s\n' "$out" >&2
-[ "$(printf '%s\n' "$out" | head -3)" = "$want_install" ] ||
+[ "$(head -3 <<<"$out")" = "$want_install" ] ||
 	fail "runc: the package did not install as expected"
-printf '%s\n' "$out" | grep -q ' fuse\.layerfs ' ||
+grep -q ' fuse\.layerfs ' <<<"$out" ||
 	fail "runc: the container's root is not the layerfs mount"
 fusermount3 -u "$b/rootfs"
 # What the container wrote is in the upper, in files of their own...
@@ -90,9 +90,9 @@ pod load -i "$fx/dpkg.docker.tar" >&2 || fail "podman load"
 out=$(pod run --name c1 --network none $limits localhost/layerfs-dpkg:1 \
 	/bin/sh -c "$install") || fail "podman run failed: $out"
 printf '%s\n' "$out" >&2
-[ "$(printf '%s\n' "$out" | head -3)" = "$want_install" ] ||
+[ "$(head -3 <<<"$out")" = "$want_install" ] ||
 	fail "podman: the package did not install as expected"
-printf '%s\n' "$out" | grep -q ' fuse\.layerfs ' ||
+grep -q ' fuse\.layerfs ' <<<"$out" ||
 	fail "podman: the container's root is not a layerfs mount"
 # The writes are in the container's upper (podman's diff directory).
 diff=$(pod inspect --format '{{.GraphDriver.Data.UpperDir}}' c1)
@@ -100,7 +100,7 @@ diff=$(pod inspect --format '{{.GraphDriver.Data.UpperDir}}' c1)
 	fail "podman: /root/note is not in the upper $diff"
 # A restart mounts the same upper again.
 out=$(pod start -a c1) || fail "podman start failed: $out"
-printf '%s\n' "$out" | grep -q '^install ok installed$' ||
+grep -q '^install ok installed$' <<<"$out" ||
 	fail "podman: the restarted container lost the package"
 pod rm -f c1 >&2
 pod rmi -af >&2 || true
