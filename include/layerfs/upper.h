@@ -107,6 +107,11 @@ const char *lfs_upper_xattr(const struct lfs_upper *u, enum lfs_ovl_xattr key);
 int lfs_upper_copy_up(struct lfs_upper *u, struct lfs_onode *n, bool data,
 		      uint64_t size);
 
+/* A metacopy file about to get a name other than its lower one (a link)
+ * records where its data is (overlay.redirect), as overlayfs does, so
+ * that every name finds it. */
+int lfs_upper_redirect_data(struct lfs_upper *u, struct lfs_onode *n);
+
 /* A fresh upper (empty, never mounted by layerfs) takes the attributes
  * of the image's root, as a copy-up of the root: overlayfs shows the
  * upper directory's own as the root's, so without this the mount's root

@@ -74,6 +74,22 @@ const char *lfs_ovl_xattr_name(enum lfs_ovl_ns ns, enum lfs_ovl_xattr key);
  * user.overlay.*), which a layer or an overlay mount never shows. */
 bool lfs_ovl_private_xattr(const char *name);
 
+/* The user's own xattrs in the upper's overlay prefix.  Since Linux 6.7
+ * overlayfs lets a user set "trusted.overlay.X" (in its trusted
+ * namespace; "user.overlay.X" with userxattr) on an overlay, and stores it
+ * escaped, as "trusted.overlay.overlay.X"; every other name with the
+ * prefix is the upper's own bookkeeping.  Names outside the prefix are
+ * the user's, stored as they are.  @ns's prefix:
+ *  - lfs_ovl_private() says whether stored name @name is bookkeeping
+ *    (never shown);
+ *  - lfs_ovl_escape() gives the name the upper stores the user's @name
+ *    under (g_free);
+ *  - lfs_ovl_unescape() gives the user's name for stored @name (g_free),
+ *    or NULL for bookkeeping. */
+bool lfs_ovl_private(enum lfs_ovl_ns ns, const char *name);
+char *lfs_ovl_escape(enum lfs_ovl_ns ns, const char *name);
+char *lfs_ovl_unescape(enum lfs_ovl_ns ns, const char *name);
+
 /* A file of type @mode (S_IFMT bits; others ignored) and device @rdev is an
  * overlayfs whiteout: a character device 0/0. */
 bool lfs_ovl_is_whiteout(mode_t mode, dev_t rdev);

@@ -164,6 +164,13 @@ static int file_new(struct lfs_mount *m, struct lfs_onode *n, int flags,
 		err = f->ufd < 0 ? f->ufd : 0;
 	} else if (f->ufd < 0) {
 		err = lfs_ovl_lower_obj(m->ovl, n, &o);
+		if (err == -ENOENT) {
+			/* A metacopy file whose data is nowhere below. */
+			lfs_err(&m->log, "upper: a metacopy file (inode %llu) "
+					 "has no data in the lower layers",
+				(unsigned long long)n->ino);
+			err = -EIO;
+		}
 		if (!err)
 			err = lfs_file_set_lower(m, f, &o);
 	}

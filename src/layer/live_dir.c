@@ -182,11 +182,10 @@ int lfs_live_list(int dirfd, GArray **out)
 	return 0;
 }
 
-/* Names the mount never shows. */
-static bool hidden(const struct lfs_live *lv, const char *xname)
+/* Owner records are never shown where they are in use. */
+static bool record(const struct lfs_live *lv, const char *xname)
 {
-	return lfs_ovl_private_xattr(xname) ||
-	       (lv->override != LFS_OVERRIDE_NONE && lfs_override_name(xname));
+	return lv->override != LFS_OVERRIDE_NONE && lfs_override_name(xname);
 }
 
 void lfs_live_apply_override(const struct lfs_live *lv, int dirfd,
@@ -212,12 +211,14 @@ ssize_t lfs_live_getxattr(const struct lfs_live *lv, int dirfd,
 			  size_t size)
 {
 	g_autofree char *path = NULL;
+	g_autofree char *stored = NULL;
 	ssize_t n;
 
-	if (hidden(lv, xname))
+	if (record(lv, xname))
 		return -ENODATA;
+	stored = lfs_ovl_escape(lv->ns, xname);
 	path = lfs_live_proc_path(dirfd, name);
-	n = lgetxattr(path, xname, buf, size);
+	n = lgetxattr(path, stored, buf, size);
 	return n < 0 ? -errno : n;
 }
 
@@ -244,15 +245,18 @@ ssize_t lfs_live_listxattr(const struct lfs_live *lv, int dirfd,
 		return -errno;
 	for (ssize_t off = 0; off < len;) {
 		const char *x = all + off;
-		size_t n = strnlen(x, (size_t)(len - off)) + 1;
+		g_autofree char *shown = NULL;
+		size_t n;
 
-		off += (ssize_t)n;
-		if (hidden(lv, x))
+		off += (ssize_t)strnlen(x, (size_t)(len - off)) + 1;
+		shown = lfs_ovl_unescape(lv->ns, x);
+		if (!shown || record(lv, shown))
 			continue;
+		n = strlen(shown) + 1;
 		if (size) {
 			if ((size_t)total + n > size)
 				return -ERANGE;
-			memcpy(buf + total, x, n);
+			memcpy(buf + total, shown, n);
 		}
 		total += (ssize_t)n;
 	}

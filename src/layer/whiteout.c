@@ -60,6 +60,48 @@ bool lfs_ovl_private_xattr(const char *name)
 		       LIT_LEN(LFS_OVL_USER_PREFIX)) == 0;
 }
 
+static const char *ns_prefix(enum lfs_ovl_ns ns)
+{
+	return ns == LFS_OVL_NS_USER ? LFS_OVL_USER_PREFIX
+				     : LFS_OVL_TRUSTED_PREFIX;
+}
+
+/* The part of @name after @ns's prefix, or NULL. */
+static const char *after_prefix(enum lfs_ovl_ns ns, const char *name)
+{
+	const char *p = ns_prefix(ns);
+	size_t n = strlen(p);
+
+	return strncmp(name, p, n) == 0 ? name + n : NULL;
+}
+
+bool lfs_ovl_private(enum lfs_ovl_ns ns, const char *name)
+{
+	const char *rest = after_prefix(ns, name);
+
+	return rest && !g_str_has_prefix(rest, "overlay.");
+}
+
+char *lfs_ovl_escape(enum lfs_ovl_ns ns, const char *name)
+{
+	const char *rest = after_prefix(ns, name);
+
+	if (!rest)
+		return g_strdup(name);
+	return g_strconcat(ns_prefix(ns), "overlay.", rest, NULL);
+}
+
+char *lfs_ovl_unescape(enum lfs_ovl_ns ns, const char *name)
+{
+	const char *rest = after_prefix(ns, name);
+
+	if (!rest)
+		return g_strdup(name);
+	if (!g_str_has_prefix(rest, "overlay."))
+		return NULL;
+	return g_strconcat(ns_prefix(ns), rest + strlen("overlay."), NULL);
+}
+
 bool lfs_ovl_is_whiteout(mode_t mode, dev_t rdev)
 {
 	return S_ISCHR(mode) && rdev == makedev(0, 0);

@@ -270,6 +270,17 @@ static struct lfs_onode *node_for(struct lfs_ovl *ov, struct lfs_onode *p,
 	add_alias(n, p, name);
 	lfs_onode_ref(n);
 	g_mutex_unlock(&ov->lock);
+	/* One name of a metacopy file may know where its data is when the
+	 * name it was first found by did not (an older upper). */
+	if (res->lower) {
+		g_mutex_lock(&n->lock);
+		if (!n->lower) {
+			n->lower = res->lower;
+			g_free(n->lower_path);
+			n->lower_path = g_strdup(res->lower_path);
+		}
+		g_mutex_unlock(&n->lock);
+	}
 	return n;
 }
 

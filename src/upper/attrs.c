@@ -101,9 +101,9 @@ int lfs_upper_setattr(struct lfs_upper *u, struct lfs_onode *n,
 }
 
 /* The path through which the xattr calls reach @n's upper, copied up
- * first.  overlay.* names are the upper's bookkeeping, never the user's
- * (overlayfs answers the same).  The path names the parent's descriptor
- * by number: *hold keeps that open until the caller puts it. */
+ * first.  The path names the parent's descriptor by number: *hold keeps
+ * that open until the caller puts it.  The owner records a mount keeps
+ * are its own (fuse-overlayfs refuses them too). */
 static int xattr_path(struct lfs_upper *u, struct lfs_onode *n,
 		      const char *xname, struct lfs_onode **hold, char **path)
 {
@@ -111,8 +111,8 @@ static int xattr_path(struct lfs_upper *u, struct lfs_onode *n,
 	int fd, err;
 
 	*hold = NULL;
-	if (lfs_ovl_private_xattr(xname))
-		return -EOPNOTSUPP;
+	if (u->live.override != LFS_OVERRIDE_NONE && lfs_override_name(xname))
+		return -EPERM;
 	err = lfs_upper_copy_up(u, n, false, 0);
 	if (err)
 		return err;
@@ -128,10 +128,12 @@ int lfs_upper_setxattr(struct lfs_upper *u, struct lfs_onode *n,
 		       int flags)
 {
 	g_autofree char *path = NULL;
+	g_autofree char *stored = lfs_ovl_escape(u->live.ns, name);
 	struct lfs_onode *hold;
 	int err = xattr_path(u, n, name, &hold, &path);
 
-	if (!err && lsetxattr(path, name, value, size, flags) < 0)
+	/* A user's overlay.* name is stored escaped (whiteout.h). */
+	if (!err && lsetxattr(path, stored, value, size, flags) < 0)
 		err = -errno;
 	lfs_ovl_put(u->ov, hold);
 	return err;
@@ -141,10 +143,11 @@ int lfs_upper_removexattr(struct lfs_upper *u, struct lfs_onode *n,
 			  const char *name)
 {
 	g_autofree char *path = NULL;
+	g_autofree char *stored = lfs_ovl_escape(u->live.ns, name);
 	struct lfs_onode *hold;
 	int err = xattr_path(u, n, name, &hold, &path);
 
-	if (!err && lremovexattr(path, name) < 0)
+	if (!err && lremovexattr(path, stored) < 0)
 		err = -errno;
 	lfs_ovl_put(u->ov, hold);
 	return err;

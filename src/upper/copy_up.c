@@ -64,7 +64,11 @@ static int copy_xattrs(struct cu_ctx *c, const char *path)
 		vlen = lfs_tree_getxattr(t, &c->lower, x, v, (size_t)vlen);
 		if (vlen < 0)
 			return (int)vlen;
-		if (lsetxattr(path, x, v, (size_t)vlen, 0) < 0)
+		/* An image's own overlay.* names are data, never marks:
+		 * stored escaped, as the user's are (whiteout.h). */
+		g_autofree char *stored = lfs_ovl_escape(c->u->live.ns, x);
+
+		if (lsetxattr(path, stored, v, (size_t)vlen, 0) < 0)
 			return -errno;
 	}
 	return 0;
@@ -398,6 +402,29 @@ int lfs_upper_open_file(struct lfs_upper *u, struct lfs_onode *n, int flags)
 		fd = -errno;
 	lfs_ovl_put(u->ov, hold);
 	return fd;
+}
+
+int lfs_upper_redirect_data(struct lfs_upper *u, struct lfs_onode *n)
+{
+	struct lfs_onode *hold = NULL;
+	g_autofree char *name = NULL, *path = NULL, *redirect = NULL;
+	int fd, err = 0;
+
+	g_mutex_lock(&n->lock);
+	if (n->metacopy && n->lower_path)
+		redirect = g_strconcat("/", n->lower_path, NULL);
+	g_mutex_unlock(&n->lock);
+	if (!redirect)
+		return 0;
+	fd = lfs_ovl_upper_at(u->ov, n, &hold, &name);
+	if (fd < 0)
+		return fd;
+	path = lfs_live_proc_path(fd, name);
+	if (lsetxattr(path, lfs_upper_xattr(u, LFS_OVL_REDIRECT), redirect,
+		      strlen(redirect), 0) < 0)
+		err = -errno;
+	lfs_ovl_put(u->ov, hold);
+	return err;
 }
 
 /* Whether directory @fd holds anything. */

@@ -145,10 +145,14 @@ int lfs_upper_create(struct lfs_upper *u, struct lfs_onode *parent,
 		     const struct lfs_caller *c, struct lfs_onode **out,
 		     int *fd)
 {
-	int pfd = upper_dir(u, parent);
-	int free_, err;
+	int pfd, free_, err;
 
 	*fd = -1;
+	/* A device 0/0 is a whiteout: nobody may make one (overlayfs answers
+	 * the same). */
+	if (S_ISCHR(obj->mode) && obj->rdev == 0)
+		return -EPERM;
+	pfd = upper_dir(u, parent);
 	if (pfd < 0)
 		return pfd;
 	free_ = name_free(u, parent, pfd, name);
@@ -185,6 +189,8 @@ int lfs_upper_link(struct lfs_upper *u, struct lfs_onode *n,
 	if (n->type == S_IFDIR)
 		return -EPERM;
 	err = lfs_upper_copy_up(u, n, false, 0);
+	if (!err)
+		err = lfs_upper_redirect_data(u, n);
 	if (err)
 		return err;
 	pfd = upper_dir(u, parent);
@@ -280,6 +286,34 @@ static int check_empty(struct lfs_upper *u, struct lfs_onode *parent,
 	return err;
 }
 
+/* The names lower object @lower has below. */
+static nlink_t lower_links(struct lfs_upper *u, uint64_t lower)
+{
+	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
+	struct lfs_obj o;
+	struct stat st;
+
+	if (!lower || lfs_tree_obj(t, lower, &o) < 0)
+		return 0;
+	lfs_tree_stat(t, &o, &st);
+	return st.st_nlink;
+}
+
+/* Copy @parent/@name up (metadata), its node in *node (referenced). */
+static int copy_up_name(struct lfs_upper *u, struct lfs_onode *parent,
+			const char *name, struct lfs_onode **node)
+{
+	int err;
+
+	if (!*node) {
+		err = lfs_ovl_lookup(u->ov, parent, name, node);
+		if (err)
+			return err;
+		lfs_ovl_forget(u->ov, (*node)->id, 1);
+	}
+	return lfs_upper_copy_up(u, *node, false, 0);
+}
+
 int lfs_upper_remove(struct lfs_upper *u, struct lfs_onode *parent,
 		     const char *name, bool dir)
 {
@@ -297,6 +331,17 @@ int lfs_upper_remove(struct lfs_upper *u, struct lfs_onode *parent,
 	}
 	if (dir && (err = check_empty(u, parent, name, child)) < 0)
 		goto out;
+	/* A name of a lower file with others: the file goes up first (its
+	 * metadata), with all its names, so the names left keep one file
+	 * and count one link fewer. */
+	if (!dir && !res.upper && lower_links(u, res.lower) > 1) {
+		err = copy_up_name(u, parent, name, &child);
+		lfs_ovl_res_clear(&res);
+		if (!err)
+			err = lfs_ovl_resolve(u->ov, parent, name, &res);
+		if (err)
+			goto out;
+	}
 	below = lfs_ovl_lower_has(u->ov, parent, name);
 	pfd = upper_dir(u, parent);
 	if (pfd < 0) {

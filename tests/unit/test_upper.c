@@ -566,13 +566,36 @@ static void test_xattrs(void **state)
 	assert_int_equal(lfs_fs_getxattr(e->m, must(e, "etc/x"), "user.a", buf,
 					 sizeof(buf)),
 			 -ENODATA);
-	/* The upper's own marks are neither shown nor writable. */
-	assert_int_equal(lfs_fs_setxattr(e->m, must(e, "etc/x"),
-					 "trusted.overlay.opaque", "y", 1, 0),
-			 -EOPNOTSUPP);
 	n = lfs_fs_listxattr(e->m, must(e, "etc/x"), buf, sizeof(buf));
 	assert_int_equal(n, (ssize_t)sizeof("user.b"));
 	assert_string_equal(buf, "user.b");
+	/* A user's own overlay.* name is stored escaped, as overlayfs does
+	 * since Linux 6.7: a directory does not become opaque by it, and
+	 * the upper's real marks stay hidden. */
+	assert_int_equal(lfs_fs_setxattr(e->m, must(e, "a"),
+					 "trusted.overlay.opaque", "y", 1, 0),
+			 0);
+	{
+		g_autofree char *esc = xattr_of(e, "a",
+						"trusted.overlay.overlay.opaque");
+		g_autofree char *names = list(e, "a");
+
+		assert_non_null(esc);
+		assert_null(xattr_of(e, "a", "trusted.overlay.opaque"));
+		assert_string_equal(names, "sub,x,y");
+	}
+	n = lfs_fs_listxattr(e->m, must(e, "a"), buf, sizeof(buf));
+	assert_int_equal(n, (ssize_t)sizeof("trusted.overlay.opaque"));
+	assert_string_equal(buf, "trusted.overlay.opaque");
+	assert_int_equal(lfs_fs_getxattr(e->m, must(e, "a"),
+					 "trusted.overlay.opaque", buf,
+					 sizeof(buf)),
+			 1);
+	assert_int_equal(lfs_fs_removexattr(e->m, must(e, "a"),
+					    "trusted.overlay.opaque"),
+			 0);
+	assert_int_equal(lfs_fs_listxattr(e->m, must(e, "a"), buf, sizeof(buf)),
+			 0);
 }
 
 /* Read a listing a few entries at a time while names come and go: every
@@ -678,6 +701,56 @@ static void test_remount(void **state)
 	walk(e, "etc/hostname", &after);
 	assert_int_equal(after.st_ino, before.st_ino);
 	assert_int_equal(walk(e, "lnk", NULL), -ENOENT);
+}
+
+/* Removing one name of a lower hardlink: the other name is one file with
+ * one link, now and after a remount. */
+static void test_unlink_lower_hardlink(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *back = NULL;
+	struct stat st;
+
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "data"), "h2"), 0);
+	walk(e, "data/h1", &st);
+	assert_int_equal(st.st_nlink, 1);
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	walk(e, "data/h1", &st);
+	assert_int_equal(st.st_nlink, 1);
+	back = read_file(e, "data/h1");
+	assert_string_equal(back, "linked");
+	assert_int_equal(walk(e, "data/h2", NULL), -ENOENT);
+}
+
+/* A link to a metacopy file: the copy records where its data is, so the
+ * new name (which has no lower file of its own) reads it, after a
+ * remount too; and nobody may make a whiteout by mknod. */
+static void test_link_metacopy(void **state)
+{
+	struct env *e = *state;
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0600 };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) want = fx_noise(BIG_SIZE, 7, 0);
+	g_autofree char *redirect = NULL, *back = NULL;
+	struct stat st;
+	uint64_t id;
+
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "data/big"), &a, NULL,
+					&st),
+			 0);
+	assert_int_equal(lfs_fs_link(e->m, must(e, "data/big"), must(e, "etc"),
+				     "bigl", &id, &st),
+			 0);
+	redirect = xattr_of(e, "etc/bigl", "trusted.overlay.redirect");
+	assert_non_null(redirect);
+	assert_string_equal(redirect, "/data/big");
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	back = read_file(e, "etc/bigl");
+	assert_memory_equal(back, g_bytes_get_data(want, NULL), BIG_SIZE);
+	assert_int_equal(make(e, "", "wh", S_IFCHR | 0600), -EPERM);
 }
 
 /* Owner records (xattr_permissions=): a directory layer whose root
@@ -832,6 +905,8 @@ int main(void)
 		T(test_rename_flags),
 		T(test_links),
 		T(test_lower_hardlink_copy_up),
+		T(test_unlink_lower_hardlink),
+		T(test_link_metacopy),
 		T(test_xattrs),
 		T(test_listing_stable_offsets),
 		T(test_devices_and_symlinks),
