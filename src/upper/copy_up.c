@@ -207,9 +207,13 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	if (err)
 		return err;
 	lfs_tree_stat(t, &c.lower, &c.st);
-	/* Metadata only is for files whose data would cost something. */
-	if (!u->metacopy || !S_ISREG(c.st.st_mode) || c.st.st_size == 0)
+	/* Metadata only is for files whose data would cost something; a
+	 * caller that asked for no data then gets all of it. */
+	if (!c.data &&
+	    (!u->metacopy || !S_ISREG(c.st.st_mode) || c.st.st_size == 0)) {
 		c.data = true;
+		c.size = UINT64_MAX;
+	}
 	pfd = lfs_ovl_upper_at(u->ov, n, &hold, &name);
 	if (pfd < 0)
 		return pfd;

@@ -753,6 +753,38 @@ static void test_link_metacopy(void **state)
 	assert_int_equal(make(e, "", "wh", S_IFCHR | 0600), -EPERM);
 }
 
+/* With metacopy=off a chmod copies the data, all of it. */
+static void test_metacopy_off(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GError) error = NULL;
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0600 };
+	g_autofree char *back = NULL;
+	struct stat st, ust;
+	g_autofree char *up = upper_path(e, "data/big");
+
+	unmount(e);
+	g_ptr_array_add(o->layers, g_strdup(e->tar));
+	o->cache_dir = g_build_filename(e->dir, "cache", NULL);
+	o->upper = g_strdup(e->upper);
+	o->work = g_strdup(e->work);
+	o->metacopy = false;
+	assert_true(lfs_mount_open(o, &e->log.lg, &e->m, &error));
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "etc/hostname"), &a,
+					NULL, &st),
+			 0);
+	back = read_file(e, "etc/hostname");
+	assert_string_equal(back, "lower\n");
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "data"), "big",
+				       LFS_ROOT_INO, "big2", 0),
+			 0);
+	assert_int_equal(lstat(up, &ust), -1);
+	walk(e, "big2", &st);
+	assert_int_equal(st.st_size, BIG_SIZE);
+	assert_null(xattr_of(e, "big2", "trusted.overlay.metacopy"));
+}
+
 /* Owner records (xattr_permissions=): a directory layer whose root
  * carries one shows its files' owners from their records; the upper
  * keeps records of what the mount changes; neither is ever listed. */
@@ -907,6 +939,7 @@ int main(void)
 		T(test_lower_hardlink_copy_up),
 		T(test_unlink_lower_hardlink),
 		T(test_link_metacopy),
+		T(test_metacopy_off),
 		T(test_xattrs),
 		T(test_listing_stable_offsets),
 		T(test_devices_and_symlinks),
