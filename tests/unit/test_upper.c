@@ -784,6 +784,75 @@ static void test_metacopy_off(void **state)
 	assert_null(xattr_of(e, "big2", "trusted.overlay.metacopy"));
 }
 
+/* Many writers of one lower file at once: it is copied up once, and
+ * every writer writes the copy. */
+struct racer {
+	struct env *e;
+	uint64_t id;
+	int n;
+};
+
+static gpointer race(gpointer arg)
+{
+	struct racer *r = arg;
+	struct lfs_file *f;
+	char c = (char)('A' + r->n);
+
+	if (lfs_fs_open(r->e->m, r->id, O_WRONLY, &f) != 0)
+		return GINT_TO_POINTER(1);
+	if (lfs_fs_write(r->e->m, f, &c, 1, (uint64_t)r->n) != 1)
+		return GINT_TO_POINTER(2);
+	lfs_fs_release(r->e->m, f);
+	return NULL;
+}
+
+static void test_concurrent_copy_up(void **state)
+{
+	struct env *e = *state;
+	struct racer r[8];
+	GThread *th[8];
+	g_autofree char *back = NULL;
+	g_autoptr(GBytes) want = fx_noise(BIG_SIZE, 7, 0);
+
+	for (int i = 0; i < 8; i++) {
+		r[i] = (struct racer){ e, must(e, "data/big"), i };
+		th[i] = g_thread_new("racer", race, &r[i]);
+	}
+	for (int i = 0; i < 8; i++)
+		assert_null(g_thread_join(th[i]));
+	assert_int_equal(e->m->upper->st.copy_ups, 2); /* data, and data/big */
+	assert_int_equal(e->m->upper->st.data_copies, 2);
+	back = read_file(e, "data/big");
+	assert_memory_equal(back, "ABCDEFGH", 8);
+	assert_memory_equal(back + 8, (const char *)g_bytes_get_data(want, NULL) + 8,
+			    BIG_SIZE - 8);
+}
+
+/* With userxattr the marks are user.overlay.*, as overlayfs's option. */
+static void test_userxattr(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree char *opq = NULL;
+
+	unmount(e);
+	g_ptr_array_add(o->layers, g_strdup(e->tar));
+	o->cache_dir = g_build_filename(e->dir, "cache", NULL);
+	o->upper = g_strdup(e->upper);
+	o->work = g_strdup(e->work);
+	o->userxattr = true;
+	assert_true(lfs_mount_open(o, &e->log.lg, &e->m, &error));
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a/sub"), "z"), 0);
+	assert_int_equal(lfs_fs_rmdir(e->m, must(e, "a"), "sub"), 0);
+	assert_int_equal(make(e, "a", "sub", S_IFDIR | 0755), 0);
+	opq = xattr_of(e, "a/sub", "user.overlay.opaque");
+	assert_non_null(opq);
+	assert_null(xattr_of(e, "a/sub", "trusted.overlay.opaque"));
+	assert_int_equal(walk(e, "a/sub/z", NULL), -ENOENT);
+	assert_non_null(xattr_of(e, "a", "user.overlay.layerfs.origin"));
+}
+
 /* Owner records (xattr_permissions=): a directory layer whose root
  * carries one shows its files' owners from their records; the upper
  * keeps records of what the mount changes; neither is ever listed. */
@@ -939,6 +1008,8 @@ int main(void)
 		T(test_unlink_lower_hardlink),
 		T(test_link_metacopy),
 		T(test_metacopy_off),
+		T(test_concurrent_copy_up),
+		T(test_userxattr),
 		T(test_xattrs),
 		T(test_listing_stable_offsets),
 		T(test_devices_and_symlinks),
