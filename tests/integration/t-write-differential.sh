@@ -8,7 +8,11 @@
 #      time the op ran (see nomtime_args);
 #   3. kernel overlayfs over layerfs's upper dir shows the tree layerfs
 #      showed (the upper's on-disk format is overlayfs's);
-#   4. layerfs mounted again over its own upper shows it too.
+#   4. layerfs mounted again over its own upper shows it too;
+#   5. layerfs mounted over the kernel's upper dir (with a fresh work dir)
+#      shows the tree kernel overlayfs showed (layerfs reads an upper that
+#      kernel overlayfs wrote: its origin, impure and metacopy xattrs, its
+#      relative redirects).
 # A script with a NAME.expected file is one where kernel overlayfs is known
 # to be wrong by a local file system's rules; layerfs's output is checked
 # against that file instead of the kernel's, and step 2 is left out (the
@@ -155,10 +159,10 @@ same() {
 # test); its mountpoints are recorded by the caller, so the EXIT trap sees
 # them.  Exit status: 0 if every step matched.
 run_scenario() {
-	local name=$1 s=$T/s/$1 script=$ops/$1.ops bad=0
+	local name=$1 s=$T/s/$1 script=$ops/$1.ops bad=0 kfull
 	local -a skip
 
-	mkdir -p "$s"/{ku,kw,lu,lw,k2w,km,k2m}
+	mkdir -p "$s"/{ku,kw,lu,lw,k2w,km,k2m,lkw}
 	# overlayfs gives the root the upper dir's attributes: the lower
 	# root's, as t-overlay-lower does.
 	chmod --reference="$lower" "$s/ku"
@@ -193,6 +197,8 @@ run_scenario() {
 	fi
 	# The same upper, read by both: every mtime compares.
 	dump_to layerfs "$s/l.full" "$s/lm" || bad=1
+	kfull=1
+	dump_to kernel "$s/k.full" "$s/km" || { bad=1; kfull=; }
 	unmount_one "$s/km"
 	unmount_one "$s/lm"
 	wait_daemons
@@ -217,6 +223,20 @@ run_scenario() {
 	fi
 	unmount_one "$s/lm2"
 	wait_daemons
+
+	# The kernel's upper, read by layerfs: the same upper the kernel's
+	# tree was read from (its root given the lower root's attributes
+	# above), so every mtime compares.
+	lfs_mount "$src" "$s/lk" -o "upper=$s/ku,work=$s/lkw"
+	if dump_to "layerfs over the kernel's upper" "$s/lk.full" "$s/lk" &&
+		[ -n "$kfull" ]; then
+		same "tree, layerfs over the kernel's upper" kernel "$s/k.full" \
+			"layerfs over the kernel's upper" "$s/lk.full" || bad=1
+	else
+		bad=1
+	fi
+	unmount_one "$s/lk"
+	wait_daemons
 	return $bad
 }
 
@@ -225,7 +245,7 @@ n=0
 for script in "$ops"/*.ops; do
 	name=$(basename "$script" .ops)
 	n=$((n + 1))
-	for m in km lm k2m lm2; do
+	for m in km lm k2m lm2 lk; do
 		lfs_track_mount "$T/s/$name/$m"
 	done
 	echo "== $name" >&2
