@@ -69,6 +69,8 @@ struct lfs_options {
 	bool volatile_;	      /* volatile: no fsync of copied-up data */
 	bool metacopy;	      /* metacopy=on|off; default on */
 	char *mountpoint;     /* set by the caller: the upper may not be in it */
+	char *fsname;	      /* set by the caller: the mount's name, or NULL
+			       * for the source's */
 	/* fuse-overlayfs's options: owners as shown (uidmapping=,
 	 * gidmapping=, squash_to_uid=, squash_to_gid=, squash_to_root),
 	 * static_nlink, noxattrs=1, timeout=. */

@@ -151,6 +151,7 @@ static gboolean build_options(struct mount_args *a, struct lfs_options *o,
 			      GError **error)
 {
 	o->source = g_strdup(a->source);
+	o->fsname = g_strdup(a->label);
 	o->cache_dir = g_strdup(a->cache_dir);
 	o->platform = g_strdup(a->platform);
 	for (char **l = a->layers; l && *l; l++)
@@ -239,7 +240,8 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 		lfs_daemon_notify(notify_fd, LFS_EXIT_FAIL);
 		return LFS_EXIT_FAIL;
 	}
-	fuse_opts = lfs_options_fuse_string(o, m->image->source);
+	fuse_opts = lfs_options_fuse_string(o, o->fsname ? o->fsname
+							 : m->image->source);
 	err = lfs_session_mount(m, o, mountpoint, fuse_opts, debug, &s,
 				&why);
 	if (err < 0) {

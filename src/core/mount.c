@@ -254,6 +254,7 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 		m->gids.ranges = g_array_ref(o->gids.ranges);
 	m->static_nlink = o->static_nlink;
 	m->noxattrs = o->noxattrs;
+
 	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
 			       &(struct lfs_tree_options){
 				       .cache_bytes = o->meta_cache });

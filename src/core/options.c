@@ -30,6 +30,7 @@ void lfs_options_free(struct lfs_options *o)
 	g_free(o->upper);
 	g_free(o->work);
 	g_free(o->mountpoint);
+	g_free(o->fsname);
 	lfs_idmap_clear(&o->uids);
 	lfs_idmap_clear(&o->gids);
 	g_ptr_array_unref(o->layers);
@@ -370,6 +371,12 @@ static gboolean set_switch(struct lfs_options *o, const char *key,
 	on = value[0] == '1';
 	if (strcmp(key, "noxattrs") == 0)
 		o->noxattrs = on;
+	else if (strcmp(key, "writeback") == 0 && on)
+		return lfs_fail(error, EINVAL,
+				"option writeback=1: layerfs does not use the "
+				"kernel's writeback cache, which would report a "
+				"full or failing upper only at fsync "
+				"(docs/decisions/0020)");
 	else if (strcmp(key, "fsync") == 0)
 		o->volatile_ = !on;
 	/* threaded=: always threaded; fast_ino=: numbers are always
@@ -477,6 +484,8 @@ static const struct own_option {
 	  "1: no xattrs (ENOTSUP)" },
 	{ "fsync", NULL, "0|1", false, set_switch,
 	  "0: as volatile" },
+	{ "writeback", NULL, "0|1", false, set_switch,
+	  "0 only: no writeback cache (docs/decisions/0020)" },
 	{ "threaded", NULL, "0|1", false, set_switch,
 	  "accepted: always threaded" },
 	{ "fast_ino", NULL, "0|1", false, set_switch, "accepted" },

@@ -84,9 +84,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	/* File data never changes: no attribute check before cached
-	 * reads (libfuse asks for it by default). */
+	/* File data changes only through the mount: no attribute check
+	 * before cached reads (libfuse asks for it by default). */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/* No writeback cache: a write is answered only once the upper took
+	 * it (docs/decisions/0020). */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
 /* The first request after INIT (see fuse_internal.h); the kernel sends

@@ -38,12 +38,36 @@ static enum lfs_log_level map_level(enum fuse_log_level level)
 	return LFS_LOG_INFO;
 }
 
+/* libfuse writes some lines in pieces (one call per option it did not
+ * know, then the newline): pieces wait here for the end of their line. */
+static GString *partial_line;
+
+/* The whole line @piece ends, or NULL while it does not end one. */
+static char *whole_line(const char *piece)
+{
+	char *line = NULL;
+
+	g_mutex_lock(&held_lock);
+	if (!partial_line)
+		partial_line = g_string_new(NULL);
+	g_string_append(partial_line, piece);
+	if (g_str_has_suffix(piece, "\n")) {
+		line = g_strdup(partial_line->str);
+		g_string_truncate(partial_line, 0);
+	}
+	g_mutex_unlock(&held_lock);
+	return line;
+}
+
 static void forward_log(enum fuse_log_level level, const char *fmt,
 			va_list ap)
 {
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	g_autofree char *piece = g_strdup_vprintf(fmt, ap);
+	g_autofree char *msg = whole_line(piece);
 	bool held = false;
 
+	if (!msg)
+		return;
 	g_strchomp(msg);
 	if (!*msg)
 		return;

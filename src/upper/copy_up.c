@@ -324,6 +324,16 @@ static void link_group(struct lfs_upper *u, struct lfs_onode *n)
 		link_name(u, n, paths->pdata[i]);
 }
 
+/* Empty metacopy file @fd again, all hole, @size bytes long. */
+static void unfill(int fd, off_t size)
+{
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		      size) == 0)
+		return;
+	if (ftruncate(fd, 0) == 0)
+		(void)!ftruncate(fd, size);
+}
+
 /* A metacopy file gets its data, in place (@n's lock held). */
 static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
 {
@@ -333,6 +343,7 @@ static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
 	g_autofree char *name = NULL;
 	g_autofree char *path = NULL;
 	lfs_autofd fd = -1;
+	struct stat ust;
 	int pfd, err;
 
 	err = lfs_tree_obj(t, n->lower, &c.lower);
@@ -348,6 +359,10 @@ static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
 		err = copy_file_data(&c, fd);
 	if (!err && u->fsync && fsync(fd) < 0)
 		err = -errno;
+	/* A fill that failed (a full upper, say) gives its blocks back: the
+	 * file is still read from below, and the space is the upper's. */
+	if (err && fd >= 0 && fstat(fd, &ust) == 0)
+		unfill(fd, ust.st_size);
 	/* The data is whole: only now may reads stop going below. */
 	if (!err && lremovexattr(path, lfs_upper_xattr(u, LFS_OVL_METACOPY)) < 0 &&
 	    errno != ENODATA)

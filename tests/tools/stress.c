@@ -865,11 +865,16 @@ static int run_random(char **paths, int nf)
 			g_me = p;
 			for (int i = p; i < nf && n < 64; i += procs)
 				own[n++] = &files[i];
-			exit(run_proc(own, n,
-				      ops / procs + (p < ops % procs ? 1 : 0)));
+			/* _exit: a child shares the parent's memory, and a
+			 * sanitizer build's leak check at exit() would count
+			 * it as the child's. */
+			_exit(run_proc(own, n,
+				       ops / procs + (p < ops % procs ? 1 : 0)));
 		}
 	}
 	failed = reap(pids, procs);
+	free(pids);
+	free(files);
 	if (failed) {
 		fprintf(stderr, "stress: FAILED (seed %" PRIu64 "): %d of %d "
 				"processes\n",
@@ -1107,13 +1112,15 @@ static int run_shared(const char *path)
 						 "before copy-up"
 					       : "pread, fd opened before "
 						 "copy-up");
-		exit(0);
+		_exit(0); /* as in run_random() */
 	}
 	failed = reap(pids, 4);
 	if (failed) {
 		fprintf(stderr, "stress: FAILED (seed %" PRIu64 "): %d of 4 "
 				"processes\n",
 			g_seed, failed);
+		free(f.orig);
+		free(f.full);
 		return 1;
 	}
 	/* A fresh descriptor, nothing cached. */
@@ -1137,6 +1144,9 @@ static int run_shared(const char *path)
 		die("no read was checked after a write: the test proved "
 		    "nothing");
 	save_model(path, g_shmodel, f.size);
+	free(buf);
+	free(f.orig);
+	free(f.full);
 	return 0;
 }
 
@@ -1221,7 +1231,7 @@ static int run_renames(const char *stop, const char *countf, char *dir,
 		if (pids[p] == 0) {
 			g_me = p;
 			renamer(dir, objs, nobj, stop, &counts[p]);
-			exit(0);
+			_exit(0); /* as in run_random() */
 		}
 	}
 	if (countf) {

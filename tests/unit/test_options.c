@@ -345,7 +345,7 @@ static const char *sample_value(const char *shown)
 	    {"DIR[:DIR...]", "/a:/b"}, {"on|off", "on"},
 	    {"on|follow", "on"},   {"off", "off"},
 	    {"auto|on|off", "auto"}, {"C:H:L[:C:H:L...]", "0:1000:1"},
-	    {"0|1", "1"},	   {"SECONDS", "1.5"}, {"0|1|2", "2"},
+	    {"0|1", "0"},	   {"SECONDS", "1.5"}, {"0|1|2", "2"},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(samples); i++) {
@@ -399,7 +399,7 @@ static void test_help_lists_what_parses(void **state)
 	/* cache_dir, cache-dir, platform, threads, span, handles,
 	 * prefetch, meta_cache, readahead, allow_other, noallow_other,
 	 * splice, nosplice, ro, default_permissions */
-	check_help_options(LFS_OPTIONS_MOUNT, 39);
+	check_help_options(LFS_OPTIONS_MOUNT, 40);
 	check_help_options(LFS_OPTIONS_INDEX, 5);
 }
 

@@ -834,7 +834,7 @@ static void test_userxattr(void **state)
 	struct env *e = *state;
 	g_autoptr(lfs_options) o = lfs_options_new();
 	g_autoptr(GError) error = NULL;
-	g_autofree char *opq = NULL;
+	g_autofree char *opq = NULL, *origin = NULL;
 
 	unmount(e);
 	g_ptr_array_add(o->layers, g_strdup(e->tar));
@@ -850,7 +850,8 @@ static void test_userxattr(void **state)
 	assert_non_null(opq);
 	assert_null(xattr_of(e, "a/sub", "trusted.overlay.opaque"));
 	assert_int_equal(walk(e, "a/sub/z", NULL), -ENOENT);
-	assert_non_null(xattr_of(e, "a", "user.overlay.layerfs.origin"));
+	origin = xattr_of(e, "a", "user.overlay.layerfs.origin");
+	assert_non_null(origin);
 }
 
 /* Owner records (xattr_permissions=): a directory layer whose root
