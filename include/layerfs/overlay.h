@@ -210,7 +210,6 @@ const struct lfs_logger *lfs_ovl_logger(struct lfs_ovl *ov);
 struct lfs_ovl_stats {
 	uint64_t nodes;	   /* nodes the kernel holds now */
 	uint64_t listings; /* merged listings built */
-	uint64_t copy_ups; /* objects copied up (upper/ counts them) */
 };
 
 void lfs_ovl_stats(struct lfs_ovl *ov, struct lfs_ovl_stats *st);

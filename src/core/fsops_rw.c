@@ -387,12 +387,6 @@ out:
 
 /* ---- changes ---- */
 
-#define NEED_WRITABLE(m)                     \
-	do {                                 \
-		if (!(m)->ovl)               \
-			return -EROFS;       \
-	} while (0)
-
 int lfs_fs_make(struct lfs_mount *m, uint64_t parent, const char *name,
 		const struct lfs_new_obj *obj, const struct lfs_caller *c,
 		uint64_t *id, struct stat *st, struct lfs_file **f)
@@ -402,7 +396,8 @@ int lfs_fs_make(struct lfs_mount *m, uint64_t parent, const char *name,
 	struct lfs_onode *p, *n = NULL;
 	int fd = -1, err;
 
-	NEED_WRITABLE(m);
+	if (!m->ovl)
+		return -EROFS;
 	p = node(m, parent);
 	if (!p)
 		return -ESTALE;
@@ -431,7 +426,8 @@ int lfs_fs_link(struct lfs_mount *m, uint64_t ino, uint64_t parent,
 	struct lfs_onode *n, *p;
 	int err;
 
-	NEED_WRITABLE(m);
+	if (!m->ovl)
+		return -EROFS;
 	n = node(m, ino);
 	p = node(m, parent);
 	err = n && p ? lfs_upper_link(m->upper, n, p, name) : -ESTALE;
@@ -448,7 +444,8 @@ static int remove_name(struct lfs_mount *m, uint64_t parent, const char *name,
 	struct lfs_onode *p;
 	int err;
 
-	NEED_WRITABLE(m);
+	if (!m->ovl)
+		return -EROFS;
 	p = node(m, parent);
 	if (!p)
 		return -ESTALE;
@@ -473,7 +470,8 @@ int lfs_fs_rename(struct lfs_mount *m, uint64_t parent, const char *name,
 	struct lfs_onode *p, *np;
 	int err;
 
-	NEED_WRITABLE(m);
+	if (!m->ovl)
+		return -EROFS;
 	p = node(m, parent);
 	np = node(m, newparent);
 	err = p && np ? lfs_upper_rename(m->upper, p, name, np, newname, flags)
@@ -489,7 +487,8 @@ int lfs_fs_setattr(struct lfs_mount *m, uint64_t ino, struct lfs_setattr *a,
 	struct lfs_onode *n;
 	int err;
 
-	NEED_WRITABLE(m);
+	if (!m->ovl)
+		return -EROFS;
 	n = node(m, ino);
 	if (!n)
 		return -ESTALE;
@@ -685,7 +684,8 @@ static int xattr_change(struct lfs_mount *m, uint64_t ino, const char *name,
 	struct lfs_onode *n;
 	int err;
 
-	NEED_WRITABLE(m);
+	if (!m->ovl)
+		return -EROFS;
 	if (m->noxattrs)
 		return -EOPNOTSUPP;
 	n = node(m, ino);

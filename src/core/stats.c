@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "layerfs/stats.h"
+#include "layerfs/upper.h"
 
 static const char *const unpack_states[] = { "-", "running", "complete",
 					     "failed" };
@@ -50,6 +51,33 @@ static void tree_lines(GString *s, struct lfs_mount *m)
 		(unsigned long long)t.listings);
 	g_string_append_printf(s, "index pages released: %llu times\n",
 			       (unsigned long long)t.trims);
+}
+
+/* A writable mount's namespace and upper. */
+static void upper_lines(GString *s, struct lfs_mount *m)
+{
+	const struct lfs_upper_stats *u = &m->upper->st;
+	struct lfs_ovl_stats o;
+
+	lfs_ovl_stats(m->ovl, &o);
+	g_string_append_printf(s, "writable: %llu nodes the kernel holds, "
+				  "%llu listings built\n",
+			       (unsigned long long)o.nodes,
+			       (unsigned long long)o.listings);
+	g_string_append_printf(
+		s,
+		"copy-up: %llu objects (%llu metadata only), %llu files' "
+		"data, %llu bytes; %llu whiteouts\n",
+		(unsigned long long)__atomic_load_n(&u->copy_ups,
+						    __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&u->metacopies,
+						    __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&u->data_copies,
+						    __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&u->copied,
+						    __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&u->whiteouts,
+						    __ATOMIC_RELAXED));
 }
 
 char *lfs_mount_stats_text(struct lfs_mount *m)
@@ -120,6 +148,8 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 			       (unsigned long long)m->nfiles);
 	g_mutex_unlock(&m->files_lock);
 	tree_lines(s, m);
+	if (m->ovl)
+		upper_lines(s, m);
 	memory_line(s);
 	g_string_append(s, per->str);
 	g_string_free(per, TRUE);

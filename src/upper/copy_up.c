@@ -239,7 +239,8 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	n->upper = true;
 	n->metacopy = !c.data;
 	count(&u->st.copy_ups, 1);
-	count(c.data ? &u->st.data_copies : &u->st.metacopies, 1);
+	if (S_ISREG(c.st.st_mode))
+		count(c.data ? &u->st.data_copies : &u->st.metacopies, 1);
 	return 0;
 }
 

@@ -94,10 +94,11 @@ static gboolean check_places(const struct lfs_upper_options *o,
 	if (statvfs(upper, &vs) == 0 && (vs.f_flag & ST_RDONLY))
 		return fail_dir(error, EROFS, "upper", o->upper,
 				"on a read-only file system");
-	if (access(upper, W_OK) < 0 || access(work, W_OK) < 0)
-		return fail_dir(error, errno, access(upper, W_OK) ? "upper"
-								 : "work",
-				access(upper, W_OK) ? o->upper : o->work,
+	if (access(upper, W_OK) < 0)
+		return fail_dir(error, errno, "upper", o->upper,
+				g_strerror(errno));
+	if (access(work, W_OK) < 0)
+		return fail_dir(error, errno, "work", o->work,
 				g_strerror(errno));
 	return TRUE;
 }
