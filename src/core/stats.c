@@ -66,13 +66,13 @@ static void upper_lines(GString *s, struct lfs_mount *m)
 			       (unsigned long long)o.listings);
 	g_string_append_printf(
 		s,
-		"copy-up: %llu objects (%llu metadata only), %llu files' "
-		"data, %llu bytes; %llu whiteouts\n",
+		"copy-up: %llu objects (regular files: %llu with their "
+		"data, %llu metadata only), %llu bytes; %llu whiteouts\n",
 		(unsigned long long)__atomic_load_n(&u->copy_ups,
 						    __ATOMIC_RELAXED),
-		(unsigned long long)__atomic_load_n(&u->metacopies,
-						    __ATOMIC_RELAXED),
 		(unsigned long long)__atomic_load_n(&u->data_copies,
+						    __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&u->metacopies,
 						    __ATOMIC_RELAXED),
 		(unsigned long long)__atomic_load_n(&u->copied,
 						    __ATOMIC_RELAXED),

@@ -310,8 +310,9 @@ static void test_copy_up_on_write(void **state)
 
 		assert_true(n > 0);
 		text[n] = '\0';
-		assert_non_null(strstr(text, "copy-up: 2 objects (0 metadata "
-					     "only), 1 files' data"));
+		assert_non_null(strstr(text, "copy-up: 2 objects (regular "
+					     "files: 1 with their data, 0 "
+					     "metadata only)"));
 	}
 	/* Nothing left in the work directory. */
 	{
