@@ -742,8 +742,10 @@ int lfs_ovl_readlink(struct lfs_ovl *ov, struct lfs_onode *n, char **target)
 	return err;
 }
 
-ssize_t lfs_ovl_getxattr(struct lfs_ovl *ov, struct lfs_onode *n,
-			 const char *xname, void *buf, size_t size)
+/* getxattr(2) of @xname, or listxattr(2) when @xname is NULL, on @n: its
+ * upper if it has one, else the lower object. */
+static ssize_t xattrs(struct lfs_ovl *ov, struct lfs_onode *n,
+		      const char *xname, void *buf, size_t size)
 {
 	struct ovl_state s;
 	struct lfs_onode *hold;
@@ -756,39 +758,31 @@ ssize_t lfs_ovl_getxattr(struct lfs_ovl *ov, struct lfs_onode *n,
 	if (!s.upper) {
 		int err = lfs_tree_obj(ov->lower, s.lower, &o);
 
-		return err ? err
-			   : lfs_tree_getxattr(ov->lower, &o, xname, buf, size);
+		if (err)
+			return err;
+		return xname ? lfs_tree_getxattr(ov->lower, &o, xname, buf,
+						 size)
+			     : lfs_tree_listxattr(ov->lower, &o, buf, size);
 	}
 	fd = upper_at(ov, n, &hold, &name);
 	if (fd < 0)
 		return fd;
-	r = lfs_live_getxattr(ov->upper, fd, name, xname, buf, size);
+	r = xname ? lfs_live_getxattr(ov->upper, fd, name, xname, buf, size)
+		  : lfs_live_listxattr(ov->upper, fd, name, buf, size);
 	lfs_ovl_put(ov, hold);
 	return r;
+}
+
+ssize_t lfs_ovl_getxattr(struct lfs_ovl *ov, struct lfs_onode *n,
+			 const char *xname, void *buf, size_t size)
+{
+	return xattrs(ov, n, xname, buf, size);
 }
 
 ssize_t lfs_ovl_listxattr(struct lfs_ovl *ov, struct lfs_onode *n,
 			  char *buf, size_t size)
 {
-	struct ovl_state s;
-	struct lfs_onode *hold;
-	g_autofree char *name = NULL;
-	struct lfs_obj o;
-	ssize_t r;
-	int fd;
-
-	state(n, &s);
-	if (!s.upper) {
-		int err = lfs_tree_obj(ov->lower, s.lower, &o);
-
-		return err ? err : lfs_tree_listxattr(ov->lower, &o, buf, size);
-	}
-	fd = upper_at(ov, n, &hold, &name);
-	if (fd < 0)
-		return fd;
-	r = lfs_live_listxattr(ov->upper, fd, name, buf, size);
-	lfs_ovl_put(ov, hold);
-	return r;
+	return xattrs(ov, n, NULL, buf, size);
 }
 
 struct lfs_tree *lfs_ovl_lower_tree(struct lfs_ovl *ov)
