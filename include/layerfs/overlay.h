@@ -125,6 +125,11 @@ void lfs_ovl_put(struct lfs_ovl *ov, struct lfs_onode *n);
  * a reference for the caller.  -ENOENT, -ENOTDIR, -ENAMETOOLONG, -EIO. */
 int lfs_ovl_lookup(struct lfs_ovl *ov, struct lfs_onode *parent,
 		   const char *name, struct lfs_onode **out);
+/* The node of @parent/@name with a reference and no kernel count, for a
+ * change the kernel did not name the object for (its other names, the
+ * contents it checks). */
+int lfs_ovl_node(struct lfs_ovl *ov, struct lfs_onode *parent,
+		 const char *name, struct lfs_onode **out);
 /* Drop @n kernel counts of node @id (forget). */
 void lfs_ovl_forget(struct lfs_ovl *ov, uint64_t id, uint64_t n);
 /* One more kernel count on @n (a reply that hands it out again). */

@@ -505,6 +505,16 @@ int lfs_ovl_lookup(struct lfs_ovl *ov, struct lfs_onode *parent,
 	return 0;
 }
 
+int lfs_ovl_node(struct lfs_ovl *ov, struct lfs_onode *parent,
+		 const char *name, struct lfs_onode **out)
+{
+	int err = lfs_ovl_lookup(ov, parent, name, out);
+
+	if (err == 0)
+		lfs_ovl_forget(ov, (*out)->id, 1);
+	return err;
+}
+
 int lfs_ovl_child(struct lfs_ovl *ov, struct lfs_onode *parent,
 		  const char *name, struct lfs_ovl_res *res,
 		  struct lfs_onode **node)

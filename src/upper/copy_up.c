@@ -193,6 +193,25 @@ static void dir_times_restore(const struct dir_times *d)
 	utimensat(AT_FDCWD, path, d->t, 0);
 }
 
+/* @n's upper appeared at @pfd/@name meanwhile: take its state (@n's
+ * lock held); puts @hold. */
+static int copied_by_another(struct lfs_upper *u, struct lfs_onode *n,
+			     int pfd, const char *name, struct lfs_onode *hold)
+{
+	struct lfs_live_ent e;
+	int err = lfs_live_stat(&u->live, pfd, name, &e);
+
+	if (!err && (e.kind == LFS_LIVE_ABSENT || e.kind == LFS_LIVE_WHITEOUT))
+		err = -ESTALE;
+	if (!err) {
+		n->upper = true;
+		n->metacopy = e.metacopy;
+	}
+	lfs_live_ent_clear(&e);
+	lfs_ovl_put(u->ov, hold);
+	return err;
+}
+
 /* Copy @n (whose parent has an upper; @n's lock held) up. */
 static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 		    uint64_t size)
@@ -232,8 +251,13 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	}
 	if (err)
 		lfs_upper_work_remove(u, c.tmp);
-	lfs_ovl_put(u->ov, hold);
 	g_free(c.tmp);
+	/* Another node of the same object (one the kernel no longer held,
+	 * taken for a change it did not name) was copied up first: the
+	 * upper has it, as this copy would have made it. */
+	if (err == -EEXIST)
+		return copied_by_another(u, n, pfd, name, hold);
+	lfs_ovl_put(u->ov, hold);
 	if (err)
 		return err;
 	n->upper = true;
@@ -244,9 +268,8 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	return 0;
 }
 
-/* Directory @path ("a/b") of the merged view as a node, with a kernel
- * count the caller takes back (lfs_ovl_forget) and a reference; NULL if
- * it is not a directory there any more. */
+/* Directory @parts[0..n) of the merged view as a node (referenced), or
+ * NULL if it is not a directory there any more. */
 static struct lfs_onode *walk_dir(struct lfs_ovl *ov, char **parts,
 				  size_t n)
 {
@@ -255,14 +278,11 @@ static struct lfs_onode *walk_dir(struct lfs_ovl *ov, char **parts,
 	for (size_t i = 0; d && i < n; i++) {
 		struct lfs_onode *c = NULL;
 
-		if (lfs_ovl_lookup(ov, d, parts[i], &c) == 0 &&
+		if (lfs_ovl_node(ov, d, parts[i], &c) == 0 &&
 		    c->type != S_IFDIR) {
-			lfs_ovl_forget(ov, c->id, 1);
 			lfs_ovl_put(ov, c);
 			c = NULL;
 		}
-		if (d->id != LFS_ROOT_INO)
-			lfs_ovl_forget(ov, d->id, 1);
 		lfs_ovl_put(ov, d);
 		d = c;
 	}
@@ -301,8 +321,6 @@ static void link_name(struct lfs_upper *u, struct lfs_onode *n,
 		lfs_ovl_put(u->ov, hold);
 	}
 	lfs_ovl_res_clear(&res);
-	if (d->id != LFS_ROOT_INO)
-		lfs_ovl_forget(u->ov, d->id, 1);
 	lfs_ovl_put(u->ov, d);
 }
 
@@ -402,7 +420,8 @@ int lfs_upper_copy_up(struct lfs_upper *u, struct lfs_onode *n, bool data,
 		err = copy_one(u, n, data, size);
 		if (!err)
 			link_group(u, n);
-	} else if (data && n->metacopy)
+	}
+	if (!err && data && n->metacopy)
 		err = fill_data(u, n, size);
 	g_mutex_unlock(&n->lock);
 	return err;

@@ -270,7 +270,7 @@ static int check_empty(struct lfs_upper *u, struct lfs_onode *parent,
 	int err = 0;
 
 	if (!n) {
-		err = lfs_ovl_lookup(u->ov, parent, name, &n);
+		err = lfs_ovl_node(u->ov, parent, name, &n);
 		if (err)
 			return err;
 	}
@@ -279,10 +279,8 @@ static int check_empty(struct lfs_upper *u, struct lfs_onode *parent,
 		err = l->n ? -ENOTEMPTY : 0;
 		lfs_olist_unref(l);
 	}
-	if (!child) {
-		lfs_ovl_forget(u->ov, n->id, 1);
+	if (!child)
 		lfs_ovl_put(u->ov, n);
-	}
 	return err;
 }
 
@@ -306,10 +304,9 @@ static int copy_up_name(struct lfs_upper *u, struct lfs_onode *parent,
 	int err;
 
 	if (!*node) {
-		err = lfs_ovl_lookup(u->ov, parent, name, node);
+		err = lfs_ovl_node(u->ov, parent, name, node);
 		if (err)
 			return err;
-		lfs_ovl_forget(u->ov, (*node)->id, 1);
 	}
 	return lfs_upper_copy_up(u, *node, false, 0);
 }

@@ -111,11 +111,9 @@ static int prepare(struct lfs_upper *u, struct side *s, struct lfs_onode *to)
 	int err;
 
 	if (!s->node) {
-		/* The kernel names what it renames: it holds a node. */
-		err = lfs_ovl_lookup(u->ov, s->dir, s->name, &s->node);
+		err = lfs_ovl_node(u->ov, s->dir, s->name, &s->node);
 		if (err)
 			return err;
-		lfs_ovl_forget(u->ov, s->node->id, 1);
 	}
 	err = lfs_upper_copy_up(u, s->node, false, 0);
 	if (err)
@@ -142,10 +140,9 @@ static int clear_target_dir(struct lfs_upper *u, struct side *s)
 	int err;
 
 	if (!s->node) {
-		err = lfs_ovl_lookup(u->ov, s->dir, s->name, &s->node);
+		err = lfs_ovl_node(u->ov, s->dir, s->name, &s->node);
 		if (err)
 			return err;
-		lfs_ovl_forget(u->ov, s->node->id, 1);
 	}
 	err = lfs_ovl_dirlist(u->ov, s->node, &l);
 	if (err)
