@@ -221,6 +221,11 @@ after_enospc() {
 	rm "$M/dir/note"
 }
 bmount
+# statfs tells the upper's space, which is what writes can take: the 8 MiB
+# tmpfs, not the 32 MiB image.
+[ "$(stat -f -c '%b %S %f %c' "$M")" = "$(stat -f -c '%b %S %f %c' "$SU")" ] ||
+	fail "statfs: $(stat -f -c '%b %S %f %c' "$M") on the mount," \
+		"$(stat -f -c '%b %S %f %c' "$SU") on the upper"
 fails_with "No space left on device" append_x "$M/big"
 after_enospc "a failed append"
 fails_with "No space left on device" truncate -s 1 "$M/big"

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -1005,6 +1006,23 @@ static void test_read_only_refuses(void **state)
 	lfs_mount_close(ro);
 }
 
+/* statfs tells the upper's space and limits, not the image's totals, and
+ * the mount is not read-only. */
+static void test_statfs(void **state)
+{
+	struct env *e = *state;
+	struct statvfs st, up;
+
+	assert_int_equal(lfs_fs_statfs(e->m, &st), 0);
+	assert_int_equal(statvfs(e->upper, &up), 0);
+	assert_int_equal(st.f_bsize, up.f_bsize);
+	assert_int_equal(st.f_frsize, up.f_frsize);
+	assert_int_equal(st.f_blocks, up.f_blocks);
+	assert_int_equal(st.f_files, up.f_files);
+	assert_int_equal(st.f_namemax, up.f_namemax);
+	assert_int_equal(st.f_flag & ST_RDONLY, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1032,6 +1050,7 @@ int main(void)
 		T(test_owner_records),
 		T(test_bad_dirs),
 		T(test_read_only_refuses),
+		T(test_statfs),
 	};
 
 	return cmocka_run_group_tests_name("upper", tests, NULL, NULL);
