@@ -104,7 +104,6 @@ ssize_t lfs_fs_write(struct lfs_mount *m, struct lfs_file *f,
 /* The descriptor writes of @f go to (the upper file), or -EBADF: for a
  * write that splices straight from the kernel's buffer. */
 int lfs_fs_write_fd(struct lfs_mount *m, struct lfs_file *f);
-int lfs_fs_flush(struct lfs_mount *m, struct lfs_file *f);
 int lfs_fs_fsync(struct lfs_mount *m, struct lfs_file *f, bool datasync);
 int lfs_fs_fsyncdir(struct lfs_mount *m, uint64_t ino, bool datasync);
 int lfs_fs_fallocate(struct lfs_mount *m, struct lfs_file *f, int mode,

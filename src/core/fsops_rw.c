@@ -526,20 +526,6 @@ ssize_t lfs_fs_write(struct lfs_mount *m, struct lfs_file *f,
 	return n < 0 ? -errno : n;
 }
 
-int lfs_fs_flush(struct lfs_mount *m, struct lfs_file *f)
-{
-	int fd;
-
-	if (!m->ovl || f->ufd < 0)
-		return 0;
-	/* close(2) of a duplicate: what a close of the real file would
-	 * report (an NFS upper flushes here). */
-	fd = dup(f->ufd);
-	if (fd < 0)
-		return -errno;
-	return close(fd) < 0 ? -errno : 0;
-}
-
 int lfs_fs_fsync(struct lfs_mount *m, struct lfs_file *f, bool datasync)
 {
 	if (!m->ovl || f->ufd < 0)

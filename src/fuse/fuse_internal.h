@@ -68,7 +68,6 @@ void lfs_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 void lfs_fuse_write_buf(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_bufvec *bufv, off_t off,
 			struct fuse_file_info *fi);
-void lfs_fuse_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void lfs_fuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		    struct fuse_file_info *fi);
 void lfs_fuse_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,

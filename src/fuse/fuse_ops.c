@@ -395,7 +395,9 @@ const struct fuse_lowlevel_ops lfs_fuse_ops = {
 	.write = lfs_fuse_write,
 	.write_buf = lfs_fuse_write_buf,
 	.create = lfs_fuse_create,
-	.flush = lfs_fuse_flush,
+	/* No flush: nothing is held back to write at close(2), and the
+	 * upper's file systems report nothing there (decision 0021); the
+	 * kernel stops asking after the first ENOSYS. */
 	.fsync = lfs_fuse_fsync,
 	.fsyncdir = lfs_fuse_fsyncdir,
 	.setxattr = lfs_fuse_setxattr,

@@ -210,12 +210,6 @@ void lfs_fuse_write_buf(fuse_req_t req, fuse_ino_t ino,
 	reply_written(req, fuse_buf_copy(&out, bufv, 0));
 }
 
-void lfs_fuse_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	reply_err(req, lfs_fs_flush(mnt(req), file_of(fi)));
-}
-
 void lfs_fuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		    struct fuse_file_info *fi)
 {
