@@ -184,10 +184,13 @@ int lfs_ovl_dirfd(struct lfs_ovl *ov, struct lfs_onode *n);
  * (g_free).  -ESTALE for a node with no name left (removed). */
 int lfs_ovl_alias(struct lfs_ovl *ov, struct lfs_onode *n,
 		  struct lfs_onode **parent, char **name);
-/* A new object made in the upper at @parent/@name: its node, with a
- * kernel count and a reference, as lfs_ovl_lookup() gives. */
-int lfs_ovl_created(struct lfs_ovl *ov, struct lfs_onode *parent,
-		    const char *name, struct lfs_onode **out);
+/* A new object made in the upper at @parent/@name, with attributes @st
+ * and (a directory) opaque or not: its node, with a kernel count and a
+ * reference, as lfs_ovl_lookup() gives.  Nothing below has the name (the
+ * caller made sure), so nothing is read again. */
+void lfs_ovl_created(struct lfs_ovl *ov, struct lfs_onode *parent,
+		     const char *name, const struct stat *st, bool opaque,
+		     struct lfs_onode **out);
 /* Name bookkeeping after the upper changed. */
 void lfs_ovl_linked(struct lfs_ovl *ov, struct lfs_onode *n,
 		    struct lfs_onode *parent, const char *name);

@@ -534,11 +534,22 @@ int lfs_ovl_child(struct lfs_ovl *ov, struct lfs_onode *parent,
 	return 0;
 }
 
-int lfs_ovl_created(struct lfs_ovl *ov, struct lfs_onode *parent,
-		    const char *name, struct lfs_onode **out)
+void lfs_ovl_created(struct lfs_ovl *ov, struct lfs_onode *parent,
+		     const char *name, const struct stat *st, bool opaque,
+		     struct lfs_onode **out)
 {
+	/* What resolve_upper() would find: an object of the upper's alone,
+	 * numbered by its upper inode. */
+	struct lfs_ovl_res res = {
+		.type = st->st_mode & S_IFMT,
+		.ino = LFS_UPPER_INO_BIT | (uint64_t)st->st_ino,
+		.upper = true,
+		.upper_nlink = st->st_nlink,
+		.opaque = S_ISDIR(st->st_mode) && opaque,
+	};
+
 	lfs_ovl_dir_changed(ov, parent);
-	return lfs_ovl_lookup(ov, parent, name, out);
+	*out = node_for(ov, parent, name, &res);
 }
 
 bool lfs_ovl_lower_has(struct lfs_ovl *ov, struct lfs_onode *dir,

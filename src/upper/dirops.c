@@ -81,25 +81,44 @@ static int make(int dirfd, const char *name, const struct lfs_new_obj *o,
 /* Owner and mode of a new object, as the kernel would have made them for
  * the caller: the caller's uid; the directory's gid where it is setgid
  * (and a new directory setgid too), else the caller's; the mode exactly
- * as asked (our own umask must not take bits away). */
+ * as asked (our own umask must not take bits away).  Only what the upper
+ * made otherwise is changed: a create is the commonest write, and most
+ * already come out right.  *st: the object's attributes at the end. */
 static int own(struct lfs_upper *u, int dirfd, const char *name, int pfd,
-	       const struct lfs_new_obj *o, const struct lfs_caller *c)
+	       const struct lfs_new_obj *o, const struct lfs_caller *c,
+	       struct stat *st)
 {
-	struct stat ps;
 	gid_t gid = c->gid;
 	mode_t mode = o->mode & 07777;
+	struct stat ps;
 
-	if (fstat(pfd, &ps) < 0)
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	if (ps.st_mode & S_ISGID) {
-		gid = ps.st_gid;
-		if (S_ISDIR(o->mode))
-			mode |= S_ISGID;
+	/* The group and setgid bit depend on the directory when it is
+	 * setgid: a file the upper gave the caller's group, not a
+	 * directory, cannot be in one. */
+	if (st->st_gid != gid || S_ISDIR(o->mode)) {
+		if (fstat(pfd, &ps) < 0)
+			return -errno;
+		if (ps.st_mode & S_ISGID) {
+			gid = ps.st_gid;
+			if (S_ISDIR(o->mode))
+				mode |= S_ISGID;
+		}
 	}
-	if (fchownat(dirfd, name, c->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if ((st->st_uid != c->uid || st->st_gid != gid) &&
+	    fchownat(dirfd, name, c->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	if (!S_ISLNK(o->mode) && fchmodat(dirfd, name, mode, 0) < 0)
+	/* A chown may clear setuid and setgid: check the mode after it. */
+	if (!S_ISLNK(o->mode) &&
+	    ((st->st_mode & 07777) != mode || st->st_uid != c->uid ||
+	     st->st_gid != gid) &&
+	    fchmodat(dirfd, name, mode, 0) < 0)
 		return -errno;
+	st->st_uid = c->uid;
+	st->st_gid = gid;
+	if (!S_ISLNK(o->mode))
+		st->st_mode = (st->st_mode & S_IFMT) | mode;
 	return lfs_upper_record_owner(u, dirfd, name);
 }
 
@@ -117,14 +136,15 @@ static int replace_whiteout(struct lfs_upper *u, const char *tmp, int pfd,
  * directory, opaque if a directory, then swapped in. */
 static int create_over_whiteout(struct lfs_upper *u, int pfd,
 				const char *name, const struct lfs_new_obj *o,
-				const struct lfs_caller *c, int *fd)
+				const struct lfs_caller *c, int *fd,
+				struct stat *st)
 {
 	g_autofree char *tmp = lfs_upper_tmpname(u);
 	g_autofree char *path = lfs_live_proc_path(u->workfd, tmp);
 	int err = make(u->workfd, tmp, o, fd);
 
 	if (!err)
-		err = own(u, u->workfd, tmp, pfd, o, c);
+		err = own(u, u->workfd, tmp, pfd, o, c, st);
 	if (!err && S_ISDIR(o->mode) &&
 	    lsetxattr(path, lfs_upper_xattr(u, LFS_OVL_OPAQUE),
 		      LFS_OVL_OPAQUE_YES, strlen(LFS_OVL_OPAQUE_YES), 0) < 0)
@@ -145,6 +165,7 @@ int lfs_upper_create(struct lfs_upper *u, struct lfs_onode *parent,
 		     const struct lfs_caller *c, struct lfs_onode **out,
 		     int *fd)
 {
+	struct stat st;
 	int pfd, free_, err;
 
 	*fd = -1;
@@ -159,19 +180,20 @@ int lfs_upper_create(struct lfs_upper *u, struct lfs_onode *parent,
 	if (free_ < 0)
 		return free_;
 	if (free_ == 1) {
-		err = create_over_whiteout(u, pfd, name, obj, c, fd);
+		err = create_over_whiteout(u, pfd, name, obj, c, fd, &st);
 	} else {
 		err = make(pfd, name, obj, fd);
 		if (!err) {
-			err = own(u, pfd, name, pfd, obj, c);
+			err = own(u, pfd, name, pfd, obj, c, &st);
 			if (err)
 				unlinkat(pfd, name, S_ISDIR(obj->mode)
 							    ? AT_REMOVEDIR
 							    : 0);
 		}
 	}
+	/* Made over a whiteout, a directory is opaque. */
 	if (!err)
-		err = lfs_ovl_created(u->ov, parent, name, out);
+		lfs_ovl_created(u->ov, parent, name, &st, free_ == 1, out);
 	if (err && *fd >= 0) {
 		close(*fd);
 		*fd = -1;
