@@ -1006,6 +1006,60 @@ static void test_read_only_refuses(void **state)
 	lfs_mount_close(ro);
 }
 
+/* @path's owner and mode, in the merged view and in the upper alike. */
+static void assert_owned(struct env *e, const char *path, uid_t uid, gid_t gid,
+			 mode_t mode)
+{
+	g_autofree char *up = upper_path(e, path);
+	struct stat st, ust;
+
+	assert_true(walk(e, path, &st) > 0);
+	assert_int_equal(lstat(up, &ust), 0);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	assert_int_equal(st.st_mode & 07777, mode);
+	assert_int_equal(ust.st_uid, uid);
+	assert_int_equal(ust.st_gid, gid);
+	assert_int_equal(ust.st_mode & 07777, mode);
+}
+
+/* A new object is the caller's, with exactly the mode asked (whatever
+ * the daemon's umask); in a setgid directory it takes the directory's
+ * group, and a new directory the setgid bit too, as a local file system
+ * gives them.  A caller with the daemon's own ids gets setuid kept. */
+static void test_create_owner(void **state)
+{
+	struct env *e = *state;
+	struct lfs_setattr a = { .what = LFS_SET_GID, .gid = 77 };
+	struct stat st;
+	mode_t old = umask(027);
+
+	assert_int_equal(make(e, "a", "f", S_IFREG | 0666), 0);
+	assert_owned(e, "a/f", 1000, 1001, 0666);
+	assert_int_equal(make(e, "a", "d", S_IFDIR | 0777), 0);
+	assert_owned(e, "a/d", 1000, 1001, 0777);
+	/* a/sub made setgid, group 77. */
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "a/sub"), &a, NULL, &st),
+			 0);
+	a.what = LFS_SET_MODE;
+	a.mode = S_IFDIR | 02755;
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "a/sub"), &a, NULL, &st),
+			 0);
+	assert_int_equal(make(e, "a/sub", "g", S_IFREG | 0640), 0);
+	assert_owned(e, "a/sub/g", 1000, 77, 0640);
+	assert_int_equal(make(e, "a/sub", "sd", S_IFDIR | 0750), 0);
+	assert_owned(e, "a/sub/sd", 1000, 77, 02750);
+	assert_int_equal(make(e, "a/sub/sd", "deeper", S_IFIFO | 0600), 0);
+	assert_owned(e, "a/sub/sd/deeper", 1000, 77, 0600);
+	e->c.uid = 0;
+	e->c.gid = 0;
+	assert_int_equal(make(e, "a", "suid", S_IFREG | 04755), 0);
+	assert_owned(e, "a/suid", 0, 0, 04755);
+	assert_int_equal(make(e, "a/sub", "sgid", S_IFREG | 02755), 0);
+	assert_owned(e, "a/sub/sgid", 0, 77, 02755);
+	umask(old);
+}
+
 /* statfs tells the upper's space and limits, not the image's totals, and
  * the mount is not read-only. */
 static void test_statfs(void **state)
@@ -1051,6 +1105,7 @@ int main(void)
 		T(test_bad_dirs),
 		T(test_read_only_refuses),
 		T(test_statfs),
+		T(test_create_owner),
 	};
 
 	return cmocka_run_group_tests_name("upper", tests, NULL, NULL);
