@@ -32,9 +32,21 @@ struct cu_ctx {
 	struct lfs_obj lower;
 	struct stat st; /* the lower object's attributes */
 	char *tmp;	/* its name in the work directory */
+	int fd;		/* the temporary opened (a file), or -1 */
 	bool data;	/* the data is copied (else metacopy) */
 	uint64_t size;	/* bytes of data to copy */
 };
+
+/* Set xattr @name on the temporary: through its descriptor where there
+ * is one (no path to resolve), else through @path. */
+static int set_xattr(const struct cu_ctx *c, const char *path,
+		     const char *name, const void *value, size_t size)
+{
+	int r = c->fd >= 0 ? fsetxattr(c->fd, name, value, size, 0)
+			   : lsetxattr(path, name, value, size, 0);
+
+	return r < 0 ? -errno : 0;
+}
 
 static void count(guint64 *c, uint64_t n)
 {
@@ -67,9 +79,10 @@ static int copy_xattrs(struct cu_ctx *c, const char *path)
 		/* An image's own overlay.* names are data, never marks:
 		 * stored escaped, as the user's are (whiteout.h). */
 		g_autofree char *stored = lfs_ovl_escape(c->u->live.ns, x);
+		int err = set_xattr(c, path, stored, v, (size_t)vlen);
 
-		if (lsetxattr(path, stored, v, (size_t)vlen, 0) < 0)
-			return -errno;
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -99,12 +112,12 @@ static int copy_file_data(struct cu_ctx *c, int fd)
 	return err;
 }
 
-/* The temporary, of the lower object's type, with its data. */
+/* The temporary, of the lower object's type, with its data; a file
+ * stays open in c->fd. */
 static int make_temp(struct cu_ctx *c)
 {
 	struct lfs_upper *u = c->u;
 	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
-	lfs_autofd fd = -1;
 	int err;
 
 	switch (c->st.st_mode & S_IFMT) {
@@ -123,19 +136,20 @@ static int make_temp(struct cu_ctx *c)
 			       ? -errno
 			       : 0;
 	}
-	fd = openat(u->workfd, c->tmp,
-		    O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	c->fd = openat(u->workfd, c->tmp,
+		       O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (c->fd < 0)
 		return -errno;
 	if (!c->data)
-		return ftruncate(fd, c->st.st_size) < 0 ? -errno : 0;
-	err = copy_file_data(c, fd);
-	if (!err && u->fsync && fsync(fd) < 0)
+		return ftruncate(c->fd, c->st.st_size) < 0 ? -errno : 0;
+	err = copy_file_data(c, c->fd);
+	if (!err && u->fsync && fsync(c->fd) < 0)
 		err = -errno;
 	return err;
 }
 
-/* Owner, mode, xattrs, marks and times onto the temporary. */
+/* Owner, mode, xattrs, marks and times onto the temporary (through its
+ * descriptor when it is a file, the commonest copy-up). */
 static int set_attrs(struct cu_ctx *c)
 {
 	struct lfs_upper *u = c->u;
@@ -145,21 +159,27 @@ static int set_attrs(struct cu_ctx *c)
 	bool lnk = S_ISLNK(c->st.st_mode);
 	int err;
 
-	if (fchownat(u->workfd, c->tmp, c->st.st_uid, c->st.st_gid,
-		     AT_SYMLINK_NOFOLLOW) < 0)
+	if ((c->fd >= 0 ? fchown(c->fd, c->st.st_uid, c->st.st_gid)
+			: fchownat(u->workfd, c->tmp, c->st.st_uid,
+				   c->st.st_gid, AT_SYMLINK_NOFOLLOW)) < 0)
 		return -errno;
-	if (!lnk && fchmodat(u->workfd, c->tmp, c->st.st_mode & 07777, 0) < 0)
+	if (!lnk && (c->fd >= 0 ? fchmod(c->fd, c->st.st_mode & 07777)
+				: fchmodat(u->workfd, c->tmp,
+					   c->st.st_mode & 07777, 0)) < 0)
 		return -errno;
 	err = copy_xattrs(c, path);
+	if (!err && !c->data && S_ISREG(c->st.st_mode))
+		err = set_xattr(c, path, lfs_upper_xattr(u, LFS_OVL_METACOPY),
+				"", 0);
+	if (!err)
+		err = set_xattr(c, path,
+				lfs_upper_xattr(u, LFS_OVL_LAYERFS_ORIGIN),
+				origin, strlen(origin));
 	if (err)
 		return err;
-	if (!c->data && S_ISREG(c->st.st_mode) &&
-	    lsetxattr(path, lfs_upper_xattr(u, LFS_OVL_METACOPY), "", 0, 0) < 0)
-		return -errno;
-	if (lsetxattr(path, lfs_upper_xattr(u, LFS_OVL_LAYERFS_ORIGIN), origin,
-		      strlen(origin), 0) < 0)
-		return -errno;
-	if (utimensat(u->workfd, c->tmp, times, AT_SYMLINK_NOFOLLOW) < 0)
+	if ((c->fd >= 0 ? futimens(c->fd, times)
+			: utimensat(u->workfd, c->tmp, times,
+				    AT_SYMLINK_NOFOLLOW)) < 0)
 		return -errno;
 	return 0;
 }
@@ -217,7 +237,7 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 		    uint64_t size)
 {
 	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
-	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, data, size };
+	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, -1, data, size };
 	struct lfs_onode *hold = NULL;
 	g_autofree char *name = NULL;
 	int pfd, err;
@@ -240,6 +260,8 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	err = make_temp(&c);
 	if (!err)
 		err = set_attrs(&c);
+	if (c.fd >= 0)
+		close(c.fd);
 	if (!err) {
 		struct dir_times dt;
 
@@ -357,7 +379,7 @@ static void unfill(int fd, off_t size)
 static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
 {
 	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
-	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, true, size };
+	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, -1, true, size };
 	struct lfs_onode *hold = NULL;
 	g_autofree char *name = NULL;
 	g_autofree char *path = NULL;
@@ -502,7 +524,7 @@ int lfs_upper_adopt_root(struct lfs_upper *u)
 	    chmod(path, st.st_mode & 07777) < 0)
 		return -errno;
 	{
-		struct cu_ctx c = { u, NULL, root, st, NULL, false, 0 };
+		struct cu_ctx c = { u, NULL, root, st, NULL, -1, false, 0 };
 
 		err = copy_xattrs(&c, path);
 		if (err)
