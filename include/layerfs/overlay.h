@@ -68,6 +68,9 @@ struct lfs_onode {
 	uint64_t nlookup;   /* the kernel's count */
 	GPtrArray *aliases; /* struct lfs_alias *; the first is used */
 	bool hashed;	    /* found by its ino (ov->by_ino) */
+	char *orphan;	    /* its upper's name in the work directory once
+			     * its last name went while it was in use
+			     * (lfs_ovl_orphaned), else NULL */
 	struct lfs_olist *list; /* cached listing (DIR), or NULL */
 	uint64_t list_gen;	/* bumped when the directory changes */
 	GList lru;		/* link in the listing cache */
@@ -110,6 +113,12 @@ struct lfs_ovl_options {
 	const struct lfs_live *upper; /* borrowed */
 	const struct lfs_logger *lg;
 	uint64_t cache_bytes; /* listings cached; 0: LFS_TREE_CACHE_DEFAULT */
+	/* The work directory, where an object removed while in use keeps
+	 * its upper (lfs_ovl_orphaned), and how to remove it from there
+	 * once the last user is gone. */
+	int workfd; /* borrowed */
+	void (*drop_orphan)(void *ctx, const char *name);
+	void *ctx;
 };
 
 /* Open the namespace; the root is node 1 (FUSE's root id). */
@@ -195,6 +204,18 @@ void lfs_ovl_linked(struct lfs_ovl *ov, struct lfs_onode *n,
  * object's last name (its ino may now be reused by the upper). */
 void lfs_ovl_unlinked(struct lfs_ovl *ov, struct lfs_onode *n,
 		      struct lfs_onode *parent, const char *name, bool last);
+/* Whether @n, which the caller holds once, is still in use otherwise (an
+ * open file; a directory always, as the kernel may hold one as a working
+ * directory with no reference to show for it) and has no name but
+ * @parent/@name: if that name goes, its upper must be kept (orphaned). */
+bool lfs_ovl_in_use(struct lfs_ovl *ov, struct lfs_onode *n,
+		    const struct lfs_onode *parent, const char *name);
+/* @n's upper, its last name gone, is now @name in the work directory
+ * (taken over); it is removed from there when @n is freed.  Until then
+ * @n's attributes, xattrs and data are there, as a local file system
+ * keeps an unlinked inode for its open files: nlink 0, fstat, fchmod and
+ * reads to the end still work. */
+void lfs_ovl_orphaned(struct lfs_ovl *ov, struct lfs_onode *n, char *name);
 void lfs_ovl_renamed(struct lfs_ovl *ov, struct lfs_onode *n,
 		     struct lfs_onode *parent, const char *name,
 		     struct lfs_onode *newparent, const char *newname);

@@ -91,6 +91,9 @@ void lfs_upper_free(struct lfs_upper *u);
 char *lfs_upper_tmpname(struct lfs_upper *u);
 /* Remove @name from the work directory, recursively for a directory. */
 int lfs_upper_work_remove(struct lfs_upper *u, const char *name);
+/* Remove an orphan (see lfs_ovl_orphaned) from the work directory;
+ * @ctx is the struct lfs_upper. */
+void lfs_upper_drop_orphan(void *ctx, const char *name);
 /* Keep the owner record of @name in @dirfd up to date with its owner
  * and mode, where the mount keeps records (xattr_permissions=). */
 int lfs_upper_record_owner(struct lfs_upper *u, int dirfd, const char *name);

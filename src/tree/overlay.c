@@ -43,6 +43,10 @@ static void node_free(struct lfs_ovl *ov, struct lfs_onode *n)
 		lfs_olist_unref(n->list);
 	if (n->dirfd >= 0)
 		close(n->dirfd);
+	/* The last user of a removed object is gone: so is its upper. */
+	if (n->orphan && ov->drop_orphan)
+		ov->drop_orphan(ov->ctx, n->orphan);
+	g_free(n->orphan);
 	g_free(n->lower_path);
 	g_mutex_clear(&n->lock);
 	g_free(n);
@@ -73,6 +77,9 @@ int lfs_ovl_new(const struct lfs_ovl_options *o, struct lfs_ovl **out)
 	ov->lower = o->lower;
 	ov->upper = o->upper;
 	ov->lg = o->lg;
+	ov->workfd = o->workfd;
+	ov->drop_orphan = o->drop_orphan;
+	ov->ctx = o->ctx;
 	ov->budget = o->cache_bytes ? o->cache_bytes : LFS_TREE_CACHE_DEFAULT;
 	ov->seed = g_random_int() | (uint64_t)g_random_int() << 32;
 	g_mutex_init(&ov->lock);
@@ -297,6 +304,19 @@ static void state(struct lfs_onode *n, struct ovl_state *s)
 	g_mutex_unlock(&n->lock);
 }
 
+/* The name in the work directory of @n's upper if @n is an orphan (no
+ * name left), for g_free, else NULL. */
+static char *orphan_name(struct lfs_ovl *ov, struct lfs_onode *n)
+{
+	char *name = NULL;
+
+	g_mutex_lock(&ov->lock);
+	if (!n->aliases->len && n->orphan)
+		name = g_strdup(n->orphan);
+	g_mutex_unlock(&ov->lock);
+	return name;
+}
+
 int lfs_ovl_dirfd(struct lfs_ovl *ov, struct lfs_onode *n)
 {
 	struct lfs_onode *p = NULL;
@@ -309,13 +329,18 @@ int lfs_ovl_dirfd(struct lfs_ovl *ov, struct lfs_onode *n)
 	g_mutex_unlock(&n->lock);
 	if (fd >= 0 || err)
 		return fd >= 0 ? fd : err;
-	err = lfs_ovl_alias(ov, n, &p, &name);
-	if (err)
-		return err;
-	pfd = lfs_ovl_dirfd(ov, p);
-	if (pfd < 0) {
-		lfs_ovl_put(ov, p);
-		return pfd;
+	name = orphan_name(ov, n);
+	if (name) {
+		pfd = ov->workfd;
+	} else {
+		err = lfs_ovl_alias(ov, n, &p, &name);
+		if (err)
+			return err;
+		pfd = lfs_ovl_dirfd(ov, p);
+		if (pfd < 0) {
+			lfs_ovl_put(ov, p);
+			return pfd;
+		}
 	}
 	fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	err = fd < 0 ? -errno : 0;
@@ -596,6 +621,41 @@ void lfs_ovl_unlinked(struct lfs_ovl *ov, struct lfs_onode *n,
 	lfs_ovl_dir_changed(ov, parent);
 }
 
+bool lfs_ovl_in_use(struct lfs_ovl *ov, struct lfs_onode *n,
+		    const struct lfs_onode *parent, const char *name)
+{
+	bool other = false, in_use;
+
+	g_mutex_lock(&ov->lock);
+	for (guint i = 0; i < n->aliases->len; i++) {
+		const struct lfs_alias *a = n->aliases->pdata[i];
+
+		if (a->parent != parent || strcmp(a->name, name) != 0)
+			other = true;
+	}
+	/* The table's reference and the caller's; any more is an open file
+	 * (or a call under way, for which keeping the upper a little
+	 * longer does no harm). */
+	in_use = !other && n->nlookup &&
+		 (n->type == S_IFDIR || g_atomic_int_get(&n->refs) > 2);
+	g_mutex_unlock(&ov->lock);
+	return in_use;
+}
+
+void lfs_ovl_orphaned(struct lfs_ovl *ov, struct lfs_onode *n, char *name)
+{
+	char *old;
+
+	g_mutex_lock(&ov->lock);
+	old = n->orphan;
+	n->orphan = name;
+	g_mutex_unlock(&ov->lock);
+	/* Cannot happen: a node loses its last name once. */
+	if (old && ov->drop_orphan)
+		ov->drop_orphan(ov->ctx, old);
+	g_free(old);
+}
+
 void lfs_ovl_renamed(struct lfs_ovl *ov, struct lfs_onode *n,
 		     struct lfs_onode *parent, const char *name,
 		     struct lfs_onode *newparent, const char *newname)
@@ -627,7 +687,8 @@ uint64_t lfs_ovl_parent_id(struct lfs_ovl *ov, struct lfs_onode *n)
 /* ---- attributes ------------------------------------------------------ */
 
 /* Where @n's upper is: a directory descriptor and a name in it ("." for
- * the root), borrowed from @n's parent, which *hold keeps alive. */
+ * the root), borrowed from @n's parent, which *hold keeps alive; for an
+ * orphan, the work directory and its name there (*hold NULL). */
 static int upper_at(struct lfs_ovl *ov, struct lfs_onode *n,
 		    struct lfs_onode **hold, char **name)
 {
@@ -638,6 +699,9 @@ static int upper_at(struct lfs_ovl *ov, struct lfs_onode *n,
 		*name = g_strdup(".");
 		return lfs_ovl_dirfd(ov, n);
 	}
+	*name = orphan_name(ov, n);
+	if (*name)
+		return ov->workfd;
 	err = lfs_ovl_alias(ov, n, hold, name);
 	if (err)
 		return err;
@@ -674,6 +738,7 @@ static int stat_upper(struct lfs_ovl *ov, struct lfs_onode *n,
 	struct lfs_onode *hold;
 	g_autofree char *name = NULL;
 	int fd = upper_at(ov, n, &hold, &name);
+	bool orphan = !hold && n != ov->root;
 	int err = 0;
 
 	if (fd < 0)
@@ -687,6 +752,12 @@ static int stat_upper(struct lfs_ovl *ov, struct lfs_onode *n,
 		return err == -ENOENT ? -ESTALE : err;
 	if ((st->st_mode & S_IFMT) != n->type)
 		return -ESTALE;
+	/* An orphan: the work directory's name for it is ours, and a
+	 * removed directory holds nothing. */
+	if (orphan && S_ISDIR(st->st_mode))
+		st->st_nlink = 0;
+	else if (orphan && st->st_nlink)
+		st->st_nlink--;
 	if (s->metacopy && s->lower) {
 		struct lfs_obj o;
 		struct stat lst;
@@ -697,7 +768,7 @@ static int stat_upper(struct lfs_ovl *ov, struct lfs_onode *n,
 			st->st_blocks = lst.st_blocks;
 		}
 	}
-	if (S_ISDIR(st->st_mode) && s->lower && !s->opaque)
+	if (S_ISDIR(st->st_mode) && s->lower && !s->opaque && !orphan)
 		st->st_nlink = 2 + merged_subdirs(ov, n);
 	return 0;
 }

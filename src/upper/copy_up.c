@@ -399,22 +399,27 @@ int lfs_upper_copy_up(struct lfs_upper *u, struct lfs_onode *n, bool data,
 {
 	struct lfs_onode *p = NULL;
 	g_autofree char *name = NULL;
-	bool done;
+	bool done, up;
 	int err;
 
 	g_mutex_lock(&n->lock);
-	done = n->upper && !(data && n->metacopy);
+	up = n->upper;
+	done = up && !(data && n->metacopy);
 	g_mutex_unlock(&n->lock);
 	if (done)
 		return 0;
-	/* Parents first; a parent, once up, stays up. */
-	err = lfs_ovl_alias(u->ov, n, &p, &name);
-	if (err)
-		return err;
-	err = lfs_upper_copy_up(u, p, false, 0);
-	lfs_ovl_put(u->ov, p);
-	if (err)
-		return err;
+	/* Parents first; a parent, once up, stays up.  An object up already
+	 * only needs its data, in place (and one removed while open has no
+	 * parent). */
+	if (!up) {
+		err = lfs_ovl_alias(u->ov, n, &p, &name);
+		if (err)
+			return err;
+		err = lfs_upper_copy_up(u, p, false, 0);
+		lfs_ovl_put(u->ov, p);
+		if (err)
+			return err;
+	}
 	g_mutex_lock(&n->lock);
 	if (!n->upper) {
 		err = copy_one(u, n, data, size);

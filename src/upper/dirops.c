@@ -220,10 +220,21 @@ int lfs_upper_link(struct lfs_upper *u, struct lfs_onode *n,
 	return err;
 }
 
+/* What was moved into the work directory as @tmp is cleared there, or,
+ * with @keep, kept: its name goes to *keep. */
+static int moved_aside(struct lfs_upper *u, char **tmp, char **keep)
+{
+	if (keep) {
+		*keep = g_steal_pointer(tmp);
+		return 0;
+	}
+	return lfs_upper_work_remove(u, *tmp);
+}
+
 /* Move @pfd/@name into the work directory, leaving a whiteout, and clear
- * it there. */
+ * it there (or keep it, see moved_aside()). */
 static int remove_leaving_whiteout(struct lfs_upper *u, int pfd,
-				   const char *name)
+				   const char *name, char **keep)
 {
 	g_autofree char *tmp = lfs_upper_tmpname(u);
 	g_autofree char *wh = NULL;
@@ -231,7 +242,7 @@ static int remove_leaving_whiteout(struct lfs_upper *u, int pfd,
 	if (u->rename_whiteout) {
 		if (renameat2(pfd, name, u->workfd, tmp, RENAME_WHITEOUT) < 0)
 			return -errno;
-		return lfs_upper_work_remove(u, tmp);
+		return moved_aside(u, &tmp, keep);
 	}
 	/* Without RENAME_WHITEOUT: a whiteout made aside, exchanged. */
 	wh = lfs_upper_tmpname(u);
@@ -243,13 +254,14 @@ static int remove_leaving_whiteout(struct lfs_upper *u, int pfd,
 		unlinkat(u->workfd, wh, 0);
 		return err;
 	}
-	return lfs_upper_work_remove(u, wh);
+	return moved_aside(u, &wh, keep);
 }
 
 /* @pfd/@name goes with nothing in its place: a directory (which holds at
- * most whiteouts) is moved aside first, so it vanishes in one step. */
+ * most whiteouts) is moved aside first, so it vanishes in one step (or
+ * stays there, with @keep). */
 static int remove_plain(struct lfs_upper *u, int pfd, const char *name,
-			bool dir)
+			bool dir, char **keep)
 {
 	g_autofree char *tmp = NULL;
 
@@ -258,7 +270,7 @@ static int remove_plain(struct lfs_upper *u, int pfd, const char *name,
 	tmp = lfs_upper_tmpname(u);
 	if (renameat(pfd, name, u->workfd, tmp) < 0)
 		return -errno;
-	return lfs_upper_work_remove(u, tmp);
+	return moved_aside(u, &tmp, keep);
 }
 
 /* The merged view of directory @parent/@name holds nothing. */
@@ -316,7 +328,8 @@ int lfs_upper_remove(struct lfs_upper *u, struct lfs_onode *parent,
 {
 	struct lfs_ovl_res res;
 	struct lfs_onode *child = NULL;
-	bool below, last;
+	g_autofree char *kept = NULL;
+	bool below, last, keep;
 	int pfd, err;
 
 	err = lfs_ovl_child(u->ov, parent, name, &res, &child);
@@ -345,14 +358,35 @@ int lfs_upper_remove(struct lfs_upper *u, struct lfs_onode *parent,
 		err = pfd;
 		goto out;
 	}
+	/* An object in use (an open file, say) that loses its last name
+	 * keeps its upper in the work directory until its last user goes,
+	 * as a local file system keeps the inode: fstat, fchmod, reads to
+	 * its end still work.  A file is linked there (one more name, which
+	 * stat does not count), a directory moved there instead of being
+	 * cleared. */
+	keep = res.upper && child && lfs_ovl_in_use(u->ov, child, parent, name);
+	if (keep && !dir) {
+		kept = lfs_upper_tmpname(u);
+		if (linkat(pfd, name, u->workfd, kept, 0) < 0) {
+			err = -errno;
+			goto out;
+		}
+	}
 	if (!res.upper)
 		err = mknodat(pfd, name, S_IFCHR | 0000, 0) < 0 ? -errno : 0;
 	else if (below)
-		err = remove_leaving_whiteout(u, pfd, name);
+		err = remove_leaving_whiteout(u, pfd, name,
+					      keep && dir ? &kept : NULL);
 	else
-		err = remove_plain(u, pfd, name, dir);
-	if (err)
+		err =
+		    remove_plain(u, pfd, name, dir, keep && dir ? &kept : NULL);
+	if (err) {
+		if (kept)
+			lfs_upper_work_remove(u, kept);
 		goto out;
+	}
+	if (kept)
+		lfs_ovl_orphaned(u->ov, child, g_steal_pointer(&kept));
 	if (below)
 		count(&u->st.whiteouts);
 	/* Only an upper inode's number can come back, for a new file. */

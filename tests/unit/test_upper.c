@@ -717,6 +717,58 @@ static void test_remount(void **state)
 	assert_int_equal(walk(e, "lnk", NULL), -ENOENT);
 }
 
+/* How many entries directory @path holds. */
+static guint entries(const char *path)
+{
+	g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+	guint n = 0;
+
+	assert_non_null(d);
+	while (g_dir_read_name(d))
+		n++;
+	return n;
+}
+
+/* An open file whose last name goes keeps its upper in the work directory
+ * (nlink 0) until it is closed and forgotten; so does a directory the
+ * kernel holds. */
+static void test_removed_while_open(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *work = g_build_filename(e->work, "work", NULL);
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0600 };
+	struct lfs_file *f;
+	struct stat st;
+	uint64_t id, dir;
+	char buf[8];
+
+	id = must(e, "etc/hostname");
+	assert_int_equal(lfs_fs_open(e->m, id, O_RDWR, &f), 0);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "etc"), "hostname"), 0);
+	assert_true(is_whiteout(e, "etc/hostname"));
+	assert_int_equal(lfs_fs_getattr(e->m, id, &st), 0);
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(lfs_fs_write(e->m, f, "L", 1, 0), 1);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "Lower\n", 6);
+	assert_int_equal(lfs_fs_setattr(e->m, id, &a, NULL, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(entries(work), 1);
+	lfs_fs_release(e->m, f);
+	lfs_fs_forget(e->m, id, 1);
+	assert_int_equal(entries(work), 0);
+
+	assert_int_equal(make(e, "", "d", S_IFDIR | 0755), 0);
+	dir = must(e, "d");
+	assert_int_equal(lfs_fs_rmdir(e->m, LFS_ROOT_INO, "d"), 0);
+	assert_int_equal(lfs_fs_getattr(e->m, dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_nlink, 0);
+	lfs_fs_forget(e->m, dir, 2);
+	assert_int_equal(entries(work), 0);
+}
+
 /* Removing one name of a lower hardlink: the other name is one file with
  * one link, now and after a remount. */
 static void test_unlink_lower_hardlink(void **state)
@@ -1021,6 +1073,7 @@ int main(void)
 		T(test_links),
 		T(test_lower_hardlink_copy_up),
 		T(test_unlink_lower_hardlink),
+		T(test_removed_while_open),
 		T(test_link_metacopy),
 		T(test_metacopy_off),
 		T(test_concurrent_copy_up),
