@@ -246,6 +246,26 @@ static struct lfs_alias *take_alias(struct lfs_onode *n,
 	return NULL;
 }
 
+/* Whether node @n, found by the ino of @p/@name (resolved as @res), is
+ * the object that name shows (lock held).  Names of one object share its
+ * ino, but so may two objects: a lower hardlink whose names the upper
+ * does not all hold (one under a directory renamed since was not found
+ * to be linked at copy-up) shows the lower file at the names left out,
+ * and the copy (with the lower ino as its origin) at the others.  An
+ * upper object is known by its upper inode; one being copied up this
+ * moment is still the node that has the name; a lower one joins a node
+ * that has no upper, or one copied up from it by this mount. */
+static bool same_object(const struct lfs_onode *n, const struct lfs_onode *p,
+			const char *name, const struct lfs_ovl_res *res)
+{
+	if (n->type != res->type)
+		return false; /* cannot happen unless the upper lies */
+	if (res->upper)
+		return n->upper_ino ? n->upper_ino == res->upper_ino
+				    : has_alias(n, p, name);
+	return !n->upper_ino || (n->copied && n->lower == res->lower);
+}
+
 /* The node for @res, found by its ino or made, with a kernel count and a
  * reference for the caller, named @p/@name. */
 static struct lfs_onode *node_for(struct lfs_ovl *ov, struct lfs_onode *p,
@@ -256,11 +276,12 @@ static struct lfs_onode *node_for(struct lfs_ovl *ov, struct lfs_onode *p,
 
 	g_mutex_lock(&ov->lock);
 	n = g_hash_table_lookup(ov->by_ino, &res->ino);
-	if (n && n->type != res->type)
-		n = NULL; /* cannot happen unless the upper lies */
+	if (n && !same_object(n, p, name, res))
+		n = NULL;
 	if (!n) {
 		n = node_new(res->type, res->ino);
 		n->id = ov->next_id++;
+		n->upper_ino = res->upper ? res->upper_ino : 0;
 		n->upper = res->upper;
 		n->lower = res->lower;
 		n->opaque = res->opaque;
@@ -449,6 +470,7 @@ static void resolve_upper(struct lfs_ovl *ov, struct lfs_onode *p,
 
 	res->upper = true;
 	res->upper_nlink = e->st.st_nlink;
+	res->upper_ino = e->st.st_ino;
 	res->type = e->st.st_mode & S_IFMT;
 	if (e->kind == LFS_LIVE_DIR) {
 		res->opaque = e->opaque;
@@ -551,7 +573,7 @@ int lfs_ovl_child(struct lfs_ovl *ov, struct lfs_onode *parent,
 		return err;
 	g_mutex_lock(&ov->lock);
 	*node = g_hash_table_lookup(ov->by_ino, &res->ino);
-	if (*node && (*node)->type == res->type)
+	if (*node && same_object(*node, parent, name, res))
 		lfs_onode_ref(*node);
 	else
 		*node = NULL;
@@ -576,6 +598,32 @@ bool lfs_ovl_lower_has(struct lfs_ovl *ov, struct lfs_onode *dir,
 	if (!s.lower || s.opaque)
 		return false;
 	return lower_child(ov, s.lower, name, &o) == 0;
+}
+
+struct lfs_onode *lfs_ovl_lower_dir_node(struct lfs_ovl *ov, const char *path)
+{
+	struct lfs_onode *n;
+	struct ovl_state s;
+	struct lfs_obj o;
+
+	if (lower_path_obj(ov, path, &o) < 0 || o.type != S_IFDIR)
+		return NULL;
+	/* A merged directory's ino is its lower one's. */
+	g_mutex_lock(&ov->lock);
+	n = g_hash_table_lookup(ov->by_ino, &o.ino);
+	if (n && (n->type != S_IFDIR || (n != ov->root && !n->aliases->len)))
+		n = NULL;
+	if (n)
+		lfs_onode_ref(n);
+	g_mutex_unlock(&ov->lock);
+	if (!n)
+		return NULL;
+	state(n, &s);
+	if (s.lower != o.ino || s.opaque) {
+		lfs_ovl_put(ov, n);
+		return NULL;
+	}
+	return n;
 }
 
 int lfs_ovl_lower_obj(struct lfs_ovl *ov, struct lfs_onode *n,
@@ -619,6 +667,15 @@ void lfs_ovl_unlinked(struct lfs_ovl *ov, struct lfs_onode *n,
 	if (a)
 		alias_free(ov, a);
 	lfs_ovl_dir_changed(ov, parent);
+}
+
+void lfs_ovl_copied_up(struct lfs_ovl *ov, struct lfs_onode *n,
+		       uint64_t upper_ino)
+{
+	g_mutex_lock(&ov->lock);
+	n->upper_ino = upper_ino;
+	n->copied = true;
+	g_mutex_unlock(&ov->lock);
 }
 
 bool lfs_ovl_in_use(struct lfs_ovl *ov, struct lfs_onode *n,

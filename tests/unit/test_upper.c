@@ -717,6 +717,58 @@ static void test_remount(void **state)
 	assert_int_equal(walk(e, "lnk", NULL), -ENOENT);
 }
 
+/* A lower hardlink pair in a renamed directory: writing one name links
+ * the other where the directory is now.  Where that directory is not in
+ * the table (the kernel forgot it), the other name is not found and is
+ * left as it is below: after a remount it shows the lower file, and the
+ * copy shows the data written, whichever name is looked up first (the
+ * copy's ino is the lower one's, its origin, but it is another object). */
+static void test_hardlink_renamed_dir(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *u1 = upper_path(e, "d2/h1");
+	g_autofree char *u2 = upper_path(e, "d2/h2");
+	g_autofree char *a = NULL, *b = NULL;
+	struct lfs_file *f;
+	struct stat s1, s2;
+	uint64_t d2, h1;
+
+	assert_int_equal(
+	    lfs_fs_rename(e->m, LFS_ROOT_INO, "data", LFS_ROOT_INO, "d2", 0),
+	    0);
+	write_file(e, "d2/h1", O_WRONLY, "LINKED", 0);
+	assert_int_equal(lstat(u1, &s1), 0);
+	assert_int_equal(lstat(u2, &s2), 0);
+	assert_int_equal(s1.st_ino, s2.st_ino);
+	unmount(e);
+	fx_rmtree(e->upper);
+	g_mkdir(e->upper, 0755);
+	assert_true(mount_rw(e, &error));
+
+	assert_int_equal(
+	    lfs_fs_rename(e->m, LFS_ROOT_INO, "data", LFS_ROOT_INO, "d2", 0),
+	    0);
+	h1 = must(e, "d2/h1");
+	d2 = must(e, "d2");
+	lfs_fs_forget(e->m, d2, 2);
+	assert_int_equal(lfs_fs_open(e->m, h1, O_WRONLY, &f), 0);
+	assert_int_equal(lfs_fs_write(e->m, f, "LINKED", 6, 0), 6);
+	lfs_fs_release(e->m, f);
+	lfs_fs_forget(e->m, h1, 1);
+	assert_false(g_file_test(u2, G_FILE_TEST_EXISTS));
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	b = read_file(e, "d2/h2");
+	a = read_file(e, "d2/h1");
+	assert_string_equal(b, "linked");
+	assert_string_equal(a, "LINKED");
+	walk(e, "d2/h1", &s1);
+	walk(e, "d2/h2", &s2);
+	assert_int_equal(s1.st_nlink, 1);
+	assert_int_equal(s2.st_nlink, 2);
+}
+
 /* How many entries directory @path holds. */
 static guint entries(const char *path)
 {
@@ -1073,6 +1125,7 @@ int main(void)
 		T(test_links),
 		T(test_lower_hardlink_copy_up),
 		T(test_unlink_lower_hardlink),
+		T(test_hardlink_renamed_dir),
 		T(test_removed_while_open),
 		T(test_link_metacopy),
 		T(test_metacopy_off),
