@@ -460,6 +460,18 @@ static void find_lower(struct lfs_ovl *ov, struct lfs_onode *p,
 	res->lower_path = g_steal_pointer(&path);
 }
 
+/* The links lower object @lower has below (0 if it is gone). */
+static nlink_t lower_nlink(struct lfs_ovl *ov, uint64_t lower)
+{
+	struct lfs_obj o;
+	struct stat st;
+
+	if (lfs_tree_obj(ov->lower, lower, &o) < 0)
+		return 0;
+	lfs_tree_stat(ov->lower, &o, &st);
+	return st.st_nlink;
+}
+
 /* @name found in the upper as @e. */
 static void resolve_upper(struct lfs_ovl *ov, struct lfs_onode *p,
 			  const struct ovl_state *ps, const char *name,
@@ -487,6 +499,12 @@ static void resolve_upper(struct lfs_ovl *ov, struct lfs_onode *p,
 	}
 	res->ino = e->origin ? e->origin
 			     : (res->lower ? res->lower : own);
+	/* A copy without our origin (kernel overlayfs made it) of a lower
+	 * hardlink: overlayfs broke the link at copy-up, so the lower's
+	 * other names are other files, and it gives the copy the upper's
+	 * number (ovl_getattr()); so do we, or two files would share one. */
+	if (!e->origin && res->lower && lower_nlink(ov, res->lower) > 1)
+		res->ino = own;
 }
 
 int lfs_ovl_resolve(struct lfs_ovl *ov, struct lfs_onode *p, const char *name,
