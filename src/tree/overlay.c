@@ -325,6 +325,17 @@ static void state(struct lfs_onode *n, struct ovl_state *s)
 	g_mutex_unlock(&n->lock);
 }
 
+/* Whether @n still has a name (the root always). */
+static bool named(struct lfs_ovl *ov, struct lfs_onode *n)
+{
+	bool named;
+
+	g_mutex_lock(&ov->lock);
+	named = n == ov->root || n->aliases->len;
+	g_mutex_unlock(&ov->lock);
+	return named;
+}
+
 /* The name in the work directory of @n's upper if @n is an orphan (no
  * name left), for g_free, else NULL. */
 static char *orphan_name(struct lfs_ovl *ov, struct lfs_onode *n)
@@ -861,6 +872,10 @@ int lfs_ovl_stat(struct lfs_ovl *ov, struct lfs_onode *n, struct stat *st)
 		err = lfs_tree_obj(ov->lower, s.lower, &o);
 		if (err == 0)
 			lfs_tree_stat(ov->lower, &o, st);
+		/* Removed (still open): the lower's links are not its own,
+		 * as a local file system counts (overlayfs shows them). */
+		if (err == 0 && !named(ov, n))
+			st->st_nlink = 0;
 	}
 	if (err)
 		return err;
