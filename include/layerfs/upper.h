@@ -141,6 +141,13 @@ int lfs_upper_create(struct lfs_upper *u, struct lfs_onode *parent,
 /* A new name @parent/@name for @n (not a directory). */
 int lfs_upper_link(struct lfs_upper *u, struct lfs_onode *n,
 		   struct lfs_onode *parent, const char *name);
+/* If @parent/@name (resolved as @res; its node *node, or NULL) is a name
+ * of a lower file with others, and is to go: the file goes up first (its
+ * metadata), with all its names, so the names left keep one file and
+ * count one link fewer; *node (referenced) and @res are then the copy's. */
+int lfs_upper_lift_links(struct lfs_upper *u, struct lfs_onode *parent,
+			 const char *name, struct lfs_ovl_res *res,
+			 struct lfs_onode **node);
 /* Remove @name from @parent: unlink (@dir false) or rmdir. */
 int lfs_upper_remove(struct lfs_upper *u, struct lfs_onode *parent,
 		     const char *name, bool dir);

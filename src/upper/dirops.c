@@ -309,18 +309,23 @@ static nlink_t lower_links(struct lfs_upper *u, uint64_t lower)
 	return st.st_nlink;
 }
 
-/* Copy @parent/@name up (metadata), its node in *node (referenced). */
-static int copy_up_name(struct lfs_upper *u, struct lfs_onode *parent,
-			const char *name, struct lfs_onode **node)
+int lfs_upper_lift_links(struct lfs_upper *u, struct lfs_onode *parent,
+			 const char *name, struct lfs_ovl_res *res,
+			 struct lfs_onode **node)
 {
 	int err;
 
+	if (res->type == S_IFDIR || res->upper ||
+	    lower_links(u, res->lower) <= 1)
+		return 0;
 	if (!*node) {
 		err = lfs_ovl_node(u->ov, parent, name, node);
 		if (err)
 			return err;
 	}
-	return lfs_upper_copy_up(u, *node, false, 0);
+	err = lfs_upper_copy_up(u, *node, false, 0);
+	lfs_ovl_res_clear(res);
+	return err ? err : lfs_ovl_resolve(u->ov, parent, name, res);
 }
 
 int lfs_upper_remove(struct lfs_upper *u, struct lfs_onode *parent,
@@ -341,17 +346,9 @@ int lfs_upper_remove(struct lfs_upper *u, struct lfs_onode *parent,
 	}
 	if (dir && (err = check_empty(u, parent, name, child)) < 0)
 		goto out;
-	/* A name of a lower file with others: the file goes up first (its
-	 * metadata), with all its names, so the names left keep one file
-	 * and count one link fewer. */
-	if (!dir && !res.upper && lower_links(u, res.lower) > 1) {
-		err = copy_up_name(u, parent, name, &child);
-		lfs_ovl_res_clear(&res);
-		if (!err)
-			err = lfs_ovl_resolve(u->ov, parent, name, &res);
-		if (err)
-			goto out;
-	}
+	err = lfs_upper_lift_links(u, parent, name, &res, &child);
+	if (err)
+		goto out;
 	below = lfs_ovl_lower_has(u->ov, parent, name);
 	pfd = upper_dir(u, parent);
 	if (pfd < 0) {

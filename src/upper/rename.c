@@ -252,6 +252,14 @@ int lfs_upper_rename(struct lfs_upper *u, struct lfs_onode *parent,
 	/* Two names of one file: rename(2) does nothing. */
 	if (b.exists && a.res.ino == b.res.ino && !exchange)
 		goto out;
+	/* A target that is a name of a lower hardlink goes as unlink(2)
+	 * would take it. */
+	if (b.exists && !exchange) {
+		err = lfs_upper_lift_links(u, newparent, newname, &b.res,
+					   &b.node);
+		if (err)
+			goto out;
+	}
 	err = lfs_upper_copy_up(u, newparent, false, 0);
 	if (!err)
 		err = lfs_upper_copy_up(u, parent, false, 0);
