@@ -68,6 +68,8 @@ struct lfs_upper {
 	bool metacopy;
 	bool rename_whiteout; /* renameat2(RENAME_WHITEOUT) works here */
 	bool record_owner;    /* write owner records (live.override's) */
+	bool posix_acl;	      /* the kernel checks POSIX ACLs and leaves
+			       * the umask to us (lfs_fs_posix_acl()) */
 	const struct lfs_logger *lg;
 	struct lfs_ovl *ov;	    /* set once the namespace exists */
 	struct lfs_stream **streams; /* lower data (set by the mount) */
@@ -125,7 +127,8 @@ int lfs_upper_adopt_root(struct lfs_upper *u);
 
 /* What a new object is. */
 struct lfs_new_obj {
-	mode_t mode;	    /* S_IFMT and permission bits (umask applied) */
+	mode_t mode;	    /* S_IFMT and permission bits (the umask
+			     * applied, unless upper->posix_acl) */
 	dev_t rdev;	    /* CHR, BLK */
 	const char *target; /* LNK */
 	int flags;	    /* REG: open(2) flags for the returned fd */

@@ -78,16 +78,142 @@ static int make(int dirfd, const char *name, const struct lfs_new_obj *o,
 	return -EINVAL;
 }
 
+/* POSIX ACLs as xattrs store them (linux/posix_acl_xattr.h): a version,
+ * then entries of a tag, permission bits and an id, little-endian. */
+#define ACL_XATTR_VERSION 2
+#define ACL_USER_OBJ 0x01
+#define ACL_USER 0x02
+#define ACL_GROUP_OBJ 0x04
+#define ACL_GROUP 0x08
+#define ACL_MASK 0x10
+#define ACL_OTHER 0x20
+#define ACL_ENTRY_SIZE 8
+#define ACL_MAX_BYTES (4 + 4096 * ACL_ENTRY_SIZE)
+
+static uint16_t get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void put16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+/* The kernel's posix_acl_create_masq(): the default ACL @acl (@len
+ * bytes, rewritten in place) becomes a new object's access ACL, its
+ * entries and *mode's permission bits limiting each other.  1 if the ACL
+ * says more than the mode can (it must be kept), 0 if not, -EINVAL for a
+ * value that is not an ACL. */
+static int acl_masq(unsigned char *acl, size_t len, mode_t *mode)
+{
+	unsigned char *group = NULL, *mask = NULL;
+	mode_t m = *mode & 0777;
+	int more = 0;
+
+	if (len < 4 || (len - 4) % ACL_ENTRY_SIZE ||
+	    acl[0] != ACL_XATTR_VERSION || acl[1] || acl[2] || acl[3])
+		return -EINVAL;
+	for (unsigned char *e = acl + 4; e < acl + len; e += ACL_ENTRY_SIZE) {
+		uint16_t perm = get16(e + 2);
+
+		switch (get16(e)) {
+		case ACL_USER_OBJ:
+			perm &= (m >> 6) | ~0007;
+			m &= (mode_t)(perm << 6) | ~0700;
+			break;
+		case ACL_USER:
+		case ACL_GROUP:
+			more = 1;
+			break;
+		case ACL_GROUP_OBJ:
+			group = e;
+			break;
+		case ACL_OTHER:
+			perm &= m | ~0007;
+			m &= perm | ~0007;
+			break;
+		case ACL_MASK:
+			mask = e;
+			more = 1;
+			break;
+		default:
+			return -EINVAL;
+		}
+		put16(e + 2, perm);
+	}
+	if (!mask)
+		mask = group;
+	if (!mask)
+		return -EINVAL;
+	put16(mask + 2, get16(mask + 2) & ((m >> 3) | ~0007));
+	m &= (mode_t)(get16(mask + 2) << 3) | ~0070;
+	*mode = (*mode & ~(mode_t)0777) | m;
+	return more;
+}
+
+/* A new object's mode and ACLs, as the kernel's posix_acl_create() gives
+ * them where POSIX ACLs are checked (upper->posix_acl; else the kernel
+ * applied the umask already): where directory @pfd has a default ACL,
+ * the object gets it as its access ACL, limited by *mode (and the mode by
+ * it; no umask), and a directory gets it as its default ACL too; else the
+ * umask applies.  The ACLs are set on @dirfd/@name only once its mode is
+ * (a chmod would change their mask): *acl and *dflt (g_free) hold them
+ * meanwhile, *len their size. */
+static int inherit(struct lfs_upper *u, int pfd, const struct lfs_new_obj *o,
+		   const struct lfs_caller *c, mode_t *mode,
+		   unsigned char **acl, unsigned char **dflt, size_t *len)
+{
+	g_autofree char *ppath = lfs_live_proc_path(pfd, ".");
+	g_autofree unsigned char *buf = g_malloc(ACL_MAX_BYTES);
+	ssize_t n;
+	int more;
+
+	*acl = *dflt = NULL;
+	if (!u->posix_acl || S_ISLNK(o->mode))
+		return 0;
+	n = getxattr(ppath, "system.posix_acl_default", buf, ACL_MAX_BYTES);
+	if (n < 0 && errno != ENODATA && errno != EOPNOTSUPP)
+		return -errno;
+	if (n <= 0) {
+		*mode &= ~(c->umask & 0777);
+		return 0;
+	}
+	*len = (size_t)n;
+	if (S_ISDIR(o->mode))
+		*dflt = g_memdup2(buf, *len);
+	more = acl_masq(buf, *len, mode);
+	if (more < 0)
+		return more;
+	if (more)
+		*acl = g_steal_pointer(&buf);
+	return 0;
+}
+
+static int set_acl(const char *path, const char *xname,
+		   const unsigned char *acl, size_t len)
+{
+	if (acl && lsetxattr(path, xname, acl, len, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Owner and mode of a new object, as the kernel would have made them for
  * the caller: the caller's uid; the directory's gid where it is setgid
  * (and a new directory setgid too), else the caller's; the mode exactly
- * as asked (our own umask must not take bits away). */
+ * as asked (our own umask must not take bits away), or as the umask or
+ * the directory's default ACL make it (inherit()). */
 static int own(struct lfs_upper *u, int dirfd, const char *name, int pfd,
 	       const struct lfs_new_obj *o, const struct lfs_caller *c)
 {
+	g_autofree unsigned char *acl = NULL, *dflt = NULL;
+	g_autofree char *path = lfs_live_proc_path(dirfd, name);
 	struct stat ps;
 	gid_t gid = c->gid;
 	mode_t mode = o->mode & 07777;
+	size_t len = 0;
+	int err;
 
 	if (fstat(pfd, &ps) < 0)
 		return -errno;
@@ -96,10 +222,20 @@ static int own(struct lfs_upper *u, int dirfd, const char *name, int pfd,
 		if (S_ISDIR(o->mode))
 			mode |= S_ISGID;
 	}
+	err = inherit(u, pfd, o, c, &mode, &acl, &dflt, &len);
+	if (err)
+		return err;
 	if (fchownat(dirfd, name, c->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (!S_ISLNK(o->mode) && fchmodat(dirfd, name, mode, 0) < 0)
 		return -errno;
+	/* The upper's file system may have given it the directory's ACLs
+	 * already (not in the work directory): these are the same. */
+	err = set_acl(path, "system.posix_acl_access", acl, len);
+	if (!err)
+		err = set_acl(path, "system.posix_acl_default", dflt, len);
+	if (err)
+		return err;
 	return lfs_upper_record_owner(u, dirfd, name);
 }
 

@@ -74,6 +74,9 @@
  *   ftruncate SLOT SIZE, fchmod SLOT MODE, fchown SLOT UID GID, fsync SLOT
  *   fls SLOT                    as ls, from the start (a rewinddir: what
  *                               the directory holds now)
+ *   umask MODE                  the umask for the ops that follow (0 at the
+ *                               start: a script's modes are the modes
+ *                               wanted)
  *   as UID GID                  the ops that follow run with these effective
  *                               ids and no supplementary groups (as 0 0
  *                               goes back to root: the saved id stays 0)
@@ -1231,6 +1234,13 @@ static int op_fls(char **w, size_t *len, struct os_out *o)
 	return os_list(fd, o);
 }
 
+static int op_umask(char **w, size_t *len, struct os_out *o)
+{
+	(void)len, (void)o;
+	umask(os_num(w[1], 8));
+	return 0;
+}
+
 /* The effective ids only: the saved set-user-ID stays root's, so "as 0 0"
  * can go back, and root's capabilities with it. */
 static int op_as(char **w, size_t *len, struct os_out *o)
@@ -1295,6 +1305,7 @@ static const struct os_op {
     {"fchown", 3, 3, 0, op_fchown},
     {"fsync", 1, 1, 0, op_fsync},
     {"fls", 1, 1, 0, op_fls},
+    {"umask", 1, 1, 0, op_umask},
     {"as", 2, 2, 0, op_as},
 };
 
