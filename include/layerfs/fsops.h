@@ -38,6 +38,12 @@ int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
 void lfs_fs_forget(struct lfs_mount *m, uint64_t id, uint64_t n);
 /* Whether the mount takes writes (it has an upper directory). */
 bool lfs_fs_writable(const struct lfs_mount *m);
+/* Whether the kernel should check POSIX ACLs (and leave the umask of a
+ * new object to us, so that a default ACL can take its place), as
+ * overlayfs does: a writable mount that shows xattrs and owners as they
+ * are stored (an ACL names owners too).  @on: what INIT agreed. */
+bool lfs_fs_posix_acl(const struct lfs_mount *m);
+void lfs_fs_set_posix_acl(struct lfs_mount *m, bool on);
 int lfs_fs_getattr(struct lfs_mount *m, uint64_t ino, struct stat *st);
 /* The target in *target (g_free). */
 int lfs_fs_readlink(struct lfs_mount *m, uint64_t ino, char **target);

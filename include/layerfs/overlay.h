@@ -68,6 +68,12 @@ struct lfs_onode {
 	uint64_t nlookup;   /* the kernel's count */
 	GPtrArray *aliases; /* struct lfs_alias *; the first is used */
 	bool hashed;	    /* found by its ino (ov->by_ino) */
+	uint64_t upper_ino; /* its upper's st_ino, 0 while it has none */
+	bool copied;	    /* copied up by this mount: its lower names are
+			     * its names (lfs_ovl_copied_up) */
+	char *orphan;	    /* its upper's name in the work directory once
+			     * its last name went while it was in use
+			     * (lfs_ovl_orphaned), else NULL */
 	struct lfs_olist *list; /* cached listing (DIR), or NULL */
 	uint64_t list_gen;	/* bumped when the directory changes */
 	GList lru;		/* link in the listing cache */
@@ -110,6 +116,12 @@ struct lfs_ovl_options {
 	const struct lfs_live *upper; /* borrowed */
 	const struct lfs_logger *lg;
 	uint64_t cache_bytes; /* listings cached; 0: LFS_TREE_CACHE_DEFAULT */
+	/* The work directory, where an object removed while in use keeps
+	 * its upper (lfs_ovl_orphaned), and how to remove it from there
+	 * once the last user is gone. */
+	int workfd; /* borrowed */
+	void (*drop_orphan)(void *ctx, const char *name);
+	void *ctx;
 };
 
 /* Open the namespace; the root is node 1 (FUSE's root id). */
@@ -158,6 +170,7 @@ struct lfs_ovl_res {
 	uint64_t ino;	  /* the node's ino */
 	bool upper;	  /* the upper has it */
 	nlink_t upper_nlink; /* ... with this many links */
+	uint64_t upper_ino;  /* ... and this st_ino there */
 	bool opaque;	  /* DIR: hides what is below */
 	bool metacopy;	  /* REG: upper metadata over lower data */
 	uint64_t lower;	  /* lower number of its lower part, 0: none */
@@ -172,6 +185,11 @@ void lfs_ovl_res_clear(struct lfs_ovl_res *res);
 int lfs_ovl_child(struct lfs_ovl *ov, struct lfs_onode *parent,
 		  const char *name, struct lfs_ovl_res *res,
 		  struct lfs_onode **node);
+/* The directory node in the table that shows the lower directory at
+ * @path (from the root of the lower stack) as its lower part, wherever
+ * it is now (a renamed directory shows the one it had), referenced; NULL
+ * if there is none. */
+struct lfs_onode *lfs_ovl_lower_dir_node(struct lfs_ovl *ov, const char *path);
 /* A directory descriptor and a name there for @n's upper ("." for the
  * root); *hold (put it) keeps the descriptor's owner alive. */
 int lfs_ovl_upper_at(struct lfs_ovl *ov, struct lfs_onode *n,
@@ -198,6 +216,22 @@ void lfs_ovl_linked(struct lfs_ovl *ov, struct lfs_onode *n,
  * object's last name (its ino may now be reused by the upper). */
 void lfs_ovl_unlinked(struct lfs_ovl *ov, struct lfs_onode *n,
 		      struct lfs_onode *parent, const char *name, bool last);
+/* @n was copied up (or found copied up by another node): its upper's
+ * st_ino is @upper_ino. */
+void lfs_ovl_copied_up(struct lfs_ovl *ov, struct lfs_onode *n,
+		       uint64_t upper_ino);
+/* Whether @n, which the caller holds once, is still in use otherwise (an
+ * open file; a directory always, as the kernel may hold one as a working
+ * directory with no reference to show for it) and has no name but
+ * @parent/@name: if that name goes, its upper must be kept (orphaned). */
+bool lfs_ovl_in_use(struct lfs_ovl *ov, struct lfs_onode *n,
+		    const struct lfs_onode *parent, const char *name);
+/* @n's upper, its last name gone, is now @name in the work directory
+ * (taken over); it is removed from there when @n is freed.  Until then
+ * @n's attributes, xattrs and data are there, as a local file system
+ * keeps an unlinked inode for its open files: nlink 0, fstat, fchmod and
+ * reads to the end still work. */
+void lfs_ovl_orphaned(struct lfs_ovl *ov, struct lfs_onode *n, char *name);
 void lfs_ovl_renamed(struct lfs_ovl *ov, struct lfs_onode *n,
 		     struct lfs_onode *parent, const char *name,
 		     struct lfs_onode *newparent, const char *newname);

@@ -68,6 +68,8 @@ struct lfs_upper {
 	bool metacopy;
 	bool rename_whiteout; /* renameat2(RENAME_WHITEOUT) works here */
 	bool record_owner;    /* write owner records (live.override's) */
+	bool posix_acl;	      /* the kernel checks POSIX ACLs and leaves
+			       * the umask to us (lfs_fs_posix_acl()) */
 	const struct lfs_logger *lg;
 	struct lfs_ovl *ov;	    /* set once the namespace exists */
 	struct lfs_stream **streams; /* lower data (set by the mount) */
@@ -91,6 +93,9 @@ void lfs_upper_free(struct lfs_upper *u);
 char *lfs_upper_tmpname(struct lfs_upper *u);
 /* Remove @name from the work directory, recursively for a directory. */
 int lfs_upper_work_remove(struct lfs_upper *u, const char *name);
+/* Remove an orphan (see lfs_ovl_orphaned) from the work directory;
+ * @ctx is the struct lfs_upper. */
+void lfs_upper_drop_orphan(void *ctx, const char *name);
 /* Keep the owner record of @name in @dirfd up to date with its owner
  * and mode, where the mount keeps records (xattr_permissions=). */
 int lfs_upper_record_owner(struct lfs_upper *u, int dirfd, const char *name);
@@ -122,7 +127,8 @@ int lfs_upper_adopt_root(struct lfs_upper *u);
 
 /* What a new object is. */
 struct lfs_new_obj {
-	mode_t mode;	    /* S_IFMT and permission bits (umask applied) */
+	mode_t mode;	    /* S_IFMT and permission bits (the umask
+			     * applied, unless upper->posix_acl) */
 	dev_t rdev;	    /* CHR, BLK */
 	const char *target; /* LNK */
 	int flags;	    /* REG: open(2) flags for the returned fd */
@@ -138,6 +144,13 @@ int lfs_upper_create(struct lfs_upper *u, struct lfs_onode *parent,
 /* A new name @parent/@name for @n (not a directory). */
 int lfs_upper_link(struct lfs_upper *u, struct lfs_onode *n,
 		   struct lfs_onode *parent, const char *name);
+/* If @parent/@name (resolved as @res; its node *node, or NULL) is a name
+ * of a lower file with others, and is to go: the file goes up first (its
+ * metadata), with all its names, so the names left keep one file and
+ * count one link fewer; *node (referenced) and @res are then the copy's. */
+int lfs_upper_lift_links(struct lfs_upper *u, struct lfs_onode *parent,
+			 const char *name, struct lfs_ovl_res *res,
+			 struct lfs_onode **node);
 /* Remove @name from @parent: unlink (@dir false) or rmdir. */
 int lfs_upper_remove(struct lfs_upper *u, struct lfs_onode *parent,
 		     const char *name, bool dir);

@@ -15,6 +15,19 @@ bool lfs_fs_writable(const struct lfs_mount *m)
 	return m->ovl != NULL;
 }
 
+bool lfs_fs_posix_acl(const struct lfs_mount *m)
+{
+	return m->ovl && !m->noxattrs && !m->uids.ranges && !m->uids.squash &&
+	       !m->gids.ranges && !m->gids.squash &&
+	       m->upper->live.override == LFS_OVERRIDE_NONE;
+}
+
+void lfs_fs_set_posix_acl(struct lfs_mount *m, bool on)
+{
+	if (m->upper)
+		m->upper->posix_acl = on && lfs_fs_posix_acl(m);
+}
+
 void lfs_fs_show(const struct lfs_mount *m, struct stat *st)
 {
 	st->st_uid = lfs_idmap_show(&m->uids, st->st_uid);

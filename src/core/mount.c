@@ -214,6 +214,9 @@ static gboolean open_upper(struct lfs_mount *m, const struct lfs_options *o,
 	m->upper->streams = m->streams;
 	m->upper->nlayers = m->nlayers;
 	vo.upper = &m->upper->live;
+	vo.workfd = m->upper->workfd;
+	vo.drop_orphan = lfs_upper_drop_orphan;
+	vo.ctx = m->upper;
 	err = lfs_ovl_new(&vo, &m->ovl);
 	if (err)
 		return lfs_fail(error, -err, "upper directory %s: %s",

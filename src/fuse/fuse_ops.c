@@ -84,6 +84,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* POSIX ACLs are permissions too (overlayfs checks them); a new
+	 * object's umask is then ours to apply, as a default ACL of its
+	 * directory replaces it. */
+	if (lfs_fs_posix_acl(f->m) && (conn->capable & FUSE_CAP_POSIX_ACL) &&
+	    (conn->capable & FUSE_CAP_DONT_MASK)) {
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+		lfs_fs_set_posix_acl(f->m, true);
+	}
 	/* File data changes only through the mount: no attribute check
 	 * before cached reads (libfuse asks for it by default). */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;

@@ -43,6 +43,10 @@ static void node_free(struct lfs_ovl *ov, struct lfs_onode *n)
 		lfs_olist_unref(n->list);
 	if (n->dirfd >= 0)
 		close(n->dirfd);
+	/* The last user of a removed object is gone: so is its upper. */
+	if (n->orphan && ov->drop_orphan)
+		ov->drop_orphan(ov->ctx, n->orphan);
+	g_free(n->orphan);
 	g_free(n->lower_path);
 	g_mutex_clear(&n->lock);
 	g_free(n);
@@ -73,6 +77,9 @@ int lfs_ovl_new(const struct lfs_ovl_options *o, struct lfs_ovl **out)
 	ov->lower = o->lower;
 	ov->upper = o->upper;
 	ov->lg = o->lg;
+	ov->workfd = o->workfd;
+	ov->drop_orphan = o->drop_orphan;
+	ov->ctx = o->ctx;
 	ov->budget = o->cache_bytes ? o->cache_bytes : LFS_TREE_CACHE_DEFAULT;
 	ov->seed = g_random_int() | (uint64_t)g_random_int() << 32;
 	g_mutex_init(&ov->lock);
@@ -239,6 +246,26 @@ static struct lfs_alias *take_alias(struct lfs_onode *n,
 	return NULL;
 }
 
+/* Whether node @n, found by the ino of @p/@name (resolved as @res), is
+ * the object that name shows (lock held).  Names of one object share its
+ * ino, but so may two objects: a lower hardlink whose names the upper
+ * does not all hold (one under a directory renamed since was not found
+ * to be linked at copy-up) shows the lower file at the names left out,
+ * and the copy (with the lower ino as its origin) at the others.  An
+ * upper object is known by its upper inode; one being copied up this
+ * moment is still the node that has the name; a lower one joins a node
+ * that has no upper, or one copied up from it by this mount. */
+static bool same_object(const struct lfs_onode *n, const struct lfs_onode *p,
+			const char *name, const struct lfs_ovl_res *res)
+{
+	if (n->type != res->type)
+		return false; /* cannot happen unless the upper lies */
+	if (res->upper)
+		return n->upper_ino ? n->upper_ino == res->upper_ino
+				    : has_alias(n, p, name);
+	return !n->upper_ino || (n->copied && n->lower == res->lower);
+}
+
 /* The node for @res, found by its ino or made, with a kernel count and a
  * reference for the caller, named @p/@name. */
 static struct lfs_onode *node_for(struct lfs_ovl *ov, struct lfs_onode *p,
@@ -249,11 +276,12 @@ static struct lfs_onode *node_for(struct lfs_ovl *ov, struct lfs_onode *p,
 
 	g_mutex_lock(&ov->lock);
 	n = g_hash_table_lookup(ov->by_ino, &res->ino);
-	if (n && n->type != res->type)
-		n = NULL; /* cannot happen unless the upper lies */
+	if (n && !same_object(n, p, name, res))
+		n = NULL;
 	if (!n) {
 		n = node_new(res->type, res->ino);
 		n->id = ov->next_id++;
+		n->upper_ino = res->upper ? res->upper_ino : 0;
 		n->upper = res->upper;
 		n->lower = res->lower;
 		n->opaque = res->opaque;
@@ -297,6 +325,30 @@ static void state(struct lfs_onode *n, struct ovl_state *s)
 	g_mutex_unlock(&n->lock);
 }
 
+/* Whether @n still has a name (the root always). */
+static bool named(struct lfs_ovl *ov, struct lfs_onode *n)
+{
+	bool named;
+
+	g_mutex_lock(&ov->lock);
+	named = n == ov->root || n->aliases->len;
+	g_mutex_unlock(&ov->lock);
+	return named;
+}
+
+/* The name in the work directory of @n's upper if @n is an orphan (no
+ * name left), for g_free, else NULL. */
+static char *orphan_name(struct lfs_ovl *ov, struct lfs_onode *n)
+{
+	char *name = NULL;
+
+	g_mutex_lock(&ov->lock);
+	if (!n->aliases->len && n->orphan)
+		name = g_strdup(n->orphan);
+	g_mutex_unlock(&ov->lock);
+	return name;
+}
+
 int lfs_ovl_dirfd(struct lfs_ovl *ov, struct lfs_onode *n)
 {
 	struct lfs_onode *p = NULL;
@@ -309,13 +361,18 @@ int lfs_ovl_dirfd(struct lfs_ovl *ov, struct lfs_onode *n)
 	g_mutex_unlock(&n->lock);
 	if (fd >= 0 || err)
 		return fd >= 0 ? fd : err;
-	err = lfs_ovl_alias(ov, n, &p, &name);
-	if (err)
-		return err;
-	pfd = lfs_ovl_dirfd(ov, p);
-	if (pfd < 0) {
-		lfs_ovl_put(ov, p);
-		return pfd;
+	name = orphan_name(ov, n);
+	if (name) {
+		pfd = ov->workfd;
+	} else {
+		err = lfs_ovl_alias(ov, n, &p, &name);
+		if (err)
+			return err;
+		pfd = lfs_ovl_dirfd(ov, p);
+		if (pfd < 0) {
+			lfs_ovl_put(ov, p);
+			return pfd;
+		}
 	}
 	fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	err = fd < 0 ? -errno : 0;
@@ -414,6 +471,18 @@ static void find_lower(struct lfs_ovl *ov, struct lfs_onode *p,
 	res->lower_path = g_steal_pointer(&path);
 }
 
+/* The links lower object @lower has below (0 if it is gone). */
+static nlink_t lower_nlink(struct lfs_ovl *ov, uint64_t lower)
+{
+	struct lfs_obj o;
+	struct stat st;
+
+	if (lfs_tree_obj(ov->lower, lower, &o) < 0)
+		return 0;
+	lfs_tree_stat(ov->lower, &o, &st);
+	return st.st_nlink;
+}
+
 /* @name found in the upper as @e. */
 static void resolve_upper(struct lfs_ovl *ov, struct lfs_onode *p,
 			  const struct ovl_state *ps, const char *name,
@@ -424,6 +493,7 @@ static void resolve_upper(struct lfs_ovl *ov, struct lfs_onode *p,
 
 	res->upper = true;
 	res->upper_nlink = e->st.st_nlink;
+	res->upper_ino = e->st.st_ino;
 	res->type = e->st.st_mode & S_IFMT;
 	if (e->kind == LFS_LIVE_DIR) {
 		res->opaque = e->opaque;
@@ -440,6 +510,12 @@ static void resolve_upper(struct lfs_ovl *ov, struct lfs_onode *p,
 	}
 	res->ino = e->origin ? e->origin
 			     : (res->lower ? res->lower : own);
+	/* A copy without our origin (kernel overlayfs made it) of a lower
+	 * hardlink: overlayfs broke the link at copy-up, so the lower's
+	 * other names are other files, and it gives the copy the upper's
+	 * number (ovl_getattr()); so do we, or two files would share one. */
+	if (!e->origin && res->lower && lower_nlink(ov, res->lower) > 1)
+		res->ino = own;
 }
 
 int lfs_ovl_resolve(struct lfs_ovl *ov, struct lfs_onode *p, const char *name,
@@ -526,7 +602,7 @@ int lfs_ovl_child(struct lfs_ovl *ov, struct lfs_onode *parent,
 		return err;
 	g_mutex_lock(&ov->lock);
 	*node = g_hash_table_lookup(ov->by_ino, &res->ino);
-	if (*node && (*node)->type == res->type)
+	if (*node && same_object(*node, parent, name, res))
 		lfs_onode_ref(*node);
 	else
 		*node = NULL;
@@ -562,6 +638,32 @@ bool lfs_ovl_lower_has(struct lfs_ovl *ov, struct lfs_onode *dir,
 	if (!s.lower || s.opaque)
 		return false;
 	return lower_child(ov, s.lower, name, &o) == 0;
+}
+
+struct lfs_onode *lfs_ovl_lower_dir_node(struct lfs_ovl *ov, const char *path)
+{
+	struct lfs_onode *n;
+	struct ovl_state s;
+	struct lfs_obj o;
+
+	if (lower_path_obj(ov, path, &o) < 0 || o.type != S_IFDIR)
+		return NULL;
+	/* A merged directory's ino is its lower one's. */
+	g_mutex_lock(&ov->lock);
+	n = g_hash_table_lookup(ov->by_ino, &o.ino);
+	if (n && (n->type != S_IFDIR || (n != ov->root && !n->aliases->len)))
+		n = NULL;
+	if (n)
+		lfs_onode_ref(n);
+	g_mutex_unlock(&ov->lock);
+	if (!n)
+		return NULL;
+	state(n, &s);
+	if (s.lower != o.ino || s.opaque) {
+		lfs_ovl_put(ov, n);
+		return NULL;
+	}
+	return n;
 }
 
 int lfs_ovl_lower_obj(struct lfs_ovl *ov, struct lfs_onode *n,
@@ -607,6 +709,50 @@ void lfs_ovl_unlinked(struct lfs_ovl *ov, struct lfs_onode *n,
 	lfs_ovl_dir_changed(ov, parent);
 }
 
+void lfs_ovl_copied_up(struct lfs_ovl *ov, struct lfs_onode *n,
+		       uint64_t upper_ino)
+{
+	g_mutex_lock(&ov->lock);
+	n->upper_ino = upper_ino;
+	n->copied = true;
+	g_mutex_unlock(&ov->lock);
+}
+
+bool lfs_ovl_in_use(struct lfs_ovl *ov, struct lfs_onode *n,
+		    const struct lfs_onode *parent, const char *name)
+{
+	bool other = false, in_use;
+
+	g_mutex_lock(&ov->lock);
+	for (guint i = 0; i < n->aliases->len; i++) {
+		const struct lfs_alias *a = n->aliases->pdata[i];
+
+		if (a->parent != parent || strcmp(a->name, name) != 0)
+			other = true;
+	}
+	/* The table's reference and the caller's; any more is an open file
+	 * (or a call under way, for which keeping the upper a little
+	 * longer does no harm). */
+	in_use = !other && n->nlookup &&
+		 (n->type == S_IFDIR || g_atomic_int_get(&n->refs) > 2);
+	g_mutex_unlock(&ov->lock);
+	return in_use;
+}
+
+void lfs_ovl_orphaned(struct lfs_ovl *ov, struct lfs_onode *n, char *name)
+{
+	char *old;
+
+	g_mutex_lock(&ov->lock);
+	old = n->orphan;
+	n->orphan = name;
+	g_mutex_unlock(&ov->lock);
+	/* Cannot happen: a node loses its last name once. */
+	if (old && ov->drop_orphan)
+		ov->drop_orphan(ov->ctx, old);
+	g_free(old);
+}
+
 void lfs_ovl_renamed(struct lfs_ovl *ov, struct lfs_onode *n,
 		     struct lfs_onode *parent, const char *name,
 		     struct lfs_onode *newparent, const char *newname)
@@ -638,7 +784,8 @@ uint64_t lfs_ovl_parent_id(struct lfs_ovl *ov, struct lfs_onode *n)
 /* ---- attributes ------------------------------------------------------ */
 
 /* Where @n's upper is: a directory descriptor and a name in it ("." for
- * the root), borrowed from @n's parent, which *hold keeps alive. */
+ * the root), borrowed from @n's parent, which *hold keeps alive; for an
+ * orphan, the work directory and its name there (*hold NULL). */
 static int upper_at(struct lfs_ovl *ov, struct lfs_onode *n,
 		    struct lfs_onode **hold, char **name)
 {
@@ -649,6 +796,9 @@ static int upper_at(struct lfs_ovl *ov, struct lfs_onode *n,
 		*name = g_strdup(".");
 		return lfs_ovl_dirfd(ov, n);
 	}
+	*name = orphan_name(ov, n);
+	if (*name)
+		return ov->workfd;
 	err = lfs_ovl_alias(ov, n, hold, name);
 	if (err)
 		return err;
@@ -685,6 +835,7 @@ static int stat_upper(struct lfs_ovl *ov, struct lfs_onode *n,
 	struct lfs_onode *hold;
 	g_autofree char *name = NULL;
 	int fd = upper_at(ov, n, &hold, &name);
+	bool orphan = !hold && n != ov->root;
 	int err = 0;
 
 	if (fd < 0)
@@ -698,6 +849,12 @@ static int stat_upper(struct lfs_ovl *ov, struct lfs_onode *n,
 		return err == -ENOENT ? -ESTALE : err;
 	if ((st->st_mode & S_IFMT) != n->type)
 		return -ESTALE;
+	/* An orphan: the work directory's name for it is ours, and a
+	 * removed directory holds nothing. */
+	if (orphan && S_ISDIR(st->st_mode))
+		st->st_nlink = 0;
+	else if (orphan && st->st_nlink)
+		st->st_nlink--;
 	if (s->metacopy && s->lower) {
 		struct lfs_obj o;
 		struct stat lst;
@@ -708,7 +865,7 @@ static int stat_upper(struct lfs_ovl *ov, struct lfs_onode *n,
 			st->st_blocks = lst.st_blocks;
 		}
 	}
-	if (S_ISDIR(st->st_mode) && s->lower && !s->opaque)
+	if (S_ISDIR(st->st_mode) && s->lower && !s->opaque && !orphan)
 		st->st_nlink = 2 + merged_subdirs(ov, n);
 	return 0;
 }
@@ -726,6 +883,10 @@ int lfs_ovl_stat(struct lfs_ovl *ov, struct lfs_onode *n, struct stat *st)
 		err = lfs_tree_obj(ov->lower, s.lower, &o);
 		if (err == 0)
 			lfs_tree_stat(ov->lower, &o, st);
+		/* Removed (still open): the lower's links are not its own,
+		 * as a local file system counts (overlayfs shows them). */
+		if (err == 0 && !named(ov, n))
+			st->st_nlink = 0;
 	}
 	if (err)
 		return err;

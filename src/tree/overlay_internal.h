@@ -8,6 +8,9 @@ struct lfs_ovl {
 	struct lfs_tree *lower;
 	const struct lfs_live *upper;
 	const struct lfs_logger *lg;
+	int workfd; /* borrowed; see lfs_ovl_options */
+	void (*drop_orphan)(void *ctx, const char *name);
+	void *ctx;
 	struct lfs_onode *root;
 	uint64_t seed;	 /* for listing cookies: per mount, never guessed */
 	uint64_t budget; /* bytes cached listings may take */

@@ -226,6 +226,7 @@ static int copied_by_another(struct lfs_upper *u, struct lfs_onode *n,
 	if (!err) {
 		n->upper = true;
 		n->metacopy = e.metacopy;
+		lfs_ovl_copied_up(u->ov, n, e.st.st_ino);
 	}
 	lfs_live_ent_clear(&e);
 	lfs_ovl_put(u->ov, hold);
@@ -240,6 +241,7 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, -1, data, size };
 	struct lfs_onode *hold = NULL;
 	g_autofree char *name = NULL;
+	struct stat ust;
 	int pfd, err;
 
 	err = lfs_tree_obj(t, n->lower, &c.lower);
@@ -279,9 +281,12 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	 * upper has it, as this copy would have made it. */
 	if (err == -EEXIST)
 		return copied_by_another(u, n, pfd, name, hold);
+	if (!err && fstatat(pfd, name, &ust, AT_SYMLINK_NOFOLLOW) < 0)
+		err = -errno;
 	lfs_ovl_put(u->ov, hold);
 	if (err)
 		return err;
+	lfs_ovl_copied_up(u->ov, n, ust.st_ino);
 	n->upper = true;
 	n->metacopy = !c.data;
 	count(&u->st.copy_ups, 1);
@@ -311,30 +316,29 @@ static struct lfs_onode *walk_dir(struct lfs_ovl *ov, char **parts,
 	return d;
 }
 
-/* Give @n's new upper the lower name @path too, if that name still shows
- * the same lower file. */
-static void link_name(struct lfs_upper *u, struct lfs_onode *n,
-		      const char *path)
+/* Give @n's new upper the name @base in directory @d too, if that name
+ * still shows the same lower file; true if it does (linked or not). */
+static bool link_in(struct lfs_upper *u, struct lfs_onode *n,
+		    struct lfs_onode *d, const char *base, const char *path)
 {
-	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
-	size_t k = g_strv_length(parts);
-	struct lfs_onode *d = k ? walk_dir(u->ov, parts, k - 1) : NULL;
 	struct lfs_onode *hold = NULL;
 	g_autofree char *sname = NULL;
 	struct lfs_ovl_res res = { 0 };
+	bool same;
 	int sfd, pfd;
 
-	if (!d)
-		return;
-	if (lfs_ovl_resolve(u->ov, d, parts[k - 1], &res) == 0 &&
-	    !res.upper && res.ino == n->ino &&
-	    lfs_upper_copy_up(u, d, false, 0) == 0 &&
+	same = lfs_ovl_resolve(u->ov, d, base, &res) == 0 && !res.upper &&
+	       res.ino == n->ino;
+	lfs_ovl_res_clear(&res);
+	if (!same)
+		return false;
+	if (lfs_upper_copy_up(u, d, false, 0) == 0 &&
 	    (pfd = lfs_ovl_dirfd(u->ov, d)) >= 0 &&
 	    (sfd = lfs_ovl_upper_at(u->ov, n, &hold, &sname)) >= 0) {
 		struct dir_times dt;
 
 		dir_times_save(&dt, pfd);
-		if (linkat(sfd, sname, pfd, parts[k - 1], 0) < 0)
+		if (linkat(sfd, sname, pfd, base, 0) < 0)
 			lfs_warn(u->lg, "upper: cannot link \"%s\" to its "
 					"copied-up hardlink: %s",
 				 path, g_strerror(errno));
@@ -342,7 +346,37 @@ static void link_name(struct lfs_upper *u, struct lfs_onode *n,
 			dir_times_restore(&dt);
 		lfs_ovl_put(u->ov, hold);
 	}
-	lfs_ovl_res_clear(&res);
+	return true;
+}
+
+/* Give @n's new upper the lower name @path too, if that name still shows
+ * the same lower file: at the same path, or in the directory that shows
+ * its lower directory now, if that was renamed and the kernel holds it
+ * (the usual case: the other name is beside the one being copied up). */
+static void link_name(struct lfs_upper *u, struct lfs_onode *n,
+		      const char *path)
+{
+	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+	size_t k = g_strv_length(parts);
+	struct lfs_onode *d = k ? walk_dir(u->ov, parts, k - 1) : NULL;
+	const char *slash = strrchr(path, '/');
+	g_autofree char *dir = NULL;
+	struct lfs_onode *moved = NULL;
+
+	if (!k)
+		return;
+	if (d && link_in(u, n, d, parts[k - 1], path)) {
+		lfs_ovl_put(u->ov, d);
+		return;
+	}
+	/* The root is never renamed. */
+	if (slash) {
+		dir = g_strndup(path, slash - path);
+		moved = lfs_ovl_lower_dir_node(u->ov, dir);
+	}
+	if (moved && moved != d)
+		link_in(u, n, moved, parts[k - 1], path);
+	lfs_ovl_put(u->ov, moved);
 	lfs_ovl_put(u->ov, d);
 }
 
@@ -350,8 +384,9 @@ static void link_name(struct lfs_upper *u, struct lfs_onode *n,
  * name that still shows it becomes a hardlink of the copy, so a write
  * through one name shows through all, now and after a remount (kernel
  * overlayfs needs index=on for that).  A name whose directory was renamed
- * since is not found at its lower path; it still reaches the copy in
- * this mount (one node per inode), but not after a remount. */
+ * since is found where that directory is now while the kernel holds it;
+ * one that is not found still reaches the copy in this mount (one node
+ * per inode), and shows the lower file after a remount. */
 static void link_group(struct lfs_upper *u, struct lfs_onode *n)
 {
 	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
@@ -421,22 +456,27 @@ int lfs_upper_copy_up(struct lfs_upper *u, struct lfs_onode *n, bool data,
 {
 	struct lfs_onode *p = NULL;
 	g_autofree char *name = NULL;
-	bool done;
+	bool done, up;
 	int err;
 
 	g_mutex_lock(&n->lock);
-	done = n->upper && !(data && n->metacopy);
+	up = n->upper;
+	done = up && !(data && n->metacopy);
 	g_mutex_unlock(&n->lock);
 	if (done)
 		return 0;
-	/* Parents first; a parent, once up, stays up. */
-	err = lfs_ovl_alias(u->ov, n, &p, &name);
-	if (err)
-		return err;
-	err = lfs_upper_copy_up(u, p, false, 0);
-	lfs_ovl_put(u->ov, p);
-	if (err)
-		return err;
+	/* Parents first; a parent, once up, stays up.  An object up already
+	 * only needs its data, in place (and one removed while open has no
+	 * parent). */
+	if (!up) {
+		err = lfs_ovl_alias(u->ov, n, &p, &name);
+		if (err)
+			return err;
+		err = lfs_upper_copy_up(u, p, false, 0);
+		lfs_ovl_put(u->ov, p);
+		if (err)
+			return err;
+	}
 	g_mutex_lock(&n->lock);
 	if (!n->upper) {
 		err = copy_one(u, n, data, size);

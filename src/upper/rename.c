@@ -131,8 +131,9 @@ static int prepare(struct lfs_upper *u, struct side *s, struct lfs_onode *to)
 }
 
 /* The merged view of directory @s holds nothing; if its upper still
- * hides lower entries, swap it for an empty opaque directory. */
-static int clear_target_dir(struct lfs_upper *u, struct side *s)
+ * hides lower entries, swap it for an empty opaque directory.  The one
+ * swapped out is cleared, or with @keep kept (its name in *keep). */
+static int clear_target_dir(struct lfs_upper *u, struct side *s, char **keep)
 {
 	g_autofree char *tmp = NULL, *path = NULL;
 	struct lfs_olist *l;
@@ -163,6 +164,10 @@ static int clear_target_dir(struct lfs_upper *u, struct side *s)
 		err = -errno;
 		unlinkat(u->workfd, tmp, AT_REMOVEDIR);
 		return err;
+	}
+	if (keep) {
+		*keep = g_steal_pointer(&tmp);
+		return 0;
 	}
 	return lfs_upper_work_remove(u, tmp);
 }
@@ -231,7 +236,8 @@ int lfs_upper_rename(struct lfs_upper *u, struct lfs_onode *parent,
 		     const char *newname, unsigned int flags)
 {
 	struct side a = { parent, name, -1 }, b = { newparent, newname, -1 };
-	bool exchange = flags & RENAME_EXCHANGE, below, last;
+	bool exchange = flags & RENAME_EXCHANGE, below, last, keep;
+	g_autofree char *kept = NULL;
 	int err;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
@@ -246,6 +252,14 @@ int lfs_upper_rename(struct lfs_upper *u, struct lfs_onode *parent,
 	/* Two names of one file: rename(2) does nothing. */
 	if (b.exists && a.res.ino == b.res.ino && !exchange)
 		goto out;
+	/* A target that is a name of a lower hardlink goes as unlink(2)
+	 * would take it. */
+	if (b.exists && !exchange) {
+		err = lfs_upper_lift_links(u, newparent, newname, &b.res,
+					   &b.node);
+		if (err)
+			goto out;
+	}
 	err = lfs_upper_copy_up(u, newparent, false, 0);
 	if (!err)
 		err = lfs_upper_copy_up(u, parent, false, 0);
@@ -257,17 +271,28 @@ int lfs_upper_rename(struct lfs_upper *u, struct lfs_onode *parent,
 		err = a.fd < 0 ? a.fd : b.fd;
 		goto out;
 	}
+	/* A target in use that loses its last name keeps its upper in the
+	 * work directory, as lfs_upper_remove() does. */
+	keep = !exchange && b.exists && b.res.upper && b.node &&
+	       lfs_ovl_in_use(u->ov, b.node, newparent, newname);
 	err = prepare(u, &a, newparent);
 	if (!err && exchange)
 		err = prepare(u, &b, parent);
 	else if (!err && b.exists && b.res.type == S_IFDIR)
-		err = clear_target_dir(u, &b);
+		err = clear_target_dir(u, &b, keep ? &kept : NULL);
+	if (!err && keep && b.res.type != S_IFDIR) {
+		kept = lfs_upper_tmpname(u);
+		if (linkat(b.fd, b.name, u->workfd, kept, 0) < 0)
+			err = -errno;
+	}
 	if (err)
-		goto out;
+		goto fail;
 	below = !exchange && lfs_ovl_lower_has(u->ov, parent, name);
 	err = do_rename(u, &a, &b, exchange, below);
 	if (err)
-		goto out;
+		goto fail;
+	if (kept)
+		lfs_ovl_orphaned(u->ov, b.node, g_steal_pointer(&kept));
 	if (exchange) {
 		lfs_ovl_renamed(u->ov, a.node, parent, name, newparent,
 				newname);
@@ -283,6 +308,10 @@ int lfs_upper_rename(struct lfs_upper *u, struct lfs_onode *parent,
 		lfs_ovl_renamed(u->ov, a.node, parent, name, newparent,
 				newname);
 	}
+	goto out;
+fail:
+	if (kept)
+		lfs_upper_work_remove(u, kept);
 out:
 	side_clear(u, &a);
 	side_clear(u, &b);

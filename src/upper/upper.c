@@ -186,6 +186,18 @@ int lfs_upper_work_remove(struct lfs_upper *u, const char *name)
 	return remove_tree(u->workfd, name, st.st_dev, 0);
 }
 
+void lfs_upper_drop_orphan(void *ctx, const char *name)
+{
+	struct lfs_upper *u = ctx;
+	int err = lfs_upper_work_remove(u, name);
+
+	/* Harmless but for the space: the next mount clears W/work. */
+	if (err)
+		lfs_warn(u->lg, "upper: cannot remove \"%s\" from the work "
+				"directory: %s",
+			 name, g_strerror(-err));
+}
+
 char *lfs_upper_tmpname(struct lfs_upper *u)
 {
 	guint64 n = __atomic_add_fetch(&u->tmp_seq, 1, __ATOMIC_RELAXED);

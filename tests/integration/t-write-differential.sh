@@ -111,7 +111,14 @@ nomtime_args() {
 		m[$2] = 1
 	}
 	$1 == "copy_range" { m[$3] = 1 }
-	$1 ~ /^(create|mkdir|mknod)$/ { m[$2] = 1; m[dir($2)] = 1 }
+	# A descriptor in a slot is its path at the open.
+	$1 == "open" {
+		slot[$2] = $3
+		if ($4 ~ /creat/) { m[$3] = 1; m[dir($3)] = 1 }
+		if ($4 ~ /trunc/) m[$3] = 1
+	}
+	$1 ~ /^(fwrite|ftruncate)$/ { m[slot[$2]] = 1 }
+	$1 ~ /^(create|open_creat|mkdir|mknod)$/ { m[$2] = 1; m[dir($2)] = 1 }
 	$1 ~ /^(rmdir|unlink)$/ { m[dir($2)] = 1 }
 	$1 == "symlink" { m[$3] = 1; m[dir($3)] = 1 }
 	$1 == "link" { m[dir($3)] = 1 }
@@ -119,6 +126,16 @@ nomtime_args() {
 		move($2, $3) }
 	$1 == "rename_exchange" { m[dir($2)] = 1; m[dir($3)] = 1;
 		swap($2, $3) }
+	# What ls_churn read, changed; a name that failed has a ":".
+	$1 == "ls_churn" {
+		m[$2] = 1
+		n = split(substr($0, sep + 6), f, " ")
+		for (i = 1; i <= n; i++) {
+			if (f[i] ~ /:/) continue
+			if ($4 == "create") m[$2 "/new-" f[i]] = 1
+			else if ($4 == "rename") move($2 "/" f[i], $2 "/" f[i] "~")
+		}
+	}
 	$1 == "utimens" {
 		if ($5 == "now" || $6 == "now") m[$2] = 1
 		else if ($5 != "omit" && $6 != "omit") delete m[$2]

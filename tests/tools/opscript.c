@@ -21,6 +21,9 @@
  *
  * The ops:
  *   create PATH MODE            open O_CREAT|O_EXCL|O_WRONLY
+ *   open_creat PATH MODE        open O_CREAT|O_WRONLY: an existing file is
+ *                               opened, a final symlink followed (a
+ *                               dangling one's target is made)
  *   write PATH OFF TEXT         pwrite
  *   append PATH TEXT            open O_APPEND, write
  *   truncate PATH SIZE          truncate(2) by path, no open file
@@ -40,15 +43,43 @@
  *   setxattr PATH NAME VALUE [create|replace], removexattr PATH NAME
  *   getxattr PATH NAME          the value, escaped
  *   listxattr PATH              the names, sorted
- *   mknod PATH fifo|chr|blk MODE [MAJ MIN]
+ *   mknod PATH fifo|sock|chr|blk MODE [MAJ MIN]
  *   stat PATH                   TYPE MODE UID:GID, and size= and nlink=
  *                               for all but directories (overlayfs gives a
  *                               merged directory nlink 1), rdev= for
  *                               devices; no inode numbers or times
  *   ls PATH                     the names, sorted bytewise
+ *   ls_churn PATH BYTES unlink|rename|create
+ *                               reads the directory with getdents64(2) in
+ *                               buffers of BYTES and, after each, changes
+ *                               every name it just read: unlinks it (rmdir
+ *                               for a directory), renames it to NAME~, or
+ *                               creates new-NAME beside it.  The names read
+ *                               but for those it made (a name made or
+ *                               removed after the open may or may not be
+ *                               listed, POSIX says), sorted, a duplicate
+ *                               twice, each change that failed as
+ *                               NAME:ERRNO
  *   fallocate PATH OFF LEN [keep|punch]
  *   seek_data PATH OFF, seek_hole PATH OFF
  *   copy_range SRC DST LEN [SOFF DOFF]  copy_file_range; the bytes copied
+ *   open SLOT PATH FLAGS [MODE] keeps a descriptor in SLOT (0 to 9) for the
+ *                               f* ops; FLAGS: r, w or rw, then any of
+ *                               creat, excl, trunc, append, dir, nofollow,
+ *                               comma separated; MODE (for creat) 0644
+ *   close SLOT
+ *   fread SLOT OFF              as read, from OFF
+ *   fwrite SLOT OFF TEXT        pwrite
+ *   fstat SLOT                  as stat
+ *   ftruncate SLOT SIZE, fchmod SLOT MODE, fchown SLOT UID GID, fsync SLOT
+ *   fls SLOT                    as ls, from the start (a rewinddir: what
+ *                               the directory holds now)
+ *   umask MODE                  the umask for the ops that follow (0 at the
+ *                               start: a script's modes are the modes
+ *                               wanted)
+ *   as UID GID                  the ops that follow run with these effective
+ *                               ids and no supplementary groups (as 0 0
+ *                               goes back to root: the saved id stays 0)
  *   mmap_write PATH OFF TEXT    MAP_SHARED store and msync; the range must
  *                               lie inside the file (EINVAL otherwise:
  *                               storing past the end would be SIGBUS)
@@ -59,6 +90,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <linux/openat2.h>
@@ -87,6 +119,7 @@ struct os_out {
 };
 
 static int os_rootfd;
+static int os_slots[10] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 static unsigned long os_lineno;
 
 static void os_put(struct os_out *o, const char *s, size_t n)
@@ -334,6 +367,14 @@ static int op_create(char **w, size_t *len, struct os_out *o)
 	return fd < 0 ? fd : os_close_err(fd, 0);
 }
 
+static int op_open_creat(char **w, size_t *len, struct os_out *o)
+{
+	int fd = os_resolve(w[1], O_CREAT | O_WRONLY, os_num(w[2], 8));
+
+	(void)len, (void)o;
+	return fd < 0 ? fd : os_close_err(fd, 0);
+}
+
 static int op_write(char **w, size_t *len, struct os_out *o)
 {
 	off_t off = os_num(w[2], 0);
@@ -378,7 +419,8 @@ static int op_open_trunc(char **w, size_t *len, struct os_out *o)
 	return fd < 0 ? fd : os_close_err(fd, 0);
 }
 
-static int op_read(char **w, size_t *len, struct os_out *o)
+/* What @fd holds from @off to its end, as read prints it. */
+static int os_read_fd(int fd, off_t off, struct os_out *o)
 {
 	static char buf[1 << 16];
 	char head[OS_SHOW_BYTES];
@@ -386,19 +428,15 @@ static int op_read(char **w, size_t *len, struct os_out *o)
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx;
 	size_t total = 0;
-	int fd, err = 0;
+	int err = 0;
 
-	(void)len;
-	fd = os_resolve(w[1], O_RDONLY, 0);
-	if (fd < 0)
-		return fd;
 	ctx = EVP_MD_CTX_new();
 	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
 		EVP_MD_CTX_free(ctx);
-		return os_close_err(fd, -ENOMEM);
+		return -ENOMEM;
 	}
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+		ssize_t n = pread(fd, buf, sizeof(buf), off + total);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -420,7 +458,7 @@ static int op_read(char **w, size_t *len, struct os_out *o)
 		err = -EIO;
 	EVP_MD_CTX_free(ctx);
 	if (err)
-		return os_close_err(fd, err);
+		return err;
 	os_printf(o, "size=%zu ", total);
 	if (total <= sizeof(head)) {
 		os_put(o, "data=", 5);
@@ -430,7 +468,17 @@ static int op_read(char **w, size_t *len, struct os_out *o)
 		for (unsigned int i = 0; i < 8 && i < mdlen; i++)
 			os_printf(o, "%02x", md[i]);
 	}
-	return os_close_err(fd, 0);
+	return 0;
+}
+
+static int op_read(char **w, size_t *len, struct os_out *o)
+{
+	int fd = os_resolve(w[1], O_RDONLY, 0);
+
+	(void)len;
+	if (fd < 0)
+		return fd;
+	return os_close_err(fd, os_read_fd(fd, 0, o));
 }
 
 static int op_mkdir(char **w, size_t *len, struct os_out *o)
@@ -650,6 +698,20 @@ static const char *os_type(mode_t mode)
 	return "unknown";
 }
 
+static void os_put_stat(struct os_out *o, const struct stat *st)
+{
+	os_printf(o, "%s %04o %u:%u", os_type(st->st_mode), st->st_mode & 07777,
+		  st->st_uid, st->st_gid);
+	/* A directory's size is the backing file system's business, and
+	 * overlayfs reports nlink 1 for a merged one. */
+	if (!S_ISDIR(st->st_mode))
+		os_printf(o, " size=%lld nlink=%lu", (long long)st->st_size,
+			  (unsigned long)st->st_nlink);
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		os_printf(o, " rdev=%u:%u", major(st->st_rdev),
+			  minor(st->st_rdev));
+}
+
 static int op_stat(char **w, size_t *len, struct os_out *o)
 {
 	const char *base;
@@ -661,16 +723,7 @@ static int op_stat(char **w, size_t *len, struct os_out *o)
 		return pfd;
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return os_close_err(pfd, -errno);
-	os_printf(o, "%s %04o %u:%u", os_type(st.st_mode), st.st_mode & 07777,
-		  st.st_uid, st.st_gid);
-	/* A directory's size is the backing file system's business, and
-	 * overlayfs reports nlink 1 for a merged one. */
-	if (!S_ISDIR(st.st_mode))
-		os_printf(o, " size=%lld nlink=%lu", (long long)st.st_size,
-			  (unsigned long)st.st_nlink);
-	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
-		os_printf(o, " rdev=%u:%u", major(st.st_rdev),
-			  minor(st.st_rdev));
+	os_put_stat(o, &st);
 	return os_close_err(pfd, 0);
 }
 
@@ -785,13 +838,15 @@ static int op_mknod(char **w, size_t *len, struct os_out *o)
 	(void)len, (void)o;
 	if (!strcmp(w[2], "fifo"))
 		mode |= S_IFIFO;
+	else if (!strcmp(w[2], "sock"))
+		mode |= S_IFSOCK;
 	else if (!strcmp(w[2], "chr"))
 		mode |= S_IFCHR;
 	else if (!strcmp(w[2], "blk"))
 		mode |= S_IFBLK;
 	else
-		os_die("mknod: want fifo, chr or blk, not %s", w[2]);
-	if (!S_ISFIFO(mode)) {
+		os_die("mknod: want fifo, sock, chr or blk, not %s", w[2]);
+	if (S_ISCHR(mode) || S_ISBLK(mode)) {
 		if (!w[4] || !w[5])
 			os_die("mknod: a device needs MAJ MIN");
 		dev = makedev(os_num(w[4], 10), os_num(w[5], 10));
@@ -803,18 +858,15 @@ static int op_mknod(char **w, size_t *len, struct os_out *o)
 			    mknodat(pfd, base, mode, dev) < 0 ? -errno : 0);
 }
 
-static int op_ls(char **w, size_t *len, struct os_out *o)
+/* The names in directory @fd from its offset on; @fd is closed. */
+static int os_list(int fd, struct os_out *o)
 {
 	size_t n = 0, cap = 0;
 	char **names = NULL;
 	struct dirent *de;
-	int fd, err = 0;
+	int err = 0;
 	DIR *d;
 
-	(void)len;
-	fd = os_resolve(w[1], O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
 	d = fdopendir(fd);
 	if (!d)
 		return os_close_err(fd, -errno);
@@ -840,6 +892,112 @@ static int op_ls(char **w, size_t *len, struct os_out *o)
 		free(names[i]);
 	free(names);
 	return err;
+}
+
+static int op_ls(char **w, size_t *len, struct os_out *o)
+{
+	int fd = os_resolve(w[1], O_RDONLY | O_DIRECTORY, 0);
+
+	(void)len;
+	return fd < 0 ? fd : os_list(fd, o);
+}
+
+/* One name read by ls_churn, changed as @act says and added to @names
+ * (with the errno of a change that failed); a name ls_churn made itself
+ * is left out. */
+static void os_churn_one(int dfd, const char *name, unsigned char type,
+			 const char *act, char ***names, size_t *n, size_t *cap)
+{
+	char made[NAME_MAX + 8];
+	struct os_out e = {0};
+	int r = 0, fd, err;
+
+	if (!strcmp(act, "rename") && name[strlen(name) - 1] == '~')
+		return;
+	if (!strcmp(act, "create") && !strncmp(name, "new-", 4))
+		return;
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*names = realloc(*names, *cap * sizeof(**names));
+		if (!*names) {
+			fprintf(stderr, "opscript: out of memory\n");
+			exit(1);
+		}
+	}
+	if (!strcmp(act, "unlink")) {
+		r = unlinkat(dfd, name, type == DT_DIR ? AT_REMOVEDIR : 0);
+	} else if (!strcmp(act, "rename")) {
+		snprintf(made, sizeof(made), "%s~", name);
+		r = renameat(dfd, name, dfd, made);
+	} else {
+		snprintf(made, sizeof(made), "new-%s", name);
+		fd = openat(dfd, made, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+			    0644);
+		r = fd < 0 ? -1 : close(fd);
+	}
+	err = r < 0 ? errno : 0;
+	os_put_escaped(&e, name, strlen(name));
+	if (err)
+		os_printf(&e, ":%s", os_errname(err));
+	(*names)[(*n)++] = e.buf;
+}
+
+static int op_ls_churn(char **w, size_t *len, struct os_out *o)
+{
+	size_t bytes = os_num(w[2], 10), n = 0, cap = 0;
+	char **names = NULL;
+	char *buf;
+	int fd, err = 0;
+
+	(void)len;
+	if (bytes < 64 || bytes > (1u << 20))
+		os_die("ls_churn: BYTES from 64 to 1 MiB");
+	if (strcmp(w[3], "unlink") && strcmp(w[3], "rename") &&
+	    strcmp(w[3], "create"))
+		os_die("ls_churn: want unlink, rename or create, not %s", w[3]);
+	fd = os_resolve(w[1], O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	buf = malloc(bytes);
+	if (!buf) {
+		fprintf(stderr, "opscript: out of memory\n");
+		exit(1);
+	}
+	for (;;) {
+		long got = syscall(SYS_getdents64, fd, buf, bytes);
+
+		if (got < 0) {
+			err = -errno;
+			break;
+		}
+		if (got == 0)
+			break;
+		/* All of this buffer read before any change: the next
+		 * getdents64 goes on from the offset after it. */
+		for (long off = 0; off < got;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+
+			off += d->d_reclen;
+			if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+				os_churn_one(fd, d->d_name, d->d_type, w[3],
+					     &names, &n, &cap);
+		}
+	}
+	free(buf);
+	if (!err) {
+		/* Already escaped: each is one word. */
+		if (n)
+			qsort(names, n, sizeof(*names), os_strcmp);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				os_put(o, " ", 1);
+			os_put(o, names[i], strlen(names[i]));
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return os_close_err(fd, err);
 }
 
 static int op_fallocate(char **w, size_t *len, struct os_out *o)
@@ -950,6 +1108,154 @@ static int op_mmap_write(char **w, size_t *len, struct os_out *o)
 	return os_close_err(fd, err);
 }
 
+static int os_slot_num(const char *w)
+{
+	long long n = os_num(w, 10);
+
+	if (n < 0 || n >= (long long)(sizeof(os_slots) / sizeof(os_slots[0])))
+		os_die("slot %s: want 0 to 9", w);
+	return (int)n;
+}
+
+/* The descriptor in slot @w; a slot with none is a script error. */
+static int os_slot(const char *w)
+{
+	int fd = os_slots[os_slot_num(w)];
+
+	if (fd < 0)
+		os_die("slot %s is not open", w);
+	return fd;
+}
+
+static int op_open(char **w, size_t *len, struct os_out *o)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} fl[] = {
+	    {"r", O_RDONLY},	      {"w", O_WRONLY},
+	    {"rw", O_RDWR},	      {"creat", O_CREAT},
+	    {"excl", O_EXCL},	      {"trunc", O_TRUNC},
+	    {"append", O_APPEND},     {"dir", O_DIRECTORY},
+	    {"nofollow", O_NOFOLLOW},
+	};
+	int slot = os_slot_num(w[1]), flags = 0, fd;
+	char *save, *f;
+
+	(void)len, (void)o;
+	if (os_slots[slot] >= 0)
+		os_die("slot %d is open", slot);
+	for (f = strtok_r(w[3], ",", &save); f;
+	     f = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+			if (!strcmp(f, fl[i].name))
+				break;
+		if (i == sizeof(fl) / sizeof(fl[0]))
+			os_die("open: unknown flag %s", f);
+		flags |= fl[i].flag;
+	}
+	fd = os_resolve(w[2], flags, w[4] ? os_num(w[4], 8) : 0644);
+	if (fd < 0)
+		return fd;
+	os_slots[slot] = fd;
+	return 0;
+}
+
+static int op_close(char **w, size_t *len, struct os_out *o)
+{
+	int fd = os_slot(w[1]);
+
+	(void)len, (void)o;
+	os_slots[os_slot_num(w[1])] = -1;
+	return close(fd) < 0 ? -errno : 0;
+}
+
+static int op_fread(char **w, size_t *len, struct os_out *o)
+{
+	(void)len;
+	return os_read_fd(os_slot(w[1]), os_num(w[2], 0), o);
+}
+
+static int op_fwrite(char **w, size_t *len, struct os_out *o)
+{
+	(void)o;
+	return os_write_all(os_slot(w[1]), w[3], len[3], os_num(w[2], 0), true);
+}
+
+static int op_fstat(char **w, size_t *len, struct os_out *o)
+{
+	struct stat st;
+
+	(void)len;
+	if (fstat(os_slot(w[1]), &st) < 0)
+		return -errno;
+	os_put_stat(o, &st);
+	return 0;
+}
+
+static int op_ftruncate(char **w, size_t *len, struct os_out *o)
+{
+	(void)len, (void)o;
+	return ftruncate(os_slot(w[1]), os_num(w[2], 0)) < 0 ? -errno : 0;
+}
+
+static int op_fchmod(char **w, size_t *len, struct os_out *o)
+{
+	(void)len, (void)o;
+	return fchmod(os_slot(w[1]), os_num(w[2], 8)) < 0 ? -errno : 0;
+}
+
+static int op_fchown(char **w, size_t *len, struct os_out *o)
+{
+	(void)len, (void)o;
+	return fchown(os_slot(w[1]), os_num(w[2], 10), os_num(w[3], 10)) < 0
+		   ? -errno
+		   : 0;
+}
+
+static int op_fsync(char **w, size_t *len, struct os_out *o)
+{
+	(void)len, (void)o;
+	return fsync(os_slot(w[1])) < 0 ? -errno : 0;
+}
+
+/* From the start, on a duplicate (the slot stays open): a rewinddir. */
+static int op_fls(char **w, size_t *len, struct os_out *o)
+{
+	int fd = fcntl(os_slot(w[1]), F_DUPFD_CLOEXEC, 0);
+
+	(void)len;
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return os_close_err(fd, -errno);
+	return os_list(fd, o);
+}
+
+static int op_umask(char **w, size_t *len, struct os_out *o)
+{
+	(void)len, (void)o;
+	umask(os_num(w[1], 8));
+	return 0;
+}
+
+/* The effective ids only: the saved set-user-ID stays root's, so "as 0 0"
+ * can go back, and root's capabilities with it. */
+static int op_as(char **w, size_t *len, struct os_out *o)
+{
+	uid_t uid = os_num(w[1], 10);
+	gid_t gid = os_num(w[2], 10);
+
+	(void)len, (void)o;
+	if (seteuid(0) < 0)
+		return -errno;
+	if (setgroups(0, NULL) < 0 || setegid(gid) < 0 || seteuid(uid) < 0)
+		return -errno;
+	return 0;
+}
+
 static const struct os_op {
 	const char *name;
 	int min, max;	    /* how many words may follow the op's name */
@@ -957,6 +1263,7 @@ static const struct os_op {
 	os_fn *fn;
 } os_ops[] = {
     {"create", 2, 2, 1u << 1, op_create},
+    {"open_creat", 2, 2, 1u << 1, op_open_creat},
     {"write", 3, 3, 1u << 1, op_write},
     {"append", 2, 2, 1u << 1, op_append},
     {"truncate", 2, 2, 1u << 1, op_truncate},
@@ -982,11 +1289,24 @@ static const struct os_op {
     {"mknod", 3, 5, 1u << 1, op_mknod},
     {"stat", 1, 1, 1u << 1, op_stat},
     {"ls", 1, 1, 1u << 1, op_ls},
+    {"ls_churn", 3, 3, 1u << 1, op_ls_churn},
     {"fallocate", 3, 4, 1u << 1, op_fallocate},
     {"seek_data", 2, 2, 1u << 1, op_seek_data},
     {"seek_hole", 2, 2, 1u << 1, op_seek_hole},
     {"copy_range", 3, 5, 3u << 1, op_copy_range},
     {"mmap_write", 3, 3, 1u << 1, op_mmap_write},
+    {"open", 3, 4, 1u << 2, op_open},
+    {"close", 1, 1, 0, op_close},
+    {"fread", 2, 2, 0, op_fread},
+    {"fwrite", 3, 3, 0, op_fwrite},
+    {"fstat", 1, 1, 0, op_fstat},
+    {"ftruncate", 2, 2, 0, op_ftruncate},
+    {"fchmod", 2, 2, 0, op_fchmod},
+    {"fchown", 3, 3, 0, op_fchown},
+    {"fsync", 1, 1, 0, op_fsync},
+    {"fls", 1, 1, 0, op_fls},
+    {"umask", 1, 1, 0, op_umask},
+    {"as", 2, 2, 0, op_as},
 };
 
 static void os_run_line(char *line)

@@ -718,6 +718,110 @@ static void test_remount(void **state)
 	assert_int_equal(walk(e, "lnk", NULL), -ENOENT);
 }
 
+/* A lower hardlink pair in a renamed directory: writing one name links
+ * the other where the directory is now.  Where that directory is not in
+ * the table (the kernel forgot it), the other name is not found and is
+ * left as it is below: after a remount it shows the lower file, and the
+ * copy shows the data written, whichever name is looked up first (the
+ * copy's ino is the lower one's, its origin, but it is another object). */
+static void test_hardlink_renamed_dir(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *u1 = upper_path(e, "d2/h1");
+	g_autofree char *u2 = upper_path(e, "d2/h2");
+	g_autofree char *a = NULL, *b = NULL;
+	struct lfs_file *f;
+	struct stat s1, s2;
+	uint64_t d2, h1;
+
+	assert_int_equal(
+	    lfs_fs_rename(e->m, LFS_ROOT_INO, "data", LFS_ROOT_INO, "d2", 0),
+	    0);
+	write_file(e, "d2/h1", O_WRONLY, "LINKED", 0);
+	assert_int_equal(lstat(u1, &s1), 0);
+	assert_int_equal(lstat(u2, &s2), 0);
+	assert_int_equal(s1.st_ino, s2.st_ino);
+	unmount(e);
+	fx_rmtree(e->upper);
+	g_mkdir(e->upper, 0755);
+	assert_true(mount_rw(e, &error));
+
+	assert_int_equal(
+	    lfs_fs_rename(e->m, LFS_ROOT_INO, "data", LFS_ROOT_INO, "d2", 0),
+	    0);
+	h1 = must(e, "d2/h1");
+	d2 = must(e, "d2");
+	lfs_fs_forget(e->m, d2, 2);
+	assert_int_equal(lfs_fs_open(e->m, h1, O_WRONLY, &f), 0);
+	assert_int_equal(lfs_fs_write(e->m, f, "LINKED", 6, 0), 6);
+	lfs_fs_release(e->m, f);
+	lfs_fs_forget(e->m, h1, 1);
+	assert_false(g_file_test(u2, G_FILE_TEST_EXISTS));
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	b = read_file(e, "d2/h2");
+	a = read_file(e, "d2/h1");
+	assert_string_equal(b, "linked");
+	assert_string_equal(a, "LINKED");
+	walk(e, "d2/h1", &s1);
+	walk(e, "d2/h2", &s2);
+	assert_int_equal(s1.st_nlink, 1);
+	assert_int_equal(s2.st_nlink, 2);
+}
+
+/* How many entries directory @path holds. */
+static guint entries(const char *path)
+{
+	g_autoptr(GDir) d = g_dir_open(path, 0, NULL);
+	guint n = 0;
+
+	assert_non_null(d);
+	while (g_dir_read_name(d))
+		n++;
+	return n;
+}
+
+/* An open file whose last name goes keeps its upper in the work directory
+ * (nlink 0) until it is closed and forgotten; so does a directory the
+ * kernel holds. */
+static void test_removed_while_open(void **state)
+{
+	struct env *e = *state;
+	g_autofree char *work = g_build_filename(e->work, "work", NULL);
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0600 };
+	struct lfs_file *f;
+	struct stat st;
+	uint64_t id, dir;
+	char buf[8];
+
+	id = must(e, "etc/hostname");
+	assert_int_equal(lfs_fs_open(e->m, id, O_RDWR, &f), 0);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "etc"), "hostname"), 0);
+	assert_true(is_whiteout(e, "etc/hostname"));
+	assert_int_equal(lfs_fs_getattr(e->m, id, &st), 0);
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(lfs_fs_write(e->m, f, "L", 1, 0), 1);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "Lower\n", 6);
+	assert_int_equal(lfs_fs_setattr(e->m, id, &a, NULL, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_nlink, 0);
+	assert_int_equal(entries(work), 1);
+	lfs_fs_release(e->m, f);
+	lfs_fs_forget(e->m, id, 1);
+	assert_int_equal(entries(work), 0);
+
+	assert_int_equal(make(e, "", "d", S_IFDIR | 0755), 0);
+	dir = must(e, "d");
+	assert_int_equal(lfs_fs_rmdir(e->m, LFS_ROOT_INO, "d"), 0);
+	assert_int_equal(lfs_fs_getattr(e->m, dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_nlink, 0);
+	lfs_fs_forget(e->m, dir, 2);
+	assert_int_equal(entries(work), 0);
+}
+
 /* Removing one name of a lower hardlink: the other name is one file with
  * one link, now and after a remount. */
 static void test_unlink_lower_hardlink(void **state)
@@ -1057,6 +1161,11 @@ static void test_create_owner(void **state)
 	assert_owned(e, "a/suid", 0, 0, 04755);
 	assert_int_equal(make(e, "a/sub", "sgid", S_IFREG | 02755), 0);
 	assert_owned(e, "a/sub/sgid", 0, 77, 02755);
+	/* Over a whiteout the object is made in the work directory, which
+	 * is not setgid: still the directory's group. */
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a/sub"), "z"), 0);
+	assert_int_equal(make(e, "a/sub", "z", S_IFREG | 0644), 0);
+	assert_owned(e, "a/sub/z", 0, 77, 0644);
 	umask(old);
 }
 
@@ -1093,6 +1202,8 @@ int main(void)
 		T(test_links),
 		T(test_lower_hardlink_copy_up),
 		T(test_unlink_lower_hardlink),
+		T(test_hardlink_renamed_dir),
+		T(test_removed_while_open),
 		T(test_link_metacopy),
 		T(test_metacopy_off),
 		T(test_concurrent_copy_up),
