@@ -334,6 +334,26 @@ static gboolean owner_records(struct lfs_upper *u, unsigned int perm,
 	return TRUE;
 }
 
+/* How long a mount waits for the work directory's lock: the daemon of a
+ * mount just unmounted holds it until it has exited, a moment after
+ * fusermount3 -u returns, and a remount right then (podman restarting a
+ * container) must not fail for that. */
+#define WORK_LOCK_WAIT_MS 2000
+#define WORK_LOCK_STEP_MS 10
+
+/* Lock the work directory @fd; -1 with errno EWOULDBLOCK if it stays
+ * locked. */
+static int lock_work(int fd)
+{
+	for (int waited = 0;; waited += WORK_LOCK_STEP_MS) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK || waited >= WORK_LOCK_WAIT_MS)
+			return -1;
+		g_usleep(WORK_LOCK_STEP_MS * 1000);
+	}
+}
+
 gboolean lfs_upper_open(const struct lfs_upper_options *o,
 			struct lfs_upper **out, GError **error)
 {
@@ -361,7 +381,7 @@ gboolean lfs_upper_open(const struct lfs_upper_options *o,
 	}
 	/* One mount at a time: two would prepare changes in each other's
 	 * way and clear each other's work directory. */
-	if (flock(u->workdir, LOCK_EX | LOCK_NB) < 0) {
+	if (lock_work(u->workdir) < 0) {
 		fail_dir(error, errno == EWOULDBLOCK ? EBUSY : errno, "work",
 			 o->work,
 			 errno == EWOULDBLOCK ? "in use by another layerfs mount"

@@ -1110,6 +1110,27 @@ static void test_read_only_refuses(void **state)
 	lfs_mount_close(ro);
 }
 
+static gpointer close_later(gpointer m)
+{
+	g_usleep(300 * 1000);
+	lfs_mount_close(m);
+	return NULL;
+}
+
+/* A mount waits a moment for a work directory that a mount going away
+ * still holds (its daemon exits a moment after the unmount). */
+static void test_work_lock_waits(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	GThread *t = g_thread_new("close", close_later, e->m);
+
+	e->m = NULL;
+	assert_true(mount_rw(e, &error));
+	g_thread_join(t);
+	assert_int_equal(make(e, "", "after", S_IFREG | 0644), 0);
+}
+
 /* @path's owner and mode, in the merged view and in the upper alike. */
 static void assert_owned(struct env *e, const char *path, uid_t uid, gid_t gid,
 			 mode_t mode)
@@ -1217,6 +1238,7 @@ int main(void)
 		T(test_read_only_refuses),
 		T(test_statfs),
 		T(test_create_owner),
+		T(test_work_lock_waits),
 	};
 
 	return cmocka_run_group_tests_name("upper", tests, NULL, NULL);
