@@ -23,6 +23,12 @@
  *    that came from below (kept across copy-up, and across remounts by
  *    the origin the upper records), else UPPER_INO_BIT | the upper's own
  *    inode number; names of one object (hardlinks) share one node;
+ *  - but a number is not an object: a name found in the upper is the node
+ *    of its upper inode, whatever number it shows (an origin or redirect
+ *    may name an object also found elsewhere: a lower hardlink's name a
+ *    copy-up could not link, or any object, if the upper lies); a name
+ *    found below is the node of its lower object while that has no
+ *    upper, or while its copy-up links its names (same_object());
  *  - a node knows the names it is reached by (parent node + name); an
  *    operation on it finds its upper through its first name's parent.
  *
@@ -69,8 +75,9 @@ struct lfs_onode {
 	GPtrArray *aliases; /* struct lfs_alias *; the first is used */
 	bool hashed;	    /* found by its ino (ov->by_ino) */
 	uint64_t upper_ino; /* its upper's st_ino, 0 while it has none */
-	bool copied;	    /* copied up by this mount: its lower names are
-			     * its names (lfs_ovl_copied_up) */
+	bool linking;	    /* its copy-up is linking its other names: a
+			     * name found below is still this node
+			     * (lfs_ovl_copying) */
 	char *orphan;	    /* its upper's name in the work directory once
 			     * its last name went while it was in use
 			     * (lfs_ovl_orphaned), else NULL */
@@ -216,10 +223,20 @@ void lfs_ovl_linked(struct lfs_ovl *ov, struct lfs_onode *n,
  * object's last name (its ino may now be reused by the upper). */
 void lfs_ovl_unlinked(struct lfs_ovl *ov, struct lfs_onode *n,
 		      struct lfs_onode *parent, const char *name, bool last);
-/* @n was copied up (or found copied up by another node): its upper's
- * st_ino is @upper_ino. */
-void lfs_ovl_copied_up(struct lfs_ovl *ov, struct lfs_onode *n,
-		       uint64_t upper_ino);
+/* Copy-up of @n: its upper is about to appear as st_ino @upper_ino, or
+ * is there (found, copied up by another node), or (@upper_ino 0) did not
+ * come.  From the first call on, a name of @n's lower object found below
+ * is @n too (a name the copy-up is linking), until lfs_ovl_copied() says
+ * every name is linked. */
+void lfs_ovl_copying(struct lfs_ovl *ov, struct lfs_onode *n,
+		     uint64_t upper_ino);
+/* The names @n has that are not in @seen (keys the call adds), to link
+ * to the copy (struct lfs_alias *, parents referenced; free the array);
+ * NULL when there is none, and from then on a name found below is never
+ * @n again (it is another object: the lower one, at a name the copy-up
+ * could not link). */
+GPtrArray *lfs_ovl_copied(struct lfs_ovl *ov, struct lfs_onode *n,
+			  GHashTable *seen);
 /* Whether @n, which the caller holds once, is still in use otherwise (an
  * open file; a directory always, as the kernel may hold one as a working
  * directory with no reference to show for it) and has no name but

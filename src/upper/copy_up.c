@@ -224,9 +224,9 @@ static int copied_by_another(struct lfs_upper *u, struct lfs_onode *n,
 	if (!err && (e.kind == LFS_LIVE_ABSENT || e.kind == LFS_LIVE_WHITEOUT))
 		err = -ESTALE;
 	if (!err) {
+		lfs_ovl_copying(u->ov, n, e.st.st_ino);
 		n->upper = true;
 		n->metacopy = e.metacopy;
-		lfs_ovl_copied_up(u->ov, n, e.st.st_ino);
 	}
 	lfs_live_ent_clear(&e);
 	lfs_ovl_put(u->ov, hold);
@@ -241,7 +241,7 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, -1, data, size };
 	struct lfs_onode *hold = NULL;
 	g_autofree char *name = NULL;
-	struct stat ust;
+	struct stat tst;
 	int pfd, err;
 
 	err = lfs_tree_obj(t, n->lower, &c.lower);
@@ -262,16 +262,25 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	err = make_temp(&c);
 	if (!err)
 		err = set_attrs(&c);
+	if (!err && (c.fd >= 0 ? fstat(c.fd, &tst)
+			       : fstatat(u->workfd, c.tmp, &tst,
+					 AT_SYMLINK_NOFOLLOW)) < 0)
+		err = -errno;
 	if (c.fd >= 0)
 		close(c.fd);
 	if (!err) {
 		struct dir_times dt;
 
+		/* Found in the upper, the copy is @n from the first moment. */
+		lfs_ovl_copying(u->ov, n, tst.st_ino);
 		dir_times_save(&dt, pfd);
-		if (renameat2(u->workfd, c.tmp, pfd, name, RENAME_NOREPLACE) < 0)
+		if (renameat2(u->workfd, c.tmp, pfd, name, RENAME_NOREPLACE) <
+		    0) {
 			err = -errno;
-		else
+			lfs_ovl_copying(u->ov, n, 0);
+		} else {
 			dir_times_restore(&dt);
+		}
 	}
 	if (err)
 		lfs_upper_work_remove(u, c.tmp);
@@ -281,12 +290,9 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	 * upper has it, as this copy would have made it. */
 	if (err == -EEXIST)
 		return copied_by_another(u, n, pfd, name, hold);
-	if (!err && fstatat(pfd, name, &ust, AT_SYMLINK_NOFOLLOW) < 0)
-		err = -errno;
 	lfs_ovl_put(u->ov, hold);
 	if (err)
 		return err;
-	lfs_ovl_copied_up(u->ov, n, ust.st_ino);
 	n->upper = true;
 	n->metacopy = !c.data;
 	count(&u->st.copy_ups, 1);
@@ -385,19 +391,35 @@ static void link_name(struct lfs_upper *u, struct lfs_onode *n,
  * through one name shows through all, now and after a remount (kernel
  * overlayfs needs index=on for that).  A name whose directory was renamed
  * since is found where that directory is now while the kernel holds it;
- * one that is not found still reaches the copy in this mount (one node
- * per inode), and shows the lower file after a remount. */
+ * so is every name the node has (the kernel looked it up, before or
+ * while this ran).  A name not found shows the lower file, in this mount
+ * as after a remount: another object, as overlayfs shows it.  Then
+ * (lfs_ovl_copied()) no name found below is @n any more. */
 static void link_group(struct lfs_upper *u, struct lfs_onode *n)
 {
 	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
 	g_autoptr(GPtrArray) paths = NULL;
+	g_autoptr(GHashTable) seen =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GPtrArray *names;
 	struct lfs_obj o;
 
-	if (n->type == S_IFDIR || lfs_tree_obj(t, n->lower, &o) < 0)
-		return;
-	paths = lfs_tree_link_paths(t, &o);
+	if (n->type != S_IFDIR && lfs_tree_obj(t, n->lower, &o) == 0)
+		paths = lfs_tree_link_paths(t, &o);
 	for (guint i = 0; paths && i < paths->len; i++)
 		link_name(u, n, paths->pdata[i]);
+	while ((names = lfs_ovl_copied(u->ov, n, seen)) != NULL) {
+		for (guint i = 0; i < names->len; i++) {
+			struct lfs_alias *a = names->pdata[i];
+
+			if (n->type != S_IFDIR)
+				link_in(u, n, a->parent, a->name, a->name);
+			lfs_ovl_put(u->ov, a->parent);
+			g_free(a->name);
+			g_free(a);
+		}
+		g_ptr_array_unref(names);
+	}
 }
 
 /* Empty metacopy file @fd again, all hole, @size bytes long. */

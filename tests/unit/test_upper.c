@@ -251,6 +251,14 @@ static char *xattr_of(struct env *e, const char *rel, const char *name)
 	return g_strdup(buf);
 }
 
+static void set_upper_xattr(struct env *e, const char *rel, const char *name,
+			    const char *value)
+{
+	g_autofree char *p = upper_path(e, rel);
+
+	assert_int_equal(lsetxattr(p, name, value, strlen(value), 0), 0);
+}
+
 static void test_create_and_read(void **state)
 {
 	struct env *e = *state;
@@ -903,6 +911,158 @@ static void test_metacopy_off(void **state)
 	assert_null(xattr_of(e, "big2", "trusted.overlay.metacopy"));
 }
 
+/* A lower hardlink whose directory was renamed, and then forgotten by the
+ * kernel before one name was written: the copy-up cannot find the other
+ * name.  That name shows the lower file: another object, in this mount
+ * (it moves: as the copy's node, it did not, ENOENT) as after a remount,
+ * whichever name is looked up first. */
+static void test_renamed_hardlink(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
+	g_autofree char *b5 = NULL;
+	struct lfs_file *f;
+	uint64_t h1;
+
+	assert_int_equal(lfs_fs_rename(e->m, LFS_ROOT_INO, "data",
+				       LFS_ROOT_INO, "d2", 0),
+			 0);
+	h1 = must(e, "d2/h1");
+	lfs_fs_forget(e->m, must(e, "d2"), 2);
+	assert_int_equal(lfs_fs_open(e->m, h1, O_WRONLY, &f), 0);
+	assert_int_equal(lfs_fs_write(e->m, f, "NEW", 3, 0), 3);
+	lfs_fs_release(e->m, f);
+	b1 = read_file(e, "d2/h2");
+	assert_string_equal(b1, "linked");
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "d2"), "h2",
+				       must(e, "d2"), "h9", 0),
+			 0);
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "d2"), "h9",
+				       must(e, "d2"), "h2", 0),
+			 0);
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	must(e, "d2/h2"); /* the other name first */
+	b2 = read_file(e, "d2/h1");
+	assert_string_equal(b2, "NEWked");
+	b3 = read_file(e, "d2/h2");
+	assert_string_equal(b3, "linked");
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	must(e, "d2/h1"); /* the written name first */
+	b4 = read_file(e, "d2/h2");
+	assert_string_equal(b4, "linked");
+	b5 = read_file(e, "d2/h1");
+	assert_string_equal(b5, "NEWked");
+}
+
+/* The same, with both names known to the mount before the write: they
+ * are one file, so the write goes to both, and renaming one name away
+ * and removing it leaves the data at the other. */
+static void test_renamed_hardlink_known(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+	struct stat st;
+
+	assert_int_equal(lfs_fs_rename(e->m, LFS_ROOT_INO, "data",
+				       LFS_ROOT_INO, "d2", 0),
+			 0);
+	must(e, "d2/h2");
+	write_file(e, "d2/h1", O_WRONLY, "NEW", 0);
+	b1 = read_file(e, "d2/h2");
+	assert_string_equal(b1, "NEWked");
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "d2"), "h2",
+				       must(e, "d2"), "h3", 0),
+			 0);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "d2"), "h3"), 0);
+	b2 = read_file(e, "d2/h1");
+	assert_string_equal(b2, "NEWked");
+	walk(e, "d2/h1", &st);
+	assert_int_equal(st.st_nlink, 1);
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	b3 = read_file(e, "d2/h1");
+	assert_string_equal(b3, "NEWked");
+	assert_int_equal(walk(e, "d2/h2", NULL), -ENOENT);
+}
+
+/* An upper that lies: an origin naming another file, redirects to the
+ * root and to the directory's own parent.  Each name stays its own
+ * object (as overlayfs keeps them), and every change lands in its own
+ * upper. */
+static void test_upper_lies(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0600 };
+	g_autofree char *origin = NULL, *lie = NULL, *f1 = NULL;
+	g_autofree char *up_f1 = NULL, *host = NULL, *names = NULL;
+	g_autofree char *up = NULL, *sub = NULL;
+	struct stat st, hst;
+
+	/* A copy-up tells the origin's form (the stack's id). */
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "etc/x"), &a, NULL,
+					&st),
+			 0);
+	origin = xattr_of(e, "etc/x", "trusted.overlay.layerfs.origin");
+	assert_non_null(origin);
+	walk(e, "etc/hostname", &hst);
+	*strrchr(origin, ':') = '\0';
+	lie = g_strdup_printf("%s:%llx", origin,
+			      (unsigned long long)hst.st_ino);
+	assert_int_equal(make(e, "etc", "f1", S_IFREG | 0644), 0);
+	write_file(e, "etc/f1", O_WRONLY, "mine", 0);
+	assert_int_equal(make(e, "", "x", S_IFDIR | 0755), 0);
+	assert_int_equal(make(e, "a", "sub2", S_IFDIR | 0755), 0);
+	unmount(e);
+	set_upper_xattr(e, "etc/f1", "trusted.overlay.layerfs.origin", lie);
+	set_upper_xattr(e, "x", "trusted.overlay.redirect", "/");
+	set_upper_xattr(e, "a/sub2", "trusted.overlay.redirect", "/a");
+	assert_true(mount_rw(e, &error));
+
+	host = read_file(e, "etc/hostname");
+	assert_string_equal(host, "lower\n");
+	f1 = read_file(e, "etc/f1");
+	assert_string_equal(f1, "mine");
+	write_file(e, "etc/f1", O_WRONLY, "MINE", 0);
+	up_f1 = upper_path(e, "etc/hostname");
+	assert_int_equal(access(up_f1, F_OK), -1);
+	g_free(host);
+	host = read_file(e, "etc/hostname");
+	assert_string_equal(host, "lower\n");
+
+	/* x shows the root's lower part, but is not the root. */
+	assert_true(must(e, "x") != LFS_ROOT_INO);
+	assert_int_equal(make(e, "x", "newf", S_IFREG | 0644), 0);
+	up = upper_path(e, "x/newf");
+	assert_int_equal(access(up, F_OK), 0);
+	g_free(up);
+	up = upper_path(e, "newf");
+	assert_int_equal(access(up, F_OK), -1);
+	assert_int_equal(walk(e, "newf", NULL), -ENOENT);
+
+	/* a/sub2 shows a's lower part, and is not a. */
+	names = list(e, "a/sub2");
+	assert_string_equal(names, "sub,x,y");
+	assert_int_equal(make(e, "a/sub2", "q", S_IFREG | 0644), 0);
+	sub = upper_path(e, "a/sub2/q");
+	assert_int_equal(access(sub, F_OK), 0);
+	assert_int_equal(walk(e, "a/q", NULL), -ENOENT);
+	assert_int_equal(lfs_fs_rename(e->m, LFS_ROOT_INO, "a", LFS_ROOT_INO,
+				       "b", 0),
+			 0);
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "b"), &a, NULL, &st),
+			 0);
+	walk(e, "b/sub2", &st);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	g_free(names);
+	names = list(e, "b");
+	assert_string_equal(names, "sub,sub2,x,y");
+}
+
 /* Many writers of one lower file at once: it is copied up once, and
  * every writer writes the copy. */
 struct racer {
@@ -1033,6 +1193,69 @@ static void test_owner_records(void **state)
 	assert_int_equal(st.st_uid, 7);
 	assert_int_equal(st.st_mode & 07777, 0700);
 }
+
+/* Lookups of a lower file while it is copied up: each finds the node
+ * the copy-up is for, before, during and after (never a second node for
+ * the same file, which the kernel would cache apart from the first). */
+struct look_target {
+	char name[8];
+	uint64_t id; /* the node the name must give */
+};
+
+struct looker {
+	struct env *e;
+	uint64_t dir;
+	struct look_target *volatile t; /* NULL: stop */
+	gint wrong;
+};
+
+static gpointer look(gpointer arg)
+{
+	struct looker *l = arg;
+	struct look_target *t;
+
+	while ((t = l->t) != NULL) {
+		uint64_t id;
+		struct stat st;
+
+		if (lfs_fs_lookup(l->e->m, l->dir, t->name, &id, &st) != 0)
+			continue;
+		if (id != t->id)
+			g_atomic_int_inc(&l->wrong);
+		lfs_fs_forget(l->e->m, id, 1);
+	}
+	return NULL;
+}
+
+static void test_lookup_during_copy_up(void **state)
+{
+	struct env *e = *state;
+	struct looker l = { e, must(e, "many"), NULL, 0 };
+	struct look_target t[40];
+	GThread *th[3];
+
+	for (int i = 0; i < 40; i++) {
+		g_autofree char *path = g_strdup_printf("many/f%02d", i);
+		struct lfs_file *f;
+
+		g_strlcpy(t[i].name, path + strlen("many/"), sizeof(t[i].name));
+		t[i].id = must(e, path);
+		l.t = &t[i];
+		if (i == 0) {
+			for (int k = 0; k < 3; k++)
+				th[k] = g_thread_new("look", look, &l);
+		}
+		g_usleep(100);
+		assert_int_equal(lfs_fs_open(e->m, t[i].id, O_WRONLY, &f), 0);
+		lfs_fs_release(e->m, f);
+		g_usleep(100);
+	}
+	l.t = NULL;
+	for (int k = 0; k < 3; k++)
+		g_thread_join(th[k]);
+	assert_int_equal(l.wrong, 0);
+}
+
 
 /* The checks made before anything is written. */
 static void test_bad_dirs(void **state)
@@ -1206,6 +1429,9 @@ int main(void)
 		T(test_removed_while_open),
 		T(test_link_metacopy),
 		T(test_metacopy_off),
+		T(test_renamed_hardlink),
+		T(test_renamed_hardlink_known),
+		T(test_upper_lies),
 		T(test_concurrent_copy_up),
 		T(test_userxattr),
 		T(test_xattrs),
@@ -1213,6 +1439,7 @@ int main(void)
 		T(test_devices_and_symlinks),
 		T(test_remount),
 		T(test_owner_records),
+		T(test_lookup_during_copy_up),
 		T(test_bad_dirs),
 		T(test_read_only_refuses),
 		T(test_statfs),
