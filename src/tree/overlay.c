@@ -563,6 +563,11 @@ int lfs_ovl_resolve(struct lfs_ovl *ov, struct lfs_onode *p, const char *name,
 		if (fd < 0)
 			return fd == -ENOENT ? -EIO : fd;
 		err = lfs_live_stat(ov->upper, fd, name, &e);
+		if (err == -EIO)
+			lfs_err(ov->lg, "upper: \"%s\": its overlay xattrs "
+					"cannot be read (a value too long, or "
+					"the file system failed): EIO",
+				name);
 		if (err)
 			return err;
 		if (e.kind == LFS_LIVE_WHITEOUT)

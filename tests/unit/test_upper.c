@@ -1063,6 +1063,43 @@ static void test_upper_lies(void **state)
 	assert_string_equal(names, "sub,sub2,x,y");
 }
 
+/* Marks of odd sizes.  A metacopy mark longer than any overlayfs writes
+ * cannot be read: looking the file up is EIO, said in the log, and the
+ * directory around it still lists, with the entry in it (as overlayfs
+ * lists it), and everything else there works.  An opaque mark longer
+ * than "y" is no mark (overlayfs reads one byte of it), and an origin
+ * that is not layerfs's numbers nothing: neither hides an object. */
+static void test_odd_marks(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	char big[301];
+	g_autofree char *names = NULL, *back = NULL, *subs = NULL;
+
+	assert_int_equal(make(e, "etc", "bad", S_IFREG | 0644), 0);
+	assert_int_equal(make(e, "a", "f", S_IFREG | 0644), 0);
+	write_file(e, "a/f", O_WRONLY, "af", 0);
+	unmount(e);
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	set_upper_xattr(e, "etc/bad", "trusted.overlay.metacopy", big);
+	set_upper_xattr(e, "a", "trusted.overlay.opaque", big);
+	set_upper_xattr(e, "a/f", "trusted.overlay.layerfs.origin", big);
+	assert_true(mount_rw(e, &error));
+	assert_int_equal(walk(e, "etc/bad", NULL), -EIO);
+	assert_true(fx_log_has(&e->log, "\"bad\""));
+	names = list(e, "etc");
+	assert_string_equal(names, "bad,hostname,x");
+	back = read_file(e, "etc/hostname");
+	assert_string_equal(back, "lower\n");
+	assert_int_equal(make(e, "etc", "new", S_IFREG | 0644), 0);
+	subs = list(e, "a");
+	assert_string_equal(subs, "f,sub,x,y");
+	g_free(back);
+	back = read_file(e, "a/f");
+	assert_string_equal(back, "af");
+}
+
 /* Many writers of one lower file at once: it is copied up once, and
  * every writer writes the copy. */
 struct racer {
@@ -1432,6 +1469,7 @@ int main(void)
 		T(test_renamed_hardlink),
 		T(test_renamed_hardlink_known),
 		T(test_upper_lies),
+		T(test_odd_marks),
 		T(test_concurrent_copy_up),
 		T(test_userxattr),
 		T(test_xattrs),
