@@ -34,9 +34,13 @@
  *
  * Locks.  ov->lock protects the tables, every node's count and names, and
  * the listing cache; it is held only for table work, never across I/O.
- * n->lock protects a node's upper state and is held across its copy-up,
- * so two writers copy a file up once.  Order: a node's lock, then its
- * ancestors' (copy-up takes a parent's after its child's), then
+ * n->lock protects a node's upper state, only while it is read or set.
+ * n->cu_lock is held across the node's copy-up (its data too), so two
+ * writers copy a file up once, and nobody else waits for it: lookups,
+ * attributes and reads of a file being copied go on from below.  Order:
+ * a node's cu_lock, then other nodes' (a copy-up links a file's other
+ * names into directories it copies up), then a node's lock, then its
+ * ancestors' (a copy-up takes a parent's after its child's), then
  * ov->lock. */
 #ifndef LAYERFS_OVERLAY_H
 #define LAYERFS_OVERLAY_H
@@ -84,6 +88,7 @@ struct lfs_onode {
 	struct lfs_olist *list; /* cached listing (DIR), or NULL */
 	uint64_t list_gen;	/* bumped when the directory changes */
 	GList lru;		/* link in the listing cache */
+	GMutex cu_lock;	 /* held across its copy-up */
 	/* Protected by lock: */
 	GMutex lock;
 	uint64_t lower;	 /* number in the lower tree, 0: nothing below */

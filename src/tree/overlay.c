@@ -22,6 +22,7 @@ static struct lfs_onode *node_new(uint32_t type, uint64_t ino)
 	n->dirfd = -1;
 	n->lru.data = n;
 	g_mutex_init(&n->lock);
+	g_mutex_init(&n->cu_lock);
 	return n;
 }
 
@@ -49,6 +50,7 @@ static void node_free(struct lfs_ovl *ov, struct lfs_onode *n)
 	g_free(n->orphan);
 	g_free(n->lower_path);
 	g_mutex_clear(&n->lock);
+	g_mutex_clear(&n->cu_lock);
 	g_free(n);
 }
 

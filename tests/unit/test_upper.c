@@ -30,6 +30,8 @@
 #include "layerfs/stats.h"
 
 #define BIG_SIZE (3u << 20)
+/* A file whose copy-up takes a while (decompressed from gzip). */
+#define SLOW_SIZE (32u << 20)
 
 struct env {
 	char *dir, *upper, *work, *tar;
@@ -1144,6 +1146,88 @@ static void test_concurrent_copy_up(void **state)
 			    BIG_SIZE - 8);
 }
 
+/* Whether W/work holds anything (a copy-up under way). */
+static bool work_busy(struct env *e)
+{
+	g_autofree char *w = g_build_filename(e->work, "work", NULL);
+	GDir *d = g_dir_open(w, 0, NULL);
+	bool busy = d && g_dir_read_name(d) != NULL;
+
+	if (d)
+		g_dir_close(d);
+	return busy;
+}
+
+struct writer {
+	struct env *e;
+	uint64_t id;
+};
+
+static gpointer open_for_writing(gpointer arg)
+{
+	struct writer *w = arg;
+	struct lfs_file *f;
+	int err = lfs_fs_open(w->e->m, w->id, O_WRONLY, &f);
+
+	if (!err)
+		lfs_fs_release(w->e->m, f);
+	return GINT_TO_POINTER(err);
+}
+
+/* A copy-up of a big file holds up nobody but the writers that need it:
+ * while its data is copied, the file's attributes, its lookup and reads
+ * through a descriptor opened before (which read below) all answer. */
+static void test_copy_up_blocks_nobody(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) data = fx_noise(SLOW_SIZE, 3, 4);
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct fx_entry big = { .path = "slow/big",
+				.data = g_bytes_get_data(data, NULL),
+				.len = SLOW_SIZE };
+	g_autoptr(GBytes) tar = NULL, gz = NULL;
+	g_autofree char *layer = NULL;
+	struct writer w;
+	struct lfs_file *f;
+	struct stat st;
+	char buf[4096];
+	GThread *th;
+	bool busy;
+	int tries;
+
+	fx_tar_add(t, &big);
+	tar = fx_tar_finish(t);
+	gz = fx_gzip(tar);
+	layer = fx_write(e->dir, "slow.tar.gz", gz);
+	unmount(e);
+	g_ptr_array_add(o->layers, g_strdup(e->tar));
+	g_ptr_array_add(o->layers, g_strdup(layer));
+	o->cache_dir = g_build_filename(e->dir, "cache", NULL);
+	o->upper = g_strdup(e->upper);
+	o->work = g_strdup(e->work);
+	assert_true(lfs_mount_open(o, &e->log.lg, &e->m, &error));
+	w = (struct writer){ e, must(e, "slow/big") };
+	assert_int_equal(lfs_fs_open(e->m, w.id, O_RDONLY, &f), 0);
+	th = g_thread_new("writer", open_for_writing, &w);
+	for (tries = 0; tries < 10000 && !work_busy(e); tries++)
+		g_usleep(1000);
+	assert_true(work_busy(e));
+	assert_int_equal(lfs_fs_getattr(e->m, w.id, &st), 0);
+	assert_int_equal(st.st_size, SLOW_SIZE);
+	assert_int_equal(walk(e, "slow/big", NULL), (int64_t)w.id);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 4096),
+			 sizeof(buf));
+	/* Still copying: none of the above waited for it. */
+	busy = work_busy(e);
+	assert_null(g_thread_join(th));
+	assert_memory_equal(buf, (const char *)g_bytes_get_data(data, NULL) + 4096,
+			    sizeof(buf));
+	lfs_fs_release(e->m, f);
+	assert_true(busy);
+}
+
 /* With userxattr the marks are user.overlay.*, as overlayfs's option. */
 static void test_userxattr(void **state)
 {
@@ -1471,6 +1555,7 @@ int main(void)
 		T(test_upper_lies),
 		T(test_odd_marks),
 		T(test_concurrent_copy_up),
+		T(test_copy_up_blocks_nobody),
 		T(test_userxattr),
 		T(test_xattrs),
 		T(test_listing_stable_offsets),
