@@ -449,12 +449,27 @@ static void unfill(int fd, off_t size)
 		(void)!ftruncate(fd, size);
 }
 
+int lfs_upper_lower_data(struct lfs_upper *u, struct lfs_onode *n,
+			 struct lfs_obj *out)
+{
+	int err = lfs_ovl_lower_obj(u->ov, n, out);
+
+	/* An upper that says the data is below where nothing is (a lower
+	 * file gone, or not a regular file): the data is lost. */
+	if (err == -ENOENT) {
+		lfs_err(u->lg, "upper: a metacopy file (inode %llu) has no "
+			       "data in the lower layers",
+			(unsigned long long)n->ino);
+		return -EIO;
+	}
+	return err;
+}
+
 /* A metacopy file gets its data, in place (@n's copy-up lock held).  It
  * may be renamed meanwhile (that needs no data): the mark goes through
  * the descriptor, not the name. */
 static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
 {
-	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
 	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, -1, true, size };
 	struct lfs_onode *hold = NULL;
 	g_autofree char *name = NULL;
@@ -462,7 +477,7 @@ static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
 	struct stat ust;
 	int pfd, err;
 
-	err = lfs_tree_obj(t, lower_of(n), &c.lower);
+	err = lfs_upper_lower_data(u, n, &c.lower);
 	if (err)
 		return err;
 	pfd = lfs_ovl_upper_at(u->ov, n, &hold, &name);

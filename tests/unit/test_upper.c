@@ -882,6 +882,34 @@ static void test_link_metacopy(void **state)
 	assert_int_equal(make(e, "", "wh", S_IFCHR | 0600), -EPERM);
 }
 
+/* A metacopy file with no data below (its lower file is gone, or is no
+ * regular file): reading it and opening it for writing are EIO, said in
+ * the log; its metadata still answers. */
+static void test_metacopy_without_data(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	struct lfs_setattr a = { .what = LFS_SET_SIZE, .size = 1 };
+	struct lfs_file *f;
+	struct stat st;
+
+	assert_int_equal(make(e, "etc", "gone", S_IFREG | 0644), 0);
+	write_file(e, "etc/gone", O_WRONLY, "data", 0);
+	unmount(e);
+	set_upper_xattr(e, "etc/gone", "trusted.overlay.metacopy", "");
+	assert_true(mount_rw(e, &error));
+	walk(e, "etc/gone", &st);
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(lfs_fs_open(e->m, must(e, "etc/gone"), O_RDONLY, &f),
+			 -EIO);
+	assert_int_equal(lfs_fs_open(e->m, must(e, "etc/gone"), O_WRONLY, &f),
+			 -EIO);
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "etc/gone"), &a, NULL,
+					&st),
+			 -EIO);
+	assert_true(fx_log_has(&e->log, "has no data in the lower layers"));
+}
+
 /* With metacopy=off a chmod copies the data, all of it. */
 static void test_metacopy_off(void **state)
 {
@@ -1549,6 +1577,7 @@ int main(void)
 		T(test_hardlink_renamed_dir),
 		T(test_removed_while_open),
 		T(test_link_metacopy),
+		T(test_metacopy_without_data),
 		T(test_metacopy_off),
 		T(test_renamed_hardlink),
 		T(test_renamed_hardlink_known),
