@@ -832,6 +832,62 @@ static void test_removed_while_open(void **state)
 	assert_int_equal(entries(work), 0);
 }
 
+/* A file open while its last name goes (unlink, or a rename over it):
+ * what is done through the open file still works (fstat, ftruncate,
+ * fchmod, reads, xattrs), it shows no links, and once the kernel forgets
+ * it nothing of it is left. */
+static void test_open_unlinked(void **state)
+{
+	struct env *e = *state;
+	struct lfs_new_obj o = { .mode = S_IFREG | 0644, .flags = O_RDWR };
+	struct lfs_setattr tr = { .what = LFS_SET_SIZE, .size = 1 };
+	struct lfs_setattr ch = { .what = LFS_SET_MODE, .mode = 0600 };
+	const char *names[] = { "new", "hostname", "over" };
+	g_autofree char *work = g_build_filename(e->work, "work", NULL);
+	char buf[16];
+
+	for (int i = 0; i < 3; i++) {
+		struct lfs_file *f;
+		struct stat st;
+		uint64_t id;
+
+		if (i == 0) {
+			assert_int_equal(lfs_fs_make(e->m, must(e, "etc"), "new",
+						     &o, &e->c, &id, &st, &f),
+					 0);
+		} else {
+			id = must(e, i == 1 ? "etc/hostname" : "etc/x");
+			assert_int_equal(lfs_fs_open(e->m, id, O_RDWR, &f), 0);
+		}
+		assert_int_equal(lfs_fs_write(e->m, f, "abc", 3, 0), 3);
+		if (i < 2) {
+			assert_int_equal(lfs_fs_unlink(e->m, must(e, "etc"),
+						       names[i]),
+					 0);
+		} else {
+			assert_int_equal(make(e, "etc", "over", S_IFREG | 0644),
+					 0);
+			assert_int_equal(lfs_fs_rename(e->m, must(e, "etc"),
+						       "over", must(e, "etc"),
+						       "x", 0),
+					 0);
+		}
+		assert_int_equal(lfs_fs_getattr(e->m, id, &st), 0);
+		assert_int_equal(st.st_nlink, 0);
+		assert_int_equal(lfs_fs_setattr(e->m, id, &tr, f, &st), 0);
+		assert_int_equal(st.st_size, 1);
+		assert_int_equal(lfs_fs_setattr(e->m, id, &ch, NULL, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		assert_int_equal(lfs_fs_setxattr(e->m, id, "user.k", "v", 1, 0),
+				 0);
+		assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 0), 1);
+		assert_int_equal(buf[0], 'a');
+		lfs_fs_release(e->m, f);
+		lfs_fs_forget(e->m, id, 1000);
+		assert_int_equal(entries(work), 0);
+	}
+}
+
 /* Removing one name of a lower hardlink: the other name is one file with
  * one link, now and after a remount. */
 static void test_unlink_lower_hardlink(void **state)
@@ -1576,6 +1632,7 @@ int main(void)
 		T(test_unlink_lower_hardlink),
 		T(test_hardlink_renamed_dir),
 		T(test_removed_while_open),
+		T(test_open_unlinked),
 		T(test_link_metacopy),
 		T(test_metacopy_without_data),
 		T(test_metacopy_off),
