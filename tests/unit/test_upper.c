@@ -1075,6 +1075,41 @@ static void test_renamed_hardlink_known(void **state)
 	assert_int_equal(walk(e, "d2/h2", NULL), -ENOENT);
 }
 
+/* Two objects that show one st_ino (a lower hardlink's names that the
+ * upper holds apart since a renamed directory, forgotten, hid one from
+ * the copy-up): a rename of one over the other replaces it, as between
+ * any two files; only two names of one object make rename(2) do
+ * nothing. */
+static void test_rename_same_ino(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *back = NULL;
+	struct lfs_file *f;
+	struct stat s1, s2;
+	uint64_t h1;
+
+	assert_int_equal(lfs_fs_rename(e->m, LFS_ROOT_INO, "data",
+				       LFS_ROOT_INO, "d2", 0),
+			 0);
+	h1 = must(e, "d2/h1");
+	lfs_fs_forget(e->m, must(e, "d2"), 2);
+	assert_int_equal(lfs_fs_open(e->m, h1, O_WRONLY, &f), 0);
+	assert_int_equal(lfs_fs_write(e->m, f, "NEW", 3, 0), 3);
+	lfs_fs_release(e->m, f);
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	walk(e, "d2/h1", &s1);
+	walk(e, "d2/h2", &s2);
+	assert_int_equal(s1.st_ino, s2.st_ino);
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "d2"), "h1",
+				       must(e, "d2"), "h2", 0),
+			 0);
+	assert_int_equal(walk(e, "d2/h1", NULL), -ENOENT);
+	back = read_file(e, "d2/h2");
+	assert_string_equal(back, "NEWked");
+}
+
 /* An upper that lies: an origin naming another file, redirects to the
  * root and to the directory's own parent.  Each name stays its own
  * object (as overlayfs keeps them), and every change lands in its own
@@ -1638,6 +1673,7 @@ int main(void)
 		T(test_metacopy_off),
 		T(test_renamed_hardlink),
 		T(test_renamed_hardlink_known),
+		T(test_rename_same_ino),
 		T(test_upper_lies),
 		T(test_odd_marks),
 		T(test_concurrent_copy_up),
