@@ -888,6 +888,41 @@ static void test_open_unlinked(void **state)
 	}
 }
 
+/* A directory removed while the kernel holds it (a process's working
+ * directory, an open descriptor): its attributes still answer, with no
+ * links, and a chmod through the descriptor works. */
+static void test_open_removed_dir(void **state)
+{
+	struct env *e = *state;
+	struct lfs_setattr ch = { .what = LFS_SET_MODE, .mode = 0700 };
+	const char *dirs[] = { "a/new", "a/sub", "a/over" };
+
+	assert_int_equal(make(e, "a", "new", S_IFDIR | 0755), 0);
+	assert_int_equal(make(e, "a", "over", S_IFDIR | 0755), 0);
+	assert_int_equal(make(e, "a", "src", S_IFDIR | 0755), 0);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a/sub"), "z"), 0);
+	for (int i = 0; i < 3; i++) {
+		uint64_t id = must(e, dirs[i]);
+		struct stat st;
+
+		if (i < 2)
+			assert_int_equal(lfs_fs_rmdir(e->m, must(e, "a"),
+						      dirs[i] + 2),
+					 0);
+		else
+			assert_int_equal(lfs_fs_rename(e->m, must(e, "a"),
+						       "src", must(e, "a"),
+						       "over", 0),
+					 0);
+		assert_int_equal(lfs_fs_getattr(e->m, id, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		assert_int_equal(st.st_nlink, 0);
+		assert_int_equal(lfs_fs_setattr(e->m, id, &ch, NULL, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0700);
+		lfs_fs_forget(e->m, id, 1000);
+	}
+}
+
 /* Removing one name of a lower hardlink: the other name is one file with
  * one link, now and after a remount. */
 static void test_unlink_lower_hardlink(void **state)
@@ -1668,6 +1703,7 @@ int main(void)
 		T(test_hardlink_renamed_dir),
 		T(test_removed_while_open),
 		T(test_open_unlinked),
+		T(test_open_removed_dir),
 		T(test_link_metacopy),
 		T(test_metacopy_without_data),
 		T(test_metacopy_off),
