@@ -104,7 +104,9 @@ int lfs_ovl_new(const struct lfs_ovl_options *o, struct lfs_ovl **out)
 	err = lfs_live_stat(ov->upper, root->dirfd, ".", &e);
 	if (err)
 		goto fail;
-	root->opaque = e.opaque;
+	/* Never opaque: overlayfs does not read the mark on its upper's
+	 * root, so neither may a stray one hide the whole image here. */
+	root->opaque = false;
 	root->upper_ino = e.st.st_ino;
 	lfs_live_ent_clear(&e);
 	ov->root = root;

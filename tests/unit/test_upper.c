@@ -1219,6 +1219,25 @@ static void test_upper_lies(void **state)
 	assert_string_equal(names, "sub,sub2,x,y");
 }
 
+/* An opaque mark on the upper's root hides nothing: overlayfs never
+ * reads it there. */
+static void test_opaque_root(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *names = NULL, *back = NULL;
+
+	unmount(e);
+	assert_int_equal(lsetxattr(e->upper, "trusted.overlay.opaque", "y", 1,
+				   0),
+			 0);
+	assert_true(mount_rw(e, &error));
+	names = list(e, "");
+	assert_string_equal(names, "a,data,etc,lnk,many");
+	back = read_file(e, "etc/hostname");
+	assert_string_equal(back, "lower\n");
+}
+
 /* Marks of odd sizes.  A metacopy mark longer than any overlayfs writes
  * cannot be read: looking the file up is EIO, said in the log, and the
  * directory around it still lists, with the entry in it (as overlayfs
@@ -1712,6 +1731,7 @@ int main(void)
 		T(test_rename_same_ino),
 		T(test_upper_lies),
 		T(test_odd_marks),
+		T(test_opaque_root),
 		T(test_concurrent_copy_up),
 		T(test_copy_up_blocks_nobody),
 		T(test_userxattr),
