@@ -23,14 +23,24 @@
  *    that came from below (kept across copy-up, and across remounts by
  *    the origin the upper records), else UPPER_INO_BIT | the upper's own
  *    inode number; names of one object (hardlinks) share one node;
+ *  - but a number is not an object: a name found in the upper is the node
+ *    of its upper inode, whatever number it shows (an origin or redirect
+ *    may name an object also found elsewhere: a lower hardlink's name a
+ *    copy-up could not link, or any object, if the upper lies); a name
+ *    found below is the node of its lower object while that has no
+ *    upper, or while its copy-up links its names (same_object());
  *  - a node knows the names it is reached by (parent node + name); an
  *    operation on it finds its upper through its first name's parent.
  *
  * Locks.  ov->lock protects the tables, every node's count and names, and
  * the listing cache; it is held only for table work, never across I/O.
- * n->lock protects a node's upper state and is held across its copy-up,
- * so two writers copy a file up once.  Order: a node's lock, then its
- * ancestors' (copy-up takes a parent's after its child's), then
+ * n->lock protects a node's upper state, only while it is read or set.
+ * n->cu_lock is held across the node's copy-up (its data too), so two
+ * writers copy a file up once, and nobody else waits for it: lookups,
+ * attributes and reads of a file being copied go on from below.  Order:
+ * a node's cu_lock, then other nodes' (a copy-up links a file's other
+ * names into directories it copies up), then a node's lock, then its
+ * ancestors' (a copy-up takes a parent's after its child's), then
  * ov->lock. */
 #ifndef LAYERFS_OVERLAY_H
 #define LAYERFS_OVERLAY_H
@@ -69,14 +79,16 @@ struct lfs_onode {
 	GPtrArray *aliases; /* struct lfs_alias *; the first is used */
 	bool hashed;	    /* found by its ino (ov->by_ino) */
 	uint64_t upper_ino; /* its upper's st_ino, 0 while it has none */
-	bool copied;	    /* copied up by this mount: its lower names are
-			     * its names (lfs_ovl_copied_up) */
+	bool linking;	    /* its copy-up is linking its other names: a
+			     * name found below is still this node
+			     * (lfs_ovl_copying) */
 	char *orphan;	    /* its upper's name in the work directory once
 			     * its last name went while it was in use
 			     * (lfs_ovl_orphaned), else NULL */
 	struct lfs_olist *list; /* cached listing (DIR), or NULL */
 	uint64_t list_gen;	/* bumped when the directory changes */
 	GList lru;		/* link in the listing cache */
+	GMutex cu_lock;	 /* held across its copy-up */
 	/* Protected by lock: */
 	GMutex lock;
 	uint64_t lower;	 /* number in the lower tree, 0: nothing below */
@@ -216,10 +228,20 @@ void lfs_ovl_linked(struct lfs_ovl *ov, struct lfs_onode *n,
  * object's last name (its ino may now be reused by the upper). */
 void lfs_ovl_unlinked(struct lfs_ovl *ov, struct lfs_onode *n,
 		      struct lfs_onode *parent, const char *name, bool last);
-/* @n was copied up (or found copied up by another node): its upper's
- * st_ino is @upper_ino. */
-void lfs_ovl_copied_up(struct lfs_ovl *ov, struct lfs_onode *n,
-		       uint64_t upper_ino);
+/* Copy-up of @n: its upper is about to appear as st_ino @upper_ino, or
+ * is there (found, copied up by another node), or (@upper_ino 0) did not
+ * come.  From the first call on, a name of @n's lower object found below
+ * is @n too (a name the copy-up is linking), until lfs_ovl_copied() says
+ * every name is linked. */
+void lfs_ovl_copying(struct lfs_ovl *ov, struct lfs_onode *n,
+		     uint64_t upper_ino);
+/* The names @n has that are not in @seen (keys the call adds), to link
+ * to the copy (struct lfs_alias *, parents referenced; free the array);
+ * NULL when there is none, and from then on a name found below is never
+ * @n again (it is another object: the lower one, at a name the copy-up
+ * could not link). */
+GPtrArray *lfs_ovl_copied(struct lfs_ovl *ov, struct lfs_onode *n,
+			  GHashTable *seen);
 /* Whether @n, which the caller holds once, is still in use otherwise (an
  * open file; a directory always, as the kernel may hold one as a working
  * directory with no reference to show for it) and has no name but

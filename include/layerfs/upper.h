@@ -112,6 +112,12 @@ const char *lfs_upper_xattr(const struct lfs_upper *u, enum lfs_ovl_xattr key);
 int lfs_upper_copy_up(struct lfs_upper *u, struct lfs_onode *n, bool data,
 		      uint64_t size);
 
+/* The lower object that holds @n's data (a metacopy file's, or a file's
+ * that is only below); -EIO, logged, where the upper says it is below
+ * and nothing is. */
+int lfs_upper_lower_data(struct lfs_upper *u, struct lfs_onode *n,
+			 struct lfs_obj *out);
+
 /* A metacopy file about to get a name other than its lower one (a link)
  * records where its data is (overlay.redirect), as overlayfs does, so
  * that every name finds it. */

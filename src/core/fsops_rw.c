@@ -163,14 +163,7 @@ static int file_new(struct lfs_mount *m, struct lfs_onode *n, int flags,
 		f->ufd = lfs_upper_open_file(m->upper, n, O_RDONLY | O_NONBLOCK);
 		err = f->ufd < 0 ? f->ufd : 0;
 	} else if (f->ufd < 0) {
-		err = lfs_ovl_lower_obj(m->ovl, n, &o);
-		if (err == -ENOENT) {
-			/* A metacopy file whose data is nowhere below. */
-			lfs_err(&m->log, "upper: a metacopy file (inode %llu) "
-					 "has no data in the lower layers",
-				(unsigned long long)n->ino);
-			err = -EIO;
-		}
+		err = lfs_upper_lower_data(m->upper, n, &o);
 		if (!err)
 			err = lfs_file_set_lower(m, f, &o);
 	}

@@ -36,9 +36,13 @@ char *lfs_live_origin_value(const struct lfs_live *lv, uint64_t ino)
 }
 
 /* Read overlay xattr @key of @path into a new NUL-terminated string of at
- * most @max bytes.  NULL with *err 0 when it is not set. */
+ * most @max bytes.  NULL with *err 0 when it is not set, or when it is
+ * longer and @longer_unset: no value of that length means anything (an
+ * opaque mark that is not "y", overlayfs reads one byte of it; an origin
+ * that is not ours, which only numbers the object). */
 static char *read_ovl(const struct lfs_live *lv, const char *path,
-		      enum lfs_ovl_xattr key, size_t max, int *err)
+		      enum lfs_ovl_xattr key, size_t max, bool longer_unset,
+		      int *err)
 {
 	const char *xname = lfs_ovl_xattr_name(lv->ns, key);
 	g_autofree char *buf = g_malloc(max + 1);
@@ -46,8 +50,11 @@ static char *read_ovl(const struct lfs_live *lv, const char *path,
 
 	*err = 0;
 	if (n < 0) {
-		if (errno != ENODATA && errno != ENOTSUP)
-			*err = errno == ERANGE ? -EIO : -errno;
+		if (errno == ERANGE && !longer_unset)
+			*err = -EIO;
+		else if (errno != ENODATA && errno != ENOTSUP &&
+			 errno != ERANGE)
+			*err = -errno;
 		return NULL;
 	}
 	buf[n] = '\0';
@@ -72,26 +79,26 @@ static int read_marks(const struct lfs_live *lv, const char *path,
 	int err = 0;
 
 	if (e->kind == LFS_LIVE_DIR) {
-		opaque = read_ovl(lv, path, LFS_OVL_OPAQUE, 8, &err);
+		opaque = read_ovl(lv, path, LFS_OVL_OPAQUE, 8, true, &err);
 		if (err)
 			return err;
 		e->opaque = opaque && strcmp(opaque, LFS_OVL_OPAQUE_YES) == 0;
 	}
 	if (S_ISREG(e->st.st_mode)) {
-		meta = read_ovl(lv, path, LFS_OVL_METACOPY, 256, &err);
+		meta = read_ovl(lv, path, LFS_OVL_METACOPY, 256, false, &err);
 		if (err)
 			return err;
 		e->metacopy = meta != NULL;
 	}
 	if (e->kind == LFS_LIVE_DIR || e->metacopy) {
 		e->redirect = read_ovl(lv, path, LFS_OVL_REDIRECT,
-				       REDIRECT_MAX, &err);
+				       REDIRECT_MAX, false, &err);
 		if (err)
 			return err;
 		if (e->redirect && !*e->redirect)
 			g_clear_pointer(&e->redirect, g_free);
 	}
-	origin = read_ovl(lv, path, LFS_OVL_LAYERFS_ORIGIN, 64, &err);
+	origin = read_ovl(lv, path, LFS_OVL_LAYERFS_ORIGIN, 64, true, &err);
 	if (err)
 		return err;
 	e->origin = parse_origin(lv, origin);

@@ -15,6 +15,7 @@
  *
  * Listings are cached per directory node until the directory changes,
  * least recently used out first past the cache's budget. */
+#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <xxhash.h>
@@ -86,8 +87,15 @@ static int add_upper(struct builder *b, struct lfs_onode *dir, int fd)
 							       d->name));
 			continue;
 		}
-		if (err)
-			return err;
+		if (err) {
+			/* One entry that cannot be looked up (its marks are
+			 * unreadable, said by the lookup) is listed as the
+			 * upper has it, as overlayfs lists it: the rest of
+			 * the directory must stay reachable, and removable. */
+			add(b, d->name, DTTOIF(d->d_type),
+			    LFS_UPPER_INO_BIT | d->d_ino);
+			continue;
+		}
 		add(b, d->name, res.type, res.ino);
 		lfs_ovl_res_clear(&res);
 	}

@@ -22,6 +22,7 @@ static struct lfs_onode *node_new(uint32_t type, uint64_t ino)
 	n->dirfd = -1;
 	n->lru.data = n;
 	g_mutex_init(&n->lock);
+	g_mutex_init(&n->cu_lock);
 	return n;
 }
 
@@ -49,6 +50,7 @@ static void node_free(struct lfs_ovl *ov, struct lfs_onode *n)
 	g_free(n->orphan);
 	g_free(n->lower_path);
 	g_mutex_clear(&n->lock);
+	g_mutex_clear(&n->cu_lock);
 	g_free(n);
 }
 
@@ -102,7 +104,10 @@ int lfs_ovl_new(const struct lfs_ovl_options *o, struct lfs_ovl **out)
 	err = lfs_live_stat(ov->upper, root->dirfd, ".", &e);
 	if (err)
 		goto fail;
-	root->opaque = e.opaque;
+	/* Never opaque: overlayfs does not read the mark on its upper's
+	 * root, so neither may a stray one hide the whole image here. */
+	root->opaque = false;
+	root->upper_ino = e.st.st_ino;
 	lfs_live_ent_clear(&e);
 	ov->root = root;
 	g_hash_table_insert(ov->by_id, &root->id, root);
@@ -249,12 +254,14 @@ static struct lfs_alias *take_alias(struct lfs_onode *n,
 /* Whether node @n, found by the ino of @p/@name (resolved as @res), is
  * the object that name shows (lock held).  Names of one object share its
  * ino, but so may two objects: a lower hardlink whose names the upper
- * does not all hold (one under a directory renamed since was not found
- * to be linked at copy-up) shows the lower file at the names left out,
- * and the copy (with the lower ino as its origin) at the others.  An
- * upper object is known by its upper inode; one being copied up this
- * moment is still the node that has the name; a lower one joins a node
- * that has no upper, or one copied up from it by this mount. */
+ * does not all hold (one under a directory renamed since, which the
+ * copy-up did not find) shows the lower file at the names left out, and
+ * the copy (with the lower ino as its origin) at the others; and an
+ * upper that lies may give any object any number.  An upper object is
+ * known by its upper inode (a node whose upper has not shown its number
+ * yet, copied up by another node, by the name); a lower one joins a
+ * node that has no upper, or one whose copy-up is linking the names
+ * (that name may be one, in the upper a moment later). */
 static bool same_object(const struct lfs_onode *n, const struct lfs_onode *p,
 			const char *name, const struct lfs_ovl_res *res)
 {
@@ -263,21 +270,43 @@ static bool same_object(const struct lfs_onode *n, const struct lfs_onode *p,
 	if (res->upper)
 		return n->upper_ino ? n->upper_ino == res->upper_ino
 				    : has_alias(n, p, name);
-	return !n->upper_ino || (n->copied && n->lower == res->lower);
+	return !n->upper_ino || n->linking;
 }
 
-/* The node for @res, found by its ino or made, with a kernel count and a
- * reference for the caller, named @p/@name. */
+/* The node the table has for @p/@name, resolved as @res, or NULL (lock
+ * held); then *again if @res was found below where a node of its number
+ * has an upper: it may be a name linked to that copy since it was
+ * resolved (see lfs_ovl_lookup()). */
+static struct lfs_onode *find(struct lfs_ovl *ov, struct lfs_onode *p,
+			      const char *name, const struct lfs_ovl_res *res,
+			      bool *again)
+{
+	struct lfs_onode *n = g_hash_table_lookup(ov->by_ino, &res->ino);
+
+	*again = false;
+	if (n && !same_object(n, p, name, res)) {
+		*again = !res->upper;
+		n = NULL;
+	}
+	return n;
+}
+
+/* The node for @res, found or made, with a kernel count and a reference
+ * for the caller, named @p/@name; with @retry, NULL if find() says to
+ * resolve the name again. */
 static struct lfs_onode *node_for(struct lfs_ovl *ov, struct lfs_onode *p,
 				  const char *name,
-				  const struct lfs_ovl_res *res)
+				  const struct lfs_ovl_res *res, bool retry)
 {
 	struct lfs_onode *n;
+	bool again;
 
 	g_mutex_lock(&ov->lock);
-	n = g_hash_table_lookup(ov->by_ino, &res->ino);
-	if (n && !same_object(n, p, name, res))
-		n = NULL;
+	n = find(ov, p, name, res, &again);
+	if (!n && again && retry) {
+		g_mutex_unlock(&ov->lock);
+		return NULL;
+	}
 	if (!n) {
 		n = node_new(res->type, res->ino);
 		n->id = ov->next_id++;
@@ -538,6 +567,11 @@ int lfs_ovl_resolve(struct lfs_ovl *ov, struct lfs_onode *p, const char *name,
 		if (fd < 0)
 			return fd == -ENOENT ? -EIO : fd;
 		err = lfs_live_stat(ov->upper, fd, name, &e);
+		if (err == -EIO)
+			lfs_err(ov->lg, "upper: \"%s\": its overlay xattrs "
+					"cannot be read (a value too long, or "
+					"the file system failed): EIO",
+				name);
 		if (err)
 			return err;
 		if (e.kind == LFS_LIVE_WHITEOUT)
@@ -568,17 +602,24 @@ void lfs_ovl_res_clear(struct lfs_ovl_res *res)
 	g_clear_pointer(&res->lower_path, g_free);
 }
 
+/* A name found below whose object has a node with an upper (and no
+ * copy-up linking names) is either a name that copy-up left out (another
+ * object) or one it linked after it was found: found again, it is in the
+ * upper then, or below for good (every copy-up of it has ended). */
 int lfs_ovl_lookup(struct lfs_ovl *ov, struct lfs_onode *parent,
 		   const char *name, struct lfs_onode **out)
 {
-	struct lfs_ovl_res res;
-	int err = lfs_ovl_resolve(ov, parent, name, &res);
+	for (bool retry = true;; retry = false) {
+		struct lfs_ovl_res res;
+		int err = lfs_ovl_resolve(ov, parent, name, &res);
 
-	if (err)
-		return err;
-	*out = node_for(ov, parent, name, &res);
-	lfs_ovl_res_clear(&res);
-	return 0;
+		if (err)
+			return err;
+		*out = node_for(ov, parent, name, &res, retry);
+		lfs_ovl_res_clear(&res);
+		if (*out)
+			return 0;
+	}
 }
 
 int lfs_ovl_node(struct lfs_ovl *ov, struct lfs_onode *parent,
@@ -595,19 +636,23 @@ int lfs_ovl_child(struct lfs_ovl *ov, struct lfs_onode *parent,
 		  const char *name, struct lfs_ovl_res *res,
 		  struct lfs_onode **node)
 {
-	int err = lfs_ovl_resolve(ov, parent, name, res);
-
 	*node = NULL;
-	if (err)
-		return err;
-	g_mutex_lock(&ov->lock);
-	*node = g_hash_table_lookup(ov->by_ino, &res->ino);
-	if (*node && same_object(*node, parent, name, res))
-		lfs_onode_ref(*node);
-	else
-		*node = NULL;
-	g_mutex_unlock(&ov->lock);
-	return 0;
+	/* Found below, a name is found again as lfs_ovl_lookup() does. */
+	for (bool retry = true;; retry = false) {
+		int err = lfs_ovl_resolve(ov, parent, name, res);
+		bool again;
+
+		if (err)
+			return err;
+		g_mutex_lock(&ov->lock);
+		*node = find(ov, parent, name, res, &again);
+		if (*node)
+			lfs_onode_ref(*node);
+		g_mutex_unlock(&ov->lock);
+		if (!again || !retry)
+			return 0;
+		lfs_ovl_res_clear(res);
+	}
 }
 
 void lfs_ovl_created(struct lfs_ovl *ov, struct lfs_onode *parent,
@@ -621,11 +666,12 @@ void lfs_ovl_created(struct lfs_ovl *ov, struct lfs_onode *parent,
 		.ino = LFS_UPPER_INO_BIT | (uint64_t)st->st_ino,
 		.upper = true,
 		.upper_nlink = st->st_nlink,
+		.upper_ino = st->st_ino,
 		.opaque = S_ISDIR(st->st_mode) && opaque,
 	};
 
 	lfs_ovl_dir_changed(ov, parent);
-	*out = node_for(ov, parent, name, &res);
+	*out = node_for(ov, parent, name, &res, false);
 }
 
 bool lfs_ovl_lower_has(struct lfs_ovl *ov, struct lfs_onode *dir,
@@ -709,13 +755,43 @@ void lfs_ovl_unlinked(struct lfs_ovl *ov, struct lfs_onode *n,
 	lfs_ovl_dir_changed(ov, parent);
 }
 
-void lfs_ovl_copied_up(struct lfs_ovl *ov, struct lfs_onode *n,
-		       uint64_t upper_ino)
+void lfs_ovl_copying(struct lfs_ovl *ov, struct lfs_onode *n,
+		     uint64_t upper_ino)
 {
 	g_mutex_lock(&ov->lock);
 	n->upper_ino = upper_ino;
-	n->copied = true;
+	n->linking = upper_ino != 0;
 	g_mutex_unlock(&ov->lock);
+}
+
+GPtrArray *lfs_ovl_copied(struct lfs_ovl *ov, struct lfs_onode *n,
+			  GHashTable *seen)
+{
+	GPtrArray *names = NULL;
+
+	g_mutex_lock(&ov->lock);
+	for (guint i = 0; i < n->aliases->len; i++) {
+		const struct lfs_alias *a = n->aliases->pdata[i];
+		char *key = g_strdup_printf("%" G_GUINT64_FORMAT "/%s",
+					    a->parent->id, a->name);
+		struct lfs_alias *c;
+
+		if (!g_hash_table_add(seen, key))
+			continue;
+		c = g_new(struct lfs_alias, 1);
+		c->parent = lfs_onode_ref(a->parent);
+		c->name = g_strdup(a->name);
+		if (!names)
+			names = g_ptr_array_new();
+		g_ptr_array_add(names, c);
+	}
+	/* No name joined since the last call: every one is linked, and a
+	 * name found below from now on is another object (one found below
+	 * before this is resolved again, see lfs_ovl_lookup()). */
+	if (!names)
+		n->linking = false;
+	g_mutex_unlock(&ov->lock);
+	return names;
 }
 
 bool lfs_ovl_in_use(struct lfs_ovl *ov, struct lfs_onode *n,

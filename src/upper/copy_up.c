@@ -214,7 +214,7 @@ static void dir_times_restore(const struct dir_times *d)
 }
 
 /* @n's upper appeared at @pfd/@name meanwhile: take its state (@n's
- * lock held); puts @hold. */
+ * copy-up lock held); puts @hold. */
 static int copied_by_another(struct lfs_upper *u, struct lfs_onode *n,
 			     int pfd, const char *name, struct lfs_onode *hold)
 {
@@ -224,16 +224,31 @@ static int copied_by_another(struct lfs_upper *u, struct lfs_onode *n,
 	if (!err && (e.kind == LFS_LIVE_ABSENT || e.kind == LFS_LIVE_WHITEOUT))
 		err = -ESTALE;
 	if (!err) {
+		lfs_ovl_copying(u->ov, n, e.st.st_ino);
+		g_mutex_lock(&n->lock);
 		n->upper = true;
 		n->metacopy = e.metacopy;
-		lfs_ovl_copied_up(u->ov, n, e.st.st_ino);
+		g_mutex_unlock(&n->lock);
 	}
 	lfs_live_ent_clear(&e);
 	lfs_ovl_put(u->ov, hold);
 	return err;
 }
 
-/* Copy @n (whose parent has an upper; @n's lock held) up. */
+/* @n's lower number. */
+static uint64_t lower_of(struct lfs_onode *n)
+{
+	uint64_t lower;
+
+	g_mutex_lock(&n->lock);
+	lower = n->lower;
+	g_mutex_unlock(&n->lock);
+	return lower;
+}
+
+/* Copy @n (whose parent has an upper; @n's copy-up lock held) up.  Until
+ * the copy is in place, everybody else goes on using the object below,
+ * which is what the copy holds. */
 static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 		    uint64_t size)
 {
@@ -241,10 +256,10 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, -1, data, size };
 	struct lfs_onode *hold = NULL;
 	g_autofree char *name = NULL;
-	struct stat ust;
+	struct stat tst;
 	int pfd, err;
 
-	err = lfs_tree_obj(t, n->lower, &c.lower);
+	err = lfs_tree_obj(t, lower_of(n), &c.lower);
 	if (err)
 		return err;
 	lfs_tree_stat(t, &c.lower, &c.st);
@@ -262,16 +277,25 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	err = make_temp(&c);
 	if (!err)
 		err = set_attrs(&c);
+	if (!err && (c.fd >= 0 ? fstat(c.fd, &tst)
+			       : fstatat(u->workfd, c.tmp, &tst,
+					 AT_SYMLINK_NOFOLLOW)) < 0)
+		err = -errno;
 	if (c.fd >= 0)
 		close(c.fd);
 	if (!err) {
 		struct dir_times dt;
 
+		/* Found in the upper, the copy is @n from the first moment. */
+		lfs_ovl_copying(u->ov, n, tst.st_ino);
 		dir_times_save(&dt, pfd);
-		if (renameat2(u->workfd, c.tmp, pfd, name, RENAME_NOREPLACE) < 0)
+		if (renameat2(u->workfd, c.tmp, pfd, name, RENAME_NOREPLACE) <
+		    0) {
 			err = -errno;
-		else
+			lfs_ovl_copying(u->ov, n, 0);
+		} else {
 			dir_times_restore(&dt);
+		}
 	}
 	if (err)
 		lfs_upper_work_remove(u, c.tmp);
@@ -281,14 +305,13 @@ static int copy_one(struct lfs_upper *u, struct lfs_onode *n, bool data,
 	 * upper has it, as this copy would have made it. */
 	if (err == -EEXIST)
 		return copied_by_another(u, n, pfd, name, hold);
-	if (!err && fstatat(pfd, name, &ust, AT_SYMLINK_NOFOLLOW) < 0)
-		err = -errno;
 	lfs_ovl_put(u->ov, hold);
 	if (err)
 		return err;
-	lfs_ovl_copied_up(u->ov, n, ust.st_ino);
+	g_mutex_lock(&n->lock);
 	n->upper = true;
 	n->metacopy = !c.data;
+	g_mutex_unlock(&n->lock);
 	count(&u->st.copy_ups, 1);
 	if (S_ISREG(c.st.st_mode))
 		count(c.data ? &u->st.data_copies : &u->st.metacopies, 1);
@@ -385,19 +408,35 @@ static void link_name(struct lfs_upper *u, struct lfs_onode *n,
  * through one name shows through all, now and after a remount (kernel
  * overlayfs needs index=on for that).  A name whose directory was renamed
  * since is found where that directory is now while the kernel holds it;
- * one that is not found still reaches the copy in this mount (one node
- * per inode), and shows the lower file after a remount. */
+ * so is every name the node has (the kernel looked it up, before or
+ * while this ran).  A name not found shows the lower file, in this mount
+ * as after a remount: another object, as overlayfs shows it.  Then
+ * (lfs_ovl_copied()) no name found below is @n any more. */
 static void link_group(struct lfs_upper *u, struct lfs_onode *n)
 {
 	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
 	g_autoptr(GPtrArray) paths = NULL;
+	g_autoptr(GHashTable) seen =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GPtrArray *names;
 	struct lfs_obj o;
 
-	if (n->type == S_IFDIR || lfs_tree_obj(t, n->lower, &o) < 0)
-		return;
-	paths = lfs_tree_link_paths(t, &o);
+	if (n->type != S_IFDIR && lfs_tree_obj(t, lower_of(n), &o) == 0)
+		paths = lfs_tree_link_paths(t, &o);
 	for (guint i = 0; paths && i < paths->len; i++)
 		link_name(u, n, paths->pdata[i]);
+	while ((names = lfs_ovl_copied(u->ov, n, seen)) != NULL) {
+		for (guint i = 0; i < names->len; i++) {
+			struct lfs_alias *a = names->pdata[i];
+
+			if (n->type != S_IFDIR)
+				link_in(u, n, a->parent, a->name, a->name);
+			lfs_ovl_put(u->ov, a->parent);
+			g_free(a->name);
+			g_free(a);
+		}
+		g_ptr_array_unref(names);
+	}
 }
 
 /* Empty metacopy file @fd again, all hole, @size bytes long. */
@@ -410,26 +449,42 @@ static void unfill(int fd, off_t size)
 		(void)!ftruncate(fd, size);
 }
 
-/* A metacopy file gets its data, in place (@n's lock held). */
+int lfs_upper_lower_data(struct lfs_upper *u, struct lfs_onode *n,
+			 struct lfs_obj *out)
+{
+	int err = lfs_ovl_lower_obj(u->ov, n, out);
+
+	/* An upper that says the data is below where nothing is (a lower
+	 * file gone, or not a regular file): the data is lost. */
+	if (err == -ENOENT) {
+		lfs_err(u->lg, "upper: a metacopy file (inode %llu) has no "
+			       "data in the lower layers",
+			(unsigned long long)n->ino);
+		return -EIO;
+	}
+	return err;
+}
+
+/* A metacopy file gets its data, in place (@n's copy-up lock held).  It
+ * may be renamed meanwhile (that needs no data): the mark goes through
+ * the descriptor, not the name. */
 static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
 {
-	struct lfs_tree *t = lfs_ovl_lower_tree(u->ov);
 	struct cu_ctx c = { u, n, { 0 }, { 0 }, NULL, -1, true, size };
 	struct lfs_onode *hold = NULL;
 	g_autofree char *name = NULL;
-	g_autofree char *path = NULL;
 	lfs_autofd fd = -1;
 	struct stat ust;
 	int pfd, err;
 
-	err = lfs_tree_obj(t, n->lower, &c.lower);
+	err = lfs_upper_lower_data(u, n, &c.lower);
 	if (err)
 		return err;
 	pfd = lfs_ovl_upper_at(u->ov, n, &hold, &name);
 	if (pfd < 0)
 		return pfd;
 	fd = openat(pfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	path = lfs_live_proc_path(pfd, name);
+	lfs_ovl_put(u->ov, hold);
 	err = fd < 0 ? -errno : 0;
 	if (!err)
 		err = copy_file_data(&c, fd);
@@ -440,13 +495,15 @@ static int fill_data(struct lfs_upper *u, struct lfs_onode *n, uint64_t size)
 	if (err && fd >= 0 && fstat(fd, &ust) == 0)
 		unfill(fd, ust.st_size);
 	/* The data is whole: only now may reads stop going below. */
-	if (!err && lremovexattr(path, lfs_upper_xattr(u, LFS_OVL_METACOPY)) < 0 &&
+	if (!err &&
+	    fremovexattr(fd, lfs_upper_xattr(u, LFS_OVL_METACOPY)) < 0 &&
 	    errno != ENODATA)
 		err = -errno;
-	lfs_ovl_put(u->ov, hold);
 	if (err)
 		return err;
+	g_mutex_lock(&n->lock);
 	n->metacopy = false;
+	g_mutex_unlock(&n->lock);
 	count(&u->st.data_copies, 1);
 	return 0;
 }
@@ -456,8 +513,8 @@ int lfs_upper_copy_up(struct lfs_upper *u, struct lfs_onode *n, bool data,
 {
 	struct lfs_onode *p = NULL;
 	g_autofree char *name = NULL;
-	bool done, up;
-	int err;
+	bool done, up, metacopy;
+	int err = 0;
 
 	g_mutex_lock(&n->lock);
 	up = n->upper;
@@ -477,15 +534,23 @@ int lfs_upper_copy_up(struct lfs_upper *u, struct lfs_onode *n, bool data,
 		if (err)
 			return err;
 	}
+	/* Not n->lock: a copy-up may take long (a big file's data), and
+	 * only those who need the copy may wait for it. */
+	g_mutex_lock(&n->cu_lock);
 	g_mutex_lock(&n->lock);
-	if (!n->upper) {
+	up = n->upper;
+	g_mutex_unlock(&n->lock);
+	if (!up) {
 		err = copy_one(u, n, data, size);
 		if (!err)
 			link_group(u, n);
 	}
-	if (!err && data && n->metacopy)
-		err = fill_data(u, n, size);
+	g_mutex_lock(&n->lock);
+	metacopy = n->metacopy;
 	g_mutex_unlock(&n->lock);
+	if (!err && data && metacopy)
+		err = fill_data(u, n, size);
+	g_mutex_unlock(&n->cu_lock);
 	return err;
 }
 

@@ -214,6 +214,18 @@ static int do_rename(struct lfs_upper *u, struct side *a, struct side *b,
 	return 0;
 }
 
+/* Whether @a and @b are names of one object (hardlinks): one upper inode,
+ * or one lower object that has none.  Not st_ino alone: an origin gives
+ * objects the upper holds apart one number (a lower hardlink's names
+ * that a copy-up could not link, or an upper that lies). */
+static bool one_object(const struct side *a, const struct side *b)
+{
+	if (a->res.upper != b->res.upper)
+		return false;
+	return a->res.upper ? a->res.upper_ino == b->res.upper_ino
+			    : a->res.ino == b->res.ino;
+}
+
 static int check(struct side *a, struct side *b, unsigned int flags)
 {
 	if (!a->exists)
@@ -250,7 +262,7 @@ int lfs_upper_rename(struct lfs_upper *u, struct lfs_onode *parent,
 	if (err)
 		goto out;
 	/* Two names of one file: rename(2) does nothing. */
-	if (b.exists && a.res.ino == b.res.ino && !exchange)
+	if (b.exists && one_object(&a, &b) && !exchange)
 		goto out;
 	/* A target that is a name of a lower hardlink goes as unlink(2)
 	 * would take it. */

@@ -30,6 +30,8 @@
 #include "layerfs/stats.h"
 
 #define BIG_SIZE (3u << 20)
+/* A file whose copy-up takes a while (decompressed from gzip). */
+#define SLOW_SIZE (32u << 20)
 
 struct env {
 	char *dir, *upper, *work, *tar;
@@ -249,6 +251,14 @@ static char *xattr_of(struct env *e, const char *rel, const char *name)
 		return NULL;
 	buf[n] = '\0';
 	return g_strdup(buf);
+}
+
+static void set_upper_xattr(struct env *e, const char *rel, const char *name,
+			    const char *value)
+{
+	g_autofree char *p = upper_path(e, rel);
+
+	assert_int_equal(lsetxattr(p, name, value, strlen(value), 0), 0);
 }
 
 static void test_create_and_read(void **state)
@@ -822,6 +832,97 @@ static void test_removed_while_open(void **state)
 	assert_int_equal(entries(work), 0);
 }
 
+/* A file open while its last name goes (unlink, or a rename over it):
+ * what is done through the open file still works (fstat, ftruncate,
+ * fchmod, reads, xattrs), it shows no links, and once the kernel forgets
+ * it nothing of it is left. */
+static void test_open_unlinked(void **state)
+{
+	struct env *e = *state;
+	struct lfs_new_obj o = { .mode = S_IFREG | 0644, .flags = O_RDWR };
+	struct lfs_setattr tr = { .what = LFS_SET_SIZE, .size = 1 };
+	struct lfs_setattr ch = { .what = LFS_SET_MODE, .mode = 0600 };
+	const char *names[] = { "new", "hostname", "over" };
+	g_autofree char *work = g_build_filename(e->work, "work", NULL);
+	char buf[16];
+
+	for (int i = 0; i < 3; i++) {
+		struct lfs_file *f;
+		struct stat st;
+		uint64_t id;
+
+		if (i == 0) {
+			assert_int_equal(lfs_fs_make(e->m, must(e, "etc"), "new",
+						     &o, &e->c, &id, &st, &f),
+					 0);
+		} else {
+			id = must(e, i == 1 ? "etc/hostname" : "etc/x");
+			assert_int_equal(lfs_fs_open(e->m, id, O_RDWR, &f), 0);
+		}
+		assert_int_equal(lfs_fs_write(e->m, f, "abc", 3, 0), 3);
+		if (i < 2) {
+			assert_int_equal(lfs_fs_unlink(e->m, must(e, "etc"),
+						       names[i]),
+					 0);
+		} else {
+			assert_int_equal(make(e, "etc", "over", S_IFREG | 0644),
+					 0);
+			assert_int_equal(lfs_fs_rename(e->m, must(e, "etc"),
+						       "over", must(e, "etc"),
+						       "x", 0),
+					 0);
+		}
+		assert_int_equal(lfs_fs_getattr(e->m, id, &st), 0);
+		assert_int_equal(st.st_nlink, 0);
+		assert_int_equal(lfs_fs_setattr(e->m, id, &tr, f, &st), 0);
+		assert_int_equal(st.st_size, 1);
+		assert_int_equal(lfs_fs_setattr(e->m, id, &ch, NULL, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		assert_int_equal(lfs_fs_setxattr(e->m, id, "user.k", "v", 1, 0),
+				 0);
+		assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 0), 1);
+		assert_int_equal(buf[0], 'a');
+		lfs_fs_release(e->m, f);
+		lfs_fs_forget(e->m, id, 1000);
+		assert_int_equal(entries(work), 0);
+	}
+}
+
+/* A directory removed while the kernel holds it (a process's working
+ * directory, an open descriptor): its attributes still answer, with no
+ * links, and a chmod through the descriptor works. */
+static void test_open_removed_dir(void **state)
+{
+	struct env *e = *state;
+	struct lfs_setattr ch = { .what = LFS_SET_MODE, .mode = 0700 };
+	const char *dirs[] = { "a/new", "a/sub", "a/over" };
+
+	assert_int_equal(make(e, "a", "new", S_IFDIR | 0755), 0);
+	assert_int_equal(make(e, "a", "over", S_IFDIR | 0755), 0);
+	assert_int_equal(make(e, "a", "src", S_IFDIR | 0755), 0);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "a/sub"), "z"), 0);
+	for (int i = 0; i < 3; i++) {
+		uint64_t id = must(e, dirs[i]);
+		struct stat st;
+
+		if (i < 2)
+			assert_int_equal(lfs_fs_rmdir(e->m, must(e, "a"),
+						      dirs[i] + 2),
+					 0);
+		else
+			assert_int_equal(lfs_fs_rename(e->m, must(e, "a"),
+						       "src", must(e, "a"),
+						       "over", 0),
+					 0);
+		assert_int_equal(lfs_fs_getattr(e->m, id, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		assert_int_equal(st.st_nlink, 0);
+		assert_int_equal(lfs_fs_setattr(e->m, id, &ch, NULL, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0700);
+		lfs_fs_forget(e->m, id, 1000);
+	}
+}
+
 /* Removing one name of a lower hardlink: the other name is one file with
  * one link, now and after a remount. */
 static void test_unlink_lower_hardlink(void **state)
@@ -872,6 +973,34 @@ static void test_link_metacopy(void **state)
 	assert_int_equal(make(e, "", "wh", S_IFCHR | 0600), -EPERM);
 }
 
+/* A metacopy file with no data below (its lower file is gone, or is no
+ * regular file): reading it and opening it for writing are EIO, said in
+ * the log; its metadata still answers. */
+static void test_metacopy_without_data(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	struct lfs_setattr a = { .what = LFS_SET_SIZE, .size = 1 };
+	struct lfs_file *f;
+	struct stat st;
+
+	assert_int_equal(make(e, "etc", "gone", S_IFREG | 0644), 0);
+	write_file(e, "etc/gone", O_WRONLY, "data", 0);
+	unmount(e);
+	set_upper_xattr(e, "etc/gone", "trusted.overlay.metacopy", "");
+	assert_true(mount_rw(e, &error));
+	walk(e, "etc/gone", &st);
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(lfs_fs_open(e->m, must(e, "etc/gone"), O_RDONLY, &f),
+			 -EIO);
+	assert_int_equal(lfs_fs_open(e->m, must(e, "etc/gone"), O_WRONLY, &f),
+			 -EIO);
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "etc/gone"), &a, NULL,
+					&st),
+			 -EIO);
+	assert_true(fx_log_has(&e->log, "has no data in the lower layers"));
+}
+
 /* With metacopy=off a chmod copies the data, all of it. */
 static void test_metacopy_off(void **state)
 {
@@ -901,6 +1030,249 @@ static void test_metacopy_off(void **state)
 	walk(e, "big2", &st);
 	assert_int_equal(st.st_size, BIG_SIZE);
 	assert_null(xattr_of(e, "big2", "trusted.overlay.metacopy"));
+}
+
+/* A lower hardlink whose directory was renamed, and then forgotten by the
+ * kernel before one name was written: the copy-up cannot find the other
+ * name.  That name shows the lower file: another object, in this mount
+ * (it moves: as the copy's node, it did not, ENOENT) as after a remount,
+ * whichever name is looked up first. */
+static void test_renamed_hardlink(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL;
+	g_autofree char *b5 = NULL;
+	struct lfs_file *f;
+	uint64_t h1;
+
+	assert_int_equal(lfs_fs_rename(e->m, LFS_ROOT_INO, "data",
+				       LFS_ROOT_INO, "d2", 0),
+			 0);
+	h1 = must(e, "d2/h1");
+	lfs_fs_forget(e->m, must(e, "d2"), 2);
+	assert_int_equal(lfs_fs_open(e->m, h1, O_WRONLY, &f), 0);
+	assert_int_equal(lfs_fs_write(e->m, f, "NEW", 3, 0), 3);
+	lfs_fs_release(e->m, f);
+	b1 = read_file(e, "d2/h2");
+	assert_string_equal(b1, "linked");
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "d2"), "h2",
+				       must(e, "d2"), "h9", 0),
+			 0);
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "d2"), "h9",
+				       must(e, "d2"), "h2", 0),
+			 0);
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	must(e, "d2/h2"); /* the other name first */
+	b2 = read_file(e, "d2/h1");
+	assert_string_equal(b2, "NEWked");
+	b3 = read_file(e, "d2/h2");
+	assert_string_equal(b3, "linked");
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	must(e, "d2/h1"); /* the written name first */
+	b4 = read_file(e, "d2/h2");
+	assert_string_equal(b4, "linked");
+	b5 = read_file(e, "d2/h1");
+	assert_string_equal(b5, "NEWked");
+}
+
+/* The same, with both names known to the mount before the write: they
+ * are one file, so the write goes to both, and renaming one name away
+ * and removing it leaves the data at the other. */
+static void test_renamed_hardlink_known(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+	struct stat st;
+
+	assert_int_equal(lfs_fs_rename(e->m, LFS_ROOT_INO, "data",
+				       LFS_ROOT_INO, "d2", 0),
+			 0);
+	must(e, "d2/h2");
+	write_file(e, "d2/h1", O_WRONLY, "NEW", 0);
+	b1 = read_file(e, "d2/h2");
+	assert_string_equal(b1, "NEWked");
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "d2"), "h2",
+				       must(e, "d2"), "h3", 0),
+			 0);
+	assert_int_equal(lfs_fs_unlink(e->m, must(e, "d2"), "h3"), 0);
+	b2 = read_file(e, "d2/h1");
+	assert_string_equal(b2, "NEWked");
+	walk(e, "d2/h1", &st);
+	assert_int_equal(st.st_nlink, 1);
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	b3 = read_file(e, "d2/h1");
+	assert_string_equal(b3, "NEWked");
+	assert_int_equal(walk(e, "d2/h2", NULL), -ENOENT);
+}
+
+/* Two objects that show one st_ino (a lower hardlink's names that the
+ * upper holds apart since a renamed directory, forgotten, hid one from
+ * the copy-up): a rename of one over the other replaces it, as between
+ * any two files; only two names of one object make rename(2) do
+ * nothing. */
+static void test_rename_same_ino(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *back = NULL;
+	struct lfs_file *f;
+	struct stat s1, s2;
+	uint64_t h1;
+
+	assert_int_equal(lfs_fs_rename(e->m, LFS_ROOT_INO, "data",
+				       LFS_ROOT_INO, "d2", 0),
+			 0);
+	h1 = must(e, "d2/h1");
+	lfs_fs_forget(e->m, must(e, "d2"), 2);
+	assert_int_equal(lfs_fs_open(e->m, h1, O_WRONLY, &f), 0);
+	assert_int_equal(lfs_fs_write(e->m, f, "NEW", 3, 0), 3);
+	lfs_fs_release(e->m, f);
+	unmount(e);
+	assert_true(mount_rw(e, &error));
+	walk(e, "d2/h1", &s1);
+	walk(e, "d2/h2", &s2);
+	assert_int_equal(s1.st_ino, s2.st_ino);
+	assert_int_equal(lfs_fs_rename(e->m, must(e, "d2"), "h1",
+				       must(e, "d2"), "h2", 0),
+			 0);
+	assert_int_equal(walk(e, "d2/h1", NULL), -ENOENT);
+	back = read_file(e, "d2/h2");
+	assert_string_equal(back, "NEWked");
+}
+
+/* An upper that lies: an origin naming another file, redirects to the
+ * root and to the directory's own parent.  Each name stays its own
+ * object (as overlayfs keeps them), and every change lands in its own
+ * upper. */
+static void test_upper_lies(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0600 };
+	g_autofree char *origin = NULL, *lie = NULL, *f1 = NULL;
+	g_autofree char *up_f1 = NULL, *host = NULL, *names = NULL;
+	g_autofree char *up = NULL, *sub = NULL;
+	struct stat st, hst;
+
+	/* A copy-up tells the origin's form (the stack's id). */
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "etc/x"), &a, NULL,
+					&st),
+			 0);
+	origin = xattr_of(e, "etc/x", "trusted.overlay.layerfs.origin");
+	assert_non_null(origin);
+	walk(e, "etc/hostname", &hst);
+	*strrchr(origin, ':') = '\0';
+	lie = g_strdup_printf("%s:%llx", origin,
+			      (unsigned long long)hst.st_ino);
+	assert_int_equal(make(e, "etc", "f1", S_IFREG | 0644), 0);
+	write_file(e, "etc/f1", O_WRONLY, "mine", 0);
+	assert_int_equal(make(e, "", "x", S_IFDIR | 0755), 0);
+	assert_int_equal(make(e, "a", "sub2", S_IFDIR | 0755), 0);
+	unmount(e);
+	set_upper_xattr(e, "etc/f1", "trusted.overlay.layerfs.origin", lie);
+	set_upper_xattr(e, "x", "trusted.overlay.redirect", "/");
+	set_upper_xattr(e, "a/sub2", "trusted.overlay.redirect", "/a");
+	assert_true(mount_rw(e, &error));
+
+	host = read_file(e, "etc/hostname");
+	assert_string_equal(host, "lower\n");
+	f1 = read_file(e, "etc/f1");
+	assert_string_equal(f1, "mine");
+	write_file(e, "etc/f1", O_WRONLY, "MINE", 0);
+	up_f1 = upper_path(e, "etc/hostname");
+	assert_int_equal(access(up_f1, F_OK), -1);
+	g_free(host);
+	host = read_file(e, "etc/hostname");
+	assert_string_equal(host, "lower\n");
+
+	/* x shows the root's lower part, but is not the root. */
+	assert_true(must(e, "x") != LFS_ROOT_INO);
+	assert_int_equal(make(e, "x", "newf", S_IFREG | 0644), 0);
+	up = upper_path(e, "x/newf");
+	assert_int_equal(access(up, F_OK), 0);
+	g_free(up);
+	up = upper_path(e, "newf");
+	assert_int_equal(access(up, F_OK), -1);
+	assert_int_equal(walk(e, "newf", NULL), -ENOENT);
+
+	/* a/sub2 shows a's lower part, and is not a. */
+	names = list(e, "a/sub2");
+	assert_string_equal(names, "sub,x,y");
+	assert_int_equal(make(e, "a/sub2", "q", S_IFREG | 0644), 0);
+	sub = upper_path(e, "a/sub2/q");
+	assert_int_equal(access(sub, F_OK), 0);
+	assert_int_equal(walk(e, "a/q", NULL), -ENOENT);
+	assert_int_equal(lfs_fs_rename(e->m, LFS_ROOT_INO, "a", LFS_ROOT_INO,
+				       "b", 0),
+			 0);
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "b"), &a, NULL, &st),
+			 0);
+	walk(e, "b/sub2", &st);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	g_free(names);
+	names = list(e, "b");
+	assert_string_equal(names, "sub,sub2,x,y");
+}
+
+/* An opaque mark on the upper's root hides nothing: overlayfs never
+ * reads it there. */
+static void test_opaque_root(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *names = NULL, *back = NULL;
+
+	unmount(e);
+	assert_int_equal(lsetxattr(e->upper, "trusted.overlay.opaque", "y", 1,
+				   0),
+			 0);
+	assert_true(mount_rw(e, &error));
+	names = list(e, "");
+	assert_string_equal(names, "a,data,etc,lnk,many");
+	back = read_file(e, "etc/hostname");
+	assert_string_equal(back, "lower\n");
+}
+
+/* Marks of odd sizes.  A metacopy mark longer than any overlayfs writes
+ * cannot be read: looking the file up is EIO, said in the log, and the
+ * directory around it still lists, with the entry in it (as overlayfs
+ * lists it), and everything else there works.  An opaque mark longer
+ * than "y" is no mark (overlayfs reads one byte of it), and an origin
+ * that is not layerfs's numbers nothing: neither hides an object. */
+static void test_odd_marks(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(GError) error = NULL;
+	char big[301];
+	g_autofree char *names = NULL, *back = NULL, *subs = NULL;
+
+	assert_int_equal(make(e, "etc", "bad", S_IFREG | 0644), 0);
+	assert_int_equal(make(e, "a", "f", S_IFREG | 0644), 0);
+	write_file(e, "a/f", O_WRONLY, "af", 0);
+	unmount(e);
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	set_upper_xattr(e, "etc/bad", "trusted.overlay.metacopy", big);
+	set_upper_xattr(e, "a", "trusted.overlay.opaque", big);
+	set_upper_xattr(e, "a/f", "trusted.overlay.layerfs.origin", big);
+	assert_true(mount_rw(e, &error));
+	assert_int_equal(walk(e, "etc/bad", NULL), -EIO);
+	assert_true(fx_log_has(&e->log, "\"bad\""));
+	names = list(e, "etc");
+	assert_string_equal(names, "bad,hostname,x");
+	back = read_file(e, "etc/hostname");
+	assert_string_equal(back, "lower\n");
+	assert_int_equal(make(e, "etc", "new", S_IFREG | 0644), 0);
+	subs = list(e, "a");
+	assert_string_equal(subs, "f,sub,x,y");
+	g_free(back);
+	back = read_file(e, "a/f");
+	assert_string_equal(back, "af");
 }
 
 /* Many writers of one lower file at once: it is copied up once, and
@@ -945,6 +1317,88 @@ static void test_concurrent_copy_up(void **state)
 	assert_memory_equal(back, "ABCDEFGH", 8);
 	assert_memory_equal(back + 8, (const char *)g_bytes_get_data(want, NULL) + 8,
 			    BIG_SIZE - 8);
+}
+
+/* Whether W/work holds anything (a copy-up under way). */
+static bool work_busy(struct env *e)
+{
+	g_autofree char *w = g_build_filename(e->work, "work", NULL);
+	GDir *d = g_dir_open(w, 0, NULL);
+	bool busy = d && g_dir_read_name(d) != NULL;
+
+	if (d)
+		g_dir_close(d);
+	return busy;
+}
+
+struct writer {
+	struct env *e;
+	uint64_t id;
+};
+
+static gpointer open_for_writing(gpointer arg)
+{
+	struct writer *w = arg;
+	struct lfs_file *f;
+	int err = lfs_fs_open(w->e->m, w->id, O_WRONLY, &f);
+
+	if (!err)
+		lfs_fs_release(w->e->m, f);
+	return GINT_TO_POINTER(err);
+}
+
+/* A copy-up of a big file holds up nobody but the writers that need it:
+ * while its data is copied, the file's attributes, its lookup and reads
+ * through a descriptor opened before (which read below) all answer. */
+static void test_copy_up_blocks_nobody(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(lfs_options) o = lfs_options_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) data = fx_noise(SLOW_SIZE, 3, 4);
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct fx_entry big = { .path = "slow/big",
+				.data = g_bytes_get_data(data, NULL),
+				.len = SLOW_SIZE };
+	g_autoptr(GBytes) tar = NULL, gz = NULL;
+	g_autofree char *layer = NULL;
+	struct writer w;
+	struct lfs_file *f;
+	struct stat st;
+	char buf[4096];
+	GThread *th;
+	bool busy;
+	int tries;
+
+	fx_tar_add(t, &big);
+	tar = fx_tar_finish(t);
+	gz = fx_gzip(tar);
+	layer = fx_write(e->dir, "slow.tar.gz", gz);
+	unmount(e);
+	g_ptr_array_add(o->layers, g_strdup(e->tar));
+	g_ptr_array_add(o->layers, g_strdup(layer));
+	o->cache_dir = g_build_filename(e->dir, "cache", NULL);
+	o->upper = g_strdup(e->upper);
+	o->work = g_strdup(e->work);
+	assert_true(lfs_mount_open(o, &e->log.lg, &e->m, &error));
+	w = (struct writer){ e, must(e, "slow/big") };
+	assert_int_equal(lfs_fs_open(e->m, w.id, O_RDONLY, &f), 0);
+	th = g_thread_new("writer", open_for_writing, &w);
+	for (tries = 0; tries < 10000 && !work_busy(e); tries++)
+		g_usleep(1000);
+	assert_true(work_busy(e));
+	assert_int_equal(lfs_fs_getattr(e->m, w.id, &st), 0);
+	assert_int_equal(st.st_size, SLOW_SIZE);
+	assert_int_equal(walk(e, "slow/big", NULL), (int64_t)w.id);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 4096),
+			 sizeof(buf));
+	/* Still copying: none of the above waited for it. */
+	busy = work_busy(e);
+	assert_null(g_thread_join(th));
+	assert_memory_equal(buf, (const char *)g_bytes_get_data(data, NULL) + 4096,
+			    sizeof(buf));
+	lfs_fs_release(e->m, f);
+	assert_true(busy);
 }
 
 /* With userxattr the marks are user.overlay.*, as overlayfs's option. */
@@ -1033,6 +1487,69 @@ static void test_owner_records(void **state)
 	assert_int_equal(st.st_uid, 7);
 	assert_int_equal(st.st_mode & 07777, 0700);
 }
+
+/* Lookups of a lower file while it is copied up: each finds the node
+ * the copy-up is for, before, during and after (never a second node for
+ * the same file, which the kernel would cache apart from the first). */
+struct look_target {
+	char name[8];
+	uint64_t id; /* the node the name must give */
+};
+
+struct looker {
+	struct env *e;
+	uint64_t dir;
+	struct look_target *volatile t; /* NULL: stop */
+	gint wrong;
+};
+
+static gpointer look(gpointer arg)
+{
+	struct looker *l = arg;
+	struct look_target *t;
+
+	while ((t = l->t) != NULL) {
+		uint64_t id;
+		struct stat st;
+
+		if (lfs_fs_lookup(l->e->m, l->dir, t->name, &id, &st) != 0)
+			continue;
+		if (id != t->id)
+			g_atomic_int_inc(&l->wrong);
+		lfs_fs_forget(l->e->m, id, 1);
+	}
+	return NULL;
+}
+
+static void test_lookup_during_copy_up(void **state)
+{
+	struct env *e = *state;
+	struct looker l = { e, must(e, "many"), NULL, 0 };
+	struct look_target t[40];
+	GThread *th[3];
+
+	for (int i = 0; i < 40; i++) {
+		g_autofree char *path = g_strdup_printf("many/f%02d", i);
+		struct lfs_file *f;
+
+		g_strlcpy(t[i].name, path + strlen("many/"), sizeof(t[i].name));
+		t[i].id = must(e, path);
+		l.t = &t[i];
+		if (i == 0) {
+			for (int k = 0; k < 3; k++)
+				th[k] = g_thread_new("look", look, &l);
+		}
+		g_usleep(100);
+		assert_int_equal(lfs_fs_open(e->m, t[i].id, O_WRONLY, &f), 0);
+		lfs_fs_release(e->m, f);
+		g_usleep(100);
+	}
+	l.t = NULL;
+	for (int k = 0; k < 3; k++)
+		g_thread_join(th[k]);
+	assert_int_equal(l.wrong, 0);
+}
+
 
 /* The checks made before anything is written. */
 static void test_bad_dirs(void **state)
@@ -1225,15 +1742,26 @@ int main(void)
 		T(test_unlink_lower_hardlink),
 		T(test_hardlink_renamed_dir),
 		T(test_removed_while_open),
+		T(test_open_unlinked),
+		T(test_open_removed_dir),
 		T(test_link_metacopy),
+		T(test_metacopy_without_data),
 		T(test_metacopy_off),
+		T(test_renamed_hardlink),
+		T(test_renamed_hardlink_known),
+		T(test_rename_same_ino),
+		T(test_upper_lies),
+		T(test_odd_marks),
+		T(test_opaque_root),
 		T(test_concurrent_copy_up),
+		T(test_copy_up_blocks_nobody),
 		T(test_userxattr),
 		T(test_xattrs),
 		T(test_listing_stable_offsets),
 		T(test_devices_and_symlinks),
 		T(test_remount),
 		T(test_owner_records),
+		T(test_lookup_during_copy_up),
 		T(test_bad_dirs),
 		T(test_read_only_refuses),
 		T(test_statfs),
