@@ -52,17 +52,27 @@ struct builder {
 	GHashTable *taken; /* names listed or whited out */
 };
 
-static void add(struct builder *b, const char *name, uint32_t type,
-		uint64_t ino)
+/* List @name, a copy the listing owns. */
+static void push(struct builder *b, const char *name, uint32_t type,
+		 uint64_t ino)
 {
 	struct lfs_odirent e;
 
-	e.name = g_string_chunk_insert(b->names, name);
+	e.name = name;
 	e.type = type;
 	e.ino = ino;
 	e.cookie = cookie(b->ov, name);
-	g_hash_table_add(b->taken, (gpointer)e.name);
 	g_array_append_val(b->ents, e);
+}
+
+/* List an upper entry; it hides the same name below. */
+static void add(struct builder *b, const char *name, uint32_t type,
+		uint64_t ino)
+{
+	const char *copy = g_string_chunk_insert(b->names, name);
+
+	g_hash_table_add(b->taken, (gpointer)copy);
+	push(b, copy, type, ino);
 }
 
 /* The upper directory's part: each entry resolved as a lookup would
@@ -109,12 +119,18 @@ static int add_lower(struct builder *b, uint64_t lower)
 
 	if (err)
 		return err;
+	/* The lower listing has each name once: only the upper's names
+	 * need looking up, and none at all where the upper has none (most
+	 * directories of a writable mount). */
+	bool shadowed = g_hash_table_size(b->taken) > 0;
+
 	for (uint32_t i = 0; i < l->n; i++) {
 		const struct lfs_mdirent *m = &l->ents[i];
-		g_autofree char *name = g_strndup(m->name, m->name_len);
+		const char *name = g_string_chunk_insert_len(
+			b->names, m->name, (gssize)m->name_len);
 
-		if (!g_hash_table_contains(b->taken, name))
-			add(b, name, m->type, m->ino);
+		if (!shadowed || !g_hash_table_contains(b->taken, name))
+			push(b, name, m->type, m->ino);
 	}
 	lfs_dirlist_unref(l);
 	return 0;

@@ -295,8 +295,8 @@ static struct lfs_onode *find(struct lfs_ovl *ov, struct lfs_onode *p,
  * for the caller, named @p/@name; with @retry, NULL if find() says to
  * resolve the name again. */
 static struct lfs_onode *node_for(struct lfs_ovl *ov, struct lfs_onode *p,
-				  const char *name,
-				  const struct lfs_ovl_res *res, bool retry)
+				  const char *name, struct lfs_ovl_res *res,
+				  bool retry)
 {
 	struct lfs_onode *n;
 	bool again;
@@ -315,7 +315,9 @@ static struct lfs_onode *node_for(struct lfs_ovl *ov, struct lfs_onode *p,
 		n->lower = res->lower;
 		n->opaque = res->opaque;
 		n->metacopy = res->metacopy;
-		n->lower_path = g_strdup(res->lower_path);
+		/* A new node takes the path (a readdirplus makes one per
+		 * entry: no copy to make). */
+		n->lower_path = g_steal_pointer(&res->lower_path);
 		g_hash_table_insert(ov->by_id, &n->id, n);
 		if (!g_hash_table_contains(ov->by_ino, &n->ino)) {
 			g_hash_table_insert(ov->by_ino, &n->ino, n);
