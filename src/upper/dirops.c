@@ -165,14 +165,16 @@ static int inherit(struct lfs_upper *u, int pfd, const struct lfs_new_obj *o,
 		   const struct lfs_caller *c, mode_t *mode,
 		   unsigned char **acl, unsigned char **dflt, size_t *len)
 {
-	g_autofree char *ppath = lfs_live_proc_path(pfd, ".");
-	g_autofree unsigned char *buf = g_malloc(ACL_MAX_BYTES);
+	g_autofree char *ppath = NULL;
+	g_autofree unsigned char *buf = NULL;
 	ssize_t n;
 	int more;
 
 	*acl = *dflt = NULL;
 	if (!u->posix_acl || S_ISLNK(o->mode))
 		return 0;
+	ppath = lfs_live_proc_path(pfd, ".");
+	buf = g_malloc(ACL_MAX_BYTES);
 	n = getxattr(ppath, "system.posix_acl_default", buf, ACL_MAX_BYTES);
 	if (n < 0 && errno != ENODATA && errno != EOPNOTSUPP)
 		return -errno;
