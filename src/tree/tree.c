@@ -125,6 +125,11 @@ void lfs_tree_stat(struct lfs_tree *t, const struct lfs_obj *n,
 					    &mode))
 			st->st_mode = n->type | mode;
 	}
+	/* A symlink has no mode of its own on Linux: whatever its header
+	 * says (Python's tarfile writes 0644), extraction gives 0777, as
+	 * umoci unpack does. */
+	if (n->type == S_IFLNK)
+		st->st_mode = S_IFLNK | 0777;
 	if (n->type == S_IFDIR) {
 		st->st_size = DIR_SIZE;
 		st->st_blocks = DIR_SIZE / 512;

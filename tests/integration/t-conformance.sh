@@ -81,6 +81,21 @@ done
 [ "$(ls "$o/usr/lib" | tr '\n' ' ')" = "b foo sub upf " ] ||
 	fail "symlinks oracle: usr/lib holds $(ls "$o/usr/lib")"
 [ "$(ls "$o/usr/share")" = n ] || fail "symlinks oracle: usr/share not emptied"
+# The pytar image: its layer does give symlinks modes other than 0777 (so
+# the 0777 the mount must show is not the header's), and its oracle shows
+# 0777 for all of them.
+for d in $(umoci stat --image "$fx/oci:pytar" --json |
+	grep -o '"digest":"sha256:[0-9a-f]*"' | cut -d: -f3 | tr -d '"'); do
+	tar -tvzf "$fx/oci/blobs/sha256/$d"
+done >"$T/pytar-members"
+grep -q '^lrw-r--r-- .* py/lnk644 -> file$' "$T/pytar-members" ||
+	fail "pytar layer: no symlink of mode 0644: $(cat "$T/pytar-members")"
+grep -q '^l--------- .* py/lnk000 -> /abs/gone$' "$T/pytar-members" ||
+	fail "pytar layer: no symlink of mode 0000"
+for p in lnk644 lnk777 lnk000; do
+	[ "$(stat -c %a "$T/unpack-pytar/rootfs/py/$p")" = 777 ] ||
+		fail "pytar oracle: py/$p is not 0777"
+done
 while read -r tag; do
 	[ -z "$(find "$T/unpack-$tag/rootfs" -name '.wh.*')" ] ||
 		fail "oracle of $tag shows .wh. entries"
