@@ -23,4 +23,19 @@
  * not, and the first other type flag is the member's own header. */
 const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len);
 
+/* How a tar stream ends that libarchive calls damaged at a header:
+ * libarchive wants a member after extension headers, while GNU tar and
+ * Go's archive/tar (so umoci) take the end-of-archive there for the end,
+ * of an empty archive if nothing came before. */
+enum lfs_tar_end {
+	LFS_TAR_DAMAGED, /* not that: the stream is damaged */
+	LFS_TAR_END,	 /* extension headers, then an all-zero block */
+	LFS_TAR_END_CUT, /* extension headers, then no more bytes */
+};
+
+/* How @hdrs[0..@len), the bytes from the headers libarchive was reading
+ * to the last byte read, end: whole extension headers (the types
+ * lfs_tar_ext_problem() walks), then a zero block, or nothing more. */
+enum lfs_tar_end lfs_tar_ext_end(const uint8_t *hdrs, size_t len);
+
 #endif

@@ -156,3 +156,50 @@ const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len)
 	}
 	return "more than 32 extension headers";
 }
+
+static bool zero_block(const uint8_t *b)
+{
+	for (size_t i = 0; i < LFS_TAR_BLOCK; i++) {
+		if (b[i])
+			return false;
+	}
+	return true;
+}
+
+enum lfs_tar_end lfs_tar_ext_end(const uint8_t *hdrs, size_t len)
+{
+	size_t pos = 0;
+
+	for (unsigned int i = 0; i <= MAX_SPECIAL_HEADERS; i++) {
+		const uint8_t *h = hdrs + pos;
+		uint64_t size, body;
+
+		if (pos == len)
+			return i ? LFS_TAR_END_CUT : LFS_TAR_DAMAGED;
+		if (len - pos < LFS_TAR_BLOCK)
+			return LFS_TAR_DAMAGED;
+		if (zero_block(h))
+			return i ? LFS_TAR_END : LFS_TAR_DAMAGED;
+		switch (h[TYPEFLAG]) {
+		case 'x':
+		case 'X':
+		case 'g':
+		case 'L':
+		case 'K':
+		case 'A':
+			size = field_size(h + SIZE_FIELD);
+			break;
+		case 'V':
+			size = 0; /* no body, as libarchive reads it */
+			break;
+		default:
+			return LFS_TAR_DAMAGED; /* a member's own header */
+		}
+		body = (size + LFS_TAR_BLOCK - 1) / LFS_TAR_BLOCK *
+		       LFS_TAR_BLOCK;
+		if (body > len - pos - LFS_TAR_BLOCK)
+			return LFS_TAR_DAMAGED; /* a body cut short */
+		pos += LFS_TAR_BLOCK + (size_t)body;
+	}
+	return LFS_TAR_DAMAGED;
+}

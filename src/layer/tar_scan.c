@@ -34,6 +34,7 @@ struct scan {
 	const char *layer;
 	struct archive *a;
 	bool src_failed;
+	bool src_eof; /* the source said it has no more */
 	unsigned long warnings;
 	/* Scratch for one member at a time, reused: a layer may have
 	 * millions. */
@@ -107,6 +108,7 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 	s->chunk_off += s->chunk_len;
 	s->chunk = *buf;
 	s->chunk_len = (size_t)n;
+	s->src_eof = n == 0;
 	return n;
 }
 
@@ -461,6 +463,39 @@ static gboolean stream_error(struct scan *s, GError **error)
 			archive_error_string(s->a));
 }
 
+/* libarchive gave up reading a member's headers: whether the stream ends
+ * there instead (see lfs_tar_ext_end()), going by the bytes from the
+ * headers' start to the last one read. */
+static enum lfs_tar_end ended_at_headers(struct scan *s)
+{
+	uint64_t start = s->hdr_start;
+	g_autoptr(GByteArray) all = NULL;
+	enum lfs_tar_end end;
+
+	if (!s->capturing)
+		return LFS_TAR_DAMAGED;
+	if (start >= s->chunk_off) {
+		if (start > s->chunk_off + s->chunk_len)
+			return LFS_TAR_DAMAGED;
+		end = lfs_tar_ext_end(s->chunk + (start - s->chunk_off),
+				      (size_t)(s->chunk_off + s->chunk_len -
+					       start));
+	} else {
+		if (start < s->kept_off)
+			return LFS_TAR_DAMAGED; /* more than we keep */
+		all = g_byte_array_sized_new(
+			(guint)(s->chunk_off - start + s->chunk_len));
+		g_byte_array_append(all, s->kept->data + (start - s->kept_off),
+				    (guint)(s->chunk_off - start));
+		g_byte_array_append(all, s->chunk, (guint)s->chunk_len);
+		end = lfs_tar_ext_end(all->data, all->len);
+	}
+	/* No end-of-archive blocks: only where the stream really ends. */
+	if (end == LFS_TAR_END_CUT && !s->src_eof)
+		return LFS_TAR_DAMAGED;
+	return end;
+}
+
 static gboolean scan_all(struct scan *s, GError **error)
 {
 	struct archive_entry *e;
@@ -485,6 +520,18 @@ static gboolean scan_all(struct scan *s, GError **error)
 			 * bytes are still there, and they are what we want. */
 			lfs_debug(s->lg, "%s: %s", s->layer,
 				  archive_error_string(s->a));
+		} else if (r != ARCHIVE_OK && !s->src_failed) {
+			enum lfs_tar_end end = ended_at_headers(s);
+
+			if (end == LFS_TAR_DAMAGED)
+				return stream_error(s, error);
+			if (end == LFS_TAR_END_CUT)
+				lfs_warn(s->lg,
+					 "%s: the tar stream ends after extension "
+					 "headers, without the end-of-archive "
+					 "blocks; taken as its end",
+					 s->layer);
+			break;
 		} else if (r != ARCHIVE_OK) {
 			return stream_error(s, error);
 		}
@@ -508,10 +555,16 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		      const char *layer, GError **error)
 {
 	struct scan s = {
-		src, b, lg, layer, archive_read_new(), false, 0,
-		g_array_new(FALSE, FALSE, sizeof(struct lfs_scan_xattr)),
-		g_array_new(FALSE, FALSE, sizeof(struct lfs_index_extent)),
-		NULL, 0, 0, g_byte_array_new(), 0, false, 0,
+		.src = src,
+		.b = b,
+		.lg = lg,
+		.layer = layer,
+		.a = archive_read_new(),
+		.xattrs = g_array_new(FALSE, FALSE,
+				      sizeof(struct lfs_scan_xattr)),
+		.ext = g_array_new(FALSE, FALSE,
+				   sizeof(struct lfs_index_extent)),
+		.kept = g_byte_array_new(),
 	};
 	gboolean ok;
 

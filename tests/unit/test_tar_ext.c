@@ -160,6 +160,77 @@ static void test_base256_size(void **state)
 	assert_string_equal(problem(t), "name holds a NUL byte");
 }
 
+/* How a stream libarchive called damaged at a header ends. */
+static void test_end_after_ext_headers(void **state)
+{
+	static const struct {
+		const char *what;
+		const char *parts; /* x: pax header, g: global, L: long name,
+				    * m: a member header, z: zero block,
+				    * j: junk block, h: half a block */
+		enum lfs_tar_end want;
+	} cases[] = {
+		{ "x, end blocks", "xzz", LFS_TAR_END },
+		{ "x, one zero block", "xz", LFS_TAR_END },
+		{ "g, end blocks", "gzz", LFS_TAR_END },
+		{ "x, L, end blocks", "xLzz", LFS_TAR_END },
+		{ "x, no more bytes", "x", LFS_TAR_END_CUT },
+		{ "x, g, no more bytes", "xg", LFS_TAR_END_CUT },
+		{ "x, half a block", "xh", LFS_TAR_DAMAGED },
+		{ "x, junk", "xj", LFS_TAR_DAMAGED },
+		{ "x, a member", "xm", LFS_TAR_DAMAGED },
+		{ "a member alone", "m", LFS_TAR_DAMAGED },
+		{ "zeros alone", "zz", LFS_TAR_DAMAGED },
+		{ "nothing", "", LFS_TAR_DAMAGED },
+	};
+	guint8 junk[512];
+
+	(void)state;
+	memset(junk, 'j', sizeof(junk));
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		for (const char *p = cases[i].parts; *p; p++) {
+			switch (*p) {
+			case 'x':
+				fx_raw_pax(t, "path", "a/name", 6);
+				break;
+			case 'g':
+				fx_raw_block(t, "global", 'g', "9 a=bc\n", 7);
+				break;
+			case 'L':
+				fx_raw_block(t, "././@LongLink", 'L', "n", 1);
+				break;
+			case 'm':
+				fx_raw_block(t, "member", '0', "data", 4);
+				break;
+			case 'z':
+			case 'j':
+				g_byte_array_append(t, *p == 'j' ? junk
+								 : (guint8[512]){ 0 },
+						    512);
+				break;
+			case 'h':
+				g_byte_array_append(t, junk, 256);
+				break;
+			}
+		}
+		if (lfs_tar_ext_end(t->data, t->len) != cases[i].want)
+			fail_msg("%s: %d, want %d", cases[i].what,
+				 lfs_tar_ext_end(t->data, t->len),
+				 cases[i].want);
+	}
+	/* A body that runs past the bytes there are. */
+	{
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_pax(t, "path", "a/name", 6);
+		g_byte_array_set_size(t, t->len - 512);
+		assert_int_equal(lfs_tar_ext_end(t->data, t->len),
+				 LFS_TAR_DAMAGED);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_too_many_headers),
 		cmocka_unit_test(test_base256_size),
+		cmocka_unit_test(test_end_after_ext_headers),
 	};
 
 	return cmocka_run_group_tests_name("tar_ext", tests, NULL, NULL);

@@ -231,6 +231,57 @@ static void test_libarchive_xattr_record(void **state)
 	scanned_free(&s);
 }
 
+/* Extension headers then the end: GNU tar, Go's archive/tar and umoci
+ * take an 'x' or 'g' header followed by the end-of-archive blocks for the
+ * end (libarchive calls it damaged), and so does the scan, after the
+ * members before it, at every chunk size; with no end-of-archive blocks
+ * at all, the same with a warning.  Anything but zeros after them is
+ * damage still. */
+static void test_ext_headers_then_end(void **state)
+{
+	static const gsize chunks[] = { 1, 97, 512, 4096 };
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(chunks); i++) {
+		for (int kind = 0; kind < 4; kind++) {
+			GByteArray *t = g_byte_array_new();
+			struct scanned s;
+			bool ok;
+
+			if (kind != 1)
+				fx_raw_block(t, "before", '0', "data", 4);
+			fx_raw_pax(t, "path", "after", 5);
+			if (kind == 1 || kind == 2)
+				fx_raw_end(t);
+			if (kind == 3) { /* a block that is not zeros */
+				guint8 junk[512];
+
+				memset(junk, 'j', sizeof(junk));
+				g_byte_array_append(t, junk, sizeof(junk));
+				fx_raw_end(t);
+			}
+			ok = scan_chunked(&s, g_byte_array_free_to_bytes(t),
+					  chunks[i], false);
+			if (kind == 3) {
+				assert_false(ok);
+				assert_non_null(strstr(s.error->message,
+						       "corrupt or truncated"));
+				scanned_free(&s);
+				continue;
+			}
+			assert_true(ok);
+			assert_int_equal(lfs_index_lookup_path(s.ix, "after"),
+					 LFS_INDEX_NONE);
+			if (kind != 1)
+				assert_data(&s, "before", "data");
+			assert_int_equal(fx_log_has(&s.log, "without the "
+							    "end-of-archive"),
+					 kind == 0);
+			scanned_free(&s);
+		}
+	}
+}
+
 static void test_whiteout_members(void **state)
 {
 	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
@@ -745,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_source_error_reported),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_sparse_empty_map),
+		cmocka_unit_test(test_ext_headers_then_end),
 	};
 
 	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);
