@@ -48,6 +48,15 @@ static void member_free(struct member *m)
 	g_free(m);
 }
 
+/* libarchive's reason for its last failure; some of its failures set
+ * none, and the message must still say something. */
+static const char *archive_why(struct archive *a)
+{
+	const char *why = archive_error_string(a);
+
+	return why && *why ? why : "its headers cannot be read";
+}
+
 static gboolean parse_image(JsonObject *o, const char *what,
 			    struct lfs_docker_image **out, GError **error)
 {
@@ -123,7 +132,7 @@ static gboolean scan_members(const char *file, GHashTable *members,
 	archive_read_support_format_gnutar(a);
 	if (archive_read_open_filename(a, file, 64 * 1024) != ARCHIVE_OK) {
 		lfs_fail(error, EINVAL, "%s: not a readable tar archive: %s",
-			 file, archive_error_string(a));
+			 file, archive_why(a));
 		goto out;
 	}
 	/* ARCHIVE_WARN: e.g. a UTF-8 name in a non-UTF-8 locale; the raw
@@ -151,7 +160,7 @@ static gboolean scan_members(const char *file, GHashTable *members,
 	}
 	if (r != ARCHIVE_EOF) {
 		lfs_fail(error, EINVAL, "%s: not a readable tar archive: %s",
-			 file, archive_error_string(a));
+			 file, archive_why(a));
 		goto out;
 	}
 	ok = TRUE;

@@ -56,6 +56,16 @@ struct scan {
 	uint64_t hdr_start;
 };
 
+/* libarchive's reason for its last failure, or @fallback: some of its
+ * failures set none (a pax sparse map it cannot parse, say), and a
+ * message must still say what went wrong. */
+static const char *archive_why(struct archive *a, const char *fallback)
+{
+	const char *why = archive_error_string(a);
+
+	return why && *why ? why : fallback;
+}
+
 static uint64_t stream_offset(struct scan *s)
 {
 	return (uint64_t)archive_filter_bytes(s->a, 0);
@@ -309,7 +319,8 @@ static int read_extents(struct scan *s, const char *path, GArray *ext,
 				 "%s: corrupt or truncated tar near stream "
 				 "offset %llu (entry \"%s\"): %s",
 				 s->layer, (unsigned long long)stream_offset(s),
-				 path, archive_error_string(s->a));
+				 path,
+				 archive_why(s->a, "its data cannot be read"));
 			return -EIO;
 		}
 		if (size == 0)
@@ -460,7 +471,8 @@ static gboolean stream_error(struct scan *s, GError **error)
 	return lfs_fail(error, EIO, "%s: corrupt or truncated tar near stream "
 			"offset %llu: %s",
 			s->layer, (unsigned long long)stream_offset(s),
-			archive_error_string(s->a));
+			archive_why(s->a, "a member's headers cannot be "
+					  "read"));
 }
 
 /* libarchive gave up reading a member's headers: whether the stream ends
@@ -519,7 +531,7 @@ static gboolean scan_all(struct scan *s, GError **error)
 			/* e.g. a UTF-8 name in a non-UTF-8 locale: the raw
 			 * bytes are still there, and they are what we want. */
 			lfs_debug(s->lg, "%s: %s", s->layer,
-				  archive_error_string(s->a));
+				  archive_why(s->a, "a warning"));
 		} else if (r != ARCHIVE_OK && !s->src_failed) {
 			enum lfs_tar_end end = ended_at_headers(s);
 

@@ -282,6 +282,28 @@ static void test_ext_headers_then_end(void **state)
 	}
 }
 
+/* A failure libarchive gives no reason for (a pax 1.0 sparse map it
+ * cannot parse) is still said in words, never "(null)". */
+static void test_failure_without_reason(void **state)
+{
+	static const char recs[] = "22 GNU.sparse.major=1\n"
+				   "22 GNU.sparse.minor=0\n"
+				   "22 GNU.sparse.name=sp\n"
+				   "27 GNU.sparse.realsize=100\n";
+	GByteArray *t = g_byte_array_new();
+	struct scanned s;
+
+	(void)state;
+	fx_raw_block(t, "PaxHeader", 'x', recs, strlen(recs));
+	fx_raw_block(t, "GNUSparseFile.0/sp", '0', "zz\nqq\n", 6);
+	fx_raw_end(t);
+	assert_false(scan(&s, g_byte_array_free_to_bytes(t)));
+	assert_null(strstr(s.error->message, "(null)"));
+	assert_non_null(strstr(s.error->message,
+			       "a member's headers cannot be read"));
+	scanned_free(&s);
+}
+
 static void test_whiteout_members(void **state)
 {
 	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
@@ -797,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_sparse_empty_map),
 		cmocka_unit_test(test_ext_headers_then_end),
+		cmocka_unit_test(test_failure_without_reason),
 	};
 
 	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);
