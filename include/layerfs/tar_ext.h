@@ -11,6 +11,7 @@
 #ifndef LAYERFS_TAR_EXT_H
 #define LAYERFS_TAR_EXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,13 @@
  * global 'g' and Solaris 'A' carry a body, a GNU volume header 'V' does
  * not, and the first other type flag is the member's own header. */
 const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len);
+
+/* Whether @hdr, a member's own header block, is an old-GNU (or GNU) one
+ * of a member that is not sparse (type flag other than 'S'); its size
+ * field in *size then.  libarchive applies such a header's "realsize"
+ * and sparse map fields whatever the type, where GNU tar reads them for
+ * sparse members alone: for these members they are junk. */
+bool lfs_tar_plain_gnu(const uint8_t *hdr, uint64_t *size);
 
 /* How a tar stream ends that libarchive calls damaged at a header:
  * libarchive wants a member after extension headers, while GNU tar and

@@ -8,6 +8,7 @@
 #define SIZE_FIELD 124
 #define SIZE_LEN 12
 #define TYPEFLAG 156
+#define MAGIC_FIELD 257
 
 /* libarchive gives up on a member after 32 special headers; a walk that
  * finds more has lost step with it, and checks nothing it can trust. */
@@ -202,4 +203,15 @@ enum lfs_tar_end lfs_tar_ext_end(const uint8_t *hdrs, size_t len)
 		pos += LFS_TAR_BLOCK + (size_t)body;
 	}
 	return LFS_TAR_DAMAGED;
+}
+
+bool lfs_tar_plain_gnu(const uint8_t *hdr, uint64_t *size)
+{
+	static const char gnu_magic[8] = "ustar  "; /* with its NUL */
+
+	if (memcmp(hdr + MAGIC_FIELD, gnu_magic, sizeof(gnu_magic)) != 0 ||
+	    hdr[TYPEFLAG] == 'S')
+		return false;
+	*size = field_size(hdr + SIZE_FIELD);
+	return true;
 }

@@ -54,6 +54,10 @@ struct scan {
 	 * @hdr_start. */
 	bool capturing;
 	uint64_t hdr_start;
+	/* The member's own header is an old-GNU one of a member that is
+	 * not sparse, whose size field says @gnu_size (lfs_tar_plain_gnu()). */
+	bool plain_gnu;
+	uint64_t gnu_size;
 };
 
 /* libarchive's reason for its last failure, or @fallback: some of its
@@ -128,6 +132,25 @@ static void begin_headers(struct scan *s)
 {
 	s->capturing = true;
 	s->hdr_start = stream_offset(s);
+}
+
+/* Right after archive_read_next_header(): note whether the member's own
+ * header, the block before its data, is an old-GNU one of a member that
+ * is not sparse.  Its bytes are still kept (capturing). */
+static void note_member_header(struct scan *s)
+{
+	uint64_t end = stream_offset(s), start = end - LFS_TAR_BLOCK;
+	uint8_t hdr[LFS_TAR_BLOCK];
+
+	s->plain_gnu = false;
+	if (end < LFS_TAR_BLOCK || start < s->kept_off ||
+	    end > s->chunk_off + s->chunk_len)
+		return;
+	for (uint64_t o = start; o < end; o++)
+		hdr[o - start] = o < s->chunk_off
+					 ? s->kept->data[o - s->kept_off]
+					 : s->chunk[o - s->chunk_off];
+	s->plain_gnu = lfs_tar_plain_gnu(hdr, &s->gnu_size);
 }
 
 /* Right after archive_read_next_header(): the member's headers are
@@ -351,6 +374,10 @@ static int regular(struct scan *s, const char *path,
 	err = read_extents(s, path, ext, error);
 	if (err < 0)
 		return err;
+	/* A sparse map in the header of a member that is not sparse is
+	 * junk (libarchive follows it anyway): the data is what follows. */
+	if (s->plain_gnu)
+		return 0;
 	x = (const struct lfs_index_extent *)ext->data;
 	if (ext->len == 0 && se->size == 0)
 		return 0;
@@ -417,6 +444,9 @@ static int add_member(struct scan *s, struct archive_entry *e,
 	se.mtime_sec = archive_entry_mtime(e);
 	se.mtime_nsec = (uint32_t)archive_entry_mtime_nsec(e);
 	se.size = (uint64_t)archive_entry_size(e);
+	/* libarchive took a junk "realsize" for the size. */
+	if (s->plain_gnu)
+		se.size = s->gnu_size;
 	xattrs = collect_xattrs(s, e, path);
 	se.xattrs = (struct lfs_scan_xattr *)xattrs->data;
 	se.nxattrs = xattrs->len;
@@ -547,6 +577,7 @@ static gboolean scan_all(struct scan *s, GError **error)
 		} else if (r != ARCHIVE_OK) {
 			return stream_error(s, error);
 		}
+		note_member_header(s);
 		why = check_headers(s);
 		if (why) {
 			skip(s, archive_entry_pathname(e), why);

@@ -172,6 +172,36 @@ void fx_raw_pax(GByteArray *t, const char *key, const void *value,
 	g_byte_array_unref(rec);
 }
 
+/* An octal field of 11 digits and a NUL. */
+static void octal11(guint8 *f, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%011llo",
+		 (unsigned long long)(v & UINT64_C(077777777777)));
+	memcpy(f, buf, 12);
+}
+
+void fx_raw_oldgnu(GByteArray *t, size_t at, uint64_t realsize,
+		   uint64_t sparse_off, uint64_t sparse_len)
+{
+	guint8 *h = t->data + at;
+	unsigned int sum = 0;
+
+	g_assert(at + 512 <= t->len);
+	memcpy(h + 257, "ustar  ", 8);
+	if (realsize)
+		octal11(h + 483, realsize);
+	if (sparse_off || sparse_len) {
+		octal11(h + 386, sparse_off);
+		octal11(h + 398, sparse_len);
+	}
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+}
+
 void fx_raw_end(GByteArray *t)
 {
 	guint8 zero[1024] = { 0 };

@@ -55,6 +55,11 @@ void fx_raw_block(GByteArray *t, const char *name, char typeflag,
 void fx_raw_pax(GByteArray *t, const char *key, const void *value,
 		size_t vlen);
 void fx_raw_end(GByteArray *t);
+/* Make the header block at @t[@at] an old-GNU one ("ustar  " magic) and
+ * set its GNU fields: "realsize" and the first sparse map entry (left
+ * empty where 0); the checksum is made again. */
+void fx_raw_oldgnu(GByteArray *t, size_t at, uint64_t realsize,
+		   uint64_t sparse_off, uint64_t sparse_len);
 
 /* @len deterministic bytes (xorshift from @seed).  With @alphabet > 0 they
  * are letters from 'a' on, that many distinct: data that compresses some,

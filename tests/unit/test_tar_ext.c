@@ -160,6 +160,25 @@ static void test_base256_size(void **state)
 	assert_string_equal(problem(t), "name holds a NUL byte");
 }
 
+/* Old-GNU headers of members that are not sparse are told apart, with
+ * their size field; ustar ones and sparse ('S') ones are not. */
+static void test_plain_gnu(void **state)
+{
+	g_autoptr(GByteArray) t = g_byte_array_new();
+	uint64_t size = 0;
+
+	(void)state;
+	fx_raw_block(t, "ustar", '0', "abc", 3);
+	fx_raw_block(t, "gnu", '0', "abcd", 4);
+	fx_raw_oldgnu(t, 1024, 0777, 0, 0);
+	fx_raw_block(t, "sparse", 'S', "ab", 2);
+	fx_raw_oldgnu(t, 2048, 0777, 0, 2);
+	assert_false(lfs_tar_plain_gnu(t->data, &size));
+	assert_true(lfs_tar_plain_gnu(t->data + 1024, &size));
+	assert_int_equal(size, 4);
+	assert_false(lfs_tar_plain_gnu(t->data + 2048, &size));
+}
+
 /* How a stream libarchive called damaged at a header ends. */
 static void test_end_after_ext_headers(void **state)
 {
@@ -244,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_headers),
 		cmocka_unit_test(test_base256_size),
 		cmocka_unit_test(test_end_after_ext_headers),
+		cmocka_unit_test(test_plain_gnu),
 	};
 
 	return cmocka_run_group_tests_name("tar_ext", tests, NULL, NULL);

@@ -282,6 +282,33 @@ static void test_ext_headers_then_end(void **state)
 	}
 }
 
+/* Old-GNU fields in the header of a member that is not sparse (type
+ * '0') are junk, as GNU tar reads them: a "realsize" does not change its
+ * size, a sparse map does not make it sparse.  An 'S' member is sparse
+ * as its map says. */
+static void test_old_gnu_fields_of_plain_members(void **state)
+{
+	GByteArray *t = g_byte_array_new();
+	const struct lfs_index_entry *e;
+	struct scanned s;
+
+	(void)state;
+	fx_raw_block(t, "realsize", '0', "hello world\n", 12);
+	fx_raw_oldgnu(t, 0, 0777777, 0, 0);
+	fx_raw_block(t, "map", '0', "mapped data\n", 12);
+	fx_raw_oldgnu(t, 1024, 0, 4096, 12);
+	fx_raw_block(t, "sparse", 'S', "real\n", 5);
+	fx_raw_oldgnu(t, 2048, 8192, 4096, 5);
+	fx_raw_end(t);
+	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
+	assert_data(&s, "realsize", "hello world\n");
+	assert_data(&s, "map", "mapped data\n");
+	e = at(&s, "sparse");
+	assert_int_equal(e->size, 8192);
+	assert_true(e->flags & LFS_E_SPARSE);
+	scanned_free(&s);
+}
+
 /* A failure libarchive gives no reason for (a pax 1.0 sparse map it
  * cannot parse) is still said in words, never "(null)". */
 static void test_failure_without_reason(void **state)
@@ -820,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_sparse_empty_map),
 		cmocka_unit_test(test_ext_headers_then_end),
 		cmocka_unit_test(test_failure_without_reason),
+		cmocka_unit_test(test_old_gnu_fields_of_plain_members),
 	};
 
 	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);
