@@ -31,6 +31,9 @@ const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len);
  * sparse members alone: for these members they are junk. */
 bool lfs_tar_plain_gnu(const uint8_t *hdr, uint64_t *size);
 
+/* The permission bits of @hdr's mode field (a member's own header). */
+uint32_t lfs_tar_header_mode(const uint8_t *hdr);
+
 /* How a tar stream ends that libarchive calls damaged at a header:
  * libarchive wants a member after extension headers, while GNU tar and
  * Go's archive/tar (so umoci) take the end-of-archive there for the end,

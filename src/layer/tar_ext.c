@@ -7,6 +7,8 @@
 /* ustar header fields this module reads. */
 #define SIZE_FIELD 124
 #define SIZE_LEN 12
+#define MODE_FIELD 100
+#define MODE_LEN 8
 #define TYPEFLAG 156
 #define MAGIC_FIELD 257
 
@@ -214,4 +216,17 @@ bool lfs_tar_plain_gnu(const uint8_t *hdr, uint64_t *size)
 		return false;
 	*size = field_size(hdr + SIZE_FIELD);
 	return true;
+}
+
+uint32_t lfs_tar_header_mode(const uint8_t *hdr)
+{
+	uint32_t v = 0;
+	size_t i = 0;
+	const uint8_t *f = hdr + MODE_FIELD;
+
+	while (i < MODE_LEN && (f[i] == ' ' || f[i] == '\t'))
+		i++;
+	for (; i < MODE_LEN && f[i] >= '0' && f[i] <= '7'; i++)
+		v = (v << 3 | (uint32_t)(f[i] - '0')) & 0777777;
+	return v & 07777;
 }

@@ -54,8 +54,11 @@ struct scan {
 	 * @hdr_start. */
 	bool capturing;
 	uint64_t hdr_start;
-	/* The member's own header is an old-GNU one of a member that is
-	 * not sparse, whose size field says @gnu_size (lfs_tar_plain_gnu()). */
+	/* The member's own header, read: its mode field says @hdr_mode;
+	 * an old-GNU one of a member that is not sparse, its size field
+	 * @gnu_size (lfs_tar_plain_gnu()). */
+	bool have_hdr;
+	uint32_t hdr_mode;
 	bool plain_gnu;
 	uint64_t gnu_size;
 };
@@ -142,7 +145,7 @@ static void note_member_header(struct scan *s)
 	uint64_t end = stream_offset(s), start = end - LFS_TAR_BLOCK;
 	uint8_t hdr[LFS_TAR_BLOCK];
 
-	s->plain_gnu = false;
+	s->have_hdr = s->plain_gnu = false;
 	if (end < LFS_TAR_BLOCK || start < s->kept_off ||
 	    end > s->chunk_off + s->chunk_len)
 		return;
@@ -150,6 +153,8 @@ static void note_member_header(struct scan *s)
 		hdr[o - start] = o < s->chunk_off
 					 ? s->kept->data[o - s->kept_off]
 					 : s->chunk[o - s->chunk_off];
+	s->have_hdr = true;
+	s->hdr_mode = lfs_tar_header_mode(hdr);
 	s->plain_gnu = lfs_tar_plain_gnu(hdr, &s->gnu_size);
 }
 
@@ -439,6 +444,13 @@ static int add_member(struct scan *s, struct archive_entry *e,
 		return skip(s, raw, "sockets and unknown types cannot be "
 				    "represented");
 	se.mode = (uint32_t)archive_entry_perm(e);
+	/* libarchive rewrites the mode from a pax ACL (SCHILY.acl.access:
+	 * the group bits become the owning group's entry, not the mask);
+	 * the header's mode stands, as umoci, which ignores such ACLs,
+	 * writes it (decision 0023). */
+	if (s->have_hdr &&
+	    archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
+		se.mode = s->hdr_mode;
 	se.uid = owner_id(s, path, archive_entry_uid(e));
 	se.gid = owner_id(s, path, archive_entry_gid(e));
 	se.mtime_sec = archive_entry_mtime(e);

@@ -182,11 +182,31 @@ static void octal11(guint8 *f, uint64_t v)
 	memcpy(f, buf, 12);
 }
 
+/* The checksum of header block @h, made again. */
+static void raw_checksum(guint8 *h)
+{
+	unsigned int sum = 0;
+
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+}
+
+void fx_raw_mode(GByteArray *t, size_t at, unsigned int mode)
+{
+	char buf[16];
+
+	g_assert(at + 512 <= t->len);
+	snprintf(buf, sizeof(buf), "%07o", mode & 07777);
+	memcpy(t->data + at + 100, buf, 8);
+	raw_checksum(t->data + at);
+}
+
 void fx_raw_oldgnu(GByteArray *t, size_t at, uint64_t realsize,
 		   uint64_t sparse_off, uint64_t sparse_len)
 {
 	guint8 *h = t->data + at;
-	unsigned int sum = 0;
 
 	g_assert(at + 512 <= t->len);
 	memcpy(h + 257, "ustar  ", 8);
@@ -196,10 +216,7 @@ void fx_raw_oldgnu(GByteArray *t, size_t at, uint64_t realsize,
 		octal11(h + 386, sparse_off);
 		octal11(h + 398, sparse_len);
 	}
-	memset(h + 148, ' ', 8);
-	for (size_t i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
+	raw_checksum(h);
 }
 
 void fx_raw_end(GByteArray *t)

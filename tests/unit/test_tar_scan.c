@@ -309,6 +309,30 @@ static void test_old_gnu_fields_of_plain_members(void **state)
 	scanned_free(&s);
 }
 
+/* A pax ACL does not change the mode: the header's 0670 stands (libarchive
+ * makes it 0640 from the owning group's entry), and the ACL is not shown,
+ * as umoci unpacks it. */
+static void test_pax_acl_keeps_mode(void **state)
+{
+	static const char acl[] =
+		"user::rw-,group::r--,group:1234:rwx,mask::rwx,other::---";
+	GByteArray *t = g_byte_array_new();
+	const struct lfs_index_entry *e;
+	struct scanned s;
+
+	(void)state;
+	fx_raw_pax(t, "SCHILY.acl.access", acl, strlen(acl));
+	fx_raw_block(t, "f", '0', "acl\n", 4);
+	fx_raw_mode(t, 1024, 0670);
+	fx_raw_end(t);
+	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
+	e = at(&s, "f");
+	assert_int_equal(e->mode, 0670);
+	assert_int_equal(e->xattr_count, 0);
+	assert_data(&s, "f", "acl\n");
+	scanned_free(&s);
+}
+
 /* A failure libarchive gives no reason for (a pax 1.0 sparse map it
  * cannot parse) is still said in words, never "(null)". */
 static void test_failure_without_reason(void **state)
@@ -848,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_ext_headers_then_end),
 		cmocka_unit_test(test_failure_without_reason),
 		cmocka_unit_test(test_old_gnu_fields_of_plain_members),
+		cmocka_unit_test(test_pax_acl_keeps_mode),
 	};
 
 	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);
