@@ -17,8 +17,11 @@
 /* The format version.  History:
  *   1 - first persisted format (layerfs 0.2);
  *   2 - the implicit directories section (symlinked parents, decision
- *       0018). */
-#define LFS_INDEX_FILE_VERSION 2
+ *       0018);
+ *   3 - the same layout; what some streams index to changed (decision
+ *       0023: old-GNU fields of plain members, pax ACL modes, hardlinks
+ *       to names replaced later), so indexes made before are made again. */
+#define LFS_INDEX_FILE_VERSION 3
 
 /* The file holding the stored bytes, as it was when indexed: a later mount
  * trusts the index only for the same file, unchanged. */

@@ -105,6 +105,8 @@ struct lfs_index_builder *lfs_index_builder_new(void)
 
 	arena_init(&b->arena);
 	b->recs = g_hash_table_new(brec_hash, brec_equal);
+	b->links = g_hash_table_new_full(NULL, NULL, NULL,
+					 (GDestroyNotify)g_ptr_array_unref);
 	b->root = arena_alloc(&b->arena, sizeof(*b->root));
 	b->root->name = "";
 	g_hash_table_add(b->recs, b->root);
@@ -132,6 +134,7 @@ void lfs_index_builder_free(struct lfs_index_builder *b)
 	if (!b)
 		return;
 	g_hash_table_unref(b->recs);
+	g_hash_table_unref(b->links);
 	arena_clear(&b->arena);
 	g_free(b);
 }
@@ -295,6 +298,13 @@ static struct brec *walk(struct lfs_index_builder *b, const char *path,
 	return cur;
 }
 
+static struct brec *lookup(struct lfs_index_builder *b, const char *path)
+{
+	int err;
+
+	return walk(b, path, WALK_FIND, false, &err);
+}
+
 static void copy_xattrs(struct arena *a, struct brec *r,
 			const struct lfs_scan_entry *e)
 {
@@ -319,6 +329,99 @@ static uint64_t entry_bytes(const struct lfs_scan_entry *e)
 	return n + e->nextents * sizeof(struct lfs_index_extent);
 }
 
+/* Whether @r holds an object a hardlink can name (data, a symlink, a
+ * device): a member of this layer that is no directory or link. */
+static bool holds_object(const struct brec *r)
+{
+	return r->member && !r->dropped && r->type != LFS_T_DIR &&
+	       r->type != LFS_T_HARDLINK && r->type != LFS_T_WHITEOUT;
+}
+
+/* Hardlink @r, about to be replaced, no longer names what it did. */
+static void unlink_link(struct lfs_index_builder *b, struct brec *r)
+{
+	GPtrArray *l;
+
+	if (!r->link_to)
+		return;
+	l = g_hash_table_lookup(b->links, r->link_to);
+	if (l)
+		g_ptr_array_remove(l, r);
+	r->link_to = NULL;
+}
+
+/* @r, whose object hardlinks that came after it name, is about to be
+ * replaced by a later member: as extraction in order leaves it, the links
+ * keep the object (its inode, data and mode).  The first link takes it
+ * over, and the others name that link. */
+static void take_over(struct lfs_index_builder *b, struct brec *r)
+{
+	GPtrArray *l = g_hash_table_lookup(b->links, r);
+	struct brec *h;
+
+	if (!l || l->len == 0) {
+		g_hash_table_remove(b->links, r);
+		return;
+	}
+	h = l->pdata[0];
+	h->type = r->type;
+	h->mode = r->mode;
+	h->uid = r->uid;
+	h->gid = r->gid;
+	h->mtime_sec = r->mtime_sec;
+	h->mtime_nsec = r->mtime_nsec;
+	h->size = r->size;
+	h->data = r->data;
+	h->rdev = r->rdev;
+	h->target = r->target;
+	h->xattrs = r->xattrs;
+	h->nxattrs = r->nxattrs;
+	h->extents = r->extents;
+	h->nextents = r->nextents;
+	h->sparse = r->sparse;
+	h->link_to = NULL;
+	g_ptr_array_remove_index(l, 0);
+	for (guint i = 0; i < l->len; i++) {
+		struct brec *o = l->pdata[i];
+
+		o->target = h->link_path;
+		o->link_to = h;
+	}
+	/* The list moves to its new holder. */
+	g_hash_table_steal(b->links, r);
+	if (l->len)
+		g_hash_table_insert(b->links, h, l);
+	else
+		g_ptr_array_unref(l);
+}
+
+/* Hardlink @r (at @path) just came: if what it names holds an object in
+ * this layer now, through any links, note it, so that a later member
+ * replacing that name leaves the link its object. */
+static void note_link(struct lfs_index_builder *b, struct brec *r,
+		      const char *path)
+{
+	const char *p = r->target;
+	struct brec *t = p && *p ? lookup(b, p) : NULL;
+	GPtrArray *l;
+
+	for (int hop = 0; t && t->type == LFS_T_HARDLINK && hop < 64; hop++) {
+		p = t->target;
+		t = p && *p ? lookup(b, p) : NULL;
+	}
+	if (!t || !holds_object(t))
+		return;
+	r->target = p;
+	r->link_to = t;
+	r->link_path = arena_strndup(&b->arena, path, strlen(path));
+	l = g_hash_table_lookup(b->links, t);
+	if (!l) {
+		l = g_ptr_array_new();
+		g_hash_table_insert(b->links, t, l);
+	}
+	g_ptr_array_add(l, r);
+}
+
 int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 			  const struct lfs_scan_entry *e)
 {
@@ -330,6 +433,10 @@ int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 	err = charge(b, entry_bytes(e));
 	if (err < 0)
 		return err;
+	if (r->member && r->type == LFS_T_HARDLINK)
+		unlink_link(b, r);
+	else if (r->member && g_hash_table_size(b->links))
+		take_over(b, r);
 	/* A symlink made or replaced can move where a remembered
 	 * directory path resolves to. */
 	if (r->type == LFS_T_LNK || e->type == LFS_T_LNK)
@@ -358,6 +465,8 @@ int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 				       e->nextents * sizeof(*e->extents));
 		r->nextents = (uint32_t)e->nextents;
 	}
+	if (e->type == LFS_T_HARDLINK)
+		note_link(b, r, path);
 	b->nentries++;
 	return 0;
 }
@@ -545,13 +654,6 @@ static void drop_orphans(GPtrArray *all, struct warner *w)
 		if (r->member)
 			warn_member(w, r, "entry", orphan_reason(p));
 	}
-}
-
-static struct brec *lookup(struct lfs_index_builder *b, const char *path)
-{
-	int err;
-
-	return walk(b, path, WALK_FIND, false, &err);
 }
 
 /* Follow hardlink @r inside the layer: to the record holding the data, or

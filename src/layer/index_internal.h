@@ -47,6 +47,10 @@ struct brec {
 	struct lfs_index_extent *extents; /* sparse files: possibly none */
 	uint32_t nxattrs, nextents;
 	bool sparse;
+	/* HARDLINK whose target held data in this layer when it came: that
+	 * record (its links list it), and this link's own path. */
+	struct brec *link_to;
+	const char *link_path;
 	/* Set by finish(). */
 	uint32_t index;
 	struct brec *link_data;	 /* HARDLINK: the record holding the data */
@@ -71,6 +75,10 @@ struct lfs_index_builder {
 	size_t last_dir_len;
 	struct brec *last_dir_rec;
 	uint32_t link_steps; /* left of SYMLINK_STEP_BUDGET */
+	/* A record holding data -> the hardlinks that came after it and
+	 * name it (GPtrArray of struct brec *, in member order): if a
+	 * later member replaces it, they keep its data (take_over()). */
+	GHashTable *links;
 };
 
 /* The first half of finish() (index_build.c): settle what the markers

@@ -55,6 +55,7 @@ done
 	fail "mkdialects"
 same_as_umoci gnujunk "$T/gnujunk.tar"
 same_as_umoci acl "$T/acl.tar"
+same_as_umoci relinked "$T/relinked.tar"
 same_as_umoci end "$T/end.tar"
 same_as_umoci cut "$T/cut.tar" \
 	"ends after extension headers, without the end-of-archive blocks"

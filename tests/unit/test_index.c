@@ -553,6 +553,47 @@ static void test_hardlinks_in_layer(void **state)
 	fx_log_clear(&log);
 }
 
+/* A hardlink keeps the object it named when a later member replaces that
+ * name, as extraction in member order leaves it: the first link takes
+ * the object over, later links (and links to links) name that one, and a
+ * link made after the replacement names the new object. */
+static void test_hardlink_target_replaced(void **state)
+{
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry v1 = reg(512), v2 = reg(4096),
+			      to_a = hardlink("a"), to_b = hardlink("b");
+	struct fx_log log;
+	struct lfs_index *ix;
+	uint32_t bi, ai;
+
+	(void)state;
+	v1.mode = 0600;
+	v1.size = 100;
+	v2.size = 200;
+	lfs_index_builder_add(b, "a", &v1);
+	lfs_index_builder_add(b, "b", &to_a);
+	lfs_index_builder_add(b, "c", &to_a);
+	lfs_index_builder_add(b, "d", &to_b); /* a link to the link */
+	lfs_index_builder_add(b, "a", &v2);
+	lfs_index_builder_add(b, "e", &to_a); /* after: the new "a" */
+	ix = finish(b, &log);
+	bi = lfs_index_lookup_path(ix, "b");
+	ai = lfs_index_lookup_path(ix, "a");
+	assert_int_equal(at(ix, "b")->type, LFS_T_REG);
+	assert_int_equal(at(ix, "b")->size, 100);
+	assert_int_equal(at(ix, "b")->u.data, 512);
+	assert_int_equal(at(ix, "b")->mode, 0600);
+	assert_int_equal(at(ix, "a")->size, 200);
+	assert_int_equal(at(ix, "a")->u.data, 4096);
+	assert_int_equal(at(ix, "a")->mode, 0644);
+	assert_int_equal(at(ix, "c")->u.target, bi);
+	assert_int_equal(at(ix, "d")->u.target, bi);
+	assert_int_equal(at(ix, "e")->u.target, ai);
+	assert_int_equal(ix->nhardlinks, 3);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+}
+
 static void test_hardlink_to_lower_layer(void **state)
 {
 	struct lfs_index_builder *b = lfs_index_builder_new();
@@ -792,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_symlink_step_budget),
 		cmocka_unit_test(test_root_entry_must_be_dir),
 		cmocka_unit_test(test_hardlinks_in_layer),
+		cmocka_unit_test(test_hardlink_target_replaced),
 		cmocka_unit_test(test_hardlink_to_lower_layer),
 		cmocka_unit_test(test_bad_hardlinks_dropped),
 		cmocka_unit_test(test_xattrs_and_strings),
