@@ -6,7 +6,8 @@
 # archive/tar and umoci read: extension headers followed by the
 # end-of-archive blocks (the end), or by nothing at all (the end, with a
 # warning); old-GNU headers of plain members with junk in the fields
-# only sparse members use; a pax ACL, which leaves the mode as it is.
+# only sparse members use; a pax ACL, which leaves the mode as it is;
+# hardlinks to names a later member replaces, which keep what they named.
 # Extension headers followed by junk stay an error.
 . "$(dirname "$0")/lib.sh"
 lfs_require_prog umoci tar python3
