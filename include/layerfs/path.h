@@ -1,10 +1,11 @@
 /* Archive member names -> the canonical relative paths the index uses.
  *
  * Canonical form: components joined by single '/', no leading or trailing
- * '/', no "." components; the root directory is "".  Names that could reach
- * outside the tree are refused, never "repaired": the OCI image spec leaves
- * them undefined, and silently rewriting "../x" to "x" would change which file
- * a layer replaces. */
+ * '/', no "." components; the root directory is "".  A name cannot reach
+ * outside the tree: as umoci reads a layer (its CleanPath, Go's
+ * filepath.Clean of the name joined to "/"), a leading '/' is dropped and
+ * each ".." takes away the component before it, at the root nothing
+ * (decision 0023), before any symlink is followed. */
 #ifndef LAYERFS_PATH_H
 #define LAYERFS_PATH_H
 
@@ -21,8 +22,8 @@
 
 /* Normalise @name.  On success returns 0 and a new string in *out (free with
  * g_free).  On failure returns -EINVAL and sets *why to a static phrase for
- * the message ("absolute path", "'..' component", "empty name", "component
- * longer than 255 bytes", "path longer than 4095 bytes"). */
+ * the message ("empty name", "component longer than 255 bytes", "path
+ * longer than 4095 bytes"). */
 int lfs_path_normalize(const char *name, char **out, const char **why);
 
 /* Split canonical @path into its parent ("" for top-level names) and its last

@@ -407,8 +407,12 @@ static int type_specifics(struct scan *s, struct archive_entry *e,
 	switch (se->type) {
 	case LFS_T_HARDLINK:
 		if (lfs_path_normalize(archive_entry_hardlink(e), target,
-				       &why) < 0)
-			return skip(s, raw, "unsafe hardlink target");
+				       &why) < 0) {
+			g_autofree char *msg =
+				g_strdup_printf("hardlink target: %s", why);
+
+			return skip(s, raw, msg);
+		}
 		se->target = *target;
 		return 0;
 	case LFS_T_LNK:

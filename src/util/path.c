@@ -16,23 +16,21 @@ int lfs_path_normalize(const char *name, char **out, const char **why)
 		*why = "empty name";
 		return -EINVAL;
 	}
-	if (*name == '/') {
-		*why = "absolute path";
-		return -EINVAL;
-	}
 	s = g_string_sized_new(strlen(name));
+	while (*p == '/') /* "/etc" is "etc", as umoci reads it */
+		p++;
 	while (*p) {
 		size_t len = strcspn(p, "/");
 
 		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			*why = "'..' component";
-			return -EINVAL;
-		}
-		if (len > LFS_NAME_MAX) {
+			/* Up one, never above the root. */
+			const char *slash = strrchr(s->str, '/');
+
+			g_string_truncate(s, slash ? (gsize)(slash - s->str) : 0);
+		} else if (len > LFS_NAME_MAX) {
 			*why = "component longer than 255 bytes";
 			return -EINVAL;
-		}
-		if (len > 0 && !(len == 1 && p[0] == '.')) {
+		} else if (len > 0 && !(len == 1 && p[0] == '.')) {
 			if (s->len)
 				g_string_append_c(s, '/');
 			g_string_append_len(s, p, len);
