@@ -35,6 +35,7 @@ struct scan {
 	struct archive *a;
 	bool src_failed;
 	bool src_eof; /* the source said it has no more */
+	bool ended;   /* the stream ended with the last member's data */
 	unsigned long warnings;
 	/* Scratch for one member at a time, reused: a layer may have
 	 * millions. */
@@ -324,13 +325,41 @@ static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
 	return xs;
 }
 
+/* The bytes @ext maps. */
+static uint64_t mapped(const GArray *ext)
+{
+	uint64_t n = 0;
+
+	for (guint i = 0; i < ext->len; i++)
+		n += g_array_index(ext, struct lfs_index_extent, i).len;
+	return n;
+}
+
+/* libarchive failed after a member's data: whether that is the stream
+ * ending where the data does, without the member's padding or the
+ * end-of-archive blocks.  umoci (Go's archive/tar) takes such a last
+ * member whole, and Debian 12's umoci insert writes such layers. */
+static bool ends_with_data(struct scan *s, const GArray *ext, uint64_t whole)
+{
+	const struct lfs_index_extent *last;
+
+	if (s->src_failed || !s->src_eof || mapped(ext) != whole)
+		return false;
+	if (ext->len == 0)
+		return true;
+	last = &g_array_index(ext, struct lfs_index_extent, ext->len - 1);
+	/* The data is the last thing in the stream. */
+	return last->physical + last->len == s->chunk_off + s->chunk_len;
+}
+
 /* Read a regular member's data blocks and note where each lies in the
  * stream; adjacent blocks merge into one extent.  Every member is read
  * this way, not just those flagged sparse: the blocks say what the stream
  * really holds (a "sparse" member with an empty map holds nothing), and
- * libarchive reads the bytes anyway, the stream having no seek. */
+ * libarchive reads the bytes anyway, the stream having no seek.  @whole:
+ * the bytes the member holds, for a stream that ends with them. */
 static int read_extents(struct scan *s, const char *path, GArray *ext,
-			GError **error)
+			uint64_t whole, GError **error)
 {
 	for (;;) {
 		const void *buf;
@@ -342,6 +371,15 @@ static int read_extents(struct scan *s, const char *path, GArray *ext,
 
 		if (r == ARCHIVE_EOF)
 			return 0;
+		if (r != ARCHIVE_OK && ends_with_data(s, ext, whole)) {
+			lfs_warn(s->lg,
+				 "%s: the tar stream ends with entry \"%s\"'s "
+				 "data, without its padding or the "
+				 "end-of-archive blocks; taken as its end",
+				 s->layer, path);
+			s->ended = true;
+			return 0;
+		}
 		if (r != ARCHIVE_OK) {
 			lfs_fail(error, EIO,
 				 "%s: corrupt or truncated tar near stream "
@@ -376,7 +414,7 @@ static int regular(struct scan *s, const char *path,
 	int err;
 
 	se->data = stream_offset(s);
-	err = read_extents(s, path, ext, error);
+	err = read_extents(s, path, ext, se->size, error);
 	if (err < 0)
 		return err;
 	/* A sparse map in the header of a member that is not sparse is
@@ -601,6 +639,8 @@ static gboolean scan_all(struct scan *s, GError **error)
 		}
 		if (handle_entry(s, e, error) < 0)
 			return FALSE;
+		if (s->ended)
+			break;
 	}
 	/* libarchive may take a failed read while it is still guessing the
 	 * format for an empty archive; a failed source is never a success. */

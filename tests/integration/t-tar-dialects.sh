@@ -8,7 +8,8 @@
 # warning); old-GNU headers of plain members with junk in the fields
 # only sparse members use; a pax ACL, which leaves the mode as it is;
 # hardlinks to names a later member replaces, which keep what they named;
-# names with a leading '/' and '..' components, cleaned inside the root.
+# names with a leading '/' and '..' components, cleaned inside the root;
+# a stream that ends with its last member's data, unpadded (a warning).
 # Extension headers followed by junk stay an error.
 . "$(dirname "$0")/lib.sh"
 lfs_require_prog umoci tar python3
@@ -59,6 +60,8 @@ same_as_umoci gnujunk "$T/gnujunk.tar"
 same_as_umoci acl "$T/acl.tar"
 same_as_umoci relinked "$T/relinked.tar"
 same_as_umoci dots "$T/dots.tar"
+same_as_umoci nopad "$T/nopad.tar" \
+	"without its padding or the end-of-archive blocks"
 same_as_umoci end "$T/end.tar"
 same_as_umoci cut "$T/cut.tar" \
 	"ends after extension headers, without the end-of-archive blocks"

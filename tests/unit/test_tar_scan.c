@@ -282,6 +282,43 @@ static void test_ext_headers_then_end(void **state)
 	}
 }
 
+/* A stream that ends with its last member's data, without the padding to
+ * a block or the end-of-archive blocks (Debian 12's umoci insert writes
+ * such layers; umoci takes them): the member whole, with a warning, at
+ * every chunk size.  Data cut short is still an error. */
+static void test_last_member_without_padding(void **state)
+{
+	static const gsize chunks[] = { 1, 97, 512, 4096 };
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(chunks); i++) {
+		for (int cut = 0; cut < 2; cut++) {
+			GByteArray *t = g_byte_array_new();
+			struct scanned s;
+			bool ok;
+
+			fx_raw_block(t, "first", '0', "first\n", 6);
+			fx_raw_block(t, "last", '0', "last member data\n", 17);
+			/* Its data, and no padding; or 7 bytes short. */
+			g_byte_array_set_size(t, 1536 + 17 - (cut ? 7 : 0));
+			ok = scan_chunked(&s, g_byte_array_free_to_bytes(t),
+					  chunks[i], false);
+			if (cut) {
+				assert_false(ok);
+				assert_non_null(strstr(s.error->message,
+						       "corrupt or truncated"));
+			} else {
+				assert_true(ok);
+				assert_data(&s, "first", "first\n");
+				assert_data(&s, "last", "last member data\n");
+				assert_true(fx_log_has(&s.log,
+						       "without its padding"));
+			}
+			scanned_free(&s);
+		}
+	}
+}
+
 /* Old-GNU fields in the header of a member that is not sparse (type
  * '0') are junk, as GNU tar reads them: a "realsize" does not change its
  * size, a sparse map does not make it sparse.  An 'S' member is sparse
@@ -866,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_failure_without_reason),
 		cmocka_unit_test(test_old_gnu_fields_of_plain_members),
 		cmocka_unit_test(test_pax_acl_keeps_mode),
+		cmocka_unit_test(test_last_member_without_padding),
 	};
 
 	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);
