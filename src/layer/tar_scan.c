@@ -138,9 +138,10 @@ static void begin_headers(struct scan *s)
 	s->hdr_start = stream_offset(s);
 }
 
-/* Right after archive_read_next_header(): note whether the member's own
- * header, the block before its data, is an old-GNU one of a member that
- * is not sparse.  Its bytes are still kept (capturing). */
+/* Right after archive_read_next_header(): read what libarchive misreads
+ * from the member's own header, the block before its data: its mode, and
+ * whether it is an old-GNU one of a member that is not sparse.  Its bytes
+ * are still kept (capturing). */
 static void note_member_header(struct scan *s)
 {
 	uint64_t end = stream_offset(s), start = end - LFS_TAR_BLOCK;
