@@ -20,8 +20,9 @@
  *       0018);
  *   3 - the same layout; what some streams index to changed (decision
  *       0023: old-GNU fields of plain members, pax ACL modes, hardlinks
- *       to names replaced later, names with a leading '/' or ".."), so
- *       indexes made before are made again. */
+ *       to names replaced later, names with a leading '/' or "..",
+ *       negative pax mtimes with a fraction), so indexes made before are
+ *       made again. */
 #define LFS_INDEX_FILE_VERSION 3
 
 /* The file holding the stored bytes, as it was when indexed: a later mount

@@ -24,6 +24,12 @@
  * not, and the first other type flag is the member's own header. */
 const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len);
 
+/* Whether the last pax "mtime" record in a member's headers @hdrs[0..@len)
+ * is a negative time with a fraction: libarchive 3.6 reads "-1.25" as
+ * -1 s and +0.25 s; it is -2 s and +0.75 s, as GNU tar and Go extract
+ * it. */
+bool lfs_tar_ext_mtime_late(const uint8_t *hdrs, size_t len);
+
 /* Whether @hdr, a member's own header block, is an old-GNU (or GNU) one
  * of a member that is not sparse (type flag other than 'S'); its size
  * field in *size then.  libarchive applies such a header's "realsize"

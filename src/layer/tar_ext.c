@@ -109,55 +109,122 @@ static const char *pax_problem(const uint8_t *p, size_t n)
 	return NULL;
 }
 
+/* One header of a member's extension chain. */
+struct ext_hdr {
+	uint8_t type;
+	const uint8_t *body;
+	size_t n;  /* body bytes there are: at most its size */
+	bool cut;  /* the padded body runs past the bytes there are */
+};
+
+/* The header at @hdrs[*pos..@len), walked the way libarchive reads them:
+ * pax 'x'/'X', GNU 'L'/'K', pax global 'g' and Solaris 'A' carry a body,
+ * a GNU volume header 'V' does not, and the first other type flag is the
+ * member's own header.  1 with *e filled and *pos past it; 0 at the
+ * member's own header; -1 with *why where the walk cannot go on. */
+static int next_ext(const uint8_t *hdrs, size_t len, size_t *pos,
+		    unsigned int *count, struct ext_hdr *e, const char **why)
+{
+	const uint8_t *h = hdrs + *pos;
+	uint64_t size;
+	size_t have;
+
+	if (++*count > MAX_SPECIAL_HEADERS + 1) {
+		*why = "more than 32 extension headers";
+		return -1;
+	}
+	if (len - *pos < LFS_TAR_BLOCK) {
+		*why = "extension headers cut short";
+		return -1;
+	}
+	e->type = h[TYPEFLAG];
+	if (!strchr("xXLKgAV", e->type) || !e->type)
+		return 0;
+	/* libarchive reads no body after a volume header. */
+	size = e->type == 'V' ? 0 : field_size(h + SIZE_FIELD);
+	have = len - *pos - LFS_TAR_BLOCK;
+	e->body = h + LFS_TAR_BLOCK;
+	e->n = size < have ? (size_t)size : have;
+	/* libarchive consumes the padded body; so must the walk. */
+	e->cut = size > have - have % LFS_TAR_BLOCK;
+	if (!e->cut)
+		*pos += LFS_TAR_BLOCK + ((size_t)size + LFS_TAR_BLOCK - 1) /
+						LFS_TAR_BLOCK * LFS_TAR_BLOCK;
+	return 1;
+}
+
 const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len)
 {
 	size_t pos = 0;
+	unsigned int count = 0;
+	struct ext_hdr e;
+	const char *why = NULL;
+	int r;
 
-	for (unsigned int i = 0; i <= MAX_SPECIAL_HEADERS; i++) {
-		const uint8_t *h = hdrs + pos;
-		const uint8_t *body = h + LFS_TAR_BLOCK;
-		size_t have, n;
-		uint64_t size;
-		const char *why = NULL;
-
-		if (len - pos < LFS_TAR_BLOCK)
-			return "extension headers cut short";
-		size = field_size(h + SIZE_FIELD);
-		have = len - pos - LFS_TAR_BLOCK;
-		n = size < have ? (size_t)size : have;
-		switch (h[TYPEFLAG]) {
+	while ((r = next_ext(hdrs, len, &pos, &count, &e, &why)) > 0) {
+		switch (e.type) {
 		case 'x':
 		case 'X':
-			why = pax_problem(body, n);
+			why = pax_problem(e.body, e.n);
 			break;
 		case 'L':
-			why = nul_inside(body, n) ? "name holds a NUL byte"
-						  : NULL;
+			why = nul_inside(e.body, e.n) ? "name holds a NUL byte"
+						      : NULL;
 			break;
 		case 'K':
-			why = nul_inside(body, n) ? "link target holds a NUL "
-						    "byte"
-						  : NULL;
+			why = nul_inside(e.body, e.n) ? "link target holds a "
+							"NUL byte"
+						      : NULL;
 			break;
-		case 'g':
-		case 'A':
-			break;
-		case 'V':
-			/* libarchive reads no body after a volume header. */
-			pos += LFS_TAR_BLOCK;
-			continue;
-		default:
-			return NULL; /* the member's own header */
 		}
 		if (why)
 			return why;
-		/* libarchive consumed the padded body; so must the walk. */
-		if (size > have - have % LFS_TAR_BLOCK)
+		if (e.cut)
 			return "extension headers cut short";
-		pos += LFS_TAR_BLOCK + ((size_t)size + LFS_TAR_BLOCK - 1) /
-					       LFS_TAR_BLOCK * LFS_TAR_BLOCK;
 	}
-	return "more than 32 extension headers";
+	return r < 0 ? why : NULL;
+}
+
+/* Whether pax value @v (@n bytes) is a negative time with a fraction that
+ * is not zero ("-1.5"). */
+static bool negative_fraction(const uint8_t *v, size_t n)
+{
+	const uint8_t *dot = memchr(v, '.', n);
+
+	if (n == 0 || v[0] != '-' || !dot)
+		return false;
+	for (const uint8_t *p = dot + 1; p < v + n; p++) {
+		if (*p >= '1' && *p <= '9')
+			return true;
+	}
+	return false;
+}
+
+bool lfs_tar_ext_mtime_late(const uint8_t *hdrs, size_t len)
+{
+	size_t pos = 0, klen, vlen, rlen;
+	unsigned int count = 0;
+	const uint8_t *key, *val;
+	struct ext_hdr e;
+	const char *why;
+	bool late = false;
+
+	while (next_ext(hdrs, len, &pos, &count, &e, &why) > 0) {
+		if (e.type != 'x' && e.type != 'X')
+			continue;
+		/* The last mtime record counts, as libarchive reads them. */
+		for (const uint8_t *p = e.body; p < e.body + e.n; p += rlen) {
+			rlen = pax_record(p, (size_t)(e.body + e.n - p), &key,
+					  &klen, &val, &vlen);
+			if (rlen == 0)
+				break;
+			if (keyword_is(key, klen, "mtime"))
+				late = negative_fraction(val, vlen);
+		}
+		if (e.cut)
+			break;
+	}
+	return late;
 }
 
 static bool zero_block(const uint8_t *b)

@@ -62,6 +62,7 @@ struct scan {
 	uint32_t hdr_mode;
 	bool plain_gnu;
 	uint64_t gnu_size;
+	bool mtime_late; /* lfs_tar_ext_mtime_late() of its headers */
 };
 
 /* libarchive's reason for its last failure, or @fallback: some of its
@@ -160,9 +161,17 @@ static void note_member_header(struct scan *s)
 	s->plain_gnu = lfs_tar_plain_gnu(hdr, &s->gnu_size);
 }
 
+/* What the member's extension headers @hdrs[0..@len) say that libarchive
+ * does not: whether their names are whole (NULL, else why the member
+ * must be skipped), and whether its mtime reads a second late. */
+static const char *read_ext(struct scan *s, const uint8_t *hdrs, size_t len)
+{
+	s->mtime_late = lfs_tar_ext_mtime_late(hdrs, len);
+	return lfs_tar_ext_problem(hdrs, len);
+}
+
 /* Right after archive_read_next_header(): the member's headers are
- * [hdr_start, data offset).  NULL if their names are whole (tar_ext.h),
- * else why the member must be skipped. */
+ * [hdr_start, data offset), read by read_ext(). */
 static const char *check_headers(struct scan *s)
 {
 	uint64_t start = s->hdr_start, end = stream_offset(s);
@@ -170,6 +179,7 @@ static const char *check_headers(struct scan *s)
 	const char *why;
 
 	s->capturing = false;
+	s->mtime_late = false;
 	/* One header block: ustar fields end at their first NUL by
 	 * definition, so there is nothing to cut short. */
 	if (end - start <= LFS_TAR_BLOCK)
@@ -177,16 +187,16 @@ static const char *check_headers(struct scan *s)
 	if (end > s->chunk_off + s->chunk_len)
 		return "extension headers cut short";
 	if (start >= s->chunk_off)
-		return lfs_tar_ext_problem(s->chunk + (start - s->chunk_off),
-					   (size_t)(end - start));
+		return read_ext(s, s->chunk + (start - s->chunk_off),
+				(size_t)(end - start));
 	/* They straddle chunks: the kept bytes, then this chunk's part. */
 	if (start < s->kept_off)
 		return "extension headers too large to check";
 	if (end > s->chunk_off)
 		g_byte_array_append(s->kept, s->chunk,
 				    (guint)(end - s->chunk_off));
-	why = lfs_tar_ext_problem(s->kept->data + (start - s->kept_off),
-				  (size_t)(end - start));
+	why = read_ext(s, s->kept->data + (start - s->kept_off),
+		       (size_t)(end - start));
 	g_byte_array_set_size(s->kept, kept);
 	return why;
 }
@@ -498,6 +508,12 @@ static int add_member(struct scan *s, struct archive_entry *e,
 	se.gid = owner_id(s, path, archive_entry_gid(e));
 	se.mtime_sec = archive_entry_mtime(e);
 	se.mtime_nsec = (uint32_t)archive_entry_mtime_nsec(e);
+	/* libarchive reads a pax mtime of "-1.25" as -1 s + 0.25 s; it is
+	 * -2 s + 0.75 s. */
+	if (s->mtime_late && se.mtime_nsec > 0) {
+		se.mtime_sec--;
+		se.mtime_nsec = 1000000000u - se.mtime_nsec;
+	}
 	se.size = (uint64_t)archive_entry_size(e);
 	/* libarchive took a junk "realsize" for the size. */
 	if (s->plain_gnu)

@@ -179,6 +179,41 @@ static void test_plain_gnu(void **state)
 	assert_false(lfs_tar_plain_gnu(t->data + 2048, &size));
 }
 
+/* A pax mtime that libarchive reads a second late: negative, with a
+ * fraction that is not zero; the last mtime record counts. */
+static void test_mtime_late(void **state)
+{
+	static const struct {
+		const char *first, *last; /* NULL: no such record */
+		bool want;
+	} cases[] = {
+		{ "-1.5", NULL, true },
+		{ "-0.000000001", NULL, true },
+		{ "-86400.25", NULL, true },
+		{ "-1", NULL, false },
+		{ "-1.000", NULL, false },
+		{ "1.5", NULL, false },
+		{ "-1.5", "2", false },
+		{ "2", "-3.1", true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_pax(t, "mtime", cases[i].first,
+			   strlen(cases[i].first));
+		if (cases[i].last)
+			fx_raw_pax(t, "mtime", cases[i].last,
+				   strlen(cases[i].last));
+		fx_raw_block(t, "member", '0', NULL, 0);
+		if (lfs_tar_ext_mtime_late(t->data, t->len) != cases[i].want)
+			fail_msg("%s, %s: want %d", cases[i].first,
+				 cases[i].last ? cases[i].last : "-",
+				 cases[i].want);
+	}
+}
+
 /* How a stream libarchive called damaged at a header ends. */
 static void test_end_after_ext_headers(void **state)
 {
@@ -264,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_base256_size),
 		cmocka_unit_test(test_end_after_ext_headers),
 		cmocka_unit_test(test_plain_gnu),
+		cmocka_unit_test(test_mtime_late),
 	};
 
 	return cmocka_run_group_tests_name("tar_ext", tests, NULL, NULL);

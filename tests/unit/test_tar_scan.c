@@ -370,6 +370,27 @@ static void test_pax_acl_keeps_mode(void **state)
 	scanned_free(&s);
 }
 
+/* A negative pax mtime with a fraction is read as GNU tar and Go read it:
+ * "-86400.25" is -86401 s + 0.75 s (libarchive: -86400 s + 0.25 s). */
+static void test_negative_fractional_mtime(void **state)
+{
+	GByteArray *t = g_byte_array_new();
+	struct scanned s;
+
+	(void)state;
+	fx_raw_pax(t, "mtime", "-86400.25", 9);
+	fx_raw_block(t, "neg", '0', "t\n", 2);
+	fx_raw_pax(t, "mtime", "-86400", 6);
+	fx_raw_block(t, "whole", '0', "t\n", 2);
+	fx_raw_end(t);
+	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
+	assert_int_equal(at(&s, "neg")->mtime_sec, -86401);
+	assert_int_equal(at(&s, "neg")->mtime_nsec, 750000000);
+	assert_int_equal(at(&s, "whole")->mtime_sec, -86400);
+	assert_int_equal(at(&s, "whole")->mtime_nsec, 0);
+	scanned_free(&s);
+}
+
 /* A failure libarchive gives no reason for (a pax 1.0 sparse map it
  * cannot parse) is still said in words, never "(null)". */
 static void test_failure_without_reason(void **state)
@@ -904,6 +925,7 @@ int main(void)
 		cmocka_unit_test(test_old_gnu_fields_of_plain_members),
 		cmocka_unit_test(test_pax_acl_keeps_mode),
 		cmocka_unit_test(test_last_member_without_padding),
+		cmocka_unit_test(test_negative_fractional_mtime),
 	};
 
 	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);
