@@ -12,7 +12,9 @@
 # a stream that ends with its last member's data, unpadded (a warning);
 # duplicates, directories after their children, "./" and trailing '/',
 # pax path/linkpath/mtime records, times before 1970 and after 2038,
-# base-256 fields and a name that is not UTF-8.
+# base-256 fields and a name that is not UTF-8.  A pax global header
+# (which umoci refuses, and containerd and docker ignore) and a GNU long
+# link name are held to GNU tar's extraction.
 # Extension headers followed by junk stay an error.
 . "$(dirname "$0")/lib.sh"
 lfs_require_prog umoci tar python3
@@ -54,6 +56,17 @@ same_as_umoci() {
 	fusermount3 -u "$T/mnt-$1"
 }
 
+# same_as_gnu_tar NAME TAR: the one layer TAR mounts as GNU tar extracts
+# it (where umoci refuses the layer).
+same_as_gnu_tar() {
+	mkdir -p "$T/gnu-$1"
+	tar -C "$T/gnu-$1" --numeric-owner -xpf "$2" || fail "$1: tar -x"
+	lfs_mount "" "$T/mnt-$1" --layer "$2"
+	(assert_same_tree "$T/gnu-$1" "$T/mnt-$1") ||
+		fail "$1: differs from GNU tar's extraction"
+	fusermount3 -u "$T/mnt-$1"
+}
+
 for fmt in v7 ustar oldgnu gnu posix; do
 	ex=()
 	# v7 holds names of 99 bytes at most, ustar of 255.
@@ -73,6 +86,7 @@ same_as_umoci dots "$T/dots.tar"
 same_as_umoci nopad "$T/nopad.tar" \
 	"without its padding or the end-of-archive blocks"
 same_as_umoci misc "$T/misc.tar" "" .
+same_as_gnu_tar global "$T/global.tar"
 same_as_umoci end "$T/end.tar"
 same_as_umoci cut "$T/cut.tar" \
 	"ends after extension headers, without the end-of-archive blocks"
