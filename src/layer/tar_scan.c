@@ -51,6 +51,7 @@ struct scan {
 	 * the headers being read (see keep_unread()). */
 	GByteArray *kept;
 	uint64_t kept_off;
+	GByteArray *scratch; /* for kept_bytes() */
 	/* Set while libarchive reads a member's headers, which start at
 	 * @hdr_start. */
 	bool capturing;
@@ -131,6 +132,26 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 	return n;
 }
 
+/* Stream bytes [@start, @end) in one piece: in this chunk, or copied from
+ * the kept bytes and this chunk into s->scratch.  NULL where some are not
+ * kept (any more) or not read yet. */
+static const uint8_t *kept_bytes(struct scan *s, uint64_t start,
+				 uint64_t end)
+{
+	if (end > s->chunk_off + s->chunk_len || start < s->kept_off ||
+	    start > end)
+		return NULL;
+	if (start >= s->chunk_off)
+		return s->chunk + (start - s->chunk_off);
+	g_byte_array_set_size(s->scratch, 0);
+	g_byte_array_append(s->scratch, s->kept->data + (start - s->kept_off),
+			    (guint)(MIN(end, s->chunk_off) - start));
+	if (end > s->chunk_off)
+		g_byte_array_append(s->scratch, s->chunk,
+				    (guint)(end - s->chunk_off));
+	return s->scratch->data;
+}
+
 /* Start capturing a member's headers: the stream stands at its first
  * header block. */
 static void begin_headers(struct scan *s)
@@ -145,18 +166,15 @@ static void begin_headers(struct scan *s)
  * are still kept (capturing). */
 static void note_member_header(struct scan *s)
 {
-	uint64_t end = stream_offset(s), start = end - LFS_TAR_BLOCK;
-	uint8_t hdr[LFS_TAR_BLOCK];
+	uint64_t end = stream_offset(s);
+	const uint8_t *hdr = end >= LFS_TAR_BLOCK
+				     ? kept_bytes(s, end - LFS_TAR_BLOCK, end)
+				     : NULL;
 
-	s->have_hdr = s->plain_gnu = false;
-	if (end < LFS_TAR_BLOCK || start < s->kept_off ||
-	    end > s->chunk_off + s->chunk_len)
+	s->have_hdr = hdr != NULL;
+	s->plain_gnu = false;
+	if (!hdr)
 		return;
-	for (uint64_t o = start; o < end; o++)
-		hdr[o - start] = o < s->chunk_off
-					 ? s->kept->data[o - s->kept_off]
-					 : s->chunk[o - s->chunk_off];
-	s->have_hdr = true;
 	s->hdr_mode = lfs_tar_header_mode(hdr);
 	s->plain_gnu = lfs_tar_plain_gnu(hdr, &s->gnu_size);
 }
@@ -175,8 +193,7 @@ static const char *read_ext(struct scan *s, const uint8_t *hdrs, size_t len)
 static const char *check_headers(struct scan *s)
 {
 	uint64_t start = s->hdr_start, end = stream_offset(s);
-	guint kept = s->kept->len;
-	const char *why;
+	const uint8_t *hdrs;
 
 	s->capturing = false;
 	s->mtime_late = false;
@@ -186,19 +203,10 @@ static const char *check_headers(struct scan *s)
 		return NULL;
 	if (end > s->chunk_off + s->chunk_len)
 		return "extension headers cut short";
-	if (start >= s->chunk_off)
-		return read_ext(s, s->chunk + (start - s->chunk_off),
-				(size_t)(end - start));
-	/* They straddle chunks: the kept bytes, then this chunk's part. */
-	if (start < s->kept_off)
+	hdrs = kept_bytes(s, start, end);
+	if (!hdrs)
 		return "extension headers too large to check";
-	if (end > s->chunk_off)
-		g_byte_array_append(s->kept, s->chunk,
-				    (guint)(end - s->chunk_off));
-	why = read_ext(s, s->kept->data + (start - s->kept_off),
-		       (size_t)(end - start));
-	g_byte_array_set_size(s->kept, kept);
-	return why;
+	return read_ext(s, hdrs, (size_t)(end - start));
 }
 
 static void scan_warn(struct scan *s, const char *fmt, ...)
@@ -581,28 +589,14 @@ static gboolean stream_error(struct scan *s, GError **error)
  * headers' start to the last one read. */
 static enum lfs_tar_end ended_at_headers(struct scan *s)
 {
-	uint64_t start = s->hdr_start;
-	g_autoptr(GByteArray) all = NULL;
+	uint64_t start = s->hdr_start, last = s->chunk_off + s->chunk_len;
+	const uint8_t *hdrs = s->capturing ? kept_bytes(s, start, last) : NULL;
 	enum lfs_tar_end end;
 
-	if (!s->capturing)
+	/* Not captured, or more than we keep: damage, as libarchive says. */
+	if (!hdrs)
 		return LFS_TAR_DAMAGED;
-	if (start >= s->chunk_off) {
-		if (start > s->chunk_off + s->chunk_len)
-			return LFS_TAR_DAMAGED;
-		end = lfs_tar_ext_end(s->chunk + (start - s->chunk_off),
-				      (size_t)(s->chunk_off + s->chunk_len -
-					       start));
-	} else {
-		if (start < s->kept_off)
-			return LFS_TAR_DAMAGED; /* more than we keep */
-		all = g_byte_array_sized_new(
-			(guint)(s->chunk_off - start + s->chunk_len));
-		g_byte_array_append(all, s->kept->data + (start - s->kept_off),
-				    (guint)(s->chunk_off - start));
-		g_byte_array_append(all, s->chunk, (guint)s->chunk_len);
-		end = lfs_tar_ext_end(all->data, all->len);
-	}
+	end = lfs_tar_ext_end(hdrs, (size_t)(last - start));
 	/* No end-of-archive blocks: only where the stream really ends. */
 	if (end == LFS_TAR_END_CUT && !s->src_eof)
 		return LFS_TAR_DAMAGED;
@@ -681,6 +675,7 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		.ext = g_array_new(FALSE, FALSE,
 				   sizeof(struct lfs_index_extent)),
 		.kept = g_byte_array_new(),
+		.scratch = g_byte_array_new(),
 	};
 	gboolean ok;
 
@@ -697,5 +692,6 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 	g_array_unref(s.xattrs);
 	g_array_unref(s.ext);
 	g_byte_array_unref(s.kept);
+	g_byte_array_unref(s.scratch);
 	return ok;
 }
