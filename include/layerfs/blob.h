@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct lfs_blob;
@@ -20,6 +21,9 @@ struct lfs_blob_ops {
 	 * in it.  NULL for a blob that is no plain file range. */
 	int (*map)(struct lfs_blob *b, uint64_t off, size_t len, int *fd,
 		   uint64_t *pos);
+	/* fstat(2) of the file holding the bytes, for readers that check
+	 * it was not rewritten under them.  NULL when there is none. */
+	int (*stat)(struct lfs_blob *b, struct stat *st);
 	void (*close)(struct lfs_blob *b);
 };
 
@@ -54,6 +58,12 @@ static inline int lfs_blob_map(struct lfs_blob *b, uint64_t off, size_t len,
 	if (off > b->size || len > b->size - off)
 		return -ENODATA;
 	return b->ops->map(b, off, len, fd, pos);
+}
+
+/* See lfs_blob_ops.stat: 0, -EOPNOTSUPP, or -errno. */
+static inline int lfs_blob_stat(struct lfs_blob *b, struct stat *st)
+{
+	return b->ops->stat ? b->ops->stat(b, st) : -EOPNOTSUPP;
 }
 
 void lfs_blob_close(struct lfs_blob *b);

@@ -34,12 +34,13 @@ struct lfs_pool_stats {
 	uint32_t handles;   /* handles in the pool now */
 };
 
-/* A pool over @stored (borrowed) compressed as @comp, with @ix's access
- * points; at most @max handles (0: the default). */
+/* A pool over @stored (borrowed) compressed as @comp, @tar_size bytes
+ * uncompressed, with @ix's access points and checksums; at most @max
+ * handles (0: the default). */
 struct lfs_handle_pool *lfs_handle_pool_new(struct lfs_blob *stored,
 					    enum lfs_compression comp,
 					    const struct lfs_index *ix,
-					    unsigned int max);
+					    uint64_t tar_size, unsigned int max);
 void lfs_handle_pool_free(struct lfs_handle_pool *p);
 
 /* Read @len bytes of the uncompressed stream at @off; as pread(2). */

@@ -126,6 +126,11 @@ struct lfs_index_frame {
 	uint64_t out;
 };
 
+/* Bounds of lfs_index.sum_chunk: the default (seek_index.h) lies between;
+ * a file outside them is not trusted. */
+#define LFS_SUM_CHUNK_MIN 4096u
+#define LFS_SUM_CHUNK_MAX (16u << 20)
+
 struct lfs_index {
 	void *map;	  /* the mapped index file, or NULL when built here */
 	size_t map_len;
@@ -152,6 +157,14 @@ struct lfs_index {
 	uint64_t windows_len;
 	struct lfs_index_frame *frames;
 	uint32_t nframes;
+	/* Checksums of the uncompressed stream of a compressed layer: XXH3-64
+	 * of each @sum_chunk bytes in turn (the last chunk may be shorter),
+	 * recorded by the indexing pass and checked by every later inflate
+	 * (seek_index.h), so that a layer changed since it was indexed
+	 * cannot be served.  Empty when stored plain. */
+	uint64_t *sums;
+	uint32_t nsums;
+	uint32_t sum_chunk; /* a power of two, LFS_SUM_CHUNK_MIN..MAX */
 	/* What the scan saw, for `layerfs inspect`. */
 	uint64_t stat_entries;	 /* members applied, whiteouts excluded */
 	uint64_t stat_whiteouts; /* .wh. members, opaque markers included */

@@ -6,7 +6,9 @@
 #ifndef LAYERFS_INDEX_FILE_H
 #define LAYERFS_INDEX_FILE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 
@@ -22,20 +24,34 @@
  *       0023: old-GNU fields of plain members, pax ACL modes, hardlinks
  *       to names replaced later, names with a leading '/' or "..",
  *       negative pax mtimes with a fraction), so indexes made before are
- *       made again. */
-#define LFS_INDEX_FILE_VERSION 3
+ *       made again;
+ *   4 - the blob identity records the ctime; checksums of the
+ *       uncompressed stream of compressed layers (section 9). */
+#define LFS_INDEX_FILE_VERSION 4
 
 /* The file holding the stored bytes, as it was when indexed: a later mount
- * trusts the index only for the same file, unchanged. */
+ * trusts the index only for the same file, unchanged.  The ctime is there
+ * because no one but the kernel sets it: a file rewritten in place and
+ * given its old mtime back (touch -d, tar -x) still shows. */
 struct lfs_blob_id {
 	uint64_t dev;
 	uint64_t ino;
 	uint64_t size;	 /* of the whole file */
 	int64_t mtime_sec;
 	uint64_t mtime_nsec;
+	int64_t ctime_sec;
+	uint64_t ctime_nsec;
 	uint64_t offset; /* the layer's byte range in it */
 	uint64_t length;
 };
+
+/* @st's identity, for the layer at [@offset, @offset + @length) in it. */
+void lfs_blob_id_of(struct lfs_blob_id *id, const struct stat *st,
+		    uint64_t offset, uint64_t length);
+/* Whether @st is still the file @id was taken of, unchanged: inode, size,
+ * mtime and ctime. */
+bool lfs_blob_id_same_file(const struct lfs_blob_id *id,
+			   const struct stat *st);
 
 /* What an index file says about the layer besides its index. */
 struct lfs_index_meta {
@@ -67,6 +83,7 @@ enum lfs_index_section {
 	LFS_SEC_WINDOWS,     /* bytes */
 	LFS_SEC_FRAMES,	     /* struct lfs_index_frame[] */
 	LFS_SEC_IMPLICIT,    /* uint32_t[] */
+	LFS_SEC_SUMS,	     /* uint64_t[] */
 	LFS_SEC_COUNT,
 };
 
@@ -89,7 +106,7 @@ struct lfs_index_file_header {
 	uint32_t compression;
 	uint32_t digest_algo;
 	uint32_t digest_len; /* 0: no digest */
-	uint32_t reserved;
+	uint32_t sum_chunk;  /* 0: no checksums */
 	uint8_t digest[LFS_DIGEST_MAX_BYTES];
 	uint64_t stat_entries;
 	uint64_t stat_whiteouts;
@@ -104,8 +121,9 @@ int lfs_index_file_write(int dirfd, const char *name,
 			 const struct lfs_index_meta *meta);
 
 /* Map and validate @name in @dirfd.  Returns 0, or -ENOENT when there is
- * no such file, or -EINVAL with *why for a file that is not a valid index
- * (truncated, corrupt, another version or machine), or -errno. */
+ * no such file, -ESTALE with *why for an index of another format version,
+ * -EINVAL with *why for a file that is not a valid index (truncated,
+ * corrupt, from another machine), or -errno. */
 int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **ix,
 			struct lfs_index_meta *meta, const char **why);
 

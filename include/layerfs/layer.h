@@ -27,6 +27,7 @@
 #include "layerfs/digest.h"
 #include "layerfs/image.h"
 #include "layerfs/index.h"
+#include "layerfs/index_file.h"
 #include "layerfs/log.h"
 
 struct lfs_layer {
@@ -44,6 +45,9 @@ struct lfs_layer {
 	struct lfs_digest digest;
 	char *cache_key;	 /* NULL when nothing is cached for it */
 	bool loaded;		 /* the index came from the cache */
+	/* TAR: the stored bytes' file as the index describes it (when
+	 * opened, checked against a persisted index's record). */
+	struct lfs_blob_id id;
 };
 
 /* Where an indexing pass is. */
@@ -72,6 +76,10 @@ gboolean lfs_layer_open(const struct lfs_layer_spec *spec,
 			const struct lfs_layer_options *opts,
 			struct lfs_layer **out, GError **error);
 void lfs_layer_free(struct lfs_layer *l);
+
+/* Hash the stored bytes again and compare with the layer's digest: 0
+ * when they are the same bytes, -EBADMSG when not, or -errno. */
+int lfs_layer_verify_stored(const struct lfs_layer *l);
 
 /* DIR layers: open entry @i's file for reading, refusing any path that
  * would leave the layer directory (-EXDEV or -ELOOP) and anything that is

@@ -13,9 +13,18 @@
  * the open file for directory layers, else -1.  Returns the byte count
  * (short only at the end of the file) or -errno; -ENODATA when the layer
  * holds less data than its index promised (it changed or was cut short
- * since). */
+ * since), -EBADMSG when inflated bytes differ from their checksum,
+ * -ESTALE when a layer read in place was rewritten since it was opened. */
 ssize_t lfs_read_entry(struct lfs_stream *s, uint32_t i, int fd, void *buf,
 		       size_t len, uint64_t off);
+
+/* The errno a caller outside answers for a failed read: EIO for the
+ * layer-changed cases above, which mean nothing to an application. */
+static inline int lfs_read_errno(int err)
+{
+	return err == -ENODATA || err == -EBADMSG || err == -ESTALE ? -EIO
+								    : err;
+}
 
 /* The bytes of a read, where they lie in one plain file. */
 struct lfs_read_map {

@@ -16,9 +16,14 @@
  * reads through the handle pool.
  *
  * Integrity: the index pass verified the blob's digest, and a mount checks
- * that the blob is still the file that was indexed.  A blob damaged in
- * place while mounted is caught only where inflate notices (gzip's CRC
- * covers a whole member, which a random read never reaches). */
+ * that the blob is still the file that was indexed.  Past that, nothing
+ * in a compressed stream says whether a random read got the right bytes
+ * (gzip's CRC covers a whole member, which such a read never reaches), so
+ * the recorder also keeps a checksum (XXH3-64) of every chunk of the
+ * uncompressed stream, and the reader produces whole chunks and gives
+ * out none whose checksum differs: a blob changed in place, bit rot, or a
+ * disk returning other bytes, is an error (-EBADMSG), never wrong data
+ * (docs/integrity.md). */
 #ifndef LAYERFS_SEEK_INDEX_H
 #define LAYERFS_SEEK_INDEX_H
 
@@ -37,6 +42,11 @@
  * that the points of a 1 GiB layer fit in a few MiB (docs/benchmarks.md). */
 #define LFS_SEEK_SPAN_DEFAULT (2u << 20)
 
+/* The checksum chunk: a random read inflates to the end of its chunk
+ * (half a chunk more on average than it needs), and the checksums of a
+ * 1 GiB stream take 128 KiB. */
+#define LFS_SUM_CHUNK_DEFAULT (64u << 10)
+
 struct lfs_seek_recorder;
 
 struct lfs_seek_recorder *lfs_seek_recorder_new(uint64_t span);
@@ -53,6 +63,10 @@ void lfs_seek_recorder_member(struct lfs_seek_recorder *r);
  * @bits bits.  Records an access point if a span has passed. */
 void lfs_seek_recorder_boundary(struct lfs_seek_recorder *r, uint64_t out,
 				uint64_t in, unsigned int bits);
+/* gzip and zstd: the uncompressed stream, every byte in order (for the
+ * chunk checksums). */
+void lfs_seek_recorder_data(struct lfs_seek_recorder *r, const void *buf,
+			    size_t len);
 /* zstd: a frame starts at compressed @in, uncompressed @out. */
 void lfs_seek_recorder_frame(struct lfs_seek_recorder *r, uint64_t in,
 			     uint64_t out);
@@ -62,10 +76,10 @@ void lfs_seek_recorder_finish(struct lfs_seek_recorder *r,
 
 struct lfs_seek_reader;
 
-/* A reader of @blob's uncompressed stream (@blob and @ix borrowed), for
- * @comp GZIP or ZSTD.  Returns 0 or -errno. */
+/* A reader of @blob's uncompressed stream of @tar_size bytes (@blob and
+ * @ix borrowed), for @comp GZIP or ZSTD.  Returns 0 or -errno. */
 int lfs_seek_reader_new(struct lfs_blob *blob, enum lfs_compression comp,
-			const struct lfs_index *ix,
+			const struct lfs_index *ix, uint64_t tar_size,
 			struct lfs_seek_reader **out);
 void lfs_seek_reader_free(struct lfs_seek_reader *r);
 
@@ -73,14 +87,29 @@ void lfs_seek_reader_free(struct lfs_seek_reader *r);
  * last read ended when that is on the way, else restart at the best
  * access point.  Returns the bytes read (short only at the end of the
  * stream) or -errno (-EIO for corrupt data, -ENODATA for a blob cut
- * short). */
+ * short, -EBADMSG for data that differs from its checksum). */
 ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
 			      size_t len, uint64_t off);
 
-/* Where the next sequential read would start. */
+/* Where a read can start without a restart: the start of the checked
+ * chunk it keeps, else where the decoder stands. */
 uint64_t lfs_seek_reader_pos(const struct lfs_seek_reader *r);
 /* Bytes decompressed so far, skipped ones included (statistics). */
 uint64_t lfs_seek_reader_inflated(const struct lfs_seek_reader *r);
+
+/* Checking a whole stream against @ix's checksums, as it is produced in
+ * order (the unpacked copy).  NULL when @ix has none. */
+struct lfs_sum_check;
+
+struct lfs_sum_check *lfs_sum_check_new(const struct lfs_index *ix);
+void lfs_sum_check_free(struct lfs_sum_check *c);
+/* The next @len bytes: 0, or -EBADMSG once a chunk differs. */
+int lfs_sum_check_feed(struct lfs_sum_check *c, const void *buf, size_t len);
+/* At the end of the stream: the last chunk too, and no chunk missing.
+ * 0 or -EBADMSG. */
+int lfs_sum_check_end(struct lfs_sum_check *c);
+/* Bytes from the start checked so far (whole chunks). */
+uint64_t lfs_sum_check_verified(const struct lfs_sum_check *c);
 
 /* Whether the index gives @comp random access at all. */
 bool lfs_seek_possible(const struct lfs_index *ix, enum lfs_compression comp);

@@ -109,6 +109,14 @@ static void log_unreadable(struct lfs_mount *m, const struct lfs_file *f,
 	case -EIO:
 		why = "it is no longer a regular file in the layer directory";
 		break;
+	case -EBADMSG:
+		why = "its bytes differ from the checksums recorded when the "
+		      "layer was indexed (the layer changed since, or the disk "
+		      "returned other bytes)";
+		break;
+	case -ESTALE:
+		why = "the layer's file changed since it was indexed";
+		break;
 	case -EXDEV:
 	case -ELOOP:
 		why = "its path in the layer directory now leads through a "
@@ -187,7 +195,7 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 }
 
 /* A read failed: say why, once per open file, and answer EIO for a
- * layer that holds less than its index promised. */
+ * layer that holds less than its index promised, or other bytes. */
 static int read_failed(struct lfs_mount *m, struct lfs_file *f, uint64_t off,
 		       int err)
 {
@@ -195,7 +203,7 @@ static int read_failed(struct lfs_mount *m, struct lfs_file *f, uint64_t off,
 		log_unreadable(m, f, off, err);
 		f->logged = true;
 	}
-	return err == -ENODATA ? -EIO : err;
+	return lfs_read_errno(err);
 }
 
 ssize_t lfs_file_read_lower(struct lfs_mount *m, struct lfs_file *f,

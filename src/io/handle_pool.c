@@ -18,6 +18,7 @@ struct lfs_handle_pool {
 	struct lfs_blob *stored;
 	enum lfs_compression comp;
 	const struct lfs_index *ix;
+	uint64_t tar_size;
 	unsigned int max;
 	uint64_t reach; /* how far ahead a handle may continue */
 	GMutex lock;
@@ -58,13 +59,14 @@ static uint64_t reach_of(const struct lfs_index *ix, enum lfs_compression c)
 struct lfs_handle_pool *lfs_handle_pool_new(struct lfs_blob *stored,
 					    enum lfs_compression comp,
 					    const struct lfs_index *ix,
-					    unsigned int max)
+					    uint64_t tar_size, unsigned int max)
 {
 	struct lfs_handle_pool *p = g_new0(struct lfs_handle_pool, 1);
 
 	p->stored = stored;
 	p->comp = comp;
 	p->ix = ix;
+	p->tar_size = tar_size;
 	p->max = max ? max : LFS_POOL_HANDLES_DEFAULT;
 	p->reach = reach_of(ix, comp);
 	g_mutex_init(&p->lock);
@@ -198,7 +200,7 @@ static struct handle *take(struct lfs_handle_pool *p, uint64_t off,
 		if (p->handles->len < p->max) {
 			h = g_new0(struct handle, 1);
 			*err = lfs_seek_reader_new(p->stored, p->comp, p->ix,
-						   &h->r);
+						   p->tar_size, &h->r);
 			if (*err < 0) {
 				g_free(h);
 				return NULL;

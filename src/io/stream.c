@@ -13,6 +13,11 @@ struct lfs_stream {
 	struct lfs_unpack *unpack;    /* compressed layers, with a cache */
 	bool seekable;		      /* the pool can start anywhere */
 	gint copy_reads;	      /* atomic; statistics */
+	const struct lfs_logger *lg;
+	/* A layer read in place: its file as last checked. */
+	GMutex id_lock;
+	struct lfs_blob_id id; /* protected by id_lock */
+	bool changed;	       /* its bytes differ from the digest; id_lock */
 };
 
 struct lfs_stream *lfs_stream_new(struct lfs_layer *l,
@@ -21,10 +26,13 @@ struct lfs_stream *lfs_stream_new(struct lfs_layer *l,
 	struct lfs_stream *s = g_new0(struct lfs_stream, 1);
 
 	s->layer = l;
+	s->lg = o ? o->lg : NULL;
+	g_mutex_init(&s->id_lock);
+	s->id = l->id;
 	if (!l->stored || l->comp == LFS_COMP_NONE)
 		return s;
 	s->pool = lfs_handle_pool_new(l->stored, l->comp, l->index,
-				      o ? o->handles : 0);
+				      l->tar_size, o ? o->handles : 0);
 	s->seekable = lfs_seek_possible(l->index, l->comp);
 	if (o && o->cache && o->workers)
 		s->unpack = lfs_unpack_new(l, o->cache, o->workers, o->lg);
@@ -37,12 +45,65 @@ void lfs_stream_free(struct lfs_stream *s)
 		return;
 	lfs_unpack_free(s->unpack);
 	lfs_handle_pool_free(s->pool);
+	g_mutex_clear(&s->id_lock);
 	g_free(s);
 }
 
 struct lfs_layer *lfs_stream_layer(const struct lfs_stream *s)
 {
 	return s->layer;
+}
+
+/* The file changed identity (id_lock held): the same bytes only if they
+ * still hash to the layer's digest.  A file merely linked, renamed,
+ * chmod-ed or touched keeps serving; one rewritten never serves again. */
+static int reverify(struct lfs_stream *s, const struct stat *st)
+{
+	const struct lfs_layer *l = s->layer;
+	int err = (uint64_t)st->st_size == s->id.size
+			  ? lfs_layer_verify_stored(l)
+			  : -EBADMSG;
+
+	if (err == 0) {
+		/* A warning: a whole layer was hashed again, which someone
+		 * who wonders why a read was slow should find. */
+		lfs_warn(s->lg, "%s: its file changed (ctime or mtime) since "
+				"it was indexed; its digest verified again: the "
+				"same bytes",
+			 l->spec->name);
+		lfs_blob_id_of(&s->id, st, s->id.offset, s->id.length);
+		return 0;
+	}
+	if (err == -EBADMSG) {
+		lfs_warn(s->lg, "%s: its file was rewritten since it was "
+				"indexed and no longer matches its digest; its "
+				"files read as I/O errors until it is mounted "
+				"again",
+			 l->spec->name);
+		s->changed = true;
+		return -ESTALE;
+	}
+	return err; /* could not read it: try again next time */
+}
+
+/* A layer read in place: is its file still the one indexed?  Nothing
+ * else would notice it rewritten (docs/integrity.md).  One fstat(2). */
+static int check_in_place(struct lfs_stream *s)
+{
+	struct stat st;
+	int err = lfs_blob_stat(s->layer->stored, &st);
+
+	if (err == -EOPNOTSUPP)
+		return 0;
+	if (err < 0)
+		return err;
+	g_mutex_lock(&s->id_lock);
+	if (s->changed)
+		err = -ESTALE;
+	else if (!lfs_blob_id_same_file(&s->id, &st))
+		err = reverify(s, &st);
+	g_mutex_unlock(&s->id_lock);
+	return err;
 }
 
 int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
@@ -64,10 +125,20 @@ int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 			return 0;
 		}
 	}
-	if (s->pool)
+	if (s->pool) {
 		n = lfs_handle_pool_pread(s->pool, buf, len, off);
-	else
+	} else {
+		/* Read in place: only the file's identity can tell that it
+		 * was rewritten since it was indexed.  Looked at after the
+		 * read, so that a change before it or during it shows. */
 		n = lfs_blob_pread(s->layer->stored, buf, len, off);
+		if (n >= 0) {
+			int err = check_in_place(s);
+
+			if (err < 0)
+				return err;
+		}
+	}
 	if (n < 0)
 		return (int)n;
 	return (size_t)n == len ? 0 : -ENODATA;
@@ -76,6 +147,8 @@ int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 int lfs_stream_map(struct lfs_stream *s, size_t len, uint64_t off, int *fd,
 		   uint64_t *pos)
 {
+	int err;
+
 	if (!s->layer->stored || off > s->layer->tar_size ||
 	    len > s->layer->tar_size - off)
 		return -ENODATA;
@@ -85,6 +158,12 @@ int lfs_stream_map(struct lfs_stream *s, size_t len, uint64_t off, int *fd,
 	}
 	if (s->layer->comp != LFS_COMP_NONE)
 		return -EAGAIN;
+	/* The kernel will read the bytes after this returns; the check
+	 * cannot follow it there, so a change made from now until the
+	 * splice goes unseen (docs/integrity.md). */
+	err = check_in_place(s);
+	if (err < 0)
+		return err;
 	switch (lfs_blob_map(s->layer->stored, off, len, fd, pos)) {
 	case 0:
 		return 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "layerfs/decomp.h"
+#include "layerfs/seek_index.h"
 #include "layerfs/unpack.h"
 
 /* Bytes decompressed and written per step; readers waiting for bytes are
@@ -22,6 +23,7 @@ struct lfs_unpack {
 	/* The job's own state, kept here so it can resume on another
 	 * thread after a hurry: */
 	struct lfs_decomp *d;
+	struct lfs_sum_check *check; /* NULL: the index has no checksums */
 	unsigned char *buf;
 	GMutex lock;
 	GCond grew;
@@ -84,6 +86,7 @@ void lfs_unpack_free(struct lfs_unpack *u)
 		lfs_job_unref(u->job);
 	}
 	lfs_decomp_free(u->d);
+	lfs_sum_check_free(u->check);
 	g_free(u->buf);
 	if (u->fd >= 0)
 		close(u->fd);
@@ -115,8 +118,14 @@ static void finish(struct lfs_unpack *u, bool ok)
 		close(fd);
 	lfs_decomp_free(u->d);
 	u->d = NULL;
+	g_clear_pointer(&u->check, lfs_sum_check_free);
 	g_clear_pointer(&u->buf, g_free);
 }
+
+/* Why a copy is dropped when its bytes differ from the checksums. */
+#define CHANGED                                                          \
+	"its bytes differ from the checksums recorded when it was indexed " \
+	"(it changed since, or the disk returned other bytes)"
 
 static void fail(struct lfs_unpack *u, const char *what, int err)
 {
@@ -168,6 +177,7 @@ static bool begin(struct lfs_unpack *u)
 		fail(u, "temporary file", -fd);
 		return false;
 	}
+	u->check = lfs_sum_check_new(u->layer->index);
 	u->buf = g_malloc(STEP);
 	g_mutex_lock(&u->lock);
 	u->fd = fd;
@@ -215,8 +225,15 @@ static int step(struct lfs_unpack *u)
 		fail(u, "write", -err);
 		return -1;
 	}
+	if (u->check && lfs_sum_check_feed(u->check, u->buf, (size_t)n) < 0) {
+		fail(u, CHANGED, 0);
+		return -1;
+	}
 	g_mutex_lock(&u->lock);
-	u->have = at + (uint64_t)n;
+	/* Readers get only checked bytes: whole chunks, all of them at
+	 * the end. */
+	u->have = u->check ? lfs_sum_check_verified(u->check)
+			   : at + (uint64_t)n;
 	g_cond_broadcast(&u->grew);
 	g_mutex_unlock(&u->lock);
 	return 1;
@@ -227,10 +244,17 @@ static void complete(struct lfs_unpack *u)
 {
 	int err;
 
-	if (u->have != u->layer->tar_size) {
+	if (lfs_decomp_out_bytes(u->d) != u->layer->tar_size) {
 		fail(u, "the layer holds less than when it was indexed", 0);
 		return;
 	}
+	if (u->check && lfs_sum_check_end(u->check) < 0) {
+		fail(u, CHANGED, 0);
+		return;
+	}
+	g_mutex_lock(&u->lock);
+	u->have = u->layer->tar_size;
+	g_mutex_unlock(&u->lock);
 	if (fdatasync(u->fd) < 0) {
 		fail(u, "flush", errno);
 		return;

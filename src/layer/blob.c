@@ -39,6 +39,13 @@ static int file_map(struct lfs_blob *b, uint64_t off, size_t len, int *fd,
 	return 0;
 }
 
+static int file_stat(struct lfs_blob *b, struct stat *st)
+{
+	struct file_blob *fb = (struct file_blob *)b;
+
+	return fstat(fb->fd, st) < 0 ? -errno : 0;
+}
+
 static void file_close(struct lfs_blob *b)
 {
 	struct file_blob *fb = (struct file_blob *)b;
@@ -50,6 +57,7 @@ static void file_close(struct lfs_blob *b)
 static const struct lfs_blob_ops file_ops = {
 	.pread = file_pread,
 	.map = file_map,
+	.stat = file_stat,
 	.close = file_close,
 };
 

@@ -281,8 +281,13 @@ ssize_t lfs_decomp_read(struct lfs_decomp *d, void *buf, size_t len)
 		n = read_plain(d, buf, len);
 		break;
 	}
-	if (n > 0)
+	if (n > 0) {
 		d->out_bytes += (uint64_t)n;
+		/* A stored plain stream is read in place, never inflated:
+		 * nothing to check it against later. */
+		if (d->rec && d->comp != LFS_COMP_NONE)
+			lfs_seek_recorder_data(d->rec, buf, (size_t)n);
+	}
 	return n;
 }
 

@@ -35,6 +35,7 @@ void lfs_index_free(struct lfs_index *ix)
 	g_free(ix->checkpoints);
 	g_free(ix->windows);
 	g_free(ix->frames);
+	g_free(ix->sums);
 	g_free(ix);
 }
 

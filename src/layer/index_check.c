@@ -160,6 +160,23 @@ static const char *check_points(const struct lfs_index *ix,
 	return NULL;
 }
 
+/* The checksums, when there are any, cover the whole stream in chunks of
+ * a sane power of two. */
+static const char *check_sums(const struct lfs_index *ix, uint64_t tar_size)
+{
+	uint64_t want;
+
+	if (ix->nsums == 0)
+		return ix->sum_chunk ? "checksum chunk without checksums"
+				     : NULL;
+	if (ix->sum_chunk < LFS_SUM_CHUNK_MIN ||
+	    ix->sum_chunk > LFS_SUM_CHUNK_MAX ||
+	    (ix->sum_chunk & (ix->sum_chunk - 1)))
+		return "bad checksum chunk size";
+	want = tar_size / ix->sum_chunk + (tar_size % ix->sum_chunk != 0);
+	return want == ix->nsums ? NULL : "checksums do not cover the stream";
+}
+
 /* Entry @i of the implicit list: a later implicit directory than the one
  * before it. */
 static const char *check_implicit(const struct lfs_index *ix, uint32_t i)
@@ -193,5 +210,7 @@ bool lfs_index_validate(const struct lfs_index *ix, uint64_t tar_size,
 		*why = check_implicit(ix, i);
 	if (!*why)
 		*why = check_points(ix, tar_size, stored_size);
+	if (!*why)
+		*why = check_sums(ix, tar_size);
 	return *why == NULL;
 }

@@ -21,6 +21,34 @@
 #include "layerfs/fdutil.h"
 #include "layerfs/index_file.h"
 
+void lfs_blob_id_of(struct lfs_blob_id *id, const struct stat *st,
+		    uint64_t offset, uint64_t length)
+{
+	/* Every byte set: the record is compared with memcmp() and is part
+	 * of the file. */
+	memset(id, 0, sizeof(*id));
+	id->dev = (uint64_t)st->st_dev;
+	id->ino = (uint64_t)st->st_ino;
+	id->size = (uint64_t)st->st_size;
+	id->mtime_sec = st->st_mtim.tv_sec;
+	id->mtime_nsec = (uint64_t)st->st_mtim.tv_nsec;
+	id->ctime_sec = st->st_ctim.tv_sec;
+	id->ctime_nsec = (uint64_t)st->st_ctim.tv_nsec;
+	id->offset = offset;
+	id->length = length;
+}
+
+bool lfs_blob_id_same_file(const struct lfs_blob_id *id,
+			   const struct stat *st)
+{
+	return id->ino == (uint64_t)st->st_ino &&
+	       id->size == (uint64_t)st->st_size &&
+	       id->mtime_sec == st->st_mtim.tv_sec &&
+	       id->mtime_nsec == (uint64_t)st->st_mtim.tv_nsec &&
+	       id->ctime_sec == st->st_ctim.tv_sec &&
+	       id->ctime_nsec == (uint64_t)st->st_ctim.tv_nsec;
+}
+
 /* Sections start 8-aligned, so records in them are aligned in the map. */
 #define ALIGN 8
 
@@ -48,6 +76,7 @@ static const size_t record_size[LFS_SEC_COUNT] = {
 	[LFS_SEC_WINDOWS] = 1,
 	[LFS_SEC_FRAMES] = sizeof(struct lfs_index_frame),
 	[LFS_SEC_IMPLICIT] = sizeof(uint32_t),
+	[LFS_SEC_SUMS] = sizeof(uint64_t),
 };
 
 struct piece {
@@ -81,6 +110,8 @@ static void pieces_of(const struct lfs_index *ix, struct piece *p)
 	p[LFS_SEC_IMPLICIT] = (struct piece){ ix->implicit,
 					  (uint64_t)ix->nimplicit *
 						  sizeof(uint32_t) };
+	p[LFS_SEC_SUMS] = (struct piece){ ix->sums, (uint64_t)ix->nsums *
+							    sizeof(uint64_t) };
 }
 
 static uint64_t align_up(uint64_t n)
@@ -112,6 +143,7 @@ static void fill_header(struct lfs_index_file_header *h, const struct lfs_index 
 	h->stat_entries = ix->stat_entries;
 	h->stat_whiteouts = ix->stat_whiteouts;
 	h->span = meta->span;
+	h->sum_chunk = ix->sum_chunk;
 	for (int s = 0; s < LFS_SEC_COUNT; s++) {
 		h->sec[s].offset = off;
 		h->sec[s].size = p[s].size;
@@ -259,6 +291,8 @@ static struct lfs_index *index_over(uint8_t *map, uint64_t size)
 	ix->windows_len = h->sec[LFS_SEC_WINDOWS].size;
 	ix->frames = section(map, h, LFS_SEC_FRAMES, &ix->nframes);
 	ix->implicit = section(map, h, LFS_SEC_IMPLICIT, &ix->nimplicit);
+	ix->sums = section(map, h, LFS_SEC_SUMS, &ix->nsums);
+	ix->sum_chunk = h->sum_chunk;
 	ix->stat_entries = h->stat_entries;
 	ix->stat_whiteouts = h->stat_whiteouts;
 	return ix;
@@ -276,6 +310,19 @@ static void meta_of(const struct lfs_index_file_header *h, struct lfs_index_meta
 	meta->digest.algo = (enum lfs_digest_algo)h->digest_algo;
 	meta->digest.len = h->digest_len;
 	memcpy(meta->digest.bytes, h->digest, h->digest_len);
+}
+
+/* Every inflate checks what it produced against the checksums
+ * (seek_index.h): an index of a compressed layer without them would let a
+ * changed layer be served, so it is not trusted. */
+static bool sums_present(const struct lfs_index *ix,
+			 const struct lfs_index_meta *meta, const char **why)
+{
+	if (meta->compression == LFS_COMP_NONE || meta->tar_size == 0 ||
+	    ix->nsums > 0)
+		return true;
+	*why = "no checksums of the uncompressed stream";
+	return false;
 }
 
 int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **out,
@@ -302,12 +349,19 @@ int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **out,
 	if (!*why && !checksum_ok(map, (uint64_t)st.st_size))
 		*why = "checksum mismatch";
 	if (*why) {
+		/* Another version is an upgrade, not damage. */
+		bool other_version = memcmp(map, LFS_INDEX_FILE_MAGIC, 8) == 0 &&
+				     ((const struct lfs_index_file_header *)map)
+						     ->version !=
+					     LFS_INDEX_FILE_VERSION;
+
 		munmap(map, (size_t)st.st_size);
-		return -EINVAL;
+		return other_version ? -ESTALE : -EINVAL;
 	}
 	ix = index_over(map, (uint64_t)st.st_size);
 	meta_of((const struct lfs_index_file_header *)map, meta);
-	if (!lfs_index_validate(ix, meta->tar_size, meta->stored_size, why)) {
+	if (!lfs_index_validate(ix, meta->tar_size, meta->stored_size, why) ||
+	    !sums_present(ix, meta, why)) {
 		lfs_index_free(ix);
 		return -EINVAL;
 	}

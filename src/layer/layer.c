@@ -283,6 +283,9 @@ static gboolean stored_error(const struct lfs_layer_spec *spec, int err,
 	return lfs_fail(error, err, "%s: %s: %s", spec->name, spec->path, why);
 }
 
+/* Bytes hashed per read when a layer's digest is verified again. */
+#define VERIFY_CHUNK (1u << 20)
+
 static gboolean open_stored(struct lfs_layer *l, struct lfs_blob_id *id,
 			    struct stat *st, GError **error)
 {
@@ -296,12 +299,7 @@ static gboolean open_stored(struct lfs_layer *l, struct lfs_blob_id *id,
 			close(fd);
 		return stored_error(spec, -err, g_strerror(-err), error);
 	}
-	*id = (struct lfs_blob_id){
-		(uint64_t)st->st_dev,	    (uint64_t)st->st_ino,
-		(uint64_t)st->st_size,	    st->st_mtim.tv_sec,
-		(uint64_t)st->st_mtim.tv_nsec, spec->offset,
-		spec->length,
-	};
+	lfs_blob_id_of(id, st, spec->offset, spec->length);
 	err = lfs_blob_open_fd(fd, spec->offset, spec->length, &l->stored);
 	if (err < 0)
 		return stored_error(spec, -err,
@@ -312,17 +310,19 @@ static gboolean open_stored(struct lfs_layer *l, struct lfs_blob_id *id,
 	return TRUE;
 }
 
-/* Whether a persisted index is for these very bytes; *why says why not. */
+/* Whether a persisted index is for these very bytes; *why says why not.
+ * *moved: all fits but the file's identity (it was copied, linked,
+ * touched or rewritten since), which only its digest can settle. */
 static bool meta_fits(const struct lfs_layer *l,
 		      const struct lfs_index_meta *m,
-		      const struct lfs_blob_id *id, const char **why)
+		      const struct lfs_blob_id *id, const char **why,
+		      bool *moved)
 {
 	const struct lfs_layer_spec *spec = l->spec;
 
 	*why = NULL;
-	if (memcmp(&m->blob, id, sizeof(*id)) != 0)
-		*why = "the stored bytes changed since they were indexed";
-	else if (m->stored_size != l->stored->size)
+	*moved = false;
+	if (m->stored_size != l->stored->size)
 		*why = "its size differs";
 	else if (!m->has_digest)
 		*why = "it records no digest of the stored bytes";
@@ -332,7 +332,43 @@ static bool meta_fits(const struct lfs_layer *l,
 	else if (spec->compression != LFS_COMP_DETECT &&
 		 spec->compression != m->compression)
 		*why = "its compression differs";
+	else if (memcmp(&m->blob, id, sizeof(*id)) != 0) {
+		*why = "the stored bytes' file changed since they were indexed";
+		*moved = true;
+	}
 	return *why == NULL;
+}
+
+/* The index fits but for the file's identity: hash the stored bytes
+ * again.  The same digest means the same bytes, so the index is kept (and
+ * saved under the new identity, so the next mount is fast again); that
+ * costs one read of the stored bytes where indexing again costs that and
+ * the decompression and the scan. */
+static bool same_bytes_again(struct lfs_layer *l,
+			     const struct lfs_layer_options *opts,
+			     const char *name, struct lfs_index *ix,
+			     struct lfs_index_meta *m,
+			     const struct lfs_blob_id *id)
+{
+	int err;
+
+	l->has_digest = true;
+	l->digest = m->digest;
+	err = lfs_layer_verify_stored(l);
+	l->has_digest = false;
+	if (err < 0)
+		return false;
+	lfs_info(opts->lg, "%s: its file changed since it was indexed; its "
+			   "digest verified again: index kept",
+		 l->spec->name);
+	m->blob = *id;
+	err = lfs_index_file_write(lfs_cache_index_dir(opts->cache), name, ix,
+				   m);
+	if (err < 0)
+		lfs_info(opts->lg, "%s: cannot save its index in %s again: %s",
+			 l->spec->name, lfs_cache_path(opts->cache),
+			 g_strerror(-err));
+	return true;
 }
 
 /* The persisted index of @l, if there is one that fits (NULL, logged,
@@ -345,23 +381,31 @@ static struct lfs_index *map_cached(struct lfs_layer *l,
 	g_autofree char *name = g_strdup_printf("%s.idx", l->cache_key);
 	struct lfs_index *ix = NULL;
 	const char *why = NULL;
+	bool moved = false;
 	int err = lfs_index_file_load(lfs_cache_index_dir(opts->cache), name,
 				      &ix, m, &why);
 
 	if (err == -ENOENT)
 		return NULL;
-	if (err == 0 && !meta_fits(l, m, id, &why)) {
-		lfs_index_free(ix);
-		err = -EINVAL;
-	}
-	if (err < 0) {
-		lfs_info(opts->lg, "%s: cached index %s/index/%s not used (%s); "
+	if (err < 0 && err != -ESTALE) {
+		/* Damaged, cut short, or not ours: worth a warning. */
+		lfs_warn(opts->lg, "%s: cached index %s/index/%s not used (%s); "
 				   "indexing again",
 			 l->spec->name, lfs_cache_path(opts->cache), name,
 			 why ? why : g_strerror(-err));
 		return NULL;
 	}
-	return ix;
+	if (err == 0 && (meta_fits(l, m, id, &why, &moved) ||
+			 (moved && same_bytes_again(l, opts, name, ix, m, id))))
+		return ix;
+	/* Made by another version, or for other bytes: routine. */
+	lfs_info(opts->lg, "%s: cached index %s/index/%s not used (%s); "
+			   "indexing again",
+		 l->spec->name, lfs_cache_path(opts->cache), name,
+		 moved ? "the stored bytes differ from those indexed" : why);
+	if (err == 0)
+		lfs_index_free(ix);
+	return NULL;
 }
 
 static bool load_cached(struct lfs_layer *l,
@@ -454,6 +498,7 @@ static gboolean index_tar(struct lfs_layer *l,
 
 	if (!open_stored(l, &id, &st, error))
 		return FALSE;
+	l->id = id;
 	if (opts->cache) {
 		l->cache_key = lfs_cache_key(l->spec, &st);
 		if (load_cached(l, opts, &id))
@@ -524,6 +569,34 @@ void lfs_layer_free(struct lfs_layer *l)
 		close(l->dirfd);
 	g_free(l->cache_key);
 	g_free(l);
+}
+
+int lfs_layer_verify_stored(const struct lfs_layer *l)
+{
+	g_autoptr(lfs_hasher) h = NULL;
+	g_autofree uint8_t *buf = NULL;
+	struct lfs_digest got;
+	uint64_t off = 0;
+	int err;
+
+	if (!l->stored || !l->has_digest)
+		return -EINVAL;
+	err = lfs_hasher_new(l->digest.algo, &h);
+	if (err < 0)
+		return err;
+	buf = g_malloc(VERIFY_CHUNK);
+	while (off < l->stored->size) {
+		ssize_t n = lfs_blob_pread(l->stored, buf, VERIFY_CHUNK, off);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EBADMSG; /* shorter than it was */
+		lfs_hasher_update(h, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	lfs_hasher_finish(h, &got);
+	return lfs_digest_equal(&got, &l->digest) ? 0 : -EBADMSG;
 }
 
 int lfs_layer_open_file(const struct lfs_layer *l, uint32_t i)

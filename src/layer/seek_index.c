@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <glib.h>
+#include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -19,6 +20,46 @@
 /* Compressed input read per refill. */
 #define IN_CHUNK (128u << 10)
 
+/* ---- checksums of the uncompressed stream ----------------------------- */
+
+/* Hashing a stream chunk by chunk, in pieces of any size. */
+struct chunk_hash {
+	XXH3_state_t *st;
+	uint32_t chunk;
+	uint32_t done; /* chunks completed */
+	uint64_t have; /* bytes hashed of the current one */
+};
+
+static void chunk_hash_init(struct chunk_hash *h, uint32_t chunk)
+{
+	h->st = XXH3_createState();
+	if (!h->st)
+		g_error("out of memory");
+	XXH3_64bits_reset(h->st);
+	h->chunk = chunk;
+	h->done = 0;
+	h->have = 0;
+}
+
+/* Hash up to the end of the current chunk; returns the bytes taken, and
+ * with *sum set when the chunk is complete. */
+static size_t chunk_hash_feed(struct chunk_hash *h, const uint8_t *p,
+			      size_t len, bool *complete, uint64_t *sum)
+{
+	size_t n = (size_t)MIN((uint64_t)len, h->chunk - h->have);
+
+	XXH3_64bits_update(h->st, p, n);
+	h->have += n;
+	*complete = h->have == h->chunk;
+	if (*complete) {
+		*sum = XXH3_64bits_digest(h->st);
+		XXH3_64bits_reset(h->st);
+		h->done++;
+		h->have = 0;
+	}
+	return n;
+}
+
 /* ---- recording -------------------------------------------------------- */
 
 struct lfs_seek_recorder {
@@ -31,6 +72,8 @@ struct lfs_seek_recorder {
 	GArray *points;		       /* struct lfs_index_checkpoint */
 	GByteArray *windows;
 	GArray *frames; /* struct lfs_index_frame */
+	struct chunk_hash hash;
+	GArray *sums;	/* uint64_t */
 };
 
 struct lfs_seek_recorder *lfs_seek_recorder_new(uint64_t span)
@@ -43,6 +86,8 @@ struct lfs_seek_recorder *lfs_seek_recorder_new(uint64_t span)
 				sizeof(struct lfs_index_checkpoint));
 	r->windows = g_byte_array_new();
 	r->frames = g_array_new(FALSE, FALSE, sizeof(struct lfs_index_frame));
+	chunk_hash_init(&r->hash, LFS_SUM_CHUNK_DEFAULT);
+	r->sums = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	return r;
 }
 
@@ -53,7 +98,26 @@ void lfs_seek_recorder_free(struct lfs_seek_recorder *r)
 	g_array_unref(r->points);
 	g_byte_array_unref(r->windows);
 	g_array_unref(r->frames);
+	XXH3_freeState(r->hash.st);
+	g_array_unref(r->sums);
 	g_free(r);
+}
+
+void lfs_seek_recorder_data(struct lfs_seek_recorder *r, const void *buf,
+			    size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		bool complete;
+		uint64_t sum;
+		size_t n = chunk_hash_feed(&r->hash, p, len, &complete, &sum);
+
+		if (complete)
+			g_array_append_val(r->sums, sum);
+		p += n;
+		len -= n;
+	}
 }
 
 void lfs_seek_recorder_output(struct lfs_seek_recorder *r, const void *buf,
@@ -151,6 +215,94 @@ void lfs_seek_recorder_finish(struct lfs_seek_recorder *r,
 			     ? (struct lfs_index_frame *)g_array_steal(
 				       r->frames, NULL)
 			     : NULL;
+	/* The last chunk is what is left. */
+	if (r->hash.have) {
+		uint64_t sum = XXH3_64bits_digest(r->hash.st);
+
+		g_array_append_val(r->sums, sum);
+		XXH3_64bits_reset(r->hash.st);
+		r->hash.have = 0;
+	}
+	g_free(ix->sums);
+	ix->nsums = r->sums->len;
+	ix->sum_chunk = r->sums->len ? r->hash.chunk : 0;
+	ix->sums = (uint64_t *)g_array_steal(r->sums, NULL);
+}
+
+/* ---- checking a whole stream ------------------------------------------ */
+
+struct lfs_sum_check {
+	const struct lfs_index *ix;
+	struct chunk_hash hash;
+	uint64_t total; /* bytes fed */
+	bool failed;
+};
+
+struct lfs_sum_check *lfs_sum_check_new(const struct lfs_index *ix)
+{
+	struct lfs_sum_check *c;
+
+	if (ix->nsums == 0)
+		return NULL;
+	c = g_new0(struct lfs_sum_check, 1);
+	c->ix = ix;
+	chunk_hash_init(&c->hash, ix->sum_chunk);
+	return c;
+}
+
+void lfs_sum_check_free(struct lfs_sum_check *c)
+{
+	if (!c)
+		return;
+	XXH3_freeState(c->hash.st);
+	g_free(c);
+}
+
+/* Chunk @k's checksum is @sum? */
+static int sum_matches(struct lfs_sum_check *c, uint32_t k, uint64_t sum)
+{
+	if (k < c->ix->nsums && c->ix->sums[k] == sum)
+		return 0;
+	c->failed = true;
+	return -EBADMSG;
+}
+
+int lfs_sum_check_feed(struct lfs_sum_check *c, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	if (c->failed)
+		return -EBADMSG;
+	while (len) {
+		uint32_t k = c->hash.done;
+		bool complete;
+		uint64_t sum;
+		size_t n = chunk_hash_feed(&c->hash, p, len, &complete, &sum);
+
+		if (complete && sum_matches(c, k, sum) < 0)
+			return -EBADMSG;
+		p += n;
+		len -= n;
+		c->total += n;
+	}
+	return 0;
+}
+
+int lfs_sum_check_end(struct lfs_sum_check *c)
+{
+	if (c->failed)
+		return -EBADMSG;
+	if (c->hash.have &&
+	    sum_matches(c, c->hash.done, XXH3_64bits_digest(c->hash.st)) < 0)
+		return -EBADMSG;
+	/* Every chunk seen, and no more than the index has. */
+	return c->hash.done + (c->hash.have != 0) == c->ix->nsums ? 0
+								   : -EBADMSG;
+}
+
+uint64_t lfs_sum_check_verified(const struct lfs_sum_check *c)
+{
+	return (uint64_t)c->hash.done * c->hash.chunk;
 }
 
 bool lfs_seek_possible(const struct lfs_index *ix, enum lfs_compression comp)
@@ -181,10 +333,18 @@ struct lfs_seek_reader {
 	size_t zs_last;	  /* zstd's last hint: 0 at a frame's end */
 	uint8_t *scratch; /* skipped output lands here */
 	uint64_t inflated;
+	/* With checksums: the stream is produced in whole chunks, each
+	 * checked before any byte of it is given out; a read that takes part
+	 * of a chunk keeps the chunk here for the next. */
+	uint64_t tar_size;
+	uint8_t *chunk;
+	uint64_t chunk_at; /* its offset in the stream; NO_CHUNK: none */
 };
 
+#define NO_CHUNK UINT64_MAX
+
 int lfs_seek_reader_new(struct lfs_blob *blob, enum lfs_compression comp,
-			const struct lfs_index *ix,
+			const struct lfs_index *ix, uint64_t tar_size,
 			struct lfs_seek_reader **out)
 {
 	struct lfs_seek_reader *r;
@@ -199,6 +359,10 @@ int lfs_seek_reader_new(struct lfs_blob *blob, enum lfs_compression comp,
 	r->ix = ix;
 	r->in = g_malloc(IN_CHUNK);
 	r->scratch = g_malloc(LFS_SEEK_WINDOW);
+	r->tar_size = tar_size;
+	r->chunk_at = NO_CHUNK;
+	if (ix->nsums)
+		r->chunk = g_malloc(ix->sum_chunk);
 	if (comp == LFS_COMP_GZIP) {
 		if (inflateInit2(&r->z, ZRAW) != Z_OK) {
 			lfs_seek_reader_free(r);
@@ -225,12 +389,15 @@ void lfs_seek_reader_free(struct lfs_seek_reader *r)
 	ZSTD_freeDCtx(r->zs);
 	g_free(r->in);
 	g_free(r->scratch);
+	g_free(r->chunk);
 	g_free(r);
 }
 
 uint64_t lfs_seek_reader_pos(const struct lfs_seek_reader *r)
 {
-	return r->pos;
+	/* The chunk kept ends where the decoder stands: reads from its
+	 * start on need no restart. */
+	return r->chunk_at != NO_CHUNK ? r->chunk_at : r->pos;
 }
 
 uint64_t lfs_seek_reader_inflated(const struct lfs_seek_reader *r)
@@ -511,8 +678,10 @@ static int seek_to(struct lfs_seek_reader *r, uint64_t off)
 	return 0;
 }
 
-ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
-			      size_t len, uint64_t off)
+/* Without checksums (an index built in memory for tests of the decoder):
+ * straight from the decoder. */
+static ssize_t pread_unchecked(struct lfs_seek_reader *r, uint8_t *buf,
+			       size_t len, uint64_t off)
 {
 	size_t done = 0;
 	int err = seek_to(r, off);
@@ -520,7 +689,7 @@ ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
 	if (err < 0)
 		return err;
 	while (done < len && r->pos == off + done) {
-		ssize_t n = produce(r, (uint8_t *)buf + done, len - done);
+		ssize_t n = produce(r, buf + done, len - done);
 
 		if (n < 0) {
 			r->live = false;
@@ -529,6 +698,76 @@ ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
 		if (n == 0)
 			break;
 		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Produce chunk @k (@len bytes) into @dst and check it.  Returns 0, or
+ * -EBADMSG when it differs from the checksum recorded at indexing (the
+ * layer changed since), or another -errno. */
+static int fill_chunk(struct lfs_seek_reader *r, uint32_t k, uint8_t *dst,
+		      size_t len)
+{
+	size_t got = 0;
+	int err = seek_to(r, (uint64_t)k * r->ix->sum_chunk);
+
+	if (err < 0)
+		return err;
+	while (got < len) {
+		ssize_t n = produce(r, dst + got, len - got);
+
+		if (n <= 0) {
+			r->live = false;
+			return n < 0 ? (int)n : -ENODATA;
+		}
+		got += (size_t)n;
+	}
+	if (XXH3_64bits(dst, len) != r->ix->sums[k]) {
+		r->live = false;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
+			      size_t len, uint64_t off)
+{
+	uint64_t chunk = r->ix->sum_chunk;
+	uint8_t *out = buf;
+	size_t done = 0;
+
+	if (r->ix->nsums == 0)
+		return pread_unchecked(r, out, len, off);
+	while (done < len && off + done < r->tar_size) {
+		uint64_t at = off + done;
+		uint32_t k = (uint32_t)(at / chunk);
+		uint64_t start = (uint64_t)k * chunk;
+		size_t clen = (size_t)MIN(chunk, r->tar_size - start);
+		size_t skip = (size_t)(at - start), take;
+		int err;
+
+		if (k >= r->ix->nsums)
+			return -EIO; /* validation prevents it */
+		if (r->chunk_at != start) {
+			/* A whole chunk the caller wants goes straight to
+			 * its buffer: no copy. */
+			if (skip == 0 && len - done >= clen) {
+				err = fill_chunk(r, k, out + done, clen);
+				if (err < 0)
+					return err;
+				r->chunk_at = NO_CHUNK;
+				done += clen;
+				continue;
+			}
+			r->chunk_at = NO_CHUNK;
+			err = fill_chunk(r, k, r->chunk, clen);
+			if (err < 0)
+				return err;
+			r->chunk_at = start;
+		}
+		take = MIN(clen - skip, len - done);
+		memcpy(out + done, r->chunk + skip, take);
+		done += take;
 	}
 	return (ssize_t)done;
 }

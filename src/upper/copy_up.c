@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "layerfs/cleanup.h"
+#include "layerfs/read.h"
 #include "layerfs/upper.h"
 
 /* What a copy-up is doing: the object below, and the temporary. */
@@ -106,8 +107,7 @@ static int copy_file_data(struct cu_ctx *c, int fd)
 	lfs_copy_src_entry(&src, &ec, u->streams[c->lower.meta.layer],
 			   c->lower.meta.entry, lfd);
 	err = lfs_copy_data(&src, fd, c->size, &st);
-	if (err == -ENODATA)
-		err = -EIO;
+	err = lfs_read_errno(err);
 	count(&u->st.copied, st.kernel + st.buffered);
 	return err;
 }

@@ -243,13 +243,18 @@ GBytes *fx_noise(size_t len, uint32_t seed, unsigned int alphabet)
 
 GBytes *fx_gzip(GBytes *data)
 {
+	return fx_gzip_level(data, 6);
+}
+
+GBytes *fx_gzip_level(GBytes *data, int level)
+{
 	gsize len;
 	const guint8 *in = g_bytes_get_data(data, &len);
 	z_stream z = { 0 };
 	gsize cap = compressBound((uLong)len) + 64;
 	guint8 *out = g_malloc(cap);
 
-	g_assert(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8,
+	g_assert(deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8,
 			      Z_DEFAULT_STRATEGY) == Z_OK);
 	z.next_in = (Bytef *)in;
 	z.avail_in = (uInt)len;

@@ -69,6 +69,9 @@ void fx_raw_mode(GByteArray *t, size_t at, unsigned int mode);
 GBytes *fx_noise(size_t len, uint32_t seed, unsigned int alphabet);
 
 GBytes *fx_gzip(GBytes *data);
+/* Level 0 gives stored blocks: a byte changed in them changes one byte of
+ * output, which inflate cannot notice before the member's CRC. */
+GBytes *fx_gzip_level(GBytes *data, int level);
 GBytes *fx_zstd(GBytes *data);
 GBytes *fx_gunzip(GBytes *data);
 

@@ -464,7 +464,7 @@ static void test_access(void **state)
 }
 
 /* A plain tar layer is read in place; if it is cut short after indexing,
- * the read that needs the missing bytes fails with EIO and says why. */
+ * its reads fail with EIO and say why. */
 static void test_damaged_layer_eio(void **state)
 {
 	struct env *e = *state;
@@ -477,8 +477,8 @@ static void test_damaged_layer_eio(void **state)
 	assert_int_equal(truncate(e->tar_path, 1024), 0);
 	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 0), -EIO);
 	assert_true(fx_log_has(&e->log, "\"many/f49\": data at offset 0 "
-					"unreadable: the layer holds less "
-					"data than its index says"));
+					"unreadable: the layer's file changed "
+					"since it was indexed"));
 	/* Logged once per open file, not once per request. */
 	fx_log_clear(&e->log);
 	fx_log_init(&e->log);

@@ -70,6 +70,7 @@ static int teardown(void **state)
 	g_free(f->ix.checkpoints);
 	g_free(f->ix.windows);
 	g_free(f->ix.frames);
+	g_free(f->ix.sums);
 	g_bytes_unref(f->plain);
 	fx_rmtree(f->dir);
 	g_free(f->dir);
@@ -79,7 +80,8 @@ static int teardown(void **state)
 
 static void new_pool(struct fx *f, unsigned int max)
 {
-	f->p = lfs_handle_pool_new(f->blob, LFS_COMP_GZIP, &f->ix, max);
+	f->p = lfs_handle_pool_new(f->blob, LFS_COMP_GZIP, &f->ix,
+				     g_bytes_get_size(f->plain), max);
 }
 
 /* A read through the pool equals the plain bytes there. */
@@ -168,8 +170,9 @@ static void test_bound_and_eviction(void **state)
 	assert_int_equal(stats(f).handles, LFS_POOL_HANDLES_DEFAULT);
 }
 
-/* A handle continues only forward and only within about a span: further
- * on, restarting at an access point is cheaper. */
+/* A handle continues only forward (or inside the checked chunk it
+ * keeps) and only within about a span: further on, restarting at an
+ * access point is cheaper. */
 static void test_reach(void **state)
 {
 	struct fx *f = *state;
@@ -177,11 +180,13 @@ static void test_reach(void **state)
 
 	new_pool(f, 4);
 	check_read(f->p, f->plain, 0, 4096);
-	check_read(f->p, f->plain, 4096 + 1000, 4096); /* small skip: hit */
-	check_read(f->p, f->plain, 4u << 20, 4096);    /* far: miss */
-	check_read(f->p, f->plain, 100, 4096);	       /* backwards: miss */
+	check_read(f->p, f->plain, 200000, 4096);   /* small skip: hit */
+	check_read(f->p, f->plain, 4u << 20, 4096); /* far: miss */
+	check_read(f->p, f->plain, 100, 4096);	    /* backwards: miss */
+	/* Back, but inside the chunk the first handle keeps: hit. */
+	check_read(f->p, f->plain, 3 * LFS_SUM_CHUNK_DEFAULT + 10, 4096);
 	st = stats(f);
-	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.hits, 2);
 	assert_int_equal(st.misses, 3);
 	assert_int_equal(st.handles, 3);
 }

@@ -18,6 +18,8 @@
 #include "layerfs/decomp.h"
 #include "layerfs/seek_index.h"
 
+#include <xxhash.h>
+
 #define SPAN (256u << 10)
 
 struct fx {
@@ -47,6 +49,7 @@ static int teardown(void **state)
 	g_free(f->ix.checkpoints);
 	g_free(f->ix.windows);
 	g_free(f->ix.frames);
+	g_free(f->ix.sums);
 	if (f->plain)
 		g_bytes_unref(f->plain);
 	fx_rmtree(f->dir);
@@ -82,7 +85,8 @@ static void index_blob(struct fx *f, GBytes *stored, GBytes *plain,
 	lfs_decomp_free(d);
 	lfs_seek_recorder_finish(rec, &f->ix);
 	lfs_seek_recorder_free(rec);
-	assert_int_equal(lfs_seek_reader_new(f->blob, comp, &f->ix, &f->r), 0);
+	assert_int_equal(lfs_seek_reader_new(f->blob, comp, &f->ix,
+					     g_bytes_get_size(plain), &f->r), 0);
 }
 
 /* A read through the reader equals the plain bytes there. */
@@ -153,8 +157,9 @@ static void test_gzip_random_read_cost(void **state)
 	index_blob(f, gz, plain, LFS_COMP_GZIP);
 	before = lfs_seek_reader_inflated(f->r);
 	check_read(f, 3u << 20, 4096);
+	/* It inflates to the end of the checksum chunk holding it. */
 	assert_true(lfs_seek_reader_inflated(f->r) - before <=
-		    2 * SPAN + 4096);
+		    2 * SPAN + LFS_SUM_CHUNK_DEFAULT + 4096);
 }
 
 /* Sequential reads continue where the last one stopped. */
@@ -165,16 +170,24 @@ static void test_gzip_sequential_continues(void **state)
 	g_autoptr(GBytes) gz = fx_gzip(plain);
 	uint64_t before;
 
+	const uint64_t chunk = LFS_SUM_CHUNK_DEFAULT;
+	uint64_t end = 0;
+
 	index_blob(f, gz, plain, LFS_COMP_GZIP);
 	check_read(f, 100000, 50000);
 	before = lfs_seek_reader_inflated(f->r);
-	for (uint64_t off = 150000; off < 1500000; off += 65536)
+	for (uint64_t off = 150000; off < 1500000; off += 65536) {
 		check_read(f, off, 65536);
-	/* No restart: exactly the bytes asked for were inflated. */
+		end = off + 65536;
+	}
+	/* No restart: every byte inflated once, in whole checksum chunks,
+	 * from the end of the chunk the first read ended in to the end of
+	 * the chunk the last one did. */
 	assert_int_equal(lfs_seek_reader_inflated(f->r) - before,
-			 1500000 - 150000 + (65536 - (1350000 % 65536)));
-	assert_int_equal(lfs_seek_reader_pos(f->r),
-			 150000 + 21 * (uint64_t)65536);
+			 (end + chunk - 1) / chunk * chunk -
+				 (150000 + chunk - 1) / chunk * chunk);
+	/* The next read starts inside the chunk kept: no restart. */
+	assert_int_equal(lfs_seek_reader_pos(f->r), (end - 1) / chunk * chunk);
 }
 
 static GBytes *concat3(GBytes *a, GBytes *b, GBytes *c)
@@ -310,6 +323,153 @@ static void test_corrupt_blob(void **state)
 			 -EIO);
 }
 
+/* The recorder keeps a checksum of every chunk of the uncompressed
+ * stream, the last one shorter: gzip and zstd alike. */
+static void check_sums(struct fx *f)
+{
+	gsize plen;
+	const guint8 *plain = g_bytes_get_data(f->plain, &plen);
+	uint64_t chunk = LFS_SUM_CHUNK_DEFAULT;
+
+	assert_int_equal(f->ix.sum_chunk, chunk);
+	assert_int_equal(f->ix.nsums, (plen + chunk - 1) / chunk);
+	for (uint32_t k = 0; k < f->ix.nsums; k++) {
+		uint64_t at = k * chunk;
+
+		assert_true(f->ix.sums[k] ==
+			    XXH3_64bits(plain + at, MIN(chunk, plen - at)));
+	}
+}
+
+static void test_sums_recorded(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise((1u << 20) + 1000, 11, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	check_sums(f);
+}
+
+static void test_sums_recorded_zstd(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(3u << 20, 12, 40);
+	g_autoptr(GBytes) zst = zstd_frames(plain, 1u << 20);
+
+	index_blob(f, zst, plain, LFS_COMP_ZSTD);
+	check_sums(f);
+}
+
+/* The blob changed in place after indexing, in a way inflate cannot see:
+ * no byte of the chunk holding the change is given out, ever; the rest
+ * of the stream still reads. */
+static void test_changed_bytes_refused(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(1u << 20, 13, 40);
+	g_autoptr(GBytes) gz = fx_gzip_level(plain, 0);
+	g_autofree char *path = g_build_filename(f->dir, "blob", NULL);
+	const uint64_t chunk = LFS_SUM_CHUNK_DEFAULT;
+	/* Stored blocks: output byte n is near input byte n. */
+	long at = 600000;
+	uint64_t bad = (uint64_t)at / chunk * chunk;
+	guint8 buf[4096], c;
+	FILE *fp;
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	fp = fopen(path, "r+");
+	assert_non_null(fp);
+	fseek(fp, at, SEEK_SET);
+	assert_int_equal(fread(&c, 1, 1, fp), 1);
+	c ^= 0x20;
+	fseek(fp, at, SEEK_SET);
+	assert_int_equal(fwrite(&c, 1, 1, fp), 1);
+	fclose(fp);
+
+	check_read(f, 0, 4096);
+	/* Anywhere in the bad chunk, even far from the changed byte, and
+	 * reads across it; again and again. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(lfs_seek_reader_pread(f->r, buf, sizeof(buf),
+						       bad + 10),
+				 -EBADMSG);
+		assert_int_equal(lfs_seek_reader_pread(f->r, buf, sizeof(buf),
+						       bad - 100),
+				 -EBADMSG);
+	}
+	/* The chunks around it read right. */
+	check_read(f, bad - chunk, 4096);
+	check_read(f, bad + chunk, 4096);
+	check_read(f, (1u << 20) - 10, 10);
+}
+
+/* An index without checksums (one built in memory by a test) still reads,
+ * straight from the decoder. */
+static void test_without_sums(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(2u << 20, 14, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	lfs_seek_reader_free(f->r);
+	f->ix.nsums = 0;
+	assert_int_equal(lfs_seek_reader_new(f->blob, LFS_COMP_GZIP, &f->ix,
+					     g_bytes_get_size(plain), &f->r),
+			 0);
+	check_random_reads(f, 20);
+}
+
+/* Checking a whole stream in order, fed in pieces of any size. */
+static void test_sum_check(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(300000, 15, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+	gsize plen;
+	const guint8 *p = g_bytes_get_data(plain, &plen);
+	g_autofree guint8 *copy = g_memdup2(p, plen);
+	struct lfs_sum_check *c;
+	size_t at = 0, step = 1;
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	/* Right bytes, in odd pieces. */
+	c = lfs_sum_check_new(&f->ix);
+	assert_non_null(c);
+	while (at < plen) {
+		size_t n = MIN(step, plen - at);
+
+		assert_int_equal(lfs_sum_check_feed(c, p + at, n), 0);
+		at += n;
+		step = step * 3 + 7;
+	}
+	assert_int_equal(lfs_sum_check_verified(c),
+			 plen / LFS_SUM_CHUNK_DEFAULT * LFS_SUM_CHUNK_DEFAULT);
+	assert_int_equal(lfs_sum_check_end(c), 0);
+	lfs_sum_check_free(c);
+
+	/* A byte changed: the chunk holding it fails, and all after. */
+	copy[200000] ^= 1;
+	c = lfs_sum_check_new(&f->ix);
+	assert_int_equal(lfs_sum_check_feed(c, copy, 131072), 0);
+	assert_int_equal(lfs_sum_check_feed(c, copy + 131072, plen - 131072),
+			 -EBADMSG);
+	assert_int_equal(lfs_sum_check_end(c), -EBADMSG);
+	lfs_sum_check_free(c);
+
+	/* Short (the last chunk missing), or too long. */
+	c = lfs_sum_check_new(&f->ix);
+	assert_int_equal(lfs_sum_check_feed(c, p, 196608), 0);
+	assert_int_equal(lfs_sum_check_end(c), -EBADMSG);
+	lfs_sum_check_free(c);
+	c = lfs_sum_check_new(&f->ix);
+	assert_int_equal(lfs_sum_check_feed(c, p, plen), 0);
+	assert_int_equal(lfs_sum_check_feed(c, p, 10), 0);
+	assert_int_equal(lfs_sum_check_end(c), -EBADMSG);
+	lfs_sum_check_free(c);
+}
+
 #define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -323,6 +483,11 @@ int main(void)
 		FT(test_zstd_single_frame),
 		FT(test_truncated_blob),
 		FT(test_corrupt_blob),
+		FT(test_sums_recorded),
+		FT(test_sums_recorded_zstd),
+		FT(test_changed_bytes_refused),
+		FT(test_without_sums),
+		FT(test_sum_check),
 	};
 
 	return cmocka_run_group_tests_name("seek_index", tests, NULL, NULL);

@@ -15,12 +15,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <archive.h>
 
+#include "layerfs/seek_index.h"
 #include "layerfs/stream.h"
 
 #include "asserts.h"
@@ -179,6 +182,56 @@ static void test_plain(void **state)
 	st = stats(f);
 	assert_int_equal(st.unpack, LFS_UNPACK_NONE);
 	assert_int_equal(st.copy_reads, 0);
+}
+
+/* A plain layer read in place whose file changes under the mount: one
+ * merely touched, linked or chmod-ed (its ctime moves) keeps serving once
+ * its digest is verified again; one rewritten in place, even with its
+ * size and mtime put back, never serves a byte again, by read or map. */
+static void test_plain_changed_in_place(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *path = g_build_filename(f->dir, "l.tar", NULL);
+	g_autofree char *other = g_build_filename(f->dir, "link", NULL);
+	const guint8 *tar = g_bytes_get_data(f->tar, NULL);
+	struct stat before;
+	struct timespec times[2];
+	guint8 buf[512], c;
+	uint64_t pos;
+	FILE *fp;
+	int fd;
+
+	open_stream(f, "l.tar", f->tar);
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf), 0), 0);
+	/* Linked and chmod-ed: the same bytes. */
+	assert_int_equal(link(path, other), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf), 1024), 0);
+	assert_memory_equal(buf, tar + 1024, sizeof(buf));
+	assert_true(fx_log_has(&f->log, "digest verified again"));
+	assert_int_equal(lfs_stream_map(f->s, 10, 0, &fd, &pos), 0);
+
+	/* Rewritten in place, its mtime put back: the ctime shows it. */
+	assert_int_equal(stat(path, &before), 0);
+	fp = fopen(path, "r+");
+	assert_non_null(fp);
+	fseek(fp, 3000000, SEEK_SET);
+	assert_int_equal(fread(&c, 1, 1, fp), 1);
+	c ^= 0x01;
+	fseek(fp, 3000000, SEEK_SET);
+	assert_int_equal(fwrite(&c, 1, 1, fp), 1);
+	fclose(fp);
+	times[0] = before.st_atim;
+	times[1] = before.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	for (int i = 0; i < 2; i++) {
+		/* Anywhere in the layer, not only where it changed. */
+		assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf), 0),
+				 -ESTALE);
+		assert_int_equal(lfs_stream_map(f->s, 10, 0, &fd, &pos),
+				 -ESTALE);
+	}
+	assert_true(fx_log_has(&f->log, "was rewritten since it was indexed"));
 }
 
 static void test_gzip(void **state)
@@ -410,6 +463,48 @@ static void test_failed_copy_leaves_reads_to_layer(void **state)
 	}
 }
 
+/* The blob changed in place after indexing where inflate cannot notice
+ * (stored blocks): the copy is dropped, saying why, and no read of the
+ * changed chunk gives out a byte of it, from the copy or the layer. */
+static void test_changed_layer_refused(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) gz = fx_gzip_level(f->tar, 0);
+	g_autofree char *path = g_build_filename(f->dir, "l.tar.gz", NULL);
+	const guint8 *tar = g_bytes_get_data(f->tar, NULL);
+	/* Inside "big"'s data, mid-chunk: stored blocks keep output near
+	 * input (a few bytes of headers per 64 KiB before it). */
+	long at = (5l << 20) + 30000;
+	uint64_t chunk = LFS_SUM_CHUNK_DEFAULT;
+	uint64_t bad = (uint64_t)at / chunk * chunk;
+	guint8 buf[4096], c;
+	FILE *fp;
+
+	g_free(fx_write(f->dir, "l.tar.gz", gz));
+	open_layer(f, "l.tar.gz", true);
+	fp = fopen(path, "r+");
+	assert_non_null(fp);
+	fseek(fp, at, SEEK_SET);
+	assert_int_equal(fread(&c, 1, 1, fp), 1);
+	c ^= 0x01;
+	fseek(fp, at, SEEK_SET);
+	assert_int_equal(fwrite(&c, 1, 1, fp), 1);
+	fclose(fp);
+
+	lfs_stream_prefetch(f->s);
+	assert_int_equal(wait_unpack(f), LFS_UNPACK_FAILED);
+	assert_true(fx_log_has(&f->log, "differ from the checksums recorded"));
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf), bad + 100),
+			 -EBADMSG);
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf), bad - 10),
+			 -EBADMSG);
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf), 0), 0);
+	assert_memory_equal(buf, tar, sizeof(buf));
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf), bad + chunk),
+			 0);
+	assert_memory_equal(buf, tar + bad + chunk, sizeof(buf));
+}
+
 /* Unmounting while a copy is being made cancels it and leaves nothing. */
 static void test_close_mid_unpack(void **state)
 {
@@ -445,6 +540,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_failed_copy_leaves_reads_to_layer, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_plain_changed_in_place,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changed_layer_refused,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_mid_unpack, setup,
 						teardown),
 	};
