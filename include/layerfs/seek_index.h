@@ -91,9 +91,13 @@ void lfs_seek_reader_free(struct lfs_seek_reader *r);
 ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
 			      size_t len, uint64_t off);
 
-/* Where a read can start without a restart: the start of the checked
- * chunk it keeps, else where the decoder stands. */
+/* Where the decoder stands: a read from here on continues, paying for
+ * the bytes in between. */
 uint64_t lfs_seek_reader_pos(const struct lfs_seek_reader *r);
+/* The lowest offset a read can start at without a restart: the start of
+ * the checked chunk the reader keeps (which ends at its position), else
+ * its position. */
+uint64_t lfs_seek_reader_start(const struct lfs_seek_reader *r);
 /* Bytes decompressed so far, skipped ones included (statistics). */
 uint64_t lfs_seek_reader_inflated(const struct lfs_seek_reader *r);
 

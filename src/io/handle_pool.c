@@ -98,7 +98,10 @@ static struct handle *closest(struct lfs_handle_pool *p, uint64_t off)
 		struct handle *h = p->handles->pdata[i];
 		uint64_t pos = lfs_seek_reader_pos(h->r);
 
-		if (h->busy || pos > off || off - pos > p->reach)
+		/* It can serve from the start of the chunk it keeps; the
+		 * distance to pay is from where its decoder stands. */
+		if (h->busy || lfs_seek_reader_start(h->r) > off ||
+		    (off > pos && off - pos > p->reach))
 			continue;
 		if (!best || pos > best_pos) {
 			best = h;
@@ -189,7 +192,7 @@ static struct handle *take(struct lfs_handle_pool *p, uint64_t off,
 		}
 		/* Readahead arrives out of order: the read just before this
 		 * one goes first. */
-		if (h && earlier_waiter(p, lfs_seek_reader_pos(h->r), off)) {
+		if (h && earlier_waiter(p, lfs_seek_reader_start(h->r), off)) {
 			wait_free(p, off);
 			continue;
 		}

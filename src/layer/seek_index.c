@@ -234,7 +234,6 @@ void lfs_seek_recorder_finish(struct lfs_seek_recorder *r,
 struct lfs_sum_check {
 	const struct lfs_index *ix;
 	struct chunk_hash hash;
-	uint64_t total; /* bytes fed */
 	bool failed;
 };
 
@@ -283,7 +282,6 @@ int lfs_sum_check_feed(struct lfs_sum_check *c, const void *buf, size_t len)
 			return -EBADMSG;
 		p += n;
 		len -= n;
-		c->total += n;
 	}
 	return 0;
 }
@@ -353,6 +351,11 @@ int lfs_seek_reader_new(struct lfs_blob *blob, enum lfs_compression comp,
 		return -EINVAL;
 	if (comp == LFS_COMP_GZIP && ix->ncheckpoints == 0)
 		return -EINVAL;
+	/* No byte is given out unchecked: an index without checksums (one
+	 * that lost them on the way) is a bug, not a layer to serve. */
+	if (tar_size > 0 && (ix->nsums == 0 || ix->sum_chunk == 0 ||
+			     (uint64_t)ix->nsums * ix->sum_chunk < tar_size))
+		return -EINVAL;
 	r = g_new0(struct lfs_seek_reader, 1);
 	r->blob = blob;
 	r->comp = comp;
@@ -394,6 +397,11 @@ void lfs_seek_reader_free(struct lfs_seek_reader *r)
 }
 
 uint64_t lfs_seek_reader_pos(const struct lfs_seek_reader *r)
+{
+	return r->pos;
+}
+
+uint64_t lfs_seek_reader_start(const struct lfs_seek_reader *r)
 {
 	/* The chunk kept ends where the decoder stands: reads from its
 	 * start on need no restart. */
@@ -678,30 +686,6 @@ static int seek_to(struct lfs_seek_reader *r, uint64_t off)
 	return 0;
 }
 
-/* Without checksums (an index built in memory for tests of the decoder):
- * straight from the decoder. */
-static ssize_t pread_unchecked(struct lfs_seek_reader *r, uint8_t *buf,
-			       size_t len, uint64_t off)
-{
-	size_t done = 0;
-	int err = seek_to(r, off);
-
-	if (err < 0)
-		return err;
-	while (done < len && r->pos == off + done) {
-		ssize_t n = produce(r, buf + done, len - done);
-
-		if (n < 0) {
-			r->live = false;
-			return n;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
 /* Produce chunk @k (@len bytes) into @dst and check it.  Returns 0, or
  * -EBADMSG when it differs from the checksum recorded at indexing (the
  * layer changed since), or another -errno. */
@@ -736,8 +720,6 @@ ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
 	uint8_t *out = buf;
 	size_t done = 0;
 
-	if (r->ix->nsums == 0)
-		return pread_unchecked(r, out, len, off);
 	while (done < len && off + done < r->tar_size) {
 		uint64_t at = off + done;
 		uint32_t k = (uint32_t)(at / chunk);

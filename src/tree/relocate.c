@@ -199,8 +199,8 @@ static struct lfs_index *rebuild(struct places *p)
 	if (err == 0) {
 		out = lfs_index_builder_finish(
 		    b, p->t->lg, p->t->layers[p->layer]->spec->name);
-		/* What the scan saw, and the stream's access points, are
-		 * the layer's as they were. */
+		/* What the scan saw, and the stream's access points and
+		 * checksums, are the layer's as they were. */
 		out->stat_entries = ix->stat_entries;
 		out->stat_whiteouts = ix->stat_whiteouts;
 		out->ncheckpoints = ix->ncheckpoints;
@@ -212,6 +212,9 @@ static struct lfs_index *rebuild(struct places *p)
 		out->nframes = ix->nframes;
 		out->frames =
 		    g_memdup2(ix->frames, ix->nframes * sizeof(*ix->frames));
+		out->nsums = ix->nsums;
+		out->sum_chunk = ix->sum_chunk;
+		out->sums = g_memdup2(ix->sums, ix->nsums * sizeof(*ix->sums));
 	}
 	lfs_index_builder_free(b);
 	return out;

@@ -191,6 +191,27 @@ static void test_reach(void **state)
 	assert_int_equal(st.handles, 3);
 }
 
+/* The reach counts from where a handle's decoder stands, though it can
+ * also serve from the start of the chunk it keeps: a read exactly a reach
+ * ahead (the kernel's readahead window is the span) continues. */
+static void test_reach_from_decoder(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t chunk = LFS_SUM_CHUNK_DEFAULT;
+	uint64_t reach = 0, end;
+
+	for (uint32_t i = 1; i < f->ix.ncheckpoints; i++)
+		reach = MAX(reach, f->ix.checkpoints[i].out -
+					   f->ix.checkpoints[i - 1].out);
+	new_pool(f, 4);
+	/* Ends mid-chunk: the chunk is kept, the decoder at its end. */
+	check_read(f->p, f->plain, 1000, 100000);
+	end = (101000 + chunk - 1) / chunk * chunk;
+	check_read(f->p, f->plain, end + reach, 4096);
+	assert_int_equal(stats(f).hits, 1);
+	assert_int_equal(stats(f).misses, 1);
+}
+
 /* Reads past the end are short, as pread is; a read entirely past it
  * returns 0. */
 static void test_end_of_stream(void **state)
@@ -371,6 +392,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bound_and_eviction,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reach_from_decoder, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_end_of_stream, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_readers, setup,
