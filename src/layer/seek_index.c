@@ -9,6 +9,10 @@
 #include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
+#ifdef LFS_HAVE_XXH_DISPATCH
+/* The same functions, on the widest vector unit found at run time. */
+#include <xxh_x86dispatch.h>
+#endif
 
 #include "layerfs/seek_index.h"
 
