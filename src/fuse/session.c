@@ -154,6 +154,7 @@ void lfs_session_destroy(struct lfs_session *s)
 		fuse_remove_signal_handlers(s->se);
 	if (s->se)
 		fuse_session_destroy(s->se);
+	lfs_fuse_pipes_fini(&s->fuse);
 	g_free(s->mountpoint);
 	g_free(s->fuse.bdi);
 	g_free(s);
@@ -306,6 +307,9 @@ int lfs_session_mount(struct lfs_mount *m, const struct lfs_options *o,
 	s->fuse.timeout = o->timeout > 0 ? o->timeout : LFS_TIMEOUT_IMMUTABLE;
 	all_opts = with_max_read(&s->fuse, opts);
 	argv[2] = all_opts;
+	err = lfs_fuse_pipes_init(&s->fuse);
+	if (err < 0)
+		goto out;
 
 	fuse_logger = &m->log;
 	hold_msgs();
