@@ -124,6 +124,13 @@ static gboolean parse_args(int argc, char **argv, struct mount_args *a,
 	return TRUE;
 }
 
+/* A FUSE connection's end: ENOTCONN, or ECONNABORTED for a request the
+ * kernel had sent when it ended. */
+static bool gone(int err)
+{
+	return err == ENOTCONN || err == ECONNABORTED;
+}
+
 /* @path made absolute and canonical.  A dead mount answers nothing, not
  * even a lookup of its own root once the kernel has let go of its
  * attributes: then its parent is resolved and its name put back. */
@@ -132,7 +139,7 @@ static char *absolute(const char *path)
 	g_autofree char *dir = NULL, *base = NULL, *real_dir = NULL;
 	char *abs = realpath(path, NULL);
 
-	if (abs || errno != ENOTCONN)
+	if (abs || !gone(errno))
 		return abs;
 	dir = g_path_get_dirname(path);
 	base = g_path_get_basename(path);
@@ -159,7 +166,7 @@ static bool dead_layerfs(const char *abs)
 		return false;
 	ours = strcmp(mi.fstype, "fuse.layerfs") == 0;
 	lfs_mountinfo_clear(&mi);
-	return ours && statfs(abs, &sfs) < 0 && errno == ENOTCONN;
+	return ours && statfs(abs, &sfs) < 0 && gone(errno);
 }
 
 /* A dead layerfs mount at @path is ours to clear: nothing can be lost
@@ -201,7 +208,7 @@ static gboolean check_mountpoint(const char *path, char **abs,
 	g_autofree char *real = NULL;
 
 	if (statx(AT_FDCWD, path, 0, STATX_TYPE, &stx) < 0) {
-		if (errno == ENOTCONN)
+		if (gone(errno))
 			return clear_dead_mount(path, error) &&
 			       check_mountpoint(path, abs, error);
 		return lfs_fail(error, errno, "mountpoint %s: %s", path,
