@@ -1751,6 +1751,7 @@ static void test_copy_up_disk_error(void **state)
 	struct fx_fault fault = { .off = big->u.data + (1u << 20), .len = 1 };
 	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0600 };
 	g_autofree char *up = upper_path(e, "data/big");
+	g_autofree char *mark = NULL;
 	g_autofree char *want = g_strdup_printf(
 		"\"data/big\": cannot copy it up: data at offset 1048576 "
 		"unreadable: reading %s: Input/output error",
@@ -1778,7 +1779,8 @@ static void test_copy_up_disk_error(void **state)
 			 0);
 	assert_int_equal(lfs_fs_open(e->m, must(e, "data/big"), O_RDWR, &f),
 			 -EIO);
-	assert_non_null(xattr_of(e, "data/big", "trusted.overlay.metacopy"));
+	mark = xattr_of(e, "data/big", "trusted.overlay.metacopy");
+	assert_non_null(mark);
 	assert_true(work_empty(e));
 	g_atomic_int_set(&fault.on, 0);
 	write_file(e, "data/big", O_RDWR, "Z", 0);
