@@ -16,7 +16,9 @@
 # (spliced, where a read error used to come out as a short file), gzip
 # through its access points, zstd by frames, a directory layer, an
 # unpacked copy in the cache (which falls back to the compressed layer);
-# the indexing pass fails the mount with one line; a background unpack
+# the indexing pass fails the mount with one line (a tar layer's data, a
+# directory layer's directory, which used to be indexed as empty); a
+# background unpack
 # fails, leaves nothing, and reads retry the layer; a copy-up fails with
 # nothing left in the upper.  A daemon killed with SIGKILL leaves ENOTCONN;
 # the next `layerfs mount` there clears the dead mount (root) or says how
@@ -79,6 +81,11 @@ disk_offset() {
 	fail "$1: no extent holds byte $2"
 }
 
+# bad_at FILE OFF: the block holding byte OFF of FILE fails from now on.
+bad_at() {
+	echo "$(disk_offset "$1" "$2") 4096" >>"$T/faults"
+}
+
 # bad FILE...: the block holding byte $BAD of each FILE fails from now on.
 # Its pages are dropped from the page cache, so reads reach the disk.
 bad() {
@@ -115,6 +122,16 @@ must_fail_eio() {
 	fi
 	[[ $out == *"Input/output error"* ]] || fail "$*: not EIO: $out"
 }
+
+# ---- a directory layer's directory, while it is indexed ---------------
+# Its block must come from the disk: remount, so none is cached.
+umount "$D"
+mount -o loop "$T/disk.dev" "$D"
+bad_at "$D/dl/d" 0
+lfs_mount_fails "" "$T/i" --cache-dir "$T/icache" --layer "$D/dl"
+grep -qx "layerfs: $D/dl: \"d\": Input/output error" "$T/stderr" ||
+	fail "a directory that cannot be read: $(cat "$T/stderr")"
+healed
 
 # ---- reads, every kind of layer ---------------------------------------
 M=$T/m
