@@ -226,7 +226,7 @@ void lfs_fuse_pipes_fini(struct lfs_fuse *f)
 static struct reply_pipe *reply_pipe(struct lfs_fuse *f)
 {
 	struct reply_pipe *p = pthread_getspecific(f->pipe_key);
-	long page = sysconf(_SC_PAGESIZE);
+	int size = (int)(f->splice_max + 2 * (uint64_t)sysconf(_SC_PAGESIZE));
 
 	if (p)
 		return p;
@@ -235,8 +235,7 @@ static struct reply_pipe *reply_pipe(struct lfs_fuse *f)
 		g_free(p);
 		return NULL;
 	}
-	if (fcntl(p->fd[0], F_SETPIPE_SZ, (int)(f->splice_max + 2 * page)) <
-		    0 ||
+	if (fcntl(p->fd[0], F_SETPIPE_SZ, size) < 0 ||
 	    pthread_setspecific(f->pipe_key, p) != 0) {
 		reply_pipe_free(p);
 		return NULL;
@@ -281,11 +280,12 @@ static int fill_pipe(struct reply_pipe *p, int fd, uint64_t pos, size_t len)
  * disk), it sends the bytes before the failure as the whole reply.  The
  * kernel takes a short read for the end of the file: it shrinks the
  * file's size and the reader sees a shorter file, with no error, until
- * the mount ends.  So the bytes go into this thread's pipe first, all of
- * them or the read is answered by copy (false), which tries the disk once
- * more and, if it fails again, logs why and answers EIO.  libfuse then
- * moves the pipe's pages into its own and on to /dev/fuse: one splice
- * more per read, no copy. */
+ * the mount ends.  So the bytes go into this thread's pipe first, and
+ * libfuse moves the pipe's pages into its own and on to /dev/fuse: one
+ * splice more per read, no copy.  If not all of them get into the pipe,
+ * the read is answered by copy instead (false: op_read() goes on), which
+ * tries the disk once more and, if it fails again, logs why and answers
+ * EIO. */
 static bool reply_spliced(fuse_req_t req, struct lfs_file *f, size_t size,
 			  off_t off)
 {
