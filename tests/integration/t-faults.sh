@@ -193,7 +193,7 @@ fg_mount "$T/pf" "$T/pf.log" --cache-dir "$T/pcache" -o prefetch=unpack \
 copy_state() {
 	"$LAYERFS" stats "$1" | sed -n 's/^layer 1: .*, copy \([a-z-]*\) .*/\1/p'
 }
-for _ in $(seq 300); do
+for _ in $(seq 600); do
 	[ "$(copy_state "$T/pf")" = failed ] && break
 	sleep 0.1
 done
