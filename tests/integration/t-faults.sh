@@ -8,7 +8,7 @@
 # device on exactly the blocks of a file (found with filefrag), as on a
 # disk with bad blocks.  (device-mapper's error target would do the same;
 # the kernels these tests run on have no device-mapper, and FUSE they
-# must have.)
+# must have.  The test takes a few seconds.)
 #
 # A read that needs a bad block is EIO, for that read only, with one log
 # line naming the layer, the file and the blob; everything else reads, and
@@ -18,9 +18,8 @@
 # unpacked copy in the cache (which falls back to the compressed layer);
 # the indexing pass fails the mount with one line (a tar layer's data, a
 # directory layer's directory, which used to be indexed as empty); a
-# background unpack
-# fails, leaves nothing, and reads retry the layer; a copy-up fails with
-# nothing left in the upper.  A daemon killed with SIGKILL leaves ENOTCONN;
+# background unpack fails, leaves nothing, and reads retry the layer; a
+# copy-up fails with nothing left in the upper.  A daemon killed with SIGKILL leaves ENOTCONN;
 # the next `layerfs mount` there clears the dead mount (root) or says how
 # (another user); with -o auto_unmount, fusermount3 unmounts it.
 . "$(dirname "$0")/lib.sh"
