@@ -23,7 +23,7 @@
 # the next `layerfs mount` there clears the dead mount (root) or says how
 # (another user); with -o auto_unmount, fusermount3 unmounts it.
 . "$(dirname "$0")/lib.sh"
-lfs_require_prog mkfs.ext4 filefrag losetup setpriv gzip zstd split cmp dd \
+lfs_require_prog mkfs.ext4 filefrag setpriv gzip zstd split cmp dd tar \
 	truncate
 : "${FAULTFS:?}"
 [ -e /dev/loop-control ] || lfs_skip "no loop devices"
