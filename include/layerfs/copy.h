@@ -33,12 +33,17 @@ struct lfs_copy_src {
 struct lfs_copy_stats {
 	uint64_t kernel;   /* bytes copied by copy_file_range/sendfile */
 	uint64_t buffered; /* bytes copied through our buffers */
+	/* The copy failed reading the source, at the read of @failed_at
+	 * (not writing @dst). */
+	bool read_failed;
+	uint64_t failed_at;
 };
 
 /* Copy the first @limit bytes (UINT64_MAX: all) of @src into @dst, an
  * empty file, at the same offsets; @dst's size becomes min(@limit,
- * size).  Returns 0 or -errno (-ENOSPC, -EDQUOT from the upper; -EIO or
- * -ENODATA from the source). */
+ * size).  Returns 0 or -errno: -ENOSPC, -EDQUOT (or -EIO) from the
+ * upper; -EIO, -ENODATA (or any of lfs_read_entry()'s) from the source,
+ * which @st->read_failed tells apart. */
 int lfs_copy_data(const struct lfs_copy_src *src, int dst, uint64_t limit,
 		  struct lfs_copy_stats *st);
 

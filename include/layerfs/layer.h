@@ -83,7 +83,8 @@ int lfs_layer_verify_stored(const struct lfs_layer *l);
 
 /* DIR layers: open entry @i's file for reading, refusing any path that
  * would leave the layer directory (-EXDEV or -ELOOP) and anything that is
- * no longer a regular file (-EIO).  Returns an fd or -errno. */
+ * no longer a regular file (-ESTALE, told apart from the disk's -EIO).
+ * Returns an fd or -errno. */
 int lfs_layer_open_file(const struct lfs_layer *l, uint32_t i);
 
 #endif

@@ -11,20 +11,15 @@
 
 /* Up to @len bytes at @off of regular-file entry @i of @s's layer; @fd is
  * the open file for directory layers, else -1.  Returns the byte count
- * (short only at the end of the file) or -errno; -ENODATA when the layer
+ * (short only at the end of the file) or -errno: -ENODATA when the layer
  * holds less data than its index promised (it changed or was cut short
- * since), -EBADMSG when inflated bytes differ from their checksum,
- * -ESTALE when a layer read in place was rewritten since it was opened. */
+ * since), -EBADMSG when inflated bytes differ from the checksums recorded
+ * at indexing, -EUCLEAN when its compressed data no longer decompresses,
+ * -ESTALE when a layer read in place was rewritten since it was indexed,
+ * and whatever the disk said (-EIO) for that read only: the next read
+ * tries the disk again. */
 ssize_t lfs_read_entry(struct lfs_stream *s, uint32_t i, int fd, void *buf,
 		       size_t len, uint64_t off);
-
-/* The errno a caller outside answers for a failed read: EIO for the
- * layer-changed cases above, which mean nothing to an application. */
-static inline int lfs_read_errno(int err)
-{
-	return err == -ENODATA || err == -EBADMSG || err == -ESTALE ? -EIO
-								    : err;
-}
 
 /* The bytes of a read, where they lie in one plain file. */
 struct lfs_read_map {
@@ -43,5 +38,16 @@ struct lfs_read_map {
  * when the file holding them has been cut short since. */
 int lfs_read_map(struct lfs_stream *s, uint32_t i, int fd, size_t len,
 		 uint64_t off, struct lfs_read_map *out);
+
+/* A read path's error as a caller hears it: -EIO for the layer's own
+ * troubles (-ENODATA, -EBADMSG, -EUCLEAN, -ESTALE above; -ESTALE, -EXDEV
+ * and -ELOOP from lfs_layer_open_file()), which lfs_read_why() tells
+ * apart; any other (-EIO from the disk, -ENOMEM) as it is. */
+int lfs_read_errno(int err);
+
+/* Why entry @i of layer @l could not be read, for a log line (g_free):
+ * the layer's trouble in words, or for an error of the disk the file
+ * that gave it (the blob, or the directory layer's file) and the error. */
+char *lfs_read_why(const struct lfs_layer *l, uint32_t i, int err);
 
 #endif

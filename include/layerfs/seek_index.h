@@ -86,8 +86,11 @@ void lfs_seek_reader_free(struct lfs_seek_reader *r);
 /* Read @len bytes at uncompressed offset @off: continue from where the
  * last read ended when that is on the way, else restart at the best
  * access point.  Returns the bytes read (short only at the end of the
- * stream) or -errno (-EIO for corrupt data, -ENODATA for a blob cut
- * short, -EBADMSG for data that differs from its checksum). */
+ * stream) or -errno: -EBADMSG for data that differs from its checksum,
+ * -EUCLEAN for data that does not decompress, -ENODATA for a blob cut
+ * short, the blob's own error (-EIO from a bad disk block).  After an
+ * error the next read restarts at an access point: nothing of the failed
+ * one is kept. */
 ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
 			      size_t len, uint64_t off);
 

@@ -10,8 +10,12 @@
  * exactly the bytes it needs.
  *
  * Nothing here is needed for correct reads: when the copy cannot be made
- * (no cache, not enough space, a write error), a warning says so once and
- * reads go on from the compressed layer. */
+ * (no cache, not enough space, a write error, a read error of the blob),
+ * a warning says so once and reads go on from the compressed layer; a
+ * copy that failed is not tried again in that mount (the next mount, or
+ * `layerfs index --unpack`, makes it).  A read of the copy that fails (a
+ * bad block of the cache's disk) is logged once, and that read, like
+ * every one the copy does not hold, goes to the compressed layer. */
 #ifndef LAYERFS_UNPACK_H
 #define LAYERFS_UNPACK_H
 
@@ -55,7 +59,7 @@ void lfs_unpack_start(struct lfs_unpack *u, enum lfs_work_prio prio);
 enum lfs_unpack_state lfs_unpack_wait(struct lfs_unpack *u);
 
 /* Read @len bytes at @off from the copy.  Returns @len, or -EAGAIN when
- * the copy does not hold them (yet), or -errno.  With @wait, a copy not
+ * the copy does not hold them (yet), or -errno (logged once per copy).  With @wait, a copy not
  * yet holding them is started (urgent) or hurried and waited for, until
  * it holds them or fails (-EAGAIN). */
 ssize_t lfs_unpack_pread(struct lfs_unpack *u, void *buf, size_t len,

@@ -4,12 +4,16 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "cli.h"
 #include "layerfs/error.h"
 #include "layerfs/mount.h"
+#include "layerfs/mountinfo.h"
 #include "layerfs/session.h"
 
 /* FUSE worker threads: libfuse's own default. */
@@ -120,29 +124,115 @@ static gboolean parse_args(int argc, char **argv, struct mount_args *a,
 	return TRUE;
 }
 
-/* Fail early, and clearly, on a mountpoint the kernel would refuse. */
+/* A FUSE connection's end: ENOTCONN, or ECONNABORTED for a request the
+ * kernel had sent when it ended. */
+static bool gone(int err)
+{
+	return err == ENOTCONN || err == ECONNABORTED;
+}
+
+/* @path made absolute and canonical.  A dead mount answers nothing, not
+ * even a lookup of its own root once the kernel has let go of its
+ * attributes: then its parent is resolved and its name put back. */
+static char *absolute(const char *path)
+{
+	g_autofree char *dir = NULL, *base = NULL, *real_dir = NULL;
+	char *abs = realpath(path, NULL);
+
+	if (abs || !gone(errno))
+		return abs;
+	dir = g_path_get_dirname(path);
+	base = g_path_get_basename(path);
+	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
+	    strcmp(base, "/") == 0) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	real_dir = realpath(dir, NULL);
+	return real_dir ? g_build_filename(real_dir, base, NULL) : NULL;
+}
+
+/* Whether the mount on top at @abs is a layerfs mount whose daemon is
+ * gone (killed): the kernel keeps such a mount, answering ENOTCONN to
+ * everything, until it is unmounted.  statfs(2) always reaches the
+ * daemon, where a stat may be answered from the kernel's cache. */
+static bool dead_layerfs(const char *abs)
+{
+	struct lfs_mountinfo mi;
+	struct statfs sfs;
+	bool ours;
+
+	if (!lfs_mountinfo_here(abs, &mi))
+		return false;
+	ours = strcmp(mi.fstype, "fuse.layerfs") == 0;
+	lfs_mountinfo_clear(&mi);
+	return ours && statfs(abs, &sfs) < 0 && gone(errno);
+}
+
+/* A dead layerfs mount at @path is ours to clear: nothing can be lost
+ * (its daemon, which held whatever there was, is gone), and the next
+ * mount there would fail on it.  Root unmounts it (lazily: processes
+ * still in it keep their ENOTCONN) and goes on; other users are told how.
+ * A dead mount of another file system is left alone. */
+static gboolean clear_dead_mount(const char *path, GError **error)
+{
+	g_autofree char *abs = absolute(path);
+
+	if (!abs)
+		return lfs_fail(error, errno, "mountpoint %s: %s", path,
+				g_strerror(errno));
+	if (!dead_layerfs(abs))
+		return lfs_fail(error, ENOTCONN,
+				"mountpoint %s: a FUSE file system there has "
+				"lost its daemon (%s); unmount it with "
+				"fusermount3 -u %s",
+				path, g_strerror(ENOTCONN), abs);
+	if (umount2(abs, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+		return lfs_fail(error, errno,
+				"mountpoint %s: a layerfs mount there has "
+				"lost its daemon and cannot be unmounted (%s); "
+				"unmount it with fusermount3 -u %s",
+				path, g_strerror(errno), abs);
+	fprintf(stderr, "layerfs: mountpoint %s: a layerfs mount there had "
+			"lost its daemon; unmounted it\n",
+		path);
+	return TRUE;
+}
+
+/* Fail early, and clearly, on a mountpoint the kernel would refuse; clear
+ * a dead layerfs mount there first. */
 static gboolean check_mountpoint(const char *path, char **abs,
 				 GError **error)
 {
 	struct statx stx;
+	g_autofree char *real = NULL;
 
-	if (statx(AT_FDCWD, path, 0, STATX_TYPE, &stx) < 0)
+	if (statx(AT_FDCWD, path, 0, STATX_TYPE, &stx) < 0) {
+		if (gone(errno))
+			return clear_dead_mount(path, error) &&
+			       check_mountpoint(path, abs, error);
 		return lfs_fail(error, errno, "mountpoint %s: %s", path,
 				errno == ENOENT ? "does not exist"
 						: g_strerror(errno));
+	}
 	if (!S_ISDIR(stx.stx_mode))
 		return lfs_fail(error, ENOTDIR,
 				"mountpoint %s: not a directory", path);
+	real = realpath(path, NULL);
+	if (!real)
+		return lfs_fail(error, errno, "mountpoint %s: %s", path,
+				g_strerror(errno));
 	if (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT &&
-	    stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+	    stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) {
+		if (dead_layerfs(real))
+			return clear_dead_mount(path, error) &&
+			       check_mountpoint(path, abs, error);
 		return lfs_fail(error, EBUSY,
 				"mountpoint %s: busy (something is already "
 				"mounted there; unmount it first)",
 				path);
-	*abs = realpath(path, NULL);
-	if (!*abs)
-		return lfs_fail(error, errno, "mountpoint %s: %s", path,
-				g_strerror(errno));
+	}
+	*abs = g_steal_pointer(&real);
 	return TRUE;
 }
 

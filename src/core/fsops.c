@@ -99,33 +99,8 @@ static void log_unreadable(struct lfs_mount *m, const struct lfs_file *f,
 			   uint64_t off, int err)
 {
 	g_autofree char *path = lfs_index_path(f->layer->index, f->entry);
-	const char *why;
+	g_autofree char *why = lfs_read_why(f->layer, f->entry, err);
 
-	switch (err) {
-	case -ENODATA:
-		why = "the layer holds less data than its index says (it "
-		      "changed or was cut short since it was indexed)";
-		break;
-	case -EIO:
-		why = "it is no longer a regular file in the layer directory";
-		break;
-	case -EBADMSG:
-		why = "its bytes differ from the checksums recorded when the "
-		      "layer was indexed (the layer changed since, or the disk "
-		      "returned other bytes)";
-		break;
-	case -ESTALE:
-		why = "the layer's file changed since it was indexed";
-		break;
-	case -EXDEV:
-	case -ELOOP:
-		why = "its path in the layer directory now leads through a "
-		      "symlink";
-		break;
-	default:
-		why = g_strerror(-err);
-		break;
-	}
 	lfs_err(&m->log, "%s: \"%s\": data at offset %llu unreadable: %s",
 		f->layer->spec->name, path, (unsigned long long)off, why);
 }
@@ -148,7 +123,7 @@ int lfs_file_set_lower(struct lfs_mount *m, struct lfs_file *f,
 	err = f->fd;
 	log_unreadable(m, f, 0, err);
 	f->layer = NULL;
-	return err == -EXDEV || err == -ELOOP ? -EIO : err;
+	return lfs_read_errno(err);
 }
 
 void lfs_file_track(struct lfs_mount *m, struct lfs_file *f)
@@ -194,8 +169,9 @@ int lfs_fs_open(struct lfs_mount *m, uint64_t ino, int flags,
 	return 0;
 }
 
-/* A read failed: say why, once per open file, and answer EIO for a
- * layer that holds less than its index promised, or other bytes. */
+/* A read failed: say why, once per open file (a reader retrying a bad
+ * block would fill the log), and answer EIO for the layer's own troubles.
+ * Nothing else is kept: the next read tries again. */
 static int read_failed(struct lfs_mount *m, struct lfs_file *f, uint64_t off,
 		       int err)
 {

@@ -5,6 +5,7 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 
 #include "layerfs/mount.h"
 
@@ -26,7 +27,16 @@ struct lfs_fuse {
 	uint64_t readahead;  /* bytes the kernel should read ahead */
 	char *bdi;	     /* "MAJ:MIN" until readahead is set */
 	double timeout;	     /* entry and attribute timeouts */
+	/* Each loop thread's pipe for spliced replies (see op_read()),
+	 * closed when the thread ends. */
+	pthread_key_t pipe_key;
+	bool pipe_key_made;
 };
+
+/* fuse_ops.c: the pipes of spliced replies, one per loop thread: make
+ * their key before the loop starts (0 or -errno), delete it after. */
+int lfs_fuse_pipes_init(struct lfs_fuse *f);
+void lfs_fuse_pipes_fini(struct lfs_fuse *f);
 
 /* FUSE caps a mount's readahead at the 128 KiB default, and the INIT
  * reply can only lower it; a compressed layer reads far better in longer

@@ -3,9 +3,12 @@
  * to reply_err(), the one place that negates them.  No lock is held across
  * a reply. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "fuse_internal.h"
 #include "layerfs/fsops.h"
@@ -186,15 +189,111 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		lfs_fs_release(mnt(req), f);
 }
 
+/* A loop thread's own pipe, which a spliced reply's bytes go into before
+ * libfuse sends them (see reply_spliced()). */
+struct reply_pipe {
+	int fd[2];
+};
+
+static void reply_pipe_free(void *data)
+{
+	struct reply_pipe *p = data;
+
+	close(p->fd[0]);
+	close(p->fd[1]);
+	g_free(p);
+}
+
+int lfs_fuse_pipes_init(struct lfs_fuse *f)
+{
+	int err = pthread_key_create(&f->pipe_key, reply_pipe_free);
+
+	f->pipe_key_made = err == 0;
+	return -err;
+}
+
+void lfs_fuse_pipes_fini(struct lfs_fuse *f)
+{
+	/* The loop threads are gone, and took their pipes with them. */
+	if (f->pipe_key_made)
+		pthread_key_delete(f->pipe_key);
+	f->pipe_key_made = false;
+}
+
+/* This thread's pipe, made on first use: room for the longest reply,
+ * whose bytes may begin and end inside a page, hence two pages more.
+ * NULL if there can be none. */
+static struct reply_pipe *reply_pipe(struct lfs_fuse *f)
+{
+	struct reply_pipe *p = pthread_getspecific(f->pipe_key);
+	int size = (int)(f->splice_max + 2 * (uint64_t)sysconf(_SC_PAGESIZE));
+
+	if (p)
+		return p;
+	p = g_new(struct reply_pipe, 1);
+	if (pipe2(p->fd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		g_free(p);
+		return NULL;
+	}
+	if (fcntl(p->fd[0], F_SETPIPE_SZ, size) < 0 ||
+	    pthread_setspecific(f->pipe_key, p) != 0) {
+		reply_pipe_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* A pipe left holding bytes would send them with the next reply: close
+ * it; the thread makes a new one when it needs one. */
+static void reply_pipe_drop(struct lfs_fuse *f, struct reply_pipe *p)
+{
+	pthread_setspecific(f->pipe_key, NULL);
+	reply_pipe_free(p);
+}
+
+/* Exactly @len bytes at @pos of @fd into @p: 0, or -errno (-ENODATA
+ * when the file ends first). */
+static int fill_pipe(struct reply_pipe *p, int fd, uint64_t pos, size_t len)
+{
+	loff_t off = (loff_t)pos;
+
+	while (len > 0) {
+		ssize_t n = splice(fd, &off, p->fd[1], NULL, len,
+				   SPLICE_F_NONBLOCK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENODATA;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* Bytes that lie in a plain file (an uncompressed layer, an unpacked
- * copy, a directory layer's file) go to the kernel by splice; libfuse
- * falls back to reading them itself where splice cannot be used. */
+ * copy, a directory layer's file) go to the kernel by splice.
+ *
+ * Not straight from the file: libfuse would splice it into its pipe
+ * itself, and when a read fails partway through (a bad block of the
+ * disk), it sends the bytes before the failure as the whole reply.  The
+ * kernel takes a short read for the end of the file: it shrinks the
+ * file's size and the reader sees a shorter file, with no error, until
+ * the mount ends.  So the bytes go into this thread's pipe first, and
+ * libfuse moves the pipe's pages into its own and on to /dev/fuse: one
+ * splice more per read, no copy.  If not all of them get into the pipe,
+ * the read is answered by copy instead (false: op_read() goes on), which
+ * tries the disk once more and, if it fails again, logs why and answers
+ * EIO. */
 static bool reply_spliced(fuse_req_t req, struct lfs_file *f, size_t size,
 			  off_t off)
 {
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 	struct lfs_read_map map;
+	struct reply_pipe *p;
 	int err = lfs_fs_read_map(mnt(req), f, size, (uint64_t)off, &map);
+	int left = 0;
 
 	if (err == -EAGAIN)
 		return false;
@@ -206,11 +305,19 @@ static bool reply_spliced(fuse_req_t req, struct lfs_file *f, size_t size,
 		fuse_reply_buf(req, NULL, 0);
 		return true;
 	}
+	p = reply_pipe(fctx(req));
+	if (!p)
+		return false;
+	if (fill_pipe(p, map.fd, map.pos, map.len) < 0) {
+		reply_pipe_drop(fctx(req), p);
+		return false;
+	}
 	bv.buf[0].size = map.len;
-	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = map.fd;
-	bv.buf[0].pos = (off_t)map.pos;
+	bv.buf[0].flags = FUSE_BUF_IS_FD;
+	bv.buf[0].fd = p->fd[0];
 	fuse_reply_data(req, &bv, 0);
+	if (ioctl(p->fd[0], FIONREAD, &left) < 0 || left > 0)
+		reply_pipe_drop(fctx(req), p);
 	return true;
 }
 

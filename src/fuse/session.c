@@ -14,6 +14,7 @@
 #include <fuse_log.h>
 
 #include "fuse_internal.h"
+#include "layerfs/mountinfo.h"
 #include "layerfs/session.h"
 
 /* libfuse's log hook takes no context pointer, so its messages reach the
@@ -154,6 +155,7 @@ void lfs_session_destroy(struct lfs_session *s)
 		fuse_remove_signal_handlers(s->se);
 	if (s->se)
 		fuse_session_destroy(s->se);
+	lfs_fuse_pipes_fini(&s->fuse);
 	g_free(s->mountpoint);
 	g_free(s->fuse.bdi);
 	g_free(s);
@@ -166,24 +168,14 @@ void lfs_session_destroy(struct lfs_session *s)
  * would wait for the INIT this process has not answered yet). */
 static char *mount_devnum(const char *mountpoint)
 {
-	g_autofree char *text = NULL;
-	g_auto(GStrv) lines = NULL;
-	char *found = NULL;
+	struct lfs_mountinfo mi;
+	char *devnum;
 
-	if (!g_file_get_contents("/proc/self/mountinfo", &text, NULL, NULL))
+	if (!lfs_mountinfo_here(mountpoint, &mi))
 		return NULL;
-	lines = g_strsplit(text, "\n", -1);
-	for (char **l = lines; *l; l++) {
-		g_auto(GStrv) f = g_strsplit(*l, " ", 6);
-
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; the last mount of
-		 * that point is ours. */
-		if (g_strv_length(f) >= 5 && strcmp(f[4], mountpoint) == 0) {
-			g_free(found);
-			found = g_strdup(f[2]);
-		}
-	}
-	return found;
+	devnum = g_steal_pointer(&mi.devnum);
+	lfs_mountinfo_clear(&mi);
+	return devnum;
 }
 
 void lfs_fuse_raise_readahead(struct lfs_fuse *f)
@@ -306,6 +298,9 @@ int lfs_session_mount(struct lfs_mount *m, const struct lfs_options *o,
 	s->fuse.timeout = o->timeout > 0 ? o->timeout : LFS_TIMEOUT_IMMUTABLE;
 	all_opts = with_max_read(&s->fuse, opts);
 	argv[2] = all_opts;
+	err = lfs_fuse_pipes_init(&s->fuse);
+	if (err < 0)
+		goto out;
 
 	fuse_logger = &m->log;
 	hold_msgs();

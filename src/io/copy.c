@@ -16,13 +16,16 @@
 #define CHUNK (1u << 20)
 
 /* Copy @len bytes at @pos of plain file @fd to @dst at @off, by the
- * kernel.  Returns the bytes copied (short only when the kernel cannot
- * do it here: the caller goes on with buffers), or -errno. */
-static ssize_t kernel_copy(int fd, uint64_t pos, int dst, uint64_t off,
-			   size_t len)
+ * kernel.  Returns the bytes copied: all of them, or fewer where the
+ * kernel cannot copy here or a call failed.  The caller goes on with
+ * buffers, whose reads and writes tell a failing source (a bad block
+ * under the layer) from a failing destination (a full upper). */
+static size_t kernel_copy(int fd, uint64_t pos, int dst, uint64_t off,
+			  size_t len)
 {
 	loff_t in = (loff_t)pos, out = (loff_t)off;
 	size_t done = 0;
+	bool other_way = false;
 
 	while (done < len) {
 		ssize_t n = copy_file_range(fd, &in, dst, &out, len - done, 0);
@@ -31,42 +34,37 @@ static ssize_t kernel_copy(int fd, uint64_t pos, int dst, uint64_t off,
 			continue;
 		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
 			      errno == ENOSYS || errno == EOPNOTSUPP))
+			other_way = true;
+		if (n <= 0)
 			break;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA; /* the source is shorter than mapped */
 		done += (size_t)n;
 	}
 	/* Across file systems: sendfile, which writes at the file
 	 * position. */
-	if (done < len && lseek(dst, (off_t)out, SEEK_SET) >= 0) {
+	if (other_way && lseek(dst, (off_t)out, SEEK_SET) >= 0) {
 		while (done < len) {
 			ssize_t n = sendfile(dst, fd, &in, len - done);
 
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n < 0 && (errno == EINVAL || errno == ENOSYS))
+			if (n <= 0)
 				break;
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				return -ENODATA;
 			done += (size_t)n;
 		}
 	}
-	return (ssize_t)done;
+	return done;
 }
 
 static int buffered_copy(const struct lfs_copy_src *src, char *buf, int dst,
-			 uint64_t off, size_t len)
+			 uint64_t off, size_t len, struct lfs_copy_stats *st)
 {
 	ssize_t n = src->read(src->ctx, buf, len, off);
 
-	if (n < 0)
-		return (int)n;
-	if ((size_t)n < len)
-		return -ENODATA;
+	if (n < 0 || (size_t)n < len) {
+		st->read_failed = true;
+		st->failed_at = off;
+		return n < 0 ? (int)n : -ENODATA;
+	}
 	return lfs_pwrite_full(dst, buf, len, (off_t)off);
 }
 
@@ -77,23 +75,21 @@ static int copy_run(const struct lfs_copy_src *src, char **buf, int dst,
 	while (off < end) {
 		size_t len = (size_t)MIN((uint64_t)CHUNK, end - off);
 		struct lfs_read_map map;
-		ssize_t k = 0;
+		size_t k;
 		int err;
 
 		if (src->map && src->map(src->ctx, len, off, &map) == 0 &&
 		    map.len == len) {
 			k = kernel_copy(map.fd, map.pos, dst, off, len);
-			if (k < 0)
-				return (int)k;
 			st->kernel += (uint64_t)k;
 			off += (uint64_t)k;
-			len -= (size_t)k;
+			len -= k;
 		}
 		if (!len)
 			continue;
 		if (!*buf)
 			*buf = g_malloc(CHUNK);
-		err = buffered_copy(src, *buf, dst, off, len);
+		err = buffered_copy(src, *buf, dst, off, len, st);
 		if (err)
 			return err;
 		st->buffered += len;

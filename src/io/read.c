@@ -3,6 +3,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <glib.h>
+
 #include "layerfs/fdutil.h"
 #include "layerfs/read.h"
 
@@ -120,4 +122,60 @@ int lfs_read_map(struct lfs_stream *s, uint32_t i, int fd, size_t len,
 		return -ENODATA;
 	out->len = len;
 	return 0;
+}
+
+int lfs_read_errno(int err)
+{
+	switch (err) {
+	case -ENODATA:
+	case -EBADMSG:
+	case -EUCLEAN:
+	case -ESTALE:
+	case -EXDEV:
+	case -ELOOP:
+		return -EIO;
+	default:
+		return err;
+	}
+}
+
+char *lfs_read_why(const struct lfs_layer *l, uint32_t i, int err)
+{
+	g_autofree char *path = NULL;
+
+	switch (err) {
+	case -ENODATA:
+		return g_strdup("the layer holds less data than its index "
+				"says (it changed or was cut short since it "
+				"was indexed)");
+	case -EBADMSG:
+		return g_strdup("its bytes differ from the checksums recorded "
+				"when the layer was indexed (the layer changed "
+				"since, or the disk returned other bytes)");
+	case -EUCLEAN:
+		return g_strdup("its compressed data no longer decompresses "
+				"(the layer changed since it was indexed)");
+	case -ESTALE:
+		/* A directory layer's file replaced, or a layer read in
+		 * place rewritten (docs/integrity.md). */
+		return g_strdup(l->dirfd >= 0
+					? "it is no longer a regular file in the "
+					  "layer directory"
+					: "the layer's file changed since it was "
+					  "indexed");
+	case -EXDEV:
+	case -ELOOP:
+		return g_strdup("its path in the layer directory now leads "
+				"through a symlink");
+	}
+	/* The disk's answer (EIO for a bad block): name the file that gave
+	 * it, so its disk can be checked. */
+	if (l->dirfd >= 0) {
+		g_autofree char *rel = lfs_index_path(l->index, i);
+
+		path = g_build_filename(l->spec->path, rel, NULL);
+	} else {
+		path = g_strdup(l->spec->path);
+	}
+	return g_strdup_printf("reading %s: %s", path, g_strerror(-err));
 }

@@ -33,6 +33,7 @@ struct lfs_unpack {
 	uint64_t have;		 /* bytes written from the start */
 	struct lfs_job *job;
 	unsigned int readers;	 /* preads of fd under way */
+	gint read_warned;	 /* atomic: a read of the copy failed */
 };
 
 /* A complete copy left by an earlier mount: the right name and size. */
@@ -338,6 +339,15 @@ ssize_t lfs_unpack_pread(struct lfs_unpack *u, void *buf, size_t len,
 		n = -errno;
 	else if ((size_t)n != len)
 		n = -EIO;
+	/* The cache's disk failing (a bad block in the copy): the caller
+	 * reads the compressed layer instead, so no read fails for it, but
+	 * the disk is worth a word, once.  The copy stays in use: its other
+	 * blocks may read, and these may again. */
+	if (n < 0 && g_atomic_int_compare_and_exchange(&u->read_warned, 0, 1))
+		lfs_warn(u->lg, "%s: reading its unpacked copy in %s: %s; "
+				"such reads go on from the compressed layer",
+			 u->layer->spec->name, lfs_cache_path(u->cache),
+			 g_strerror((int)-n));
 	g_mutex_lock(&u->lock);
 	if (--u->readers == 0)
 		g_cond_broadcast(&u->grew);

@@ -104,7 +104,8 @@ static int fill(struct lfs_decomp *d)
 	n = lfs_blob_pread(d->blob, d->in, IN_BUF_SIZE, d->in_off);
 	if (n < 0) {
 		g_free(d->error);
-		d->error = g_strdup_printf("reading at byte %llu: %s",
+		d->error = g_strdup_printf("read error at byte %llu of the "
+					   "stored layer: %s",
 					   (unsigned long long)d->in_off,
 					   g_strerror((int)-n));
 		return (int)n;

@@ -313,7 +313,13 @@ static gboolean read_dir(struct walk *w, const char *rel, GError **error)
 		close(dfd);
 		return scan_error(w, rel, err, error);
 	}
-	while ((de = readdir(d)) != NULL) {
+	for (;;) {
+		/* NULL is the end, or an error (a bad block of the
+		 * directory): only errno tells, so it is cleared first. */
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
@@ -328,7 +334,10 @@ static gboolean read_dir(struct walk *w, const char *rel, GError **error)
 			return scan_error(w, child, err, error);
 		}
 	}
+	err = -errno;
 	closedir(d);
+	if (err < 0)
+		return scan_error(w, rel, err, error);
 	return TRUE;
 }
 

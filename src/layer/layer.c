@@ -616,6 +616,6 @@ int lfs_layer_open_file(const struct lfs_layer *l, uint32_t i)
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
-		return -EIO;
+		return -ESTALE;
 	return g_steal_fd(&fd);
 }

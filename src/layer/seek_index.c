@@ -493,7 +493,9 @@ static int load_window(const struct lfs_index *ix,
 	z.avail_out = cp->dict_len;
 	ret = inflate(&z, Z_FINISH);
 	inflateEnd(&z);
-	return ret == Z_STREAM_END && z.total_out == cp->dict_len ? 0 : -EIO;
+	if (ret != Z_STREAM_END || z.total_out != cp->dict_len)
+		return -EUCLEAN;
+	return 0;
 }
 
 static int restart_gzip(struct lfs_seek_reader *r, uint64_t off)
@@ -577,7 +579,7 @@ static int next_member(struct lfs_seek_reader *r)
 		r->in_pos = r->in_len - r->z.avail_in;
 	} while (ret == Z_OK && !(r->z.data_type & 0x80));
 	if (ret != Z_OK)
-		return -EIO;
+		return -EUCLEAN;
 	inflateReset2(&r->z, ZRAW);
 	return 0;
 }
@@ -608,7 +610,7 @@ static ssize_t produce_gzip(struct lfs_seek_reader *r, uint8_t *buf,
 			if (err < 0)
 				return err;
 		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
-			return -EIO;
+			return -EUCLEAN;
 		}
 	}
 	return (ssize_t)done;
@@ -639,7 +641,7 @@ static ssize_t produce_zstd(struct lfs_seek_reader *r, uint8_t *buf,
 		ret = ZSTD_decompressStream(r->zs, &out, &in);
 		r->in_pos = in.pos;
 		if (ZSTD_isError(ret))
-			return -EIO;
+			return -EUCLEAN;
 		r->zs_last = ret;
 	}
 	return (ssize_t)out.pos;

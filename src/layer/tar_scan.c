@@ -377,6 +377,8 @@ static bool ends_with_data(struct scan *s, const GArray *ext, uint64_t whole)
  * really holds (a "sparse" member with an empty map holds nothing), and
  * libarchive reads the bytes anyway, the stream having no seek.  @whole:
  * the bytes the member holds, for a stream that ends with them. */
+static gboolean stream_error(struct scan *s, GError **error);
+
 static int read_extents(struct scan *s, const char *path, GArray *ext,
 			uint64_t whole, GError **error)
 {
@@ -398,6 +400,12 @@ static int read_extents(struct scan *s, const char *path, GArray *ext,
 				 s->layer, path);
 			s->ended = true;
 			return 0;
+		}
+		/* The source's own failure (a read error of the disk)
+		 * says more than libarchive's "truncated". */
+		if (r != ARCHIVE_OK && s->src_failed) {
+			stream_error(s, error);
+			return -EIO;
 		}
 		if (r != ARCHIVE_OK) {
 			lfs_fail(error, EIO,

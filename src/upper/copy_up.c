@@ -88,28 +88,41 @@ static int copy_xattrs(struct cu_ctx *c, const char *path)
 	return 0;
 }
 
-/* The lower file's data into @fd. */
+/* The lower file's data into @fd.  A lower file that cannot be read (a
+ * bad block under its layer) is logged, naming the layer and the file,
+ * since the caller only sees its write or chmod fail with EIO. */
 static int copy_file_data(struct cu_ctx *c, int fd)
 {
 	struct lfs_upper *u = c->u;
 	struct lfs_layer *l = u->layers[c->lower.meta.layer];
+	uint32_t entry = c->lower.meta.entry;
 	struct lfs_copy_entry_ctx ec;
 	struct lfs_copy_src src;
 	struct lfs_copy_stats st = { 0 };
+	g_autofree char *path = NULL, *why = NULL;
 	lfs_autofd lfd = -1;
 	int err;
 
 	if (l->dirfd >= 0) {
-		lfd = lfs_layer_open_file(l, c->lower.meta.entry);
-		if (lfd < 0)
-			return lfd == -EXDEV || lfd == -ELOOP ? -EIO : lfd;
+		lfd = lfs_layer_open_file(l, entry);
+		if (lfd < 0) {
+			err = lfd;
+			goto unreadable;
+		}
 	}
-	lfs_copy_src_entry(&src, &ec, u->streams[c->lower.meta.layer],
-			   c->lower.meta.entry, lfd);
+	lfs_copy_src_entry(&src, &ec, u->streams[c->lower.meta.layer], entry,
+			   lfd);
 	err = lfs_copy_data(&src, fd, c->size, &st);
-	err = lfs_read_errno(err);
 	count(&u->st.copied, st.kernel + st.buffered);
-	return err;
+	if (!err || !st.read_failed)
+		return err;
+unreadable:
+	path = lfs_index_path(l->index, entry);
+	why = lfs_read_why(l, entry, err);
+	lfs_err(u->lg, "%s: \"%s\": cannot copy it up: data at offset %llu "
+		       "unreadable: %s",
+		l->spec->name, path, (unsigned long long)st.failed_at, why);
+	return lfs_read_errno(err);
 }
 
 /* The temporary, of the lower object's type, with its data; a file

@@ -596,3 +596,47 @@ char *fx_oci_blob_str(const char *layout, const char *data)
 
 	return fx_oci_blob(layout, b);
 }
+
+struct fault_blob {
+	struct lfs_blob base;
+	struct lfs_blob *inner;
+	struct fx_fault *f;
+};
+
+static ssize_t fault_pread(struct lfs_blob *b, void *buf, size_t len,
+			   uint64_t off)
+{
+	struct fault_blob *fb = (struct fault_blob *)b;
+	struct fx_fault *f = fb->f;
+
+	if (g_atomic_int_get(&f->on) && len > 0 && off < f->off + f->len &&
+	    f->off < off + len) {
+		g_atomic_int_inc(&f->hits);
+		return -EIO;
+	}
+	return lfs_blob_pread(fb->inner, buf, len, off);
+}
+
+static void fault_close(struct lfs_blob *b)
+{
+	struct fault_blob *fb = (struct fault_blob *)b;
+
+	lfs_blob_close(fb->inner);
+	g_free(fb);
+}
+
+static const struct lfs_blob_ops fault_ops = {
+	.pread = fault_pread,
+	.close = fault_close,
+};
+
+struct lfs_blob *fx_fault_blob(struct lfs_blob *inner, struct fx_fault *f)
+{
+	struct fault_blob *fb = g_new0(struct fault_blob, 1);
+
+	fb->base.ops = &fault_ops;
+	fb->base.size = inner->size;
+	fb->inner = inner;
+	fb->f = f;
+	return &fb->base;
+}

@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "layerfs/blob.h"
 #include "layerfs/log.h"
 
 /* The mtime fixtures use unless an entry says otherwise. */
@@ -132,6 +133,20 @@ char *fx_sha256(GBytes *data);
  * and return its "sha256:<hex>" digest (g_free). */
 char *fx_oci_blob(const char *layout, GBytes *data);
 char *fx_oci_blob_str(const char *layout, const char *data);
+
+/* A failing disk under a blob: reads of @inner that touch bytes [off,
+ * off + len) fail with EIO while @on is set (atomically: a worker thread
+ * may be reading), as reads of a disk's bad blocks do; clear it and the
+ * disk has recovered.  @hits counts the reads that failed.  The fault
+ * blob takes @inner over (closes it) and has no map op: its bytes are in
+ * no plain file. */
+struct fx_fault {
+	uint64_t off, len;
+	gint on;
+	gint hits;
+};
+
+struct lfs_blob *fx_fault_blob(struct lfs_blob *inner, struct fx_fault *f);
 
 /* A logger that keeps every message; fx_log_has() checks for a substring
  * in any of them. */

@@ -1,6 +1,7 @@
 /* The copy engine with sources of every kind: buffered reads, a plain
  * file the kernel copies from, data runs with holes between, a limit, a
- * source shorter than it said, and a destination that is full. */
+ * source shorter than it said or failing, and a destination that is
+ * full (the stats tell the failing side). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@ struct src {
 	guint8 *bytes;
 	int fd;		/* the same bytes in a file, or -1 */
 	uint64_t short_at; /* reads past this come up short; 0: never */
+	uint64_t fail_at;  /* reads past this fail with EIO; 0: never */
 };
 
 static const struct {
@@ -37,6 +39,8 @@ static ssize_t src_read(void *ctx, void *buf, size_t len, uint64_t off)
 	if (off >= SIZE)
 		return 0;
 	len = MIN(len, SIZE - off);
+	if (s->fail_at && off + len > s->fail_at)
+		return -EIO;
 	if (s->short_at && off + len > s->short_at)
 		len = s->short_at > off ? s->short_at - off : 0;
 	memcpy(buf, s->bytes + off, len);
@@ -164,6 +168,26 @@ static void test_kernel_copy(void **state)
 	close(fd);
 }
 
+/* The kernel's copy stops where its file gives out (cut short here; a
+ * bad block alike), and buffers take over from there: their reads and
+ * writes are what tell a failing source from a failing destination. */
+static void test_kernel_copy_falls_back(void **state)
+{
+	struct env *e = *state;
+	struct lfs_copy_stats st = { 0 };
+	g_autoptr(GBytes) b = g_bytes_new_static(e->s.bytes, 2000);
+	g_autofree char *p = fx_write(e->dir, "plain", b);
+	int fd = dst(e, "out");
+
+	e->s.fd = open(p, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(lfs_copy_data(&e->src, fd, UINT64_MAX, &st), 0);
+	check_copy(e, fd, SIZE);
+	assert_int_equal(st.kernel, 2000);
+	assert_int_equal(st.buffered, 4096 - 2000 + 100);
+	assert_false(st.read_failed);
+	close(fd);
+}
+
 static void test_whole_file_and_limit(void **state)
 {
 	struct env *e = *state;
@@ -186,6 +210,23 @@ static void test_short_source(void **state)
 	e->s.short_at = 1000;
 	assert_int_equal(lfs_copy_data(&e->src, fd, UINT64_MAX, &st),
 			 -ENODATA);
+	assert_true(st.read_failed);
+	assert_int_equal(st.failed_at, 0);
+	close(fd);
+}
+
+/* A source that fails (a bad block under the layer) fails the copy, and
+ * the stats say it was the source, and where. */
+static void test_failing_source(void **state)
+{
+	struct env *e = *state;
+	struct lfs_copy_stats st = { 0 };
+	int fd = dst(e, "out");
+
+	e->s.fail_at = (1u << 20) + 50;
+	assert_int_equal(lfs_copy_data(&e->src, fd, UINT64_MAX, &st), -EIO);
+	assert_true(st.read_failed);
+	assert_int_equal(st.failed_at, 1u << 20);
 	close(fd);
 }
 
@@ -199,6 +240,7 @@ static void test_full_destination(void **state)
 		skip();
 	assert_int_equal(lfs_copy_data(&e->src, fd, UINT64_MAX, &st),
 			 -ENOSPC);
+	assert_false(st.read_failed);
 	close(fd);
 }
 
@@ -209,9 +251,13 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_copy, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_copy_falls_back,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_whole_file_and_limit,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_source, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_failing_source, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_full_destination, setup,
 						teardown),

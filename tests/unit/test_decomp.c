@@ -538,6 +538,34 @@ static void test_read_len_zero(void **state)
 	assert_memory_equal(buf, "abc", 3);
 }
 
+/* The disk under the blob fails a read (EIO, as from a bad block): the
+ * pass fails with the disk's error and where, for the indexing pass's
+ * one-line message; every byte before the bad ones came out. */
+static void test_blob_read_error(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(BIG, 13, 0);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+	struct fx_fault fault = { .off = 300000, .len = 1, .on = 1 };
+	const char *why = NULL;
+	guint8 buf[16];
+
+	assert_int_equal(start(f, gz, LFS_COMP_GZIP, NULL, &why), 0);
+	f->blob = fx_fault_blob(f->blob, &fault);
+	lfs_decomp_free(f->d);
+	assert_int_equal(lfs_decomp_new(f->blob, LFS_COMP_GZIP, NULL, &f->d,
+					&why),
+			 0);
+	assert_int_equal(drain(f, 4096), -EIO);
+	assert_string_equal(lfs_decomp_error(f->d),
+			    "read error at byte 262144 of the stored layer: "
+			    "Input/output error");
+	assert_true(f->out->len > 0);
+	assert_memory_equal(f->out->data, g_bytes_get_data(plain, NULL),
+			    f->out->len);
+	assert_int_equal(lfs_decomp_read(f->d, buf, sizeof(buf)), -EIO);
+}
+
 #define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -562,6 +590,7 @@ int main(void)
 	    FT(test_gzip_bad_crc),
 	    FT(test_zstd_truncated),
 	    FT(test_zstd_corrupt),
+	    FT(test_blob_read_error),
 	    cmocka_unit_test(test_compression_detect),
 	    FT(test_refused_compressor),
 	    FT(test_declared_compression_mismatch),

@@ -487,6 +487,68 @@ static void test_damaged_layer_eio(void **state)
 	lfs_fs_release(e->m, f);
 }
 
+/* A disk error under a layer (EIO from reads of the blob's bytes, as
+ * from a bad block) is EIO for the read that needs those bytes, logged
+ * once, naming the layer, the file and the blob; the layer's other files
+ * read meanwhile, and the same open file reads right once the disk
+ * answers again: nothing of the failure is kept. */
+static void test_disk_error_eio(void **state)
+{
+	struct env *e = *state;
+	struct lfs_layer *l = e->m->layers[0];
+	const struct lfs_index_entry *big =
+		lfs_index_get(l->index, lfs_index_lookup_path(l->index, "big"));
+	struct fx_fault fault = { .off = big->u.data + 5000, .len = 1 };
+	g_autofree char *want = g_strdup_printf(
+		"\"big\": data at offset 4096 unreadable: reading %s: "
+		"Input/output error", e->tar_path);
+	g_autofree char *host = NULL;
+	struct lfs_blob *disk = fx_fault_blob(l->stored, &fault);
+	struct lfs_file *f;
+	char buf[4096];
+
+	l->stored = disk;
+	fx_log_clear(&e->log);
+	fx_log_init(&e->log);
+	g_atomic_int_set(&fault.on, 1);
+	assert_int_equal(lfs_fs_open(e->m, lookup_path(e, "big"), O_RDONLY,
+				     &f),
+			 0);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 0), 4096);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 4096), -EIO);
+	assert_true(fx_log_has(&e->log, want));
+	host = read_all(e, "etc/hostname", 0, 100);
+	assert_string_equal(host, "box\n");
+	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 4096), -EIO);
+	g_atomic_int_set(&fault.on, 0);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, sizeof(buf), 4096), 4096);
+	assert_int_equal(buf[0], 'B');
+	assert_int_equal(buf[4095], 'B');
+	lfs_fs_release(e->m, f);
+	assert_int_equal(e->log.msgs->len, 1);
+}
+
+/* A directory layer's file replaced by a FIFO after indexing is refused
+ * with EIO, and the log says it is no longer a regular file (not a disk
+ * error). */
+static void test_dir_layer_file_replaced(void **state)
+{
+	struct env *e = *state;
+	struct lfs_file *f;
+	g_autofree char *p = g_build_filename(e->dir, "dirlayer", "etc",
+					      "fromdir", NULL);
+
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0644), 0);
+	assert_int_equal(lfs_fs_open(e->m, lookup_path(e, "etc/fromdir"),
+				     O_RDONLY, &f),
+			 -EIO);
+	assert_true(fx_log_has(&e->log, "\"etc/fromdir\": data at offset 0 "
+					"unreadable: it is no longer a "
+					"regular file in the layer "
+					"directory"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +574,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_layer_eio, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_disk_error_eio, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dir_layer_file_replaced,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("fsops", tests, NULL, NULL);

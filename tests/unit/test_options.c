@@ -431,6 +431,23 @@ static void test_fuse_string_escapes(void **state)
 			       "fsname=/l/a.tar\\,/l/b\\\\dir,x=1\\,2");
 }
 
+/* auto_unmount is libfuse's (its fusermount3 helper unmounts the mount
+ * when the daemon dies, docs/decisions/0026): it reaches the FUSE
+ * mount as it is, and `layerfs index` refuses it, as every mount option. */
+static void test_auto_unmount_passed(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *s = NULL;
+
+	parse_ok(f, "auto_unmount");
+	s = lfs_options_fuse_string(f->o, "oci:/img");
+	assert_string_equal(s, "ro,default_permissions,subtype=layerfs,"
+			       "fsname=oci:/img,auto_unmount");
+	assert_false(lfs_options_parse_for(f->o, "auto_unmount",
+					   LFS_OPTIONS_INDEX, &f->error));
+	assert_lfs_error(f->error, EINVAL, "only applies to a mount");
+}
+
 #define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -445,6 +462,7 @@ int main(void)
 	    FT(test_tuning_values_checked),  FT(test_index_options),
 	    FT(test_index_refuses_mount_options),
 	    FT(test_flag_with_value_refused),
+	    FT(test_auto_unmount_passed),
 	    cmocka_unit_test(test_help_lists_what_parses),
 	};
 

@@ -2,7 +2,7 @@
  * and random reads through them, checked byte for byte against a straight
  * decompression: gzip with one or several members, zstd with several
  * frames, reads at every kind of offset, sequential continuation, damaged
- * blobs. */
+ * blobs, a failing disk under the blob. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -300,7 +300,8 @@ static void test_truncated_blob(void **state)
 }
 
 /* Compressed bytes damaged after indexing, so that inflate cannot decode
- * them: a read of the span holding them fails with EIO. */
+ * them: a read of the span holding them fails with EUCLEAN (which the
+ * log line tells apart from the disk's EIO and a checksum's EBADMSG). */
 static void test_corrupt_blob(void **state)
 {
 	struct fx *f = *state;
@@ -325,7 +326,67 @@ static void test_corrupt_blob(void **state)
 	fwrite(junk, 1, sizeof(junk), fp);
 	fclose(fp);
 	assert_int_equal(lfs_seek_reader_pread(f->r, buf, 2 * SPAN, cp->out),
+			 -EUCLEAN);
+}
+
+/* The disk under the blob fails reads of the stored bytes at @bad_in
+ * (EIO, as from a bad block): a read at @bad_out, which needs them, fails
+ * with EIO, and only that read: one at @good_out works meanwhile, and
+ * once the disk answers again the same reader reads @bad_out right,
+ * keeping nothing of the failed read. */
+static void check_disk_error(struct fx *f, uint64_t bad_in, uint64_t bad_out,
+			     uint64_t good_out)
+{
+	g_autofree char *path = g_build_filename(f->dir, "blob", NULL);
+	struct fx_fault fault = { .off = bad_in, .len = 1 };
+	struct lfs_blob *inner, *disk;
+	guint8 buf[4096];
+
+	assert_int_equal(lfs_blob_open_file(path, 0, LFS_LENGTH_TO_EOF,
+					    &inner),
+			 0);
+	disk = fx_fault_blob(inner, &fault);
+	lfs_seek_reader_free(f->r);
+	assert_int_equal(lfs_seek_reader_new(disk, f->comp, &f->ix,
+					     g_bytes_get_size(f->plain), &f->r),
+			 0);
+	g_atomic_int_set(&fault.on, 1);
+	assert_int_equal(lfs_seek_reader_pread(f->r, buf, sizeof(buf),
+					       bad_out),
 			 -EIO);
+	check_read(f, good_out, 4096);
+	assert_int_equal(lfs_seek_reader_pread(f->r, buf, sizeof(buf),
+					       bad_out),
+			 -EIO);
+	assert_true(g_atomic_int_get(&fault.hits) >= 2);
+	g_atomic_int_set(&fault.on, 0);
+	check_read(f, bad_out, 4096);
+	check_read(f, bad_out - 1000, 300000);
+	lfs_seek_reader_free(f->r);
+	f->r = NULL;
+	lfs_blob_close(disk);
+}
+
+static void test_gzip_disk_error(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(5u << 20, 11, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+	const struct lfs_index_checkpoint *cp;
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	cp = &f->ix.checkpoints[f->ix.ncheckpoints / 2];
+	check_disk_error(f, cp->in, cp->out, f->ix.checkpoints[1].out);
+}
+
+static void test_zstd_disk_error(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(3u << 20, 12, 40);
+	g_autoptr(GBytes) zst = zstd_frames(plain, 1u << 20);
+
+	index_blob(f, zst, plain, LFS_COMP_ZSTD);
+	check_disk_error(f, f->ix.frames[2].in, f->ix.frames[2].out, 0);
 }
 
 /* The recorder keeps a checksum of every chunk of the uncompressed
@@ -500,6 +561,8 @@ int main(void)
 		FT(test_changed_bytes_refused),
 		FT(test_without_sums),
 		FT(test_sum_check),
+		FT(test_gzip_disk_error),
+		FT(test_zstd_disk_error),
 	};
 
 	return cmocka_run_group_tests_name("seek_index", tests, NULL, NULL);

@@ -5,7 +5,9 @@
  * layer of one frame waiting for its copy rather than decompressing from
  * the start; readers switching to a copy finished under them; a finished
  * copy found by the next mount, a wrong one ignored; a copy that fails
- * leaving reads to the compressed layer; unmounting mid-unpack;
+ * (damaged data, a failing disk under the blob) leaving reads to the
+ * compressed layer, and a finished copy that fails a read doing the same;
+ * unmounting mid-unpack;
  * lfs_stream_map() placing bytes in the plain tar or the finished copy,
  * never in a compressed blob. */
 #include <stdarg.h>
@@ -39,6 +41,7 @@ struct fx {
 	struct lfs_layer *l;
 	struct lfs_stream *s;
 	GError *error;
+	struct fx_fault *fault; /* if set: the disk under the layer's blob */
 };
 
 static int setup(void **state)
@@ -101,6 +104,8 @@ static void open_layer(struct fx *f, const char *name, bool cached)
 	f->spec = lfs_layer_spec_new(LFS_LAYER_TAR, path, name);
 	assert_lfs_ok(lfs_layer_open(f->spec, &opts, &f->l, &f->error),
 		      &f->error);
+	if (f->fault)
+		f->l->stored = fx_fault_blob(f->l->stored, f->fault);
 	f->s = lfs_stream_new(f->l, &so);
 	assert_ptr_equal(lfs_stream_layer(f->s), f->l);
 }
@@ -505,6 +510,106 @@ static void test_changed_layer_refused(void **state)
 	assert_memory_equal(buf, tar + bad + chunk, sizeof(buf));
 }
 
+static bool unpacked_empty(struct fx *f)
+{
+	g_autofree char *udir = g_build_filename(f->dir, "cache", "unpacked",
+						 NULL);
+	g_autoptr(GDir) d = g_dir_open(udir, 0, NULL);
+
+	assert_non_null(d);
+	return g_dir_read_name(d) == NULL;
+}
+
+/* The disk under a gzip blob fails reads of some of its bytes (EIO, a
+ * bad block) while the copy is made: the copy fails, says why once, and
+ * leaves nothing in the cache; it is not tried again in this mount.
+ * Reads go to the compressed layer: those that need the bad bytes fail
+ * with EIO, the others work, and once the disk answers again, all do. */
+static void test_disk_error_during_unpack(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) gz = fx_gzip(f->tar);
+	struct fx_fault fault = { 0 };
+	const struct lfs_index_checkpoint *cp;
+	guint8 buf[4096];
+
+	g_free(fx_write(f->dir, "l.tar.gz", gz));
+	f->fault = &fault;
+	open_layer(f, "l.tar.gz", true);
+	assert_true(f->l->index->ncheckpoints >= 3);
+	cp = &f->l->index->checkpoints[f->l->index->ncheckpoints / 2];
+	fault.off = cp->in;
+	fault.len = 1;
+	g_atomic_int_set(&fault.on, 1);
+	lfs_stream_prefetch(f->s);
+	assert_int_equal(wait_unpack(f), LFS_UNPACK_FAILED);
+	assert_true(fx_log_has(&f->log, "cannot unpack it into"));
+	assert_true(fx_log_has(&f->log, "Input/output error"));
+	assert_true(unpacked_empty(f));
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf), cp->out),
+			 -EIO);
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf), 0), 0);
+	assert_memory_equal(buf, g_bytes_get_data(f->tar, NULL), sizeof(buf));
+	g_atomic_int_set(&fault.on, 0);
+	check_stream(f);
+	assert_int_equal(stats(f).unpack, LFS_UNPACK_FAILED);
+	assert_int_equal(stats(f).copy_reads, 0);
+}
+
+/* A zstd layer of one frame, whose reads wait for the copy: the copy
+ * fails on the bad bytes, and the readers waiting for it are let go, to
+ * the compressed layer, which fails too (EIO, no hang); once the disk
+ * answers they read from the compressed layer. */
+static void test_zstd_one_frame_disk_error(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) zst = fx_zstd(f->tar);
+	struct fx_fault fault = { .off = g_bytes_get_size(zst) / 2, .len = 1 };
+	gsize len = g_bytes_get_size(f->tar);
+	guint8 buf[4096];
+
+	g_free(fx_write(f->dir, "l.tar.zst", zst));
+	f->fault = &fault;
+	open_layer(f, "l.tar.zst", true);
+	g_atomic_int_set(&fault.on, 1);
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf),
+					 len - sizeof(buf)),
+			 -EIO);
+	assert_int_equal(wait_unpack(f), LFS_UNPACK_FAILED);
+	assert_true(unpacked_empty(f));
+	g_atomic_int_set(&fault.on, 0);
+	assert_int_equal(lfs_stream_read(f->s, buf, sizeof(buf),
+					 len - sizeof(buf)),
+			 0);
+	assert_memory_equal(buf,
+			    (const guint8 *)g_bytes_get_data(f->tar, NULL) +
+				    len - sizeof(buf),
+			    sizeof(buf));
+}
+
+/* A finished copy that fails a read (its file cut short here; a bad block
+ * of the cache's disk fails the same pread): the read is served by the
+ * compressed layer, right, and the failure is logged once. */
+static void test_copy_read_error_falls_back(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) gz = fx_gzip(f->tar);
+	g_autofree char *copy = NULL;
+
+	g_free(fx_write(f->dir, "l.tar.gz", gz));
+	open_layer(f, "l.tar.gz", true);
+	assert_int_equal(lfs_stream_unpack(f->s), 0);
+	copy = g_strdup_printf("%s/cache/unpacked/%s.tar", f->dir,
+			       f->l->cache_key);
+	assert_int_equal(truncate(copy, 1000), 0);
+	fx_log_clear(&f->log);
+	fx_log_init(&f->log);
+	check_stream(f);
+	assert_true(fx_log_has(&f->log, "reading its unpacked copy in"));
+	assert_int_equal(f->log.msgs->len, 1);
+	assert_true(stats(f).pool.inflated > 0);
+}
+
 /* Unmounting while a copy is being made cancels it and leaves nothing. */
 static void test_close_mid_unpack(void **state)
 {
@@ -544,6 +649,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_layer_refused,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_error_during_unpack,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_zstd_one_frame_disk_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_copy_read_error_falls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_mid_unpack, setup,
 						teardown),
 	};

@@ -778,6 +778,27 @@ static void test_source_error_reported(void **state)
 	scanned_free(&s);
 }
 
+/* The source fails inside a member's data (a read error of the disk
+ * under the blob): its own reason is the error, not a corrupt tar. */
+static void test_source_error_in_data(void **state)
+{
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	g_autofree char *big = g_strnfill(5000, 'b');
+	g_autoptr(GBytes) whole = NULL;
+	const guint8 *data;
+	gsize len;
+	struct scanned s;
+
+	(void)state;
+	fx_tar_file(t, "big", big);
+	whole = fx_tar_finish(t);
+	data = g_bytes_get_data(whole, &len);
+	assert_false(scan_chunked(&s, g_bytes_new(data, 3000), 100, true));
+	assert_int_equal(s.error->code, EIO);
+	assert_string_equal(s.error->message, "L: the source broke");
+	scanned_free(&s);
+}
+
 /* Limits against hostile members: over-long symlink targets are skipped,
  * and an entry keeps at most LFS_XATTR_COUNT_MAX xattrs. */
 static void test_limits(void **state)
@@ -918,6 +939,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_tar),
 		cmocka_unit_test(test_not_a_tar),
 		cmocka_unit_test(test_source_error_reported),
+		cmocka_unit_test(test_source_error_in_data),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_sparse_empty_map),
 		cmocka_unit_test(test_ext_headers_then_end),

@@ -1724,6 +1724,77 @@ static void test_statfs(void **state)
 	assert_int_equal(st.f_flag & ST_RDONLY, 0);
 }
 
+static bool work_empty(struct env *e)
+{
+	g_autofree char *w = g_build_filename(e->work, "work", NULL);
+	GDir *d = g_dir_open(w, 0, NULL);
+	bool empty;
+
+	assert_non_null(d);
+	empty = g_dir_read_name(d) == NULL;
+	g_dir_close(d);
+	return empty;
+}
+
+/* A lower file whose layer cannot be read (EIO from the disk under it,
+ * as from a bad block) is not copied up: the writer gets EIO, the log
+ * names the layer, the file and the blob, and neither the upper nor
+ * W/work holds any of it; reads still see the lower file where the disk
+ * answers.  A chmod needs no data (metadata only) and works meanwhile.
+ * Once the disk answers again, so does the copy-up, and whole. */
+static void test_copy_up_disk_error(void **state)
+{
+	struct env *e = *state;
+	struct lfs_layer *l = e->m->layers[0];
+	const struct lfs_index_entry *big = lfs_index_get(
+		l->index, lfs_index_lookup_path(l->index, "data/big"));
+	struct fx_fault fault = { .off = big->u.data + (1u << 20), .len = 1 };
+	struct lfs_setattr a = { .what = LFS_SET_MODE, .mode = 0600 };
+	g_autofree char *up = upper_path(e, "data/big");
+	g_autofree char *mark = NULL;
+	g_autofree char *want = g_strdup_printf(
+		"\"data/big\": cannot copy it up: data at offset 1048576 "
+		"unreadable: reading %s: Input/output error",
+		e->tar);
+	g_autoptr(GBytes) data = fx_noise(BIG_SIZE, 7, 0);
+	g_autofree char *buf = g_malloc(BIG_SIZE);
+	struct lfs_file *f;
+	struct stat st;
+
+	l->stored = fx_fault_blob(l->stored, &fault);
+	g_atomic_int_set(&fault.on, 1);
+	assert_int_equal(lfs_fs_open(e->m, must(e, "data/big"), O_WRONLY, &f),
+			 -EIO);
+	assert_true(fx_log_has(&e->log, want));
+	assert_int_equal(lstat(up, &st), -1);
+	assert_true(work_empty(e));
+	assert_int_equal(lfs_fs_open(e->m, must(e, "data/big"), O_RDONLY, &f),
+			 0);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, 4096, 0), 4096);
+	assert_memory_equal(buf, g_bytes_get_data(data, NULL), 4096);
+	lfs_fs_release(e->m, f);
+	/* A metadata-only copy reads no data; its data stays below. */
+	assert_int_equal(lfs_fs_setattr(e->m, must(e, "data/big"), &a, NULL,
+					&st),
+			 0);
+	assert_int_equal(lfs_fs_open(e->m, must(e, "data/big"), O_RDWR, &f),
+			 -EIO);
+	mark = xattr_of(e, "data/big", "trusted.overlay.metacopy");
+	assert_non_null(mark);
+	assert_true(work_empty(e));
+	g_atomic_int_set(&fault.on, 0);
+	write_file(e, "data/big", O_RDWR, "Z", 0);
+	assert_null(xattr_of(e, "data/big", "trusted.overlay.metacopy"));
+	assert_int_equal(lfs_fs_open(e->m, must(e, "data/big"), O_RDONLY, &f),
+			 0);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, BIG_SIZE, 0), BIG_SIZE);
+	assert_int_equal(buf[0], 'Z');
+	assert_memory_equal(buf + 1,
+			    (const char *)g_bytes_get_data(data, NULL) + 1,
+			    BIG_SIZE - 1);
+	lfs_fs_release(e->m, f);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1733,6 +1804,7 @@ int main(void)
 		T(test_copy_up_on_write),
 		T(test_open_trunc_copies_nothing),
 		T(test_metacopy),
+		T(test_copy_up_disk_error),
 		T(test_unlink_whiteout_recreate),
 		T(test_rmdir_then_opaque_mkdir),
 		T(test_rename_dir_redirect),
