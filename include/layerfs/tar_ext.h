@@ -30,6 +30,26 @@ const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len);
  * it. */
 bool lfs_tar_ext_mtime_late(const uint8_t *hdrs, size_t len);
 
+/* One SCHILY.xattr.NAME=VALUE pax record: NAME and VALUE as the record
+ * holds them, raw bytes (NAME is not NUL-terminated, and may hold a NUL,
+ * which no xattr name can). */
+struct lfs_tar_xattr {
+	const uint8_t *name;
+	size_t name_len;
+	const uint8_t *value;
+	size_t value_len;
+};
+
+/* Calls @fn(@ctx, x) for every SCHILY.xattr.* record in the pax headers
+ * ('x', 'X') of a member's headers @hdrs[0..@len), in the order they
+ * come.  These are the only xattr records Go's archive/tar reads (its
+ * Header.Xattrs), so the only ones umoci unpacks: libarchive also reads
+ * LIBARCHIVE.xattr.* (URL-encoded name, base64 value) and
+ * RHT.security.selinux, which these leave out. */
+void lfs_tar_ext_xattrs(const uint8_t *hdrs, size_t len,
+			void (*fn)(void *ctx, const struct lfs_tar_xattr *x),
+			void *ctx);
+
 /* Whether @hdr, a member's own header block, is an old-GNU (or GNU) one
  * of a member that is not sparse (type flag other than 'S'); its size
  * field in *size then.  libarchive applies such a header's "realsize"

@@ -227,6 +227,41 @@ bool lfs_tar_ext_mtime_late(const uint8_t *hdrs, size_t len)
 	return late;
 }
 
+void lfs_tar_ext_xattrs(const uint8_t *hdrs, size_t len,
+			void (*fn)(void *ctx, const struct lfs_tar_xattr *x),
+			void *ctx)
+{
+	static const char prefix[] = "SCHILY.xattr.";
+	const size_t plen = sizeof(prefix) - 1;
+	size_t pos = 0, klen, vlen, rlen;
+	unsigned int count = 0;
+	const uint8_t *key, *val;
+	struct ext_hdr e;
+	const char *why;
+
+	while (next_ext(hdrs, len, &pos, &count, &e, &why) > 0) {
+		if (e.type != 'x' && e.type != 'X')
+			continue;
+		for (const uint8_t *p = e.body; p < e.body + e.n; p += rlen) {
+			struct lfs_tar_xattr x;
+
+			rlen = pax_record(p, (size_t)(e.body + e.n - p), &key,
+					  &klen, &val, &vlen);
+			if (rlen == 0)
+				break;
+			if (klen <= plen || memcmp(key, prefix, plen) != 0)
+				continue;
+			x.name = key + plen;
+			x.name_len = klen - plen;
+			x.value = val;
+			x.value_len = vlen;
+			fn(ctx, &x);
+		}
+		if (e.cut)
+			break;
+	}
+}
+
 static bool zero_block(const uint8_t *b)
 {
 	for (size_t i = 0; i < LFS_TAR_BLOCK; i++) {

@@ -41,6 +41,11 @@ struct scan {
 	 * millions. */
 	GArray *xattrs; /* struct lfs_scan_xattr */
 	GArray *ext;	/* struct lfs_index_extent */
+	/* The member's SCHILY.xattr records, copied from its headers: each
+	 * name (with a NUL added) and value in @xattr_bytes, where
+	 * @xattr_recs (struct xattr_rec) says. */
+	GByteArray *xattr_bytes;
+	GArray *xattr_recs;
 	/* The chunk the source handed out last, and where it starts in the
 	 * stream: the source may reuse a chunk once the next is asked for. */
 	const uint8_t *chunk;
@@ -179,13 +184,40 @@ static void note_member_header(struct scan *s)
 	s->plain_gnu = lfs_tar_plain_gnu(hdr, &s->gnu_size);
 }
 
+/* Where one SCHILY.xattr record of the member lies in s->xattr_bytes. */
+struct xattr_rec {
+	guint name, name_len, value, value_len;
+};
+
+static void keep_xattr(void *ctx, const struct lfs_tar_xattr *x)
+{
+	struct scan *s = ctx;
+	struct xattr_rec r = {
+		.name = s->xattr_bytes->len,
+		.name_len = (guint)x->name_len,
+		.value = s->xattr_bytes->len + (guint)x->name_len + 1,
+		.value_len = (guint)x->value_len,
+	};
+
+	g_byte_array_append(s->xattr_bytes, x->name, (guint)x->name_len);
+	g_byte_array_append(s->xattr_bytes, (const guint8 *)"", 1);
+	g_byte_array_append(s->xattr_bytes, x->value, (guint)x->value_len);
+	g_array_append_val(s->xattr_recs, r);
+}
+
 /* What the member's extension headers @hdrs[0..@len) say that libarchive
  * does not: whether their names are whole (NULL, else why the member
- * must be skipped), and whether its mtime reads a second late. */
+ * must be skipped), whether its mtime reads a second late, and which of
+ * its xattr records are the ones umoci reads (keep_xattr()). */
 static const char *read_ext(struct scan *s, const uint8_t *hdrs, size_t len)
 {
+	const char *why = lfs_tar_ext_problem(hdrs, len);
+
 	s->mtime_late = lfs_tar_ext_mtime_late(hdrs, len);
-	return lfs_tar_ext_problem(hdrs, len);
+	/* Member headers are far below 4 GiB (MAX_KEPT_BYTES). */
+	if (!why)
+		lfs_tar_ext_xattrs(hdrs, len, keep_xattr, s);
+	return why;
 }
 
 /* Right after archive_read_next_header(): the member's headers are
@@ -197,6 +229,8 @@ static const char *check_headers(struct scan *s)
 
 	s->capturing = false;
 	s->mtime_late = false;
+	g_byte_array_set_size(s->xattr_bytes, 0);
+	g_array_set_size(s->xattr_recs, 0);
 	/* One header block: ustar fields end at their first NUL by
 	 * definition, so there is nothing to cut short. */
 	if (end - start <= LFS_TAR_BLOCK)
@@ -285,9 +319,8 @@ static bool entry_type(struct archive_entry *e, enum lfs_etype *type)
 	}
 }
 
-/* libarchive reports an xattr once per pax record naming it, and bsdtar
- * writes each twice (SCHILY.xattr.* and LIBARCHIVE.xattr.*): keep one per
- * name, the last, as extraction would. */
+/* A name may have several records: keep one, the last, as Go's
+ * archive/tar (a map) and extraction in order would. */
 static void add_xattr(GArray *xs, const struct lfs_scan_xattr *x)
 {
 	for (guint i = 0; i < xs->len; i++) {
@@ -302,9 +335,10 @@ static void add_xattr(GArray *xs, const struct lfs_scan_xattr *x)
 	g_array_append_val(xs, *x);
 }
 
-static const char *xattr_problem(const char *name, size_t size, guint have)
+static const char *xattr_problem(const char *name, size_t name_len,
+				 size_t size, guint have)
 {
-	if (!name || !*name || strlen(name) > LFS_NAME_MAX)
+	if (!*name || strlen(name) != name_len || name_len > LFS_NAME_MAX)
 		return "invalid name";
 	if (size > LFS_XATTR_VALUE_MAX)
 		return "value over 64 KiB";
@@ -313,30 +347,61 @@ static const char *xattr_problem(const char *name, size_t size, guint have)
 	return NULL;
 }
 
-static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
-			      const char *path)
+/* xattrs umoci never restores (its list of names to ignore): SELinux
+ * labels and NFSv4 ACLs, which belong to the host, and overlayfs's own
+ * records, which say how a build's overlay was put together and are
+ * wrong in any other tree. */
+static const char *const unrestored[] = {
+	"security.selinux",	    "system.nfs4_acl",
+	"trusted.overlay.opaque",   "trusted.overlay.redirect",
+	"trusted.overlay.origin",   "trusted.overlay.impure",
+	"trusted.overlay.nlink",    "trusted.overlay.upper",
+	"trusted.overlay.metacopy",
+};
+
+static bool restored(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(unrestored); i++) {
+		if (strcmp(name, unrestored[i]) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* The member's xattrs, as umoci unpacks them: from its SCHILY.xattr
+ * records alone (read_ext()), not the LIBARCHIVE.xattr or
+ * RHT.security.selinux records libarchive reads as well (decision
+ * 0023), and never a name umoci leaves alone. */
+static GArray *collect_xattrs(struct scan *s, const char *path)
 {
 	GArray *xs = g_array_set_size(s->xattrs, 0);
-	const char *name, *why;
-	const void *value;
-	size_t size;
+	const char *why;
 
-	archive_entry_xattr_reset(e);
-	while (archive_entry_xattr_next(e, &name, &value, &size) ==
-	       ARCHIVE_OK) {
-		struct lfs_scan_xattr x = { name, value, size };
+	for (guint i = 0; i < s->xattr_recs->len; i++) {
+		const struct xattr_rec *r =
+			&g_array_index(s->xattr_recs, struct xattr_rec, i);
+		struct lfs_scan_xattr x = {
+			(const char *)s->xattr_bytes->data + r->name,
+			s->xattr_bytes->data + r->value, r->value_len
+		};
 
 		/* POSIX pax: a record with an empty value deletes the
 		 * keyword.  Go's archive/tar (docker, containerd, umoci)
-		 * reads it so; libarchive hands it over as a value. */
-		if (size == 0)
+		 * reads it so (decision 0005). */
+		if (x.len == 0)
 			continue;
-		why = xattr_problem(name, size, xs->len);
+		why = xattr_problem(x.name, r->name_len, x.len, xs->len);
 		if (why) {
-			g_autofree char *q = quote(name);
+			g_autofree char *q = quote(x.name);
 
 			scan_warn(s, "entry \"%s\": xattr \"%s\" skipped: %s",
 				  path, q, why);
+			continue;
+		}
+		if (!restored(x.name)) {
+			lfs_debug(s->lg, "%s: entry \"%s\": xattr \"%s\" "
+					 "left out, as umoci leaves it",
+				  s->layer, path, x.name);
 			continue;
 		}
 		add_xattr(xs, &x);
@@ -526,7 +591,7 @@ static int add_member(struct scan *s, struct archive_entry *e,
 	/* libarchive took a junk "realsize" for the size. */
 	if (s->plain_gnu)
 		se.size = s->gnu_size;
-	xattrs = collect_xattrs(s, e, path);
+	xattrs = collect_xattrs(s, path);
 	se.xattrs = (struct lfs_scan_xattr *)xattrs->data;
 	se.nxattrs = xattrs->len;
 	err = type_specifics(s, e, raw, path, &se, &target, ext, error);
@@ -674,6 +739,9 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 				      sizeof(struct lfs_scan_xattr)),
 		.ext = g_array_new(FALSE, FALSE,
 				   sizeof(struct lfs_index_extent)),
+		.xattr_bytes = g_byte_array_new(),
+		.xattr_recs = g_array_new(FALSE, FALSE,
+					  sizeof(struct xattr_rec)),
 		.kept = g_byte_array_new(),
 		.scratch = g_byte_array_new(),
 	};
@@ -691,6 +759,8 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 	archive_read_free(s.a);
 	g_array_unref(s.xattrs);
 	g_array_unref(s.ext);
+	g_byte_array_unref(s.xattr_bytes);
+	g_array_unref(s.xattr_recs);
 	g_byte_array_unref(s.kept);
 	g_byte_array_unref(s.scratch);
 	return ok;

@@ -285,6 +285,50 @@ static void test_end_after_ext_headers(void **state)
 	}
 }
 
+static void note_xattr(void *ctx, const struct lfs_tar_xattr *x)
+{
+	GString *got = ctx;
+
+	g_string_append_len(got, (const char *)x->name, (gssize)x->name_len);
+	g_string_append_c(got, '=');
+	g_string_append_len(got, (const char *)x->value,
+			    (gssize)x->value_len);
+	g_string_append_c(got, ';');
+}
+
+/* The SCHILY.xattr records of a member's pax headers, in order, every
+ * header of the chain: not libarchive's or Red Hat's spellings, not a
+ * global header's records, nothing past the member's own header. */
+static void test_xattr_records(void **state)
+{
+	static const struct fx_pax_rec first[] = {
+		{ "SCHILY.xattr.user.a", "1", 0 },
+		{ "LIBARCHIVE.xattr.user.b", "Mg==", 0 },
+		{ "RHT.security.selinux", "u:r:t:s0", 0 },
+		{ "SCHILY.xattr.", "no name", 0 },
+		{ "SCHILY.xattr.user.bin", "x\0y", 3 },
+	};
+	static const struct fx_pax_rec second[] = {
+		{ "path", "p", 0 },
+		{ "SCHILY.xattr.user.a", "again", 0 },
+	};
+	g_autoptr(GByteArray) t = g_byte_array_new();
+	g_autoptr(GString) got = g_string_new(NULL);
+
+	(void)state;
+	fx_raw_block(t, "global", 'g', "25 SCHILY.xattr.user.g=g\n", 25);
+	fx_raw_paxv(t, first, G_N_ELEMENTS(first));
+	fx_raw_block(t, "././@LongLink", 'L', "long", 4);
+	fx_raw_paxv(t, second, G_N_ELEMENTS(second));
+	fx_raw_block(t, "member", '0', NULL, 0);
+	/* What follows is not the member's. */
+	fx_raw_paxv(t, second + 1, 1);
+	lfs_tar_ext_xattrs(t->data, t->len, note_xattr, got);
+	assert_int_equal(got->len, 35);
+	assert_memory_equal(got->str, "user.a=1;user.bin=x\0y;user.a=again;",
+			    35);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_end_after_ext_headers),
 		cmocka_unit_test(test_plain_gnu),
 		cmocka_unit_test(test_mtime_late),
+		cmocka_unit_test(test_xattr_records),
 	};
 
 	return cmocka_run_group_tests_name("tar_ext", tests, NULL, NULL);

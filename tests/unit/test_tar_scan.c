@@ -209,25 +209,100 @@ static void test_types_and_attributes(void **state)
 	scanned_free(&s);
 }
 
-/* An xattr in libarchive's own record only (no SCHILY.xattr twin), as
- * bsdtar may write it: URL-encoded name, base64 value. */
-static void test_libarchive_xattr_record(void **state)
+/* xattrs as umoci unpacks them (decision 0023): from SCHILY.xattr
+ * records alone, the last of a name winning; not from libarchive's own
+ * records (LIBARCHIVE.xattr.*: URL-encoded name, base64 value), which
+ * bsdtar writes next to them, nor from Red Hat's RHT.security.selinux;
+ * never a name umoci leaves alone.  Binary values, and a '%' in a name,
+ * stay as the record holds them. */
+static void test_xattr_spellings(void **state)
 {
+	static const struct {
+		const char *path;
+		struct fx_pax_rec recs[2];
+		const char *name, *value; /* NULL: no xattr */
+		size_t len;
+	} cases[] = {
+		{ "schily", { { "SCHILY.xattr.user.s", "schily", 0 } },
+		  "user.s", "schily", 6 },
+		{ "libarchive", { { "LIBARCHIVE.xattr.user.l%3Dx", "bGli", 0 } },
+		  NULL, NULL, 0 },
+		{ "rht", { { "RHT.security.selinux", "u:object_r:rht_t:s0", 0 } },
+		  NULL, NULL, 0 },
+		{ "schily-then-libarchive",
+		  { { "SCHILY.xattr.user.d", "schily", 0 },
+		    { "LIBARCHIVE.xattr.user.d", "bGliYXJjaGl2ZQ==", 0 } },
+		  "user.d", "schily", 6 },
+		{ "libarchive-then-schily",
+		  { { "LIBARCHIVE.xattr.user.d", "bGliYXJjaGl2ZQ==", 0 },
+		    { "SCHILY.xattr.user.d", "schily", 0 } },
+		  "user.d", "schily", 6 },
+		{ "twice", { { "SCHILY.xattr.user.t", "one", 0 },
+			     { "SCHILY.xattr.user.t", "two", 0 } },
+		  "user.t", "two", 3 },
+		{ "selinux", { { "SCHILY.xattr.security.selinux", "u:r:t:s0", 0 } },
+		  NULL, NULL, 0 },
+		{ "overlay", { { "SCHILY.xattr.trusted.overlay.opaque", "y", 0 } },
+		  NULL, NULL, 0 },
+		{ "nfs4", { { "SCHILY.xattr.system.nfs4_acl", "\0\0\0\0", 4 } },
+		  NULL, NULL, 0 },
+		{ "trusted", { { "SCHILY.xattr.trusted.foo", "bar", 0 } },
+		  "trusted.foo", "bar", 3 },
+		{ "percent", { { "SCHILY.xattr.user.pct%3D", "raw", 0 } },
+		  "user.pct%3D", "raw", 3 },
+		{ "binary", { { "SCHILY.xattr.user.bin", "a\0b\nc", 5 } },
+		  "user.bin", "a\0b\nc", 5 },
+		{ "empty", { { "SCHILY.xattr.user.e", "", 0 } }, NULL, NULL, 0 },
+	};
 	GByteArray *t = g_byte_array_new();
-	const struct lfs_index_xattr *x;
 	struct scanned s;
 
 	(void)state;
-	fx_raw_pax(t, "LIBARCHIVE.xattr.user.a%3Db", "dmFsdWUAMQ==", 12);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		fx_raw_paxv(t, cases[i].recs, cases[i].recs[1].key ? 2 : 1);
+		fx_raw_block(t, cases[i].path, '0', "data", 4);
+	}
+	fx_raw_end(t);
+	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const struct lfs_index_entry *e = at(&s, cases[i].path);
+		const struct lfs_index_xattr *x;
+
+		assert_data(&s, cases[i].path, "data");
+		if (!cases[i].name) {
+			if (e->xattr_count != 0)
+				fail_msg("%s: xattr %s", cases[i].path,
+					 lfs_index_str(s.ix, s.ix->xattrs
+						 [e->xattr_first].name));
+			continue;
+		}
+		assert_int_equal(e->xattr_count, 1);
+		x = &s.ix->xattrs[e->xattr_first];
+		assert_string_equal(lfs_index_str(s.ix, x->name),
+				    cases[i].name);
+		assert_int_equal(x->value_len, cases[i].len);
+		assert_memory_equal(lfs_index_str(s.ix, x->value),
+				    cases[i].value, cases[i].len);
+	}
+	scanned_free(&s);
+}
+
+/* A SCHILY.xattr name holding a NUL names no xattr: skipped with a
+ * warning (libarchive would cut it at the NUL; Go refuses the record). */
+static void test_xattr_name_with_nul(void **state)
+{
+	static const char rec[] = "27 SCHILY.xattr.user.a\0b=v\n";
+	GByteArray *t = g_byte_array_new();
+	struct scanned s;
+
+	(void)state;
+	fx_raw_block(t, "PaxHeader", 'x', rec, sizeof(rec) - 1);
 	fx_raw_block(t, "f", '0', "data", 4);
 	fx_raw_end(t);
 	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
 	assert_data(&s, "f", "data");
-	assert_int_equal(at(&s, "f")->xattr_count, 1);
-	x = &s.ix->xattrs[at(&s, "f")->xattr_first];
-	assert_string_equal(lfs_index_str(s.ix, x->name), "user.a=b");
-	assert_int_equal(x->value_len, 7);
-	assert_memory_equal(lfs_index_str(s.ix, x->value), "value\0001", 7);
+	assert_int_equal(at(&s, "f")->xattr_count, 0);
+	assert_true(fx_log_has(&s.log, "skipped: invalid name"));
 	scanned_free(&s);
 }
 
@@ -906,7 +981,8 @@ int main(void)
 		cmocka_unit_test(test_gnu),
 		cmocka_unit_test(test_ustar),
 		cmocka_unit_test(test_types_and_attributes),
-		cmocka_unit_test(test_libarchive_xattr_record),
+		cmocka_unit_test(test_xattr_spellings),
+		cmocka_unit_test(test_xattr_name_with_nul),
 		cmocka_unit_test(test_whiteout_members),
 		cmocka_unit_test(test_names_cleaned_inside_root),
 		cmocka_unit_test(test_nul_in_names_skipped),
