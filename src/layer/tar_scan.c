@@ -490,6 +490,33 @@ static int read_extents(struct scan *s, const char *path, GArray *ext,
 	}
 }
 
+/* A sparse map whose data reaches past the file's size: Go's archive/tar
+ * refuses the layer ("invalid tar header"), and so umoci, containerd and
+ * docker do; GNU tar makes the file longer than its size, bsdtar cuts
+ * the data off (decision 0023).  Refused here too, naming the member,
+ * rather than kept as an index its own check rejects. */
+static int map_past_size(struct scan *s, const char *path, const GArray *ext,
+			 uint64_t size, GError **error)
+{
+	for (guint i = 0; i < ext->len; i++) {
+		const struct lfs_index_extent *x =
+			&g_array_index(ext, struct lfs_index_extent, i);
+		uint64_t end;
+
+		if (__builtin_add_overflow(x->logical, x->len, &end) ||
+		    end > size) {
+			lfs_fail(error, EIO,
+				 "%s: entry \"%s\": its sparse map reaches "
+				 "past the end of the file (byte %llu of "
+				 "%llu); refusing the layer",
+				 s->layer, path, (unsigned long long)end,
+				 (unsigned long long)size);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
 /* A regular member: contiguous data from @data, or a sparse map. */
 static int regular(struct scan *s, const char *path,
 		   struct lfs_scan_entry *se, GArray *ext, GError **error)
@@ -505,6 +532,9 @@ static int regular(struct scan *s, const char *path,
 	 * junk (libarchive follows it anyway): the data is what follows. */
 	if (s->plain_gnu)
 		return 0;
+	err = map_past_size(s, path, ext, se->size, error);
+	if (err < 0)
+		return err;
 	x = (const struct lfs_index_extent *)ext->data;
 	if (ext->len == 0 && se->size == 0)
 		return 0;

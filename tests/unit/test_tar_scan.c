@@ -466,6 +466,64 @@ static void test_negative_fractional_mtime(void **state)
 	scanned_free(&s);
 }
 
+/* A sparse map whose data reaches past the file's size (byte 4099 of a
+ * 4096-byte file) refuses the layer, naming the member and the problem,
+ * in the old GNU format and pax 0.1 and 1.0, as Go's archive/tar (so
+ * umoci) refuses it; it was kept as an index its own check rejects,
+ * built again on every mount. */
+static void test_sparse_map_past_size(void **state)
+{
+	static const struct fx_pax_rec pax01[] = {
+		{ "GNU.sparse.size", "4096", 0 },
+		{ "GNU.sparse.numblocks", "1", 0 },
+		{ "GNU.sparse.map", "4094,5", 0 },
+	};
+	static const struct fx_pax_rec pax10[] = {
+		{ "GNU.sparse.major", "1", 0 },
+		{ "GNU.sparse.minor", "0", 0 },
+		{ "GNU.sparse.name", "sp", 0 },
+		{ "GNU.sparse.realsize", "4096", 0 },
+	};
+	static const char map10[512] = "1\n4094\n5\n";
+
+	(void)state;
+	for (int kind = 0; kind < 3; kind++) {
+		GByteArray *t = g_byte_array_new();
+		struct scanned s;
+
+		fx_raw_block(t, "before", '0', "data", 4);
+		switch (kind) {
+		case 0: /* old GNU: realsize and the map in the header */
+			fx_raw_block(t, "sp", 'S', "12345", 5);
+			fx_raw_oldgnu(t, 1024, 4096, 4094, 5);
+			break;
+		case 1:
+			fx_raw_paxv(t, pax01, G_N_ELEMENTS(pax01));
+			fx_raw_block(t, "sp", '0', "12345", 5);
+			break;
+		case 2: { /* the map is the data's first block */
+			guint8 data[517];
+
+			memcpy(data, map10, 512);
+			memcpy(data + 512, "12345", 5);
+			fx_raw_paxv(t, pax10, G_N_ELEMENTS(pax10));
+			fx_raw_block(t, "GNUSparseFile.0/sp", '0', data,
+				     sizeof(data));
+			break;
+		}
+		}
+		fx_raw_block(t, "after", '0', "data", 4);
+		fx_raw_end(t);
+		assert_false(scan(&s, g_byte_array_free_to_bytes(t)));
+		if (!strstr(s.error->message,
+			    "L: entry \"sp\": its sparse map reaches past the "
+			    "end of the file (byte 4099 of 4096); refusing "
+			    "the layer"))
+			fail_msg("kind %d: %s", kind, s.error->message);
+		scanned_free(&s);
+	}
+}
+
 /* A failure libarchive gives no reason for (a pax 1.0 sparse map it
  * cannot parse) is still said in words, never "(null)". */
 static void test_failure_without_reason(void **state)
@@ -998,6 +1056,7 @@ int main(void)
 		cmocka_unit_test(test_sparse_empty_map),
 		cmocka_unit_test(test_ext_headers_then_end),
 		cmocka_unit_test(test_failure_without_reason),
+		cmocka_unit_test(test_sparse_map_past_size),
 		cmocka_unit_test(test_old_gnu_fields_of_plain_members),
 		cmocka_unit_test(test_pax_acl_keeps_mode),
 		cmocka_unit_test(test_last_member_without_padding),
