@@ -57,6 +57,24 @@ void lfs_tar_ext_xattrs(const uint8_t *hdrs, size_t len,
  * sparse members alone: for these members they are junk. */
 bool lfs_tar_plain_gnu(const uint8_t *hdr, uint64_t *size);
 
+/* What a member's headers say of the stream bytes its data takes. */
+struct lfs_tar_member {
+	size_t own;	 /* where its own header starts in the headers */
+	uint64_t stored; /* bytes of data: the pax "size" record, else the
+			  * size field of its own header */
+	bool sparse;	 /* GNU sparse: an old-GNU 'S' header, or pax
+			  * GNU.sparse.* records */
+	bool old_sparse; /* 'S': the extension blocks after its header
+			  * come before the data and are not counted */
+};
+
+/* Fill *@m from a member's headers @hdrs[0..@len) (the member's own
+ * header and whatever follows it may be there too).  false where the
+ * chain cannot be walked or its pax "size" records disagree or are not
+ * numbers: then nothing can be said of where the member ends. */
+bool lfs_tar_ext_member(const uint8_t *hdrs, size_t len,
+			struct lfs_tar_member *m);
+
 /* The permission bits of @hdr's mode field (a member's own header). */
 uint32_t lfs_tar_header_mode(const uint8_t *hdr);
 

@@ -33,6 +33,7 @@ struct scan {
 	const struct lfs_logger *lg;
 	const char *layer;
 	struct archive *a;
+	uint64_t base; /* where the stream stood when @a was opened */
 	bool src_failed;
 	bool src_eof; /* the source said it has no more */
 	bool ended;   /* the stream ended with the last member's data */
@@ -57,6 +58,10 @@ struct scan {
 	GByteArray *kept;
 	uint64_t kept_off;
 	GByteArray *scratch; /* for kept_bytes() */
+	/* Stream bytes from @base on, for a reader opened there (resync()),
+	 * handed out before the source's next chunk. */
+	GByteArray *replay;
+	bool replay_pending;
 	/* Set while libarchive reads a member's headers, which start at
 	 * @hdr_start. */
 	bool capturing;
@@ -69,6 +74,11 @@ struct scan {
 	bool plain_gnu;
 	uint64_t gnu_size;
 	bool mtime_late; /* lfs_tar_ext_mtime_late() of its headers */
+	/* A GNU sparse member: where its data ends in the stream by its
+	 * headers, and where the member ends (its padding too); 0 for
+	 * other members, and where its headers do not say. */
+	uint64_t sparse_data_end;
+	uint64_t sparse_end;
 };
 
 /* libarchive's reason for its last failure, or @fallback: some of its
@@ -83,7 +93,7 @@ static const char *archive_why(struct archive *a, const char *fallback)
 
 static uint64_t stream_offset(struct scan *s)
 {
-	return (uint64_t)archive_filter_bytes(s->a, 0);
+	return s->base + (uint64_t)archive_filter_bytes(s->a, 0);
 }
 
 /* Called before the source hands out its next chunk.  libarchive may ask
@@ -124,6 +134,23 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 	ssize_t n;
 
 	keep_unread(s);
+	if (s->replay_pending && s->replay->len > 0) {
+		s->replay_pending = false;
+		*buf = s->replay->data;
+		s->chunk_off += s->chunk_len;
+		s->chunk = s->replay->data;
+		s->chunk_len = s->replay->len;
+		return (la_ssize_t)s->replay->len;
+	}
+	s->replay_pending = false;
+	/* A reader opened again (resync()) may ask past the end the source
+	 * already gave. */
+	if (s->src_eof) {
+		s->chunk_off += s->chunk_len;
+		s->chunk_len = 0;
+		*buf = NULL;
+		return 0;
+	}
 	n = s->src->read(s->src->ctx, buf);
 	if (n < 0) {
 		s->src_failed = true;
@@ -189,6 +216,8 @@ struct xattr_rec {
 	guint name, name_len, value, value_len;
 };
 
+/* lfs_tar_ext_xattrs() callback.  The headers are kept whole, so they
+ * are far below 4 GiB (MAX_KEPT_BYTES): guint offsets hold. */
 static void keep_xattr(void *ctx, const struct lfs_tar_xattr *x)
 {
 	struct scan *s = ctx;
@@ -205,6 +234,33 @@ static void keep_xattr(void *ctx, const struct lfs_tar_xattr *x)
 	g_array_append_val(s->xattr_recs, r);
 }
 
+/* Right after archive_read_next_header(), for a GNU sparse member: where
+ * its data and the member end by its headers [hdr_start, data offset),
+ * for sparse_tail() and resync(). */
+static void note_sparse_end(struct scan *s)
+{
+	uint64_t end = stream_offset(s), data_end;
+	const uint8_t *hdrs = kept_bytes(s, s->hdr_start, end);
+	struct lfs_tar_member m;
+
+	s->sparse_data_end = 0;
+	s->sparse_end = 0;
+	if (!hdrs ||
+	    !lfs_tar_ext_member(hdrs, (size_t)(end - s->hdr_start), &m) ||
+	    !m.sparse)
+		return;
+	/* An old-GNU member's data follows its extension blocks, which
+	 * libarchive has read; a pax one's follows its own header (pax 1.0
+	 * counts the map, which libarchive has read, in the data). */
+	data_end = m.old_sparse ? end : s->hdr_start + m.own + LFS_TAR_BLOCK;
+	if (__builtin_add_overflow(data_end, m.stored, &data_end) ||
+	    data_end > UINT64_MAX - LFS_TAR_BLOCK)
+		return;
+	s->sparse_data_end = data_end;
+	s->sparse_end = (data_end + LFS_TAR_BLOCK - 1) / LFS_TAR_BLOCK *
+			LFS_TAR_BLOCK;
+}
+
 /* What the member's extension headers @hdrs[0..@len) say that libarchive
  * does not: whether their names are whole (NULL, else why the member
  * must be skipped), whether its mtime reads a second late, and which of
@@ -214,7 +270,6 @@ static const char *read_ext(struct scan *s, const uint8_t *hdrs, size_t len)
 	const char *why = lfs_tar_ext_problem(hdrs, len);
 
 	s->mtime_late = lfs_tar_ext_mtime_late(hdrs, len);
-	/* Member headers are far below 4 GiB (MAX_KEPT_BYTES). */
 	if (!why)
 		lfs_tar_ext_xattrs(hdrs, len, keep_xattr, s);
 	return why;
@@ -227,6 +282,7 @@ static const char *check_headers(struct scan *s)
 	uint64_t start = s->hdr_start, end = stream_offset(s);
 	const uint8_t *hdrs;
 
+	note_sparse_end(s);
 	s->capturing = false;
 	s->mtime_late = false;
 	g_byte_array_set_size(s->xattr_bytes, 0);
@@ -517,6 +573,35 @@ static int map_past_size(struct scan *s, const char *path, const GArray *ext,
 	return 0;
 }
 
+/* A sparse member whose data runs on after all its map names (the map
+ * names 3 bytes, the member holds 4): GNU tar skips the rest, as
+ * libarchive does since 3.8.1 (3.6 stops there, then takes the rest for
+ * the next header, resync()); Go's archive/tar refuses the layer
+ * ("unreferenced data").  The file is what the map says (decision
+ * 0023), with a warning.  @data: where the member's data starts. */
+static void sparse_tail(struct scan *s, const char *path, const GArray *ext,
+			uint64_t data)
+{
+	uint64_t mapped_end = data;
+
+	if (!s->sparse_data_end)
+		return;
+	if (ext->len) {
+		const struct lfs_index_extent *last = &g_array_index(
+			ext, struct lfs_index_extent, ext->len - 1);
+
+		mapped_end = last->physical + last->len;
+	}
+	if (s->sparse_data_end > mapped_end) {
+		uint64_t n = s->sparse_data_end - mapped_end;
+
+		scan_warn(s, "entry \"%s\": %llu byte%s of its data after "
+			     "all its sparse map names; skipped, as GNU tar "
+			     "does (Go's archive/tar refuses the layer)",
+			  path, (unsigned long long)n, n == 1 ? "" : "s");
+	}
+}
+
 /* A regular member: contiguous data from @data, or a sparse map. */
 static int regular(struct scan *s, const char *path,
 		   struct lfs_scan_entry *se, GArray *ext, GError **error)
@@ -535,6 +620,7 @@ static int regular(struct scan *s, const char *path,
 	err = map_past_size(s, path, ext, se->size, error);
 	if (err < 0)
 		return err;
+	sparse_tail(s, path, ext, se->data);
 	x = (const struct lfs_index_extent *)ext->data;
 	if (ext->len == 0 && se->size == 0)
 		return 0;
@@ -698,6 +784,81 @@ static enum lfs_tar_end ended_at_headers(struct scan *s)
 	return end;
 }
 
+static bool open_reader(struct scan *s)
+{
+	s->a = archive_read_new();
+	archive_read_support_format_tar(s->a);
+	archive_read_support_format_empty(s->a);
+	return archive_read_open(s->a, s, NULL, read_cb, NULL) == ARCHIVE_OK;
+}
+
+/* libarchive stopped short of a sparse member's end, @at (see
+ * sparse_tail()): the bytes from where it stands are the rest of the
+ * member's data, not a header.  Open a new reader at @at, handing it
+ * the bytes from there that the old one was given (kept, or in this
+ * chunk), or reading up to @at from the source where the old one did
+ * not get that far. */
+static gboolean resync(struct scan *s, uint64_t at, GError **error)
+{
+	uint64_t end = s->chunk_off + s->chunk_len;
+	/* Not s->replay: this chunk may be it, after a resync before. */
+	g_autoptr(GByteArray) replay = g_byte_array_new();
+	const uint8_t *rest;
+
+	lfs_debug(s->lg, "%s: the tar reader stopped %llu bytes short of "
+			 "the member's end; reading on from there",
+		  s->layer, (unsigned long long)(at - stream_offset(s)));
+	if (at < end) {
+		rest = kept_bytes(s, at, end);
+		if (!rest)
+			return lfs_fail(error, EIO, "%s: corrupt or truncated "
+					"tar near stream offset %llu: too "
+					"much data to skip after a sparse "
+					"member",
+					s->layer, (unsigned long long)at);
+		g_byte_array_append(replay, rest, (guint)(end - at));
+	}
+	while (at > s->chunk_off + s->chunk_len) {
+		const void *buf;
+		ssize_t n;
+
+		if (s->src_eof)
+			return lfs_fail(error, EIO, "%s: corrupt or truncated "
+					"tar: a sparse member's data ends "
+					"past the end of the stream, at "
+					"offset %llu",
+					s->layer, (unsigned long long)at);
+		n = s->src->read(s->src->ctx, &buf);
+		if (n < 0) {
+			s->src_failed = true;
+			return stream_error(s, error);
+		}
+		s->chunk_off += s->chunk_len;
+		s->chunk = buf;
+		s->chunk_len = (size_t)n;
+		s->src_eof = n == 0;
+		if (at < s->chunk_off + s->chunk_len)
+			g_byte_array_append(replay,
+					    s->chunk + (at - s->chunk_off),
+					    (guint)(s->chunk_off +
+						    s->chunk_len - at));
+	}
+	archive_read_free(s->a);
+	g_byte_array_unref(s->replay);
+	s->replay = g_steal_pointer(&replay);
+	s->replay_pending = true;
+	s->base = at;
+	s->chunk = NULL;
+	s->chunk_off = at;
+	s->chunk_len = 0;
+	g_byte_array_set_size(s->kept, 0);
+	s->kept_off = at;
+	s->capturing = false;
+	if (!open_reader(s))
+		return stream_error(s, error);
+	return TRUE;
+}
+
 static gboolean scan_all(struct scan *s, GError **error)
 {
 	struct archive_entry *e;
@@ -712,6 +873,9 @@ static gboolean scan_all(struct scan *s, GError **error)
 			r = archive_read_data_skip(s->a);
 			if (r == ARCHIVE_FATAL || r == ARCHIVE_FAILED)
 				return stream_error(s, error);
+			if (s->sparse_end > stream_offset(s) &&
+			    !resync(s, s->sparse_end, error))
+				return FALSE;
 		}
 		begin_headers(s);
 		r = archive_read_next_header(s->a, &e);
@@ -764,7 +928,6 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		.b = b,
 		.lg = lg,
 		.layer = layer,
-		.a = archive_read_new(),
 		.xattrs = g_array_new(FALSE, FALSE,
 				      sizeof(struct lfs_scan_xattr)),
 		.ext = g_array_new(FALSE, FALSE,
@@ -774,12 +937,11 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 					  sizeof(struct xattr_rec)),
 		.kept = g_byte_array_new(),
 		.scratch = g_byte_array_new(),
+		.replay = g_byte_array_new(),
 	};
 	gboolean ok;
 
-	archive_read_support_format_tar(s.a);
-	archive_read_support_format_empty(s.a);
-	if (archive_read_open(s.a, &s, NULL, read_cb, NULL) != ARCHIVE_OK)
+	if (!open_reader(&s))
 		ok = stream_error(&s, error);
 	else
 		ok = scan_all(&s, error);
@@ -793,5 +955,6 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 	g_array_unref(s.xattr_recs);
 	g_byte_array_unref(s.kept);
 	g_byte_array_unref(s.scratch);
+	g_byte_array_unref(s.replay);
 	return ok;
 }

@@ -329,6 +329,76 @@ static void test_xattr_records(void **state)
 			    35);
 }
 
+/* Where a member's data ends, by its headers: its own header found down
+ * the chain, its stored size from the pax "size" record or its size
+ * field; GNU sparse ones told apart.  Sizes that disagree or are not
+ * numbers say nothing. */
+static void test_member(void **state)
+{
+	static const struct fx_pax_rec sparse10[] = {
+		{ "GNU.sparse.major", "1", 0 },
+		{ "GNU.sparse.realsize", "99999", 0 },
+	};
+	struct lfs_tar_member m;
+
+	(void)state;
+	{ /* a plain member, and what follows it */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_block(t, "f", '0', "abc", 3);
+		fx_raw_block(t, "next", '0', "x", 1);
+		assert_true(lfs_tar_ext_member(t->data, t->len, &m));
+		assert_int_equal(m.own, 0);
+		assert_int_equal(m.stored, 3);
+		assert_false(m.sparse);
+	}
+	{ /* a long name, a pax size, a pax 1.0 member */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_block(t, "././@LongLink", 'L', "long", 4);
+		fx_raw_pax(t, "size", "1027", 4);
+		fx_raw_paxv(t, sparse10, G_N_ELEMENTS(sparse10));
+		fx_raw_block(t, "GNUSparseFile.0/f", '0', "abcd", 4);
+		assert_true(lfs_tar_ext_member(t->data, t->len, &m));
+		assert_int_equal(m.own, 3072);
+		assert_int_equal(m.stored, 1027);
+		assert_true(m.sparse);
+		assert_false(m.old_sparse);
+	}
+	{ /* old GNU sparse */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_block(t, "sp", 'S', "12345", 5);
+		fx_raw_oldgnu(t, 0, 4096, 1000, 5);
+		assert_true(lfs_tar_ext_member(t->data, t->len, &m));
+		assert_int_equal(m.stored, 5);
+		assert_true(m.sparse);
+		assert_true(m.old_sparse);
+		/* 'S' with a ustar magic is no GNU header. */
+		memcpy(t->data + 257, "ustar\00000", 8);
+		assert_true(lfs_tar_ext_member(t->data, t->len, &m));
+		assert_false(m.sparse);
+	}
+	{ /* two sizes that disagree, a size that is no number */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+		g_autoptr(GByteArray) u = g_byte_array_new();
+
+		fx_raw_pax(t, "size", "10", 2);
+		fx_raw_pax(t, "size", "11", 2);
+		fx_raw_block(t, "f", '0', NULL, 0);
+		assert_false(lfs_tar_ext_member(t->data, t->len, &m));
+		fx_raw_pax(u, "size", "1e3", 3);
+		fx_raw_block(u, "f", '0', NULL, 0);
+		assert_false(lfs_tar_ext_member(u->data, u->len, &m));
+	}
+	{ /* headers cut short */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_pax(t, "size", "10", 2);
+		assert_false(lfs_tar_ext_member(t->data, t->len, &m));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_plain_gnu),
 		cmocka_unit_test(test_mtime_late),
 		cmocka_unit_test(test_xattr_records),
+		cmocka_unit_test(test_member),
 	};
 
 	return cmocka_run_group_tests_name("tar_ext", tests, NULL, NULL);

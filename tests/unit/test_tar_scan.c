@@ -524,6 +524,129 @@ static void test_sparse_map_past_size(void **state)
 	}
 }
 
+/* Append a sparse member @name of @kind (0: old GNU, 1: pax 0.1, 2: pax
+ * 1.0): 4096 bytes, "12345" at offset 1000, then @extra bytes of data its
+ * map does not name (@zeros: zeros, else 'x'). */
+static void add_sparse_with_tail(GByteArray *t, const char *name, int kind,
+				 size_t extra, bool zeros)
+{
+	static const struct fx_pax_rec pax01[] = {
+		{ "GNU.sparse.size", "4096", 0 },
+		{ "GNU.sparse.numblocks", "1", 0 },
+		{ "GNU.sparse.map", "1000,5", 0 },
+	};
+	static const struct fx_pax_rec pax10[] = {
+		{ "GNU.sparse.major", "1", 0 },
+		{ "GNU.sparse.minor", "0", 0 },
+		{ "GNU.sparse.realsize", "4096", 0 },
+	};
+	g_autofree char *stand_in = g_strdup_printf("GNUSparseFile.0/%s",
+						    name);
+	struct fx_pax_rec real_name = { "GNU.sparse.name", name, 0 };
+	GByteArray *data = g_byte_array_new();
+	size_t at;
+
+	if (kind == 2) { /* the map is the data's first block */
+		guint8 map[512] = "1\n1000\n5\n";
+
+		g_byte_array_append(data, map, sizeof(map));
+	}
+	g_byte_array_append(data, (const guint8 *)"12345", 5);
+	at = data->len;
+	g_byte_array_set_size(data, at + (guint)extra);
+	memset(data->data + at, zeros ? 0 : 'x', extra);
+
+	if (kind == 1)
+		fx_raw_paxv(t, pax01, G_N_ELEMENTS(pax01));
+	if (kind == 2) {
+		struct fx_pax_rec recs[G_N_ELEMENTS(pax10) + 1];
+
+		memcpy(recs, pax10, sizeof(pax10));
+		recs[G_N_ELEMENTS(pax10)] = real_name;
+		fx_raw_paxv(t, recs, G_N_ELEMENTS(recs));
+	}
+	at = t->len;
+	fx_raw_block(t, kind == 2 ? stand_in : name, kind == 0 ? 'S' : '0',
+		     data->data, data->len);
+	if (kind == 0)
+		fx_raw_oldgnu(t, at, 4096, 1000, 5);
+	g_byte_array_unref(data);
+}
+
+/* "sp1" and "sp2", sparse members of @kind with @extra bytes after their
+ * maps (add_sparse_with_tail()), between members "before" and "after". */
+static GBytes *sparse_with_tail(int kind, size_t extra, bool zeros)
+{
+	GByteArray *t = g_byte_array_new();
+
+	fx_raw_block(t, "before", '0', "data", 4);
+	add_sparse_with_tail(t, "sp1", kind, extra, zeros);
+	add_sparse_with_tail(t, "sp2", kind, extra, zeros);
+	fx_raw_block(t, "after", '0', "after\n", 6);
+	fx_raw_end(t);
+	return g_byte_array_free_to_bytes(t);
+}
+
+/* A sparse member holding data after all its map names (a valid member
+ * to GNU tar, which skips it, and to libarchive since 3.8.1): the file
+ * is what its map says, with a warning, and the members after it read
+ * right, in every GNU sparse format, whatever the tail (a byte, a block
+ * of zeros that libarchive 3.6 would take for the end of the archive,
+ * more than a chunk) and wherever chunks end.  libarchive 3.6 stopped
+ * where the map did and failed the layer, or ended it early. */
+static void test_sparse_data_after_map(void **state)
+{
+	static const struct {
+		size_t extra;
+		bool zeros;
+	} tails[] = { { 1, false }, { 511, false }, { 512, true },
+		      { 1024, true }, { 5000, false } };
+	/* 65536: all in one chunk, which after the first resync is a copy
+	 * of its rest, which the second resync copies from. */
+	static const gsize chunks[] = { 1, 97, 512, 4096, 65536 };
+
+	(void)state;
+	for (int kind = 0; kind < 3; kind++) {
+		for (size_t i = 0; i < G_N_ELEMENTS(tails); i++) {
+			for (size_t c = 0; c < G_N_ELEMENTS(chunks); c++) {
+				GBytes *tar = sparse_with_tail(
+					kind, tails[i].extra, tails[i].zeros);
+				const char *bytes = g_bytes_get_data(tar, NULL);
+				g_autofree char *warning = g_strdup_printf(
+					"entry \"sp2\": %zu byte%s of its data "
+					"after all its sparse map names",
+					tails[i].extra,
+					tails[i].extra == 1 ? "" : "s");
+				struct scanned s;
+
+				print_message("# kind %d, %zu bytes after, "
+					      "chunks of %zu\n",
+					      kind, tails[i].extra, chunks[c]);
+				if (!scan_chunked(&s, tar, chunks[c], false))
+					fail_msg("%s", s.error->message);
+				assert_data(&s, "before", "data");
+				assert_data(&s, "after", "after\n");
+				for (int k = 0; k < 2; k++) {
+					const struct lfs_index_entry *e =
+						at(&s, k ? "sp2" : "sp1");
+					const struct lfs_index_extent *x =
+						&s.ix->extents[e->u.ext.first];
+
+					assert_int_equal(e->size, 4096);
+					assert_true(e->flags & LFS_E_SPARSE);
+					assert_int_equal(e->u.ext.count, 1);
+					assert_int_equal(x->logical, 1000);
+					assert_int_equal(x->len, 5);
+					assert_memory_equal(bytes + x->physical,
+							    "12345", 5);
+				}
+				assert_true(fx_log_has(&s.log, warning));
+				scanned_free(&s);
+			}
+		}
+	}
+}
+
 /* A failure libarchive gives no reason for (a pax 1.0 sparse map it
  * cannot parse) is still said in words, never "(null)". */
 static void test_failure_without_reason(void **state)
@@ -1057,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_ext_headers_then_end),
 		cmocka_unit_test(test_failure_without_reason),
 		cmocka_unit_test(test_sparse_map_past_size),
+		cmocka_unit_test(test_sparse_data_after_map),
 		cmocka_unit_test(test_old_gnu_fields_of_plain_members),
 		cmocka_unit_test(test_pax_acl_keeps_mode),
 		cmocka_unit_test(test_last_member_without_padding),
