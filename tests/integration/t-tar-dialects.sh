@@ -51,6 +51,28 @@ labels() {
 	fi
 }
 
+# ext_blocks TAR NAME: how many old-GNU sparse extension blocks member
+# NAME of TAR has (none if it is not sparse, nothing if it is not there).
+ext_blocks() {
+	python3 -c '
+import sys
+t = open(sys.argv[1], "rb").read()
+at = 0
+while t[at:at + 1] not in (b"", b"\0"):
+	h = t[at:at + 512]
+	size = int(h[124:136].strip(b"\0 ") or b"0", 8)
+	more = h[482] if h[156:157] == b"S" else 0
+	blocks = 0
+	at += 512
+	while more:
+		more = t[at + 504]
+		blocks += 1
+		at += 512
+	if h[:100].rstrip(b"\0") == sys.argv[2].encode():
+		print(blocks)
+	at += (size + 511) // 512 * 512' "$1" "$2"
+}
+
 # The paths whose lines differ between listings $1 and $2, comma-separated
 # in byte order; empty if none.
 differing() {
@@ -197,6 +219,8 @@ check_refused junk "$T/junk.tar" "corrupt or truncated tar" '!' '!' '!'
 # GNU sparse members, in each format, as mkdialects writes them (maps
 # GNU tar would not make: runs at odd offsets, a hole at the end with no
 # map entry of length 0), and as GNU tar writes real sparse files.
+[ "$(ext_blocks "$T/sparse-old.tar" many)" = 2 ] ||
+	fail "mkdialects: many: want two extension blocks"
 for fmt in 00 01 10; do
 	check sparse-$fmt "$T/sparse-$fmt.tar" = end-hole-bare =
 done
@@ -233,6 +257,14 @@ for v in old 0.0 0.1 1.0; do
 	tar -C "$sp" --sparse --hole-detection=raw --numeric-owner \
 		"${opts[@]}" -cf "$T/gnu-sparse-$v.tar" . ||
 		fail "tar --sparse $v"
+	# GNU tar wrote "many" as sparse (it does only for files with holes
+	# on disk), with its 30 runs.
+	case $v in
+	old)	[ "$(ext_blocks "$T/gnu-sparse-$v.tar" ./many)" = 2 ] ;;
+	0.0|0.1) grep -qa 'GNU.sparse.numblocks=30' "$T/gnu-sparse-$v.tar" ;;
+	1.0)	# the map starts a block: its count of runs, a line
+		tr '\0' '\n' <"$T/gnu-sparse-$v.tar" | grep -x 30 >/dev/null ;;
+	esac || fail "GNU tar's $v layer has no sparse member of 30 runs"
 	# umoci refuses old-GNU sparse members: Go hands them over as 'S'.
 	umoci='='
 	[ $v = old ] && umoci='!'
