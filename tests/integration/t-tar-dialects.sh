@@ -228,7 +228,7 @@ check sparse-old       "$T/sparse-old.tar"       '!' end-hole-bare =
 check sparse-oddlen    "$T/sparse-oddlen.tar"    =   oddlen        =
 check sparse-unordered "$T/sparse-unordered.tar" '!' =             =
 check sparse-tail      "$T/sparse-tail.tar"      '!' =             \
-	after-01,after-10,after-old,tail-01,tail-10 \
+	after-01,after-10,after-old,after-size,tail-01,tail-10,tail-size \
 	"1 byte of its data after all its sparse map names"
 check_refused sparse-past "$T/sparse-past.tar" \
 	'entry "past": its sparse map reaches past the end of the file (byte 3100 of 3000); refusing the layer' \
