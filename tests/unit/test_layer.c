@@ -579,8 +579,7 @@ static void test_persisted_index(void **state)
 
 /* An index that cannot be saved (here its directory in the cache is gone)
  * is served from memory, and the layer says why it is not saved, for
- * `layerfs index` to tell (it said "see above", with nothing above when
- * the saved file did not read back). */
+ * `layerfs index` to tell (it said only "see above"). */
 static void test_unsaved_index_says_why(void **state)
 {
 	struct fx *f = *state;
