@@ -26,7 +26,10 @@
  *       negative pax mtimes with a fraction), so indexes made before are
  *       made again;
  *   4 - the blob identity records the ctime; checksums of the
- *       uncompressed stream of compressed layers (section 9). */
+ *       uncompressed stream of compressed layers (section 9); and what
+ *       some streams index to changed again (decision 0023: xattrs from
+ *       SCHILY.xattr records only, as umoci; GNU sparse members with data
+ *       after their map). */
 #define LFS_INDEX_FILE_VERSION 4
 
 /* The file holding the stored bytes, as it was when indexed: a later mount

@@ -48,6 +48,9 @@ struct lfs_layer {
 	/* TAR: the stored bytes' file as the index describes it (when
 	 * opened, checked against a persisted index's record). */
 	struct lfs_blob_id id;
+	/* TAR with a cache, its index built: why it could not be saved (or
+	 * read back); NULL when it was. */
+	char *unsaved;
 };
 
 /* Where an indexing pass is. */

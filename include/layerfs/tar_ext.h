@@ -30,12 +30,50 @@ const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len);
  * it. */
 bool lfs_tar_ext_mtime_late(const uint8_t *hdrs, size_t len);
 
+/* One SCHILY.xattr.NAME=VALUE pax record: NAME and VALUE as the record
+ * holds them, raw bytes (NAME is not NUL-terminated, and may hold a NUL,
+ * which no xattr name can). */
+struct lfs_tar_xattr {
+	const uint8_t *name;
+	size_t name_len;
+	const uint8_t *value;
+	size_t value_len;
+};
+
+/* Calls @fn(@ctx, x) for every SCHILY.xattr.* record in the pax headers
+ * ('x', 'X') of a member's headers @hdrs[0..@len), in the order they
+ * come.  These are the only xattr records Go's archive/tar reads (its
+ * Header.Xattrs), so the only ones umoci unpacks: libarchive also reads
+ * LIBARCHIVE.xattr.* (URL-encoded name, base64 value) and
+ * RHT.security.selinux, which these leave out. */
+void lfs_tar_ext_xattrs(const uint8_t *hdrs, size_t len,
+			void (*fn)(void *ctx, const struct lfs_tar_xattr *x),
+			void *ctx);
+
 /* Whether @hdr, a member's own header block, is an old-GNU (or GNU) one
  * of a member that is not sparse (type flag other than 'S'); its size
  * field in *size then.  libarchive applies such a header's "realsize"
  * and sparse map fields whatever the type, where GNU tar reads them for
  * sparse members alone: for these members they are junk. */
 bool lfs_tar_plain_gnu(const uint8_t *hdr, uint64_t *size);
+
+/* What a member's headers say of the stream bytes its data takes. */
+struct lfs_tar_member {
+	size_t own;	 /* where its own header starts in the headers */
+	uint64_t stored; /* bytes of data: the pax "size" record, else the
+			  * size field of its own header */
+	bool sparse;	 /* GNU sparse: an old-GNU 'S' header, or pax
+			  * GNU.sparse.* records */
+	bool old_sparse; /* 'S': the extension blocks after its header
+			  * come before the data and are not counted */
+};
+
+/* Fill *@m from a member's headers @hdrs[0..@len) (the member's own
+ * header and whatever follows it may be there too).  false where the
+ * chain cannot be walked or its pax "size" records disagree or are not
+ * numbers: then nothing can be said of where the member ends. */
+bool lfs_tar_ext_member(const uint8_t *hdrs, size_t len,
+			struct lfs_tar_member *m);
 
 /* The permission bits of @hdr's mode field (a member's own header). */
 uint32_t lfs_tar_header_mode(const uint8_t *hdr);

@@ -20,9 +20,10 @@ static gboolean check_saved(struct lfs_mount *m, GError **error)
 
 		if (l->stored && !l->index->map)
 			return lfs_fail(error, EIO,
-					"%s: its index could not be saved "
-					"(see above)",
-					l->spec->name);
+					"%s: its index could not be saved: %s",
+					l->spec->name,
+					l->unsaved ? l->unsaved
+						   : "no reason recorded");
 	}
 	return TRUE;
 }

@@ -371,38 +371,41 @@ static bool same_bytes_again(struct lfs_layer *l,
 	return true;
 }
 
-/* The persisted index of @l, if there is one that fits (NULL, logged,
- * if there is one that does not). */
+/* The persisted index of @l, if there is one that fits.  NULL if there
+ * is none (*why NULL), or if the one there does not fit: *why says why,
+ * for the caller to say, and *damaged whether the file is damaged, cut
+ * short or not ours, rather than made by another version or for other
+ * bytes. */
 static struct lfs_index *map_cached(struct lfs_layer *l,
 				    const struct lfs_layer_options *opts,
 				    const struct lfs_blob_id *id,
-				    struct lfs_index_meta *m)
+				    struct lfs_index_meta *m, const char **why,
+				    bool *damaged)
 {
 	g_autofree char *name = g_strdup_printf("%s.idx", l->cache_key);
 	struct lfs_index *ix = NULL;
-	const char *why = NULL;
 	bool moved = false;
 	int err = lfs_index_file_load(lfs_cache_index_dir(opts->cache), name,
-				      &ix, m, &why);
+				      &ix, m, why);
 
-	if (err == -ENOENT)
-		return NULL;
-	if (err < 0 && err != -ESTALE) {
-		/* Damaged, cut short, or not ours: worth a warning. */
-		lfs_warn(opts->lg, "%s: cached index %s/index/%s not used (%s); "
-				   "indexing again",
-			 l->spec->name, lfs_cache_path(opts->cache), name,
-			 why ? why : g_strerror(-err));
+	*damaged = false;
+	if (err == -ENOENT) {
+		*why = NULL;
 		return NULL;
 	}
-	if (err == 0 && (meta_fits(l, m, id, &why, &moved) ||
+	if (err < 0 && err != -ESTALE) {
+		*damaged = true;
+		if (!*why)
+			*why = g_strerror(-err);
+		return NULL;
+	}
+	if (err == 0 && (meta_fits(l, m, id, why, &moved) ||
 			 (moved && same_bytes_again(l, opts, name, ix, m, id))))
 		return ix;
-	/* Made by another version, or for other bytes: routine. */
-	lfs_info(opts->lg, "%s: cached index %s/index/%s not used (%s); "
-			   "indexing again",
-		 l->spec->name, lfs_cache_path(opts->cache), name,
-		 moved ? "the stored bytes differ from those indexed" : why);
+	if (moved)
+		*why = "the stored bytes differ from those indexed";
+	else if (!*why)
+		*why = g_strerror(-err);
 	if (err == 0)
 		lfs_index_free(ix);
 	return NULL;
@@ -413,8 +416,22 @@ static bool load_cached(struct lfs_layer *l,
 			const struct lfs_blob_id *id)
 {
 	struct lfs_index_meta m;
-	struct lfs_index *ix = map_cached(l, opts, id, &m);
+	const char *why;
+	bool damaged;
+	struct lfs_index *ix = map_cached(l, opts, id, &m, &why, &damaged);
 
+	/* Damaged, cut short, or not ours: worth a warning.  Made by
+	 * another version, or for other bytes: routine. */
+	if (!ix && why && damaged)
+		lfs_warn(opts->lg, "%s: cached index %s/index/%s.idx not used "
+				   "(%s); indexing again",
+			 l->spec->name, lfs_cache_path(opts->cache),
+			 l->cache_key, why);
+	else if (!ix && why)
+		lfs_info(opts->lg, "%s: cached index %s/index/%s.idx not used "
+				   "(%s); indexing again",
+			 l->spec->name, lfs_cache_path(opts->cache),
+			 l->cache_key, why);
 	if (!ix)
 		return false;
 	l->index = ix;
@@ -444,11 +461,15 @@ static bool save_index(struct lfs_layer *l,
 	int err = lfs_index_file_write(lfs_cache_index_dir(opts->cache), name,
 				       l->index, &m);
 
-	if (err < 0)
+	if (err < 0) {
+		l->unsaved = g_strdup_printf("cannot write it in %s: %s",
+					     lfs_cache_path(opts->cache),
+					     g_strerror(-err));
 		lfs_warn(opts->lg, "%s: cannot save its index in %s: %s; it "
 				   "will be built again next time",
 			 l->spec->name, lfs_cache_path(opts->cache),
 			 g_strerror(-err));
+	}
 	return err == 0;
 }
 
@@ -460,10 +481,21 @@ static void use_saved(struct lfs_layer *l,
 		      const struct lfs_blob_id *id)
 {
 	struct lfs_index_meta m;
-	struct lfs_index *ix = map_cached(l, opts, id, &m);
+	const char *why;
+	bool damaged;
+	struct lfs_index *ix = map_cached(l, opts, id, &m, &why, &damaged);
 
-	if (!ix)
+	/* Written a moment ago, so this is a fault of ours or of the file
+	 * system, and every mount would build the index again: say so. */
+	if (!ix) {
+		l->unsaved = g_strdup_printf(
+			"the file written in %s does not read back (%s)",
+			lfs_cache_path(opts->cache), why ? why : "it is gone");
+		lfs_warn(opts->lg, "%s: its index %s; it will be built again "
+				   "next time",
+			 l->spec->name, l->unsaved);
 		return;
+	}
 	lfs_index_free(l->index);
 	l->index = ix;
 }
@@ -568,6 +600,7 @@ void lfs_layer_free(struct lfs_layer *l)
 	if (l->dirfd >= 0)
 		close(l->dirfd);
 	g_free(l->cache_key);
+	g_free(l->unsaved);
 	g_free(l);
 }
 

@@ -227,6 +227,41 @@ bool lfs_tar_ext_mtime_late(const uint8_t *hdrs, size_t len)
 	return late;
 }
 
+void lfs_tar_ext_xattrs(const uint8_t *hdrs, size_t len,
+			void (*fn)(void *ctx, const struct lfs_tar_xattr *x),
+			void *ctx)
+{
+	static const char prefix[] = "SCHILY.xattr.";
+	const size_t plen = sizeof(prefix) - 1;
+	size_t pos = 0, klen, vlen, rlen;
+	unsigned int count = 0;
+	const uint8_t *key, *val;
+	struct ext_hdr e;
+	const char *why;
+
+	while (next_ext(hdrs, len, &pos, &count, &e, &why) > 0) {
+		if (e.type != 'x' && e.type != 'X')
+			continue;
+		for (const uint8_t *p = e.body; p < e.body + e.n; p += rlen) {
+			struct lfs_tar_xattr x;
+
+			rlen = pax_record(p, (size_t)(e.body + e.n - p), &key,
+					  &klen, &val, &vlen);
+			if (rlen == 0)
+				break;
+			if (klen <= plen || memcmp(key, prefix, plen) != 0)
+				continue;
+			x.name = key + plen;
+			x.name_len = klen - plen;
+			x.value = val;
+			x.value_len = vlen;
+			fn(ctx, &x);
+		}
+		if (e.cut)
+			break;
+	}
+}
+
 static bool zero_block(const uint8_t *b)
 {
 	for (size_t i = 0; i < LFS_TAR_BLOCK; i++) {
@@ -274,12 +309,78 @@ enum lfs_tar_end lfs_tar_ext_end(const uint8_t *hdrs, size_t len)
 	return LFS_TAR_DAMAGED;
 }
 
-bool lfs_tar_plain_gnu(const uint8_t *hdr, uint64_t *size)
+/* A pax "size" value: decimal digits only, and not absurd. */
+static bool pax_size(const uint8_t *v, size_t n, uint64_t *size)
+{
+	uint64_t x = 0;
+
+	if (n == 0 || n > 18)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	*size = x;
+	return true;
+}
+
+static bool is_gnu_magic(const uint8_t *hdr)
 {
 	static const char gnu_magic[8] = "ustar  "; /* with its NUL */
 
-	if (memcmp(hdr + MAGIC_FIELD, gnu_magic, sizeof(gnu_magic)) != 0 ||
-	    hdr[TYPEFLAG] == 'S')
+	return memcmp(hdr + MAGIC_FIELD, gnu_magic, sizeof(gnu_magic)) == 0;
+}
+
+bool lfs_tar_ext_member(const uint8_t *hdrs, size_t len,
+			struct lfs_tar_member *m)
+{
+	size_t pos = 0, klen, vlen, rlen;
+	unsigned int count = 0;
+	const uint8_t *key, *val;
+	bool have_size = false;
+	uint64_t size = 0, v;
+	struct ext_hdr e;
+	const char *why;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	while ((r = next_ext(hdrs, len, &pos, &count, &e, &why)) > 0) {
+		if (e.cut)
+			return false;
+		if (e.type != 'x' && e.type != 'X')
+			continue;
+		for (const uint8_t *p = e.body; p < e.body + e.n; p += rlen) {
+			rlen = pax_record(p, (size_t)(e.body + e.n - p), &key,
+					  &klen, &val, &vlen);
+			if (rlen == 0)
+				break;
+			if (klen > 11 && memcmp(key, "GNU.sparse.", 11) == 0)
+				m->sparse = true;
+			if (!keyword_is(key, klen, "size"))
+				continue;
+			/* libarchive has applied such records in either
+			 * order over the years: only one value is sure. */
+			if (!pax_size(val, vlen, &v) || (have_size && v != size))
+				return false;
+			have_size = true;
+			size = v;
+		}
+	}
+	if (r < 0)
+		return false;
+	m->own = pos;
+	m->stored = have_size ? size : field_size(hdrs + pos + SIZE_FIELD);
+	if (hdrs[pos + TYPEFLAG] == 'S' && is_gnu_magic(hdrs + pos)) {
+		m->sparse = true;
+		m->old_sparse = true;
+	}
+	return true;
+}
+
+bool lfs_tar_plain_gnu(const uint8_t *hdr, uint64_t *size)
+{
+	if (!is_gnu_magic(hdr) || hdr[TYPEFLAG] == 'S')
 		return false;
 	*size = field_size(hdr + SIZE_FIELD);
 	return true;

@@ -33,6 +33,7 @@ struct scan {
 	const struct lfs_logger *lg;
 	const char *layer;
 	struct archive *a;
+	uint64_t base; /* where the stream stood when @a was opened */
 	bool src_failed;
 	bool src_eof; /* the source said it has no more */
 	bool ended;   /* the stream ended with the last member's data */
@@ -41,6 +42,11 @@ struct scan {
 	 * millions. */
 	GArray *xattrs; /* struct lfs_scan_xattr */
 	GArray *ext;	/* struct lfs_index_extent */
+	/* The member's SCHILY.xattr records, copied from its headers: each
+	 * name (with a NUL added) and value in @xattr_bytes, where
+	 * @xattr_recs (struct xattr_rec) says. */
+	GByteArray *xattr_bytes;
+	GArray *xattr_recs;
 	/* The chunk the source handed out last, and where it starts in the
 	 * stream: the source may reuse a chunk once the next is asked for. */
 	const uint8_t *chunk;
@@ -52,6 +58,10 @@ struct scan {
 	GByteArray *kept;
 	uint64_t kept_off;
 	GByteArray *scratch; /* for kept_bytes() */
+	/* Stream bytes from @base on, for a reader opened there (resync()),
+	 * handed out before the source's next chunk. */
+	GByteArray *replay;
+	bool replay_pending;
 	/* Set while libarchive reads a member's headers, which start at
 	 * @hdr_start. */
 	bool capturing;
@@ -64,6 +74,11 @@ struct scan {
 	bool plain_gnu;
 	uint64_t gnu_size;
 	bool mtime_late; /* lfs_tar_ext_mtime_late() of its headers */
+	/* A GNU sparse member: where its data ends in the stream by its
+	 * headers, and where the member ends (its padding too); 0 for
+	 * other members, and where its headers do not say. */
+	uint64_t sparse_data_end;
+	uint64_t sparse_end;
 };
 
 /* libarchive's reason for its last failure, or @fallback: some of its
@@ -78,7 +93,7 @@ static const char *archive_why(struct archive *a, const char *fallback)
 
 static uint64_t stream_offset(struct scan *s)
 {
-	return (uint64_t)archive_filter_bytes(s->a, 0);
+	return s->base + (uint64_t)archive_filter_bytes(s->a, 0);
 }
 
 /* Called before the source hands out its next chunk.  libarchive may ask
@@ -119,6 +134,23 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 	ssize_t n;
 
 	keep_unread(s);
+	if (s->replay_pending && s->replay->len > 0) {
+		s->replay_pending = false;
+		*buf = s->replay->data;
+		s->chunk_off += s->chunk_len;
+		s->chunk = s->replay->data;
+		s->chunk_len = s->replay->len;
+		return (la_ssize_t)s->replay->len;
+	}
+	s->replay_pending = false;
+	/* A reader opened again (resync()) may ask past the end the source
+	 * already gave. */
+	if (s->src_eof) {
+		s->chunk_off += s->chunk_len;
+		s->chunk_len = 0;
+		*buf = NULL;
+		return 0;
+	}
 	n = s->src->read(s->src->ctx, buf);
 	if (n < 0) {
 		s->src_failed = true;
@@ -179,13 +211,68 @@ static void note_member_header(struct scan *s)
 	s->plain_gnu = lfs_tar_plain_gnu(hdr, &s->gnu_size);
 }
 
+/* Where one SCHILY.xattr record of the member lies in s->xattr_bytes. */
+struct xattr_rec {
+	guint name, name_len, value, value_len;
+};
+
+/* lfs_tar_ext_xattrs() callback.  The headers are kept whole, so they
+ * are far below 4 GiB (MAX_KEPT_BYTES): guint offsets hold. */
+static void keep_xattr(void *ctx, const struct lfs_tar_xattr *x)
+{
+	struct scan *s = ctx;
+	struct xattr_rec r = {
+		.name = s->xattr_bytes->len,
+		.name_len = (guint)x->name_len,
+		.value = s->xattr_bytes->len + (guint)x->name_len + 1,
+		.value_len = (guint)x->value_len,
+	};
+
+	g_byte_array_append(s->xattr_bytes, x->name, (guint)x->name_len);
+	g_byte_array_append(s->xattr_bytes, (const guint8 *)"", 1);
+	g_byte_array_append(s->xattr_bytes, x->value, (guint)x->value_len);
+	g_array_append_val(s->xattr_recs, r);
+}
+
+/* Right after archive_read_next_header(), for a GNU sparse member: where
+ * its data and the member end by its headers [hdr_start, data offset),
+ * for sparse_tail() and resync(). */
+static void note_sparse_end(struct scan *s)
+{
+	uint64_t end = stream_offset(s), data_end;
+	const uint8_t *hdrs = kept_bytes(s, s->hdr_start, end);
+	struct lfs_tar_member m;
+
+	s->sparse_data_end = 0;
+	s->sparse_end = 0;
+	if (!hdrs ||
+	    !lfs_tar_ext_member(hdrs, (size_t)(end - s->hdr_start), &m) ||
+	    !m.sparse)
+		return;
+	/* An old-GNU member's data follows its extension blocks, which
+	 * libarchive has read; a pax one's follows its own header (pax 1.0
+	 * counts the map, which libarchive has read, in the data). */
+	data_end = m.old_sparse ? end : s->hdr_start + m.own + LFS_TAR_BLOCK;
+	if (__builtin_add_overflow(data_end, m.stored, &data_end) ||
+	    data_end > UINT64_MAX - LFS_TAR_BLOCK)
+		return;
+	s->sparse_data_end = data_end;
+	s->sparse_end = (data_end + LFS_TAR_BLOCK - 1) / LFS_TAR_BLOCK *
+			LFS_TAR_BLOCK;
+}
+
 /* What the member's extension headers @hdrs[0..@len) say that libarchive
  * does not: whether their names are whole (NULL, else why the member
- * must be skipped), and whether its mtime reads a second late. */
+ * must be skipped), whether its mtime reads a second late, and which of
+ * its xattr records are the ones umoci reads (keep_xattr()). */
 static const char *read_ext(struct scan *s, const uint8_t *hdrs, size_t len)
 {
+	const char *why = lfs_tar_ext_problem(hdrs, len);
+
 	s->mtime_late = lfs_tar_ext_mtime_late(hdrs, len);
-	return lfs_tar_ext_problem(hdrs, len);
+	if (!why)
+		lfs_tar_ext_xattrs(hdrs, len, keep_xattr, s);
+	return why;
 }
 
 /* Right after archive_read_next_header(): the member's headers are
@@ -195,8 +282,11 @@ static const char *check_headers(struct scan *s)
 	uint64_t start = s->hdr_start, end = stream_offset(s);
 	const uint8_t *hdrs;
 
+	note_sparse_end(s);
 	s->capturing = false;
 	s->mtime_late = false;
+	g_byte_array_set_size(s->xattr_bytes, 0);
+	g_array_set_size(s->xattr_recs, 0);
 	/* One header block: ustar fields end at their first NUL by
 	 * definition, so there is nothing to cut short. */
 	if (end - start <= LFS_TAR_BLOCK)
@@ -285,9 +375,8 @@ static bool entry_type(struct archive_entry *e, enum lfs_etype *type)
 	}
 }
 
-/* libarchive reports an xattr once per pax record naming it, and bsdtar
- * writes each twice (SCHILY.xattr.* and LIBARCHIVE.xattr.*): keep one per
- * name, the last, as extraction would. */
+/* A name may have several records: keep one, the last, as Go's
+ * archive/tar (a map) and extraction in order would. */
 static void add_xattr(GArray *xs, const struct lfs_scan_xattr *x)
 {
 	for (guint i = 0; i < xs->len; i++) {
@@ -302,9 +391,10 @@ static void add_xattr(GArray *xs, const struct lfs_scan_xattr *x)
 	g_array_append_val(xs, *x);
 }
 
-static const char *xattr_problem(const char *name, size_t size, guint have)
+static const char *xattr_problem(const char *name, size_t name_len,
+				 size_t size, guint have)
 {
-	if (!name || !*name || strlen(name) > LFS_NAME_MAX)
+	if (!*name || strlen(name) != name_len || name_len > LFS_NAME_MAX)
 		return "invalid name";
 	if (size > LFS_XATTR_VALUE_MAX)
 		return "value over 64 KiB";
@@ -313,30 +403,61 @@ static const char *xattr_problem(const char *name, size_t size, guint have)
 	return NULL;
 }
 
-static GArray *collect_xattrs(struct scan *s, struct archive_entry *e,
-			      const char *path)
+/* xattrs umoci never restores (its list of names to ignore): SELinux
+ * labels and NFSv4 ACLs, which belong to the host, and overlayfs's own
+ * records, which say how a build's overlay was put together and are
+ * wrong in any other tree. */
+static const char *const unrestored[] = {
+	"security.selinux",	    "system.nfs4_acl",
+	"trusted.overlay.opaque",   "trusted.overlay.redirect",
+	"trusted.overlay.origin",   "trusted.overlay.impure",
+	"trusted.overlay.nlink",    "trusted.overlay.upper",
+	"trusted.overlay.metacopy",
+};
+
+static bool restored(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(unrestored); i++) {
+		if (strcmp(name, unrestored[i]) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* The member's xattrs, as umoci unpacks them: from its SCHILY.xattr
+ * records alone (read_ext()), not the LIBARCHIVE.xattr or
+ * RHT.security.selinux records libarchive reads as well (decision
+ * 0023), and never a name umoci leaves alone. */
+static GArray *collect_xattrs(struct scan *s, const char *path)
 {
 	GArray *xs = g_array_set_size(s->xattrs, 0);
-	const char *name, *why;
-	const void *value;
-	size_t size;
+	const char *why;
 
-	archive_entry_xattr_reset(e);
-	while (archive_entry_xattr_next(e, &name, &value, &size) ==
-	       ARCHIVE_OK) {
-		struct lfs_scan_xattr x = { name, value, size };
+	for (guint i = 0; i < s->xattr_recs->len; i++) {
+		const struct xattr_rec *r =
+			&g_array_index(s->xattr_recs, struct xattr_rec, i);
+		struct lfs_scan_xattr x = {
+			(const char *)s->xattr_bytes->data + r->name,
+			s->xattr_bytes->data + r->value, r->value_len
+		};
 
 		/* POSIX pax: a record with an empty value deletes the
 		 * keyword.  Go's archive/tar (docker, containerd, umoci)
-		 * reads it so; libarchive hands it over as a value. */
-		if (size == 0)
+		 * reads it so (decision 0005). */
+		if (x.len == 0)
 			continue;
-		why = xattr_problem(name, size, xs->len);
+		why = xattr_problem(x.name, r->name_len, x.len, xs->len);
 		if (why) {
-			g_autofree char *q = quote(name);
+			g_autofree char *q = quote(x.name);
 
 			scan_warn(s, "entry \"%s\": xattr \"%s\" skipped: %s",
 				  path, q, why);
+			continue;
+		}
+		if (!restored(x.name)) {
+			lfs_debug(s->lg, "%s: entry \"%s\": xattr \"%s\" "
+					 "left out, as umoci leaves it",
+				  s->layer, path, x.name);
 			continue;
 		}
 		add_xattr(xs, &x);
@@ -433,6 +554,62 @@ static int read_extents(struct scan *s, const char *path, GArray *ext,
 	}
 }
 
+/* A sparse map whose data reaches past the file's size: Go's archive/tar
+ * refuses the layer ("invalid tar header"), and so umoci, containerd and
+ * docker do; GNU tar makes the file longer than its size, bsdtar cuts
+ * the data off (decision 0023).  Refused here too, naming the member,
+ * rather than kept as an index its own check rejects. */
+static int map_past_size(struct scan *s, const char *path, const GArray *ext,
+			 uint64_t size, GError **error)
+{
+	for (guint i = 0; i < ext->len; i++) {
+		const struct lfs_index_extent *x =
+			&g_array_index(ext, struct lfs_index_extent, i);
+		uint64_t end;
+
+		if (__builtin_add_overflow(x->logical, x->len, &end) ||
+		    end > size) {
+			lfs_fail(error, EIO,
+				 "%s: entry \"%s\": its sparse map reaches "
+				 "past the end of the file (byte %llu of "
+				 "%llu); refusing the layer",
+				 s->layer, path, (unsigned long long)end,
+				 (unsigned long long)size);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* A sparse member whose data runs on after all its map names (the map
+ * names 3 bytes, the member holds 4): GNU tar skips the rest, as
+ * libarchive does since 3.8.1 (3.6 stops there, then takes the rest for
+ * the next header, resync()); Go's archive/tar refuses the layer
+ * ("unreferenced data").  The file is what the map says (decision
+ * 0023), with a warning.  @data: where the member's data starts. */
+static void sparse_tail(struct scan *s, const char *path, const GArray *ext,
+			uint64_t data)
+{
+	uint64_t mapped_end = data;
+
+	if (!s->sparse_data_end)
+		return;
+	if (ext->len) {
+		const struct lfs_index_extent *last = &g_array_index(
+			ext, struct lfs_index_extent, ext->len - 1);
+
+		mapped_end = last->physical + last->len;
+	}
+	if (s->sparse_data_end > mapped_end) {
+		uint64_t n = s->sparse_data_end - mapped_end;
+
+		scan_warn(s, "entry \"%s\": %llu byte%s of its data after "
+			     "all its sparse map names; skipped, as GNU tar "
+			     "does (Go's archive/tar refuses the layer)",
+			  path, (unsigned long long)n, n == 1 ? "" : "s");
+	}
+}
+
 /* A regular member: contiguous data from @data, or a sparse map. */
 static int regular(struct scan *s, const char *path,
 		   struct lfs_scan_entry *se, GArray *ext, GError **error)
@@ -448,6 +625,10 @@ static int regular(struct scan *s, const char *path,
 	 * junk (libarchive follows it anyway): the data is what follows. */
 	if (s->plain_gnu)
 		return 0;
+	err = map_past_size(s, path, ext, se->size, error);
+	if (err < 0)
+		return err;
+	sparse_tail(s, path, ext, se->data);
 	x = (const struct lfs_index_extent *)ext->data;
 	if (ext->len == 0 && se->size == 0)
 		return 0;
@@ -534,7 +715,7 @@ static int add_member(struct scan *s, struct archive_entry *e,
 	/* libarchive took a junk "realsize" for the size. */
 	if (s->plain_gnu)
 		se.size = s->gnu_size;
-	xattrs = collect_xattrs(s, e, path);
+	xattrs = collect_xattrs(s, path);
 	se.xattrs = (struct lfs_scan_xattr *)xattrs->data;
 	se.nxattrs = xattrs->len;
 	err = type_specifics(s, e, raw, path, &se, &target, ext, error);
@@ -611,6 +792,81 @@ static enum lfs_tar_end ended_at_headers(struct scan *s)
 	return end;
 }
 
+static bool open_reader(struct scan *s)
+{
+	s->a = archive_read_new();
+	archive_read_support_format_tar(s->a);
+	archive_read_support_format_empty(s->a);
+	return archive_read_open(s->a, s, NULL, read_cb, NULL) == ARCHIVE_OK;
+}
+
+/* libarchive stopped short of a sparse member's end, @at (see
+ * sparse_tail()): the bytes from where it stands are the rest of the
+ * member's data, not a header.  Open a new reader at @at, handing it
+ * the bytes from there that the old one was given (kept, or in this
+ * chunk), or reading up to @at from the source where the old one did
+ * not get that far. */
+static gboolean resync(struct scan *s, uint64_t at, GError **error)
+{
+	uint64_t end = s->chunk_off + s->chunk_len;
+	/* Not s->replay: this chunk may be it, after a resync before. */
+	g_autoptr(GByteArray) replay = g_byte_array_new();
+	const uint8_t *rest;
+
+	lfs_debug(s->lg, "%s: the tar reader stopped %llu bytes short of "
+			 "the member's end; reading on from there",
+		  s->layer, (unsigned long long)(at - stream_offset(s)));
+	if (at < end) {
+		rest = kept_bytes(s, at, end);
+		if (!rest)
+			return lfs_fail(error, EIO, "%s: corrupt or truncated "
+					"tar near stream offset %llu: too "
+					"much data to skip after a sparse "
+					"member",
+					s->layer, (unsigned long long)at);
+		g_byte_array_append(replay, rest, (guint)(end - at));
+	}
+	while (at > s->chunk_off + s->chunk_len) {
+		const void *buf;
+		ssize_t n;
+
+		if (s->src_eof)
+			return lfs_fail(error, EIO, "%s: corrupt or truncated "
+					"tar: a sparse member's data ends "
+					"past the end of the stream, at "
+					"offset %llu",
+					s->layer, (unsigned long long)at);
+		n = s->src->read(s->src->ctx, &buf);
+		if (n < 0) {
+			s->src_failed = true;
+			return stream_error(s, error);
+		}
+		s->chunk_off += s->chunk_len;
+		s->chunk = buf;
+		s->chunk_len = (size_t)n;
+		s->src_eof = n == 0;
+		if (at < s->chunk_off + s->chunk_len)
+			g_byte_array_append(replay,
+					    s->chunk + (at - s->chunk_off),
+					    (guint)(s->chunk_off +
+						    s->chunk_len - at));
+	}
+	archive_read_free(s->a);
+	g_byte_array_unref(s->replay);
+	s->replay = g_steal_pointer(&replay);
+	s->replay_pending = true;
+	s->base = at;
+	s->chunk = NULL;
+	s->chunk_off = at;
+	s->chunk_len = 0;
+	g_byte_array_set_size(s->kept, 0);
+	s->kept_off = at;
+	s->capturing = false;
+	if (!open_reader(s))
+		return stream_error(s, error);
+	return TRUE;
+}
+
 static gboolean scan_all(struct scan *s, GError **error)
 {
 	struct archive_entry *e;
@@ -625,6 +881,9 @@ static gboolean scan_all(struct scan *s, GError **error)
 			r = archive_read_data_skip(s->a);
 			if (r == ARCHIVE_FATAL || r == ARCHIVE_FAILED)
 				return stream_error(s, error);
+			if (s->sparse_end > stream_offset(s) &&
+			    !resync(s, s->sparse_end, error))
+				return FALSE;
 		}
 		begin_headers(s);
 		r = archive_read_next_header(s->a, &e);
@@ -677,19 +936,20 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		.b = b,
 		.lg = lg,
 		.layer = layer,
-		.a = archive_read_new(),
 		.xattrs = g_array_new(FALSE, FALSE,
 				      sizeof(struct lfs_scan_xattr)),
 		.ext = g_array_new(FALSE, FALSE,
 				   sizeof(struct lfs_index_extent)),
+		.xattr_bytes = g_byte_array_new(),
+		.xattr_recs = g_array_new(FALSE, FALSE,
+					  sizeof(struct xattr_rec)),
 		.kept = g_byte_array_new(),
 		.scratch = g_byte_array_new(),
+		.replay = g_byte_array_new(),
 	};
 	gboolean ok;
 
-	archive_read_support_format_tar(s.a);
-	archive_read_support_format_empty(s.a);
-	if (archive_read_open(s.a, &s, NULL, read_cb, NULL) != ARCHIVE_OK)
+	if (!open_reader(&s))
 		ok = stream_error(&s, error);
 	else
 		ok = scan_all(&s, error);
@@ -699,7 +959,10 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 	archive_read_free(s.a);
 	g_array_unref(s.xattrs);
 	g_array_unref(s.ext);
+	g_byte_array_unref(s.xattr_bytes);
+	g_array_unref(s.xattr_recs);
 	g_byte_array_unref(s.kept);
 	g_byte_array_unref(s.scratch);
+	g_byte_array_unref(s.replay);
 	return ok;
 }

@@ -78,6 +78,15 @@ mkdir -p "$T/tiny/index" "$T/tiny/unpacked"
 dd if=/dev/zero of="$T/tiny/filler" bs=4k status=none 2>/dev/null || true
 degraded_cache "$T/tiny" \
 	"cannot save its index in $T/tiny: No space left on device"
+# layerfs index, which is there to keep the index, fails, saying why.
+if "$LAYERFS" index --cache-dir "$T/tiny" --layer "$T/l.tar.gz" \
+	2>"$T/stderr"; then
+	fail "layerfs index succeeded with a full cache"
+fi
+want="layerfs: $T/l.tar.gz: its index could not be saved: cannot write"
+want+=" it in $T/tiny: No space left on device"
+[ "$(tail -n 1 "$T/stderr")" = "$want" ] ||
+	fail "layerfs index, full cache: $(cat "$T/stderr")"
 mkdir -p "$T/rocache"
 mount -t tmpfs -o size=1m,ro tmpfs "$T/rocache"
 lfs_track_mount "$T/rocache"

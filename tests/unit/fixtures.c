@@ -149,13 +149,13 @@ void fx_raw_block(GByteArray *t, const char *name, char typeflag,
 	}
 }
 
-void fx_raw_pax(GByteArray *t, const char *key, const void *value,
-		size_t vlen)
+/* Append the record "LEN key=value\n" to @rec, where LEN counts its own
+ * digits. */
+static void pax_record(GByteArray *rec, const struct fx_pax_rec *r)
 {
-	/* "LEN key=value\n", where LEN counts its own digits. */
-	size_t rest = 1 + strlen(key) + 1 + vlen + 1;
+	size_t vlen = r->vlen ? r->vlen : strlen(r->value);
+	size_t rest = 1 + strlen(r->key) + 1 + vlen + 1;
 	size_t len = rest + 1;
-	GByteArray *rec = g_byte_array_new();
 	char digits[32];
 
 	while (len != rest + (size_t)snprintf(digits, sizeof(digits), "%zu",
@@ -163,13 +163,34 @@ void fx_raw_pax(GByteArray *t, const char *key, const void *value,
 		len = rest + strlen(digits);
 	g_byte_array_append(rec, (const guint8 *)digits, (guint)strlen(digits));
 	g_byte_array_append(rec, (const guint8 *)" ", 1);
-	g_byte_array_append(rec, (const guint8 *)key, (guint)strlen(key));
+	g_byte_array_append(rec, (const guint8 *)r->key, (guint)strlen(r->key));
 	g_byte_array_append(rec, (const guint8 *)"=", 1);
-	g_byte_array_append(rec, value, (guint)vlen);
+	g_byte_array_append(rec, r->value, (guint)vlen);
 	g_byte_array_append(rec, (const guint8 *)"\n", 1);
-	g_assert(rec->len == len);
-	fx_raw_block(t, "PaxHeader", 'x', rec->data, rec->len);
-	g_byte_array_unref(rec);
+}
+
+void fx_raw_paxv(GByteArray *t, const struct fx_pax_rec *recs, size_t n)
+{
+	GByteArray *body = g_byte_array_new();
+
+	for (size_t i = 0; i < n; i++)
+		pax_record(body, &recs[i]);
+	fx_raw_block(t, "PaxHeader", 'x', body->data, body->len);
+	g_byte_array_unref(body);
+}
+
+void fx_raw_pax(GByteArray *t, const char *key, const void *value,
+		size_t vlen)
+{
+	GByteArray *body = g_byte_array_new();
+	struct fx_pax_rec r = { key, value, vlen };
+
+	/* An empty value, which the 0 of fx_pax_rec cannot say. */
+	if (vlen == 0)
+		r.value = "";
+	pax_record(body, &r);
+	fx_raw_block(t, "PaxHeader", 'x', body->data, body->len);
+	g_byte_array_unref(body);
 }
 
 /* An octal field of 11 digits and a NUL. */

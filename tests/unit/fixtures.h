@@ -55,6 +55,16 @@ void fx_raw_block(GByteArray *t, const char *name, char typeflag,
 		  const void *body, size_t len);
 void fx_raw_pax(GByteArray *t, const char *key, const void *value,
 		size_t vlen);
+/* One pax record for fx_raw_paxv(): @key=@value, @vlen bytes of it (0:
+ * strlen(@value)). */
+struct fx_pax_rec {
+	const char *key;
+	const void *value;
+	size_t vlen;
+};
+
+/* An 'x' header of the records @recs[0..@n), in that order. */
+void fx_raw_paxv(GByteArray *t, const struct fx_pax_rec *recs, size_t n);
 void fx_raw_end(GByteArray *t);
 /* Make the header block at @t[@at] an old-GNU one ("ustar  " magic) and
  * set its GNU fields: "realsize" and the first sparse map entry (left

@@ -577,6 +577,30 @@ static void test_persisted_index(void **state)
 	assert_false(fx_log_has(&f->log, "digest verified again"));
 }
 
+/* An index that cannot be saved (here its directory in the cache is gone)
+ * is served from memory, and the layer says why it is not saved, for
+ * `layerfs index` to tell (it said only "see above"). */
+static void test_unsaved_index_says_why(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *index_dir = g_build_filename(f->cache_dir, "index",
+						      NULL);
+	g_autofree char *want = g_strdup_printf("cannot write it in %s: ",
+						f->cache_dir);
+
+	form_spec(f, PLAIN);
+	fx_rmtree(index_dir);
+	open_ok(f, true);
+	assert_null(f->l->index->map);
+	assert_non_null(f->l->unsaved);
+	/* Then the reason the file system gave. */
+	if (!g_str_has_prefix(f->l->unsaved, want) ||
+	    strlen(f->l->unsaved) <= strlen(want))
+		fail_msg("unsaved: %s", f->l->unsaved);
+	assert_true(fx_log_has(&f->log, "cannot save its index"));
+	assert_contents(f);
+}
+
 /* Without a digest, the key names the file; a changed file gets a new
  * one. */
 static void test_local_key(void **state)
@@ -868,6 +892,7 @@ int main(void)
 	    FT(test_empty_layers),
 	    FT(test_range_past_end_of_file),
 	    FT(test_without_cache),
+	    FT(test_unsaved_index_says_why),
 	    FT(test_declared_compression_contradicted),
 	    FT(test_refused_compressor),
 	    FT(test_missing_file),

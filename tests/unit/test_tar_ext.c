@@ -285,6 +285,120 @@ static void test_end_after_ext_headers(void **state)
 	}
 }
 
+static void note_xattr(void *ctx, const struct lfs_tar_xattr *x)
+{
+	GString *got = ctx;
+
+	g_string_append_len(got, (const char *)x->name, (gssize)x->name_len);
+	g_string_append_c(got, '=');
+	g_string_append_len(got, (const char *)x->value,
+			    (gssize)x->value_len);
+	g_string_append_c(got, ';');
+}
+
+/* The SCHILY.xattr records of a member's pax headers, in order, every
+ * header of the chain: not libarchive's or Red Hat's spellings, not a
+ * global header's records, nothing past the member's own header. */
+static void test_xattr_records(void **state)
+{
+	static const struct fx_pax_rec first[] = {
+		{ "SCHILY.xattr.user.a", "1", 0 },
+		{ "LIBARCHIVE.xattr.user.b", "Mg==", 0 },
+		{ "RHT.security.selinux", "u:r:t:s0", 0 },
+		{ "SCHILY.xattr.", "no name", 0 },
+		{ "SCHILY.xattr.user.bin", "x\0y", 3 },
+	};
+	static const struct fx_pax_rec second[] = {
+		{ "path", "p", 0 },
+		{ "SCHILY.xattr.user.a", "again", 0 },
+	};
+	g_autoptr(GByteArray) t = g_byte_array_new();
+	g_autoptr(GString) got = g_string_new(NULL);
+
+	(void)state;
+	fx_raw_block(t, "global", 'g', "25 SCHILY.xattr.user.g=g\n", 25);
+	fx_raw_paxv(t, first, G_N_ELEMENTS(first));
+	fx_raw_block(t, "././@LongLink", 'L', "long", 4);
+	fx_raw_paxv(t, second, G_N_ELEMENTS(second));
+	fx_raw_block(t, "member", '0', NULL, 0);
+	/* What follows is not the member's. */
+	fx_raw_paxv(t, second + 1, 1);
+	lfs_tar_ext_xattrs(t->data, t->len, note_xattr, got);
+	assert_int_equal(got->len, 35);
+	assert_memory_equal(got->str, "user.a=1;user.bin=x\0y;user.a=again;",
+			    35);
+}
+
+/* Where a member's data ends, by its headers: its own header found down
+ * the chain, its stored size from the pax "size" record or its size
+ * field; GNU sparse ones told apart.  Sizes that disagree or are not
+ * numbers say nothing. */
+static void test_member(void **state)
+{
+	static const struct fx_pax_rec sparse10[] = {
+		{ "GNU.sparse.major", "1", 0 },
+		{ "GNU.sparse.realsize", "99999", 0 },
+	};
+	struct lfs_tar_member m;
+
+	(void)state;
+	{ /* a plain member, and what follows it */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_block(t, "f", '0', "abc", 3);
+		fx_raw_block(t, "next", '0', "x", 1);
+		assert_true(lfs_tar_ext_member(t->data, t->len, &m));
+		assert_int_equal(m.own, 0);
+		assert_int_equal(m.stored, 3);
+		assert_false(m.sparse);
+	}
+	{ /* a long name, a pax size, a pax 1.0 member */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_block(t, "././@LongLink", 'L', "long", 4);
+		fx_raw_pax(t, "size", "1027", 4);
+		fx_raw_paxv(t, sparse10, G_N_ELEMENTS(sparse10));
+		fx_raw_block(t, "GNUSparseFile.0/f", '0', "abcd", 4);
+		assert_true(lfs_tar_ext_member(t->data, t->len, &m));
+		assert_int_equal(m.own, 3072);
+		assert_int_equal(m.stored, 1027);
+		assert_true(m.sparse);
+		assert_false(m.old_sparse);
+	}
+	{ /* old GNU sparse */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_block(t, "sp", 'S', "12345", 5);
+		fx_raw_oldgnu(t, 0, 4096, 1000, 5);
+		assert_true(lfs_tar_ext_member(t->data, t->len, &m));
+		assert_int_equal(m.stored, 5);
+		assert_true(m.sparse);
+		assert_true(m.old_sparse);
+		/* 'S' with a ustar magic is no GNU header. */
+		memcpy(t->data + 257, "ustar\00000", 8);
+		assert_true(lfs_tar_ext_member(t->data, t->len, &m));
+		assert_false(m.sparse);
+	}
+	{ /* two sizes that disagree, a size that is no number */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+		g_autoptr(GByteArray) u = g_byte_array_new();
+
+		fx_raw_pax(t, "size", "10", 2);
+		fx_raw_pax(t, "size", "11", 2);
+		fx_raw_block(t, "f", '0', NULL, 0);
+		assert_false(lfs_tar_ext_member(t->data, t->len, &m));
+		fx_raw_pax(u, "size", "1e3", 3);
+		fx_raw_block(u, "f", '0', NULL, 0);
+		assert_false(lfs_tar_ext_member(u->data, u->len, &m));
+	}
+	{ /* headers cut short */
+		g_autoptr(GByteArray) t = g_byte_array_new();
+
+		fx_raw_pax(t, "size", "10", 2);
+		assert_false(lfs_tar_ext_member(t->data, t->len, &m));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +414,8 @@ int main(void)
 		cmocka_unit_test(test_end_after_ext_headers),
 		cmocka_unit_test(test_plain_gnu),
 		cmocka_unit_test(test_mtime_late),
+		cmocka_unit_test(test_xattr_records),
+		cmocka_unit_test(test_member),
 	};
 
 	return cmocka_run_group_tests_name("tar_ext", tests, NULL, NULL);

@@ -209,25 +209,100 @@ static void test_types_and_attributes(void **state)
 	scanned_free(&s);
 }
 
-/* An xattr in libarchive's own record only (no SCHILY.xattr twin), as
- * bsdtar may write it: URL-encoded name, base64 value. */
-static void test_libarchive_xattr_record(void **state)
+/* xattrs as umoci unpacks them (decision 0023): from SCHILY.xattr
+ * records alone, the last of a name winning; not from libarchive's own
+ * records (LIBARCHIVE.xattr.*: URL-encoded name, base64 value), which
+ * bsdtar writes next to them, nor from Red Hat's RHT.security.selinux;
+ * never a name umoci leaves alone.  Binary values, and a '%' in a name,
+ * stay as the record holds them. */
+static void test_xattr_spellings(void **state)
 {
+	static const struct {
+		const char *path;
+		struct fx_pax_rec recs[2];
+		const char *name, *value; /* NULL: no xattr */
+		size_t len;
+	} cases[] = {
+		{ "schily", { { "SCHILY.xattr.user.s", "schily", 0 } },
+		  "user.s", "schily", 6 },
+		{ "libarchive", { { "LIBARCHIVE.xattr.user.l%3Dx", "bGli", 0 } },
+		  NULL, NULL, 0 },
+		{ "rht", { { "RHT.security.selinux", "u:object_r:rht_t:s0", 0 } },
+		  NULL, NULL, 0 },
+		{ "schily-then-libarchive",
+		  { { "SCHILY.xattr.user.d", "schily", 0 },
+		    { "LIBARCHIVE.xattr.user.d", "bGliYXJjaGl2ZQ==", 0 } },
+		  "user.d", "schily", 6 },
+		{ "libarchive-then-schily",
+		  { { "LIBARCHIVE.xattr.user.d", "bGliYXJjaGl2ZQ==", 0 },
+		    { "SCHILY.xattr.user.d", "schily", 0 } },
+		  "user.d", "schily", 6 },
+		{ "twice", { { "SCHILY.xattr.user.t", "one", 0 },
+			     { "SCHILY.xattr.user.t", "two", 0 } },
+		  "user.t", "two", 3 },
+		{ "selinux", { { "SCHILY.xattr.security.selinux", "u:r:t:s0", 0 } },
+		  NULL, NULL, 0 },
+		{ "overlay", { { "SCHILY.xattr.trusted.overlay.opaque", "y", 0 } },
+		  NULL, NULL, 0 },
+		{ "nfs4", { { "SCHILY.xattr.system.nfs4_acl", "\0\0\0\0", 4 } },
+		  NULL, NULL, 0 },
+		{ "trusted", { { "SCHILY.xattr.trusted.foo", "bar", 0 } },
+		  "trusted.foo", "bar", 3 },
+		{ "percent", { { "SCHILY.xattr.user.pct%3D", "raw", 0 } },
+		  "user.pct%3D", "raw", 3 },
+		{ "binary", { { "SCHILY.xattr.user.bin", "a\0b\nc", 5 } },
+		  "user.bin", "a\0b\nc", 5 },
+		{ "empty", { { "SCHILY.xattr.user.e", "", 0 } }, NULL, NULL, 0 },
+	};
 	GByteArray *t = g_byte_array_new();
-	const struct lfs_index_xattr *x;
 	struct scanned s;
 
 	(void)state;
-	fx_raw_pax(t, "LIBARCHIVE.xattr.user.a%3Db", "dmFsdWUAMQ==", 12);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		fx_raw_paxv(t, cases[i].recs, cases[i].recs[1].key ? 2 : 1);
+		fx_raw_block(t, cases[i].path, '0', "data", 4);
+	}
+	fx_raw_end(t);
+	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const struct lfs_index_entry *e = at(&s, cases[i].path);
+		const struct lfs_index_xattr *x;
+
+		assert_data(&s, cases[i].path, "data");
+		if (!cases[i].name) {
+			if (e->xattr_count != 0)
+				fail_msg("%s: xattr %s", cases[i].path,
+					 lfs_index_str(s.ix, s.ix->xattrs
+						 [e->xattr_first].name));
+			continue;
+		}
+		assert_int_equal(e->xattr_count, 1);
+		x = &s.ix->xattrs[e->xattr_first];
+		assert_string_equal(lfs_index_str(s.ix, x->name),
+				    cases[i].name);
+		assert_int_equal(x->value_len, cases[i].len);
+		assert_memory_equal(lfs_index_str(s.ix, x->value),
+				    cases[i].value, cases[i].len);
+	}
+	scanned_free(&s);
+}
+
+/* A SCHILY.xattr name holding a NUL names no xattr: skipped with a
+ * warning (libarchive would cut it at the NUL; Go refuses the record). */
+static void test_xattr_name_with_nul(void **state)
+{
+	static const char rec[] = "27 SCHILY.xattr.user.a\0b=v\n";
+	GByteArray *t = g_byte_array_new();
+	struct scanned s;
+
+	(void)state;
+	fx_raw_block(t, "PaxHeader", 'x', rec, sizeof(rec) - 1);
 	fx_raw_block(t, "f", '0', "data", 4);
 	fx_raw_end(t);
 	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
 	assert_data(&s, "f", "data");
-	assert_int_equal(at(&s, "f")->xattr_count, 1);
-	x = &s.ix->xattrs[at(&s, "f")->xattr_first];
-	assert_string_equal(lfs_index_str(s.ix, x->name), "user.a=b");
-	assert_int_equal(x->value_len, 7);
-	assert_memory_equal(lfs_index_str(s.ix, x->value), "value\0001", 7);
+	assert_int_equal(at(&s, "f")->xattr_count, 0);
+	assert_true(fx_log_has(&s.log, "skipped: invalid name"));
 	scanned_free(&s);
 }
 
@@ -389,6 +464,187 @@ static void test_negative_fractional_mtime(void **state)
 	assert_int_equal(at(&s, "whole")->mtime_sec, -86400);
 	assert_int_equal(at(&s, "whole")->mtime_nsec, 0);
 	scanned_free(&s);
+}
+
+/* A sparse map whose data reaches past the file's size (byte 4099 of a
+ * 4096-byte file) refuses the layer, naming the member and the problem,
+ * in the old GNU format and pax 0.1 and 1.0, as Go's archive/tar (so
+ * umoci) refuses it; it was kept as an index its own check rejects,
+ * built again on every mount. */
+static void test_sparse_map_past_size(void **state)
+{
+	static const struct fx_pax_rec pax01[] = {
+		{ "GNU.sparse.size", "4096", 0 },
+		{ "GNU.sparse.numblocks", "1", 0 },
+		{ "GNU.sparse.map", "4094,5", 0 },
+	};
+	static const struct fx_pax_rec pax10[] = {
+		{ "GNU.sparse.major", "1", 0 },
+		{ "GNU.sparse.minor", "0", 0 },
+		{ "GNU.sparse.name", "sp", 0 },
+		{ "GNU.sparse.realsize", "4096", 0 },
+	};
+	static const char map10[512] = "1\n4094\n5\n";
+
+	(void)state;
+	for (int kind = 0; kind < 3; kind++) {
+		GByteArray *t = g_byte_array_new();
+		struct scanned s;
+
+		fx_raw_block(t, "before", '0', "data", 4);
+		switch (kind) {
+		case 0: /* old GNU: realsize and the map in the header */
+			fx_raw_block(t, "sp", 'S', "12345", 5);
+			fx_raw_oldgnu(t, 1024, 4096, 4094, 5);
+			break;
+		case 1:
+			fx_raw_paxv(t, pax01, G_N_ELEMENTS(pax01));
+			fx_raw_block(t, "sp", '0', "12345", 5);
+			break;
+		case 2: { /* the map is the data's first block */
+			guint8 data[517];
+
+			memcpy(data, map10, 512);
+			memcpy(data + 512, "12345", 5);
+			fx_raw_paxv(t, pax10, G_N_ELEMENTS(pax10));
+			fx_raw_block(t, "GNUSparseFile.0/sp", '0', data,
+				     sizeof(data));
+			break;
+		}
+		}
+		fx_raw_block(t, "after", '0', "data", 4);
+		fx_raw_end(t);
+		assert_false(scan(&s, g_byte_array_free_to_bytes(t)));
+		if (!strstr(s.error->message,
+			    "L: entry \"sp\": its sparse map reaches past the "
+			    "end of the file (byte 4099 of 4096); refusing "
+			    "the layer"))
+			fail_msg("kind %d: %s", kind, s.error->message);
+		scanned_free(&s);
+	}
+}
+
+/* Append a sparse member @name of @kind (0: old GNU, 1: pax 0.1, 2: pax
+ * 1.0): 4096 bytes, "12345" at offset 1000, then @extra bytes of data its
+ * map does not name (@zeros: zeros, else 'x'). */
+static void add_sparse_with_tail(GByteArray *t, const char *name, int kind,
+				 size_t extra, bool zeros)
+{
+	static const struct fx_pax_rec pax01[] = {
+		{ "GNU.sparse.size", "4096", 0 },
+		{ "GNU.sparse.numblocks", "1", 0 },
+		{ "GNU.sparse.map", "1000,5", 0 },
+	};
+	static const struct fx_pax_rec pax10[] = {
+		{ "GNU.sparse.major", "1", 0 },
+		{ "GNU.sparse.minor", "0", 0 },
+		{ "GNU.sparse.realsize", "4096", 0 },
+	};
+	g_autofree char *stand_in = g_strdup_printf("GNUSparseFile.0/%s",
+						    name);
+	struct fx_pax_rec real_name = { "GNU.sparse.name", name, 0 };
+	GByteArray *data = g_byte_array_new();
+	size_t at;
+
+	if (kind == 2) { /* the map is the data's first block */
+		guint8 map[512] = "1\n1000\n5\n";
+
+		g_byte_array_append(data, map, sizeof(map));
+	}
+	g_byte_array_append(data, (const guint8 *)"12345", 5);
+	at = data->len;
+	g_byte_array_set_size(data, at + (guint)extra);
+	memset(data->data + at, zeros ? 0 : 'x', extra);
+
+	if (kind == 1)
+		fx_raw_paxv(t, pax01, G_N_ELEMENTS(pax01));
+	if (kind == 2) {
+		struct fx_pax_rec recs[G_N_ELEMENTS(pax10) + 1];
+
+		memcpy(recs, pax10, sizeof(pax10));
+		recs[G_N_ELEMENTS(pax10)] = real_name;
+		fx_raw_paxv(t, recs, G_N_ELEMENTS(recs));
+	}
+	at = t->len;
+	fx_raw_block(t, kind == 2 ? stand_in : name, kind == 0 ? 'S' : '0',
+		     data->data, data->len);
+	if (kind == 0)
+		fx_raw_oldgnu(t, at, 4096, 1000, 5);
+	g_byte_array_unref(data);
+}
+
+/* "sp1" and "sp2", sparse members of @kind with @extra bytes after their
+ * maps (add_sparse_with_tail()), between members "before" and "after". */
+static GBytes *sparse_with_tail(int kind, size_t extra, bool zeros)
+{
+	GByteArray *t = g_byte_array_new();
+
+	fx_raw_block(t, "before", '0', "data", 4);
+	add_sparse_with_tail(t, "sp1", kind, extra, zeros);
+	add_sparse_with_tail(t, "sp2", kind, extra, zeros);
+	fx_raw_block(t, "after", '0', "after\n", 6);
+	fx_raw_end(t);
+	return g_byte_array_free_to_bytes(t);
+}
+
+/* A sparse member holding data after all its map names (a valid member
+ * to GNU tar, which skips it, and to libarchive since 3.8.1): the file
+ * is what its map says, with a warning, and the members after it read
+ * right, in every GNU sparse format, whatever the tail (a byte, a block
+ * of zeros that libarchive 3.6 would take for the end of the archive,
+ * more than a chunk) and wherever chunks end.  libarchive 3.6 stopped
+ * where the map did and failed the layer, or ended it early. */
+static void test_sparse_data_after_map(void **state)
+{
+	static const struct {
+		size_t extra;
+		bool zeros;
+	} tails[] = { { 1, false }, { 511, false }, { 512, true },
+		      { 1024, true }, { 5000, false } };
+	/* 65536: all in one chunk, which after the first resync is a copy
+	 * of its rest, which the second resync copies from. */
+	static const gsize chunks[] = { 1, 97, 512, 4096, 65536 };
+
+	(void)state;
+	for (int kind = 0; kind < 3; kind++) {
+		for (size_t i = 0; i < G_N_ELEMENTS(tails); i++) {
+			for (size_t c = 0; c < G_N_ELEMENTS(chunks); c++) {
+				GBytes *tar = sparse_with_tail(
+					kind, tails[i].extra, tails[i].zeros);
+				const char *bytes = g_bytes_get_data(tar, NULL);
+				g_autofree char *warning = g_strdup_printf(
+					"entry \"sp2\": %zu byte%s of its data "
+					"after all its sparse map names",
+					tails[i].extra,
+					tails[i].extra == 1 ? "" : "s");
+				struct scanned s;
+
+				print_message("# kind %d, %zu bytes after, "
+					      "chunks of %zu\n",
+					      kind, tails[i].extra, chunks[c]);
+				if (!scan_chunked(&s, tar, chunks[c], false))
+					fail_msg("%s", s.error->message);
+				assert_data(&s, "before", "data");
+				assert_data(&s, "after", "after\n");
+				for (int k = 0; k < 2; k++) {
+					const struct lfs_index_entry *e =
+						at(&s, k ? "sp2" : "sp1");
+					const struct lfs_index_extent *x =
+						&s.ix->extents[e->u.ext.first];
+
+					assert_int_equal(e->size, 4096);
+					assert_true(e->flags & LFS_E_SPARSE);
+					assert_int_equal(e->u.ext.count, 1);
+					assert_int_equal(x->logical, 1000);
+					assert_int_equal(x->len, 5);
+					assert_memory_equal(bytes + x->physical,
+							    "12345", 5);
+				}
+				assert_true(fx_log_has(&s.log, warning));
+				scanned_free(&s);
+			}
+		}
+	}
 }
 
 /* A failure libarchive gives no reason for (a pax 1.0 sparse map it
@@ -927,7 +1183,8 @@ int main(void)
 		cmocka_unit_test(test_gnu),
 		cmocka_unit_test(test_ustar),
 		cmocka_unit_test(test_types_and_attributes),
-		cmocka_unit_test(test_libarchive_xattr_record),
+		cmocka_unit_test(test_xattr_spellings),
+		cmocka_unit_test(test_xattr_name_with_nul),
 		cmocka_unit_test(test_whiteout_members),
 		cmocka_unit_test(test_names_cleaned_inside_root),
 		cmocka_unit_test(test_nul_in_names_skipped),
@@ -944,6 +1201,8 @@ int main(void)
 		cmocka_unit_test(test_sparse_empty_map),
 		cmocka_unit_test(test_ext_headers_then_end),
 		cmocka_unit_test(test_failure_without_reason),
+		cmocka_unit_test(test_sparse_map_past_size),
+		cmocka_unit_test(test_sparse_data_after_map),
 		cmocka_unit_test(test_old_gnu_fields_of_plain_members),
 		cmocka_unit_test(test_pax_acl_keeps_mode),
 		cmocka_unit_test(test_last_member_without_padding),
