@@ -6,7 +6,8 @@
 # mount indexes the layer again and refuses it.  (An unpacked copy refusing
 # the bad chunk: tests/unit/test_stream.c.)  A plain tar read in place: a file only linked or
 # chmod-ed keeps serving once its digest is verified again; one rewritten
-# in place with its mtime put back serves nothing more, logged.
+# in place with its mtime put back serves nothing more, logged.  Two
+# mounts of one image at once index it once.
 . "$(dirname "$0")/lib.sh"
 lfs_setup
 lfs_require_prog python3 cmp touch
@@ -105,4 +106,28 @@ read_fails "$T/pl/a" "$T/pl.log" "was rewritten since it was indexed"
 read_fails "$T/pl/b" "$T/pl.log" "the layer's file changed since it was indexed"
 fusermount3 -u "$T/pl"
 wait
+# 4. Two mounts of one image at once, on a cold cache: the layer's lock
+# makes the second wait for the first's index and use it, so the layer is
+# indexed once, and both serve it.
+head -c 40M /dev/urandom | base64 -w 100 >"$T/src/c"
+tar -C "$T/src" -cf - a b c | gzip -1 >"$T/two.tar.gz"
+mkdir -p "$T/m1" "$T/m2"
+lfs_track_mount "$T/m1"
+lfs_track_mount "$T/m2"
+"$LAYERFS" mount --cache-dir "$T/cache2" --layer "$T/two.tar.gz" "$T/m1" &
+p1=$!
+"$LAYERFS" mount --cache-dir "$T/cache2" --layer "$T/two.tar.gz" "$T/m2" &
+p2=$!
+wait "$p1" || fail "first concurrent mount failed"
+wait "$p2" || fail "second concurrent mount failed"
+built=0
+for m in "$T/m1" "$T/m2"; do
+	cmp "$m/a" "$T/src/a" || fail "$m: a"
+	"$LAYERFS" stats "$m" | grep -q "built at mount" && built=$((built + 1))
+done
+[ "$built" -eq 1 ] || fail "the layer was indexed $built times, not once"
+[ "$(find "$T/cache2/index" -name '*.idx' | wc -l)" -eq 1 ] ||
+	fail "cache: $(ls "$T/cache2/index")"
+fusermount3 -u "$T/m1"
+fusermount3 -u "$T/m2"
 echo "ok"
