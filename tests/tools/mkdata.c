@@ -126,9 +126,10 @@ static int tree(const char *dir, unsigned long files, unsigned long mean,
 	char *buf = malloc(CHUNK);
 	char path[4096];
 	uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 1;
+	int rc = 1;
 
 	if (!buf || make_dir(dir) < 0)
-		return 1;
+		goto out;
 	for (unsigned long i = 0; i < files; i++) {
 		/* Sizes from mean/10 to about 2 * mean. */
 		uint64_t size = mean / 10 + next(&s) % (mean * 19 / 10 + 1);
@@ -139,19 +140,21 @@ static int tree(const char *dir, unsigned long files, unsigned long mean,
 			snprintf(path, sizeof(path), "%s/d%03lu", dir,
 				 i / 65536);
 			if (i % 65536 == 0 && make_dir(path) < 0)
-				return 1;
+				goto out;
 			snprintf(path, sizeof(path), "%s/d%03lu/d%03lu", dir,
 				 i / 65536, i / 256 % 256);
 			if (make_dir(path) < 0)
-				return 1;
+				goto out;
 		}
 		snprintf(path, sizeof(path), "%s/d%03lu/d%03lu/f%07lu.txt",
 			 dir, i / 65536, i / 256 % 256, i);
 		if (write_file(path, &s, size, 1, buf) < 0)
-			return 1;
+			goto out;
 	}
+	rc = 0;
+out:
 	free(buf);
-	return 0;
+	return rc;
 }
 
 /* One 512-byte ustar header.  Every name mkdata makes fits in the 100
@@ -276,10 +279,13 @@ int main(int argc, char **argv)
 				     0x9E3779B97F4A7C15ULL +
 			     1;
 
-		return !buf || write_file(argv[2], &s,
-					  strtoull(argv[3], NULL, 10),
-					  strcmp(argv[5], "text") == 0,
-					  buf) < 0;
+		int rc = !buf || write_file(argv[2], &s,
+					    strtoull(argv[3], NULL, 10),
+					    strcmp(argv[5], "text") == 0,
+					    buf) < 0;
+
+		free(buf);
+		return rc;
 	}
 	fprintf(stderr, "usage: mkdata tree DIR FILES MEAN-BYTES SEED\n"
 			"       mkdata tar OUT FILES MEAN-BYTES SEED [STEP]\n"
