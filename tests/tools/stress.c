@@ -1537,12 +1537,16 @@ static char *listing(const char *dir)
 	closedir(d);
 	qsort(names, n, sizeof(*names), cmp_str);
 	out = xmalloc(len);
-	out[0] = '\0';
+	len = 0;
 	for (size_t i = 0; i < n; i++) {
-		strcat(out, names[i]);
-		strcat(out, "/");
+		size_t k = strlen(names[i]);
+
+		memcpy(out + len, names[i], k);
+		out[len + k] = '/';
+		len += k + 1;
 		free(names[i]);
 	}
+	out[len] = '\0';
 	free(names);
 	return out;
 }
