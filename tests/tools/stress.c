@@ -1,6 +1,7 @@
 /* stress: random reads and writes on files of a writable mount, every byte
  * checked against an in-memory model of what the file must hold
- * (t-write-stress).
+ * (t-write-stress); and, with --readers, many readers of a mount checked
+ * against a reference tree (t-stress, scripts/stress).
  *
  *   stress [OPTIONS] MNT FILE...
  *	PROCS processes (fork) share out the FILEs (paths under MNT), each
@@ -39,6 +40,21 @@
  *	failure.  Every 100 ms the number of renames so far goes to the
  *	--count file.
  *
+ *   stress --readers --ref REF --list FILE [--seconds S] [--progress S] MNT
+ *	PROCS readers (fork) for S seconds (60), each taking random paths of
+ *	FILE (one a line, relative to MNT and REF, as `find REF -printf
+ *	'%P\n'` writes them) and doing one of: lstat (40%); open, fstat,
+ *	perhaps POSIX_FADV_DONTNEED (so the daemon answers, not the page
+ *	cache), and a pread of a random range or of the whole file, one
+ *	byte past its end included (50%; a listing for a directory); a
+ *	listing of the path's directory (10%).  Every answer is compared
+ *	with REF's (mode, owner, nlink, mtime, a file's size, the bytes,
+ *	the sorted names).  A failure is counted and the first five of each
+ *	reader described; the run goes on.  Every --progress seconds a line
+ *	of counts goes to stderr; at the end one line to stdout:
+ *	"readers N seconds S ops N stats N reads N lists N bytes N errors N
+ *	wrong_bytes N".  Exit status 1 if any error or wrong byte.
+ *
  *   stress --verify STATE MNT
  *	Check every file STATE lists (as --state wrote it) on MNT: size and
  *	sha256; with --model-dir, a mismatch names its first offset.
@@ -53,6 +69,7 @@
  * expected and the read bytes, and the process's last operations, and
  * the exit status is 1.  The same seed, PROCS, OPS and FILEs replay the
  * same operations. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -1277,6 +1294,405 @@ static int run_renames(const char *stop, const char *countf, char *dir,
 	return 0;
 }
 
+/* ---- --readers ---- */
+
+/* What one reader did, in memory shared with the parent, which adds them
+ * up for the report.  Only the reader writes its own. */
+struct rcount {
+	uint64_t ops, stats, reads, lists, bytes, errors, wrong;
+};
+
+#define REPORT_MAX 5 /* failures a reader describes; the rest it counts */
+
+static struct rcount *g_rc; /* one per reader */
+static char **g_paths;	    /* the --list, relative to MNT and REF */
+static size_t g_npaths;
+static unsigned char *g_list; /* the text g_paths point into */
+static const char *g_ref;
+
+static void count(uint64_t *v, uint64_t n)
+{
+	__atomic_add_fetch(v, n, __ATOMIC_RELAXED);
+}
+
+static int g_described; /* failures this reader has described */
+
+__attribute__((format(printf, 1, 0))) static void describe(const char *fmt,
+							   va_list ap)
+{
+	if (++g_described > REPORT_MAX)
+		return;
+	fprintf(stderr, "stress: reader %d: ", g_me);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+/* A call that failed or an answer that differs from the reference's:
+ * counted, and described while they are few. */
+__attribute__((format(printf, 2, 3))) static void rfail(struct rcount *c,
+							const char *fmt, ...)
+{
+	va_list ap;
+
+	count(&c->errors, 1);
+	va_start(ap, fmt);
+	describe(fmt, ap);
+	va_end(ap);
+}
+
+/* Bytes read that differ from the reference's: counted, the read
+ * described while they are few. */
+__attribute__((format(printf, 3, 4))) static void
+rwrong(struct rcount *c, uint64_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	count(&c->wrong, n);
+	va_start(ap, fmt);
+	describe(fmt, ap);
+	va_end(ap);
+}
+
+/* The list of paths, one a line, into g_paths (read once, before the
+ * readers fork, so they share it). */
+static void load_list(const char *list)
+{
+	int fd = open(list, O_RDONLY | O_CLOEXEC);
+	unsigned char *buf;
+	size_t len, n = 0;
+	char *p, *end;
+
+	if (fd < 0 || slurp(list, fd, &buf, &len) < 0)
+		die("%s: %s", list, strerror(errno));
+	close(fd);
+	g_list = buf;
+	buf[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\n';
+	g_paths = xmalloc((n + 1) * sizeof(*g_paths));
+	for (p = (char *)buf; *p; p = end + 1) {
+		end = strchr(p, '\n');
+		if (!end)
+			end = p + strlen(p);
+		if (end > p)
+			g_paths[g_npaths++] = p;
+		if (!*end)
+			break;
+		*end = '\0';
+	}
+	if (g_npaths == 0)
+		die("%s: no paths", list);
+}
+
+/* Attributes the mount must show as the reference has them.  A
+ * directory's size is its file system's own business. */
+static void check_attrs(struct rcount *c, const char *p, const struct stat *a,
+			const struct stat *b, const char *how)
+{
+	if (a->st_mode == b->st_mode && a->st_uid == b->st_uid &&
+	    a->st_gid == b->st_gid && a->st_nlink == b->st_nlink &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    (S_ISDIR(b->st_mode) || a->st_size == b->st_size))
+		return;
+	rfail(c,
+	      "%s: %s: mode %o uid %u gid %u nlink %ju size %jd mtime "
+	      "%jd.%09ld; the reference: mode %o uid %u gid %u nlink %ju "
+	      "size %jd mtime %jd.%09ld",
+	      p, how, a->st_mode, a->st_uid, a->st_gid, (uintmax_t)a->st_nlink,
+	      (intmax_t)a->st_size, (intmax_t)a->st_mtim.tv_sec,
+	      a->st_mtim.tv_nsec, b->st_mode, b->st_uid, b->st_gid,
+	      (uintmax_t)b->st_nlink, (intmax_t)b->st_size,
+	      (intmax_t)b->st_mtim.tv_sec, b->st_mtim.tv_nsec);
+}
+
+static void reader_stat(struct rcount *c, const char *p, const char *m,
+			const struct stat *ref)
+{
+	struct stat st;
+
+	count(&c->stats, 1);
+	if (lstat(m, &st) < 0)
+		rfail(c, "%s: lstat: %s", p, strerror(errno));
+	else
+		check_attrs(c, p, &st, ref, "lstat");
+}
+
+/* Open, fstat, perhaps drop the file's cached pages (so the daemon
+ * answers), and read a random range, or all of it, against the same
+ * range of the reference. */
+static void reader_read(struct rng *r, struct rcount *c, const char *p,
+			const char *m, const char *ref, unsigned char *buf,
+			unsigned char *want)
+{
+	uint64_t size, off, diff = 0, first = 0;
+	size_t len;
+	ssize_t n, w;
+	struct stat st, rst;
+	int fd, rfd;
+
+	rfd = open(ref, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0 || fstat(rfd, &rst) < 0)
+		die("reference %s: %s", ref, strerror(errno));
+	count(&c->reads, 1);
+	fd = open(m, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rfail(c, "%s: open: %s", p, strerror(errno));
+		close(rfd);
+		return;
+	}
+	if (fstat(fd, &st) < 0)
+		rfail(c, "%s: fstat: %s", p, strerror(errno));
+	else
+		check_attrs(c, p, &st, &rst, "fstat");
+	if (below(r, 2))
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	/* One byte past the end too: the read must stop there. */
+	size = (uint64_t)rst.st_size;
+	if (size < MAX_LEN || below(r, 4) == 0) {
+		off = size < MAX_LEN ? 0 : below(r, size - MAX_LEN + 2);
+		len = MAX_LEN;
+	} else {
+		off = below(r, size + 1);
+		len = rand_len(r);
+	}
+	n = pread_full(fd, buf, len, (off_t)off);
+	w = pread_full(rfd, want, len, (off_t)off);
+	if (w < 0)
+		die("reference %s: pread: %s", ref, strerror(errno));
+	if (n < 0) {
+		rfail(c, "%s: pread of %zu at %ju: %s", p, len, (uintmax_t)off,
+		      strerror(errno));
+		goto out;
+	}
+	count(&c->bytes, (uint64_t)n);
+	for (ssize_t i = 0; i < n && i < w; i++) {
+		if (buf[i] != want[i] && diff++ == 0)
+			first = (uint64_t)i;
+	}
+	if (n != w)
+		rfail(c,
+		      "%s: pread of %zu at %ju: %zd bytes, the reference "
+		      "%zd",
+		      p, len, (uintmax_t)off, n, w);
+	if (diff) {
+		char got[40], exp[40];
+
+		hex16(buf + first, (size_t)(n - (ssize_t)first), got,
+		      sizeof(got));
+		hex16(want + first, (size_t)(w - (ssize_t)first), exp,
+		      sizeof(exp));
+		rwrong(c, diff,
+		       "%s: pread of %zu at %ju: %ju wrong bytes, the first "
+		       "at %ju: %s, the reference %s",
+		       p, len, (uintmax_t)off, (uintmax_t)diff,
+		       (uintmax_t)(off + first), got, exp);
+	}
+out:
+	close(fd);
+	close(rfd);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory's names, sorted, as one string ("a/b/c/"); NULL with
+ * errno. */
+static char *listing(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL, *out;
+	size_t n = 0, cap = 0, len = 1;
+
+	if (!d)
+		return NULL;
+	errno = 0;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			names = realloc(names, cap * sizeof(*names));
+			if (!names)
+				die("out of memory");
+		}
+		names[n] = strdup(e->d_name);
+		if (!names[n])
+			die("out of memory");
+		len += strlen(names[n++]) + 1;
+	}
+	if (errno) {
+		int err = errno;
+
+		closedir(d);
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		errno = err;
+		return NULL;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	out = xmalloc(len);
+	len = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(names[i]);
+
+		memcpy(out + len, names[i], k);
+		out[len + k] = '/';
+		len += k + 1;
+		free(names[i]);
+	}
+	out[len] = '\0';
+	free(names);
+	return out;
+}
+
+static void reader_list(struct rcount *c, const char *p, const char *m,
+			const char *ref)
+{
+	char *got, *want = listing(ref);
+
+	if (!want)
+		die("reference %s: %s", ref, strerror(errno));
+	count(&c->lists, 1);
+	got = listing(m);
+	if (!got)
+		rfail(c, "%s: listing: %s", p, strerror(errno));
+	else if (strcmp(got, want) != 0)
+		rfail(c, "%s: listed %zu bytes of names, the reference %zu", p,
+		      strlen(got), strlen(want));
+	free(got);
+	free(want);
+}
+
+/* One reader until @deadline: 40% lstat, 50% reads (listings of
+ * directories), 10% listings of the path's directory. */
+static int run_reader(double deadline)
+{
+	struct rcount *c = &g_rc[g_me];
+	unsigned char *buf = xmalloc(MAX_LEN), *want = xmalloc(MAX_LEN);
+	struct rng r;
+
+	rng_init(&r, g_seed, 300 + (uint64_t)g_me);
+	for (g_op = 1; now() < deadline; g_op++) {
+		const char *p = g_paths[below(&r, g_npaths)];
+		char *m = join(g_mnt, p), *ref = join(g_ref, p);
+		uint64_t kind = below(&r, 100);
+		struct stat rst;
+
+		if (lstat(ref, &rst) < 0)
+			die("reference %s: %s", ref, strerror(errno));
+		if (kind >= 90 && !S_ISDIR(rst.st_mode)) {
+			/* The directory it is in. */
+			char *slash = strrchr(m, '/');
+
+			*strrchr(ref, '/') = '\0';
+			if (slash)
+				*slash = '\0';
+		}
+		if (kind < 40)
+			reader_stat(c, p, m, &rst);
+		else if (kind >= 90 || S_ISDIR(rst.st_mode))
+			reader_list(c, p, m, ref);
+		else if (S_ISREG(rst.st_mode))
+			reader_read(&r, c, p, m, ref, buf, want);
+		else
+			reader_stat(c, p, m, &rst);
+		count(&c->ops, 1);
+		free(m);
+		free(ref);
+	}
+	free(buf);
+	free(want);
+	/* The parent judges by the counts: a reader fails only by dying. */
+	return 0;
+}
+
+static void sum_counts(int procs, struct rcount *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < procs; i++) {
+		const struct rcount *c = &g_rc[i];
+
+		t->ops += __atomic_load_n(&c->ops, __ATOMIC_RELAXED);
+		t->stats += __atomic_load_n(&c->stats, __ATOMIC_RELAXED);
+		t->reads += __atomic_load_n(&c->reads, __ATOMIC_RELAXED);
+		t->lists += __atomic_load_n(&c->lists, __ATOMIC_RELAXED);
+		t->bytes += __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
+		t->errors += __atomic_load_n(&c->errors, __ATOMIC_RELAXED);
+		t->wrong += __atomic_load_n(&c->wrong, __ATOMIC_RELAXED);
+	}
+}
+
+/* stress --readers: PROCS readers for @seconds over every path of
+ * @list, each checked against REF; a progress line every @every
+ * seconds (0: none); the totals on standard output. */
+static int run_readers(const char *list, double seconds, double every)
+{
+	pid_t *pids = calloc((size_t)g_procs, sizeof(pid_t));
+	size_t shlen = (size_t)g_procs * sizeof(struct rcount);
+	double t0 = now(), deadline = t0 + seconds, next = t0 + every;
+	struct rcount t;
+	int failed;
+
+	if (!pids)
+		die("out of memory");
+	load_list(list);
+	g_rc = mmap(NULL, shlen, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (g_rc == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	fprintf(stderr,
+		"stress: seed %" PRIu64 ", %d readers, %.0f s, %zu "
+		"paths\n",
+		g_seed, g_procs, seconds, g_npaths);
+	for (int p = 0; p < g_procs; p++) {
+		pids[p] = fork();
+		if (pids[p] < 0)
+			die("fork: %s", strerror(errno));
+		if (pids[p] == 0) {
+			g_me = p;
+			_exit(run_reader(deadline));
+		}
+	}
+	while (every > 0 && now() + every < deadline) {
+		while (now() < next)
+			usleep(100000);
+		next += every;
+		sum_counts(g_procs, &t);
+		fprintf(stderr,
+			"stress: %.0f s: %" PRIu64 " operations, %" PRIu64
+			" errors, %" PRIu64 " wrong bytes\n",
+			now() - t0, t.ops, t.errors, t.wrong);
+	}
+	/* reap(): a reader that died stops the others. */
+	failed = reap(pids, g_procs);
+	sum_counts(g_procs, &t);
+	printf("readers %d seconds %.1f ops %" PRIu64 " stats %" PRIu64
+	       " reads %" PRIu64 " lists %" PRIu64 " bytes %" PRIu64
+	       " errors %" PRIu64 " wrong_bytes %" PRIu64 "\n",
+	       g_procs, now() - t0, t.ops, t.stats, t.reads, t.lists, t.bytes,
+	       t.errors, t.wrong);
+	fflush(stdout);
+	munmap(g_rc, shlen);
+	free(pids);
+	free(g_paths);
+	free(g_list);
+	if (failed || t.errors || t.wrong) {
+		fprintf(stderr,
+			"stress: readers FAILED (seed %" PRIu64 "): %" PRIu64
+			" errors, %" PRIu64 " wrong bytes, %d readers "
+			"failed\n",
+			g_seed, t.errors, t.wrong, failed);
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- --verify ---- */
 
 static int run_verify(const char *state)
@@ -1372,7 +1788,9 @@ static void usage(void)
 		"FILE\n"
 		"       stress --verify STATE [--model-dir DIR] MNT\n"
 		"       stress --renames --stop FILE [--count FILE] [--procs N] "
-		"[--seed N] MNT DIR OBJ...\n");
+		"[--seed N] MNT DIR OBJ...\n"
+		"       stress --readers --ref REF --list FILE [--procs N] "
+		"[--seconds S] [--progress S] [--seed N] MNT\n");
 	exit(2);
 }
 
@@ -1390,10 +1808,16 @@ int main(int argc, char **argv)
 		{ "renames", no_argument, NULL, 'r' },
 		{ "stop", required_argument, NULL, 'x' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "readers", no_argument, NULL, 'R' },
+		{ "ref", required_argument, NULL, 'f' },
+		{ "list", required_argument, NULL, 'l' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "progress", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *verify = NULL, *stop = NULL, *countf = NULL;
-	bool shared = false, seeded = false, renames = false;
+	const char *verify = NULL, *stop = NULL, *countf = NULL, *list = NULL;
+	bool shared = false, seeded = false, renames = false, readers = false;
+	double seconds = 60, every = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1432,6 +1856,21 @@ int main(int argc, char **argv)
 		case 'c':
 			countf = optarg;
 			break;
+		case 'R':
+			readers = true;
+			break;
+		case 'f':
+			g_ref = optarg;
+			break;
+		case 'l':
+			list = optarg;
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'P':
+			every = atof(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -1453,6 +1892,11 @@ int main(int argc, char **argv)
 	}
 	if (g_model_dir && mkdir(g_model_dir, 0755) < 0 && errno != EEXIST)
 		die("%s: %s", g_model_dir, strerror(errno));
+	if (readers) {
+		if (!g_ref || !list || optind != argc || seconds <= 0)
+			usage();
+		return run_readers(list, seconds, every);
+	}
 	if (renames) {
 		if (!stop || optind + 2 > argc)
 			usage();

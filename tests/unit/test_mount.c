@@ -2,7 +2,8 @@
  * workers, the same whatever the thread count; the failing layer named,
  * the others cancelled; a second mount served from the cache; progress
  * events for every layer; prefetch=unpack making copies in the
- * background; and the statistics text. */
+ * background; the statistics text; and mounts opened and closed again
+ * and again leaving no descriptor or thread behind. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include <archive.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -287,6 +289,72 @@ static void test_no_unpack_without_asking(void **state)
 	assert_null(strstr(text, "bytes inflated: 0\n"));
 }
 
+/* Entries of a /proc/self directory: open descriptors, or threads. */
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n - (strcmp(dir, "/proc/self/fd") == 0); /* opendir's own */
+}
+
+/* Threads of the process once GLib's spare pool threads are stopped: a
+ * freed pool's threads wait for a new pool (up to two, by default), and
+ * end a moment after g_thread_pool_free() returns. */
+static int settled_threads(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < 500; i++) {
+		g_thread_pool_stop_unused_threads();
+		n = count_entries("/proc/self/task");
+		if (n == 1)
+			break;
+		g_usleep(10000);
+	}
+	return n;
+}
+
+/* A daemon mounts once, but the library must give back everything a
+ * mount took: twenty mounts, cold and warm, read, prefetching (indexes,
+ * then unpacked copies) and closed, leave the process with the
+ * descriptors it had and no thread but its own. */
+static void test_open_close_leaves_nothing(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(lfs_options) o = options(e, 3);
+	int fds = count_entries("/proc/self/fd");
+
+	assert_int_equal(settled_threads(), 1);
+	for (int i = 0; i < 20; i++) {
+		int waited = 0;
+
+		if (i % 5 == 0) {
+			g_autofree char *cache =
+				g_build_filename(e->dir, "cache", NULL);
+
+			fx_rmtree(cache);
+		}
+		assert_lfs_ok(mount(e, o), &e->error);
+		lfs_mount_prefetch(e->m, i % 2 ? LFS_PREFETCH_UNPACK
+					       : LFS_PREFETCH_INDEX);
+		check_tree(e);
+		/* Half the time closed while copies may still be made. */
+		while (i % 4 == 1 && unpack_state(e, 1) == LFS_UNPACK_RUNNING &&
+		       waited++ < 6000)
+			g_usleep(10000);
+		lfs_mount_close(e->m);
+		e->m = NULL;
+		assert_int_equal(count_entries("/proc/self/fd"), fds);
+		assert_int_equal(settled_threads(), 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +367,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefetch_unpack_and_stats,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_unpack_without_asking,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_close_leaves_nothing,
 						setup, teardown),
 	};
 
