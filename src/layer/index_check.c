@@ -117,6 +117,12 @@ static const char *check_entry(const struct lfs_index *ix, uint32_t i,
 		return "name out of bounds";
 	if (e->reserved || (e->flags & ~0x3fu))
 		return "unknown flags";
+	/* stat() ORs the mode into the type: a bit above the permissions
+	 * would show another type than lookups give. */
+	if (e->mode & ~07777u)
+		return "mode beyond the permission bits";
+	if (e->mtime_nsec >= 1000000000u)
+		return "mtime nanoseconds out of range";
 	if (i > 0) {
 		if (e->name_len == 0 || e->parent >= i)
 			return "parent out of order";
@@ -147,6 +153,10 @@ static const char *check_points(const struct lfs_index *ix,
 		    cp->dict_len > 32768 ||
 		    !range_ok(cp->window, cp->window_len, ix->windows_len))
 			return "access point out of bounds";
+		/* History is never stored in no bytes (and the reader
+		 * inflates it from @window). */
+		if (cp->dict_len && !cp->window_len)
+			return "access point without its history";
 	}
 	for (uint32_t i = 0; i < ix->nframes; i++) {
 		const struct lfs_index_frame *f = &ix->frames[i];

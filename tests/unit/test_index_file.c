@@ -340,6 +340,18 @@ static void edit_checkpoint(struct fx *f, guint8 *data)
 	cp[2].out = cp[1].out;
 }
 
+/* History of some bytes stored in none: the reader inflated it from a
+ * windows blob that may not be there at all. */
+static void edit_window(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+	struct lfs_index_checkpoint *cp =
+		(void *)(data + h->sec[LFS_SEC_CHECKPOINTS].offset);
+
+	(void)f;
+	cp[1].window_len = 0;
+}
+
 static void edit_implicit(struct fx *f, guint8 *data)
 {
 	struct lfs_index_file_header *h = (void *)data;
@@ -408,6 +420,37 @@ static void edit_no_sums(struct fx *f, guint8 *data)
 	h->sum_chunk = 0;
 }
 
+/* A mode with type bits: stat showed a symlink that lookups called a
+ * file. */
+static void edit_mode(struct fx *f, guint8 *data)
+{
+	entry_at(data, find(f, "etc/f"))->mode = 0120644;
+}
+
+static void edit_mtime_nsec(struct fx *f, guint8 *data)
+{
+	entry_at(data, find(f, "etc/f"))->mtime_nsec = 1000000000;
+}
+
+/* An algorithm number past the table: `layerfs inspect` looked its name
+ * up there (an out-of-bounds read) before the header said no. */
+static void edit_digest_algo(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+
+	(void)f;
+	h->digest_algo = 1000000;
+}
+
+/* A length that is not the algorithm's. */
+static void edit_digest_len(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+
+	(void)f;
+	h->digest_len = 20;
+}
+
 static void test_hostile_contents_rejected(void **state)
 {
 	static const struct {
@@ -421,6 +464,7 @@ static void test_hostile_contents_rejected(void **state)
 		{ edit_children, "children out of bounds" },
 		{ edit_extent, "extent out of bounds" },
 		{ edit_checkpoint, "access points out of order" },
+		{ edit_window, "access point without its history" },
 		{ edit_implicit, "implicit directory list names another" },
 		{ edit_implicit_order, "implicit directory list out of order" },
 		{ edit_section, "section out of bounds" },
@@ -429,6 +473,10 @@ static void test_hostile_contents_rejected(void **state)
 		{ edit_sum_chunk, "bad checksum chunk size" },
 		{ edit_sums_short, "checksums do not cover the stream" },
 		{ edit_no_sums, "no checksums of the uncompressed stream" },
+		{ edit_mode, "mode beyond the permission bits" },
+		{ edit_mtime_nsec, "mtime nanoseconds out of range" },
+		{ edit_digest_algo, "bad digest" },
+		{ edit_digest_len, "bad digest" },
 	};
 	struct fx *f = *state;
 	g_autoptr(GBytes) orig = read_idx(f);
