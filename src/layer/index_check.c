@@ -22,6 +22,16 @@ static bool cstr_ok(const struct lfs_index *ix, uint64_t off)
 	       memchr(ix->strtab + off, '\0', ix->strtab_len - off);
 }
 
+/* @name (@len bytes) can be a path component: no '/', not "." or "..".
+ * (The root's is the empty string; no other entry's may be.) */
+static bool component_ok(const char *name, uint64_t len)
+{
+	if (memchr(name, '/', (size_t)len))
+		return false;
+	return !(len == 1 && name[0] == '.') &&
+	       !(len == 2 && name[0] == '.' && name[1] == '.');
+}
+
 /* [off, off + len) lies within [0, limit). */
 static bool range_ok(uint64_t off, uint64_t len, uint64_t limit)
 {
@@ -115,6 +125,10 @@ static const char *check_entry(const struct lfs_index *ix, uint32_t i,
 
 	if (e->name_len > LFS_NAME_MAX || !str_ok(ix, e->name, e->name_len))
 		return "name out of bounds";
+	/* One path component, as the builder makes them: lookups split
+	 * paths at '/', and a listing must not show "." or "..". */
+	if (!component_ok(ix->strtab + e->name, e->name_len))
+		return "name is not one path component";
 	if (e->reserved || (e->flags & ~0x3fu))
 		return "unknown flags";
 	/* stat() ORs the mode into the type: a bit above the permissions

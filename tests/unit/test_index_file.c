@@ -300,6 +300,25 @@ static void edit_name(struct fx *f, guint8 *data)
 	entry_at(data, find(f, "etc/f"))->name = 0xfffffff0;
 }
 
+/* A name holding a '/': no lookup could reach it, a listing would show
+ * it.  Then "..", which a listing must not show either. */
+static void edit_name_slash(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+	const struct lfs_index_entry *e = entry_at(data, find(f, "etc/f"));
+
+	data[h->sec[LFS_SEC_STRTAB].offset + e->name] = '/';
+}
+
+static void edit_name_dotdot(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+	struct lfs_index_entry *e = entry_at(data, find(f, "hl"));
+
+	/* "hl" is two bytes, as ".." is. */
+	memcpy(data + h->sec[LFS_SEC_STRTAB].offset + e->name, "..", 2);
+}
+
 static void edit_data(struct fx *f, guint8 *data)
 {
 	entry_at(data, find(f, "etc/f"))->u.data = TAR_SIZE - 10;
@@ -458,6 +477,8 @@ static void test_hostile_contents_rejected(void **state)
 		const char *why;
 	} cases[] = {
 		{ edit_name, "name out of bounds" },
+		{ edit_name_slash, "name is not one path component" },
+		{ edit_name_dotdot, "name is not one path component" },
 		{ edit_data, "file data out of bounds" },
 		{ edit_parent, "parent out of order" },
 		{ edit_link, "hardlink target out of bounds" },
