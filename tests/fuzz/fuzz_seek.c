@@ -6,20 +6,27 @@
  *
  *  mode bit 0 clear: the rest is a stored blob (gzip, zstd or plain).  It
  *    is decompressed in one pass, recording access points every 64 bytes
- *    of output.  If that succeeds, the points must validate as the index
- *    loader checks them, and every random read through them (at each
- *    point, just before it, at the end) must give the bytes the one pass
- *    gave.  With bit 1 set, the blob is then damaged (the last bytes of
- *    the input say where) and read again through the same points: any
- *    answer but a crash will do.
+ *    of output, and checksums of every 4 KiB (the smallest chunk an index
+ *    may have, so that small inputs have many).  If that succeeds, the
+ *    points must validate as the index loader checks them, and every
+ *    random read through them (at each point, just before it, at the end)
+ *    must give the bytes the one pass gave.  With bit 1 set, the blob is
+ *    then damaged (the last bytes of the input say where) and read again
+ *    through the same points: a read may fail, but never give other
+ *    bytes than the one pass gave (the checksums see to that).
  *
  *  mode bit 0 set: the access points come from the input: a count, that
  *    many raw struct lfs_index_checkpoint, a windows blob (16-bit length
  *    and bytes), an uncompressed size (32 bits), read offsets (four of 32
- *    bits), then the gzip blob.  Points that lfs_index_validate() accepts
- *    are read through. */
+ *    bits), then the gzip blob.  Where the blob decompresses in one pass,
+ *    its size and checksums are the pass's, and no read through the
+ *    hostile points may give other bytes than the pass gave; else any
+ *    answer but a crash will do.  Points that lfs_index_validate()
+ *    accepts are read through. */
 #include <errno.h>
 #include <string.h>
+
+#include <xxhash.h>
 
 #include "fuzz.h"
 #include "layerfs/decomp.h"
@@ -28,6 +35,7 @@
 /* The most output one pass keeps: a small input can inflate to a lot. */
 #define OUT_MAX (1u << 20)
 #define SPAN 64
+#define SUM_CHUNK LFS_SUM_CHUNK_MIN
 #define MAX_POINTS 64
 
 /* An index with just a root, holding @ix's access points. */
@@ -42,16 +50,17 @@ static void add_root(struct lfs_index *ix)
 	ix->strtab_len = 1;
 }
 
-/* Up to @len bytes at @off through a fresh reader and through @r; both
- * must agree with @want (NULL: anything will do). */
+/* Up to @len bytes at @off through @r.  With @want (the stream, @total
+ * bytes): the bytes must be @want's; unless @may_fail, the read must
+ * succeed too. */
 static void read_at(struct lfs_seek_reader *r, uint64_t off, size_t len,
-		    const uint8_t *want, uint64_t total)
+		    const uint8_t *want, uint64_t total, bool may_fail)
 {
 	g_autofree uint8_t *buf = g_malloc(len ? len : 1);
 	ssize_t n = lfs_seek_reader_pread(r, buf, len, off);
 	size_t expect;
 
-	if (!want)
+	if (!want || (n < 0 && may_fail))
 		return;
 	expect = off >= total ? 0 : (size_t)MIN((uint64_t)len, total - off);
 	if (n < 0 || (size_t)n != expect)
@@ -62,27 +71,43 @@ static void read_at(struct lfs_seek_reader *r, uint64_t off, size_t len,
 			len, (unsigned long long)off);
 }
 
+/* Checksums of @total bytes of @data into @ix, every SUM_CHUNK bytes. */
+static void set_sums(struct lfs_index *ix, const uint8_t *data,
+		     uint64_t total)
+{
+	g_free(ix->sums);
+	ix->nsums = (uint32_t)((total + SUM_CHUNK - 1) / SUM_CHUNK);
+	ix->sum_chunk = ix->nsums ? SUM_CHUNK : 0;
+	ix->sums = g_new0(uint64_t, MAX(ix->nsums, 1u));
+	for (uint32_t k = 0; data && k < ix->nsums; k++)
+		ix->sums[k] = XXH3_64bits(data + (uint64_t)k * SUM_CHUNK,
+					  (size_t)MIN((uint64_t)SUM_CHUNK,
+						      total - (uint64_t)k *
+								      SUM_CHUNK));
+}
+
 static void read_points(struct lfs_blob *blob, enum lfs_compression comp,
 			const struct lfs_index *ix, const uint8_t *want,
-			uint64_t total)
+			uint64_t total, bool may_fail)
 {
 	struct lfs_seek_reader *r;
 	uint32_t n = comp == LFS_COMP_GZIP ? ix->ncheckpoints : ix->nframes;
 
-	if (lfs_seek_reader_new(blob, comp, ix, &r) < 0)
+	if (lfs_seek_reader_new(blob, comp, ix, total, &r) < 0)
 		return;
 	for (uint32_t i = 0; i < n && i < MAX_POINTS; i++) {
 		uint64_t out = comp == LFS_COMP_GZIP ? ix->checkpoints[i].out
 						     : ix->frames[i].out;
 
-		read_at(r, out, 100, want, total);
+		read_at(r, out, 100, want, total, may_fail);
 		if (out > 0)
-			read_at(r, out - 1, 2, want, total);
+			read_at(r, out - 1, 2, want, total, may_fail);
 	}
-	read_at(r, total / 2, 300, want, total);
-	read_at(r, 0, 10, want, total);
-	read_at(r, total ? total - 1 : 0, 10, want, total);
-	read_at(r, total, 10, want, total);
+	read_at(r, total / 2, 300, want, total, may_fail);
+	read_at(r, 0, 10, want, total, may_fail);
+	read_at(r, SUM_CHUNK - 5, 10, want, total, may_fail);
+	read_at(r, total ? total - 1 : 0, 10, want, total, may_fail);
+	read_at(r, total, 10, want, total, may_fail);
 	lfs_seek_reader_free(r);
 }
 
@@ -134,10 +159,14 @@ static void recorded(const uint8_t *data, size_t size, bool damage)
 	if (in > size)
 		fz_fail("consumed %llu bytes of %zu",
 			(unsigned long long)in, size);
+	set_sums(&ix, out->data, total);
+	if (!lfs_index_validate(&ix, total, size, &why))
+		fz_fail("checksums every %u bytes are invalid: %s", SUM_CHUNK,
+			why);
 	fz_note("%u points, %u frames, %llu bytes", ix.ncheckpoints,
 		ix.nframes, (unsigned long long)total);
 	if (!damage) {
-		read_points(blob, comp, &ix, out->data, total);
+		read_points(blob, comp, &ix, out->data, total, false);
 	} else if (size > 4) {
 		g_autofree uint8_t *bad = g_memdup2(data, size);
 		struct lfs_blob *bad_blob = fz_mem_blob(bad, size);
@@ -145,12 +174,13 @@ static void recorded(const uint8_t *data, size_t size, bool damage)
 		/* The last four bytes say which byte goes, and how. */
 		bad[(data[size - 4] | data[size - 3] << 8) % size] ^=
 			data[size - 2] | 1;
-		read_points(bad_blob, comp, &ix, NULL, total);
+		read_points(bad_blob, comp, &ix, out->data, total, true);
 		lfs_blob_close(bad_blob);
 	}
 	g_free(ix.checkpoints);
 	g_free(ix.windows);
 	g_free(ix.frames);
+	g_free(ix.sums);
 out:
 	lfs_seek_recorder_free(rec);
 	lfs_blob_close(blob);
@@ -163,10 +193,14 @@ static void hostile_points(const uint8_t *data, size_t size)
 	g_autofree struct lfs_index_checkpoint *cps =
 		g_new0(struct lfs_index_checkpoint, MAX(n, 1u));
 	g_autofree uint8_t *windows = NULL;
-	struct lfs_index ix = { 0 };
-	uint64_t total, off[4];
+	g_autoptr(GByteArray) out = g_byte_array_new();
+	struct lfs_index ix = { 0 }, pass = { 0 };
+	struct lfs_seek_recorder *rec = lfs_seek_recorder_new(SPAN);
+	enum lfs_compression comp;
+	uint64_t total, got, used, off[4];
 	struct lfs_seek_reader *r;
 	struct lfs_blob *blob;
+	const uint8_t *want = NULL;
 	const char *why;
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -182,23 +216,39 @@ static void hostile_points(const uint8_t *data, size_t size)
 	windows = g_memdup2(in.p, ix.windows_len);
 	in.p += ix.windows_len;
 	in.len -= ix.windows_len;
-	total = fz_u32(&in);
+	total = fz_u32(&in) % OUT_MAX;
 	for (int i = 0; i < 4; i++)
 		off[i] = fz_u32(&in);
+	blob = fz_mem_blob(in.p, in.len);
+	/* The stream as one pass reads it, where it can. */
+	if (one_pass(blob, rec, &comp, out, &got, &used) &&
+	    comp == LFS_COMP_GZIP) {
+		want = out->data;
+		total = got;
+	}
+	lfs_seek_recorder_finish(rec, &pass);
+	lfs_seek_recorder_free(rec);
 	ix.checkpoints = cps;
 	ix.ncheckpoints = n;
 	ix.windows = windows;
 	add_root(&ix);
+	set_sums(&ix, want, total);
 	if (!lfs_index_validate(&ix, total, in.len, &why)) {
 		fz_note("refused: %s", why);
-		return;
+		goto out;
 	}
-	blob = fz_mem_blob(in.p, in.len);
-	if (lfs_seek_reader_new(blob, LFS_COMP_GZIP, &ix, &r) == 0) {
+	if (lfs_seek_reader_new(blob, LFS_COMP_GZIP, &ix, total, &r) == 0) {
 		for (int i = 0; i < 4; i++)
-			read_at(r, off[i] % (total + 1), 200, NULL, total);
+			read_at(r, off[i] % (total + 1), 200, want, total,
+				true);
 		lfs_seek_reader_free(r);
 	}
+out:
+	g_free(ix.sums);
+	g_free(pass.checkpoints);
+	g_free(pass.windows);
+	g_free(pass.frames);
+	g_free(pass.sums);
 	lfs_blob_close(blob);
 }
 
