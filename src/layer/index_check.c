@@ -201,6 +201,22 @@ static const char *check_sums(const struct lfs_index *ix, uint64_t tar_size)
 	return want == ix->nsums ? NULL : "checksums do not cover the stream";
 }
 
+/* Every entry but the root lies among its parent's children
+ * (check_entry()), and must lie among no other directory's: then the
+ * directories' counts add up to one per entry.  A range reaching over
+ * another directory's children gave lfs_index_find() entries of that
+ * directory to binary-search, out of order. */
+static const char *check_ranges(const struct lfs_index *ix)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < ix->nentries; i++) {
+		if (ix->entries[i].type == LFS_T_DIR)
+			n += ix->entries[i].u.dir.count;
+	}
+	return n == ix->nentries - 1 ? NULL : "children ranges overlap";
+}
+
 /* Entry @i of the implicit list: a later implicit directory than the one
  * before it. */
 static const char *check_implicit(const struct lfs_index *ix, uint32_t i)
@@ -230,6 +246,8 @@ bool lfs_index_validate(const struct lfs_index *ix, uint64_t tar_size,
 		    ix->entries[ix->hardlinks[i]].type != LFS_T_HARDLINK)
 			*why = "hardlink list out of bounds";
 	}
+	if (!*why)
+		*why = check_ranges(ix);
 	for (uint32_t i = 0; !*why && i < ix->nimplicit; i++)
 		*why = check_implicit(ix, i);
 	if (!*why)

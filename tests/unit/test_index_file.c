@@ -339,6 +339,15 @@ static void edit_children(struct fx *f, guint8 *data)
 	entry_at(data, find(f, "etc"))->u.dir.count = 1u << 30;
 }
 
+/* The root's children reach one entry further, into another directory's:
+ * each entry still lies among its own parent's children, but a lookup in
+ * the root searched them out of order. */
+static void edit_children_overlap(struct fx *f, guint8 *data)
+{
+	(void)f;
+	entry_at(data, LFS_INDEX_ROOT)->u.dir.count++;
+}
+
 static void edit_extent(struct fx *f, guint8 *data)
 {
 	struct lfs_index_file_header *h = (void *)data;
@@ -483,6 +492,7 @@ static void test_hostile_contents_rejected(void **state)
 		{ edit_parent, "parent out of order" },
 		{ edit_link, "hardlink target out of bounds" },
 		{ edit_children, "children out of bounds" },
+		{ edit_children_overlap, "children ranges overlap" },
 		{ edit_extent, "extent out of bounds" },
 		{ edit_checkpoint, "access points out of order" },
 		{ edit_window, "access point without its history" },
