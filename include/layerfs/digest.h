@@ -26,6 +26,11 @@ struct lfs_digest {
 	uint8_t bytes[LFS_DIGEST_MAX_BYTES];
 };
 
+/* The bytes a digest of @algo holds (32 or 64), or 0 for a value that
+ * names no algorithm: one read from a file is checked with this before
+ * anything uses it as an enum lfs_digest_algo. */
+unsigned int lfs_digest_len(unsigned int algo);
+
 /* Parse "algo:hex".  The OCI spec allows only lowercase hex of the exact
  * length.  Returns 0 or -EINVAL. */
 int lfs_digest_parse(const char *s, struct lfs_digest *out);

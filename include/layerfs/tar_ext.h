@@ -90,7 +90,8 @@ enum lfs_tar_end {
 
 /* How @hdrs[0..@len), the bytes from the headers libarchive was reading
  * to the last byte read, end: whole extension headers (the types
- * lfs_tar_ext_problem() walks), then a zero block, or nothing more. */
+ * lfs_tar_ext_problem() walks, each with its checksum right), then a
+ * zero block, or nothing more. */
 enum lfs_tar_end lfs_tar_ext_end(const uint8_t *hdrs, size_t len);
 
 #endif

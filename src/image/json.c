@@ -1,20 +1,9 @@
 /* Strict, self-describing JSON getters on top of json-glib (see json.h). */
 #include <errno.h>
+#include <string.h>
 
 #include "layerfs/error.h"
 #include "layerfs/json.h"
-
-/* The index after the string starting at data[i] (a '"'). */
-static size_t skip_string(const char *data, size_t len, size_t i)
-{
-	for (i++; i < len; i++) {
-		if (data[i] == '\\')
-			i++;
-		else if (data[i] == '"')
-			return i + 1;
-	}
-	return len; /* unterminated: the parser reports it */
-}
 
 static size_t skip_digits(const char *data, size_t len, size_t i)
 {
@@ -71,15 +60,117 @@ static gboolean check_number(const char *data, size_t len, size_t *i,
 	return TRUE;
 }
 
+/* The value of the four hex digits at @p, or -1. */
+static long hex4(const char *p)
+{
+	long v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		int d = g_ascii_xdigit_value(p[k]);
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/* Check the string at data[*i] (a '"') against JSON's grammar; advance *i
+ * past it.  Returns NULL, or what is wrong.  json-glib 1.6 reads more
+ * than JSON, and reads it otherwise: an escape it does not know, a \u
+ * with fewer than four hex digits, or a surrogate not in a pair, can make
+ * it take the closing quote for part of the string, and the text after
+ * for more string or for structure.  A NUL (\u0000) would cut the C
+ * string it hands over short. */
+static const char *check_string(const char *data, size_t len, size_t *i)
+{
+	for (size_t j = *i + 1; j < len;) {
+		unsigned char c = (unsigned char)data[j];
+		long u;
+
+		if (c == '"') {
+			*i = j + 1;
+			return NULL;
+		}
+		if (c < 0x20)
+			return "a control character in a string";
+		if (c != '\\') {
+			j++;
+			continue;
+		}
+		if (j + 1 >= len)
+			break;
+		if (data[j + 1] && strchr("\"\\/bfnrt", data[j + 1])) {
+			j += 2;
+			continue;
+		}
+		if (data[j + 1] != 'u')
+			return "an escape JSON does not have";
+		u = j + 6 <= len ? hex4(data + j + 2) : -1;
+		if (u < 0)
+			return "a \\u escape without four hex digits";
+		if (u == 0)
+			return "a NUL (\\u0000) in a string";
+		if (u >= 0xdc00 && u <= 0xdfff)
+			return "a lone UTF-16 surrogate";
+		j += 6;
+		if (u < 0xd800 || u > 0xdbff)
+			continue;
+		/* A high surrogate: its low one must follow. */
+		u = j + 6 <= len && data[j] == '\\' && data[j + 1] == 'u'
+			    ? hex4(data + j + 2)
+			    : -1;
+		if (u < 0xdc00 || u > 0xdfff)
+			return "a lone UTF-16 surrogate";
+		j += 6;
+	}
+	return "an unterminated string";
+}
+
+/* Check the word at data[*i] (a letter): true, false or null, as a run of
+ * the characters json-glib reads words of.  Advance *i past it. */
+static const char *check_word(const char *data, size_t len, size_t *i)
+{
+	static const char *const words[] = { "true", "false", "null" };
+	size_t j = *i;
+
+	while (j < len && (g_ascii_isalnum(data[j]) || data[j] == '_' ||
+			   data[j] == '-'))
+		j++;
+	for (size_t k = 0; k < G_N_ELEMENTS(words); k++) {
+		if (j - *i == strlen(words[k]) &&
+		    memcmp(data + *i, words[k], j - *i) == 0) {
+			*i = j;
+			return NULL;
+		}
+	}
+	return "a word JSON does not have";
+}
+
+/* What a character that starts no JSON token is, for the message. */
+static const char *stray(char c)
+{
+	if (c == '/')
+		return "a comment, which JSON does not have";
+	if (c == '\'')
+		return "a single-quoted string, which JSON does not have";
+	return "a character JSON does not have here";
+}
+
 /* Image documents nest about six deep.  json-glib parses recursively, so a
  * hostile document a few million levels deep would overflow the stack. */
 #define MAX_DEPTH 64
 
-/* json-glib 1.6 accepts trailing documents ("{} {}") and reads numbers
- * the way strtoll does ("010" as octal 8, out-of-range values clamped).
- * Image metadata must be exactly one JSON value with JSON's own numbers,
- * nested at most MAX_DEPTH deep, so the raw text is checked for those
- * things first; the parser checks the rest of the grammar. */
+/* json-glib 1.6 reads more than JSON: comments ("/.../", so also C's),
+ * single-quoted strings, hex and octal numbers, escapes JSON lacks;
+ * trailing documents ("{} {}"); numbers the way strtoll does ("010" as
+ * octal 8, out-of-range values clamped).  Image metadata must be exactly
+ * one JSON value (RFC 8259), as Go's encoding/json (docker, containerd,
+ * umoci) reads it, nested at most MAX_DEPTH deep.  So the raw text is
+ * checked first, token by token as JSON has them, and anything else is
+ * refused: then json-glib sees the very tokens counted here, and a
+ * comment or a string cannot hide nesting from the count
+ * (docs/decisions/0025).  The parser checks the rest of the grammar. */
 static gboolean check_text(const char *data, size_t len, const char *what,
 			   GError **error)
 {
@@ -88,6 +179,8 @@ static gboolean check_text(const char *data, size_t len, const char *what,
 
 	for (size_t i = 0; i < len;) {
 		char c = data[i];
+		size_t at = i;
+		const char *why = NULL;
 
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
 			i++;
@@ -99,19 +192,29 @@ static gboolean check_text(const char *data, size_t len, const char *what,
 					"the document, at byte %zu",
 					what, i);
 		if (c == '"') {
-			i = skip_string(data, len, i);
+			why = check_string(data, len, &i);
 		} else if (c == '-' || g_ascii_isdigit(c)) {
 			if (!check_number(data, len, &i, what, error))
 				return FALSE;
-		} else {
+		} else if (g_ascii_isalpha(c)) {
+			why = check_word(data, len, &i);
+		} else if (c && strchr("{}[]:,", c)) {
 			depth += (c == '{' || c == '[') - (c == '}' || c == ']');
-			if (depth > MAX_DEPTH)
+			if (depth < 0)
+				why = "a closing bracket with none open";
+			else if (depth > MAX_DEPTH)
 				return lfs_fail(error, EINVAL,
 						"%s: malformed JSON: nested "
 						"deeper than %d levels",
 						what, MAX_DEPTH);
 			i++;
+		} else {
+			why = stray(c);
 		}
+		if (why)
+			return lfs_fail(error, EINVAL,
+					"%s: malformed JSON: %s, at byte %zu",
+					what, why, at);
 		started = true;
 	}
 	return TRUE;

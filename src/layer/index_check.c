@@ -22,6 +22,16 @@ static bool cstr_ok(const struct lfs_index *ix, uint64_t off)
 	       memchr(ix->strtab + off, '\0', ix->strtab_len - off);
 }
 
+/* @name (@len bytes) can be a path component: no '/', not "." or "..".
+ * (The root's is the empty string; no other entry's may be.) */
+static bool component_ok(const char *name, uint64_t len)
+{
+	if (memchr(name, '/', (size_t)len))
+		return false;
+	return !(len == 1 && name[0] == '.') &&
+	       !(len == 2 && name[0] == '.' && name[1] == '.');
+}
+
 /* [off, off + len) lies within [0, limit). */
 static bool range_ok(uint64_t off, uint64_t len, uint64_t limit)
 {
@@ -115,8 +125,18 @@ static const char *check_entry(const struct lfs_index *ix, uint32_t i,
 
 	if (e->name_len > LFS_NAME_MAX || !str_ok(ix, e->name, e->name_len))
 		return "name out of bounds";
+	/* One path component, as the builder makes them: lookups split
+	 * paths at '/', and a listing must not show "." or "..". */
+	if (!component_ok(ix->strtab + e->name, e->name_len))
+		return "name is not one path component";
 	if (e->reserved || (e->flags & ~0x3fu))
 		return "unknown flags";
+	/* stat() ORs the mode into the type: a bit above the permissions
+	 * would show another type than lookups give. */
+	if (e->mode & ~07777u)
+		return "mode beyond the permission bits";
+	if (e->mtime_nsec >= 1000000000u)
+		return "mtime nanoseconds out of range";
 	if (i > 0) {
 		if (e->name_len == 0 || e->parent >= i)
 			return "parent out of order";
@@ -147,6 +167,10 @@ static const char *check_points(const struct lfs_index *ix,
 		    cp->dict_len > 32768 ||
 		    !range_ok(cp->window, cp->window_len, ix->windows_len))
 			return "access point out of bounds";
+		/* History is never stored in no bytes (and the reader
+		 * inflates it from @window). */
+		if (cp->dict_len && !cp->window_len)
+			return "access point without its history";
 	}
 	for (uint32_t i = 0; i < ix->nframes; i++) {
 		const struct lfs_index_frame *f = &ix->frames[i];
@@ -175,6 +199,22 @@ static const char *check_sums(const struct lfs_index *ix, uint64_t tar_size)
 		return "bad checksum chunk size";
 	want = tar_size / ix->sum_chunk + (tar_size % ix->sum_chunk != 0);
 	return want == ix->nsums ? NULL : "checksums do not cover the stream";
+}
+
+/* Every entry but the root lies among its parent's children
+ * (check_entry()), and must lie among no other directory's: then the
+ * directories' counts add up to one per entry.  A range reaching over
+ * another directory's children gave lfs_index_find() entries of that
+ * directory to binary-search, out of order. */
+static const char *check_ranges(const struct lfs_index *ix)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < ix->nentries; i++) {
+		if (ix->entries[i].type == LFS_T_DIR)
+			n += ix->entries[i].u.dir.count;
+	}
+	return n == ix->nentries - 1 ? NULL : "children ranges overlap";
 }
 
 /* Entry @i of the implicit list: a later implicit directory than the one
@@ -206,6 +246,8 @@ bool lfs_index_validate(const struct lfs_index *ix, uint64_t tar_size,
 		    ix->entries[ix->hardlinks[i]].type != LFS_T_HARDLINK)
 			*why = "hardlink list out of bounds";
 	}
+	if (!*why)
+		*why = check_ranges(ix);
 	for (uint32_t i = 0; !*why && i < ix->nimplicit; i++)
 		*why = check_implicit(ix, i);
 	if (!*why)

@@ -226,9 +226,13 @@ static const char *check_header(const struct lfs_index_file_header *h, uint64_t 
 		return "written by another kind of machine or build";
 	if (h->file_size != size)
 		return "truncated or extended";
-	if (h->compression > LFS_COMP_ZSTD ||
-	    h->digest_len > LFS_DIGEST_MAX_BYTES)
+	if (h->compression > LFS_COMP_ZSTD)
 		return "bad header";
+	/* Checked before meta_of() makes it an enum: lfs_digest_to_string()
+	 * (layerfs inspect) looks the algorithm's name up in a table. */
+	if (h->digest_len &&
+	    lfs_digest_len(h->digest_algo) != h->digest_len)
+		return "bad digest";
 	for (int s = 0; s < LFS_SEC_COUNT; s++) {
 		const struct lfs_index_file_section *d = &h->sec[s];
 

@@ -9,6 +9,8 @@
 #define SIZE_LEN 12
 #define MODE_FIELD 100
 #define MODE_LEN 8
+#define CHECKSUM_FIELD 148
+#define CHECKSUM_LEN 8
 #define TYPEFLAG 156
 #define MAGIC_FIELD 257
 
@@ -271,6 +273,37 @@ static bool zero_block(const uint8_t *b)
 	return true;
 }
 
+/* Whether header @h holds its own checksum, as libarchive, GNU tar and Go
+ * check it: octal digits (blanks and NULs around them), equal to the sum
+ * of the header's bytes with the field taken as blanks, summed as
+ * unsigned or as signed bytes. */
+static bool checksum_ok(const uint8_t *h)
+{
+	const uint8_t *f = h + CHECKSUM_FIELD;
+	uint64_t want = 0, sum = 0;
+	int64_t ssum = 0;
+	size_t i = 0;
+
+	for (size_t k = 0; k < CHECKSUM_LEN; k++) {
+		if (f[k] != ' ' && f[k] && (f[k] < '0' || f[k] > '7'))
+			return false;
+	}
+	while (i < CHECKSUM_LEN && f[i] == ' ')
+		i++;
+	for (; i < CHECKSUM_LEN && f[i] >= '0' && f[i] <= '7'; i++)
+		want = want << 3 | (uint64_t)(f[i] - '0');
+	for (size_t k = 0; k < LFS_TAR_BLOCK; k++) {
+		uint8_t b = k >= CHECKSUM_FIELD &&
+					    k < CHECKSUM_FIELD + CHECKSUM_LEN
+				    ? ' '
+				    : h[k];
+
+		sum += b;
+		ssum += (int8_t)b;
+	}
+	return want == sum || (int64_t)want == ssum;
+}
+
 enum lfs_tar_end lfs_tar_ext_end(const uint8_t *hdrs, size_t len)
 {
 	size_t pos = 0;
@@ -285,6 +318,11 @@ enum lfs_tar_end lfs_tar_ext_end(const uint8_t *hdrs, size_t len)
 			return LFS_TAR_DAMAGED;
 		if (zero_block(h))
 			return i ? LFS_TAR_END : LFS_TAR_DAMAGED;
+		/* libarchive gives up at a header whose checksum is wrong
+		 * (so do GNU tar and Go): that is damage, whatever follows
+		 * it, not an extension header. */
+		if (!checksum_ok(h))
+			return LFS_TAR_DAMAGED;
 		switch (h[TYPEFLAG]) {
 		case 'x':
 		case 'X':

@@ -37,6 +37,11 @@ static const struct {
 	[LFS_DIGEST_SHA512] = { "sha512", 64 },
 };
 
+unsigned int lfs_digest_len(unsigned int algo)
+{
+	return algo < G_N_ELEMENTS(algos) ? algos[algo].len : 0;
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -145,6 +145,18 @@ static void test_equal(void **state)
 	assert_false(lfs_digest_equal(&c, &e512));
 }
 
+/* Lengths by algorithm, and none for a number no algorithm has (as an
+ * index file could hold). */
+static void test_len(void **state)
+{
+	(void)state;
+	assert_int_equal(lfs_digest_len(LFS_DIGEST_SHA256), 32);
+	assert_int_equal(lfs_digest_len(LFS_DIGEST_SHA512), 64);
+	assert_int_equal(lfs_digest_len(LFS_DIGEST_SHA512 + 1), 0);
+	assert_int_equal(lfs_digest_len(0x7fffffff), 0);
+	assert_int_equal(lfs_digest_len(UINT32_MAX), 0);
+}
+
 struct vector {
 	enum lfs_digest_algo algo;
 	const char *input;
@@ -243,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_null),
 	    cmocka_unit_test(test_to_string_and_hex_round_trip),
 	    cmocka_unit_test(test_equal),
+	    cmocka_unit_test(test_len),
 	    cmocka_unit_test(test_hasher_vectors),
 	    cmocka_unit_test(test_hasher_incremental),
 	    cmocka_unit_test(test_hasher_async),

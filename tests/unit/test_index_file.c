@@ -300,6 +300,25 @@ static void edit_name(struct fx *f, guint8 *data)
 	entry_at(data, find(f, "etc/f"))->name = 0xfffffff0;
 }
 
+/* A name holding a '/': no lookup could reach it, a listing would show
+ * it.  Then "..", which a listing must not show either. */
+static void edit_name_slash(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+	const struct lfs_index_entry *e = entry_at(data, find(f, "etc/f"));
+
+	data[h->sec[LFS_SEC_STRTAB].offset + e->name] = '/';
+}
+
+static void edit_name_dotdot(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+	struct lfs_index_entry *e = entry_at(data, find(f, "hl"));
+
+	/* "hl" is two bytes, as ".." is. */
+	memcpy(data + h->sec[LFS_SEC_STRTAB].offset + e->name, "..", 2);
+}
+
 static void edit_data(struct fx *f, guint8 *data)
 {
 	entry_at(data, find(f, "etc/f"))->u.data = TAR_SIZE - 10;
@@ -320,6 +339,15 @@ static void edit_children(struct fx *f, guint8 *data)
 	entry_at(data, find(f, "etc"))->u.dir.count = 1u << 30;
 }
 
+/* The root's children reach one entry further, into another directory's:
+ * each entry still lies among its own parent's children, but a lookup in
+ * the root searched them out of order. */
+static void edit_children_overlap(struct fx *f, guint8 *data)
+{
+	(void)f;
+	entry_at(data, LFS_INDEX_ROOT)->u.dir.count++;
+}
+
 static void edit_extent(struct fx *f, guint8 *data)
 {
 	struct lfs_index_file_header *h = (void *)data;
@@ -338,6 +366,18 @@ static void edit_checkpoint(struct fx *f, guint8 *data)
 
 	(void)f;
 	cp[2].out = cp[1].out;
+}
+
+/* History of some bytes stored in none: the reader inflated it from a
+ * windows blob that may not be there at all. */
+static void edit_window(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+	struct lfs_index_checkpoint *cp =
+		(void *)(data + h->sec[LFS_SEC_CHECKPOINTS].offset);
+
+	(void)f;
+	cp[1].window_len = 0;
 }
 
 static void edit_implicit(struct fx *f, guint8 *data)
@@ -408,6 +448,37 @@ static void edit_no_sums(struct fx *f, guint8 *data)
 	h->sum_chunk = 0;
 }
 
+/* A mode with type bits: stat showed a symlink that lookups called a
+ * file. */
+static void edit_mode(struct fx *f, guint8 *data)
+{
+	entry_at(data, find(f, "etc/f"))->mode = 0120644;
+}
+
+static void edit_mtime_nsec(struct fx *f, guint8 *data)
+{
+	entry_at(data, find(f, "etc/f"))->mtime_nsec = 1000000000;
+}
+
+/* An algorithm number past the table: `layerfs inspect` looked its name
+ * up there (an out-of-bounds read) before the header said no. */
+static void edit_digest_algo(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+
+	(void)f;
+	h->digest_algo = 1000000;
+}
+
+/* A length that is not the algorithm's. */
+static void edit_digest_len(struct fx *f, guint8 *data)
+{
+	struct lfs_index_file_header *h = (void *)data;
+
+	(void)f;
+	h->digest_len = 20;
+}
+
 static void test_hostile_contents_rejected(void **state)
 {
 	static const struct {
@@ -415,12 +486,16 @@ static void test_hostile_contents_rejected(void **state)
 		const char *why;
 	} cases[] = {
 		{ edit_name, "name out of bounds" },
+		{ edit_name_slash, "name is not one path component" },
+		{ edit_name_dotdot, "name is not one path component" },
 		{ edit_data, "file data out of bounds" },
 		{ edit_parent, "parent out of order" },
 		{ edit_link, "hardlink target out of bounds" },
 		{ edit_children, "children out of bounds" },
+		{ edit_children_overlap, "children ranges overlap" },
 		{ edit_extent, "extent out of bounds" },
 		{ edit_checkpoint, "access points out of order" },
+		{ edit_window, "access point without its history" },
 		{ edit_implicit, "implicit directory list names another" },
 		{ edit_implicit_order, "implicit directory list out of order" },
 		{ edit_section, "section out of bounds" },
@@ -429,6 +504,10 @@ static void test_hostile_contents_rejected(void **state)
 		{ edit_sum_chunk, "bad checksum chunk size" },
 		{ edit_sums_short, "checksums do not cover the stream" },
 		{ edit_no_sums, "no checksums of the uncompressed stream" },
+		{ edit_mode, "mode beyond the permission bits" },
+		{ edit_mtime_nsec, "mtime nanoseconds out of range" },
+		{ edit_digest_algo, "bad digest" },
+		{ edit_digest_len, "bad digest" },
 	};
 	struct fx *f = *state;
 	g_autoptr(GBytes) orig = read_idx(f);

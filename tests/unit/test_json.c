@@ -424,10 +424,142 @@ static void test_nesting_depth_limited(void **state)
 				   &error));
 }
 
+#define OPEN60 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+#define CLOSE60 "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+
+/* "{"x": PREFIX [[[...]]] SUFFIX}" with @levels brackets each way: text
+ * around nesting that json-glib 1.6 reads as string, where a check that
+ * knew only JSON saw a string run to the end.  With no PREFIX, rounds of
+ * 60 opening brackets and a comment holding 60 closing ones: the check
+ * saw the nesting close again and again, never deeper than 61, where
+ * json-glib sees only the opening brackets (its comments run from a '/'
+ * to the next, which C's happen to do too). */
+static char *hidden(const char *prefix, const char *suffix, size_t levels,
+		    size_t *len)
+{
+	GString *s = g_string_new("{\"x\": ");
+
+	if (!prefix) {
+		for (size_t i = 0; i < levels; i += 60)
+			g_string_append_printf(s, "%.60s/*%.60s*/", OPEN60,
+					       CLOSE60);
+	} else {
+		g_string_append(s, prefix);
+		for (size_t i = 0; i < levels; i++)
+			g_string_append_c(s, '[');
+		for (size_t i = 0; i < levels; i++)
+			g_string_append_c(s, ']');
+		g_string_append(s, suffix);
+		g_string_append_c(s, '}');
+	}
+	*len = s->len;
+	return g_string_free(s, FALSE);
+}
+
+/* Nesting hidden from the depth check, a million levels deep: each one
+ * overflowed the stack in json-glib, which recursed before it found
+ * anything wrong, until the check saw the document as json-glib reads it
+ * (docs/decisions/0025). */
+static void test_hidden_nesting_refused(void **state)
+{
+	static const struct {
+		const char *prefix, *suffix;
+	} cases[] = {
+		/* Comments. */
+		{ NULL, NULL },
+		/* A comment holding a '"': the check saw a string start
+		 * there, run to the end. */
+		{ "/\"/ ", "" },
+		/* A single-quoted string holding a '"': the check saw a
+		 * string start there, run to the end. */
+		{ "['\"', ", ", \"\"]" },
+		/* A high surrogate with no low one: json-glib takes the
+		 * next character after it into the string, here the quote. */
+		{ "[\"\\uD800\"x\", ", "]" },
+		/* A \u with two hex digits: json-glib reads up to four, and
+		 * swallows the quote that ends the string. */
+		{ "[\"\\u12\"x\", ", "]" },
+	};
+	size_t levels = 1u << 20;
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(JsonNode) node = NULL;
+		g_autoptr(GError) error = NULL;
+		size_t len;
+		g_autofree char *deep = hidden(cases[i].prefix,
+					       cases[i].suffix, levels, &len);
+
+		print_message("# case %zu\n", i);
+		assert_false(lfs_json_parse(deep, len, "deep.json", false,
+					    &node, &error));
+		assert_lfs_error(error, EINVAL, "deep.json: malformed JSON");
+	}
+}
+
+/* What json-glib takes beyond JSON is refused, each with its reason. */
+static void test_json_extensions_refused(void **state)
+{
+	static const struct {
+		const char *doc, *why;
+	} cases[] = {
+		{ "{\"a\": 1 /* c */}", "a comment" },
+		{ "{\"a\": 1 // c\n}", "a comment" },
+		{ "{'a': 1}", "a single-quoted string" },
+		{ "{\"a\": 0x10}", "a word JSON does not have" },
+		{ "{\"a\": True}", "a word JSON does not have" },
+		{ "{\"a\": nul}", "a word JSON does not have" },
+		{ "{\"a\": _x}", "a character JSON does not have" },
+		{ "{\"a\": \"\\q\"}", "an escape JSON does not have" },
+		{ "{\"a\": \"\\101\"}", "an escape JSON does not have" },
+		{ "{\"a\": \"\\u12\"}", "without four hex digits" },
+		{ "{\"a\": \"\\uD800\"}", "a lone UTF-16 surrogate" },
+		{ "{\"a\": \"\\uDC00\\uD800\"}", "a lone UTF-16 surrogate" },
+		{ "{\"a\": \"\\uD800\\u0041\"}", "a lone UTF-16 surrogate" },
+		{ "{\"a\": \"x\\u0000y\"}", "a NUL" },
+		{ "{\"a\": \"tab\there\"}", "a control character" },
+		{ "{\"a\": \"open}", "an unterminated string" },
+		{ "{\"a\": \"\\", "an unterminated string" },
+		{ "]{}", "a closing bracket with none open" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(JsonNode) node = NULL;
+		g_autoptr(GError) error = NULL;
+
+		print_message("# %s\n", cases[i].doc);
+		assert_false(lfs_json_parse(cases[i].doc, strlen(cases[i].doc),
+					    "doc", false, &node, &error));
+		assert_lfs_error(error, EINVAL, "doc: malformed JSON",
+				 cases[i].why);
+	}
+}
+
+/* Every escape JSON has reads as JSON says. */
+static void test_json_escapes_read(void **state)
+{
+	static const char text[] =
+		"{\"a\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"}";
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GError) error = NULL;
+	const char *a = NULL;
+
+	(void)state;
+	assert_true(lfs_json_parse(text, strlen(text), "doc", false, &node,
+				   &error));
+	assert_true(lfs_json_string(json_node_get_object(node), "a", true,
+				    "doc", &a, &error));
+	assert_string_equal(a, "\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nesting_depth_limited),
+		cmocka_unit_test(test_hidden_nesting_refused),
+		cmocka_unit_test(test_json_extensions_refused),
+		cmocka_unit_test(test_json_escapes_read),
 	    cmocka_unit_test(test_parse_object_and_array),
 	    cmocka_unit_test(test_parse_honours_length),
 	    cmocka_unit_test(test_parse_wrong_top_level),

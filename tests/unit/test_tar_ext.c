@@ -220,8 +220,9 @@ static void test_end_after_ext_headers(void **state)
 	static const struct {
 		const char *what;
 		const char *parts; /* x: pax header, g: global, L: long name,
-				    * m: a member header, z: zero block,
-				    * j: junk block, h: half a block */
+				    * b: a pax header whose checksum is
+				    * wrong, m: a member header, z: zero
+				    * block, j: junk block, h: half a block */
 		enum lfs_tar_end want;
 	} cases[] = {
 		{ "x, end blocks", "xzz", LFS_TAR_END },
@@ -233,6 +234,12 @@ static void test_end_after_ext_headers(void **state)
 		{ "x, half a block", "xh", LFS_TAR_DAMAGED },
 		{ "x, junk", "xj", LFS_TAR_DAMAGED },
 		{ "x, a member", "xm", LFS_TAR_DAMAGED },
+		/* libarchive calls the header damaged, not the stream
+		 * ended: the scan took it for an end when the end-of-archive
+		 * blocks were read with it, and for damage when not. */
+		{ "bad checksum, end blocks", "bzz", LFS_TAR_DAMAGED },
+		{ "x, bad checksum, end blocks", "xbzz", LFS_TAR_DAMAGED },
+		{ "bad checksum, no more bytes", "b", LFS_TAR_DAMAGED },
 		{ "a member alone", "m", LFS_TAR_DAMAGED },
 		{ "zeros alone", "zz", LFS_TAR_DAMAGED },
 		{ "nothing", "", LFS_TAR_DAMAGED },
@@ -248,6 +255,10 @@ static void test_end_after_ext_headers(void **state)
 			switch (*p) {
 			case 'x':
 				fx_raw_pax(t, "path", "a/name", 6);
+				break;
+			case 'b':
+				fx_raw_pax(t, "path", "a/name", 6);
+				t->data[t->len - 1024 + 148] ^= 1;
 				break;
 			case 'g':
 				fx_raw_block(t, "global", 'g', "9 a=bc\n", 7);

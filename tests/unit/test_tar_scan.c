@@ -311,14 +311,14 @@ static void test_xattr_name_with_nul(void **state)
  * end (libarchive calls it damaged), and so does the scan, after the
  * members before it, at every chunk size; with no end-of-archive blocks
  * at all, the same with a warning.  Anything but zeros after them is
- * damage still. */
+ * damage still, and so is a header whose checksum is wrong. */
 static void test_ext_headers_then_end(void **state)
 {
 	static const gsize chunks[] = { 1, 97, 512, 4096 };
 
 	(void)state;
 	for (size_t i = 0; i < G_N_ELEMENTS(chunks); i++) {
-		for (int kind = 0; kind < 4; kind++) {
+		for (int kind = 0; kind < 5; kind++) {
 			GByteArray *t = g_byte_array_new();
 			struct scanned s;
 			bool ok;
@@ -326,7 +326,13 @@ static void test_ext_headers_then_end(void **state)
 			if (kind != 1)
 				fx_raw_block(t, "before", '0', "data", 4);
 			fx_raw_pax(t, "path", "after", 5);
-			if (kind == 1 || kind == 2)
+			/* A wrong checksum: a damaged header, not an
+			 * extension header, before the end-of-archive
+			 * blocks (taken for the end when a chunk held
+			 * those blocks too). */
+			if (kind == 4)
+				t->data[t->len - 1024 + 148] ^= 1;
+			if (kind == 1 || kind == 2 || kind == 4)
 				fx_raw_end(t);
 			if (kind == 3) { /* a block that is not zeros */
 				guint8 junk[512];
@@ -337,7 +343,7 @@ static void test_ext_headers_then_end(void **state)
 			}
 			ok = scan_chunked(&s, g_byte_array_free_to_bytes(t),
 					  chunks[i], false);
-			if (kind == 3) {
+			if (kind >= 3) {
 				assert_false(ok);
 				assert_non_null(strstr(s.error->message,
 						       "corrupt or truncated"));

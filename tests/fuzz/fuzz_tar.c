@@ -1,0 +1,108 @@
+/* Fuzz target: the tar scanner (layer/tar_scan.c, tar_ext.c) and the
+ * index builder behind it, over a layer's uncompressed tar stream: headers
+ * of every dialect, pax records, GNU long names, sparse maps, whiteouts,
+ * hardlinks, symlinks.
+ *
+ * Input: one byte choosing how the stream is cut into chunks (the scanner
+ * keeps the bytes of headers that straddle chunks), then the stream.  Each
+ * chunk is a fresh copy, freed when the next is asked for, as a source may
+ * reuse its buffer: a chunk used after that shows under ASan.
+ *
+ * A stream that scans must give an index that validates (the loader would
+ * refuse to map it back otherwise) and whose paths all look up; the same
+ * layer twice is then built into a tree and walked. */
+#include <errno.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "layerfs/tar_scan.h"
+
+static const size_t chunk_sizes[] = {
+	SIZE_MAX, 1, 3, 100, 511, 512, 513, 4096,
+};
+
+struct source {
+	const uint8_t *data;
+	size_t len, pos, chunk;
+	uint8_t *last; /* the chunk handed out last */
+};
+
+static ssize_t src_read(void *ctx, const void **buf)
+{
+	struct source *s = ctx;
+	size_t n = MIN(s->chunk, s->len - s->pos);
+
+	g_free(s->last);
+	s->last = n ? g_memdup2(s->data + s->pos, n) : NULL;
+	s->pos += n;
+	*buf = s->last;
+	return (ssize_t)n;
+}
+
+static const char *src_error(void *ctx)
+{
+	(void)ctx;
+	return "no error";
+}
+
+/* Scan the stream; the index, or NULL if the scan failed. */
+static struct lfs_index *scan(const uint8_t *data, size_t size,
+			      size_t chunk)
+{
+	struct source s = { data, size, 0, chunk, NULL };
+	struct lfs_tar_source src = { src_read, src_error, &s };
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	g_autoptr(GError) error = NULL;
+	struct lfs_index *ix = NULL;
+
+	if (lfs_tar_scan(&src, b, &fz_logger, "layer", &error))
+		ix = lfs_index_builder_finish(b, &fz_logger, "layer");
+	else if (!error || !error->message[0])
+		fz_fail("the scan failed without a reason");
+	else
+		fz_note("refused: %s", error->message);
+	lfs_index_builder_free(b);
+	g_free(s.last);
+	return ix;
+}
+
+/* The same entries, strings and extents: how the stream was cut into
+ * chunks changes nothing. */
+static void same_index(const struct lfs_index *a, const struct lfs_index *b)
+{
+	if (a->nentries != b->nentries || a->strtab_len != b->strtab_len ||
+	    a->nextents != b->nextents || a->nxattrs != b->nxattrs ||
+	    memcmp(a->entries, b->entries,
+		   a->nentries * sizeof(a->entries[0])) ||
+	    memcmp(a->strtab, b->strtab, a->strtab_len) ||
+	    (a->nextents && memcmp(a->extents, b->extents,
+				   a->nextents * sizeof(a->extents[0]))))
+		fz_fail("chunks of another size give another index");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct lfs_index *a, *b;
+	const char *why;
+	size_t chunk;
+
+	fz_init();
+	if (size < 1)
+		return 0;
+	chunk = chunk_sizes[data[0] % G_N_ELEMENTS(chunk_sizes)];
+	a = scan(data + 1, size - 1, chunk);
+	b = scan(data + 1, size - 1, SIZE_MAX);
+	if (!a != !b)
+		fz_fail("the stream scans in chunks of %zu bytes %s, whole %s",
+			chunk, a ? "fine" : "not", b ? "fine" : "not");
+	if (!a)
+		return 0;
+	if (!lfs_index_validate(a, size - 1, size - 1, &why))
+		fz_fail("the index of a stream that scanned is invalid: %s",
+			why);
+	same_index(a, b);
+	fz_note("%u entries", a->nentries);
+	fz_check_paths(a);
+	fz_walk_tree(a, b);
+	return 0;
+}
