@@ -286,6 +286,20 @@ GBytes *fx_gzip_level(GBytes *data, int level)
 	return g_bytes_new_take(out, z.total_out);
 }
 
+void fx_flip_byte(const char *path, long at, guint8 mask)
+{
+	FILE *fp = fopen(path, "r+");
+	guint8 c;
+
+	g_assert(fp);
+	g_assert(fseek(fp, at, SEEK_SET) == 0);
+	g_assert(fread(&c, 1, 1, fp) == 1);
+	c ^= mask;
+	g_assert(fseek(fp, at, SEEK_SET) == 0);
+	g_assert(fwrite(&c, 1, 1, fp) == 1);
+	g_assert(fclose(fp) == 0);
+}
+
 GBytes *fx_gunzip(GBytes *data)
 {
 	gsize len;

@@ -83,6 +83,9 @@ GBytes *fx_gzip(GBytes *data);
 /* Level 0 gives stored blocks: a byte changed in them changes one byte of
  * output, which inflate cannot notice before the member's CRC. */
 GBytes *fx_gzip_level(GBytes *data, int level);
+/* Change the byte at @at of the file at @path in place (XOR @mask), as a
+ * file rewritten under a mount would be. */
+void fx_flip_byte(const char *path, long at, guint8 mask);
 GBytes *fx_zstd(GBytes *data);
 GBytes *fx_gunzip(GBytes *data);
 
