@@ -86,6 +86,13 @@ lfs_cleanup() {
 	lfs_unmount_all || leak=1
 	lfs_stop_daemons || leak=1
 	lfs_unmount_all || leak=1	# a killed daemon leaves its mount
+	# The test's own background servers (faultfs, a foreground mount)
+	# leave once unmounted; wait for them, a bounded while, so that a
+	# sanitizer report they write at exit lands in $T and is seen.
+	for _ in $(seq 50); do
+		[ -z "$(jobs -pr)" ] && break
+		sleep 0.1
+	done
 	if compgen -G "$T/sanitizer.*" >/dev/null; then
 		echo "lib.sh: the daemon's sanitizer reports:" >&2
 		cat "$T"/sanitizer.* >&2

@@ -144,8 +144,10 @@ int main(int argc, char **argv)
 	}
 	f.control = argv[2];
 	se = fuse_session_new(&args, &ops, sizeof(ops), &f);
-	if (!se)
+	if (!se) {
+		fuse_opt_free_args(&args);
 		return 1;
+	}
 	if (fuse_set_signal_handlers(se) == 0 &&
 	    fuse_session_mount(se, argv[3]) == 0) {
 		rc = fuse_session_loop(se) ? 1 : 0;
@@ -153,6 +155,8 @@ int main(int argc, char **argv)
 	}
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);
+	/* fuse_session_new() may have copied the arguments to change them. */
+	fuse_opt_free_args(&args);
 	close(f.fd);
 	return rc;
 }
