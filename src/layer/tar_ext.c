@@ -155,6 +155,66 @@ static int next_ext(const uint8_t *hdrs, size_t len, size_t *pos,
 	return 1;
 }
 
+/* The pax records of a member's 'x'/'X' headers, in order, as libarchive
+ * reads them: the walk stops at a malformed record's header's end, and
+ * after a header cut short. */
+struct pax_walk {
+	const uint8_t *hdrs;
+	size_t len, pos;
+	unsigned int count;
+	struct ext_hdr e;
+	const uint8_t *p; /* the next record in e.body; NULL: next header */
+	bool cut;	  /* the walk ended at a header cut short */
+	int end;	  /* next_ext()'s result that ended it */
+};
+
+static void pax_walk_init(struct pax_walk *w, const uint8_t *hdrs,
+			  size_t len)
+{
+	memset(w, 0, sizeof(*w));
+	w->hdrs = hdrs;
+	w->len = len;
+}
+
+/* The next record's key and value: true, or false at the end (then
+ * w->end, w->cut and w->pos, the member's own header, say how it ended). */
+static bool next_pax(struct pax_walk *w, const uint8_t **key, size_t *klen,
+		     const uint8_t **val, size_t *vlen)
+{
+	const char *why;
+
+	for (;;) {
+		if (w->p) {
+			const uint8_t *end = w->e.body + w->e.n;
+			size_t rlen = w->p < end
+					      ? pax_record(w->p,
+							   (size_t)(end - w->p),
+							   key, klen, val, vlen)
+					      : 0;
+
+			if (rlen) {
+				w->p += rlen;
+				return true;
+			}
+			w->p = NULL;
+			if (w->e.cut) {
+				w->cut = true;
+				return false;
+			}
+		}
+		w->end = next_ext(w->hdrs, w->len, &w->pos, &w->count, &w->e,
+				  &why);
+		if (w->end <= 0)
+			return false;
+		if (w->e.type == 'x' || w->e.type == 'X')
+			w->p = w->e.body;
+		else if (w->e.cut) {
+			w->cut = true;
+			return false;
+		}
+	}
+}
+
 const char *lfs_tar_ext_problem(const uint8_t *hdrs, size_t len)
 {
 	size_t pos = 0;
@@ -204,27 +264,16 @@ static bool negative_fraction(const uint8_t *v, size_t n)
 
 bool lfs_tar_ext_mtime_late(const uint8_t *hdrs, size_t len)
 {
-	size_t pos = 0, klen, vlen, rlen;
-	unsigned int count = 0;
 	const uint8_t *key, *val;
-	struct ext_hdr e;
-	const char *why;
+	size_t klen, vlen;
+	struct pax_walk w;
 	bool late = false;
 
-	while (next_ext(hdrs, len, &pos, &count, &e, &why) > 0) {
-		if (e.type != 'x' && e.type != 'X')
-			continue;
-		/* The last mtime record counts, as libarchive reads them. */
-		for (const uint8_t *p = e.body; p < e.body + e.n; p += rlen) {
-			rlen = pax_record(p, (size_t)(e.body + e.n - p), &key,
-					  &klen, &val, &vlen);
-			if (rlen == 0)
-				break;
-			if (keyword_is(key, klen, "mtime"))
-				late = negative_fraction(val, vlen);
-		}
-		if (e.cut)
-			break;
+	pax_walk_init(&w, hdrs, len);
+	/* The last mtime record counts, as libarchive reads them. */
+	while (next_pax(&w, &key, &klen, &val, &vlen)) {
+		if (keyword_is(key, klen, "mtime"))
+			late = negative_fraction(val, vlen);
 	}
 	return late;
 }
@@ -235,32 +284,21 @@ void lfs_tar_ext_xattrs(const uint8_t *hdrs, size_t len,
 {
 	static const char prefix[] = "SCHILY.xattr.";
 	const size_t plen = sizeof(prefix) - 1;
-	size_t pos = 0, klen, vlen, rlen;
-	unsigned int count = 0;
 	const uint8_t *key, *val;
-	struct ext_hdr e;
-	const char *why;
+	size_t klen, vlen;
+	struct pax_walk w;
 
-	while (next_ext(hdrs, len, &pos, &count, &e, &why) > 0) {
-		if (e.type != 'x' && e.type != 'X')
+	pax_walk_init(&w, hdrs, len);
+	while (next_pax(&w, &key, &klen, &val, &vlen)) {
+		struct lfs_tar_xattr x;
+
+		if (klen <= plen || memcmp(key, prefix, plen) != 0)
 			continue;
-		for (const uint8_t *p = e.body; p < e.body + e.n; p += rlen) {
-			struct lfs_tar_xattr x;
-
-			rlen = pax_record(p, (size_t)(e.body + e.n - p), &key,
-					  &klen, &val, &vlen);
-			if (rlen == 0)
-				break;
-			if (klen <= plen || memcmp(key, prefix, plen) != 0)
-				continue;
-			x.name = key + plen;
-			x.name_len = klen - plen;
-			x.value = val;
-			x.value_len = vlen;
-			fn(ctx, &x);
-		}
-		if (e.cut)
-			break;
+		x.name = key + plen;
+		x.name_len = klen - plen;
+		x.value = val;
+		x.value_len = vlen;
+		fn(ctx, &x);
 	}
 }
 
@@ -373,43 +411,32 @@ static bool is_gnu_magic(const uint8_t *hdr)
 bool lfs_tar_ext_member(const uint8_t *hdrs, size_t len,
 			struct lfs_tar_member *m)
 {
-	size_t pos = 0, klen, vlen, rlen;
-	unsigned int count = 0;
 	const uint8_t *key, *val;
+	size_t klen, vlen;
 	bool have_size = false;
 	uint64_t size = 0, v;
-	struct ext_hdr e;
-	const char *why;
-	int r;
+	struct pax_walk w;
 
 	memset(m, 0, sizeof(*m));
-	while ((r = next_ext(hdrs, len, &pos, &count, &e, &why)) > 0) {
-		if (e.cut)
-			return false;
-		if (e.type != 'x' && e.type != 'X')
+	pax_walk_init(&w, hdrs, len);
+	while (next_pax(&w, &key, &klen, &val, &vlen)) {
+		if (klen > 11 && memcmp(key, "GNU.sparse.", 11) == 0)
+			m->sparse = true;
+		if (!keyword_is(key, klen, "size"))
 			continue;
-		for (const uint8_t *p = e.body; p < e.body + e.n; p += rlen) {
-			rlen = pax_record(p, (size_t)(e.body + e.n - p), &key,
-					  &klen, &val, &vlen);
-			if (rlen == 0)
-				break;
-			if (klen > 11 && memcmp(key, "GNU.sparse.", 11) == 0)
-				m->sparse = true;
-			if (!keyword_is(key, klen, "size"))
-				continue;
-			/* libarchive has applied such records in either
-			 * order over the years: only one value is sure. */
-			if (!pax_size(val, vlen, &v) || (have_size && v != size))
-				return false;
-			have_size = true;
-			size = v;
-		}
+		/* libarchive has applied such records in either order over
+		 * the years: only one value is sure. */
+		if (!pax_size(val, vlen, &v) || (have_size && v != size))
+			return false;
+		have_size = true;
+		size = v;
 	}
-	if (r < 0)
+	/* The member's own header must be there, whole. */
+	if (w.cut || w.end < 0)
 		return false;
-	m->own = pos;
-	m->stored = have_size ? size : field_size(hdrs + pos + SIZE_FIELD);
-	if (hdrs[pos + TYPEFLAG] == 'S' && is_gnu_magic(hdrs + pos)) {
+	m->own = w.pos;
+	m->stored = have_size ? size : field_size(hdrs + w.pos + SIZE_FIELD);
+	if (hdrs[w.pos + TYPEFLAG] == 'S' && is_gnu_magic(hdrs + w.pos)) {
 		m->sparse = true;
 		m->old_sparse = true;
 	}
