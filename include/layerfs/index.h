@@ -269,8 +269,23 @@ uint64_t lfs_index_builder_members(const struct lfs_index_builder *b);
 /* Which limit the last -E2BIG hit, for messages. */
 const char *lfs_index_builder_error(const struct lfs_index_builder *b);
 
-/* Lay the entries out (see the top of this file).  Members that cannot be
- * applied are left out with a warning to @lg naming @layer. */
+/* Keep the members' attributes, while building, in an unlinked file in
+ * directory @dirfd (the cache's), where the kernel can write them out
+ * under memory pressure, rather than in memory (index_internal.h).  Call
+ * before the first member. */
+void lfs_index_builder_set_spill(struct lfs_index_builder *b, int dirfd);
+/* Bytes of memory the builder holds for its tree, for tests. */
+uint64_t lfs_index_builder_memory(const struct lfs_index_builder *b);
+
+/* Lay the entries out (see the top of this file) into an index held in
+ * memory, with @seek's access points and checksums (NULL: none).  Members
+ * that cannot be applied are left out with a warning to @lg naming
+ * @layer.  NULL, with a warning, when there is no memory for it.
+ * Writing the index straight to a file: index_file.h. */
+struct lfs_index *lfs_index_builder_finish_seek(struct lfs_index_builder *b,
+						const struct lfs_logger *lg,
+						const char *layer,
+						const struct lfs_index *seek);
 struct lfs_index *lfs_index_builder_finish(struct lfs_index_builder *b,
 					   const struct lfs_logger *lg,
 					   const char *layer);

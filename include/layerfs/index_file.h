@@ -123,6 +123,33 @@ int lfs_index_file_write(int dirfd, const char *name,
 			 const struct lfs_index *ix,
 			 const struct lfs_index_meta *meta);
 
+/* ---- writing in steps, for a builder that writes the sections itself
+ * (index_layout.c) ---- */
+
+/* @h with the format's marks and @meta's fields; everything else 0. */
+void lfs_index_file_header_init(struct lfs_index_file_header *h,
+				const struct lfs_index_meta *meta);
+/* Finish a file whose sections are written in @fd where @h says, with
+ * @h->file_size set: the header goes in, and the checksum over the whole
+ * file.  Returns 0 or -errno. */
+int lfs_index_file_seal(int fd, struct lfs_index_file_header *h);
+
+/* Write the index of builder @b into @fd (read-write, emptied first) as
+ * an index file: the entries settled and laid out (index.h), the stream's
+ * access points and checksums of @seek (NULL: none), the header of @meta.
+ * Members that cannot be applied are left out with a warning to @lg
+ * naming @layer, once however often this is called.  Returns 0 or
+ * -errno; it can be called again, into another file, after a failure. */
+int lfs_index_builder_write(struct lfs_index_builder *b,
+			    const struct lfs_logger *lg, const char *layer,
+			    const struct lfs_index *seek,
+			    const struct lfs_index_meta *meta, int fd);
+
+/* The index in @fd, which this process wrote and sealed just now, mapped
+ * as it is (no validation: lfs_index_file_load is for files found).
+ * Returns 0 or -errno. */
+int lfs_index_file_adopt(int fd, struct lfs_index **ix);
+
 /* Map and validate @name in @dirfd.  Returns 0, or -ENOENT when there is
  * no such file, -ESTALE with *why for an index of another format version,
  * -EINVAL with *why for a file that is not a valid index (truncated,

@@ -18,7 +18,7 @@ static gboolean check_saved(struct lfs_mount *m, GError **error)
 	for (uint32_t i = 0; i < m->nlayers; i++) {
 		const struct lfs_layer *l = m->layers[i];
 
-		if (l->stored && !l->index->map)
+		if (l->stored && l->unsaved)
 			return lfs_fail(error, EIO,
 					"%s: its index could not be saved: %s",
 					l->spec->name,

@@ -1,18 +1,18 @@
 /* The index builder: records members, markers and whiteouts as a scanner
  * finds them, and applies one layer's changeset rules (see index.h), the
- * last of them once every member is in (lfs_index_settle).  It holds a
- * whole layer in memory, so its records are small and arena-allocated. */
+ * last of them once every member is in (lfs_index_settle).  It holds the
+ * tree of a whole layer, so what it keeps per path is small
+ * (index_internal.h): members' attributes go to the member log. */
 #include <errno.h>
 #include <string.h>
+
+#include <xxhash.h>
 
 #include "layerfs/index.h"
 #include "layerfs/path.h"
 #include "layerfs/whiteout.h"
 
 #include "index_internal.h"
-
-/* Blocks of the arena; an allocation larger than a block gets its own. */
-#define ARENA_BLOCK (1u << 20)
 
 /* Symlinks one walk may follow, as many as the kernel would (MAXSYMLINKS):
  * a loop, or a chain longer than that, ends the following there. */
@@ -25,94 +25,156 @@
  * them is dropped with a warning. */
 #define SYMLINK_STEP_BUDGET (1u << 26)
 
-static void arena_init(struct arena *a)
-{
-	a->blocks = g_ptr_array_new_with_free_func(g_free);
-	a->next = NULL;
-	a->left = 0;
-}
+/* Slots the hash table starts with; it doubles when 3/4 full. */
+#define TABLE_MIN_SLOTS 1024u
 
-static void arena_clear(struct arena *a)
-{
-	g_clear_pointer(&a->blocks, g_ptr_array_unref);
-}
+/* ---- storage ------------------------------------------------------------ */
 
-/* @size bytes, 8-aligned, zeroed; they live until arena_clear(). */
-static void *arena_alloc(struct arena *a, size_t size)
+/* @len bytes of @p and a NUL, kept; returns their offset in @s.  A name
+ * never straddles two blocks, so an offset is a block and a place in it. */
+static uint32_t store_add(struct store *s, const char *p, size_t len)
 {
-	void *p;
+	char *block;
+	uint32_t off;
 
-	size = (size + 7) & ~(size_t)7;
-	if (size > ARENA_BLOCK / 4) {
-		p = g_malloc0(size);
-		g_ptr_array_add(a->blocks, p);
-		return p;
+	if (s->blocks->len == 0 || s->used + len + 1 > STORE_BLOCK) {
+		g_ptr_array_add(s->blocks, g_malloc(STORE_BLOCK));
+		s->used = 0;
 	}
-	if (size > a->left) {
-		a->next = g_malloc(ARENA_BLOCK);
-		a->left = ARENA_BLOCK;
-		g_ptr_array_add(a->blocks, a->next);
-	}
-	p = a->next;
-	a->next += size;
-	a->left -= size;
-	return memset(p, 0, size);
+	block = s->blocks->pdata[s->blocks->len - 1];
+	memcpy(block + s->used, p, len);
+	block[s->used + len] = '\0';
+	off = ((s->blocks->len - 1) << STORE_BLOCK_SHIFT) | s->used;
+	s->used += (uint32_t)len + 1;
+	return off;
 }
 
-static void *arena_dup(struct arena *a, const void *src, size_t len)
+/* A copy of @len bytes of @s that lives as long as the builder. */
+static char *keep(struct lfs_index_builder *b, const char *s, size_t len)
 {
-	return len ? memcpy(arena_alloc(a, len), src, len) : NULL;
-}
+	char *p = g_strndup(s, len);
 
-static char *arena_strndup(struct arena *a, const char *s, size_t len)
-{
-	char *p = arena_alloc(a, len + 1);
-
-	memcpy(p, s, len);
+	g_ptr_array_add(b->extra_store, p);
 	return p;
 }
 
-static guint brec_hash(gconstpointer p)
+struct bextra *lfs_bextra(const struct lfs_index_builder *b, uint32_t id)
 {
-	const struct brec *r = p;
-
-	return g_str_hash(r->name) ^ g_direct_hash(r->parent);
+	if (!(bnode_at(b, id)->flags & BN_EXTRA))
+		return NULL;
+	return g_hash_table_lookup(b->extras, GUINT_TO_POINTER(id));
 }
 
-static gboolean brec_equal(gconstpointer pa, gconstpointer pb)
+static struct bextra *extra_of(struct lfs_index_builder *b, uint32_t id)
 {
-	const struct brec *a = pa, *b = pb;
+	struct bextra *x = lfs_bextra(b, id);
 
-	return a->parent == b->parent && a->name_len == b->name_len &&
-	       memcmp(a->name, b->name, a->name_len) == 0;
+	if (x)
+		return x;
+	x = g_new0(struct bextra, 1);
+	x->link_to = BNONE;
+	x->link_data = BNONE;
+	g_ptr_array_add(b->extra_store, x);
+	g_hash_table_insert(b->extras, GUINT_TO_POINTER(id), x);
+	bnode_at(b, id)->flags |= BN_EXTRA;
+	return x;
 }
 
-/* Forget a record's data (a later member replaces it); the bytes stay in
- * the arena, counted against the budget once. */
-static void brec_clear_data(struct brec *r)
+static uint32_t hash_of(uint32_t parent, const char *name, size_t len)
 {
-	r->target = NULL;
-	r->xattrs = NULL;
-	r->nxattrs = 0;
-	r->extents = NULL;
-	r->nextents = 0;
-	r->sparse = false;
+	return (uint32_t)XXH3_64bits_withSeed(name, len, parent);
 }
+
+static void table_put(struct lfs_index_builder *b, uint32_t id)
+{
+	uint32_t i = bnode_at(b, id)->hash & b->table_mask;
+
+	while (b->table[i])
+		i = (i + 1) & b->table_mask;
+	b->table[i] = id + 1;
+}
+
+static void table_grow(struct lfs_index_builder *b)
+{
+	uint32_t *old = b->table;
+	uint32_t slots = b->table_mask + 1;
+
+	b->table = g_new0(uint32_t, (gsize)slots * 2);
+	b->table_mask = slots * 2 - 1;
+	for (uint32_t i = 0; i < slots; i++)
+		if (old[i])
+			table_put(b, old[i] - 1);
+	g_free(old);
+}
+
+static uint32_t table_find(const struct lfs_index_builder *b,
+			   uint32_t parent, const char *name, size_t len,
+			   uint32_t hash)
+{
+	for (uint32_t i = hash & b->table_mask; b->table[i];
+	     i = (i + 1) & b->table_mask) {
+		const struct bnode *n = bnode_at(b, b->table[i] - 1);
+
+		if (n->hash == hash && n->parent == parent &&
+		    n->name_len == len &&
+		    memcmp(bnode_name(b, n), name, len) == 0)
+			return b->table[i] - 1;
+	}
+	return BNONE;
+}
+
+/* A new node @name (@len bytes) below @parent (BNONE: the root). */
+static uint32_t node_new(struct lfs_index_builder *b, uint32_t parent,
+			 const char *name, size_t len, uint32_t hash)
+{
+	uint32_t id = b->nnodes;
+	struct bnode *n;
+
+	if ((id & (NODE_CHUNK - 1)) == 0)
+		g_ptr_array_add(b->chunks, g_new(struct bnode, NODE_CHUNK));
+	b->nnodes++;
+	n = bnode_at(b, id);
+	memset(n, 0, sizeof(*n));
+	n->parent = parent;
+	n->first_child = BNONE;
+	n->next_sibling = BNONE;
+	n->name = store_add(&b->names, name, len);
+	n->name_len = (uint16_t)len;
+	n->hash = hash;
+	n->index = BNONE;
+	if (parent != BNONE) {
+		struct bnode *p = bnode_at(b, parent);
+
+		n->next_sibling = p->first_child;
+		p->first_child = id;
+	}
+	if ((uint64_t)b->nnodes * 4 > (uint64_t)(b->table_mask + 1) * 3)
+		table_grow(b);
+	table_put(b, id);
+	return id;
+}
+
+/* ---- the builder -------------------------------------------------------- */
 
 struct lfs_index_builder *lfs_index_builder_new(void)
 {
 	struct lfs_index_builder *b = g_new0(struct lfs_index_builder, 1);
 
-	arena_init(&b->arena);
-	b->recs = g_hash_table_new(brec_hash, brec_equal);
+	b->chunks = g_ptr_array_new_with_free_func(g_free);
+	b->table = g_new0(uint32_t, TABLE_MIN_SLOTS);
+	b->table_mask = TABLE_MIN_SLOTS - 1;
+	b->names.blocks = g_ptr_array_new_with_free_func(g_free);
+	b->extras = g_hash_table_new(NULL, NULL);
+	b->extra_store = g_ptr_array_new_with_free_func(g_free);
 	b->links = g_hash_table_new_full(NULL, NULL, NULL,
-					 (GDestroyNotify)g_ptr_array_unref);
-	b->root = arena_alloc(&b->arena, sizeof(*b->root));
-	b->root->name = "";
-	g_hash_table_add(b->recs, b->root);
+					 (GDestroyNotify)g_array_unref);
+	b->log.fd = -1;
+	b->spill_dirfd = -1;
 	b->max_entries = LFS_INDEX_MAX_ENTRIES;
 	b->max_bytes = LFS_INDEX_MAX_BYTES;
 	b->link_steps = SYMLINK_STEP_BUDGET;
+	b->last_dir_node = BNONE;
+	node_new(b, BNONE, "", 0, hash_of(BNONE, "", 0));
 	return b;
 }
 
@@ -129,19 +191,42 @@ void lfs_index_builder_set_link_steps(struct lfs_index_builder *b,
 	b->link_steps = MIN(steps, SYMLINK_STEP_BUDGET);
 }
 
+void lfs_index_builder_set_spill(struct lfs_index_builder *b, int dirfd)
+{
+	b->spill_dirfd = dirfd;
+}
+
 void lfs_index_builder_free(struct lfs_index_builder *b)
 {
 	if (!b)
 		return;
-	g_hash_table_unref(b->recs);
+	g_ptr_array_unref(b->chunks);
+	g_free(b->table);
+	g_ptr_array_unref(b->names.blocks);
+	g_hash_table_unref(b->extras);
+	g_ptr_array_unref(b->extra_store);
 	g_hash_table_unref(b->links);
-	arena_clear(&b->arena);
+	if (b->log.buf)
+		lfs_mlog_close(&b->log);
+	g_free(b->failure);
 	g_free(b);
 }
 
 uint64_t lfs_index_builder_members(const struct lfs_index_builder *b)
 {
 	return b->nentries;
+}
+
+uint64_t lfs_index_builder_memory(const struct lfs_index_builder *b)
+{
+	uint64_t n = (uint64_t)b->chunks->len * NODE_CHUNK *
+		     sizeof(struct bnode);
+
+	n += (uint64_t)(b->table_mask + 1) * sizeof(uint32_t);
+	n += (uint64_t)b->names.blocks->len * STORE_BLOCK;
+	/* Extras, their strings and their hash table, roughly. */
+	n += (uint64_t)b->extra_store->len * 48;
+	return n;
 }
 
 const char *lfs_index_builder_error(const struct lfs_index_builder *b)
@@ -160,45 +245,34 @@ static int charge(struct lfs_index_builder *b, uint64_t n)
 }
 
 /* Child @name (@len bytes) of @parent, made when @create. */
-static struct brec *child(struct lfs_index_builder *b, struct brec *parent,
-			  const char *name, size_t len, bool create, int *err)
+static uint32_t child(struct lfs_index_builder *b, uint32_t parent,
+		      const char *name, size_t len, bool create, int *err)
 {
-	char buf[LFS_NAME_MAX + 1];
-	struct brec key = { .parent = parent, .name = buf };
-	struct brec *r;
+	uint32_t hash, id;
 
 	len = MIN(len, (size_t)LFS_NAME_MAX);
-	memcpy(buf, name, len);
-	buf[len] = '\0';
-	key.name_len = (uint16_t)len;
-	r = g_hash_table_lookup(b->recs, &key);
-	if (r || !create)
-		return r;
-	if (g_hash_table_size(b->recs) >= b->max_entries) {
+	hash = hash_of(parent, name, len);
+	id = table_find(b, parent, name, len, hash);
+	if (id != BNONE || !create)
+		return id;
+	if (b->nnodes >= b->max_entries) {
 		b->limit = "too many entries (implicit directories included)";
 		*err = -E2BIG;
-		return NULL;
+		return BNONE;
 	}
 	*err = charge(b, len + 1);
 	if (*err < 0)
-		return NULL;
-	r = arena_alloc(&b->arena, sizeof(*r));
-	r->parent = parent;
-	r->name = arena_strndup(&b->arena, buf, len);
-	r->name_len = (uint16_t)len;
-	r->next_sibling = parent->first_child;
-	parent->first_child = r;
-	g_hash_table_add(b->recs, r);
-	return r;
+		return BNONE;
+	return node_new(b, parent, name, len, hash);
 }
 
 enum walk_mode {
 	WALK_FIND,   /* nothing is created */
-	WALK_MARKER, /* missing records are created as placeholders */
+	WALK_MARKER, /* missing nodes are created as placeholders */
 	WALK_MEMBER, /* and the parents of a member become directories */
 };
 
-/* One walk through the records. */
+/* One walk through the nodes. */
 struct walker {
 	struct lfs_index_builder *b;
 	enum walk_mode mode;
@@ -206,39 +280,45 @@ struct walker {
 	int err;
 };
 
-static struct brec *walk_from(struct walker *w, struct brec *cur,
-			      const char *path, size_t len, bool follow_last);
+static uint32_t walk_from(struct walker *w, uint32_t cur, const char *path,
+			  size_t len, bool follow_last);
 
-/* Where symlink @r leads, as extraction resolves a member's parent
+/* Where symlink @id leads, as extraction resolves a member's parent
  * (umoci and containerd: securejoin): the target is walked from the link's
  * directory, or from the root when absolute; ".." stops at the root, so
  * nothing leads out of the tree; missing directories on the way are made
- * as extraction's MkdirAll makes them.  A record that is not a symlink is
+ * as extraction's MkdirAll makes them.  A node that is not a symlink is
  * its own answer, and so is a symlink past MAX_SYMLINK_HOPS or with an
- * empty target: members below it are then dropped by finish(). */
-static struct brec *follow(struct walker *w, struct brec *r)
+ * empty target: members below it are then dropped by settling. */
+static uint32_t follow(struct walker *w, uint32_t id)
 {
-	struct brec *from;
+	const struct bnode *n = bnode_at(w->b, id);
+	const struct bextra *x;
+	uint32_t from;
 
-	if (r->type != LFS_T_LNK || !r->target || !*r->target ||
-	    w->hops >= MAX_SYMLINK_HOPS || w->b->link_steps == 0)
-		return r;
+	if (n->type != LFS_T_LNK || w->hops >= MAX_SYMLINK_HOPS ||
+	    w->b->link_steps == 0)
+		return id;
+	x = lfs_bextra(w->b, id);
+	if (!x || !x->target || !*x->target)
+		return id;
 	w->hops++;
-	from = r->target[0] == '/' || !r->parent ? w->b->root : r->parent;
-	return walk_from(w, from, r->target, strlen(r->target), true);
+	from = x->target[0] == '/' || n->parent == BNONE ? LFS_INDEX_ROOT
+							 : n->parent;
+	return walk_from(w, from, x->target, strlen(x->target), true);
 }
 
 /* Step from @cur through the @len bytes of @path.  Every component but
  * the last leads to a directory: a symlink there is followed, and in
- * WALK_MEMBER a new record there becomes an implicit directory; with
+ * WALK_MEMBER a new node there becomes an implicit directory; with
  * @follow_last the last one too (a symlink's target names a directory).
  * Member paths are canonical; "", "." and ".." come only from targets. */
-static struct brec *walk_from(struct walker *w, struct brec *cur,
-			      const char *path, size_t len, bool follow_last)
+static uint32_t walk_from(struct walker *w, uint32_t cur, const char *path,
+			  size_t len, bool follow_last)
 {
 	const char *end = path + len;
 
-	while (path < end && cur) {
+	while (path < end && cur != BNONE) {
 		const char *slash = memchr(path, '/', (size_t)(end - path));
 		size_t n = slash ? (size_t)(slash - path) : (size_t)(end - path);
 		bool dir = slash || follow_last;
@@ -246,15 +326,21 @@ static struct brec *walk_from(struct walker *w, struct brec *cur,
 		if (w->hops && w->b->link_steps)
 			w->b->link_steps--;
 		if (n == 2 && path[0] == '.' && path[1] == '.') {
-			cur = cur->parent ? cur->parent : cur;
+			uint32_t up = bnode_at(w->b, cur)->parent;
+
+			cur = up != BNONE ? up : cur;
 		} else if (n > 0 && !(n == 1 && path[0] == '.')) {
 			cur = child(w->b, cur, path, n, w->mode != WALK_FIND,
 				    &w->err);
-			if (cur && dir)
+			if (cur != BNONE && dir)
 				cur = follow(w, cur);
-			if (cur && dir && w->mode == WALK_MEMBER && !cur->type) {
-				cur->type = LFS_T_DIR;
-				cur->implicit = true;
+			if (cur != BNONE && dir && w->mode == WALK_MEMBER) {
+				struct bnode *c = bnode_at(w->b, cur);
+
+				if (!c->type) {
+					c->type = LFS_T_DIR;
+					c->flags |= BN_IMPLICIT;
+				}
 			}
 		}
 		path += n + (slash != NULL);
@@ -262,61 +348,48 @@ static struct brec *walk_from(struct walker *w, struct brec *cur,
 	return cur;
 }
 
-/* The record for canonical @path, its parents resolved through the
- * layer's own symlinks (and the last component too when @follow_final).
- * Returns NULL when it does not exist (WALK_FIND) or a limit was reached
+/* The node for canonical @path, its parents resolved through the layer's
+ * own symlinks (and the last component too when @follow_final).  Returns
+ * BNONE when it does not exist (WALK_FIND) or a limit was reached
  * (*err = -E2BIG). */
-static struct brec *walk(struct lfs_index_builder *b, const char *path,
-			 enum walk_mode mode, bool follow_final, int *err)
+static uint32_t walk(struct lfs_index_builder *b, const char *path,
+		     enum walk_mode mode, bool follow_final, int *err)
 {
 	struct walker w = { b, mode, 0, 0 };
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	size_t dlen = slash ? (size_t)(slash - path) : 0;
-	struct brec *cur = b->root;
+	uint32_t cur = LFS_INDEX_ROOT;
 
-	if (mode == WALK_MEMBER && dlen > 0 && b->last_dir_rec &&
+	if (mode == WALK_MEMBER && dlen > 0 && b->last_dir_node != BNONE &&
 	    dlen == b->last_dir_len && memcmp(path, b->last_dir, dlen) == 0) {
-		cur = b->last_dir_rec;
+		cur = b->last_dir_node;
 	} else if (dlen > 0) {
-		cur = walk_from(&w, b->root, path, dlen, true);
+		cur = walk_from(&w, LFS_INDEX_ROOT, path, dlen, true);
 		/* Members come grouped by directory: remember where this
 		 * one's parent resolved to (lfs_index_builder_add forgets it). */
-		if (mode == WALK_MEMBER && cur && dlen <= LFS_PATH_MAX) {
+		if (mode == WALK_MEMBER && cur != BNONE &&
+		    dlen <= LFS_PATH_MAX) {
 			memcpy(b->last_dir, path, dlen);
 			b->last_dir_len = dlen;
-			b->last_dir_rec = cur;
+			b->last_dir_node = cur;
 		}
 	}
-	if (cur && *base) {
+	if (cur != BNONE && *base) {
 		cur = child(b, cur, base, strlen(base), mode != WALK_FIND,
 			    &w.err);
-		if (cur && follow_final)
+		if (cur != BNONE && follow_final)
 			cur = follow(&w, cur);
 	}
 	*err = w.err;
 	return cur;
 }
 
-static struct brec *lookup(struct lfs_index_builder *b, const char *path)
+static uint32_t lookup(struct lfs_index_builder *b, const char *path)
 {
 	int err;
 
 	return walk(b, path, WALK_FIND, false, &err);
-}
-
-static void copy_xattrs(struct arena *a, struct brec *r,
-			const struct lfs_scan_entry *e)
-{
-	r->xattrs = arena_alloc(a, e->nxattrs * sizeof(*r->xattrs));
-	r->nxattrs = (uint32_t)e->nxattrs;
-	for (size_t i = 0; i < e->nxattrs; i++) {
-		const struct lfs_scan_xattr *x = &e->xattrs[i];
-
-		r->xattrs[i].name = arena_strndup(a, x->name, strlen(x->name));
-		r->xattrs[i].value = arena_dup(a, x->value, x->len);
-		r->xattrs[i].len = (uint32_t)x->len;
-	}
 }
 
 /* Bytes @e will hold in the index's string table and extent list. */
@@ -329,144 +402,195 @@ static uint64_t entry_bytes(const struct lfs_scan_entry *e)
 	return n + e->nextents * sizeof(struct lfs_index_extent);
 }
 
-/* Whether @r holds an object a hardlink can name (data, a symlink, a
- * device): a member of this layer that is no directory or link. */
-static bool holds_object(const struct brec *r)
+/* Forget what a node's member brought beyond its attributes (a later
+ * member replaces it, or it is no longer what it was). */
+static void clear_data(struct lfs_index_builder *b, uint32_t id)
 {
-	return r->member && !r->dropped && r->type != LFS_T_DIR &&
-	       r->type != LFS_T_HARDLINK && r->type != LFS_T_WHITEOUT;
+	struct bextra *x = lfs_bextra(b, id);
+
+	bnode_at(b, id)->flags |= BN_NODATA;
+	if (x)
+		x->target = NULL;
 }
 
-/* Hardlink @r, about to be replaced, no longer names what it did. */
-static void unlink_link(struct lfs_index_builder *b, struct brec *r)
+static const char *target_of(const struct lfs_index_builder *b, uint32_t id)
 {
-	GPtrArray *l;
+	const struct bextra *x = lfs_bextra(b, id);
 
-	if (!r->link_to)
+	return x ? x->target : NULL;
+}
+
+/* Whether node @id holds an object a hardlink can name (data, a symlink,
+ * a device): a member of this layer that is no directory or link. */
+static bool holds_object(const struct lfs_index_builder *b, uint32_t id)
+{
+	const struct bnode *n = bnode_at(b, id);
+
+	return (n->flags & BN_MEMBER) && !(n->flags & BN_DROPPED) &&
+	       n->type != LFS_T_DIR && n->type != LFS_T_HARDLINK &&
+	       n->type != LFS_T_WHITEOUT;
+}
+
+static void array_remove(GArray *a, uint32_t id)
+{
+	for (guint i = 0; i < a->len; i++) {
+		if (g_array_index(a, uint32_t, i) == id) {
+			g_array_remove_index(a, i);
+			return;
+		}
+	}
+}
+
+/* Hardlink @id, about to be replaced, no longer names what it did. */
+static void unlink_link(struct lfs_index_builder *b, uint32_t id)
+{
+	struct bextra *x = lfs_bextra(b, id);
+	GArray *l;
+
+	if (!x || x->link_to == BNONE)
 		return;
-	l = g_hash_table_lookup(b->links, r->link_to);
+	l = g_hash_table_lookup(b->links, GUINT_TO_POINTER(x->link_to));
 	if (l)
-		g_ptr_array_remove(l, r);
-	r->link_to = NULL;
+		array_remove(l, id);
+	x->link_to = BNONE;
 }
 
-/* @r, whose object hardlinks that came after it name, is about to be
+/* @id, whose object hardlinks that came after it name, is about to be
  * replaced by a later member: as extraction in order leaves it, the links
  * keep the object (its inode, data and mode).  The first link takes it
  * over, and the others name that link. */
-static void take_over(struct lfs_index_builder *b, struct brec *r)
+static void take_over(struct lfs_index_builder *b, uint32_t id)
 {
-	GPtrArray *l = g_hash_table_lookup(b->links, r);
-	struct brec *h;
+	GArray *l = g_hash_table_lookup(b->links, GUINT_TO_POINTER(id));
+	struct bnode *r = bnode_at(b, id);
+	struct bnode *hn;
+	struct bextra *hx;
+	uint32_t h;
 
 	if (!l || l->len == 0) {
-		g_hash_table_remove(b->links, r);
+		g_hash_table_remove(b->links, GUINT_TO_POINTER(id));
 		return;
 	}
-	h = l->pdata[0];
-	h->type = r->type;
-	h->mode = r->mode;
-	h->uid = r->uid;
-	h->gid = r->gid;
-	h->mtime_sec = r->mtime_sec;
-	h->mtime_nsec = r->mtime_nsec;
-	h->size = r->size;
-	h->data = r->data;
-	h->rdev = r->rdev;
-	h->target = r->target;
-	h->xattrs = r->xattrs;
-	h->nxattrs = r->nxattrs;
-	h->extents = r->extents;
-	h->nextents = r->nextents;
-	h->sparse = r->sparse;
-	h->link_to = NULL;
-	g_ptr_array_remove_index(l, 0);
+	h = g_array_index(l, uint32_t, 0);
+	hn = bnode_at(b, h);
+	hx = extra_of(b, h);
+	hn->type = r->type;
+	hn->meta = r->meta;
+	hn->flags = (uint8_t)((hn->flags & ~BN_NODATA) | (r->flags & BN_NODATA));
+	hx->target = target_of(b, id);
+	hx->link_to = BNONE;
+	g_array_remove_index(l, 0);
 	for (guint i = 0; i < l->len; i++) {
-		struct brec *o = l->pdata[i];
+		struct bextra *o = extra_of(b, g_array_index(l, uint32_t, i));
 
-		o->target = h->link_path;
+		o->target = hx->link_path;
 		o->link_to = h;
 	}
 	/* The list moves to its new holder. */
-	g_hash_table_steal(b->links, r);
+	g_hash_table_steal(b->links, GUINT_TO_POINTER(id));
 	if (l->len)
-		g_hash_table_insert(b->links, h, l);
+		g_hash_table_insert(b->links, GUINT_TO_POINTER(h), l);
 	else
-		g_ptr_array_unref(l);
+		g_array_unref(l);
 }
 
-/* Hardlink @r (at @path) just came: if what it names holds an object in
+/* Hardlink @id (at @path) just came: if what it names holds an object in
  * this layer now, through any links, note it, so that a later member
  * replacing that name leaves the link its object. */
-static void note_link(struct lfs_index_builder *b, struct brec *r,
+static void note_link(struct lfs_index_builder *b, uint32_t id,
 		      const char *path)
 {
-	const char *p = r->target;
-	struct brec *t = p && *p ? lookup(b, p) : NULL;
-	GPtrArray *l;
+	const char *p = target_of(b, id);
+	uint32_t t = p && *p ? lookup(b, p) : BNONE;
+	struct bextra *x;
+	GArray *l;
 
-	for (int hop = 0; t && t->type == LFS_T_HARDLINK && hop < 64; hop++) {
-		p = t->target;
-		t = p && *p ? lookup(b, p) : NULL;
+	for (int hop = 0; t != BNONE && bnode_at(b, t)->type == LFS_T_HARDLINK &&
+			  hop < 64;
+	     hop++) {
+		p = target_of(b, t);
+		t = p && *p ? lookup(b, p) : BNONE;
 	}
-	if (!t || !holds_object(t))
+	if (t == BNONE || !holds_object(b, t))
 		return;
-	r->target = p;
-	r->link_to = t;
-	r->link_path = arena_strndup(&b->arena, path, strlen(path));
-	l = g_hash_table_lookup(b->links, t);
+	x = extra_of(b, id);
+	x->target = p;
+	x->link_to = t;
+	x->link_path = keep(b, path, strlen(path));
+	l = g_hash_table_lookup(b->links, GUINT_TO_POINTER(t));
 	if (!l) {
-		l = g_ptr_array_new();
-		g_hash_table_insert(b->links, t, l);
+		l = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+		g_hash_table_insert(b->links, GUINT_TO_POINTER(t), l);
 	}
-	g_ptr_array_add(l, r);
+	g_array_append_val(l, id);
+}
+
+/* The member log failed (no memory for it, even after it moved there):
+ * the layer cannot be indexed.  Said as a limit is, by the scanners. */
+static int log_failed(struct lfs_index_builder *b, int err)
+{
+	g_free(b->failure);
+	b->failure = g_strdup_printf("cannot keep the members' attributes "
+				     "while indexing: %s",
+				     g_strerror(-err));
+	b->limit = b->failure;
+	return err;
+}
+
+/* The member log, opened at the first member (after set_spill). */
+static int log_ready(struct lfs_index_builder *b)
+{
+	int err;
+
+	if (b->log.buf)
+		return 0;
+	err = lfs_mlog_open(&b->log, b->spill_dirfd);
+	if (err < 0)
+		return log_failed(b, err);
+	return 0;
 }
 
 int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 			  const struct lfs_scan_entry *e)
 {
-	int err;
-	struct brec *r = walk(b, path, WALK_MEMBER, false, &err);
+	int err = log_ready(b);
+	uint32_t id, at;
+	struct bnode *n;
 
-	if (!r)
+	if (err < 0)
+		return err;
+	id = walk(b, path, WALK_MEMBER, false, &err);
+	if (id == BNONE)
 		return err;
 	err = charge(b, entry_bytes(e));
 	if (err < 0)
 		return err;
-	if (r->member && r->type == LFS_T_HARDLINK)
-		unlink_link(b, r);
-	else if (r->member && g_hash_table_size(b->links))
-		take_over(b, r);
+	err = lfs_mlog_add(&b->log, e, &at);
+	if (err == -E2BIG)
+		b->limit = "too many members (replaced ones included)";
+	else if (err < 0)
+		return log_failed(b, err);
+	if (err < 0)
+		return err;
+	n = bnode_at(b, id);
+	if ((n->flags & BN_MEMBER) && n->type == LFS_T_HARDLINK)
+		unlink_link(b, id);
+	else if ((n->flags & BN_MEMBER) && g_hash_table_size(b->links))
+		take_over(b, id);
 	/* A symlink made or replaced can move where a remembered
 	 * directory path resolves to. */
-	if (r->type == LFS_T_LNK || e->type == LFS_T_LNK)
-		b->last_dir_rec = NULL;
-	brec_clear_data(r);
-	r->type = (uint8_t)e->type;
-	r->member = true;
-	r->implicit = false;
-	r->mode = e->mode & 07777;
-	r->uid = e->uid;
-	r->gid = e->gid;
-	r->mtime_sec = e->mtime_sec;
-	r->mtime_nsec = e->mtime_nsec;
-	r->size = e->size;
-	r->data = e->data;
-	r->rdev = e->rdev;
+	if (n->type == LFS_T_LNK || e->type == LFS_T_LNK)
+		b->last_dir_node = BNONE;
+	clear_data(b, id);
+	n->type = (uint8_t)e->type;
+	n->flags = (uint8_t)((n->flags | BN_MEMBER) &
+			     ~(BN_IMPLICIT | BN_NODATA));
+	n->meta = at;
 	if (e->target)
-		r->target = arena_strndup(&b->arena, e->target,
-					  strlen(e->target));
-	if (e->nxattrs)
-		copy_xattrs(&b->arena, r, e);
-	if (e->sparse) {
-		/* Possibly empty: a sparse file may hold no data at all. */
-		r->sparse = true;
-		r->extents = arena_dup(&b->arena, e->extents,
-				       e->nextents * sizeof(*e->extents));
-		r->nextents = (uint32_t)e->nextents;
-	}
+		extra_of(b, id)->target = keep(b, e->target,
+					       strlen(e->target));
 	if (e->type == LFS_T_HARDLINK)
-		note_link(b, r, path);
+		note_link(b, id, path);
 	b->nentries++;
 	return 0;
 }
@@ -474,11 +598,11 @@ int lfs_index_builder_add(struct lfs_index_builder *b, const char *path,
 int lfs_index_builder_whiteout(struct lfs_index_builder *b, const char *path)
 {
 	int err;
-	struct brec *r = walk(b, path, WALK_MARKER, false, &err);
+	uint32_t id = walk(b, path, WALK_MARKER, false, &err);
 
-	if (!r)
+	if (id == BNONE)
 		return err;
-	r->whiteout = true;
+	bnode_at(b, id)->flags |= BN_WHITEOUT;
 	b->nwhiteouts++;
 	return 0;
 }
@@ -488,11 +612,11 @@ int lfs_index_builder_opaque(struct lfs_index_builder *b, const char *dir)
 	int err;
 	/* The marker's directory is resolved whole, as extraction resolves
 	 * the directory it empties. */
-	struct brec *r = walk(b, dir, WALK_MARKER, true, &err);
+	uint32_t id = walk(b, dir, WALK_MARKER, true, &err);
 
-	if (!r)
+	if (id == BNONE)
 		return err;
-	r->opaque = true;
+	bnode_at(b, id)->flags |= BN_OPAQUE;
 	b->nwhiteouts++;
 	return 0;
 }
@@ -524,81 +648,67 @@ int lfs_index_builder_marker(struct lfs_index_builder *b, const char *path,
 	return 0;
 }
 
-/* ---- settling, the first half of finish() --------------------------- */
+/* ---- settling, the first half of writing -------------------------------- */
 
-/* Canonical path of a record, for messages. */
-static char *brec_path(const struct brec *r)
+/* Canonical path of node @id, for messages. */
+static char *bnode_path(const struct lfs_index_builder *b, uint32_t id)
 {
 	g_autoptr(GPtrArray) parts = g_ptr_array_new();
 	GString *s = g_string_new(NULL);
 
-	for (; r && r->parent; r = r->parent)
-		g_ptr_array_add(parts, (char *)r->name);
+	for (; id != BNONE && bnode_at(b, id)->parent != BNONE;
+	     id = bnode_at(b, id)->parent)
+		g_ptr_array_add(parts, (char *)bnode_name(b, bnode_at(b, id)));
 	for (guint k = parts->len; k > 0; k--)
 		g_string_append_printf(s, "%s%s", k == parts->len ? "" : "/",
 				       (const char *)parts->pdata[k - 1]);
 	return g_string_free(s, FALSE);
 }
 
-/* What records without a member of their own mean: the root is always a
+/* What nodes without a member of their own mean: the root is always a
  * directory; a whited-out name is a whiteout; anything else named only by
  * markers (a parent of markers, an opaque marker's directory) is a
  * transparent directory. */
-static void settle(struct lfs_index_builder *b, GPtrArray *all)
+static void settle(struct lfs_index_builder *b)
 {
-	struct brec *root = b->root;
+	struct bnode *root = bnode_at(b, LFS_INDEX_ROOT);
 
 	if (root->type != LFS_T_DIR) {
 		/* "./" as a file is nonsense no extraction could apply. */
-		brec_clear_data(root);
+		clear_data(b, LFS_INDEX_ROOT);
 		root->type = LFS_T_DIR;
-		root->implicit = true;
-		root->member = false;
+		root->flags = (uint8_t)((root->flags | BN_IMPLICIT) &
+					~BN_MEMBER);
 	}
-	for (guint i = 0; i < all->len; i++) {
-		struct brec *r = all->pdata[i];
+	for (uint32_t i = 0; i < b->nnodes; i++) {
+		struct bnode *n = bnode_at(b, i);
 
-		if (r->type)
+		if (n->type)
 			continue;
-		if (r->whiteout) {
-			r->type = LFS_T_WHITEOUT;
+		if (n->flags & BN_WHITEOUT) {
+			n->type = LFS_T_WHITEOUT;
 		} else {
-			r->type = LFS_T_DIR;
-			r->implicit = true;
-			r->transparent = true;
+			n->type = LFS_T_DIR;
+			n->flags |= BN_IMPLICIT | BN_TRANSPARENT;
 		}
 	}
 }
 
-/* Every record, parents before children (breadth first from the root:
- * each one was made as a child of its parent). */
-static GPtrArray *all_records(struct lfs_index_builder *b)
-{
-	GPtrArray *all = g_ptr_array_sized_new(g_hash_table_size(b->recs));
-
-	g_ptr_array_add(all, b->root);
-	for (guint i = 0; i < all->len; i++) {
-		const struct brec *r = all->pdata[i];
-
-		for (struct brec *c = r->first_child; c; c = c->next_sibling)
-			g_ptr_array_add(all, c);
-	}
-	return all;
-}
-
 /* Leave out a member that cannot be applied; a whiteout of its name in
  * the same layer still stands. */
-static void drop(struct brec *r)
+static void drop(struct lfs_index_builder *b, uint32_t id)
 {
-	if (r->whiteout) {
-		brec_clear_data(r);
-		r->type = LFS_T_WHITEOUT;
+	struct bnode *n = bnode_at(b, id);
+
+	if (n->flags & BN_WHITEOUT) {
+		clear_data(b, id);
+		n->type = LFS_T_WHITEOUT;
 	} else {
-		r->dropped = true;
+		n->flags |= BN_DROPPED;
 	}
 }
 
-/* Warnings finish() may print for one layer; the rest are counted. */
+/* Warnings settling may print for one layer; the rest are counted. */
 #define MAX_WARNINGS 100
 
 struct warner {
@@ -607,14 +717,14 @@ struct warner {
 	unsigned long n;
 };
 
-static void warn_member(struct warner *w, const struct brec *r,
-			const char *what, const char *why)
+static void warn_member(struct warner *w, const struct lfs_index_builder *b,
+			uint32_t id, const char *what, const char *why)
 {
 	g_autofree char *path = NULL;
 
 	if (++w->n > MAX_WARNINGS)
 		return;
-	path = brec_path(r);
+	path = bnode_path(b, id);
 	lfs_warn(w->lg, "%s: %s \"%s\" skipped: %s", w->layer, what, path, why);
 }
 
@@ -622,13 +732,15 @@ static void warn_member(struct warner *w, const struct brec *r,
  * that was dropped for it, is no directory.  walk() follows every
  * symlink it can: the ones left loop, lead nowhere, or came past the
  * layer's budget of steps. */
-static const char *orphan_reason(const struct brec *p)
+static const char *orphan_reason(const struct lfs_index_builder *b,
+				 uint32_t p)
 {
-	const struct brec *q = p;
+	uint32_t q = p;
 
-	while (q->type == LFS_T_DIR && q->parent)
-		q = q->parent;
-	if (q->type == LFS_T_LNK)
+	while (bnode_at(b, q)->type == LFS_T_DIR &&
+	       bnode_at(b, q)->parent != BNONE)
+		q = bnode_at(b, q)->parent;
+	if (bnode_at(b, q)->type == LFS_T_LNK)
 		return q == p ? "its parent is a symbolic link that cannot be "
 				"followed (a loop, an empty target, or too "
 				"many steps)"
@@ -641,86 +753,112 @@ static const char *orphan_reason(const struct brec *p)
 
 /* Children of a non-directory (a layer holding both "a" and "a/b", which
  * no extraction can make) go, with their subtrees; each member among them
- * is named.  @all has parents first. */
-static void drop_orphans(GPtrArray *all, struct warner *w)
+ * is named.  Parents come first, breadth first from the root, as each
+ * node was made below its parent. */
+static void drop_orphans(struct lfs_index_builder *b, struct warner *w)
 {
-	for (guint i = 1; i < all->len; i++) {
-		struct brec *r = all->pdata[i];
-		const struct brec *p = r->parent;
+	g_autoptr(GArray) queue = g_array_sized_new(FALSE, FALSE,
+						    sizeof(uint32_t),
+						    b->nnodes);
+	uint32_t root = LFS_INDEX_ROOT;
 
-		if (!p->dropped && p->type == LFS_T_DIR)
-			continue;
-		r->dropped = true;
-		if (r->member)
-			warn_member(w, r, "entry", orphan_reason(p));
+	g_array_append_val(queue, root);
+	for (guint i = 0; i < queue->len; i++) {
+		uint32_t id = g_array_index(queue, uint32_t, i);
+		struct bnode *n = bnode_at(b, id);
+
+		if (n->parent != BNONE) {
+			const struct bnode *p = bnode_at(b, n->parent);
+
+			if ((p->flags & BN_DROPPED) || p->type != LFS_T_DIR) {
+				n->flags |= BN_DROPPED;
+				if (n->flags & BN_MEMBER)
+					warn_member(w, b, id, "entry",
+						    orphan_reason(b, n->parent));
+			}
+		}
+		for (uint32_t c = n->first_child; c != BNONE;
+		     c = bnode_at(b, c)->next_sibling)
+			g_array_append_val(queue, c);
 	}
 }
 
-/* Follow hardlink @r inside the layer: to the record holding the data, or
+/* Follow hardlink @id inside the layer: to the node holding the data, or
  * to the path (of the last link in the chain) that lies in a lower layer.
  * Returns NULL, or why the link cannot be made. */
-static const char *follow_link(struct lfs_index_builder *b, struct brec *r)
+static const char *follow_link(struct lfs_index_builder *b, uint32_t id)
 {
-	struct brec *cur = r;
+	uint32_t cur = id;
 
 	for (int hop = 0; hop < 64; hop++) {
-		struct brec *t;
+		const char *target = target_of(b, cur);
+		const struct bnode *t;
+		uint32_t tid;
 
-		if (!cur->target || !*cur->target)
+		if (!target || !*target)
 			return "has no target";
-		t = lookup(b, cur->target);
-		if (!t || t->dropped || t->type == LFS_T_WHITEOUT ||
-		    t->transparent) {
-			r->link_xpath = cur->target;
+		tid = lookup(b, target);
+		t = tid != BNONE ? bnode_at(b, tid) : NULL;
+		if (!t || (t->flags & (BN_DROPPED | BN_TRANSPARENT)) ||
+		    t->type == LFS_T_WHITEOUT) {
+			extra_of(b, id)->link_xpath = target;
 			return NULL;
 		}
 		if (t->type == LFS_T_DIR)
 			return "links to a directory";
 		if (t->type != LFS_T_HARDLINK) {
-			r->link_data = t;
+			extra_of(b, id)->link_data = tid;
 			return NULL;
 		}
-		cur = t;
+		cur = tid;
 	}
 	return "is part of a hardlink loop";
 }
 
 /* Resolve every hardlink once.  All are judged before any is dropped, so
  * the two ends of a loop are judged alike. */
-static void resolve_links(struct lfs_index_builder *b, GPtrArray *all,
-			  struct warner *w)
+static void resolve_links(struct lfs_index_builder *b, struct warner *w)
 {
-	g_autoptr(GPtrArray) bad = g_ptr_array_new();
+	g_autoptr(GArray) bad = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 
-	for (guint i = 0; i < all->len; i++) {
-		struct brec *r = all->pdata[i];
+	for (uint32_t i = 0; i < b->nnodes; i++) {
+		const struct bnode *n = bnode_at(b, i);
 		const char *why;
 
-		if (r->dropped || r->type != LFS_T_HARDLINK)
+		if ((n->flags & BN_DROPPED) || n->type != LFS_T_HARDLINK)
 			continue;
-		why = follow_link(b, r);
+		why = follow_link(b, i);
 		if (why) {
 			g_autofree char *msg = g_strdup_printf("it %s", why);
 
-			warn_member(w, r, "hardlink", msg);
-			g_ptr_array_add(bad, r);
+			warn_member(w, b, i, "hardlink", msg);
+			g_array_append_val(bad, i);
 		}
 	}
 	for (guint i = 0; i < bad->len; i++)
-		drop(bad->pdata[i]);
+		drop(b, g_array_index(bad, uint32_t, i));
 }
 
-guint lfs_index_settle(struct lfs_index_builder *b,
-		       const struct lfs_logger *lg, const char *layer)
+void lfs_index_settle(struct lfs_index_builder *b,
+		      const struct lfs_logger *lg, const char *layer)
 {
-	g_autoptr(GPtrArray) all = all_records(b);
 	struct warner w = { lg, layer, 0 };
 
-	settle(b, all);
-	drop_orphans(all, &w);
-	resolve_links(b, all, &w);
+	if (b->settled)
+		return;
+	b->settled = true;
+	settle(b);
+	drop_orphans(b, &w);
+	resolve_links(b, &w);
 	if (w.n > MAX_WARNINGS)
 		lfs_warn(lg, "%s: %lu more warnings not shown", layer,
 			 w.n - MAX_WARNINGS);
-	return all->len;
+	b->nkept = 0;
+	for (uint32_t i = 0; i < b->nnodes; i++)
+		if (!(bnode_at(b, i)->flags & BN_DROPPED))
+			b->nkept++;
+	/* Nothing is looked up by name from here on (nor added: the
+	 * layer is complete), and laying out needs the memory. */
+	g_clear_pointer(&b->table, g_free);
+	b->table_mask = 0;
 }

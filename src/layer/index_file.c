@@ -119,12 +119,9 @@ static uint64_t align_up(uint64_t n)
 	return (n + ALIGN - 1) & ~(uint64_t)(ALIGN - 1);
 }
 
-static void fill_header(struct lfs_index_file_header *h, const struct lfs_index *ix,
-			const struct lfs_index_meta *meta,
-			const struct piece *p)
+void lfs_index_file_header_init(struct lfs_index_file_header *h,
+				const struct lfs_index_meta *meta)
 {
-	uint64_t off = sizeof(*h);
-
 	memset(h, 0, sizeof(*h));
 	memcpy(h->magic, LFS_INDEX_FILE_MAGIC, sizeof(h->magic));
 	h->version = LFS_INDEX_FILE_VERSION;
@@ -140,9 +137,18 @@ static void fill_header(struct lfs_index_file_header *h, const struct lfs_index 
 		h->digest_len = meta->digest.len;
 		memcpy(h->digest, meta->digest.bytes, meta->digest.len);
 	}
+	h->span = meta->span;
+}
+
+static void fill_header(struct lfs_index_file_header *h, const struct lfs_index *ix,
+			const struct lfs_index_meta *meta,
+			const struct piece *p)
+{
+	uint64_t off = sizeof(*h);
+
+	lfs_index_file_header_init(h, meta);
 	h->stat_entries = ix->stat_entries;
 	h->stat_whiteouts = ix->stat_whiteouts;
-	h->span = meta->span;
 	h->sum_chunk = ix->sum_chunk;
 	for (int s = 0; s < LFS_SEC_COUNT; s++) {
 		h->sec[s].offset = off;
@@ -210,6 +216,45 @@ int lfs_index_file_write(int dirfd, const char *name,
 		err = -errno;
 	if (!err)
 		err = lfs_cache_publish(dirfd, fd, name);
+	return err;
+}
+
+/* Bytes the checksum of a written file is read back in. */
+#define SEAL_CHUNK (1u << 20)
+
+int lfs_index_file_seal(int fd, struct lfs_index_file_header *h)
+{
+	g_autofree uint8_t *buf = g_malloc(SEAL_CHUNK);
+	XXH3_state_t *st = XXH3_createState();
+	int err;
+
+	if (!st)
+		return -ENOMEM;
+	h->checksum = 0;
+	err = lfs_pwrite_full(fd, h, sizeof(*h), 0);
+	if (err == 0 && ftruncate(fd, (off_t)h->file_size) < 0)
+		err = -errno;
+	XXH3_64bits_reset(st);
+	for (uint64_t at = 0; err == 0 && at < h->file_size;) {
+		size_t want = (size_t)MIN((uint64_t)SEAL_CHUNK,
+					  h->file_size - at);
+		ssize_t n = pread(fd, buf, want, (off_t)at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		XXH3_64bits_update(st, buf, (size_t)n);
+		at += (uint64_t)n;
+	}
+	h->checksum = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	if (err == 0)
+		err = lfs_pwrite_full(fd, &h->checksum, sizeof(h->checksum),
+				      offsetof(struct lfs_index_file_header,
+					       checksum));
 	return err;
 }
 
@@ -372,6 +417,22 @@ int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **out,
 	/* Checking touched every page; lookups fault back what they use. */
 	lfs_index_file_release(ix);
 	*out = ix;
+	return 0;
+}
+
+int lfs_index_file_adopt(int fd, struct lfs_index **out)
+{
+	struct stat st;
+	uint8_t *map;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < sizeof(struct lfs_index_file_header))
+		return -EINVAL;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	*out = index_over(map, (uint64_t)st.st_size);
 	return 0;
 }
 

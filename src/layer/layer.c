@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -444,39 +445,35 @@ static bool load_cached(struct lfs_layer *l,
 	return true;
 }
 
-static bool save_index(struct lfs_layer *l,
-		       const struct lfs_layer_options *opts,
-		       const struct lfs_blob_id *id, uint64_t span)
+/* Write the index of @b straight into the cache and publish it, so that
+ * the layer is served from the file (pages the kernel can drop and share
+ * with other mounts of the image, not the daemon's heap), never from a
+ * copy in memory.  Returns 0 or -errno. */
+static int save_built(struct lfs_layer *l,
+		      const struct lfs_layer_options *opts,
+		      struct lfs_index_builder *b, const struct lfs_index *seek,
+		      const struct lfs_index_meta *m)
 {
 	g_autofree char *name = g_strdup_printf("%s.idx", l->cache_key);
-	struct lfs_index_meta m = {
-		.blob = *id,
-		.stored_size = l->stored_size,
-		.tar_size = l->tar_size,
-		.compression = l->comp,
-		.has_digest = l->has_digest,
-		.digest = l->digest,
-		.span = span,
-	};
-	int err = lfs_index_file_write(lfs_cache_index_dir(opts->cache), name,
-				       l->index, &m);
+	int dirfd = lfs_cache_index_dir(opts->cache);
+	lfs_autofd fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+			       0644);
+	int err;
 
-	if (err < 0) {
-		l->unsaved = g_strdup_printf("cannot write it in %s: %s",
-					     lfs_cache_path(opts->cache),
-					     g_strerror(-err));
-		lfs_warn(opts->lg, "%s: cannot save its index in %s: %s; it "
-				   "will be built again next time",
-			 l->spec->name, lfs_cache_path(opts->cache),
-			 g_strerror(-err));
-	}
-	return err == 0;
+	if (fd < 0)
+		return -errno;
+	err = lfs_index_builder_write(b, opts->lg, l->spec->name, seek, m, fd);
+	/* On disk before it has a name: a crash never leaves a named,
+	 * half-written index. */
+	if (err == 0 && fsync(fd) < 0)
+		err = -errno;
+	if (err == 0)
+		err = lfs_cache_publish(dirfd, fd, name);
+	return err;
 }
 
-/* Serve from the saved file rather than the index built in memory: the
- * same contents, but in pages the kernel can drop and share with other
- * mounts of the image, instead of the daemon's heap. */
-static void use_saved(struct lfs_layer *l,
+/* Serve from the saved file, mapped and checked as any mount maps it. */
+static bool use_saved(struct lfs_layer *l,
 		      const struct lfs_layer_options *opts,
 		      const struct lfs_blob_id *id)
 {
@@ -494,26 +491,81 @@ static void use_saved(struct lfs_layer *l,
 		lfs_warn(opts->lg, "%s: its index %s; it will be built again "
 				   "next time",
 			 l->spec->name, l->unsaved);
-		return;
+		return false;
 	}
-	lfs_index_free(l->index);
 	l->index = ix;
+	return true;
+}
+
+/* The index of @b, written where it is served from: the cache when there
+ * is one, else (or when the cache cannot take it) memory. */
+static gboolean write_index(struct lfs_layer *l,
+			    const struct lfs_layer_options *opts,
+			    struct lfs_index_builder *b,
+			    const struct lfs_index *seek,
+			    const struct lfs_blob_id *id, GError **error)
+{
+	struct lfs_index_meta m = {
+		.blob = *id,
+		.stored_size = l->stored_size,
+		.tar_size = l->tar_size,
+		.compression = l->comp,
+		.has_digest = l->has_digest,
+		.digest = l->digest,
+		.span = opts->span ? opts->span : LFS_SEEK_SPAN_DEFAULT,
+	};
+	lfs_autofd fd = -1;
+	int err;
+
+	if (opts->cache) {
+		err = save_built(l, opts, b, seek, &m);
+		if (err == 0 && use_saved(l, opts, id))
+			return TRUE;
+		if (err < 0) {
+			l->unsaved = g_strdup_printf(
+				"cannot write it in %s: %s",
+				lfs_cache_path(opts->cache), g_strerror(-err));
+			lfs_warn(opts->lg, "%s: cannot save its index in %s: "
+					   "%s; it will be built again next "
+					   "time",
+				 l->spec->name, lfs_cache_path(opts->cache),
+				 g_strerror(-err));
+		}
+	}
+	fd = memfd_create("layerfs-index", MFD_CLOEXEC);
+	err = fd < 0 ? -errno : 0;
+	if (err == 0)
+		err = lfs_index_builder_write(b, opts->lg, l->spec->name, seek,
+					      &m, fd);
+	if (err == 0)
+		err = lfs_index_file_adopt(fd, &l->index);
+	if (err < 0)
+		return lfs_fail(error, -err, "%s: cannot lay out its index: %s",
+				l->spec->name, g_strerror(-err));
+	return TRUE;
 }
 
 static gboolean build_index(struct lfs_layer *l,
 			    const struct lfs_layer_options *opts,
-			    GError **error)
+			    const struct lfs_blob_id *id, GError **error)
 {
 	uint64_t span = opts->span ? opts->span : LFS_SEEK_SPAN_DEFAULT;
 	struct lfs_index_builder *b = lfs_index_builder_new();
 	struct lfs_seek_recorder *rec = lfs_seek_recorder_new(span);
-	gboolean ok = scan_tar(l, opts, b, rec, error);
+	struct lfs_index *seek = g_new0(struct lfs_index, 1);
+	gboolean ok;
 
+	/* The members' attributes wait in the cache's file system, not in
+	 * memory, while the layer is scanned. */
+	if (opts->cache)
+		lfs_index_builder_set_spill(b,
+					    lfs_cache_index_dir(opts->cache));
+	ok = scan_tar(l, opts, b, rec, error);
 	if (ok) {
-		l->index = lfs_index_builder_finish(b, opts->lg,
-						    l->spec->name);
-		lfs_seek_recorder_finish(rec, l->index);
+		lfs_seek_recorder_finish(rec, seek);
+		ok = write_index(l, opts, b, seek, id, error);
 	}
+	lfs_index_free(seek);
 	lfs_seek_recorder_free(rec);
 	lfs_index_builder_free(b);
 	return ok;
@@ -526,7 +578,6 @@ static gboolean index_tar(struct lfs_layer *l,
 	struct lfs_blob_id id;
 	struct stat st;
 	lfs_autofd lock = -1;
-	gboolean ok;
 
 	if (!open_stored(l, &id, &st, error))
 		return FALSE;
@@ -541,12 +592,7 @@ static gboolean index_tar(struct lfs_layer *l,
 		if (lock >= 0 && load_cached(l, opts, &id))
 			return TRUE;
 	}
-	ok = build_index(l, opts, error);
-	if (ok && opts->cache &&
-	    save_index(l, opts, &id,
-		       opts->span ? opts->span : LFS_SEEK_SPAN_DEFAULT))
-		use_saved(l, opts, &id);
-	return ok;
+	return build_index(l, opts, &id, error);
 }
 
 static gboolean index_dir(struct lfs_layer *l,
@@ -565,9 +611,14 @@ static gboolean index_dir(struct lfs_layer *l,
 				g_strerror(errno));
 	b = lfs_index_builder_new();
 	ok = lfs_dir_scan(l->dirfd, b, opts->lg, l->spec->name, error);
-	if (ok)
+	if (ok) {
 		l->index = lfs_index_builder_finish(b, opts->lg,
 						    l->spec->name);
+		if (!l->index)
+			ok = lfs_fail(error, ENOMEM, "%s: cannot lay out its "
+					  "index (see above)",
+				      l->spec->name);
+	}
 	lfs_index_builder_free(b);
 	return ok;
 }

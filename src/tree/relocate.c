@@ -197,24 +197,14 @@ static struct lfs_index *rebuild(struct places *p)
 	for (uint32_t i = 1; err == 0 && i < ix->nentries; i++)
 		err = add_entry(p, b, i, xattrs);
 	if (err == 0) {
-		out = lfs_index_builder_finish(
-		    b, p->t->lg, p->t->layers[p->layer]->spec->name);
-		/* What the scan saw, and the stream's access points and
-		 * checksums, are the layer's as they were. */
-		out->stat_entries = ix->stat_entries;
-		out->stat_whiteouts = ix->stat_whiteouts;
-		out->ncheckpoints = ix->ncheckpoints;
-		out->checkpoints =
-		    g_memdup2(ix->checkpoints,
-			      ix->ncheckpoints * sizeof(*ix->checkpoints));
-		out->windows_len = ix->windows_len;
-		out->windows = g_memdup2(ix->windows, ix->windows_len);
-		out->nframes = ix->nframes;
-		out->frames =
-		    g_memdup2(ix->frames, ix->nframes * sizeof(*ix->frames));
-		out->nsums = ix->nsums;
-		out->sum_chunk = ix->sum_chunk;
-		out->sums = g_memdup2(ix->sums, ix->nsums * sizeof(*ix->sums));
+		/* The stream's access points and checksums are the layer's
+		 * as they were, and so is what the scan saw. */
+		out = lfs_index_builder_finish_seek(
+		    b, p->t->lg, p->t->layers[p->layer]->spec->name, ix);
+		if (out) {
+			out->stat_entries = ix->stat_entries;
+			out->stat_whiteouts = ix->stat_whiteouts;
+		}
 	}
 	lfs_index_builder_free(b);
 	return out;

@@ -292,8 +292,8 @@ static struct lfs_scan_entry entry(enum lfs_etype type, uint64_t data,
 	return e;
 }
 
-/* An index of every kind of record. */
-static struct lfs_index *every_record(void)
+/* A builder holding every kind of record. */
+static struct lfs_index_builder *every_record(void)
 {
 	struct lfs_index_builder *b = lfs_index_builder_new();
 	struct lfs_scan_entry d = entry(LFS_T_DIR, 0, 0);
@@ -307,7 +307,6 @@ static struct lfs_index *every_record(void)
 				       { "trusted.overlay.opaque", "y", 1 } };
 	struct lfs_index_extent ext[] = { { 0, 1024, 10 },
 					  { 4096, 2048, 20 } };
-	struct lfs_index *ix;
 
 	f.xattrs = xa;
 	f.nxattrs = 2;
@@ -329,8 +328,21 @@ static struct lfs_index *every_record(void)
 	lfs_index_builder_opaque(b, "etc");
 	lfs_index_builder_add(b, "implied/dir/f", &f);
 	lfs_index_builder_add(b, "lnk2", &l);
-	ix = lfs_index_builder_finish(b, NULL, "seed");
-	lfs_index_builder_free(b);
+	return b;
+}
+
+/* The index of @b with the access points and checksums of one pass over
+ * @stored; *tar_size is the pass's. */
+static struct lfs_index *with_points(struct lfs_index_builder *b,
+				     const GByteArray *stored,
+				     uint64_t *tar_size)
+{
+	struct lfs_index *seek = g_new0(struct lfs_index, 1);
+	struct lfs_index *ix;
+
+	record(stored, 600, seek, tar_size);
+	ix = lfs_index_builder_finish_seek(b, NULL, "seed", seek);
+	lfs_index_free(seek);
 	return ix;
 }
 
@@ -360,7 +372,8 @@ static void index_seeds(void)
 		.compression = LFS_COMP_NONE,
 		.has_digest = true,
 	};
-	struct lfs_index *ix = every_record();
+	struct lfs_index_builder *b = every_record();
+	struct lfs_index *ix = lfs_index_builder_finish(b, NULL, "seed");
 
 	lfs_digest_parse("sha256:0123456789abcdef0123456789abcdef"
 			 "0123456789abcdef0123456789abcdef",
@@ -372,13 +385,16 @@ static void index_seeds(void)
 	meta.compression = LFS_COMP_GZIP;
 	meta.stored_size = gz->len;
 	/* The checksums cover the stream: its size is the pass's. */
-	record(gz, 600, ix, &meta.tar_size);
+	lfs_index_free(ix);
+	ix = with_points(b, gz, &meta.tar_size);
 	write_index("gzip", ix, &meta);
 	meta.compression = LFS_COMP_ZSTD;
 	meta.stored_size = zs->len;
-	record(zs, 600, ix, &meta.tar_size);
+	lfs_index_free(ix);
+	ix = with_points(b, zs, &meta.tar_size);
 	write_index("zstd", ix, &meta);
 	lfs_index_free(ix);
+	lfs_index_builder_free(b);
 }
 
 /* ---- blobs for the seek target ---------------------------------------- */

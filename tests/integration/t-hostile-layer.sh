@@ -92,3 +92,22 @@ mount -t tmpfs -o size=1m,ro tmpfs "$T/rocache"
 lfs_track_mount "$T/rocache"
 degraded_cache "$T/rocache" \
 	"cache directory $T/rocache: Read-only file system; going on without"
+
+# A cache that fills up while a layer is being indexed: the members'
+# attributes wait in a file of the cache (index_log.c) until the disk is
+# full, then in memory; the index is built and served from memory, with
+# the warning, and the tree is the layer's.
+"$MKDATA" tar "$T/many.tar" 30000 20 1 || fail "mkdata"
+mkdir -p "$T/many" "$T/half"
+tar -C "$T/many" -xf "$T/many.tar"
+mount -t tmpfs -o size=1m tmpfs "$T/half"
+lfs_track_mount "$T/half"
+mkdir -p "$T/half/index" "$T/half/unpacked"
+"$LAYERFS" mount --cache-dir "$T/half" --layer "$T/many.tar" "$T/mnt" \
+	2>"$T/stderr" || fail "cache filling up: mount failed: $(cat "$T/stderr")"
+lfs_track_mount "$T/mnt"
+grep -qF "cannot save its index in $T/half: No space left on device" \
+	"$T/stderr" || fail "cache filling up: no warning: $(cat "$T/stderr")"
+# The root is implied by the layer (no "./" member): its mtime is ours.
+assert_same_tree "$T/many" "$T/mnt" --no-mtime .
+fusermount3 -u "$T/mnt"

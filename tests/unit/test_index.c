@@ -7,10 +7,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixtures.h"
 #include "layerfs/index.h"
+#include "layerfs/index_file.h"
 
 static struct lfs_scan_entry reg(uint64_t data)
 {
@@ -811,6 +814,188 @@ static void test_limits(void **state)
 	lfs_index_builder_free(b);
 }
 
+/* Many members: the builder holds about 60 bytes a path (its tree: a
+ * node, the name, a slot of the table), with every member's attributes in
+ * the member log, here a file in a directory of ours; and the index it
+ * writes gives each member back.  The old builder held some 230 bytes a
+ * path. */
+#define MANY_DIRS 400
+#define MANY_FILES 500
+
+static uint32_t many_mode(unsigned d, unsigned f)
+{
+	return 0400 | ((d * 7 + f) % 0400);
+}
+
+static void test_many_members_small_memory(void **state)
+{
+	g_autofree char *tmp = fx_tmpdir();
+	int dirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_xattr xa = { "user.n", "value", 5 };
+	struct lfs_index_extent ext = { 4096, 0, 10 };
+	uint64_t paths = 1 + MANY_DIRS * (1 + MANY_FILES);
+	struct fx_log log;
+	struct lfs_index *ix;
+	GDir *left;
+
+	(void)state;
+	assert_true(dirfd >= 0);
+	lfs_index_builder_set_spill(b, dirfd);
+	for (unsigned d = 0; d < MANY_DIRS; d++) {
+		g_autofree char *dn = g_strdup_printf("d%03u", d);
+		struct lfs_scan_entry de = dir(0755);
+
+		assert_int_equal(lfs_index_builder_add(b, dn, &de), 0);
+		for (unsigned f = 0; f < MANY_FILES; f++) {
+			g_autofree char *p = g_strdup_printf("%s/f%06u", dn, f);
+			struct lfs_scan_entry e = reg(512 * (d * MANY_FILES + f));
+
+			e.mode = many_mode(d, f);
+			e.uid = d;
+			e.gid = f;
+			e.mtime_sec = FX_MTIME + f;
+			e.size = f;
+			if (f % 100 == 1) {
+				e.xattrs = &xa;
+				e.nxattrs = 1;
+			}
+			if (f % 250 == 2) {
+				e.sparse = true;
+				e.extents = &ext;
+				e.nextents = 1;
+				e.size = 8192;
+			}
+			assert_int_equal(lfs_index_builder_add(b, p, &e), 0);
+		}
+	}
+	if (lfs_index_builder_memory(b) > paths * 72)
+		fail_msg("%.1f bytes a path",
+			 (double)lfs_index_builder_memory(b) / (double)paths);
+	ix = finish(b, &log);
+	assert_non_null(ix);
+	assert_int_equal(ix->nentries, paths);
+	for (unsigned d = 0; d < MANY_DIRS; d += 37) {
+		for (unsigned f = 0; f < MANY_FILES; f += 13) {
+			g_autofree char *p = g_strdup_printf("d%03u/f%06u", d, f);
+			const struct lfs_index_entry *e = at(ix, p);
+
+			assert_int_equal(e->mode, many_mode(d, f));
+			assert_int_equal(e->uid, d);
+			assert_int_equal(e->gid, f);
+			assert_int_equal(e->mtime_sec, FX_MTIME + f);
+			assert_int_equal(e->xattr_count, f % 100 == 1);
+			if (f % 250 == 2) {
+				assert_true(e->flags & LFS_E_SPARSE);
+				assert_int_equal(e->size, 8192);
+				assert_int_equal(ix->extents[e->u.ext.first].logical,
+						 4096);
+			} else {
+				assert_int_equal(e->size, f);
+				assert_int_equal(e->u.data,
+						 512 * (d * MANY_FILES + f));
+			}
+		}
+	}
+	assert_int_equal(at(ix, "d399")->u.dir.count, MANY_FILES);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+	/* The log was an unlinked file: nothing is left in the directory. */
+	left = g_dir_open(tmp, 0, NULL);
+	assert_non_null(left);
+	assert_null(g_dir_read_name(left));
+	g_dir_close(left);
+	close(dirfd);
+	fx_rmtree(tmp);
+}
+
+/* A directory that cannot hold the log (here it is gone): the log is kept
+ * in memory, and the index is the same. */
+static void test_log_without_directory(void **state)
+{
+	g_autofree char *dir = fx_tmpdir();
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry e = reg(1024);
+	struct fx_log log;
+	struct lfs_index *ix;
+
+	(void)state;
+	assert_true(dirfd >= 0);
+	fx_rmtree(dir);
+	lfs_index_builder_set_spill(b, dirfd);
+	e.mode = 0640;
+	e.size = 3;
+	assert_int_equal(lfs_index_builder_add(b, "a/b", &e), 0);
+	ix = finish(b, &log);
+	assert_non_null(ix);
+	assert_int_equal(at(ix, "a/b")->mode, 0640);
+	assert_int_equal(at(ix, "a/b")->u.data, 1024);
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+	close(dirfd);
+}
+
+/* Written twice (a first file could not be saved): the same bytes, a
+ * file that loads and validates, and each warning said once.  A hardlink
+ * laid out before its target ("a" before "d/f") gets the target's entry
+ * all the same. */
+static void test_write_twice(void **state)
+{
+	g_autofree char *dir = fx_tmpdir();
+	g_autofree char *p1 = g_build_filename(dir, "one.idx", NULL);
+	g_autofree char *p2 = g_build_filename(dir, "two.idx", NULL);
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct lfs_index_builder *b = lfs_index_builder_new();
+	struct lfs_scan_entry f = reg(0), l = hardlink("d/f");
+	struct lfs_index_meta meta = { .tar_size = 1 << 20,
+				       .stored_size = 1 << 20,
+				       .compression = LFS_COMP_NONE };
+	struct lfs_index_meta got;
+	struct lfs_index *ix = NULL;
+	const char *why = NULL;
+	g_autofree char *one = NULL, *two = NULL;
+	gsize n1, n2;
+	struct fx_log log;
+	int fd1, fd2;
+
+	(void)state;
+	fx_log_init(&log);
+	assert_int_equal(lfs_index_builder_add(b, "d/f", &f), 0);
+	assert_int_equal(lfs_index_builder_add(b, "d/f/below", &f), 0);
+	assert_int_equal(lfs_index_builder_add(b, "z", &l), 0);
+	assert_int_equal(lfs_index_builder_add(b, "a", &l), 0);
+	fd1 = open(p1, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+	fd2 = open(p2, O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+	assert_true(fd1 >= 0 && fd2 >= 0);
+	assert_int_equal(lfs_index_builder_write(b, &log.lg, "L", NULL, &meta,
+						 fd1), 0);
+	assert_int_equal(lfs_index_builder_write(b, &log.lg, "L", NULL, &meta,
+						 fd2), 0);
+	lfs_index_builder_free(b);
+	close(fd1);
+	close(fd2);
+	assert_true(g_file_get_contents(p1, &one, &n1, NULL));
+	assert_true(g_file_get_contents(p2, &two, &n2, NULL));
+	assert_int_equal(n1, n2);
+	assert_memory_equal(one, two, n1);
+	assert_int_equal(log.msgs->len, 1);
+	assert_true(fx_log_has(&log, "entry \"d/f/below\" skipped"));
+	/* Checked as a file found in the cache is. */
+	if (lfs_index_file_load(dirfd, "two.idx", &ix, &got, &why) != 0)
+		fail_msg("load: %s", why ? why : "?");
+	assert_int_equal(ix->nentries, 5);
+	assert_int_equal(at(ix, "a")->type, LFS_T_HARDLINK);
+	assert_int_equal(at(ix, "a")->u.target,
+			 lfs_index_lookup_path(ix, "d/f"));
+	assert_int_equal(at(ix, "z")->u.target,
+			 lfs_index_lookup_path(ix, "d/f"));
+	lfs_index_free(ix);
+	fx_log_clear(&log);
+	close(dirfd);
+	fx_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -842,6 +1027,9 @@ int main(void)
 		cmocka_unit_test(test_link_chain_to_lower_layer),
 		cmocka_unit_test(test_dropped_link_keeps_whiteout),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_many_members_small_memory),
+		cmocka_unit_test(test_log_without_directory),
+		cmocka_unit_test(test_write_twice),
 	};
 
 	return cmocka_run_group_tests_name("index", tests, NULL, NULL);

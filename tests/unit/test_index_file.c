@@ -58,7 +58,9 @@ static struct lfs_index *make_index(GBytes **gz)
 	 * enough to damage byte by byte. */
 	g_autoptr(GBytes) plain = fx_noise(TAR_SIZE, 3, 4);
 	struct lfs_seek_recorder *rec = lfs_seek_recorder_new(200 << 10);
+	struct lfs_index *seek = g_new0(struct lfs_index, 1);
 	struct lfs_index *ix;
+	uint32_t seek_sums;
 
 	f.xattrs = xa;
 	f.nxattrs = 2;
@@ -76,9 +78,6 @@ static struct lfs_index *make_index(GBytes **gz)
 	lfs_index_builder_add(b, "xl", &x);
 	lfs_index_builder_whiteout(b, "gone");
 	lfs_index_builder_add(b, "implied/dir/f", &f);
-	ix = lfs_index_builder_finish(b, NULL, "L");
-	assert_int_equal(ix->nimplicit, 2);
-	lfs_index_builder_free(b);
 
 	/* Access points from a real pass over a gzip stream. */
 	{
@@ -104,9 +103,16 @@ static struct lfs_index *make_index(GBytes **gz)
 		lfs_blob_close(blob);
 		fx_rmtree(dir);
 	}
-	lfs_seek_recorder_finish(rec, ix);
+	lfs_seek_recorder_finish(rec, seek);
 	lfs_seek_recorder_free(rec);
+	seek_sums = seek->nsums;
+	assert_true(seek_sums > 0);
+	ix = lfs_index_builder_finish_seek(b, NULL, "L", seek);
+	lfs_index_builder_free(b);
+	lfs_index_free(seek);
+	assert_int_equal(ix->nimplicit, 2);
 	assert_true(ix->ncheckpoints >= 4);
+	assert_int_equal(ix->nsums, seek_sums);
 	return ix;
 }
 
