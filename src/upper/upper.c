@@ -120,18 +120,31 @@ static gboolean check_work_empty(int fd, const char *path, GError **error)
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	g_autofree char *foreign = NULL;
 	struct dirent *de;
+	int err = 0;
 
 	if (!d) {
 		if (dfd >= 0)
 			close(dfd);
 		return fail_dir(error, errno, "work", path, g_strerror(errno));
 	}
-	while (!foreign && (de = readdir(d)) != NULL) {
+	/* readdir() ends with NULL on an error too: only errno tells, and
+	 * a listing cut short must not pass for an empty directory. */
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			err = errno;
+			break;
+		}
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    !known_entry(de->d_name))
+		    !known_entry(de->d_name)) {
 			foreign = g_strdup(de->d_name);
+			break;
+		}
 	}
 	closedir(d);
+	if (err)
+		return fail_dir(error, err, "work", path, g_strerror(err));
 	if (foreign)
 		return lfs_fail(error, ENOTEMPTY,
 				"work directory %s holds \"%s\", which is "
