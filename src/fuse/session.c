@@ -60,6 +60,11 @@ static char *whole_line(const char *piece)
 	return line;
 }
 
+/* libfuse's format and arguments, passed on: the attribute tells the
+ * compiler so (clang's -Wformat-nonliteral asks). */
+static void forward_log(enum fuse_log_level level, const char *fmt,
+			va_list ap) G_GNUC_PRINTF(2, 0);
+
 static void forward_log(enum fuse_log_level level, const char *fmt,
 			va_list ap)
 {

@@ -83,7 +83,6 @@ static int setup(void **state)
 {
 	struct env *e = g_new0(struct env, 1);
 	g_autoptr(GBytes) noise = fx_noise(SIZE, 3, 0);
-	g_autofree char *p = NULL;
 
 	e->dir = fx_tmpdir();
 	e->s.bytes = g_malloc0(SIZE);
