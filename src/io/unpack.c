@@ -267,9 +267,11 @@ static void complete(struct lfs_unpack *u)
 		lfs_warn(u->lg, "%s: cannot keep its unpacked copy in %s: %s",
 			 u->layer->spec->name, lfs_cache_path(u->cache),
 			 g_strerror(-err));
-	finish(u, true);
+	/* Said before it is DONE: whoever waits for DONE sees the line
+	 * in the log already, never after. */
 	lfs_info(u->lg, "%s: unpacked into %s", u->layer->spec->name,
 		 lfs_cache_path(u->cache));
+	finish(u, true);
 }
 
 static enum lfs_job_result unpack_job(struct lfs_job *job, void *arg)
