@@ -31,6 +31,7 @@ struct lfs_pool_stats {
 	uint64_t evictions; /* handles moved away from a position */
 	uint64_t waits;	    /* reads that waited for a free handle */
 	uint64_t inflated;  /* bytes decompressed, skipped ones included */
+	uint64_t served;    /* bytes the reads returned */
 	uint32_t handles;   /* handles in the pool now */
 };
 

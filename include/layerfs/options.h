@@ -39,6 +39,8 @@ enum lfs_prefetch {
 	LFS_PREFETCH_NONE,
 	LFS_PREFETCH_INDEX,  /* read the layer indexes into the page cache */
 	LFS_PREFETCH_UNPACK, /* that, and unpack compressed layers */
+	LFS_PREFETCH_AUTO,   /* INDEX, and unpack a compressed layer once its
+			      * reads are scattered (stream.h) */
 };
 
 /* Kernel readahead unless told otherwise: a FUSE request can carry at
@@ -57,7 +59,7 @@ struct lfs_options {
 	uint64_t meta_cache;  /* meta_cache=: bytes of cached directories */
 	unsigned int threads; /* threads=: workers; 0: one per processor */
 	uint64_t readahead;   /* readahead=: kernel readahead; default 1 MiB */
-	enum lfs_prefetch prefetch; /* prefetch=; default INDEX */
+	enum lfs_prefetch prefetch; /* prefetch=; default AUTO */
 	bool splice;	      /* nosplice: copy every read; default on */
 	/* A writable mount: upper=/upperdir= and work=/workdir= (both or
 	 * neither).  lowerdir=A:B:C (overlayfs's and fuse-overlayfs's

@@ -51,6 +51,19 @@ int lfs_stream_map(struct lfs_stream *s, size_t len, uint64_t off, int *fd,
 
 /* Start unpacking a compressed layer in the background (prefetch). */
 void lfs_stream_prefetch(struct lfs_stream *s);
+
+/* Bytes a layer's reads may inflate beyond what they return before its
+ * unpacking starts (lfs_stream_unpack_when_scattered), or half the
+ * layer's stream if that is less: about 32 random reads' worth at the
+ * default span. */
+#define LFS_SCATTER_WASTE (32u << 20)
+
+/* Unpack a compressed layer once its reads turn out scattered: when they
+ * have inflated LFS_SCATTER_WASTE more than they returned (each restart
+ * at an access point inflates what lies before the read).  A layer read
+ * in order, or hardly read, is never copied; one read all over is, at
+ * inflate speed, and its reads move to the copy as it grows. */
+void lfs_stream_unpack_when_scattered(struct lfs_stream *s);
 /* Unpack a compressed layer now (at mount priority) and wait: 0 when the
  * copy is complete or the layer needs none, -EIO when it failed (logged),
  * -ENOENT when there can be no copy (no cache). */

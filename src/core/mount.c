@@ -314,8 +314,10 @@ void lfs_mount_prefetch(struct lfs_mount *m, enum lfs_prefetch mode)
 	/* Fire and forget: the pool keeps the job until it ends. */
 	lfs_job_unref(lfs_workers_submit(m->workers, LFS_WORK_BACKGROUND,
 					 prefetch_indexes, m, NULL));
-	if (mode != LFS_PREFETCH_UNPACK)
-		return;
-	for (uint32_t i = 0; i < m->nlayers; i++)
-		lfs_stream_prefetch(m->streams[i]);
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		if (mode == LFS_PREFETCH_UNPACK)
+			lfs_stream_prefetch(m->streams[i]);
+		else if (mode == LFS_PREFETCH_AUTO)
+			lfs_stream_unpack_when_scattered(m->streams[i]);
+	}
 }

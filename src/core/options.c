@@ -13,7 +13,7 @@ struct lfs_options *lfs_options_new(void)
 	o->layers = g_ptr_array_new_with_free_func(g_free);
 	o->fuse_opts = g_ptr_array_new_with_free_func(g_free);
 	o->allow_other = geteuid() == 0;
-	o->prefetch = LFS_PREFETCH_INDEX;
+	o->prefetch = LFS_PREFETCH_AUTO;
 	o->readahead = LFS_READAHEAD_DEFAULT;
 	o->splice = true;
 	o->metacopy = true;
@@ -151,7 +151,8 @@ static gboolean set_handles(struct lfs_options *o, const char *key,
 static gboolean set_prefetch(struct lfs_options *o, const char *key,
 			     const char *value, GError **error)
 {
-	static const char *const names[] = { "none", "index", "unpack" };
+	static const char *const names[] = { "none", "index", "unpack",
+					     "auto" };
 
 	(void)key;
 	for (size_t i = 0; value && i < G_N_ELEMENTS(names); i++) {
@@ -161,7 +162,7 @@ static gboolean set_prefetch(struct lfs_options *o, const char *key,
 		}
 	}
 	return lfs_fail(error, EINVAL,
-			"option prefetch= needs none, index or unpack");
+			"option prefetch= needs none, index, unpack or auto");
 }
 
 static gboolean set_meta_cache(struct lfs_options *o, const char *key,
@@ -437,7 +438,7 @@ static const struct own_option {
 	  "distance between gzip access points" },
 	{ "handles", NULL, "N", false, set_handles,
 	  "decompressors per compressed layer" },
-	{ "prefetch", NULL, "none|index|unpack", false, set_prefetch,
+	{ "prefetch", NULL, "none|index|unpack|auto", false, set_prefetch,
 	  "background work once mounted" },
 	{ "meta_cache", NULL, "SIZE", false, set_meta_cache,
 	  "memory for cached directories" },

@@ -243,6 +243,8 @@ ssize_t lfs_handle_pool_pread(struct lfs_handle_pool *p, void *buf,
 	n = lfs_seek_reader_pread(h->r, buf, len, off);
 	g_mutex_lock(&p->lock);
 	p->st.inflated += lfs_seek_reader_inflated(h->r) - before;
+	if (n > 0)
+		p->st.served += (uint64_t)n;
 	h->busy = false;
 	h->last_used = ++p->tick;
 	/* Broadcast: a waiter may want this handle in particular. */

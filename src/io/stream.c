@@ -13,6 +13,7 @@ struct lfs_stream {
 	struct lfs_unpack *unpack;    /* compressed layers, with a cache */
 	bool seekable;		      /* the pool can start anywhere */
 	gint copy_reads;	      /* atomic; statistics */
+	gint when_scattered;	      /* atomic: unpack once reads scatter */
 	const struct lfs_logger *lg;
 	/* A layer read in place: its file as last checked. */
 	GMutex id_lock;
@@ -106,6 +107,27 @@ static int check_in_place(struct lfs_stream *s)
 	return err;
 }
 
+/* The reads have inflated too much for what they returned: unpack the
+ * layer, once.  At the foreground's priority: these reads are waiting
+ * for it, not a prefetch that may yield to them. */
+static void unpack_if_scattered(struct lfs_stream *s)
+{
+	struct lfs_pool_stats st;
+	uint64_t limit = MIN((uint64_t)LFS_SCATTER_WASTE,
+			     s->layer->tar_size / 2);
+
+	lfs_handle_pool_stats(s->pool, &st);
+	if (st.inflated - MIN(st.inflated, st.served) < limit ||
+	    !g_atomic_int_compare_and_exchange(&s->when_scattered, 1, 0))
+		return;
+	lfs_info(s->lg, "%s: its reads are scattered (%llu MiB inflated for "
+			"%llu MiB read); unpacking it",
+		 s->layer->spec->name,
+		 (unsigned long long)(st.inflated >> 20),
+		 (unsigned long long)(st.served >> 20));
+	lfs_unpack_start(s->unpack, LFS_WORK_MOUNT);
+}
+
 int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 		    uint64_t off)
 {
@@ -127,6 +149,8 @@ int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 	}
 	if (s->pool) {
 		n = lfs_handle_pool_pread(s->pool, buf, len, off);
+		if (n > 0 && g_atomic_int_get(&s->when_scattered))
+			unpack_if_scattered(s);
 	} else {
 		/* Read in place: only the file's identity can tell that it
 		 * was rewritten since it was indexed.  Looked at after the
@@ -178,6 +202,14 @@ void lfs_stream_prefetch(struct lfs_stream *s)
 {
 	if (s->unpack)
 		lfs_unpack_start(s->unpack, LFS_WORK_BACKGROUND);
+}
+
+void lfs_stream_unpack_when_scattered(struct lfs_stream *s)
+{
+	/* Only a layer with access points reads scattered: one without
+	 * waits for its copy from the first read anyway. */
+	if (s->unpack && s->seekable)
+		g_atomic_int_set(&s->when_scattered, 1);
 }
 
 int lfs_stream_unpack(struct lfs_stream *s)

@@ -286,7 +286,61 @@ static void test_no_unpack_without_asking(void **state)
 	text = lfs_mount_stats_text(e->m);
 	assert_non_null(strstr(text, "unpacked)\n"));
 	assert_null(strstr(text, "handle pool: 0 handles"));
-	assert_null(strstr(text, "bytes inflated: 0\n"));
+	assert_null(strstr(text, "bytes inflated: 0 "));
+}
+
+/* Read @len bytes at @off of @path. */
+static void read_at(struct env *e, const char *path, size_t len, uint64_t off)
+{
+	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+	g_autofree char *buf = g_malloc(len);
+	uint64_t ino = LFS_ROOT_INO;
+	struct lfs_file *f;
+	struct stat st;
+
+	for (char **p = parts; *p; p++) {
+		assert_int_equal(lfs_fs_lookup(e->m, ino, *p, NULL, &st), 0);
+		ino = st.st_ino;
+	}
+	assert_int_equal(lfs_fs_open(e->m, ino, O_RDONLY, &f), 0);
+	assert_int_equal(lfs_fs_read(e->m, f, buf, len, off), (ssize_t)len);
+	lfs_fs_release(e->m, f);
+}
+
+/* prefetch=auto (the default): a gzip layer read from start to end is
+ * never copied; one read all over is, once its reads have inflated more
+ * than they returned, and says why; a plain layer never is. */
+static void test_unpack_when_scattered(void **state)
+{
+	struct env *e = *state;
+	g_autoptr(lfs_options) o = options(e, 2);
+	int waited = 0;
+
+	o->span = 64u << 10; /* access points every 64 KiB */
+	assert_int_equal(o->prefetch, LFS_PREFETCH_AUTO);
+	assert_lfs_ok(mount(e, o), &e->error);
+	lfs_mount_prefetch(e->m, o->prefetch);
+	/* In order, 64 KiB at a time: nothing inflated but what is read. */
+	for (uint64_t off = 0; off < (1u << 20); off += 64u << 10)
+		read_at(e, "l1/f", 64u << 10, off);
+	g_usleep(100000);
+	assert_int_equal(unpack_state(e, 1), LFS_UNPACK_NONE);
+	assert_false(fx_log_has(&e->log, "scattered"));
+	/* Backwards, 4 KiB at a time: each read restarts at the access
+	 * point before it; a few dozen inflate half the layer for nothing. */
+	for (uint64_t off = (1u << 20) - 5000; off > 4096 && waited < 200;
+	     off -= 20000, waited++) {
+		read_at(e, "l1/f", 4096, off);
+		read_at(e, "l0/f", 4096, off);
+	}
+	waited = 0;
+	while (unpack_state(e, 1) != LFS_UNPACK_DONE && waited++ < 6000)
+		g_usleep(10000);
+	assert_int_equal(unpack_state(e, 1), LFS_UNPACK_DONE);
+	assert_true(fx_log_has(&e->log, "its reads are scattered"));
+	assert_int_equal(unpack_state(e, 0), LFS_UNPACK_NONE);
+	assert_int_equal(unpack_state(e, 4), LFS_UNPACK_NONE);
+	check_tree(e);
 }
 
 /* Entries of a /proc/self directory: open descriptors, or threads. */
@@ -365,6 +419,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failing_layer_named,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefetch_unpack_and_stats,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unpack_when_scattered,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_unpack_without_asking,
 						setup, teardown),

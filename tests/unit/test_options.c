@@ -211,7 +211,11 @@ static void test_tuning_keys(void **state)
 	assert_int_equal(f->o->meta_cache, (uint64_t)2 << 30);
 	parse_ok(f, "span=64k");
 	assert_int_equal(f->o->span, 64u << 10);
+	assert_int_equal(f->o->prefetch, LFS_PREFETCH_AUTO);
+	parse_ok(f, "prefetch=index");
 	assert_int_equal(f->o->prefetch, LFS_PREFETCH_INDEX);
+	parse_ok(f, "prefetch=auto");
+	assert_int_equal(f->o->prefetch, LFS_PREFETCH_AUTO);
 	parse_ok(f, "threads=3,prefetch=unpack");
 	assert_int_equal(f->o->threads, 3);
 	assert_int_equal(f->o->prefetch, LFS_PREFETCH_UNPACK);
@@ -246,8 +250,8 @@ static const struct {
     {"handles", "from 1 to 64"},
     {"threads=0", "option threads= needs a number from 1 to 256"},
     {"threads=1000", "from 1 to 256"},
-    {"prefetch=all", "option prefetch= needs none, index or unpack"},
-    {"prefetch", "needs none, index or unpack"},
+    {"prefetch=all", "option prefetch= needs none, index, unpack or auto"},
+    {"prefetch", "needs none, index, unpack or auto"},
     {"readahead=1K", "option readahead=1K: out of range"},
     {"readahead=32M", "option readahead=32M: out of range"},
 };
@@ -268,7 +272,7 @@ static void test_tuning_values_checked(void **state)
 	assert_int_equal(f->o->handles, 0);
 	assert_int_equal(f->o->meta_cache, 0);
 	assert_int_equal(f->o->threads, 0);
-	assert_int_equal(f->o->prefetch, LFS_PREFETCH_INDEX);
+	assert_int_equal(f->o->prefetch, LFS_PREFETCH_AUTO);
 }
 
 /* `layerfs index` takes what indexing uses... */
@@ -341,7 +345,7 @@ static const char *sample_value(const char *shown)
 		const char *shown, *value;
 	} samples[] = {
 	    {"DIR", "/var/tmp/c"}, {"OS/ARCH", "linux/arm64"}, {"N", "2"},
-	    {"SIZE", "1M"},	   {"none|index|unpack", "unpack"},
+	    {"SIZE", "1M"},	   {"none|index|unpack|auto", "auto"},
 	    {"DIR[:DIR...]", "/a:/b"}, {"on|off", "on"},
 	    {"on|follow", "on"},   {"off", "off"},
 	    {"auto|on|off", "auto"}, {"C:H:L[:C:H:L...]", "0:1000:1"},
@@ -370,7 +374,12 @@ static void check_help_options(enum lfs_options_use use, guint want)
 	for (char **l = lines + 1; *l && g_str_has_prefix(*l, "  ") &&
 				   !g_str_has_prefix(*l, "   ");
 	     l++) {
-		g_autofree char *names = g_strndup(*l + 2, 30);
+		/* The names, up to the two spaces before the help (the
+		 * column is 30 wide; a longer entry pushes the help on). */
+		const char *gap = strstr(*l + 2, "  ");
+		g_autofree char *names =
+		    gap ? g_strndup(*l + 2, (gsize)(gap - (*l + 2)))
+			: g_strdup(*l + 2);
 		g_auto(GStrv) each = g_strsplit(g_strstrip(names), ", ", -1);
 
 		for (char **name = each; *name; name++) {
