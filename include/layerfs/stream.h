@@ -53,17 +53,17 @@ int lfs_stream_map(struct lfs_stream *s, size_t len, uint64_t off, int *fd,
 void lfs_stream_prefetch(struct lfs_stream *s);
 
 /* Bytes a layer's reads may inflate beyond what they return before its
- * unpacking starts (lfs_stream_unpack_when_scattered), or half the
- * layer's stream if that is less: about 32 random reads' worth at the
- * default span. */
+ * unpacking starts (prefetch=auto): about 32 random reads' worth at the
+ * default span, whatever the layer's size (a small layer's restarts are
+ * cheap, and so is never copying it). */
 #define LFS_SCATTER_WASTE (32u << 20)
 
 /* Unpack a compressed layer once its reads turn out scattered: when they
- * have inflated LFS_SCATTER_WASTE more than they returned (each restart
- * at an access point inflates what lies before the read).  A layer read
- * in order, or hardly read, is never copied; one read all over is, at
+ * have inflated @waste bytes more than they returned (each restart at an
+ * access point inflates what lies before the read).  A layer read in
+ * order, or hardly read, is never copied; one read all over is, at
  * inflate speed, and its reads move to the copy as it grows. */
-void lfs_stream_unpack_when_scattered(struct lfs_stream *s);
+void lfs_stream_unpack_when_scattered(struct lfs_stream *s, uint64_t waste);
 /* Unpack a compressed layer now (at mount priority) and wait: 0 when the
  * copy is complete or the layer needs none, -EIO when it failed (logged),
  * -ENOENT when there can be no copy (no cache). */

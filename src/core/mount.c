@@ -318,6 +318,7 @@ void lfs_mount_prefetch(struct lfs_mount *m, enum lfs_prefetch mode)
 		if (mode == LFS_PREFETCH_UNPACK)
 			lfs_stream_prefetch(m->streams[i]);
 		else if (mode == LFS_PREFETCH_AUTO)
-			lfs_stream_unpack_when_scattered(m->streams[i]);
+			lfs_stream_unpack_when_scattered(m->streams[i],
+							 LFS_SCATTER_WASTE);
 	}
 }

@@ -14,6 +14,7 @@ struct lfs_stream {
 	bool seekable;		      /* the pool can start anywhere */
 	gint copy_reads;	      /* atomic; statistics */
 	gint when_scattered;	      /* atomic: unpack once reads scatter */
+	uint64_t scatter_waste;	      /* how much waste tells them so */
 	const struct lfs_logger *lg;
 	/* A layer read in place: its file as last checked. */
 	GMutex id_lock;
@@ -113,11 +114,9 @@ static int check_in_place(struct lfs_stream *s)
 static void unpack_if_scattered(struct lfs_stream *s)
 {
 	struct lfs_pool_stats st;
-	uint64_t limit = MIN((uint64_t)LFS_SCATTER_WASTE,
-			     s->layer->tar_size / 2);
 
 	lfs_handle_pool_stats(s->pool, &st);
-	if (st.inflated - MIN(st.inflated, st.served) < limit ||
+	if (st.inflated - MIN(st.inflated, st.served) < s->scatter_waste ||
 	    !g_atomic_int_compare_and_exchange(&s->when_scattered, 1, 0))
 		return;
 	lfs_info(s->lg, "%s: its reads are scattered (%llu MiB inflated for "
@@ -204,12 +203,15 @@ void lfs_stream_prefetch(struct lfs_stream *s)
 		lfs_unpack_start(s->unpack, LFS_WORK_BACKGROUND);
 }
 
-void lfs_stream_unpack_when_scattered(struct lfs_stream *s)
+void lfs_stream_unpack_when_scattered(struct lfs_stream *s, uint64_t waste)
 {
 	/* Only a layer with access points reads scattered: one without
-	 * waits for its copy from the first read anyway. */
-	if (s->unpack && s->seekable)
-		g_atomic_int_set(&s->when_scattered, 1);
+	 * waits for its copy from the first read anyway.  Set before the
+	 * flag that publishes it. */
+	if (!s->unpack || !s->seekable)
+		return;
+	s->scatter_waste = waste;
+	g_atomic_int_set(&s->when_scattered, 1);
 }
 
 int lfs_stream_unpack(struct lfs_stream *s)
