@@ -39,8 +39,12 @@ int lfs_decomp_new(struct lfs_blob *blob, enum lfs_compression comp,
 ssize_t lfs_decomp_read(struct lfs_decomp *d, void *buf, size_t len);
 
 /* Record access points (seek_index.h) into @rec (borrowed) while
- * decompressing.  Call before the first read. */
+ * decompressing.  Call before the first read: it makes gzip inflate with
+ * zlib, whose stops at block boundaries the access points need. */
 void lfs_decomp_record(struct lfs_decomp *d, struct lfs_seek_recorder *rec);
+/* Inflate gzip with zlib even where ISA-L is built in (decomp.c), for
+ * tests and for comparing the two.  Call before the first read. */
+void lfs_decomp_use_zlib(struct lfs_decomp *d);
 
 const char *lfs_decomp_error(const struct lfs_decomp *d);
 enum lfs_compression lfs_decomp_compression(const struct lfs_decomp *d);

@@ -82,6 +82,9 @@ int lfs_seek_reader_new(struct lfs_blob *blob, enum lfs_compression comp,
 			const struct lfs_index *ix, uint64_t tar_size,
 			struct lfs_seek_reader **out);
 void lfs_seek_reader_free(struct lfs_seek_reader *r);
+/* Inflate gzip with zlib even where ISA-L is built in (seek_index.c), for
+ * tests and for comparing the two.  Call before the first read. */
+void lfs_seek_reader_use_zlib(struct lfs_seek_reader *r);
 
 /* Read @len bytes at uncompressed offset @off: continue from where the
  * last read ended when that is on the way, else restart at the best

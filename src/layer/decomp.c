@@ -5,6 +5,9 @@
 #include <glib.h>
 #include <zlib.h>
 #include <zstd.h>
+#ifdef LFS_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "layerfs/decomp.h"
 
@@ -25,6 +28,13 @@ struct lfs_decomp {
 	z_stream z;
 	bool z_live;
 	bool gz_member_end;  /* just finished a gzip member */
+#ifdef LFS_HAVE_ISAL
+	/* gzip inflated by ISA-L instead (meson.build): chosen at the first
+	 * read when no recorder is attached, since the recorder needs zlib's
+	 * stops at block boundaries. */
+	struct inflate_state *isal;
+#endif
+	bool engine_chosen;
 	ZSTD_DStream *zs;
 	size_t zs_last;	     /* last ZSTD_decompressStream result */
 	struct lfs_seek_recorder *rec; /* access points, or NULL */
@@ -34,6 +44,11 @@ struct lfs_decomp {
 void lfs_decomp_record(struct lfs_decomp *d, struct lfs_seek_recorder *rec)
 {
 	d->rec = rec;
+}
+
+void lfs_decomp_use_zlib(struct lfs_decomp *d)
+{
+	d->engine_chosen = true;
 }
 
 int lfs_compression_detect(const void *magic, size_t len,
@@ -163,9 +178,92 @@ static ssize_t gzip_next_member(struct lfs_decomp *d)
 		return set_error(d, "trailing garbage after gzip stream at "
 				    "byte %llu",
 				 (unsigned long long)in_position(d));
-	inflateReset(&d->z);
+#ifdef LFS_HAVE_ISAL
+	if (d->isal) {
+		isal_inflate_reset(d->isal);
+		d->isal->crc_flag = ISAL_GZIP;
+	} else
+#endif
+		inflateReset(&d->z);
 	d->gz_member_end = false;
 	return 1;
+}
+
+#ifdef LFS_HAVE_ISAL
+/* ISA-L's errors, in zlib's words where zlib has them. */
+static const char *isal_error(int r)
+{
+	switch (r) {
+	case ISAL_INVALID_BLOCK:
+		return "invalid block type or lengths";
+	case ISAL_INVALID_SYMBOL:
+		return "invalid code";
+	case ISAL_INVALID_LOOKBACK:
+		return "invalid distance too far back";
+	case ISAL_INVALID_WRAPPER:
+		return "incorrect header check";
+	case ISAL_UNSUPPORTED_METHOD:
+		return "unknown compression method";
+	case ISAL_INCORRECT_CHECKSUM:
+		return "incorrect data check";
+	default:
+		return "inflate failed";
+	}
+}
+
+/* read_gzip() with ISA-L: the same members, errors and checks (the
+ * header's, and the trailer's CRC). */
+static ssize_t read_gzip_isal(struct lfs_decomp *d, void *buf, size_t len)
+{
+	struct inflate_state *s = d->isal;
+	uint32_t cap = (uint32_t)MIN(len, (size_t)UINT32_MAX);
+
+	s->next_out = buf;
+	s->avail_out = cap;
+	while (s->avail_out == cap) {
+		int err, r;
+
+		if (d->gz_member_end) {
+			ssize_t n = gzip_next_member(d);
+
+			if (n <= 0)
+				return n;
+		}
+		err = fill(d);
+		if (err < 0)
+			return err;
+		if (d->in_pos == d->in_len)
+			return set_error(d, "truncated gzip stream: input ends "
+					    "at byte %llu",
+					 (unsigned long long)d->in_off);
+		s->next_in = d->in + d->in_pos;
+		s->avail_in = (uint32_t)(d->in_len - d->in_pos);
+		r = isal_inflate(s);
+		d->in_pos = d->in_len - s->avail_in;
+		if (r < 0)
+			return set_error(d, "corrupt gzip stream near byte "
+					    "%llu: %s",
+					 (unsigned long long)in_position(d),
+					 isal_error(r));
+		if (s->block_state == ISAL_BLOCK_FINISH)
+			d->gz_member_end = true;
+	}
+	return (ssize_t)(cap - s->avail_out);
+}
+#endif
+
+/* The gzip engine, at the first read: ISA-L when built with it and no
+ * recorder wants zlib's block boundaries. */
+static void choose_engine(struct lfs_decomp *d)
+{
+	d->engine_chosen = true;
+#ifdef LFS_HAVE_ISAL
+	if (d->comp == LFS_COMP_GZIP && !d->rec) {
+		d->isal = g_new0(struct inflate_state, 1);
+		isal_inflate_init(d->isal);
+		d->isal->crc_flag = ISAL_GZIP;
+	}
+#endif
 }
 
 /* Tell the recorder what one inflate() call produced, and whether it
@@ -271,8 +369,16 @@ ssize_t lfs_decomp_read(struct lfs_decomp *d, void *buf, size_t len)
 		return -EIO;
 	if (d->done || len == 0)
 		return 0;
+	if (!d->engine_chosen)
+		choose_engine(d);
 	switch (d->comp) {
 	case LFS_COMP_GZIP:
+#ifdef LFS_HAVE_ISAL
+		if (d->isal) {
+			n = read_gzip_isal(d, buf, len);
+			break;
+		}
+#endif
 		n = read_gzip(d, buf, len);
 		break;
 	case LFS_COMP_ZSTD:
@@ -379,6 +485,9 @@ void lfs_decomp_free(struct lfs_decomp *d)
 		return;
 	if (d->z_live)
 		inflateEnd(&d->z);
+#ifdef LFS_HAVE_ISAL
+	g_free(d->isal);
+#endif
 	ZSTD_freeDStream(d->zs);
 	g_free(d->in);
 	g_free(d->error);
