@@ -189,6 +189,30 @@ static ssize_t gzip_next_member(struct lfs_decomp *d)
 	return 1;
 }
 
+/* Input for the next inflate call, past a member's end if one just came:
+ * 1 with input there, 0 at the end of the stream, or -errno. */
+static ssize_t gzip_input(struct lfs_decomp *d)
+{
+	int err;
+
+	if (d->gz_member_end) {
+		ssize_t n = gzip_next_member(d);
+
+		if (n <= 0)
+			return n;
+		if (d->rec)
+			lfs_seek_recorder_member(d->rec);
+	}
+	err = fill(d);
+	if (err < 0)
+		return err;
+	if (d->in_pos == d->in_len)
+		return set_error(d, "truncated gzip stream: input ends at byte "
+				    "%llu",
+				 (unsigned long long)d->in_off);
+	return 1;
+}
+
 #ifdef LFS_HAVE_ISAL
 /* ISA-L's errors, in zlib's words where zlib has them. */
 static const char *isal_error(int r)
@@ -221,21 +245,11 @@ static ssize_t read_gzip_isal(struct lfs_decomp *d, void *buf, size_t len)
 	s->next_out = buf;
 	s->avail_out = cap;
 	while (s->avail_out == cap) {
-		int err, r;
+		ssize_t more = gzip_input(d);
+		int r;
 
-		if (d->gz_member_end) {
-			ssize_t n = gzip_next_member(d);
-
-			if (n <= 0)
-				return n;
-		}
-		err = fill(d);
-		if (err < 0)
-			return err;
-		if (d->in_pos == d->in_len)
-			return set_error(d, "truncated gzip stream: input ends "
-					    "at byte %llu",
-					 (unsigned long long)d->in_off);
+		if (more <= 0)
+			return more;
 		s->next_in = d->in + d->in_pos;
 		s->avail_in = (uint32_t)(d->in_len - d->in_pos);
 		r = isal_inflate(s);
@@ -287,24 +301,12 @@ static ssize_t read_gzip(struct lfs_decomp *d, void *buf, size_t len)
 	d->z.next_out = buf;
 	d->z.avail_out = cap;
 	while (d->z.avail_out == cap) {
+		ssize_t more = gzip_input(d);
 		uInt before;
-		int err, r;
+		int r;
 
-		if (d->gz_member_end) {
-			ssize_t n = gzip_next_member(d);
-
-			if (n <= 0)
-				return n;
-			if (d->rec)
-				lfs_seek_recorder_member(d->rec);
-		}
-		err = fill(d);
-		if (err < 0)
-			return err;
-		if (d->in_pos == d->in_len)
-			return set_error(d, "truncated gzip stream: input ends "
-					    "at byte %llu",
-					 (unsigned long long)d->in_off);
+		if (more <= 0)
+			return more;
 		d->z.next_in = d->in + d->in_pos;
 		d->z.avail_in = (uInt)(d->in_len - d->in_pos);
 		before = d->z.avail_out;

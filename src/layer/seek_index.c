@@ -525,12 +525,34 @@ static int load_window(const struct lfs_index *ix,
 	return 0;
 }
 
+/* Input from access point @cp on.  A point inside a byte (after a block
+ * that ended mid-byte) starts with that byte's high @cp->bits bits, which
+ * go to *bits, lowest first as deflate reads them, for the decoder to be
+ * primed with.  Returns 0 or -errno. */
+static int input_at_point(struct lfs_seek_reader *r,
+			  const struct lfs_index_checkpoint *cp,
+			  unsigned int *bits)
+{
+	*bits = 0;
+	input_at(r, cp->in - (cp->bits ? 1 : 0));
+	if (cp->bits) {
+		ssize_t n = refill(r);
+
+		if (n <= 0)
+			return n < 0 ? (int)n : -ENODATA;
+		*bits = r->in[r->in_pos++] >> (8 - cp->bits);
+	}
+	return 0;
+}
+
 #ifdef LFS_HAVE_ISAL
 static int restart_isal(struct lfs_seek_reader *r,
 			const struct lfs_index_checkpoint *cp)
 {
 	uint8_t dict[LFS_SEEK_WINDOW];
 	int err;
+
+	unsigned int bits;
 
 	isal_inflate_reset(r->isal);
 	if (cp->dict_len) {
@@ -541,17 +563,11 @@ static int restart_isal(struct lfs_seek_reader *r,
 		    ISAL_DECOMP_OK)
 			return -EIO;
 	}
-	input_at(r, cp->in - (cp->bits ? 1 : 0));
-	if (cp->bits) {
-		ssize_t n = refill(r);
-
-		if (n <= 0)
-			return n < 0 ? (int)n : -ENODATA;
-		/* The high bits of the byte before @in, lowest first, as
-		 * deflate reads them. */
-		r->isal->read_in = r->in[r->in_pos++] >> (8 - cp->bits);
-		r->isal->read_in_length = (int32_t)cp->bits;
-	}
+	err = input_at_point(r, cp, &bits);
+	if (err < 0)
+		return err;
+	r->isal->read_in = bits;
+	r->isal->read_in_length = (int32_t)cp->bits;
 	r->pos = cp->out;
 	return 0;
 }
@@ -561,6 +577,7 @@ static int restart_gzip(struct lfs_seek_reader *r, uint64_t off)
 {
 	const struct lfs_index_checkpoint *cp = best_checkpoint(r->ix, off);
 	uint8_t dict[LFS_SEEK_WINDOW];
+	unsigned int bits;
 	int err;
 
 #ifdef LFS_HAVE_ISAL
@@ -569,15 +586,11 @@ static int restart_gzip(struct lfs_seek_reader *r, uint64_t off)
 #endif
 	if (inflateReset2(&r->z, ZRAW) != Z_OK)
 		return -EIO;
-	input_at(r, cp->in - (cp->bits ? 1 : 0));
-	if (cp->bits) {
-		ssize_t n = refill(r);
-
-		if (n <= 0)
-			return n < 0 ? (int)n : -ENODATA;
-		inflatePrime(&r->z, (int)cp->bits,
-			     r->in[r->in_pos++] >> (8 - cp->bits));
-	}
+	err = input_at_point(r, cp, &bits);
+	if (err < 0)
+		return err;
+	if (cp->bits)
+		inflatePrime(&r->z, (int)cp->bits, (int)bits);
 	if (cp->dict_len) {
 		err = load_window(r->ix, cp, dict);
 		if (err < 0)
@@ -647,80 +660,87 @@ static int next_member(struct lfs_seek_reader *r)
 	return 0;
 }
 
+/* One zlib inflate() call over the @have bytes of input there are, into
+ * @buf: the bytes written, or -EUCLEAN; *end when a member ended. */
+static ssize_t step_zlib(struct lfs_seek_reader *r, uint8_t *buf, size_t len,
+			 size_t have, bool *end)
+{
+	int ret;
+
+	/* Set each time: next_member() uses the stream for a header. */
+	r->z.next_out = buf;
+	r->z.avail_out = (uInt)len;
+	r->z.next_in = r->in + r->in_pos;
+	r->z.avail_in = (uInt)have;
+	ret = inflate(&r->z, Z_NO_FLUSH);
+	r->in_pos = r->in_len - r->z.avail_in;
+	*end = ret == Z_STREAM_END;
+	if (ret != Z_OK && ret != Z_BUF_ERROR && ret != Z_STREAM_END)
+		return -EUCLEAN;
+	return (ssize_t)(len - r->z.avail_out);
+}
+
+#ifdef LFS_HAVE_ISAL
+/* step_zlib() with ISA-L. */
+static ssize_t step_isal(struct lfs_seek_reader *r, uint8_t *buf, size_t len,
+			 size_t have, bool *end)
+{
+	struct inflate_state *s = r->isal;
+	int ret;
+
+	s->next_out = buf;
+	s->avail_out = (uint32_t)len;
+	s->next_in = r->in + r->in_pos;
+	s->avail_in = (uint32_t)have;
+	ret = isal_inflate(s);
+	r->in_pos = r->in_len - s->avail_in;
+	if (ret < 0)
+		return -EUCLEAN;
+	*end = s->block_state == ISAL_BLOCK_FINISH;
+	if (*end) {
+		/* ISA-L may have read whole bytes past the member's last
+		 * block (the trailer's) into its bit buffer, which raw
+		 * deflate does not give back: step back to the byte after
+		 * the block (its last partial byte is padding). */
+		input_at(r, r->in_off - (r->in_len - r->in_pos) -
+				    (uint64_t)(s->read_in_length / 8));
+		isal_inflate_reset(s);
+	}
+	return (ssize_t)(len - s->avail_out);
+}
+#endif
+
 /* Decode up to @len bytes (at least one unless at the end). */
 static ssize_t produce_gzip(struct lfs_seek_reader *r, uint8_t *buf,
 			    size_t len)
 {
 	size_t done = 0;
 
-	len = MIN(len, (size_t)UINT_MAX);
-	while (done == 0 && !r->ended) {
-		ssize_t have = refill(r);
-		int ret, err;
-
-		if (have <= 0)
-			return have < 0 ? have : -ENODATA;
-		/* Set each time: next_member() uses the stream for a header. */
-		r->z.next_out = buf + done;
-		r->z.avail_out = (uInt)(len - done);
-		r->z.next_in = r->in + r->in_pos;
-		r->z.avail_in = (uInt)have;
-		ret = inflate(&r->z, Z_NO_FLUSH);
-		r->in_pos = r->in_len - r->z.avail_in;
-		done = len - r->z.avail_out;
-		if (ret == Z_STREAM_END) {
-			err = next_member(r);
-			if (err < 0)
-				return err;
-		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
-			return -EUCLEAN;
-		}
-	}
-	return (ssize_t)done;
-}
-
-#ifdef LFS_HAVE_ISAL
-/* produce_gzip() with ISA-L. */
-static ssize_t produce_isal(struct lfs_seek_reader *r, uint8_t *buf,
-			    size_t len)
-{
-	struct inflate_state *s = r->isal;
-	size_t done = 0;
-
 	len = MIN(len, (size_t)UINT32_MAX);
 	while (done == 0 && !r->ended) {
-		ssize_t have = refill(r);
-		int ret, err;
+		ssize_t have = refill(r), n;
+		bool end = false;
+		int err;
 
 		if (have <= 0)
 			return have < 0 ? have : -ENODATA;
-		s->next_out = buf + done;
-		s->avail_out = (uint32_t)(len - done);
-		s->next_in = r->in + r->in_pos;
-		s->avail_in = (uint32_t)have;
-		ret = isal_inflate(s);
-		r->in_pos = r->in_len - s->avail_in;
-		done = len - s->avail_out;
-		if (ret < 0)
-			return -EUCLEAN;
-		/* The member's last block ended: ISA-L may have read whole
-		 * bytes past it into its bit buffer (the trailer's), which
-		 * raw deflate does not give back.  Step back to the byte
-		 * after the block (its last partial byte is padding). */
-		if (s->block_state == ISAL_BLOCK_FINISH) {
-			uint64_t at = r->in_off - (r->in_len - r->in_pos) -
-				      (uint64_t)(s->read_in_length / 8);
-
-			input_at(r, at);
+#ifdef LFS_HAVE_ISAL
+		if (r->isal)
+			n = step_isal(r, buf, len, (size_t)have, &end);
+		else
+#endif
+			n = step_zlib(r, buf, len, (size_t)have, &end);
+		if (n < 0)
+			return n;
+		done = (size_t)n;
+		if (end) {
 			err = next_member(r);
 			if (err < 0)
 				return err;
-			isal_inflate_reset(s);
 		}
 	}
 	return (ssize_t)done;
 }
-#endif
 
 static ssize_t produce_zstd(struct lfs_seek_reader *r, uint8_t *buf,
 			    size_t len)
@@ -755,14 +775,7 @@ static ssize_t produce_zstd(struct lfs_seek_reader *r, uint8_t *buf,
 
 static ssize_t produce(struct lfs_seek_reader *r, uint8_t *buf, size_t len)
 {
-	ssize_t n;
-
-#ifdef LFS_HAVE_ISAL
-	if (r->isal)
-		n = produce_isal(r, buf, len);
-	else
-#endif
-		n = r->comp == LFS_COMP_GZIP ? produce_gzip(r, buf, len)
+	ssize_t n = r->comp == LFS_COMP_GZIP ? produce_gzip(r, buf, len)
 					     : produce_zstd(r, buf, len);
 
 	if (n > 0) {
