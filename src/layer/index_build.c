@@ -85,25 +85,25 @@ static uint32_t hash_of(uint32_t parent, const char *name, size_t len)
 	return (uint32_t)XXH3_64bits_withSeed(name, len, parent);
 }
 
-static void table_put(struct lfs_index_builder *b, uint32_t id)
+static void table_put(struct lfs_index_builder *b, uint64_t slot)
 {
-	uint32_t i = bnode_at(b, id)->hash & b->table_mask;
+	uint32_t i = (uint32_t)(slot >> 32) & b->table_mask;
 
 	while (b->table[i])
 		i = (i + 1) & b->table_mask;
-	b->table[i] = id + 1;
+	b->table[i] = slot;
 }
 
 static void table_grow(struct lfs_index_builder *b)
 {
-	uint32_t *old = b->table;
+	uint64_t *old = b->table;
 	uint32_t slots = b->table_mask + 1;
 
-	b->table = g_new0(uint32_t, (gsize)slots * 2);
+	b->table = g_new0(uint64_t, (gsize)slots * 2);
 	b->table_mask = slots * 2 - 1;
 	for (uint32_t i = 0; i < slots; i++)
 		if (old[i])
-			table_put(b, old[i] - 1);
+			table_put(b, old[i]);
 	g_free(old);
 }
 
@@ -113,12 +113,16 @@ static uint32_t table_find(const struct lfs_index_builder *b,
 {
 	for (uint32_t i = hash & b->table_mask; b->table[i];
 	     i = (i + 1) & b->table_mask) {
-		const struct bnode *n = bnode_at(b, b->table[i] - 1);
+		uint64_t slot = b->table[i];
+		uint32_t id = (uint32_t)slot - 1;
+		const struct bnode *n;
 
-		if (n->hash == hash && n->parent == parent &&
-		    n->name_len == len &&
+		if ((uint32_t)(slot >> 32) != hash)
+			continue;
+		n = bnode_at(b, id);
+		if (n->parent == parent && n->name_len == len &&
 		    memcmp(bnode_name(b, n), name, len) == 0)
-			return b->table[i] - 1;
+			return id;
 	}
 	return BNONE;
 }
@@ -140,7 +144,6 @@ static uint32_t node_new(struct lfs_index_builder *b, uint32_t parent,
 	n->next_sibling = BNONE;
 	n->name = store_add(&b->names, name, len);
 	n->name_len = (uint16_t)len;
-	n->hash = hash;
 	n->index = BNONE;
 	if (parent != BNONE) {
 		struct bnode *p = bnode_at(b, parent);
@@ -150,7 +153,7 @@ static uint32_t node_new(struct lfs_index_builder *b, uint32_t parent,
 	}
 	if ((uint64_t)b->nnodes * 4 > (uint64_t)(b->table_mask + 1) * 3)
 		table_grow(b);
-	table_put(b, id);
+	table_put(b, (uint64_t)hash << 32 | (id + 1));
 	return id;
 }
 
@@ -161,7 +164,7 @@ struct lfs_index_builder *lfs_index_builder_new(void)
 	struct lfs_index_builder *b = g_new0(struct lfs_index_builder, 1);
 
 	b->chunks = g_ptr_array_new_with_free_func(g_free);
-	b->table = g_new0(uint32_t, TABLE_MIN_SLOTS);
+	b->table = g_new0(uint64_t, TABLE_MIN_SLOTS);
 	b->table_mask = TABLE_MIN_SLOTS - 1;
 	b->names.blocks = g_ptr_array_new_with_free_func(g_free);
 	b->extras = g_hash_table_new(NULL, NULL);
@@ -222,7 +225,7 @@ uint64_t lfs_index_builder_memory(const struct lfs_index_builder *b)
 	uint64_t n = (uint64_t)b->chunks->len * NODE_CHUNK *
 		     sizeof(struct bnode);
 
-	n += (uint64_t)(b->table_mask + 1) * sizeof(uint32_t);
+	n += (uint64_t)(b->table_mask + 1) * sizeof(b->table[0]);
 	n += (uint64_t)b->names.blocks->len * STORE_BLOCK;
 	/* Extras, their strings and their hash table, roughly. */
 	n += (uint64_t)b->extra_store->len * 48;

@@ -5,7 +5,7 @@
  *
  * Memory.  A layer may hold millions of members, and the builder may run
  * in a daemon under a small memory limit, so what it holds per path is
- * only what building needs to look at again: the tree (32 bytes a node,
+ * only what building needs to look at again: the tree (28 bytes a node,
  * the name, a slot of the hash table) and, for symlinks and hardlinks,
  * their targets.  Everything else a member brings (mode, owner, times,
  * size, data offset, xattrs, sparse extents) is written to the member log
@@ -43,7 +43,6 @@ struct bnode {
 	uint32_t parent;		 /* BNONE for the root */
 	uint32_t first_child, next_sibling; /* newest first; BNONE ends */
 	uint32_t name;			 /* offset in the name store */
-	uint32_t hash;			 /* of (parent, name) */
 	uint32_t index;			 /* its entry, set by the layout */
 	uint32_t meta;			 /* its member's record in the log
 					  * (index_log.c); 0: none */
@@ -112,7 +111,12 @@ struct mlog_xattr {
 struct lfs_index_builder {
 	GPtrArray *chunks;   /* struct bnode[NODE_CHUNK] each, g_free */
 	uint32_t nnodes;
-	uint32_t *table;     /* node + 1 per slot, 0 empty (open addressing) */
+	/* Open addressing: a slot holds a node's (parent, name) hash above
+	 * its number + 1, 0 when empty.  A probe that finds another hash
+	 * moves on without touching the node, which is likely not in the
+	 * CPU's cache: most probes are misses (each new path looks itself
+	 * up first). */
+	uint64_t *table;
 	uint32_t table_mask; /* slots - 1 */
 	struct store names;
 	GHashTable *extras;  /* node -> struct bextra * (in extra_store) */
