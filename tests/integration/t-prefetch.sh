@@ -2,7 +2,8 @@
 # prefetch=unpack: the copy is made while a reader goes through the file
 # again and again; its reads move from the compressed layer to the copy
 # without a wrong byte, and the stats show both paths used.  prefetch=none
-# makes no copy; prefetch=index none either.
+# makes no copy; prefetch=index none either; prefetch=auto (the default)
+# copies a layer only once its reads are scattered.
 . "$(dirname "$0")/lib.sh"
 lfs_require_prog gzip base64 cmp
 mkdir -p "$T/src"
@@ -38,3 +39,39 @@ for mode in none index; do
 		fail "prefetch=$mode made a copy: $(copy_state "$T/mnt-$mode")"
 	fusermount3 -u "$T/mnt-$mode"
 done
+
+# prefetch=auto, the default: a layer read in its own order is not copied.
+# Read backwards, file by file, each read restarts inflating at the access
+# point before it; once those restarts have inflated 32 MiB more than they
+# returned, the layer is unpacked, and its reads move to the copy.  Every
+# byte is right all along.
+"$MKDATA" tar "$T/many.tar" 4000 10000 5 || fail "mkdata"
+mkdir -p "$T/many"
+tar -C "$T/many" -xf "$T/many.tar"
+gzip -1 -c "$T/many.tar" >"$T/many.tar.gz"
+sums() { # DIR [SORT-OPTION]: every file's md5, in that name order
+	(cd "$1" && find . -type f | sort $2 | xargs md5sum)
+}
+lfs_mount "" "$T/mnt-auto" --layer "$T/many.tar.gz" --cache-dir "$T/cache-auto"
+[ "$(sums "$T/mnt-auto")" = "$(sums "$T/many")" ] ||
+	fail "auto, in order: wrong bytes"
+[ "$(copy_state "$T/mnt-auto")" = - ] ||
+	fail "auto: a layer read in order was copied: $(copy_state "$T/mnt-auto")"
+echo 3 >/proc/sys/vm/drop_caches
+[ "$(sums "$T/mnt-auto" -r)" = "$(sums "$T/many" -r)" ] ||
+	fail "auto, backwards: wrong bytes"
+for _ in $(seq 300); do
+	[ "$(copy_state "$T/mnt-auto")" = complete ] && break
+	sleep 0.1
+done
+stats=$("$LAYERFS" stats "$T/mnt-auto")
+[ "$(copy_state "$T/mnt-auto")" = complete ] ||
+	fail "auto: scattered reads did not unpack the layer: $stats"
+grep -q "^bytes inflated: [0-9]* ([1-9][0-9]* of them to reach a read)" \
+	<<<"$stats" || fail "auto: no restarts counted: $stats"
+echo 3 >/proc/sys/vm/drop_caches
+[ "$(sums "$T/mnt-auto" -r)" = "$(sums "$T/many" -r)" ] ||
+	fail "auto, from the copy: wrong bytes"
+grep -q "^reads from unpacked copies: [1-9]" <<<"$("$LAYERFS" stats "$T/mnt-auto")" ||
+	fail "auto: the copy was never read"
+fusermount3 -u "$T/mnt-auto"
