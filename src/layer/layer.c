@@ -435,6 +435,20 @@ static bool load_cached(struct lfs_layer *l,
 			 l->cache_key, why);
 	if (!ix)
 		return false;
+	/* A span asked for is a wish for this layer's access points: an
+	 * index made with another one is made again.  Without the option,
+	 * whatever span an index was made with serves. */
+	if (opts->span && m.compression == LFS_COMP_GZIP &&
+	    m.span != opts->span) {
+		lfs_info(opts->lg, "%s: cached index %s/index/%s.idx has "
+				   "access points every %llu bytes, not the "
+				   "%llu asked for; indexing again",
+			 l->spec->name, lfs_cache_path(opts->cache),
+			 l->cache_key, (unsigned long long)m.span,
+			 (unsigned long long)opts->span);
+		lfs_index_free(ix);
+		return false;
+	}
 	l->index = ix;
 	l->comp = m.compression;
 	l->stored_size = m.stored_size;

@@ -44,6 +44,7 @@ struct fx {
 	struct lfs_layer *l;
 	struct fx_log log;
 	GError *error;
+	uint64_t span; /* the span= option; 0: not given */
 };
 
 static const struct {
@@ -145,6 +146,7 @@ static gboolean open_layer(struct fx *f, bool with_cache)
 	struct lfs_layer_options opts = {
 	    .cache = with_cache ? f->cache : NULL,
 	    .lg = &f->log.lg,
+	    .span = f->span,
 	};
 
 	lfs_layer_free(g_steal_pointer(&f->l));
@@ -577,6 +579,35 @@ static void test_persisted_index(void **state)
 	assert_false(fx_log_has(&f->log, "digest verified again"));
 }
 
+/* span= asked for, and different from a saved index's: the layer is
+ * indexed again with it.  Not asked for: any saved index serves. */
+static void test_span_asked_indexes_again(void **state)
+{
+	struct fx *f = *state;
+	uint32_t points;
+
+	form_spec(f, GZIP);
+	open_ok(f, true);
+	assert_false(f->l->loaded);
+	points = f->l->index->ncheckpoints;
+
+	f->span = 64u << 10;
+	fx_log_clear(&f->log);
+	fx_log_init(&f->log);
+	open_ok(f, true);
+	assert_false(f->l->loaded);
+	assert_true(fx_log_has(&f->log, "not the 65536 asked for"));
+	assert_true(f->l->index->ncheckpoints > points);
+	assert_contents(f);
+	open_ok(f, true);
+	assert_true(f->l->loaded);
+
+	f->span = 0;
+	open_ok(f, true);
+	assert_true(f->l->loaded);
+	assert_true(f->l->index->ncheckpoints > points);
+}
+
 /* An index that cannot be saved (here its directory in the cache is gone:
  * the member log cannot go there either) is built and served in memory,
  * and the layer says why it is not saved, for
@@ -888,6 +919,7 @@ int main(void)
 	    FT(test_truncated_tar),
 	    FT(test_cancelled_while_draining),
 	    FT(test_persisted_index),
+	    FT(test_span_asked_indexes_again),
 	    FT(test_local_key),
 	    FT(test_byte_range_in_bigger_file),
 	    FT(test_empty_layers),

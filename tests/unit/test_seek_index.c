@@ -32,7 +32,8 @@ struct fx {
 	bool zlib; /* gzip through zlib, not the default engine */
 };
 
-/* The prestate of the tests run again with zlib as the gzip engine. */
+/* The prestate of the tests run again with zlib as the gzip engine (and
+ * as the windows' deflater). */
 static int zlib_engine;
 
 /* A reader over @blob, with the test's engine. */
@@ -93,6 +94,8 @@ static void index_blob(struct fx *f, GBytes *stored, GBytes *plain,
 					    &f->blob),
 			 0);
 	assert_int_equal(lfs_decomp_new(f->blob, comp, NULL, &d, &why), 0);
+	if (f->zlib)
+		lfs_seek_recorder_use_zlib(rec);
 	lfs_decomp_record(d, rec);
 	while ((n = lfs_decomp_read(d, buf, 1 << 20)) > 0)
 		total += (uint64_t)n;
@@ -160,6 +163,44 @@ static void test_gzip_points_and_random_reads(void **state)
 	}
 	check_read(f, (5u << 20) - 10, 100);
 	check_read(f, 5u << 20, 10);
+}
+
+/* Stored blocks (data that does not compress) count a quarter toward the
+ * span: copying them out is cheap, so their points are four times as far
+ * apart, and the index does not fill with windows that do not shrink. */
+static void test_gzip_stored_blocks_sparser(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) text = fx_noise(2u << 20, 4, 40);
+	g_autoptr(GBytes) noise = fx_noise(4u << 20, 5, 0);
+	g_autoptr(GByteArray) both = g_byte_array_new();
+	g_autoptr(GBytes) plain = NULL;
+	g_autoptr(GBytes) gz = NULL;
+	uint32_t in_text = 0, in_noise = 0;
+
+	g_byte_array_append(both, g_bytes_get_data(text, NULL), 2u << 20);
+	g_byte_array_append(both, g_bytes_get_data(noise, NULL), 4u << 20);
+	plain = g_byte_array_free_to_bytes(g_steal_pointer(&both));
+	gz = fx_gzip(plain);
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	for (uint32_t i = 1; i < f->ix.ncheckpoints; i++) {
+		uint64_t at = f->ix.checkpoints[i].out;
+		uint64_t gap = at - f->ix.checkpoints[i - 1].out;
+
+		if (at <= (2u << 20)) {
+			/* A point per span, give or take a block. */
+			assert_true(gap >= SPAN && gap < SPAN + (128u << 10));
+			in_text++;
+		} else if (f->ix.checkpoints[i - 1].out >= (2u << 20)) {
+			assert_true(gap >= 4 * SPAN);
+			in_noise++;
+		}
+	}
+	assert_true(in_text >= 6);
+	assert_true(in_noise >= 2 && in_noise <= 4);
+	check_random_reads(f, 40);
+	for (uint32_t i = 0; i < f->ix.ncheckpoints; i++)
+		check_read(f, f->ix.checkpoints[i].out + 1000, 4096);
 }
 
 /* A random read costs at most a span (plus its own length). */
@@ -561,6 +602,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FT(test_gzip_points_and_random_reads),
 		FT(test_gzip_random_read_cost),
+		FT(test_gzip_stored_blocks_sparser),
 		FT(test_gzip_sequential_continues),
 		FT(test_gzip_members),
 		FT(test_zstd_frames),
@@ -574,15 +616,16 @@ int main(void)
 		FT(test_sum_check),
 		FT(test_gzip_disk_error),
 		FT(test_zstd_disk_error),
-			FTZ(test_gzip_points_and_random_reads),
+		FTZ(test_gzip_points_and_random_reads),
 		FTZ(test_gzip_random_read_cost),
+		FTZ(test_gzip_stored_blocks_sparser),
 		FTZ(test_gzip_sequential_continues),
 		FTZ(test_gzip_members),
 		FTZ(test_truncated_blob),
 		FTZ(test_corrupt_blob),
 		FTZ(test_changed_bytes_refused),
 		FTZ(test_gzip_disk_error),
-};
+	};
 
 	return cmocka_run_group_tests_name("seek_index", tests, NULL, NULL);
 }
