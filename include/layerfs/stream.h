@@ -53,10 +53,10 @@ int lfs_stream_map(struct lfs_stream *s, size_t len, uint64_t off, int *fd,
 void lfs_stream_prefetch(struct lfs_stream *s);
 
 /* Bytes a layer's reads may inflate beyond what they return before its
- * unpacking starts (prefetch=auto): about 32 random reads' worth at the
+ * unpacking starts (prefetch=auto): about 30 random reads' worth at the
  * default span, whatever the layer's size (a small layer's restarts are
  * cheap, and so is never copying it). */
-#define LFS_SCATTER_WASTE (32u << 20)
+#define LFS_SCATTER_WASTE (8u << 20)
 
 /* Unpack a compressed layer once its reads turn out scattered: when they
  * have inflated @waste bytes more than they returned (each restart at an

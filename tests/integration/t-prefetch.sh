@@ -42,7 +42,7 @@ done
 
 # prefetch=auto, the default: a layer read in its own order is not copied.
 # Read backwards, file by file, each read restarts inflating at the access
-# point before it; once those restarts have inflated 32 MiB more than they
+# point before it; once those restarts have inflated 8 MiB more than they
 # returned, the layer is unpacked, and its reads move to the copy.  Every
 # byte is right all along.
 "$MKDATA" tar "$T/many.tar" 4000 10000 5 || fail "mkdata"
