@@ -8,6 +8,7 @@
 struct lfs_upper;
 
 #include "layerfs/cache.h"
+#include "layerfs/dirplus.h"
 #include "layerfs/image.h"
 #include "layerfs/layer.h"
 #include "layerfs/log.h"
@@ -46,6 +47,9 @@ struct lfs_mount {
 	GMutex files_lock;
 	struct lfs_file *files;
 	uint64_t nfiles;
+	/* Which listings carry attributes (dirplus.h); the FUSE adapter
+	 * asks it and tells it what it sent and what was looked up. */
+	struct lfs_dirplus *dirplus;
 };
 
 /* Resolve the source in @o, get every layer's index (from the cache, or

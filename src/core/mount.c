@@ -236,6 +236,7 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 	struct lfs_mount *m = g_new0(struct lfs_mount, 1);
 
 	g_mutex_init(&m->files_lock);
+	m->dirplus = lfs_dirplus_new();
 	if (lg)
 		m->log = *lg;
 	if (!lfs_mount_load_image(o, &m->image, error)) {
@@ -281,6 +282,7 @@ void lfs_mount_close(struct lfs_mount *m)
 	lfs_workers_free(m->workers);
 	lfs_fs_release_all(m);
 	g_mutex_clear(&m->files_lock);
+	lfs_dirplus_free(m->dirplus);
 	lfs_ovl_free(m->ovl);
 	lfs_upper_free(m->upper);
 	lfs_tree_free(m->tree);

@@ -53,6 +53,20 @@ static void tree_lines(GString *s, struct lfs_mount *m)
 			       (unsigned long long)t.trims);
 }
 
+/* Which listings carried attributes (dirplus.h). */
+static void listing_line(GString *s, struct lfs_mount *m)
+{
+	struct lfs_dirplus_stats d;
+
+	lfs_dirplus_stats(m->dirplus, &d);
+	g_string_append_printf(s, "directory listings: %llu with attributes, "
+				  "%llu names only, %llu switches, now %s\n",
+			       (unsigned long long)d.with_attrs,
+			       (unsigned long long)d.names_only,
+			       (unsigned long long)d.switches,
+			       d.attrs ? "with attributes" : "names only");
+}
+
 /* A writable mount's namespace and upper. */
 static void upper_lines(GString *s, struct lfs_mount *m)
 {
@@ -155,6 +169,7 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 			       (unsigned long long)m->nfiles);
 	g_mutex_unlock(&m->files_lock);
 	tree_lines(s, m);
+	listing_line(s, m);
 	if (m->ovl)
 		upper_lines(s, m);
 	memory_line(s);

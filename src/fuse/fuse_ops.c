@@ -130,6 +130,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reply_err(req, err);
 		return;
 	}
+	/* A file looked up: what tells whether listings should carry
+	 * attributes (dirplus.h). */
+	if (!S_ISDIR(st.st_mode))
+		lfs_dirplus_lookup(mnt(req)->dirplus, parent);
 	lfs_fuse_reply_entry(req, id, &st);
 }
 
@@ -365,7 +369,9 @@ struct dirbuf {
 	fuse_req_t req;
 	char *buf;
 	size_t size, used;
-	bool plus;
+	bool plus;	/* a readdirplus reply */
+	bool attrs;	/* its entries carry attributes */
+	uint32_t files; /* entries taken that are not directories */
 };
 
 static int add_dirent(void *ctx, const char *name, uint64_t id,
@@ -375,10 +381,20 @@ static int add_dirent(void *ctx, const char *name, uint64_t id,
 	char *p = db->buf + db->used;
 	size_t left = db->size - db->used, need;
 
-	if (db->plus) {
+	if (db->plus && db->attrs) {
 		struct fuse_entry_param e;
 
 		lfs_fuse_fill_entry(db->req, id, st, &e);
+		need = fuse_add_direntry_plus(db->req, p, left, name, &e,
+					      (off_t)next);
+	} else if (db->plus) {
+		/* Node id 0: the kernel takes the name and the type and
+		 * makes no inode (fuse_direntplus_link()). */
+		struct fuse_entry_param e = {
+			.attr = { .st_ino = st->st_ino,
+				  .st_mode = st->st_mode },
+		};
+
 		need = fuse_add_direntry_plus(db->req, p, left, name, &e,
 					      (off_t)next);
 	} else {
@@ -388,16 +404,29 @@ static int add_dirent(void *ctx, const char *name, uint64_t id,
 	if (need > left)
 		return 1;
 	db->used += need;
+	if (!S_ISDIR(st->st_mode))
+		db->files++;
 	return 0;
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		       off_t off, bool plus)
 {
+	struct lfs_mount *m = mnt(req);
 	g_autofree char *buf = g_malloc(size);
-	struct dirbuf db = { req, buf, size, 0, plus };
-	int err = lfs_fs_readdir(mnt(req), ino, (uint64_t)off, plus,
-				 add_dirent, &db);
+	struct dirbuf db = {
+		.req = req,
+		.buf = buf,
+		.size = size,
+		.plus = plus,
+		.attrs = plus && lfs_dirplus_begin(m->dirplus, ino,
+						   (uint64_t)off),
+	};
+	int err = lfs_fs_readdir(m, ino, (uint64_t)off, db.attrs, add_dirent,
+				 &db);
+
+	if (plus)
+		lfs_dirplus_sent(m->dirplus, ino, db.attrs, db.files);
 
 	/* An error after some entries: send those; the next call reports
 	 * it. */

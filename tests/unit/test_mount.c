@@ -263,6 +263,10 @@ static void test_prefetch_unpack_and_stats(void **state)
 				     "file, "));
 	assert_null(strstr(text, " 0 copied\n"));
 	assert_non_null(strstr(text, "directory cache: "));
+	/* No FUSE here: no listing went out. */
+	assert_non_null(strstr(text, "directory listings: 0 with attributes, "
+				     "0 names only, 0 switches, now with "
+				     "attributes\n"));
 	assert_non_null(strstr(text, "memory: rss "));
 	assert_non_null(strstr(text, "layer 2: "));
 	assert_non_null(strstr(text, "gzip"));
