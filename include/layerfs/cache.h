@@ -35,6 +35,8 @@ void lfs_cache_free(struct lfs_cache *c);
 const char *lfs_cache_path(const struct lfs_cache *c);
 int lfs_cache_index_dir(const struct lfs_cache *c);
 int lfs_cache_unpacked_dir(const struct lfs_cache *c);
+/* profile/ (profile.h), or -1 when it could not be made. */
+int lfs_cache_profile_dir(const struct lfs_cache *c);
 
 /* The key of @spec's stored bytes; @st is the stat of its file (g_free). */
 char *lfs_cache_key(const struct lfs_layer_spec *spec, const struct stat *st);

@@ -50,6 +50,14 @@ struct lfs_mount {
 	/* Which listings carry attributes (dirplus.h); the FUSE adapter
 	 * asks it and tells it what it sent and what was looked up. */
 	struct lfs_dirplus *dirplus;
+	/* What this mount reads first, for the next mount of these layers,
+	 * and what the last one read, read ahead at lfs_mount_prefetch()
+	 * (profile.h); NULL without a cache or with profile=off.  The
+	 * counts, atomic: ranges and bytes read ahead. */
+	struct lfs_profile *profile;
+	char *profile_name;
+	GArray *replay;
+	uint64_t replayed, replayed_bytes;
 };
 
 /* Resolve the source in @o, get every layer's index (from the cache, or

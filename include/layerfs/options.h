@@ -61,6 +61,8 @@ struct lfs_options {
 	uint64_t readahead;   /* readahead=: kernel readahead; default 1 MiB */
 	enum lfs_prefetch prefetch; /* prefetch=; default AUTO */
 	bool splice;	      /* nosplice: copy every read; default on */
+	bool profile;	      /* profile=on|off: record first reads and
+			       * read ahead in their order; default on */
 	/* A writable mount: upper=/upperdir= and work=/workdir= (both or
 	 * neither).  lowerdir=A:B:C (overlayfs's and fuse-overlayfs's
 	 * spelling, the leftmost on top) fills @layers. */

@@ -127,4 +127,13 @@ uint64_t lfs_sum_check_verified(const struct lfs_sum_check *c);
 /* Whether the index gives @comp random access at all. */
 bool lfs_seek_possible(const struct lfs_index *ix, enum lfs_compression comp);
 
+/* The stored (compressed) bytes [*@from, *@to) that reading uncompressed
+ * [@off, @off + @len) through @ix's access points takes: from the point
+ * before @off to the one after the end (the whole blob of @stored_size
+ * bytes where there are none). */
+void lfs_seek_stored_range(const struct lfs_index *ix,
+			   enum lfs_compression comp, uint64_t off,
+			   uint64_t len, uint64_t stored_size, uint64_t *from,
+			   uint64_t *to);
+
 #endif

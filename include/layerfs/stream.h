@@ -49,6 +49,13 @@ int lfs_stream_read(struct lfs_stream *s, void *buf, size_t len,
 int lfs_stream_map(struct lfs_stream *s, size_t len, uint64_t off, int *fd,
 		   uint64_t *pos);
 
+/* Ask the kernel to read ahead what a read of [@off, @off + @len) of the
+ * stream will need: the unpacked copy's bytes, a plain layer's, or a
+ * compressed layer's stored bytes between the access points around them.
+ * Returns the bytes asked for, or -errno (-EOPNOTSUPP: nothing to ask
+ * for, as for a layer not in a plain file). */
+int64_t lfs_stream_willneed(struct lfs_stream *s, uint64_t off, uint64_t len);
+
 /* Start unpacking a compressed layer in the background (prefetch). */
 void lfs_stream_prefetch(struct lfs_stream *s);
 

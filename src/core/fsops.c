@@ -7,6 +7,7 @@
 
 #include "fsops_internal.h"
 #include "layerfs/path.h"
+#include "layerfs/profile.h"
 #include "layerfs/read.h"
 #include "layerfs/stats.h"
 
@@ -115,8 +116,17 @@ int lfs_file_set_lower(struct lfs_mount *m, struct lfs_file *f,
 	f->stream = m->streams[r.layer];
 	f->entry = r.entry;
 	f->fd = -1;
-	if (f->layer->dirfd < 0)
+	if (f->layer->dirfd < 0) {
+		const struct lfs_index_entry *e =
+			lfs_index_get(f->layer->index, r.entry);
+
+		/* Its first open, in order, for the next mount (profile.h);
+		 * a sparse file's data is in pieces, and not recorded. */
+		if (m->profile && !(e->flags & LFS_E_SPARSE))
+			lfs_profile_note(m->profile, r.layer, r.entry,
+					 e->u.data, e->size);
 		return 0;
+	}
 	f->fd = lfs_layer_open_file(f->layer, r.entry);
 	if (f->fd >= 0)
 		return 0;

@@ -1,4 +1,5 @@
 /* Opening a mount: source -> image -> indexed layers -> merged tree. */
+#include <errno.h>
 #include <malloc.h>
 #include <string.h>
 #include <xxhash.h>
@@ -7,6 +8,7 @@
 #include "layerfs/fsops.h"
 #include "layerfs/index_file.h"
 #include "layerfs/mount.h"
+#include "layerfs/profile.h"
 #include "layerfs/source.h"
 #include "layerfs/upper.h"
 
@@ -229,6 +231,58 @@ static gboolean open_upper(struct lfs_mount *m, const struct lfs_options *o,
 	return TRUE;
 }
 
+/* The profile of these layers (profile.h): a recorder for this mount,
+ * and the last mount's ranges to read ahead.  Only with a cache that has
+ * room for profiles; a bad profile is said and left for this mount's to
+ * replace. */
+static void open_profile(struct lfs_mount *m)
+{
+	int dirfd = m->cache ? lfs_cache_profile_dir(m->cache) : -1;
+	g_autofree uint32_t *nentries = NULL;
+	g_autofree const char **keys = NULL;
+	const char *why;
+	int err;
+
+	if (dirfd < 0 || m->nlayers == 0)
+		return;
+	nentries = g_new(uint32_t, m->nlayers);
+	keys = g_new(const char *, m->nlayers);
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		const struct lfs_layer *l = m->layers[i];
+
+		nentries[i] = l->index->nentries;
+		keys[i] = l->cache_key ? l->cache_key : l->spec->name;
+	}
+	m->profile = lfs_profile_new(m->nlayers, nentries);
+	m->profile_name = lfs_profile_name(keys, m->nlayers);
+	err = lfs_profile_load(dirfd, m->profile_name, m->nlayers, &m->replay,
+			       &why);
+	if (err < 0 && err != -ENOENT)
+		lfs_info(&m->log, "profile %s/profile/%s not used (%s)",
+			 lfs_cache_path(m->cache), m->profile_name,
+			 why ? why : g_strerror(-err));
+}
+
+/* This mount's first reads, for the next mount of the same layers; a
+ * mount that read nothing keeps the last one's. */
+static void save_profile(struct lfs_mount *m)
+{
+	g_autoptr(GArray) ranges = NULL;
+	int err;
+
+	if (!m->profile)
+		return;
+	ranges = lfs_profile_ranges(m->profile);
+	if (ranges->len == 0)
+		return;
+	err = lfs_profile_save(lfs_cache_profile_dir(m->cache),
+			       m->profile_name, ranges);
+	if (err < 0)
+		lfs_info(&m->log, "cannot save the profile %s/profile/%s: %s",
+			 lfs_cache_path(m->cache), m->profile_name,
+			 g_strerror(-err));
+}
+
 gboolean lfs_mount_open(const struct lfs_options *o,
 			const struct lfs_logger *lg, struct lfs_mount **out,
 			GError **error)
@@ -267,6 +321,8 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 		lfs_mount_close(m);
 		return FALSE;
 	}
+	if (o->profile)
+		open_profile(m);
 	/* Index builders freed a lot of small blocks: hand the memory back
 	 * rather than keep it in the daemon for its whole life. */
 	malloc_trim(0);
@@ -281,6 +337,11 @@ void lfs_mount_close(struct lfs_mount *m)
 	/* First: no job may run on what is freed below. */
 	lfs_workers_free(m->workers);
 	lfs_fs_release_all(m);
+	save_profile(m);
+	lfs_profile_free(m->profile);
+	g_free(m->profile_name);
+	if (m->replay)
+		g_array_unref(m->replay);
 	g_mutex_clear(&m->files_lock);
 	lfs_dirplus_free(m->dirplus);
 	lfs_ovl_free(m->ovl);
@@ -309,10 +370,36 @@ static enum lfs_job_result prefetch_indexes(struct lfs_job *job, void *arg)
 	return LFS_JOB_DONE;
 }
 
+/* Read ahead what the last mount of these layers read first, in its
+ * order: the kernel reads it in while the programs that asked for it
+ * last time start again. */
+static enum lfs_job_result replay_profile(struct lfs_job *job, void *arg)
+{
+	struct lfs_mount *m = arg;
+
+	for (guint i = 0; i < m->replay->len && !lfs_job_cancelled(job); i++) {
+		const struct lfs_profile_range *r = &g_array_index(
+			m->replay, struct lfs_profile_range, i);
+		int64_t n = lfs_stream_willneed(m->streams[r->layer], r->off,
+						r->len);
+
+		if (n > 0) {
+			__atomic_add_fetch(&m->replayed, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&m->replayed_bytes, (uint64_t)n,
+					   __ATOMIC_RELAXED);
+		}
+	}
+	return LFS_JOB_DONE;
+}
+
 void lfs_mount_prefetch(struct lfs_mount *m, enum lfs_prefetch mode)
 {
 	if (mode == LFS_PREFETCH_NONE)
 		return;
+	if (m->replay && m->replay->len)
+		lfs_job_unref(lfs_workers_submit(m->workers,
+						 LFS_WORK_BACKGROUND,
+						 replay_profile, m, NULL));
 	/* Fire and forget: the pool keeps the job until it ends. */
 	lfs_job_unref(lfs_workers_submit(m->workers, LFS_WORK_BACKGROUND,
 					 prefetch_indexes, m, NULL));

@@ -17,6 +17,7 @@ struct lfs_options *lfs_options_new(void)
 	o->readahead = LFS_READAHEAD_DEFAULT;
 	o->splice = true;
 	o->metacopy = true;
+	o->profile = true;
 	return o;
 }
 
@@ -281,6 +282,12 @@ static gboolean set_metacopy(struct lfs_options *o, const char *key,
 	return set_on_off(&o->metacopy, key, value, error);
 }
 
+static gboolean set_profile(struct lfs_options *o, const char *key,
+			    const char *value, GError **error)
+{
+	return set_on_off(&o->profile, key, value, error);
+}
+
 /* overlayfs options that only name a feature layerfs has, always on:
  * accepted where the value asks for what layerfs does, refused where it
  * asks for something else (docs/upper-format.md). */
@@ -451,6 +458,8 @@ static const struct own_option {
 	{ "splice", NULL, NULL, false, set_splice,
 	  "splice reads from plain files (the default)" },
 	{ "nosplice", NULL, NULL, false, set_splice, "copy every read" },
+	{ "profile", NULL, "on|off", false, set_profile,
+	  "record the order files are first read; read ahead in it (on)" },
 	{ "upper", "upperdir", "DIR", false, set_upper,
 	  "the upper directory: the mount is writable" },
 	{ "work", "workdir", "DIR", false, set_work,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layerfs/profile.h"
 #include "layerfs/stats.h"
 #include "layerfs/upper.h"
 
@@ -51,6 +52,28 @@ static void tree_lines(GString *s, struct lfs_mount *m)
 		(unsigned long long)t.listings);
 	g_string_append_printf(s, "index pages released: %llu times\n",
 			       (unsigned long long)t.trims);
+}
+
+/* First reads recorded, and the last mount's read ahead (profile.h). */
+static void profile_line(GString *s, struct lfs_mount *m)
+{
+	g_autoptr(GArray) ranges = NULL;
+
+	if (!m->profile) {
+		g_string_append(s, "profile: off\n");
+		return;
+	}
+	ranges = lfs_profile_ranges(m->profile);
+	g_string_append_printf(
+		s,
+		"profile: %u files recorded; %llu of the last mount's %u read "
+		"ahead (%llu bytes)\n",
+		ranges->len,
+		(unsigned long long)__atomic_load_n(&m->replayed,
+						    __ATOMIC_RELAXED),
+		m->replay ? m->replay->len : 0,
+		(unsigned long long)__atomic_load_n(&m->replayed_bytes,
+						    __ATOMIC_RELAXED));
 }
 
 /* Which listings carried attributes (dirplus.h). */
@@ -170,6 +193,7 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 	g_mutex_unlock(&m->files_lock);
 	tree_lines(s, m);
 	listing_line(s, m);
+	profile_line(s, m);
 	if (m->ovl)
 		upper_lines(s, m);
 	memory_line(s);

@@ -1,5 +1,6 @@
 /* Per-layer access to the uncompressed tar stream (see stream.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 
 #include <glib.h>
@@ -195,6 +196,40 @@ int lfs_stream_map(struct lfs_stream *s, size_t len, uint64_t off, int *fd,
 	default:
 		return -EAGAIN;
 	}
+}
+
+/* Ask the kernel to read [@pos, @pos + @len) of @fd ahead. */
+static int64_t advise(int fd, uint64_t pos, uint64_t len)
+{
+	int err = posix_fadvise(fd, (off_t)pos, (off_t)len,
+				POSIX_FADV_WILLNEED);
+
+	return err ? -err : (int64_t)len;
+}
+
+int64_t lfs_stream_willneed(struct lfs_stream *s, uint64_t off, uint64_t len)
+{
+	const struct lfs_layer *l = s->layer;
+	uint64_t from, to, pos;
+	int fd;
+
+	if (!l->stored || off > l->tar_size || len > l->tar_size - off)
+		return -ENODATA;
+	if (s->unpack && lfs_unpack_map(s->unpack, len, off, &fd, &pos) == 0)
+		return advise(fd, pos, len);
+	if (l->comp == LFS_COMP_NONE) {
+		from = off;
+		to = off + len;
+	} else if (s->seekable) {
+		lfs_seek_stored_range(l->index, l->comp, off, len,
+				      l->stored_size, &from, &to);
+	} else {
+		return -EOPNOTSUPP;
+	}
+	if (to <= from || lfs_blob_map(l->stored, from, to - from, &fd,
+				       &pos) < 0)
+		return -EOPNOTSUPP;
+	return advise(fd, pos, to - from);
 }
 
 void lfs_stream_prefetch(struct lfs_stream *s)

@@ -18,6 +18,7 @@ struct lfs_cache {
 	int dirfd;
 	int index_dirfd;
 	int unpacked_dirfd;
+	int profile_dirfd; /* -1 when it could not be made: no profiles */
 };
 
 char *lfs_cache_default_dir(void)
@@ -51,7 +52,11 @@ static int open_dirs(struct lfs_cache *c)
 	if (c->index_dirfd < 0)
 		return c->index_dirfd;
 	c->unpacked_dirfd = open_subdir(c->dirfd, "unpacked");
-	return c->unpacked_dirfd < 0 ? c->unpacked_dirfd : 0;
+	if (c->unpacked_dirfd < 0)
+		return c->unpacked_dirfd;
+	/* Profiles only save work: a cache without them still serves. */
+	c->profile_dirfd = open_subdir(c->dirfd, "profile");
+	return 0;
 }
 
 gboolean lfs_cache_open(const char *path, struct lfs_cache **out,
@@ -61,6 +66,7 @@ gboolean lfs_cache_open(const char *path, struct lfs_cache **out,
 	int err;
 
 	c->dirfd = c->index_dirfd = c->unpacked_dirfd = -1;
+	c->profile_dirfd = -1;
 	c->path = g_strdup(path);
 	err = open_dirs(c);
 	if (err < 0) {
@@ -79,6 +85,7 @@ void lfs_cache_free(struct lfs_cache *c)
 	lfs_closep(&c->dirfd);
 	lfs_closep(&c->index_dirfd);
 	lfs_closep(&c->unpacked_dirfd);
+	lfs_closep(&c->profile_dirfd);
 	g_free(c->path);
 	g_free(c);
 }
@@ -96,6 +103,11 @@ int lfs_cache_index_dir(const struct lfs_cache *c)
 int lfs_cache_unpacked_dir(const struct lfs_cache *c)
 {
 	return c->unpacked_dirfd;
+}
+
+int lfs_cache_profile_dir(const struct lfs_cache *c)
+{
+	return c->profile_dirfd;
 }
 
 char *lfs_cache_key(const struct lfs_layer_spec *spec, const struct stat *st)

@@ -593,6 +593,50 @@ static struct lfs_index_frame best_frame(const struct lfs_index *ix,
 	return ix->frames[lo];
 }
 
+/* The first frame starting past uncompressed @end, or @ix->nframes. */
+static uint32_t frame_after(const struct lfs_index *ix, uint64_t end)
+{
+	uint32_t lo = 0, hi = ix->nframes;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (ix->frames[mid].out <= end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void lfs_seek_stored_range(const struct lfs_index *ix,
+			   enum lfs_compression comp, uint64_t off,
+			   uint64_t len, uint64_t stored_size, uint64_t *from,
+			   uint64_t *to)
+{
+	uint64_t end = off + len;
+
+	*from = 0;
+	*to = stored_size;
+	if (comp == LFS_COMP_GZIP && ix->ncheckpoints) {
+		const struct lfs_index_checkpoint *cp = best_checkpoint(ix, off);
+		uint32_t next = (uint32_t)(best_checkpoint(ix, end) -
+					   ix->checkpoints) + 1;
+
+		*from = cp->in - (cp->in && cp->bits ? 1 : 0);
+		if (next < ix->ncheckpoints)
+			*to = MIN(stored_size, ix->checkpoints[next].in + 1);
+	} else if (comp == LFS_COMP_ZSTD && ix->nframes) {
+		uint32_t next = frame_after(ix, end);
+
+		*from = best_frame(ix, off).in;
+		if (next < ix->nframes)
+			*to = MIN(stored_size, ix->frames[next].in);
+	}
+	if (*from > *to)
+		*from = *to;
+}
+
 /* A point's history, inflated into @dict with the reader's own decoder
  * (which the caller then resets for the stream): ISA-L's one-shot inflate
  * where built in, about four times as fast on a 32 KiB window as a zlib

@@ -23,14 +23,14 @@ assert_same_tree "$T/oci" "$T/bare-file"
 # (index/KEY.idx, and the KEY.lock taken to build it; KEY is sha256-<hex>
 # or, for a layer whose member name carries no digest, local-<16 hex>) and
 # no copy of any layer: unpacked/ is empty, and the daemon holds no
-# unnamed file there either.
+# unnamed file there either; profile/ waits for the mount's end.
 lfs_mount "docker-archive:$arc" "$T/own-cache" --cache-dir "$T/da-cache"
 assert_same_tree "$T/oci" "$T/own-cache"
 "$LAYERFS" inspect "docker-archive:$arc" >"$T/inspect" || fail "inspect"
 nlayers=$(sed -n 's/^layers: *//p' "$T/inspect")
 [ "${nlayers:-0}" -gt 0 ] || fail "inspect: $(cat "$T/inspect")"
 c=$T/da-cache
-[ "$(ls -A "$c")" = "$(printf 'index\nunpacked')" ] ||
+[ "$(ls -A "$c")" = "$(printf 'index\nprofile\nunpacked')" ] ||
 	fail "the cache holds: $(ls -A "$c")"
 [ -z "$(ls -A "$c/unpacked")" ] ||
 	fail "unpacked copies: $(ls -A "$c/unpacked")"
