@@ -18,6 +18,7 @@
 #include "layerfs/blob.h"
 #include "layerfs/image.h"
 #include "layerfs/index.h"
+#include "layerfs/span_cache.h"
 
 /* Handles per layer unless told otherwise: enough for the kernel's
  * parallel readahead plus a couple of readers. */
@@ -32,16 +33,19 @@ struct lfs_pool_stats {
 	uint64_t waits;	    /* reads that waited for a free handle */
 	uint64_t inflated;  /* bytes decompressed, skipped ones included */
 	uint64_t served;    /* bytes the reads returned */
+	uint64_t cache_hits; /* reads served from the span cache */
 	uint32_t handles;   /* handles in the pool now */
 };
 
 /* A pool over @stored (borrowed) compressed as @comp, @tar_size bytes
  * uncompressed, with @ix's access points and checksums; at most @max
- * handles (0: the default). */
+ * handles (0: the default); its handles keep what they pass over in
+ * @cache (borrowed; NULL: no span cache). */
 struct lfs_handle_pool *lfs_handle_pool_new(struct lfs_blob *stored,
 					    enum lfs_compression comp,
 					    const struct lfs_index *ix,
-					    uint64_t tar_size, unsigned int max);
+					    uint64_t tar_size, unsigned int max,
+					    struct lfs_span_cache *cache);
 void lfs_handle_pool_free(struct lfs_handle_pool *p);
 
 /* Read @len bytes of the uncompressed stream at @off; as pread(2). */

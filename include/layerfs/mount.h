@@ -14,6 +14,7 @@ struct lfs_upper;
 #include "layerfs/log.h"
 #include "layerfs/options.h"
 #include "layerfs/overlay.h"
+#include "layerfs/span_cache.h"
 #include "layerfs/stream.h"
 #include "layerfs/tree.h"
 #include "layerfs/workers.h"
@@ -25,6 +26,7 @@ struct lfs_mount {
 	struct lfs_workers *workers;
 	struct lfs_layer **layers;   /* bottom to top */
 	struct lfs_stream **streams; /* one per layer */
+	struct lfs_span_cache *span_cache; /* shared by the streams; or NULL */
 	uint32_t nlayers;
 	struct lfs_tree *tree;	/* the lower stack, merged */
 	/* A writable mount: the upper directory and the namespace over the

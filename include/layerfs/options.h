@@ -57,6 +57,8 @@ struct lfs_options {
 	uint64_t span;	    /* span=: gzip access point distance; 0: default */
 	unsigned int handles; /* handles=: decompressors per layer; 0: default */
 	uint64_t meta_cache;  /* meta_cache=: bytes of cached directories */
+	uint64_t span_cache;  /* span_cache=: bytes of inflated chunks kept
+			       * for later reads (span_cache.h) */
 	unsigned int threads; /* threads=: workers; 0: one per processor */
 	uint64_t readahead;   /* readahead=: kernel readahead; default 1 MiB */
 	enum lfs_prefetch prefetch; /* prefetch=; default AUTO */

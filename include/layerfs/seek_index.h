@@ -89,6 +89,17 @@ void lfs_seek_reader_free(struct lfs_seek_reader *r);
  * tests and for comparing the two.  Call before the first read. */
 void lfs_seek_reader_use_zlib(struct lfs_seek_reader *r);
 
+/* Checked chunk @k of the stream (@len bytes at @k * sum_chunk), which a
+ * reader inflated without giving it out whole to a read: passed over on
+ * the way to one, or only partly wanted.  @data is the reader's, valid
+ * during the call. */
+typedef void (*lfs_seek_chunk_fn)(void *ctx, uint32_t k, const uint8_t *data,
+				  size_t len);
+
+/* Hand such chunks to @hook from now on (NULL: no longer). */
+void lfs_seek_reader_set_chunk_hook(struct lfs_seek_reader *r,
+				    lfs_seek_chunk_fn hook, void *ctx);
+
 /* Read @len bytes at uncompressed offset @off: continue from where the
  * last read ended when that is on the way, else restart at the best
  * access point.  Returns the bytes read (short only at the end of the

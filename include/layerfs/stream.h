@@ -23,6 +23,7 @@ struct lfs_stream;
 
 struct lfs_stream_options {
 	unsigned int handles; /* per compressed layer; 0: the default */
+	struct lfs_span_cache *span_cache; /* shared; NULL: none */
 	/* For unpacked copies; without both, there are none. */
 	struct lfs_cache *cache;
 	struct lfs_workers *workers;

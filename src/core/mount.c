@@ -135,6 +135,9 @@ static void open_streams(struct lfs_mount *m, const struct lfs_options *o)
 					 .workers = m->workers,
 					 .lg = &m->log };
 
+	if (o->span_cache)
+		m->span_cache = lfs_span_cache_new(o->span_cache);
+	so.span_cache = m->span_cache;
 	m->streams = g_new0(struct lfs_stream *, m->nlayers);
 	for (uint32_t i = 0; i < m->nlayers; i++) {
 		struct lfs_layer *l = m->layers[i];
@@ -353,6 +356,7 @@ void lfs_mount_close(struct lfs_mount *m)
 		lfs_layer_free(m->layers[i]);
 	}
 	g_free(m->streams);
+	lfs_span_cache_free(m->span_cache);
 	g_free(m->layers);
 	lfs_cache_free(m->cache);
 	lfs_idmap_clear(&m->uids);

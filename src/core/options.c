@@ -5,6 +5,7 @@
 
 #include "layerfs/error.h"
 #include "layerfs/options.h"
+#include "layerfs/span_cache.h"
 
 struct lfs_options *lfs_options_new(void)
 {
@@ -18,6 +19,7 @@ struct lfs_options *lfs_options_new(void)
 	o->splice = true;
 	o->metacopy = true;
 	o->profile = true;
+	o->span_cache = LFS_SPAN_CACHE_DEFAULT;
 	return o;
 }
 
@@ -282,6 +284,12 @@ static gboolean set_metacopy(struct lfs_options *o, const char *key,
 	return set_on_off(&o->metacopy, key, value, error);
 }
 
+static gboolean set_span_cache(struct lfs_options *o, const char *key,
+			       const char *value, GError **error)
+{
+	return set_size(&o->span_cache, key, value, 0, 1u << 30, error);
+}
+
 static gboolean set_profile(struct lfs_options *o, const char *key,
 			    const char *value, GError **error)
 {
@@ -449,6 +457,8 @@ static const struct own_option {
 	  "background work once mounted" },
 	{ "meta_cache", NULL, "SIZE", false, set_meta_cache,
 	  "memory for cached directories" },
+	{ "span_cache", NULL, "SIZE", false, set_span_cache,
+	  "inflated chunks kept for later reads (32M; 0: none)" },
 	{ "readahead", NULL, "SIZE", false, set_readahead,
 	  "kernel readahead" },
 	{ "allow_other", NULL, NULL, false, set_allow_other,

@@ -54,6 +54,22 @@ static void tree_lines(GString *s, struct lfs_mount *m)
 			       (unsigned long long)t.trims);
 }
 
+/* The span cache (span_cache.h). */
+static void span_cache_line(GString *s, struct lfs_mount *m)
+{
+	struct lfs_span_cache_stats c;
+
+	if (!m->span_cache) {
+		g_string_append(s, "span cache: off\n");
+		return;
+	}
+	lfs_span_cache_stats(m->span_cache, &c);
+	g_string_append_printf(s, "span cache: %llu reads served, %.1f of "
+				  "%.1f MiB kept\n",
+			       (unsigned long long)c.hits, c.bytes / 1048576.0,
+			       c.max / 1048576.0);
+}
+
 /* First reads recorded, and the last mount's read ahead (profile.h). */
 static void profile_line(GString *s, struct lfs_mount *m)
 {
@@ -139,6 +155,7 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 		pool.waits += st.pool.waits;
 		pool.inflated += st.pool.inflated;
 		pool.served += st.pool.served;
+		pool.cache_hits += st.pool.cache_hits;
 		pool.handles += st.pool.handles;
 		copy_reads += st.copy_reads;
 		g_string_append_printf(
@@ -179,6 +196,7 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 			       (unsigned long long)(pool.inflated -
 						    MIN(pool.inflated,
 							pool.served)));
+	span_cache_line(s, m);
 	g_string_append_printf(s, "reads from unpacked copies: %llu\n",
 			       (unsigned long long)copy_reads);
 	g_string_append_printf(

@@ -6,6 +6,7 @@
 
 #include "layerfs/handle_pool.h"
 #include "layerfs/seek_index.h"
+#include "layerfs/span_cache.h"
 
 struct handle {
 	struct lfs_seek_reader *r;
@@ -27,12 +28,23 @@ struct lfs_handle_pool {
 	GArray *waiting;    /* uint64_t: offsets of reads waiting; lock */
 	uint64_t tick;	    /* protected by lock */
 	struct lfs_pool_stats st; /* protected by lock */
+	struct lfs_span_cache *cache; /* borrowed; NULL: none */
 };
 
 static void handle_free(struct handle *h)
 {
 	lfs_seek_reader_free(h->r);
 	g_free(h);
+}
+
+/* The hook of every handle's reader: chunks no read took whole go to the
+ * span cache. */
+static void keep_chunk(void *ctx, uint32_t k, const uint8_t *data,
+		       size_t len)
+{
+	struct lfs_handle_pool *p = ctx;
+
+	lfs_span_cache_put(p->cache, p, k, data, len);
 }
 
 /* Continuing from a position costs inflating the gap; restarting costs
@@ -59,7 +71,8 @@ static uint64_t reach_of(const struct lfs_index *ix, enum lfs_compression c)
 struct lfs_handle_pool *lfs_handle_pool_new(struct lfs_blob *stored,
 					    enum lfs_compression comp,
 					    const struct lfs_index *ix,
-					    uint64_t tar_size, unsigned int max)
+					    uint64_t tar_size, unsigned int max,
+					    struct lfs_span_cache *cache)
 {
 	struct lfs_handle_pool *p = g_new0(struct lfs_handle_pool, 1);
 
@@ -74,6 +87,7 @@ struct lfs_handle_pool *lfs_handle_pool_new(struct lfs_blob *stored,
 	p->handles = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)handle_free);
 	p->waiting = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	p->cache = cache;
 	return p;
 }
 
@@ -83,6 +97,8 @@ void lfs_handle_pool_free(struct lfs_handle_pool *p)
 		return;
 	g_ptr_array_unref(p->handles);
 	g_array_unref(p->waiting);
+	if (p->cache)
+		lfs_span_cache_forget(p->cache, p);
 	g_cond_clear(&p->freed);
 	g_mutex_clear(&p->lock);
 	g_free(p);
@@ -208,6 +224,9 @@ static struct handle *take(struct lfs_handle_pool *p, uint64_t off,
 				g_free(h);
 				return NULL;
 			}
+			if (p->cache)
+				lfs_seek_reader_set_chunk_hook(h->r, keep_chunk,
+							       p);
 			g_ptr_array_add(p->handles, h);
 			p->st.misses++;
 			break;
@@ -232,6 +251,14 @@ ssize_t lfs_handle_pool_pread(struct lfs_handle_pool *p, void *buf,
 	ssize_t n;
 	int err = 0;
 
+	if (p->cache && lfs_span_cache_read(p->cache, p, p->ix->sum_chunk, buf,
+					     len, off)) {
+		g_mutex_lock(&p->lock);
+		p->st.cache_hits++;
+		p->st.served += len;
+		g_mutex_unlock(&p->lock);
+		return (ssize_t)len;
+	}
 	g_mutex_lock(&p->lock);
 	h = take(p, off, &err);
 	if (h)

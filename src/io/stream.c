@@ -35,7 +35,8 @@ struct lfs_stream *lfs_stream_new(struct lfs_layer *l,
 	if (!l->stored || l->comp == LFS_COMP_NONE)
 		return s;
 	s->pool = lfs_handle_pool_new(l->stored, l->comp, l->index,
-				      l->tar_size, o ? o->handles : 0);
+				      l->tar_size, o ? o->handles : 0,
+				      o ? o->span_cache : NULL);
 	s->seekable = lfs_seek_possible(l->index, l->comp);
 	if (o && o->cache && o->workers)
 		s->unpack = lfs_unpack_new(l, o->cache, o->workers, o->lg);

@@ -440,6 +440,12 @@ struct lfs_seek_reader {
 	uint64_t tar_size;
 	uint8_t *chunk;
 	uint64_t chunk_at; /* its offset in the stream; NO_CHUNK: none */
+	/* Checked chunks inflated but not given out whole to a caller:
+	 * handed to @hook (lfs_seek_reader_set_chunk_hook()). */
+	lfs_seek_chunk_fn hook;
+	void *hook_ctx;
+	uint8_t *skipped; /* a chunk passed over on the way to a read */
+	bool chunk_used;  /* a later read took from @chunk */
 };
 
 #define NO_CHUNK UINT64_MAX
@@ -503,7 +509,15 @@ void lfs_seek_reader_free(struct lfs_seek_reader *r)
 	g_free(r->in);
 	g_free(r->scratch);
 	g_free(r->chunk);
+	g_free(r->skipped);
 	g_free(r);
+}
+
+void lfs_seek_reader_set_chunk_hook(struct lfs_seek_reader *r,
+				    lfs_seek_chunk_fn hook, void *ctx)
+{
+	r->hook = r->ix->nsums ? hook : NULL;
+	r->hook_ctx = ctx;
 }
 
 void lfs_seek_reader_use_zlib(struct lfs_seek_reader *r)
@@ -938,6 +952,31 @@ static ssize_t produce(struct lfs_seek_reader *r, uint8_t *buf, size_t len)
 	return n;
 }
 
+/* Produce the whole chunk at r->pos, which a read is passing over, and
+ * hand it to the hook if it is what was indexed (one that is not is
+ * only passed over: the read that wants it will say so).  Returns 0 or
+ * -errno. */
+static int skip_chunk(struct lfs_seek_reader *r)
+{
+	uint32_t k = (uint32_t)(r->pos / r->ix->sum_chunk);
+	size_t len = (size_t)r->ix->sum_chunk, got = 0;
+
+	if (!r->skipped)
+		r->skipped = g_malloc(len);
+	while (got < len) {
+		ssize_t n = produce(r, r->skipped + got, len - got);
+
+		if (n <= 0) {
+			r->live = false;
+			return n < 0 ? (int)n : -ENODATA;
+		}
+		got += (size_t)n;
+	}
+	if (k < r->ix->nsums && XXH3_64bits(r->skipped, len) == r->ix->sums[k])
+		r->hook(r->hook_ctx, k, r->skipped, len);
+	return 0;
+}
+
 /* Position at @off: continue if the current position is on the way and
  * no access point lies between, else restart. */
 static int seek_to(struct lfs_seek_reader *r, uint64_t off)
@@ -959,10 +998,21 @@ static int seek_to(struct lfs_seek_reader *r, uint64_t off)
 		r->live = true;
 	}
 	while (r->pos < off) {
-		ssize_t n = produce(r, r->scratch,
-				    (size_t)MIN(off - r->pos,
-						(uint64_t)LFS_SEEK_WINDOW));
+		uint64_t chunk = r->ix->sum_chunk;
+		uint64_t want = MIN(off - r->pos, (uint64_t)LFS_SEEK_WINDOW);
+		ssize_t n;
 
+		if (r->hook && r->pos % chunk == 0 && off - r->pos >= chunk) {
+			err = skip_chunk(r);
+			if (err < 0)
+				return err;
+			continue;
+		}
+		/* With a hook, stop at the next chunk's start: from there
+		 * whole chunks can be kept. */
+		if (r->hook)
+			want = MIN(want, chunk - r->pos % chunk);
+		n = produce(r, r->scratch, (size_t)want);
 		if (n <= 0) {
 			r->live = false;
 			return n < 0 ? (int)n : 0;
@@ -998,6 +1048,21 @@ static int fill_chunk(struct lfs_seek_reader *r, uint32_t k, uint8_t *dst,
 	return 0;
 }
 
+/* The kept chunk is about to go.  If no read came back for the rest of
+ * it, that rest is likely another file's, read later and elsewhere: the
+ * hook may keep it.  (Reads in order take the rest themselves: handing
+ * those over would fill the hook with what nobody reads again.) */
+static void drop_chunk(struct lfs_seek_reader *r)
+{
+	uint64_t at = r->chunk_at;
+
+	r->chunk_at = NO_CHUNK;
+	if (!r->hook || at == NO_CHUNK || r->chunk_used)
+		return;
+	r->hook(r->hook_ctx, (uint32_t)(at / r->ix->sum_chunk), r->chunk,
+		(size_t)MIN((uint64_t)r->ix->sum_chunk, r->tar_size - at));
+}
+
 ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
 			      size_t len, uint64_t off)
 {
@@ -1016,21 +1081,25 @@ ssize_t lfs_seek_reader_pread(struct lfs_seek_reader *r, void *buf,
 		if (k >= r->ix->nsums)
 			return -EIO; /* validation prevents it */
 		if (r->chunk_at != start) {
+			drop_chunk(r);
 			/* A whole chunk the caller wants goes straight to
 			 * its buffer: no copy. */
 			if (skip == 0 && len - done >= clen) {
 				err = fill_chunk(r, k, out + done, clen);
 				if (err < 0)
 					return err;
-				r->chunk_at = NO_CHUNK;
 				done += clen;
 				continue;
 			}
-			r->chunk_at = NO_CHUNK;
 			err = fill_chunk(r, k, r->chunk, clen);
 			if (err < 0)
 				return err;
 			r->chunk_at = start;
+			r->chunk_used = false;
+		} else {
+			/* Kept from an earlier read, and wanted again: the
+			 * reads go on in order. */
+			r->chunk_used = true;
 		}
 		take = MIN(clen - skip, len - done);
 		memcpy(out + done, r->chunk + skip, take);

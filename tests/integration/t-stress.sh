@@ -8,8 +8,8 @@
 # (fusermount3 -u, umount, SIGTERM, writable, the helper form), with no
 # daemon, mount or file left and no daemon holding more than the first
 # of its way; and the daemon in a memory cgroup of 48 MiB with
-# meta_cache=1M and handles=1, a cold mount then readers, with the
-# default options and with prefetch=unpack: the limit reached, no OOM
+# meta_cache=1M, handles=1 and span_cache=1M, a cold mount then readers,
+# with the default options and with prefetch=unpack: the limit reached, no OOM
 # kill, no wrong byte.  Any error, wrong byte, leak or OOM kill fails.
 # The seed is printed; LFS_STRESS_SEED=N replays the readers.
 . "$(dirname "$0")/lib.sh"
@@ -30,4 +30,4 @@ run() {
 run --files 20000 --procs 16 --seconds 20 --drop 5 readers
 run --cycles 50 --cycle-files 20000 cycles
 run --files 20000 --procs 16 --cgroup-seconds 4 --drop 2 --limit 48M \
-	-o meta_cache=1M,handles=1 cgroup
+	-o meta_cache=1M,handles=1,span_cache=1M cgroup

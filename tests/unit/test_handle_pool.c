@@ -1,8 +1,9 @@
 /* io/handle_pool.c: the bound on handles, a sequential reader continuing
  * its handle (hits, bytes inflated once), interleaved readers each keeping
  * their own, eviction of the least recently used, waiting when every
- * handle is busy, and many threads reading random ranges against the
- * plain bytes. */
+ * handle is busy, many threads reading random ranges against the plain
+ * bytes, and the span cache: what a restart passes over serves later
+ * reads, and reads in order leave nothing in it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@ struct fx {
 	struct lfs_blob *blob;
 	struct lfs_index ix; /* only the access points are used */
 	struct lfs_handle_pool *p;
+	struct lfs_span_cache *cache; /* new_cached_pool() */
 };
 
 /* A gzip blob of compressible noise, indexed as the index pass does. */
@@ -66,6 +68,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	lfs_handle_pool_free(f->p);
+	lfs_span_cache_free(f->cache);
 	lfs_blob_close(f->blob);
 	g_free(f->ix.checkpoints);
 	g_free(f->ix.windows);
@@ -81,7 +84,7 @@ static int teardown(void **state)
 static void new_pool(struct fx *f, unsigned int max)
 {
 	f->p = lfs_handle_pool_new(f->blob, LFS_COMP_GZIP, &f->ix,
-				     g_bytes_get_size(f->plain), max);
+				     g_bytes_get_size(f->plain), max, NULL);
 }
 
 /* A read through the pool equals the plain bytes there. */
@@ -103,6 +106,68 @@ static struct lfs_pool_stats stats(struct fx *f)
 
 	lfs_handle_pool_stats(f->p, &st);
 	return st;
+}
+
+static void new_cached_pool(struct fx *f, unsigned int max)
+{
+	f->cache = lfs_span_cache_new(8u << 20);
+	f->p = lfs_handle_pool_new(f->blob, LFS_COMP_GZIP, &f->ix,
+				     g_bytes_get_size(f->plain), max, f->cache);
+}
+
+/* The access point at or before @off. */
+static uint64_t point_before(struct fx *f, uint64_t off)
+{
+	uint64_t at = 0;
+
+	for (uint32_t i = 0; i < f->ix.ncheckpoints; i++)
+		if (f->ix.checkpoints[i].out <= off)
+			at = f->ix.checkpoints[i].out;
+	return at;
+}
+
+/* A restart passes over what lies between the access point and the read:
+ * kept in the span cache, a later read there is served from it, with no
+ * handle and nothing inflated; a read only partly kept goes to a handle. */
+static void test_span_cache_keeps_what_was_passed(void **state)
+{
+	struct fx *f = *state;
+	struct lfs_pool_stats st;
+	struct lfs_span_cache_stats cs;
+	uint64_t cp = point_before(f, 3u << 20), inflated;
+
+	new_cached_pool(f, 1);
+	check_read(f->p, f->plain, cp + 200000, 4096);
+	lfs_span_cache_stats(f->cache, &cs);
+	/* Whole chunks between the point and the read: at least two. */
+	assert_true(cs.bytes >= 2 * LFS_SUM_CHUNK_DEFAULT);
+	inflated = stats(f).inflated;
+	/* Behind the handle, inside the passed-over chunks. */
+	check_read(f->p, f->plain, cp + LFS_SUM_CHUNK_DEFAULT + 10, 30000);
+	st = stats(f);
+	assert_int_equal(st.cache_hits, 1);
+	assert_int_equal(st.inflated, inflated);
+	assert_int_equal(st.misses, 1);
+	/* Reaching past what is kept: a handle serves it. */
+	check_read(f->p, f->plain, cp + 10, 4u * LFS_SUM_CHUNK_DEFAULT);
+	st = stats(f);
+	assert_int_equal(st.cache_hits, 1);
+	assert_int_equal(st.misses, 2);
+}
+
+/* Reads in order leave nothing in the span cache: each read takes up the
+ * rest of the chunk the one before left. */
+static void test_span_cache_not_filled_by_order(void **state)
+{
+	struct fx *f = *state;
+	struct lfs_span_cache_stats cs;
+
+	new_cached_pool(f, 4);
+	for (uint64_t off = 0; off + 100000 <= PLAIN_SIZE; off += 100000)
+		check_read(f->p, f->plain, off, 100000);
+	lfs_span_cache_stats(f->cache, &cs);
+	assert_int_equal(cs.bytes, 0);
+	assert_int_equal(stats(f).misses, 1);
 }
 
 /* Reading a file front to back inflates it once: every read after the
@@ -404,6 +469,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_damage_is_per_read, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_span_cache_keeps_what_was_passed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_span_cache_not_filled_by_order, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -407,8 +407,8 @@ static void test_help_lists_what_parses(void **state)
 	(void)state;
 	/* cache_dir, cache-dir, platform, threads, span, handles,
 	 * prefetch, meta_cache, readahead, allow_other, noallow_other,
-	 * splice, nosplice, profile, ro, default_permissions */
-	check_help_options(LFS_OPTIONS_MOUNT, 41);
+	 * span_cache, splice, nosplice, profile, ro, default_permissions */
+	check_help_options(LFS_OPTIONS_MOUNT, 42);
 	check_help_options(LFS_OPTIONS_INDEX, 5);
 }
 
