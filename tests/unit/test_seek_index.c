@@ -324,6 +324,60 @@ static void test_zstd_frames(void **state)
 	check_read(f, (1u << 20) - 5, 10);
 }
 
+/* The stored bytes a read needs (read ahead by profiles): from the point
+ * at or before its start to the first point past its end. */
+static void test_stored_range(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(4u << 20, 9, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+	uint64_t size = g_bytes_get_size(gz), from, to;
+	GRand *rand = g_rand_new_with_seed(11);
+
+	index_blob(f, gz, plain, LFS_COMP_GZIP);
+	for (int i = 0; i < 200; i++) {
+		uint64_t off = (uint64_t)g_rand_int_range(rand, 0, 4 << 20);
+		uint64_t len = (uint64_t)g_rand_int_range(rand, 1, 1 << 20);
+		uint32_t a = 0, b = f->ix.ncheckpoints;
+
+		for (uint32_t j = 0; j < f->ix.ncheckpoints; j++) {
+			if (f->ix.checkpoints[j].out <= off)
+				a = j;
+			if (b == f->ix.ncheckpoints &&
+			    f->ix.checkpoints[j].out > off + len)
+				b = j;
+		}
+		lfs_seek_stored_range(&f->ix, LFS_COMP_GZIP, off, len, size,
+				      &from, &to);
+		assert_int_equal(from, f->ix.checkpoints[a].in -
+					       (f->ix.checkpoints[a].bits ? 1 : 0));
+		assert_int_equal(to, b < f->ix.ncheckpoints
+					     ? f->ix.checkpoints[b].in + 1
+					     : size);
+	}
+	g_rand_free(rand);
+}
+
+static void test_stored_range_zstd(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(3u << 20, 7, 40);
+	g_autoptr(GBytes) zst = zstd_frames(plain, 1u << 20);
+	uint64_t size = g_bytes_get_size(zst), from, to;
+
+	index_blob(f, zst, plain, LFS_COMP_ZSTD);
+	/* Inside the second frame: that frame's bytes only. */
+	lfs_seek_stored_range(&f->ix, LFS_COMP_ZSTD, (1u << 20) + 10, 100,
+			      size, &from, &to);
+	assert_int_equal(from, f->ix.frames[1].in);
+	assert_int_equal(to, f->ix.frames[2].in);
+	/* Across the last two: to the end. */
+	lfs_seek_stored_range(&f->ix, LFS_COMP_ZSTD, (2u << 20) - 10, 100,
+			      size, &from, &to);
+	assert_int_equal(from, f->ix.frames[1].in);
+	assert_int_equal(to, size);
+}
+
 /* One frame gives no access points beyond the start. */
 static void test_zstd_single_frame(void **state)
 {
@@ -606,6 +660,8 @@ int main(void)
 		FT(test_gzip_sequential_continues),
 		FT(test_gzip_members),
 		FT(test_zstd_frames),
+		FT(test_stored_range),
+		FT(test_stored_range_zstd),
 		FT(test_zstd_single_frame),
 		FT(test_truncated_blob),
 		FT(test_corrupt_blob),
