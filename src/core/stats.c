@@ -155,7 +155,6 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 		pool.waits += st.pool.waits;
 		pool.inflated += st.pool.inflated;
 		pool.served += st.pool.served;
-		pool.cache_hits += st.pool.cache_hits;
 		pool.handles += st.pool.handles;
 		copy_reads += st.copy_reads;
 		g_string_append_printf(
