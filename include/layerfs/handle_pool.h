@@ -21,8 +21,12 @@
 #include "layerfs/span_cache.h"
 
 /* Handles per layer unless told otherwise: enough for the kernel's
- * parallel readahead plus a couple of readers. */
+ * parallel readahead plus a couple of readers.  When more readers stream
+ * at once, a read comes back where a handle was moved away from; then the
+ * pool grows, up to LFS_POOL_HANDLES_MAX, and handles left idle long
+ * enough go again.  A bound given (handles=) is kept as it is. */
 #define LFS_POOL_HANDLES_DEFAULT 4
+#define LFS_POOL_HANDLES_MAX 16
 
 struct lfs_handle_pool;
 
@@ -34,7 +38,10 @@ struct lfs_pool_stats {
 	uint64_t inflated;  /* bytes decompressed, skipped ones included */
 	uint64_t served;    /* bytes the reads returned */
 	uint64_t cache_hits; /* reads served from the span cache */
+	uint64_t thrashed;  /* reads that came back where a handle was moved
+			     * from (each grows the pool, up to its cap) */
 	uint32_t handles;   /* handles in the pool now */
+	uint32_t peak;	    /* the most it has had */
 };
 
 /* A pool over @stored (borrowed) compressed as @comp, @tar_size bytes

@@ -155,6 +155,8 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 		pool.waits += st.pool.waits;
 		pool.inflated += st.pool.inflated;
 		pool.served += st.pool.served;
+		pool.thrashed += st.pool.thrashed;
+		pool.peak += st.pool.peak;
 		pool.handles += st.pool.handles;
 		copy_reads += st.copy_reads;
 		g_string_append_printf(
@@ -182,10 +184,12 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 			       m->nlayers, cached, compressed, unpacked);
 	g_string_append_printf(s,
 			       "handle pool: %u handles, %llu hits, %llu "
-			       "misses, %llu evictions, %llu waits\n",
+			       "misses, %llu evictions (%llu came back: grown "
+			       "to %u), %llu waits\n",
 			       pool.handles, (unsigned long long)pool.hits,
 			       (unsigned long long)pool.misses,
 			       (unsigned long long)pool.evictions,
+			       (unsigned long long)pool.thrashed, pool.peak,
 			       (unsigned long long)pool.waits);
 	/* Inflated and not returned: what restarts at access points cost
 	 * (reads far apart, or handles taken away from their readers). */

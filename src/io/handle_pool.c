@@ -8,6 +8,8 @@
 #include "layerfs/seek_index.h"
 #include "layerfs/span_cache.h"
 
+#define NO_POS UINT64_MAX
+
 struct handle {
 	struct lfs_seek_reader *r;
 	bool busy;	    /* protected by p->lock */
@@ -20,7 +22,11 @@ struct lfs_handle_pool {
 	enum lfs_compression comp;
 	const struct lfs_index *ix;
 	uint64_t tar_size;
-	unsigned int max;
+	unsigned int max; /* handles kept while reads do not thrash */
+	unsigned int cap; /* handles while they do */
+	/* Where the last handles moved away from stood (NO_POS: free). */
+	uint64_t moved[2 * LFS_POOL_HANDLES_MAX];
+	guint moved_next;
 	uint64_t reach; /* how far ahead a handle may continue */
 	GMutex lock;
 	GCond freed;
@@ -80,7 +86,11 @@ struct lfs_handle_pool *lfs_handle_pool_new(struct lfs_blob *stored,
 	p->comp = comp;
 	p->ix = ix;
 	p->tar_size = tar_size;
+	/* A bound given is kept; the default grows when reads thrash. */
 	p->max = max ? max : LFS_POOL_HANDLES_DEFAULT;
+	p->cap = max ? max : LFS_POOL_HANDLES_MAX;
+	for (guint i = 0; i < G_N_ELEMENTS(p->moved); i++)
+		p->moved[i] = NO_POS;
 	p->reach = reach_of(ix, comp);
 	g_mutex_init(&p->lock);
 	g_cond_init(&p->freed);
@@ -187,6 +197,68 @@ static struct handle *least_recent_idle(struct lfs_handle_pool *p)
 	return lru;
 }
 
+/* Whether a read at @off would have continued a handle moved away not
+ * long ago: a reader came back to a position another read took from it,
+ * as when more readers stream at once than the pool has handles.  Then
+ * the pool grows instead of moving another, up to its cap; the position
+ * is forgotten (lock held). */
+static bool thrashing(struct lfs_handle_pool *p, uint64_t off)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(p->moved); i++) {
+		uint64_t at = p->moved[i];
+
+		if (at != NO_POS && at <= off && off - at <= p->reach) {
+			p->moved[i] = NO_POS;
+			p->st.thrashed++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A handle at @pos is moved away: remember where, in a small ring. */
+static void note_moved(struct lfs_handle_pool *p, uint64_t pos)
+{
+	p->moved[p->moved_next] = pos;
+	p->moved_next = (p->moved_next + 1) % G_N_ELEMENTS(p->moved);
+}
+
+/* A handle grown for readers at once, left idle this many reads since:
+ * they are gone, and it goes (lock held). */
+#define SHRINK_AGE 1024
+
+static void shrink(struct lfs_handle_pool *p)
+{
+	struct handle *lru;
+
+	if (p->handles->len <= p->max)
+		return;
+	lru = least_recent_idle(p);
+	if (lru && p->tick - lru->last_used > SHRINK_AGE)
+		g_ptr_array_remove_fast(p->handles, lru);
+}
+
+
+
+/* A new handle in the pool (lock held), or NULL with *err set. */
+static struct handle *new_handle(struct lfs_handle_pool *p, int *err)
+{
+	struct handle *h = g_new0(struct handle, 1);
+
+	*err = lfs_seek_reader_new(p->stored, p->comp, p->ix, p->tar_size,
+				   &h->r);
+	if (*err < 0) {
+		g_free(h);
+		return NULL;
+	}
+	if (p->cache)
+		lfs_seek_reader_set_chunk_hook(h->r, keep_chunk, p);
+	g_ptr_array_add(p->handles, h);
+	if (p->handles->len > p->st.peak)
+		p->st.peak = p->handles->len;
+	return h;
+}
+
 /* Take a handle for a read at @off (called with the lock held). */
 static struct handle *take(struct lfs_handle_pool *p, uint64_t off,
 			   int *err)
@@ -216,23 +288,17 @@ static struct handle *take(struct lfs_handle_pool *p, uint64_t off,
 			p->st.hits++;
 			break;
 		}
-		if (p->handles->len < p->max) {
-			h = g_new0(struct handle, 1);
-			*err = lfs_seek_reader_new(p->stored, p->comp, p->ix,
-						   p->tar_size, &h->r);
-			if (*err < 0) {
-				g_free(h);
+		if (p->handles->len < p->max ||
+		    (p->handles->len < p->cap && thrashing(p, off))) {
+			h = new_handle(p, err);
+			if (!h)
 				return NULL;
-			}
-			if (p->cache)
-				lfs_seek_reader_set_chunk_hook(h->r, keep_chunk,
-							       p);
-			g_ptr_array_add(p->handles, h);
 			p->st.misses++;
 			break;
 		}
 		h = least_recent_idle(p);
 		if (h) {
+			note_moved(p, lfs_seek_reader_pos(h->r));
 			p->st.misses++;
 			p->st.evictions++;
 			break;
@@ -274,6 +340,7 @@ ssize_t lfs_handle_pool_pread(struct lfs_handle_pool *p, void *buf,
 		p->st.served += (uint64_t)n;
 	h->busy = false;
 	h->last_used = ++p->tick;
+	shrink(p);
 	/* Broadcast: a waiter may want this handle in particular. */
 	g_cond_broadcast(&p->freed);
 	g_mutex_unlock(&p->lock);

@@ -235,6 +235,39 @@ static void test_bound_and_eviction(void **state)
 	assert_int_equal(stats(f).handles, LFS_POOL_HANDLES_DEFAULT);
 }
 
+/* More readers streaming at once than the default pool has handles: each
+ * comes back where its handle was moved from, and the pool grows for them
+ * (up to its cap) instead of inflating their spans again; once they are
+ * gone, the handles left idle go.  A bound given is kept. */
+static void test_grows_for_streams(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t region = 640u << 10, step = 16u << 10;
+	struct lfs_pool_stats st;
+
+	new_pool(f, 0);
+	for (uint64_t at = 0; at < region; at += step)
+		for (int r = 0; r < 8; r++)
+			check_read(f->p, f->plain, r * region + at, step);
+	st = stats(f);
+	assert_true(st.thrashed > 0);
+	assert_true(st.peak > LFS_POOL_HANDLES_DEFAULT);
+	assert_true(st.peak <= LFS_POOL_HANDLES_MAX);
+	/* Each stream mostly continued its own handle. */
+	assert_true(st.hits > st.misses * 4);
+	/* One reader alone for a while: back to the default. */
+	for (int i = 0; i < 1100; i++)
+		check_read(f->p, f->plain, 4096, 4096);
+	assert_int_equal(stats(f).handles, LFS_POOL_HANDLES_DEFAULT);
+
+	lfs_handle_pool_free(f->p);
+	new_pool(f, 4);
+	for (uint64_t at = 0; at < region; at += step)
+		for (int r = 0; r < 8; r++)
+			check_read(f->p, f->plain, r * region + at, step);
+	assert_int_equal(stats(f).peak, 4);
+}
+
 /* A handle continues only forward (or inside the checked chunk it
  * keeps) and only within about a span: further on, restarting at an
  * access point is cheaper. */
@@ -456,6 +489,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound_and_eviction,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grows_for_streams, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reach_from_decoder, setup,
 						teardown),
