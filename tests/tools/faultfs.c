@@ -9,6 +9,8 @@
  *	with EIO; writes always go through.  CONTROL holds lines of
  *	"OFFSET LENGTH" (bytes in IMAGE) and is read again for every read,
  *	so a test switches faults on and off by rewriting it.
+ *	FAULTFS_DELAY_US=N makes every read wait N µs first, served by up to
+ *	32 threads: a disk with latency and a queue (scripts/bench).
  *
  * The test puts a loop device on MOUNTPOINT and an ext4 file system on
  * that, and lists the extents (filefrag) of the file it wants broken: ext4
@@ -30,6 +32,7 @@
 struct faultfs {
 	int fd;		     /* IMAGE */
 	const char *control; /* CONTROL's path */
+	unsigned int delay_us; /* FAULTFS_DELAY_US: each read's latency */
 };
 
 static struct faultfs *image_of(fuse_req_t req)
@@ -89,6 +92,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	if (image_of(req)->delay_us)
+		usleep(image_of(req)->delay_us);
 	n = pread(image_of(req)->fd, buf, size, off);
 	if (n < 0)
 		fuse_reply_err(req, errno);
@@ -143,6 +148,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	f.control = argv[2];
+	f.delay_us = getenv("FAULTFS_DELAY_US")
+			     ? (unsigned int)strtoul(getenv("FAULTFS_DELAY_US"),
+						     NULL, 10)
+			     : 0;
 	se = fuse_session_new(&args, &ops, sizeof(ops), &f);
 	if (!se) {
 		fuse_opt_free_args(&args);
@@ -150,7 +159,17 @@ int main(int argc, char **argv)
 	}
 	if (fuse_set_signal_handlers(se) == 0 &&
 	    fuse_session_mount(se, argv[3]) == 0) {
-		rc = fuse_session_loop(se) ? 1 : 0;
+		/* With a latency, reads are served in parallel, as a disk
+		 * with a queue serves them. */
+		if (f.delay_us) {
+			struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+
+			fuse_loop_cfg_set_max_threads(cfg, 32);
+			rc = fuse_session_loop_mt(se, cfg) ? 1 : 0;
+			fuse_loop_cfg_destroy(cfg);
+		} else {
+			rc = fuse_session_loop(se) ? 1 : 0;
+		}
 		fuse_session_unmount(se);
 	}
 	fuse_remove_signal_handlers(se);
