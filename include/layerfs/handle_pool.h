@@ -22,9 +22,10 @@
 
 /* Handles per layer unless told otherwise: enough for the kernel's
  * parallel readahead plus a couple of readers.  When more readers stream
- * at once, a read comes back where a handle was moved away from; then the
- * pool grows, up to LFS_POOL_HANDLES_MAX, and handles left idle long
- * enough go again.  A bound given (handles=) is kept as it is. */
+ * at once, a read starts exactly where a handle just moved away had ended
+ * its last one; then the pool grows, up to LFS_POOL_HANDLES_MAX, and once
+ * no reader has come back for a while the extra handles go again.  A
+ * bound given (handles=) is kept as it is. */
 #define LFS_POOL_HANDLES_DEFAULT 4
 #define LFS_POOL_HANDLES_MAX 16
 

@@ -130,12 +130,14 @@ static const char *check_ranges(const struct lfs_profile_range *r,
 int lfs_profile_load(int dirfd, const char *name, uint32_t nlayers,
 		     GArray **ranges, const char **why)
 {
-	lfs_autofd fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO in its place must not hang the mount. */
+	lfs_autofd fd = openat(dirfd, name,
+			       O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct profile_header h;
 	struct stat st;
 	g_autofree struct lfs_profile_range *r = NULL;
 	size_t len;
-	int err;
+	ssize_t n;
 
 	*why = NULL;
 	if (fd < 0)
@@ -146,9 +148,13 @@ int lfs_profile_load(int dirfd, const char *name, uint32_t nlayers,
 		*why = "not a profile";
 		return -EINVAL;
 	}
-	err = lfs_pread_full(fd, &h, sizeof(h), 0);
-	if (err < 0)
-		return err;
+	n = lfs_pread_full(fd, &h, sizeof(h), 0);
+	if (n < 0)
+		return (int)n;
+	if (n != sizeof(h)) {
+		*why = "cut short";
+		return -EINVAL;
+	}
 	if (memcmp(h.magic, PROFILE_MAGIC, sizeof(PROFILE_MAGIC)) != 0) {
 		*why = "not a profile";
 		return -EINVAL;
@@ -165,9 +171,13 @@ int lfs_profile_load(int dirfd, const char *name, uint32_t nlayers,
 	}
 	len = h.count * sizeof(*r);
 	r = g_malloc(len ? len : 1);
-	err = lfs_pread_full(fd, r, len, sizeof(h));
-	if (err < 0)
-		return err;
+	n = lfs_pread_full(fd, r, len, sizeof(h));
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != len) {
+		*why = "cut short";
+		return -EINVAL;
+	}
 	if (XXH3_64bits(r, len) != h.checksum) {
 		*why = "its checksum does not match";
 		return -EINVAL;

@@ -10,6 +10,16 @@
 
 #define NO_POS UINT64_MAX
 
+/* A moved handle coming back within this many reads counts. */
+#define RECENT 64
+
+/* A handle moved away: where its last read ended (NO_POS: free), and
+ * when. */
+struct moved {
+	uint64_t end;
+	uint64_t tick;
+};
+
 struct handle {
 	struct lfs_seek_reader *r;
 	bool busy;	    /* protected by p->lock */
@@ -24,9 +34,10 @@ struct lfs_handle_pool {
 	uint64_t tar_size;
 	unsigned int max; /* handles kept while reads do not thrash */
 	unsigned int cap; /* handles while they do */
-	/* Where the last handles moved away from stood (NO_POS: free). */
-	uint64_t moved[2 * LFS_POOL_HANDLES_MAX];
+	/* Where the last handles moved away had ended their last read. */
+	struct moved moved[2 * LFS_POOL_HANDLES_MAX];
 	guint moved_next;
+	uint64_t last_thrash; /* tick of the last reader coming back */
 	uint64_t reach; /* how far ahead a handle may continue */
 	GMutex lock;
 	GCond freed;
@@ -90,7 +101,7 @@ struct lfs_handle_pool *lfs_handle_pool_new(struct lfs_blob *stored,
 	p->max = max ? max : LFS_POOL_HANDLES_DEFAULT;
 	p->cap = max ? max : LFS_POOL_HANDLES_MAX;
 	for (guint i = 0; i < G_N_ELEMENTS(p->moved); i++)
-		p->moved[i] = NO_POS;
+		p->moved[i].end = NO_POS;
 	p->reach = reach_of(ix, comp);
 	g_mutex_init(&p->lock);
 	g_cond_init(&p->freed);
@@ -197,48 +208,54 @@ static struct handle *least_recent_idle(struct lfs_handle_pool *p)
 	return lru;
 }
 
-/* Whether a read at @off would have continued a handle moved away not
- * long ago: a reader came back to a position another read took from it,
- * as when more readers stream at once than the pool has handles.  Then
- * the pool grows instead of moving another, up to its cap; the position
- * is forgotten (lock held). */
+/* Whether a read at @off would have continued a handle moved away a
+ * moment ago: it starts exactly where that handle's last read ended, as a
+ * streaming reader's next read does, and the move was among the last
+ * reads.  Readers came back for positions taken from them, as when more
+ * readers stream at once than the pool has handles; then the pool grows
+ * instead of moving another, up to its cap.  A reader jumping around
+ * lands exactly there hardly ever.  The position is forgotten (lock
+ * held). */
 static bool thrashing(struct lfs_handle_pool *p, uint64_t off)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(p->moved); i++) {
-		uint64_t at = p->moved[i];
+		struct moved *m = &p->moved[i];
 
-		if (at != NO_POS && at <= off && off - at <= p->reach) {
-			p->moved[i] = NO_POS;
+		if (m->end == off && p->tick - m->tick <= RECENT) {
+			m->end = NO_POS;
 			p->st.thrashed++;
+			p->last_thrash = p->tick;
 			return true;
 		}
 	}
 	return false;
 }
 
-/* A handle at @pos is moved away: remember where, in a small ring. */
-static void note_moved(struct lfs_handle_pool *p, uint64_t pos)
+/* Handle @h is moved away: remember where its last read ended, in a
+ * small ring. */
+static void note_moved(struct lfs_handle_pool *p, const struct handle *h)
 {
-	p->moved[p->moved_next] = pos;
+	p->moved[p->moved_next] = (struct moved){ h->end, p->tick };
 	p->moved_next = (p->moved_next + 1) % G_N_ELEMENTS(p->moved);
 }
 
-/* A handle grown for readers at once, left idle this many reads since:
- * they are gone, and it goes (lock held). */
-#define SHRINK_AGE 1024
+/* Once this many reads have passed with no reader coming back for a
+ * position, the readers streaming at once are gone: a handle beyond the
+ * pool's own number goes, the least recently used idle one, one per read
+ * (lock held). */
+#define SHRINK_AFTER 1024
 
 static void shrink(struct lfs_handle_pool *p)
 {
 	struct handle *lru;
 
-	if (p->handles->len <= p->max)
+	if (p->handles->len <= p->max ||
+	    p->tick - p->last_thrash <= SHRINK_AFTER)
 		return;
 	lru = least_recent_idle(p);
-	if (lru && p->tick - lru->last_used > SHRINK_AGE)
+	if (lru)
 		g_ptr_array_remove_fast(p->handles, lru);
 }
-
-
 
 /* A new handle in the pool (lock held), or NULL with *err set. */
 static struct handle *new_handle(struct lfs_handle_pool *p, int *err)
@@ -298,7 +315,7 @@ static struct handle *take(struct lfs_handle_pool *p, uint64_t off,
 		}
 		h = least_recent_idle(p);
 		if (h) {
-			note_moved(p, lfs_seek_reader_pos(h->r));
+			note_moved(p, h);
 			p->st.misses++;
 			p->st.evictions++;
 			break;

@@ -377,7 +377,10 @@ static bool sums_present(const struct lfs_index *ix,
 int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **out,
 			struct lfs_index_meta *meta, const char **why)
 {
-	lfs_autofd fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO in its place must not hang the mount (fstat
+	 * then refuses it). */
+	lfs_autofd fd = openat(dirfd, name,
+			       O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	struct lfs_index *ix;
 	struct stat st;
 	uint8_t *map;

@@ -277,6 +277,10 @@ void lfs_seek_recorder_boundary(struct lfs_seek_recorder *r, uint64_t out,
 	count_block(r, out, in);
 	if (!r->force && r->cost < r->span)
 		return;
+	/* The windows blob is indexed by 32 bits: past that, no more points
+	 * (reads there restart at the last one: slower, never wrong). */
+	if (r->windows->len > G_MAXUINT - 2 * LFS_SEEK_WINDOW - 2048)
+		return;
 	cp.dict_len = (uint32_t)MIN(r->history, (uint64_t)LFS_SEEK_WINDOW);
 	if (cp.dict_len)
 		cp.window_len = store_window(r, cp.dict_len, &cp.window);
@@ -628,8 +632,12 @@ void lfs_seek_stored_range(const struct lfs_index *ix,
 			   uint64_t len, uint64_t stored_size, uint64_t *from,
 			   uint64_t *to)
 {
+	uint64_t chunk = ix->sum_chunk ? ix->sum_chunk : 1;
 	uint64_t end = off + len;
 
+	/* A read inflates whole checked chunks: the range is theirs. */
+	off -= off % chunk;
+	end = end % chunk ? end + (chunk - end % chunk) : end;
 	*from = 0;
 	*to = stored_size;
 	if (comp == LFS_COMP_GZIP && ix->ncheckpoints) {

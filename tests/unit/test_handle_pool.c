@@ -260,6 +260,21 @@ static void test_grows_for_streams(void **state)
 		check_read(f->p, f->plain, 4096, 4096);
 	assert_int_equal(stats(f).handles, LFS_POOL_HANDLES_DEFAULT);
 
+	/* One reader jumping around does not grow it. */
+	lfs_handle_pool_free(f->p);
+	new_pool(f, 0);
+	{
+		GRand *rand = g_rand_new_with_seed(3);
+
+		for (int i = 0; i < 2000; i++)
+			check_read(f->p, f->plain,
+				   (uint64_t)g_rand_int_range(
+					   rand, 0, PLAIN_SIZE - 4096),
+				   4096);
+		g_rand_free(rand);
+	}
+	assert_int_equal(stats(f).peak, LFS_POOL_HANDLES_DEFAULT);
+
 	lfs_handle_pool_free(f->p);
 	new_pool(f, 4);
 	for (uint64_t at = 0; at < region; at += step)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixtures.h"
@@ -199,6 +200,9 @@ static void test_bad_files(void **state)
 	expect_refused(f, "link.prof", -ELOOP, NULL);
 	assert_int_equal(mkdirat(f->dirfd, "dir.prof", 0700), 0);
 	expect_refused(f, "dir.prof", -EINVAL, "not a profile");
+	/* A FIFO neither hangs the loader nor passes. */
+	assert_int_equal(mkfifoat(f->dirfd, "fifo.prof", 0600), 0);
+	expect_refused(f, "fifo.prof", -EINVAL, "not a profile");
 	lfs_profile_free(p);
 }
 
