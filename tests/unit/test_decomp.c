@@ -337,6 +337,61 @@ static void test_gzip_bad_crc(void **state)
 	decode_fails(f, stored, "corrupt gzip stream");
 }
 
+/* A damaged length (ISIZE): the CRC holds, the length check must fail. */
+static void test_gzip_bad_length(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = str_bytes("measure me");
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+	gsize len;
+	guint8 *bad = g_bytes_unref_to_data(g_bytes_ref(gz), &len);
+	g_autoptr(GBytes) stored = NULL;
+
+	bad[len - 4] ^= 0x01; /* first byte of ISIZE */
+	stored = g_bytes_new_take(bad, len);
+	decode_fails(f, stored, "corrupt gzip stream");
+}
+
+/* A member of incompressible bytes whose 8-byte trailer straddles the
+ * end of decomp.c's first 256 KiB input buffer, @cut bytes of it in the
+ * first: followed by a second member, so that the first one's check
+ * reads bytes from before a refill. */
+static GBytes *trailer_across_refill(size_t cut, GBytes **plain)
+{
+	const size_t in_buf = 256u << 10;
+
+	for (size_t n = in_buf - 200; n < in_buf; n++) {
+		g_autoptr(GBytes) a = fx_noise(n, 21, 256);
+		g_autoptr(GBytes) ga = fx_gzip(a);
+		g_autoptr(GBytes) b = str_bytes("after the refill");
+		g_autoptr(GBytes) gb = fx_gzip(b);
+
+		if (g_bytes_get_size(ga) - 8 + cut != in_buf)
+			continue;
+		*plain = concat(a, b);
+		return concat(ga, gb);
+	}
+	fail_msg("no noise length puts the trailer across the refill");
+	return NULL;
+}
+
+static void test_gzip_trailer_across_refill(void **state)
+{
+	struct fx *f = *state;
+
+	for (size_t cut = 1; cut < 8; cut += 3) {
+		g_autoptr(GBytes) plain = NULL;
+		g_autoptr(GBytes) gz = trailer_across_refill(cut, &plain);
+
+		decode_ok(f, gz, LFS_COMP_DETECT, LFS_COMP_GZIP, plain, 65536);
+		lfs_decomp_free(f->d);
+		f->d = NULL;
+		lfs_blob_close(f->blob);
+		f->blob = NULL;
+		g_byte_array_set_size(f->out, 0);
+	}
+}
+
 static void test_zstd_truncated(void **state)
 {
 	struct fx *f = *state;
@@ -603,6 +658,8 @@ int main(void)
 	    FT(test_gzip_truncated_in_trailer),
 	    FT(test_gzip_corrupt),
 	    FT(test_gzip_bad_crc),
+	    FT(test_gzip_bad_length),
+	    FT(test_gzip_trailer_across_refill),
 	    FT(test_zstd_truncated),
 	    FT(test_zstd_corrupt),
 	    FT(test_blob_read_error),
@@ -623,6 +680,8 @@ int main(void)
 	    FTZ(test_gzip_truncated_in_trailer),
 	    FTZ(test_gzip_corrupt),
 	    FTZ(test_gzip_bad_crc),
+	    FTZ(test_gzip_bad_length),
+	    FTZ(test_gzip_trailer_across_refill),
 	    FTZ(test_blob_read_error),
 };
 
