@@ -1,6 +1,8 @@
-/* One streaming pass over a layer's tar stream with libarchive: every
- * member goes into an index builder with the offset of its data in the
- * (uncompressed) stream.  Right after archive_read_next_header(),
+/* One streaming pass over a layer's tar stream: every member goes into an
+ * index builder with the offset of its data in the (uncompressed) stream.
+ * The common members are read by the scanner's own reader (tar_fast.h);
+ * from the first member it leaves alone to the end of the stream,
+ * libarchive reads them.  Right after archive_read_next_header(),
  * archive_filter_bytes(a, 0) is that offset; for a sparse member, the same
  * call after each archive_read_data_block() gives the block's offset.
  *
@@ -10,6 +12,7 @@
 #ifndef LAYERFS_TAR_SCAN_H
 #define LAYERFS_TAR_SCAN_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include <glib.h>
@@ -24,6 +27,9 @@ struct lfs_tar_source {
 	ssize_t (*read)(void *ctx, const void **buf);
 	const char *(*error)(void *ctx);
 	void *ctx;
+	/* Every member through libarchive, none through the fast reader
+	 * (tar_fast.h): for tests that hold the two to the same index. */
+	bool libarchive_only;
 };
 
 /* Largest xattr value we keep: the kernel's XATTR_SIZE_MAX. */

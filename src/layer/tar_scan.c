@@ -9,6 +9,7 @@
 #include "layerfs/error.h"
 #include "layerfs/path.h"
 #include "layerfs/tar_ext.h"
+#include "layerfs/tar_fast.h"
 #include "layerfs/tar_scan.h"
 #include "layerfs/whiteout.h"
 
@@ -79,6 +80,20 @@ struct scan {
 	 * other members, and where its headers do not say. */
 	uint64_t sparse_data_end;
 	uint64_t sparse_end;
+	/* The fast reader (fast_scan()): the next stream byte it reads,
+	 * and, where the bytes from there span chunks, a copy of them and
+	 * of the chunks after (@in_hold: @hold, from @hold_off, holds them
+	 * up to the end of the source's chunk). */
+	uint64_t pos;
+	GByteArray *hold;
+	uint64_t hold_off;
+	bool in_hold;
+	bool pax_seen; /* it read a pax header */
+	bool fast_data; /* the member's data was taken as a file's */
+	/* Where libarchive took over behind a lead block: its first
+	 * member's headers start here. */
+	uint64_t lead_end;
+	char *fast_name, *fast_link;
 };
 
 /* libarchive's reason for its last failure, or @fallback: some of its
@@ -189,7 +204,7 @@ static const uint8_t *kept_bytes(struct scan *s, uint64_t start,
 static void begin_headers(struct scan *s)
 {
 	s->capturing = true;
-	s->hdr_start = stream_offset(s);
+	s->hdr_start = MAX(stream_offset(s), s->lead_end);
 }
 
 /* Right after archive_read_next_header(): read what libarchive misreads
@@ -336,14 +351,32 @@ static int limit_error(struct scan *s, GError **error)
 	return -E2BIG;
 }
 
-static uint32_t owner_id(struct scan *s, const char *path, la_int64_t id)
+static uint32_t owner_id(struct scan *s, const char *path, int64_t id)
 {
-	if (id >= 0 && id < (la_int64_t)UINT32_MAX)
+	if (id >= 0 && id < (int64_t)UINT32_MAX)
 		return (uint32_t)id;
 	scan_warn(s, "entry \"%s\": owner id %lld out of range, using %u",
 		  path, (long long)id, OVERFLOW_ID);
 	return OVERFLOW_ID;
 }
+
+/* A member as the scanner adds it, read by libarchive (from_archive())
+ * or by the fast reader (fast_member()). */
+struct member {
+	const char *raw; /* its name as stored */
+	bool typed;	 /* a type the index holds */
+	enum lfs_etype type;
+	uint32_t mode;
+	int64_t uid, gid, mtime_sec;
+	long mtime_nsec;
+	uint64_t size;
+	const char *link; /* HARDLINK, LNK: the target (NULL: none) */
+	uint64_t rdev_major, rdev_minor;
+	/* Read by the fast reader: a file's data lies at @data, whole
+	 * (libarchive's members have theirs read by regular()). */
+	bool fast;
+	uint64_t data;
+};
 
 static bool entry_type(struct archive_entry *e, enum lfs_etype *type)
 {
@@ -643,46 +676,46 @@ static int regular(struct scan *s, const char *path,
 
 /* Fill what the entry type needs beyond the common attributes.  Returns
  * 0, SKIPPED, or -errno with *error set. */
-static int type_specifics(struct scan *s, struct archive_entry *e,
-			  const char *raw, const char *path,
-			  struct lfs_scan_entry *se, char **target,
-			  GArray *ext, GError **error)
+static int type_specifics(struct scan *s, const struct member *m,
+			  const char *path, struct lfs_scan_entry *se,
+			  char **target, GArray *ext, GError **error)
 {
 	const char *why;
 
 	switch (se->type) {
 	case LFS_T_HARDLINK:
-		if (lfs_path_normalize(archive_entry_hardlink(e), target,
-				       &why) < 0) {
+		if (lfs_path_normalize(m->link, target, &why) < 0) {
 			g_autofree char *msg =
 				g_strdup_printf("hardlink target: %s", why);
 
-			return skip(s, raw, msg);
+			return skip(s, m->raw, msg);
 		}
 		se->target = *target;
 		return 0;
 	case LFS_T_LNK:
-		se->target = archive_entry_symlink(e);
-		if (!se->target)
-			se->target = "";
+		se->target = m->link ? m->link : "";
 		if (strlen(se->target) > LFS_PATH_MAX)
-			return skip(s, raw, "symlink target longer than 4095 "
-					    "bytes");
+			return skip(s, m->raw, "symlink target longer than "
+					       "4095 bytes");
 		return 0;
 	case LFS_T_CHR:
 	case LFS_T_BLK:
-		se->rdev = makedev(archive_entry_rdevmajor(e),
-				   archive_entry_rdevminor(e));
+		se->rdev = makedev(m->rdev_major, m->rdev_minor);
 		return 0;
 	case LFS_T_REG:
-		return regular(s, path, se, ext, error);
+		if (!m->fast)
+			return regular(s, path, se, ext, error);
+		/* One piece of data right after the headers. */
+		se->data = m->data;
+		s->fast_data = true;
+		return 0;
 	default:
 		return 0;
 	}
 }
 
-static int add_member(struct scan *s, struct archive_entry *e,
-		      const char *raw, const char *path, GError **error)
+static int add_member(struct scan *s, const struct member *m,
+		      const char *path, GError **error)
 {
 	GArray *xattrs;
 	GArray *ext = g_array_set_size(s->ext, 0);
@@ -690,54 +723,76 @@ static int add_member(struct scan *s, struct archive_entry *e,
 	struct lfs_scan_entry se = { 0 };
 	int err;
 
-	if (!entry_type(e, &se.type))
-		return skip(s, raw, "sockets and unknown types cannot be "
-				    "represented");
-	se.mode = (uint32_t)archive_entry_perm(e);
-	/* libarchive rewrites the mode from a pax ACL (SCHILY.acl.access:
-	 * the group bits become the owning group's entry, not the mask);
-	 * the header's mode stands, as umoci, which ignores such ACLs,
-	 * writes it (decision 0023). */
-	if (s->have_hdr &&
-	    archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
-		se.mode = s->hdr_mode;
-	se.uid = owner_id(s, path, archive_entry_uid(e));
-	se.gid = owner_id(s, path, archive_entry_gid(e));
-	se.mtime_sec = archive_entry_mtime(e);
-	se.mtime_nsec = (uint32_t)archive_entry_mtime_nsec(e);
+	if (!m->typed)
+		return skip(s, m->raw, "sockets and unknown types cannot be "
+				       "represented");
+	se.type = m->type;
+	se.mode = m->mode;
+	se.uid = owner_id(s, path, m->uid);
+	se.gid = owner_id(s, path, m->gid);
+	se.mtime_sec = m->mtime_sec;
+	se.mtime_nsec = (uint32_t)m->mtime_nsec;
 	/* libarchive reads a pax mtime of "-1.25" as -1 s + 0.25 s; it is
 	 * -2 s + 0.75 s. */
 	if (s->mtime_late && se.mtime_nsec > 0) {
 		se.mtime_sec--;
 		se.mtime_nsec = 1000000000u - se.mtime_nsec;
 	}
-	se.size = (uint64_t)archive_entry_size(e);
-	/* libarchive took a junk "realsize" for the size. */
-	if (s->plain_gnu)
-		se.size = s->gnu_size;
+	se.size = m->size;
 	xattrs = collect_xattrs(s, path);
 	se.xattrs = (struct lfs_scan_xattr *)xattrs->data;
 	se.nxattrs = xattrs->len;
-	err = type_specifics(s, e, raw, path, &se, &target, ext, error);
+	err = type_specifics(s, m, path, &se, &target, ext, error);
 	if (err != 0)
 		return err;
 	err = lfs_index_builder_add(s->b, path, &se);
 	return err < 0 ? limit_error(s, error) : 0;
 }
 
+/* The member libarchive just read, with what the scanner corrects in
+ * its reading. */
+static void from_archive(struct scan *s, struct archive_entry *e,
+			 struct member *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->raw = archive_entry_pathname(e);
+	m->typed = entry_type(e, &m->type);
+	m->mode = (uint32_t)archive_entry_perm(e);
+	/* libarchive rewrites the mode from a pax ACL (SCHILY.acl.access:
+	 * the group bits become the owning group's entry, not the mask);
+	 * the header's mode stands, as umoci, which ignores such ACLs,
+	 * writes it (decision 0023). */
+	if (s->have_hdr &&
+	    archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
+		m->mode = s->hdr_mode;
+	m->uid = archive_entry_uid(e);
+	m->gid = archive_entry_gid(e);
+	m->mtime_sec = archive_entry_mtime(e);
+	m->mtime_nsec = archive_entry_mtime_nsec(e);
+	m->size = (uint64_t)archive_entry_size(e);
+	/* libarchive took a junk "realsize" for the size. */
+	if (s->plain_gnu)
+		m->size = s->gnu_size;
+	if (m->typed && m->type == LFS_T_HARDLINK)
+		m->link = archive_entry_hardlink(e);
+	else if (m->typed && m->type == LFS_T_LNK)
+		m->link = archive_entry_symlink(e);
+	m->rdev_major = archive_entry_rdevmajor(e);
+	m->rdev_minor = archive_entry_rdevminor(e);
+}
+
 /* One member: a marker, an entry, or something to skip.  Returns 0 or
  * -errno with *error set. */
-static int handle_entry(struct scan *s, struct archive_entry *e,
+static int handle_entry(struct scan *s, const struct member *m,
 			GError **error)
 {
-	const char *raw = archive_entry_pathname(e);
 	g_autofree char *path = NULL;
 	enum lfs_wh_kind kind;
 	const char *why;
 	int err;
 
-	if (!raw || lfs_path_normalize(raw, &path, &why) < 0) {
-		skip(s, raw, raw ? why : "unreadable name");
+	if (!m->raw || lfs_path_normalize(m->raw, &path, &why) < 0) {
+		skip(s, m->raw, m->raw ? why : "unreadable name");
 		return 0;
 	}
 	err = lfs_index_builder_marker(s->b, path, &kind);
@@ -745,10 +800,10 @@ static int handle_entry(struct scan *s, struct archive_entry *e,
 		return limit_error(s, error);
 	switch (kind) {
 	case LFS_WH_NONE:
-		err = add_member(s, e, raw, path, error);
+		err = add_member(s, m, path, error);
 		return err < 0 ? err : 0;
 	case LFS_WH_INVALID:
-		skip(s, raw, "whiteout of an invalid name");
+		skip(s, m->raw, "whiteout of an invalid name");
 		return 0;
 	case LFS_WH_META:
 		lfs_debug(s->lg, "%s: aufs metadata entry \"%s\" ignored",
@@ -870,6 +925,7 @@ static gboolean resync(struct scan *s, uint64_t at, GError **error)
 static gboolean scan_all(struct scan *s, GError **error)
 {
 	struct archive_entry *e;
+	struct member m;
 	const char *why;
 
 	for (bool first = true;; first = false) {
@@ -915,7 +971,8 @@ static gboolean scan_all(struct scan *s, GError **error)
 			skip(s, archive_entry_pathname(e), why);
 			continue;
 		}
-		if (handle_entry(s, e, error) < 0)
+		from_archive(s, e, &m);
+		if (handle_entry(s, &m, error) < 0)
 			return FALSE;
 		if (s->ended)
 			break;
@@ -925,6 +982,237 @@ static gboolean scan_all(struct scan *s, GError **error)
 	if (s->src_failed)
 		return stream_error(s, error);
 	return TRUE;
+}
+
+/* ---- the fast reader ------------------------------------------------ */
+
+/* The bytes from s->pos on, in one piece, at least @need of them where
+ * the stream has that many: *p and how many there are (fewer only at the
+ * stream's end), or -errno where the source failed.  *p stays valid until
+ * the next call. */
+static ssize_t fast_bytes(struct scan *s, size_t need, const uint8_t **p)
+{
+	for (;;) {
+		uint64_t end = s->chunk_off + s->chunk_len;
+		const void *buf;
+		ssize_t n;
+
+		if (s->in_hold && s->pos >= s->chunk_off)
+			s->in_hold = false;
+		if (s->pos + need <= end || s->src_eof) {
+			if (s->pos >= end) {
+				*p = NULL;
+				return 0;
+			}
+			*p = s->in_hold ? s->hold->data + (s->pos - s->hold_off)
+					: s->chunk + (s->pos - s->chunk_off);
+			return (ssize_t)(end - s->pos);
+		}
+		/* Keep the bytes from s->pos on; read the next chunk. */
+		if (s->pos < end && !s->in_hold) {
+			g_byte_array_set_size(s->hold, 0);
+			g_byte_array_append(s->hold,
+					    s->chunk + (s->pos - s->chunk_off),
+					    (guint)(end - s->pos));
+			s->hold_off = s->pos;
+			s->in_hold = true;
+		} else if (s->in_hold && s->pos > s->hold_off) {
+			g_byte_array_remove_range(s->hold, 0,
+						  (guint)(s->pos - s->hold_off));
+			s->hold_off = s->pos;
+		}
+		n = s->src->read(s->src->ctx, &buf);
+		if (n < 0) {
+			s->src_failed = true;
+			return n;
+		}
+		s->chunk_off = end;
+		s->chunk = buf;
+		s->chunk_len = (size_t)n;
+		s->src_eof = n == 0;
+		if (s->in_hold)
+			g_byte_array_append(s->hold, buf, (guint)n);
+	}
+}
+
+/* The member's headers [@hdrs, + @len): what check_headers() reads from
+ * them for libarchive's members.  NULL, or why the member is skipped. */
+static const char *fast_headers(struct scan *s, const uint8_t *hdrs,
+				size_t len)
+{
+	s->mtime_late = false;
+	g_byte_array_set_size(s->xattr_bytes, 0);
+	g_array_set_size(s->xattr_recs, 0);
+	if (len <= LFS_TAR_BLOCK)
+		return NULL;
+	return read_ext(s, hdrs, len);
+}
+
+/* Past the member's data and padding, from its data at @data.  Returns
+ * 1 where the stream ends with a file's data (taken as its end, as
+ * read_extents() takes it), else 0, or -errno with *error set. */
+static int fast_skip(struct scan *s, const struct lfs_tar_fast *m,
+		     uint64_t data, GError **error)
+{
+	uint64_t data_end = data + m->data_len;
+	uint64_t padded = (data_end + LFS_TAR_BLOCK - 1) / LFS_TAR_BLOCK *
+			  LFS_TAR_BLOCK;
+	const uint8_t *p;
+
+	s->pos = padded;
+	if (fast_bytes(s, 0, &p) < 0) {
+		stream_error(s, error);
+		return -EIO;
+	}
+	if (!s->src_eof || padded <= s->chunk_off + s->chunk_len)
+		return 0;
+	if (s->fast_data && m->data_len > 0 &&
+	    s->chunk_off + s->chunk_len == data_end) {
+		lfs_warn(s->lg,
+			 "%s: the tar stream ends with entry \"%s\"'s data, "
+			 "without its padding or the end-of-archive blocks; "
+			 "taken as its end",
+			 s->layer, m->name);
+		return 1;
+	}
+	lfs_fail(error, EIO,
+		 "%s: corrupt or truncated tar near stream offset %llu "
+		 "(entry \"%s\"): the stream ends inside its data",
+		 s->layer, (unsigned long long)(s->chunk_off + s->chunk_len),
+		 m->name);
+	return -EIO;
+}
+
+/* One member the fast reader parsed, its headers at @hdrs. */
+static int fast_member(struct scan *s, const struct lfs_tar_fast *fm,
+		       const uint8_t *hdrs, GError **error)
+{
+	struct member m = {
+		.raw = fm->name,
+		.typed = true,
+		.type = fm->type,
+		.mode = fm->perm,
+		.uid = fm->uid,
+		.gid = fm->gid,
+		.mtime_sec = fm->mtime_sec,
+		.mtime_nsec = fm->mtime_nsec,
+		.size = fm->size,
+		.link = fm->link,
+		.rdev_major = fm->rdev_major,
+		.rdev_minor = fm->rdev_minor,
+		.fast = true,
+		.data = s->pos + fm->hdr_len,
+	};
+	const char *why = fast_headers(s, hdrs, fm->hdr_len);
+
+	s->fast_data = false;
+	if (why) {
+		skip(s, fm->name, why);
+		return 0;
+	}
+	return handle_entry(s, &m, error);
+}
+
+/* Read members with the fast reader from the stream's start.  Returns 1
+ * where it read the stream to its end, 0 where libarchive is to read on
+ * from s->pos (a member the fast reader leaves alone, or a stream cut
+ * short inside headers, which libarchive judges), or -errno with *error
+ * set. */
+static int fast_scan(struct scan *s, GError **error)
+{
+	for (;;) {
+		enum lfs_tar_fast_result r;
+		struct lfs_tar_fast m;
+		size_t need = LFS_TAR_BLOCK;
+		const uint8_t *p;
+		ssize_t n;
+		int err;
+
+		do {
+			n = fast_bytes(s, need, &p);
+			if (n < 0) {
+				stream_error(s, error);
+				return -EIO;
+			}
+			/* The end at a block boundary: libarchive's EOF. */
+			if (n == 0)
+				return 1;
+			if ((size_t)n < need)
+				return 0;
+			/* The stream's first header: libarchive's format
+			 * check first. */
+			if (s->pos == 0 && !lfs_tar_fast_starts_tar(p))
+				return 0;
+			r = lfs_tar_fast_parse(p, (size_t)n, s->pax_seen, &m,
+					       s->fast_name, s->fast_link,
+					       &need);
+		} while (r == LFS_TAR_FAST_MORE);
+		if (r == LFS_TAR_FAST_END)
+			return 1;
+		if (r == LFS_TAR_FAST_NO)
+			return 0;
+		s->pax_seen |= m.pax;
+		err = fast_member(s, &m, p, error);
+		if (err < 0)
+			return err;
+		err = fast_skip(s, &m, s->pos + m.hdr_len, error);
+		if (err != 0)
+			return err;
+	}
+}
+
+/* Hand the stream from s->pos on to a libarchive reader.  Where that is
+ * not the stream's start, a lead block goes first (see
+ * lfs_tar_fast_lead_block()): libarchive checks the first header of a
+ * stream more strictly than the others, and the member there is not the
+ * first. */
+static gboolean hand_over(struct scan *s, GError **error)
+{
+	uint64_t at = s->pos, end = s->chunk_off + s->chunk_len;
+
+	g_byte_array_set_size(s->replay, 0);
+	if (at > 0) {
+		uint8_t lead[LFS_TAR_BLOCK];
+
+		lfs_tar_fast_lead_block(lead, s->pax_seen);
+		g_byte_array_append(s->replay, lead, sizeof(lead));
+	}
+	if (at < end)
+		g_byte_array_append(s->replay,
+				    s->in_hold
+					    ? s->hold->data + (at - s->hold_off)
+					    : s->chunk + (at - s->chunk_off),
+				    (guint)(end - at));
+	lfs_debug(s->lg, "%s: libarchive reads on from stream offset %llu",
+		  s->layer, (unsigned long long)at);
+	s->replay_pending = true;
+	s->base = at > 0 ? at - LFS_TAR_BLOCK : 0;
+	s->lead_end = at;
+	s->chunk = NULL;
+	s->chunk_off = s->base;
+	s->chunk_len = 0;
+	g_byte_array_set_size(s->kept, 0);
+	s->kept_off = s->base;
+	s->capturing = false;
+	g_byte_array_set_size(s->hold, 0);
+	s->in_hold = false;
+	if (!open_reader(s))
+		return stream_error(s, error);
+	return TRUE;
+}
+
+/* The fast reader first, then libarchive where it stops. */
+static gboolean scan_stream(struct scan *s, GError **error)
+{
+	int r = s->src->libarchive_only ? 0 : fast_scan(s, error);
+
+	if (r < 0)
+		return FALSE;
+	if (r == 1)
+		return TRUE;
+	if (!hand_over(s, error))
+		return FALSE;
+	return scan_all(s, error);
 }
 
 gboolean lfs_tar_scan(const struct lfs_tar_source *src,
@@ -946,13 +1234,12 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 		.kept = g_byte_array_new(),
 		.scratch = g_byte_array_new(),
 		.replay = g_byte_array_new(),
+		.hold = g_byte_array_new(),
+		.fast_name = g_malloc(LFS_TAR_FAST_NAME_MAX + 1),
+		.fast_link = g_malloc(LFS_TAR_FAST_NAME_MAX + 1),
 	};
-	gboolean ok;
+	gboolean ok = scan_stream(&s, error);
 
-	if (!open_reader(&s))
-		ok = stream_error(&s, error);
-	else
-		ok = scan_all(&s, error);
 	if (s.warnings > MAX_WARNINGS)
 		lfs_warn(lg, "%s: %lu more warnings not shown", layer,
 			 s.warnings - MAX_WARNINGS);
@@ -964,5 +1251,8 @@ gboolean lfs_tar_scan(const struct lfs_tar_source *src,
 	g_byte_array_unref(s.kept);
 	g_byte_array_unref(s.scratch);
 	g_byte_array_unref(s.replay);
+	g_byte_array_unref(s.hold);
+	g_free(s.fast_name);
+	g_free(s.fast_link);
 	return ok;
 }

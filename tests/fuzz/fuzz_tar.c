@@ -47,10 +47,11 @@ static const char *src_error(void *ctx)
 
 /* Scan the stream; the index, or NULL if the scan failed. */
 static struct lfs_index *scan(const uint8_t *data, size_t size,
-			      size_t chunk)
+			      size_t chunk, bool libarchive_only)
 {
 	struct source s = { data, size, 0, chunk, NULL };
-	struct lfs_tar_source src = { src_read, src_error, &s };
+	struct lfs_tar_source src = { src_read, src_error, &s,
+				      libarchive_only };
 	struct lfs_index_builder *b = lfs_index_builder_new();
 	g_autoptr(GError) error = NULL;
 	struct lfs_index *ix = NULL;
@@ -66,9 +67,9 @@ static struct lfs_index *scan(const uint8_t *data, size_t size,
 	return ix;
 }
 
-/* The same entries, strings and extents: how the stream was cut into
- * chunks changes nothing. */
-static void same_index(const struct lfs_index *a, const struct lfs_index *b)
+/* The same entries, strings and extents, else fail with @what. */
+static void same_index(const struct lfs_index *a, const struct lfs_index *b,
+		       const char *what)
 {
 	if (a->nentries != b->nentries || a->strtab_len != b->strtab_len ||
 	    a->nextents != b->nextents || a->nxattrs != b->nxattrs ||
@@ -77,12 +78,12 @@ static void same_index(const struct lfs_index *a, const struct lfs_index *b)
 	    memcmp(a->strtab, b->strtab, a->strtab_len) ||
 	    (a->nextents && memcmp(a->extents, b->extents,
 				   a->nextents * sizeof(a->extents[0]))))
-		fz_fail("chunks of another size give another index");
+		fz_fail("%s", what);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct lfs_index *a, *b;
+	struct lfs_index *a, *b, *c;
 	const char *why;
 	size_t chunk;
 
@@ -90,17 +91,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	chunk = chunk_sizes[data[0] % G_N_ELEMENTS(chunk_sizes)];
-	a = scan(data + 1, size - 1, chunk);
-	b = scan(data + 1, size - 1, SIZE_MAX);
+	a = scan(data + 1, size - 1, chunk, false);
+	b = scan(data + 1, size - 1, SIZE_MAX, false);
+	/* libarchive alone, for every member: the fast reader must read
+	 * the members it takes exactly as libarchive does. */
+	c = scan(data + 1, size - 1, chunk, true);
 	if (!a != !b)
 		fz_fail("the stream scans in chunks of %zu bytes %s, whole %s",
 			chunk, a ? "fine" : "not", b ? "fine" : "not");
+	if (!a != !c)
+		fz_fail("the stream scans %s with the fast reader, %s with "
+			"libarchive alone",
+			a ? "fine" : "not", c ? "fine" : "not");
 	if (!a)
 		return 0;
 	if (!lfs_index_validate(a, size - 1, size - 1, &why))
 		fz_fail("the index of a stream that scanned is invalid: %s",
 			why);
-	same_index(a, b);
+	/* How the stream was cut into chunks changes nothing. */
+	same_index(a, b, "chunks of another size give another index");
+	same_index(a, c, "the fast reader and libarchive give another index");
+	lfs_index_free(c);
 	fz_note("%u entries", a->nentries);
 	fz_check_paths(a);
 	fz_walk_tree(a, b);

@@ -49,11 +49,14 @@ struct scanned {
 	GError *error;
 };
 
-static bool scan_chunked(struct scanned *s, GBytes *tar, gsize chunk,
-			 bool fail_at_end)
+/* Scan @tar in @chunk-byte pieces into s->ix, with the fast reader
+ * unless @libarchive_only. */
+static bool scan_with(struct scanned *s, GBytes *tar, gsize chunk,
+		      bool fail_at_end, bool libarchive_only)
 {
 	struct mem_source m = { NULL, 0, 0, chunk, fail_at_end };
-	struct lfs_tar_source src = { mem_read, mem_error, &m };
+	struct lfs_tar_source src = { mem_read, mem_error, &m,
+				      libarchive_only };
 	struct lfs_index_builder *b = lfs_index_builder_new();
 	bool ok;
 
@@ -65,6 +68,45 @@ static bool scan_chunked(struct scanned *s, GBytes *tar, gsize chunk,
 	if (ok)
 		s->ix = lfs_index_builder_finish(b, &s->log.lg, "L");
 	lfs_index_builder_free(b);
+	return ok;
+}
+
+static void assert_same_index(const struct lfs_index *a,
+			      const struct lfs_index *b)
+{
+	assert_int_equal(a->nentries, b->nentries);
+	assert_memory_equal(a->entries, b->entries,
+			    a->nentries * sizeof(a->entries[0]));
+	assert_int_equal(a->strtab_len, b->strtab_len);
+	assert_memory_equal(a->strtab, b->strtab, a->strtab_len);
+	assert_int_equal(a->nextents, b->nextents);
+	if (a->nextents)
+		assert_memory_equal(a->extents, b->extents,
+				    a->nextents * sizeof(a->extents[0]));
+	assert_int_equal(a->nxattrs, b->nxattrs);
+	if (a->nxattrs)
+		assert_memory_equal(a->xattrs, b->xattrs,
+				    a->nxattrs * sizeof(a->xattrs[0]));
+}
+
+/* Every stream a test scans is scanned twice: with the fast reader
+ * (tar_fast.c) and with libarchive alone.  Both must succeed or fail
+ * together, with the same index. */
+static bool scan_chunked(struct scanned *s, GBytes *tar, gsize chunk,
+			 bool fail_at_end)
+{
+	struct scanned slow;
+	bool ok = scan_with(s, tar, chunk, fail_at_end, false);
+	bool slow_ok = scan_with(&slow, g_bytes_ref(tar), chunk, fail_at_end,
+				 true);
+
+	assert_int_equal(ok, slow_ok);
+	if (ok)
+		assert_same_index(s->ix, slow.ix);
+	lfs_index_free(slow.ix);
+	g_bytes_unref(slow.tar);
+	fx_log_clear(&slow.log);
+	g_clear_error(&slow.error);
 	return ok;
 }
 
@@ -1182,6 +1224,134 @@ static void test_sparse_empty_map(void **state)
 	scanned_free(&s);
 }
 
+/* ---- the fast reader and libarchive taking over ------------------------ */
+
+/* The fast reader reads the plain members before a sparse one; libarchive
+ * reads on from the sparse one, and every offset stays the stream's. */
+static void test_libarchive_takes_over(void **state)
+{
+	static const uint64_t map[] = { 4096, 5, 0, 0 };
+	g_autofree char *content = g_malloc0(8192);
+	struct fx_entry sp = { .path = "sp", .data = content, .len = 8192,
+			       .sparse = map };
+	struct fx_tar *t = fx_tar_new(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	const struct lfs_index_extent *x;
+	const struct lfs_index_entry *e;
+	struct scanned s;
+
+	(void)state;
+	memcpy(content + 4096, "HELLO", 5);
+	fx_tar_file(t, "a", "first");
+	fx_tar_file(t, "b", "second");
+	fx_tar_add(t, &sp);
+	fx_tar_file(t, "c", "third");
+	assert_true(scan(&s, fx_tar_finish(t)));
+	assert_true(fx_log_has(&s.log, "libarchive reads on from stream "
+				       "offset 2048"));
+	assert_data(&s, "a", "first");
+	assert_data(&s, "b", "second");
+	assert_data(&s, "c", "third");
+	e = at(&s, "sp");
+	x = &s.ix->extents[e->u.ext.first];
+	assert_memory_equal((const char *)g_bytes_get_data(s.tar, NULL) +
+				    x[0].physical,
+			    "HELLO", 5);
+	scanned_free(&s);
+}
+
+/* A member the fast reader leaves alone, whose header libarchive's format
+ * check would refuse at a stream's start (its mtime field is not a
+ * number), in the middle of a stream: read as libarchive alone reads it. */
+static void test_takes_over_behind_lead_block(void **state)
+{
+	GByteArray *t = g_byte_array_new();
+	guint8 *h;
+	unsigned int sum = 0;
+	struct scanned s;
+
+	(void)state;
+	fx_raw_block(t, "a", '0', "first", 5);
+	fx_raw_block(t, "odd", '7', "contiguous", 10);
+	h = t->data + 1024;
+	memcpy(h + 136, "not a time", 10);
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	fx_raw_block(t, "b", '0', "after", 5);
+	fx_raw_end(t);
+	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
+	assert_true(fx_log_has(&s.log, "libarchive reads on"));
+	assert_data(&s, "odd", "contiguous");
+	assert_data(&s, "b", "after");
+	scanned_free(&s);
+}
+
+/* libarchive checks a stream's first header more strictly than the rest:
+ * an mtime field with a blank inside ("74401 70400") makes it refuse the
+ * stream, and the fast reader must not take it either. */
+static void test_first_header_checked(void **state)
+{
+	GByteArray *t = g_byte_array_new();
+	guint8 *h;
+	unsigned int sum = 0;
+	struct scanned s;
+
+	(void)state;
+	fx_raw_block(t, "etc", '5', NULL, 0);
+	fx_raw_block(t, "etc/hostname", '0', "host\n", 5);
+	fx_raw_end(t);
+	h = t->data;
+	memcpy(h + 136, "74401 70400 ", 12);
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	assert_false(scan(&s, g_byte_array_free_to_bytes(t)));
+	scanned_free(&s);
+}
+
+/* A ustar hardlink whose size field says 4.  Where a pax header came
+ * before, libarchive reads the 4 bytes as its data, and so does the fast
+ * reader.  Otherwise libarchive guesses from the header that follows (and,
+ * reading its own header again, always guesses "no data": the data block
+ * is then a damaged header); the fast reader leaves the member to it, and
+ * the lead block keeps its guess. */
+static void test_hardlink_with_data(void **state)
+{
+	(void)state;
+	for (int pax = 0; pax < 2; pax++) {
+		GByteArray *t = g_byte_array_new();
+		guint8 *h;
+		unsigned int sum = 0;
+		struct scanned s;
+
+		if (pax)
+			fx_raw_pax(t, "mtime", "1.5", 3);
+		fx_raw_block(t, "p", '0', "file", 4);
+		fx_raw_block(t, "h", '1', "data", 4);
+		h = t->data + t->len - 1024;
+		h[157] = 'p';
+		memset(h + 148, ' ', 8);
+		for (size_t i = 0; i < 512; i++)
+			sum += h[i];
+		snprintf((char *)h + 148, 8, "%06o", sum);
+		fx_raw_block(t, "q", '0', "last", 4);
+		fx_raw_end(t);
+		assert_int_equal(scan(&s, g_byte_array_free_to_bytes(t)), pax);
+		assert_int_equal(fx_log_has(&s.log, "libarchive reads on"),
+				 !pax);
+		if (pax) {
+			assert_int_equal(at(&s, "h")->type, LFS_T_HARDLINK);
+			assert_data(&s, "q", "last");
+		} else {
+			assert_non_null(strstr(s.error->message,
+					       "Damaged tar archive"));
+		}
+		scanned_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1213,6 +1383,10 @@ int main(void)
 		cmocka_unit_test(test_pax_acl_keeps_mode),
 		cmocka_unit_test(test_last_member_without_padding),
 		cmocka_unit_test(test_negative_fractional_mtime),
+		cmocka_unit_test(test_libarchive_takes_over),
+		cmocka_unit_test(test_takes_over_behind_lead_block),
+		cmocka_unit_test(test_hardlink_with_data),
+		cmocka_unit_test(test_first_header_checked),
 	};
 
 	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);

@@ -1,0 +1,78 @@
+/* The indexing pass's own reader of the common tar members.
+ *
+ * libarchive reads every tar dialect, but its per-member cost (a wide-char
+ * copy of every name, allocations, charset conversion) was half of the
+ * index pass on a layer of a million small files.  Most members of real
+ * layers are a plain ustar, GNU or v7 header, perhaps after one pax 'x'
+ * header or GNU long-name 'L'/'K' headers.  lfs_tar_fast_parse() reads
+ * exactly those, and gives up (LFS_TAR_FAST_NO) on anything else, so
+ * that libarchive reads it: sparse members, ACLs, header charsets, names
+ * that are not ASCII, unknown types and keywords, malformed records, bad
+ * checksums.
+ *
+ * Where it does read a member, the result is what libarchive 3.6 gives
+ * for it (numbers parsed as libarchive parses them; the same types and
+ * sizes), so the scanner treats both the same way; the differential fuzz
+ * target (tests/fuzz/fuzz_tar.c) holds it to that. */
+#ifndef LAYERFS_TAR_FAST_H
+#define LAYERFS_TAR_FAST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layerfs/index.h"
+
+/* Longest name or link target the fast reader takes: a GNU long name or
+ * pax record can be longer; such members go to libarchive. */
+#define LFS_TAR_FAST_NAME_MAX 4096
+
+enum lfs_tar_fast_result {
+	LFS_TAR_FAST_OK,   /* a member: *m filled */
+	LFS_TAR_FAST_MORE, /* the member's headers need *need bytes */
+	LFS_TAR_FAST_END,  /* an all-zero block: the end of the archive */
+	LFS_TAR_FAST_NO,   /* not one for the fast reader */
+};
+
+/* One member, as libarchive would give it. */
+struct lfs_tar_fast {
+	size_t hdr_len;	     /* its headers' bytes: its data follows */
+	enum lfs_etype type; /* REG, DIR, LNK, HARDLINK, CHR, BLK, FIFO */
+	uint32_t perm;	     /* the mode field, less the type bits */
+	int64_t uid, gid;
+	int64_t mtime_sec;
+	long mtime_nsec;
+	uint64_t size;	     /* the entry's size */
+	uint64_t data_len;   /* data bytes after the headers (no padding) */
+	uint64_t rdev_major, rdev_minor;
+	bool pax;	     /* it had a pax 'x' header */
+	/* NUL-terminated, in the caller's buffers. */
+	char *name;
+	char *link; /* HARDLINK and LNK: the target; "" otherwise */
+};
+
+/* Parse the member whose first header is at @p (@len bytes there).
+ * @name and @link are LFS_TAR_FAST_NAME_MAX + 1 bytes each.  @pax_seen:
+ * a pax header came earlier in the stream (libarchive reads a hardlink's
+ * size by it). */
+enum lfs_tar_fast_result lfs_tar_fast_parse(const uint8_t *p, size_t len,
+					    bool pax_seen,
+					    struct lfs_tar_fast *m,
+					    char *name, char *link,
+					    size_t *need);
+
+/* Whether libarchive's format check takes the block @h (512 bytes) at a
+ * stream's start for tar: it checks that header more strictly than the
+ * ones after it (every number field octal or base-256), and refuses the
+ * stream where it fails. */
+bool lfs_tar_fast_starts_tar(const uint8_t *h);
+
+/* A header block that libarchive's format check takes before the member
+ * at a stream's start: a GNU volume header ('V'), which it skips, or,
+ * with @pax, a pax global header ('g') with no records, which it also
+ * skips but which makes it read the hardlinks after it as pax ones.  The
+ * scanner puts one in front of the member where it hands the rest of a
+ * stream to a new libarchive reader. */
+void lfs_tar_fast_lead_block(uint8_t block[512], bool pax);
+
+#endif
