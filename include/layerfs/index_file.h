@@ -156,6 +156,13 @@ int lfs_index_file_adopt(int fd, struct lfs_index **ix);
  * corrupt, from another machine), or -errno. */
 int lfs_index_file_load(int dirfd, const char *name, struct lfs_index **ix,
 			struct lfs_index_meta *meta, const char **why);
+/* lfs_index_file_load(), of a file this process may have just written and
+ * sealed: where @name is still the inode @written says, its checksum is
+ * not computed again (it was computed from the same bytes). */
+int lfs_index_file_load_written(int dirfd, const char *name,
+				const struct stat *written,
+				struct lfs_index **ix,
+				struct lfs_index_meta *meta, const char **why);
 
 /* Let the pages of a mapped index go from the resident set (they stay in
  * the page cache; the next access faults them back).  Nothing for an

@@ -54,8 +54,17 @@ static void out_init(struct out *o, int fd, uint64_t off)
 
 static int out_flush(struct out *o)
 {
-	if (o->err == 0 && o->len > 0)
+	if (o->err == 0 && o->len > 0) {
 		o->err = lfs_pwrite_full(o->fd, o->buf, o->len, (off_t)o->off);
+		/* Start writing back what is laid out while the rest is:
+		 * the fsync before the index is published then waits for
+		 * little (40 ms of 83 MB for a million entries here).  A
+		 * hint: a file that takes none (a memfd) is no worse. */
+		if (o->err == 0)
+			(void)sync_file_range(o->fd, (off_t)o->off,
+					      (off_t)o->len,
+					      SYNC_FILE_RANGE_WRITE);
+	}
 	o->off += o->len;
 	o->len = 0;
 	return o->err;

@@ -380,14 +380,15 @@ static bool same_bytes_again(struct lfs_layer *l,
 static struct lfs_index *map_cached(struct lfs_layer *l,
 				    const struct lfs_layer_options *opts,
 				    const struct lfs_blob_id *id,
+				    const struct stat *written,
 				    struct lfs_index_meta *m, const char **why,
 				    bool *damaged)
 {
 	g_autofree char *name = g_strdup_printf("%s.idx", l->cache_key);
 	struct lfs_index *ix = NULL;
 	bool moved = false;
-	int err = lfs_index_file_load(lfs_cache_index_dir(opts->cache), name,
-				      &ix, m, why);
+	int err = lfs_index_file_load_written(lfs_cache_index_dir(opts->cache),
+					      name, written, &ix, m, why);
 
 	*damaged = false;
 	if (err == -ENOENT) {
@@ -419,7 +420,8 @@ static bool load_cached(struct lfs_layer *l,
 	struct lfs_index_meta m;
 	const char *why;
 	bool damaged;
-	struct lfs_index *ix = map_cached(l, opts, id, &m, &why, &damaged);
+	struct lfs_index *ix = map_cached(l, opts, id, NULL, &m, &why,
+					  &damaged);
 
 	/* Damaged, cut short, or not ours: worth a warning.  Made by
 	 * another version, or for other bytes: routine. */
@@ -462,11 +464,11 @@ static bool load_cached(struct lfs_layer *l,
 /* Write the index of @b straight into the cache and publish it, so that
  * the layer is served from the file (pages the kernel can drop and share
  * with other mounts of the image, not the daemon's heap), never from a
- * copy in memory.  Returns 0 or -errno. */
+ * copy in memory.  *written: the file's inode.  Returns 0 or -errno. */
 static int save_built(struct lfs_layer *l,
 		      const struct lfs_layer_options *opts,
 		      struct lfs_index_builder *b, const struct lfs_index *seek,
-		      const struct lfs_index_meta *m)
+		      const struct lfs_index_meta *m, struct stat *written)
 {
 	g_autofree char *name = g_strdup_printf("%s.idx", l->cache_key);
 	int dirfd = lfs_cache_index_dir(opts->cache);
@@ -481,20 +483,24 @@ static int save_built(struct lfs_layer *l,
 	 * half-written index. */
 	if (err == 0 && fsync(fd) < 0)
 		err = -errno;
+	if (err == 0 && fstat(fd, written) < 0)
+		err = -errno;
 	if (err == 0)
 		err = lfs_cache_publish(dirfd, fd, name);
 	return err;
 }
 
-/* Serve from the saved file, mapped and checked as any mount maps it. */
+/* Serve from the saved file (@written), mapped and checked as any mount
+ * maps it, but for its checksum, made from the same bytes a moment ago. */
 static bool use_saved(struct lfs_layer *l,
 		      const struct lfs_layer_options *opts,
-		      const struct lfs_blob_id *id)
+		      const struct lfs_blob_id *id, const struct stat *written)
 {
 	struct lfs_index_meta m;
 	const char *why;
 	bool damaged;
-	struct lfs_index *ix = map_cached(l, opts, id, &m, &why, &damaged);
+	struct lfs_index *ix = map_cached(l, opts, id, written, &m, &why,
+					  &damaged);
 
 	/* Written a moment ago, so this is a fault of ours or of the file
 	 * system, and every mount would build the index again: say so. */
@@ -532,8 +538,10 @@ static gboolean write_index(struct lfs_layer *l,
 	int err;
 
 	if (opts->cache) {
-		err = save_built(l, opts, b, seek, &m);
-		if (err == 0 && use_saved(l, opts, id))
+		struct stat written;
+
+		err = save_built(l, opts, b, seek, &m, &written);
+		if (err == 0 && use_saved(l, opts, id, &written))
 			return TRUE;
 		if (err < 0) {
 			l->unsaved = g_strdup_printf(

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -217,6 +218,16 @@ static void write_idx(struct fx *f, const void *data, size_t len)
 	close(fd);
 }
 
+/* A new file named y.idx holding @data. */
+static void write_idx_new(struct fx *f, const void *data, size_t len)
+{
+	int fd = openat(f->dirfd, "y.idx", O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, data, len, 0), (ssize_t)len);
+	close(fd);
+}
+
 static int load(struct fx *f, const char **why)
 {
 	struct lfs_index *ix = NULL;
@@ -252,6 +263,46 @@ static void test_every_flipped_byte_rejected(void **state)
 	}
 	write_idx(f, copy, len);
 	assert_int_equal(load(f, &why), 0);
+}
+
+/* The file this process just wrote and sealed is not hashed again when it
+ * is still the same inode; any other file of that name is. */
+static void test_load_written_trusts_only_its_inode(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) orig = read_idx(f);
+	gsize len;
+	const guint8 *data = g_bytes_get_data(orig, &len);
+	g_autofree guint8 *copy = g_memdup2(data, len);
+	struct lfs_index *ix = NULL;
+	struct lfs_index_meta meta;
+	struct stat written, other;
+	const char *why;
+
+	assert_int_equal(fstatat(f->dirfd, "x.idx", &written, 0), 0);
+	/* A string's byte changed in place: the same inode, trusted. */
+	copy[len - 1] ^= 0x01;
+	write_idx(f, copy, len);
+	assert_int_equal(lfs_index_file_load_written(f->dirfd, "x.idx",
+						     &written, &ix, &meta,
+						     &why),
+			 0);
+	lfs_index_free(ix);
+	ix = NULL;
+	assert_int_equal(load(f, &why), -EINVAL);
+	assert_string_equal(why, "checksum mismatch");
+	/* Another file put in its place (made while the first exists, so
+	 * that it cannot get its inode number): checked. */
+	write_idx_new(f, copy, len);
+	assert_int_equal(renameat(f->dirfd, "y.idx", f->dirfd, "x.idx"), 0);
+	assert_int_equal(fstatat(f->dirfd, "x.idx", &other, 0), 0);
+	assert_true(other.st_ino != written.st_ino ||
+		    other.st_dev != written.st_dev);
+	assert_int_equal(lfs_index_file_load_written(f->dirfd, "x.idx",
+						     &written, &ix, &meta,
+						     &why),
+			 -EINVAL);
+	assert_string_equal(why, "checksum mismatch");
 }
 
 static void test_every_truncation_rejected(void **state)
@@ -569,6 +620,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FT(test_round_trip),
 		FT(test_every_flipped_byte_rejected),
+		FT(test_load_written_trusts_only_its_inode),
 		FT(test_every_truncation_rejected),
 		FT(test_hostile_contents_rejected),
 		FT(test_missing_and_leftovers),
