@@ -42,6 +42,10 @@ ssize_t lfs_decomp_read(struct lfs_decomp *d, void *buf, size_t len);
  * decompressing.  Call before the first read: it makes gzip inflate with
  * zlib, whose stops at block boundaries the access points need. */
 void lfs_decomp_record(struct lfs_decomp *d, struct lfs_seek_recorder *rec);
+/* The caller hands every byte read to lfs_seek_recorder_data() itself
+ * (the index pass does it on the thread that parses the stream, so that
+ * the inflating thread only inflates). */
+void lfs_decomp_leave_sums(struct lfs_decomp *d);
 /* Inflate gzip with zlib even where ISA-L is built in (decomp.c), for
  * tests and for comparing the two.  Call before the first read. */
 void lfs_decomp_use_zlib(struct lfs_decomp *d);

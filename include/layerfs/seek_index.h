@@ -55,9 +55,14 @@ void lfs_seek_recorder_free(struct lfs_seek_recorder *r);
  * Call before the first output. */
 void lfs_seek_recorder_use_zlib(struct lfs_seek_recorder *r);
 
-/* gzip: output the inflater produced, in order (kept as history). */
+/* gzip: output the inflater produced, in order (kept as history).  The
+ * bytes are not copied while the next output follows them in memory:
+ * they must stay as they are until lfs_seek_recorder_output_sync(). */
 void lfs_seek_recorder_output(struct lfs_seek_recorder *r, const void *buf,
 			      size_t len);
+/* gzip: the buffer the output went to is about to be handed over (or
+ * reused): keep what history needs of it. */
+void lfs_seek_recorder_output_sync(struct lfs_seek_recorder *r);
 /* gzip: a new member begins: history starts afresh, and its first block
  * boundary is an access point whatever the span. */
 void lfs_seek_recorder_member(struct lfs_seek_recorder *r);

@@ -49,12 +49,18 @@ struct lfs_decomp {
 	ZSTD_DStream *zs;
 	size_t zs_last;	     /* last ZSTD_decompressStream result */
 	struct lfs_seek_recorder *rec; /* access points, or NULL */
+	bool sums_elsewhere; /* lfs_decomp_leave_sums() */
 	char *error;
 };
 
 void lfs_decomp_record(struct lfs_decomp *d, struct lfs_seek_recorder *rec)
 {
 	d->rec = rec;
+}
+
+void lfs_decomp_leave_sums(struct lfs_decomp *d)
+{
+	d->sums_elsewhere = true;
 }
 
 void lfs_decomp_use_zlib(struct lfs_decomp *d)
@@ -368,13 +374,16 @@ static ssize_t read_gzip(struct lfs_decomp *d, void *buf, size_t len)
 
 	d->z.next_out = buf;
 	d->z.avail_out = cap;
-	while (d->z.avail_out == cap) {
+	/* With a recorder, fill the buffer: inflate stops at every block,
+	 * and the recorder keeps history per buffer, not per block. */
+	while (d->z.avail_out == cap || (d->rec && d->z.avail_out > 0)) {
 		ssize_t more = gzip_input(d);
 		uInt before, produced;
 		int r;
 
 		if (more <= 0)
-			return more;
+			return d->z.avail_out < cap ? (ssize_t)(cap - d->z.avail_out)
+						    : more;
 		d->z.next_in = d->in + d->in_pos;
 		d->z.avail_in = (uInt)(d->in_len - d->in_pos);
 		before = d->z.avail_out;
@@ -464,11 +473,14 @@ ssize_t lfs_decomp_read(struct lfs_decomp *d, void *buf, size_t len)
 		n = read_plain(d, buf, len);
 		break;
 	}
+	/* The caller may reuse @buf once this returns. */
+	if (d->rec && d->comp == LFS_COMP_GZIP)
+		lfs_seek_recorder_output_sync(d->rec);
 	if (n > 0) {
 		d->out_bytes += (uint64_t)n;
 		/* A stored plain stream is read in place, never inflated:
 		 * nothing to check it against later. */
-		if (d->rec && d->comp != LFS_COMP_NONE)
+		if (d->rec && d->comp != LFS_COMP_NONE && !d->sums_elsewhere)
 			lfs_seek_recorder_data(d->rec, buf, (size_t)n);
 	}
 	return n;

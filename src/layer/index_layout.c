@@ -264,15 +264,69 @@ static void put_entry(struct writer *w, uint32_t id, uint32_t first,
 	out_put(&w->entries, &e, sizeof(e));
 }
 
-/* Siblings by name (names are unique among siblings). */
-static int name_order(const void *pa, const void *pb, void *data)
+/* A child being sorted: its node, and the first 8 bytes of its name,
+ * big-endian and padded with zeros, so that keys compare as names do
+ * (lfs_name_cmp(): bytewise, a prefix first) wherever they differ. */
+struct kid {
+	uint64_t key;
+	uint32_t id;
+};
+
+static uint64_t name_key(const char *name, size_t len)
+{
+	uint64_t k = 0;
+
+	for (size_t i = 0; i < sizeof(k); i++)
+		k = k << 8 | (i < len ? (uint8_t)name[i] : 0);
+	return k;
+}
+
+/* Siblings by name (names are unique among siblings): the keys decide
+ * but where the names share their first 8 bytes, which spares most
+ * comparisons the names themselves, scattered in memory. */
+static int kid_order(const void *pa, const void *pb, void *data)
 {
 	const struct lfs_index_builder *b = data;
-	const struct bnode *x = bnode_at(b, *(const uint32_t *)pa);
-	const struct bnode *y = bnode_at(b, *(const uint32_t *)pb);
+	const struct kid *ka = pa, *kb = pb;
+	const struct bnode *x, *y;
 
+	if (ka->key != kb->key)
+		return ka->key < kb->key ? -1 : 1;
+	x = bnode_at(b, ka->id);
+	y = bnode_at(b, kb->id);
 	return lfs_name_cmp(bnode_name(b, x), x->name_len, bnode_name(b, y),
 			    y->name_len);
+}
+
+/* Sort a directory's children by name.  They come newest first, and a
+ * layer's members mostly come in name order (a sorted walk: umoci,
+ * BuildKit), so many directories are already in order backwards: a look
+ * at each pair spares the sort. */
+static void sort_kids(GArray *kids, struct lfs_index_builder *b)
+{
+	struct kid *k = (struct kid *)kids->data;
+	bool asc = true, desc = true;
+
+	for (guint i = 1; i < kids->len && (asc || desc); i++) {
+		int c = kid_order(&k[i - 1], &k[i], b);
+
+		if (c >= 0)
+			asc = false;
+		if (c <= 0)
+			desc = false;
+	}
+	if (asc)
+		return;
+	if (!desc) {
+		g_array_sort_with_data(kids, kid_order, b);
+		return;
+	}
+	for (guint i = 0, j = kids->len - 1; i < j; i++, j--) {
+		struct kid t = k[i];
+
+		k[i] = k[j];
+		k[j] = t;
+	}
 }
 
 /* Lay the kept nodes out breadth first from the root, each directory's
@@ -284,7 +338,7 @@ static void lay_out(struct writer *w)
 	struct lfs_index_builder *b = w->b;
 	g_autoptr(GArray) queue = g_array_sized_new(FALSE, FALSE,
 						    sizeof(uint32_t), b->nkept);
-	g_autoptr(GArray) kids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	g_autoptr(GArray) kids = g_array_new(FALSE, FALSE, sizeof(struct kid));
 	uint32_t root = LFS_INDEX_ROOT;
 
 	for (uint32_t i = 0; i < b->nnodes; i++)
@@ -297,13 +351,20 @@ static void lay_out(struct writer *w)
 
 		g_array_set_size(kids, 0);
 		for (uint32_t c = bnode_at(b, id)->first_child; c != BNONE;
-		     c = bnode_at(b, c)->next_sibling)
-			if (!(bnode_at(b, c)->flags & BN_DROPPED))
-				g_array_append_val(kids, c);
+		     c = bnode_at(b, c)->next_sibling) {
+			const struct bnode *cn = bnode_at(b, c);
+			struct kid k;
+
+			if (cn->flags & BN_DROPPED)
+				continue;
+			k.key = name_key(bnode_name(b, cn), cn->name_len);
+			k.id = c;
+			g_array_append_val(kids, k);
+		}
 		if (kids->len > 1)
-			g_array_sort_with_data(kids, name_order, b);
+			sort_kids(kids, b);
 		for (guint k = 0; k < kids->len; k++) {
-			uint32_t c = g_array_index(kids, uint32_t, k);
+			uint32_t c = g_array_index(kids, struct kid, k).id;
 			struct bnode *cn = bnode_at(b, c);
 
 			cn->index = queue->len;

@@ -35,6 +35,9 @@ struct feed {
 	uint64_t reported;	       /* stored bytes at the last progress */
 	char *error;		       /* set by produce() before it fails */
 	bool failed;		       /* feed_read() passed a failure on */
+	/* A compressed layer's recorder: feed_read() gives it the stream
+	 * for its chunk checksums (lfs_decomp_leave_sums()). */
+	struct lfs_seek_recorder *rec;
 };
 
 /* On the read-ahead thread: the next chunk of the tar stream. */
@@ -82,6 +85,8 @@ static ssize_t feed_read(void *ctx, const void **buf)
 		f->failed = true;
 		return n;
 	}
+	if (f->rec && n > 0)
+		lfs_seek_recorder_data(f->rec, *buf, (size_t)n);
 	if (f->opts->progress && in - f->reported >= SCAN_BUF_SIZE) {
 		struct lfs_layer_progress p = {
 			in,
@@ -252,8 +257,11 @@ static gboolean scan_tar(struct lfs_layer *l,
 	if (l->comp == LFS_COMP_NONE && plain && spec->diff_id.algo == algo)
 		g_clear_pointer(&plain, lfs_hasher_free);
 	f.plain_hash = plain;
-	if (l->comp != LFS_COMP_NONE)
+	if (l->comp != LFS_COMP_NONE) {
 		lfs_decomp_record(f.d, rec);
+		lfs_decomp_leave_sums(f.d);
+		f.rec = rec;
+	}
 	f.ra = lfs_readahead_new(produce, &f, SCAN_BUF_SIZE, SCAN_BUFS);
 	ok = lfs_tar_scan(&src, b, opts->lg, spec->name, error);
 	if (!ok && opts->stop && g_atomic_int_get(opts->stop)) {

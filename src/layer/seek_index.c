@@ -77,8 +77,14 @@ static size_t chunk_hash_feed(struct chunk_hash *h, const uint8_t *p,
 
 struct lfs_seek_recorder {
 	uint64_t span;
-	uint8_t ring[LFS_SEEK_WINDOW]; /* the last output, circular */
+	uint8_t ring[LFS_SEEK_WINDOW]; /* earlier output, circular */
 	size_t ring_pos;	       /* where the next byte goes */
+	/* The output since the ring, in the caller's buffer, not copied:
+	 * one block's output after another, until the buffer is handed
+	 * over (lfs_seek_recorder_output_sync()).  Copying every block's
+	 * last 32 KiB was half a gigabyte a gigabyte of output. */
+	const uint8_t *run;
+	size_t run_len;
 	uint64_t history;	       /* output since the member began */
 	uint64_t cost;		       /* weighted output since the last point */
 	uint64_t blk_out, blk_in;      /* where the last block ended */
@@ -156,13 +162,10 @@ void lfs_seek_recorder_data(struct lfs_seek_recorder *r, const void *buf,
 	}
 }
 
-void lfs_seek_recorder_output(struct lfs_seek_recorder *r, const void *buf,
-			      size_t len)
+/* Copy the last window's worth of @p[0..@len) into the ring. */
+static void ring_add(struct lfs_seek_recorder *r, const uint8_t *p,
+		     size_t len)
 {
-	const uint8_t *p = buf;
-
-	r->history += len;
-	/* Only the last window's worth matters. */
 	if (len > LFS_SEEK_WINDOW) {
 		p += len - LFS_SEEK_WINDOW;
 		len = LFS_SEEK_WINDOW;
@@ -175,6 +178,28 @@ void lfs_seek_recorder_output(struct lfs_seek_recorder *r, const void *buf,
 		p += n;
 		len -= n;
 	}
+}
+
+void lfs_seek_recorder_output_sync(struct lfs_seek_recorder *r)
+{
+	ring_add(r, r->run, r->run_len);
+	r->run = NULL;
+	r->run_len = 0;
+}
+
+void lfs_seek_recorder_output(struct lfs_seek_recorder *r, const void *buf,
+			      size_t len)
+{
+	const uint8_t *p = buf;
+
+	r->history += len;
+	if (len == 0)
+		return;
+	if (r->run && p != r->run + r->run_len)
+		lfs_seek_recorder_output_sync(r);
+	if (!r->run)
+		r->run = p;
+	r->run_len += len;
 }
 
 void lfs_seek_recorder_member(struct lfs_seek_recorder *r)
@@ -237,21 +262,33 @@ static size_t deflate_window(struct lfs_seek_recorder *r, const uint8_t *in,
 	return r->z.total_out;
 }
 
-/* Deflate the last @len bytes of history into the windows blob. */
+/* Deflate the last @len bytes of history into the windows blob: from the
+ * current run alone where it holds them, else from the ring before it
+ * and the run. */
 static uint32_t store_window(struct lfs_seek_recorder *r, size_t len,
 			     uint64_t *where)
 {
 	uint8_t dict[LFS_SEEK_WINDOW];
-	size_t start = (r->ring_pos + LFS_SEEK_WINDOW - len) % LFS_SEEK_WINDOW;
-	size_t first = MIN(len, LFS_SEEK_WINDOW - start);
+	const uint8_t *in = dict;
 	size_t cap = compressBound((uLong)len) + 1024;
 	guint old = r->windows->len;
 	size_t n;
 
-	memcpy(dict, r->ring + start, first);
-	memcpy(dict + first, r->ring, len - first);
+	if (r->run_len >= len) {
+		in = r->run + r->run_len - len;
+	} else {
+		size_t from_ring = len - r->run_len;
+		size_t start = (r->ring_pos + LFS_SEEK_WINDOW - from_ring) %
+			       LFS_SEEK_WINDOW;
+		size_t first = MIN(from_ring, LFS_SEEK_WINDOW - start);
+
+		memcpy(dict, r->ring + start, first);
+		memcpy(dict + first, r->ring, from_ring - first);
+		if (r->run_len)
+			memcpy(dict + from_ring, r->run, r->run_len);
+	}
 	g_byte_array_set_size(r->windows, old + (guint)cap);
-	n = deflate_window(r, dict, len, r->windows->data + old, cap);
+	n = deflate_window(r, in, len, r->windows->data + old, cap);
 	g_byte_array_set_size(r->windows, old + (guint)n);
 	*where = old;
 	return (uint32_t)n;

@@ -114,39 +114,79 @@ static void test_implicit_parents(void **state)
 	fx_log_clear(&log);
 }
 
-static void test_children_sorted_bytewise(void **state)
+static const char *const sorted_names[] = { "B",  "a",  "a\x01",
+					     "ab", "b",	 "zz", "\xc3\xa9" };
+
+/* Add @names in that order; the root's children must come out in
+ * @sorted's (bytewise) order, and each be found. */
+static void check_sorted_as(const char *const *names, size_t n,
+			    const char *const *sorted)
 {
-	static const char *const names[] = { "b", "a", "ab", "B", "\xc3\xa9",
-					     "a\x01", "zz" };
-	static const char *const sorted[] = { "B", "a", "a\x01", "ab", "b",
-					      "zz", "\xc3\xa9" };
 	struct lfs_index_builder *b = lfs_index_builder_new();
 	struct lfs_scan_entry f = reg(0);
 	const struct lfs_index_entry *root;
 	struct fx_log log;
 	struct lfs_index *ix;
 
-	(void)state;
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+	for (size_t i = 0; i < n; i++)
 		lfs_index_builder_add(b, names[i], &f);
 	ix = finish(b, &log);
 	root = &ix->entries[0];
-	assert_int_equal(root->u.dir.count, G_N_ELEMENTS(names));
+	assert_int_equal(root->u.dir.count, n);
 	for (uint32_t i = 0; i < root->u.dir.count; i++) {
 		const struct lfs_index_entry *e =
 			&ix->entries[root->u.dir.first + i];
+		const char *want = sorted[i];
 
-		assert_string_equal(lfs_index_str(ix, e->name), sorted[i]);
-		assert_int_equal(e->name_len, strlen(sorted[i]));
+		assert_string_equal(lfs_index_str(ix, e->name), want);
+		assert_int_equal(e->name_len, strlen(want));
 		assert_int_equal(e->parent, 0);
-		assert_int_equal(lfs_index_find(ix, 0, sorted[i],
-						strlen(sorted[i])),
+		assert_int_equal(lfs_index_find(ix, 0, want, strlen(want)),
 				 root->u.dir.first + i);
 	}
 	assert_int_equal(lfs_index_find(ix, 0, "a", 0), LFS_INDEX_NONE);
 	assert_int_equal(lfs_index_find(ix, 0, "c", 1), LFS_INDEX_NONE);
 	lfs_index_free(ix);
 	fx_log_clear(&log);
+}
+
+static void check_children_sorted(const char *const *names, size_t n)
+{
+	check_sorted_as(names, n, sorted_names);
+}
+
+/* In any order the members come: shuffled, in order, backwards, and in
+ * order but for the last two (the layout skips the sort for the two
+ * orders it can see at a glance). */
+static void test_children_sorted_bytewise(void **state)
+{
+	static const char *const shuffled[] = { "b", "a", "ab", "B",
+						 "\xc3\xa9", "a\x01", "zz" };
+	static const char *const backwards[] = { "\xc3\xa9", "zz", "b", "ab",
+						  "a\x01", "a", "B" };
+	static const char *const almost[] = { "B",  "a",	"a\x01", "ab",
+					       "b", "\xc3\xa9", "zz" };
+
+	(void)state;
+	check_children_sorted(shuffled, G_N_ELEMENTS(shuffled));
+	check_children_sorted(sorted_names, G_N_ELEMENTS(sorted_names));
+	check_children_sorted(backwards, G_N_ELEMENTS(backwards));
+	check_children_sorted(almost, G_N_ELEMENTS(almost));
+}
+
+/* Names alike in their first 8 bytes (the layout sorts by those first):
+ * the rest decides, bytewise, a prefix first. */
+static void test_children_sorted_past_8_bytes(void **state)
+{
+	static const char *const names[] = { "prefix12b", "prefix12",
+					     "prefix12\xff", "prefix12a",
+					     "prefix11zzz", "prefix12\x01" };
+	static const char *const sorted[] = { "prefix11zzz", "prefix12",
+					      "prefix12\x01", "prefix12a",
+					      "prefix12b", "prefix12\xff" };
+
+	(void)state;
+	check_sorted_as(names, G_N_ELEMENTS(names), sorted);
 }
 
 static void test_parents_precede_children(void **state)
@@ -1003,6 +1043,7 @@ int main(void)
 		cmocka_unit_test(test_last_entry_wins),
 		cmocka_unit_test(test_implicit_parents),
 		cmocka_unit_test(test_children_sorted_bytewise),
+		cmocka_unit_test(test_children_sorted_past_8_bytes),
 		cmocka_unit_test(test_parents_precede_children),
 		cmocka_unit_test(test_subdir_counts),
 		cmocka_unit_test(test_whiteout_alone),

@@ -19,6 +19,7 @@
 #include "layerfs/seek_index.h"
 
 #include <xxhash.h>
+#include <zlib.h>
 
 #define SPAN (256u << 10)
 
@@ -76,9 +77,10 @@ static int teardown(void **state)
 }
 
 /* Store @stored as a blob, run the indexing decompression over it with a
- * recorder (as the index pass does), and open a reader. */
-static void index_blob(struct fx *f, GBytes *stored, GBytes *plain,
-		       enum lfs_compression comp)
+ * recorder (as the index pass does), reading @chunk bytes at a time into
+ * one buffer, and open a reader. */
+static void index_blob_chunked(struct fx *f, GBytes *stored, GBytes *plain,
+			       enum lfs_compression comp, size_t chunk)
 {
 	g_autofree char *path = fx_write(f->dir, "blob", stored);
 	struct lfs_seek_recorder *rec = lfs_seek_recorder_new(SPAN);
@@ -97,7 +99,7 @@ static void index_blob(struct fx *f, GBytes *stored, GBytes *plain,
 	if (f->zlib)
 		lfs_seek_recorder_use_zlib(rec);
 	lfs_decomp_record(d, rec);
-	while ((n = lfs_decomp_read(d, buf, 1 << 20)) > 0)
+	while ((n = lfs_decomp_read(d, buf, chunk)) > 0)
 		total += (uint64_t)n;
 	assert_int_equal(n, 0);
 	assert_int_equal(total, g_bytes_get_size(plain));
@@ -106,6 +108,12 @@ static void index_blob(struct fx *f, GBytes *stored, GBytes *plain,
 	lfs_seek_recorder_free(rec);
 	assert_int_equal(reader_new(f, f->blob, comp, g_bytes_get_size(plain)),
 			 0);
+}
+
+static void index_blob(struct fx *f, GBytes *stored, GBytes *plain,
+		       enum lfs_compression comp)
+{
+	index_blob_chunked(f, stored, plain, comp, 1 << 20);
 }
 
 /* A read through the reader equals the plain bytes there. */
@@ -163,6 +171,45 @@ static void test_gzip_points_and_random_reads(void **state)
 	}
 	check_read(f, (5u << 20) - 10, 100);
 	check_read(f, 5u << 20, 10);
+}
+
+/* The index pass reading into one small buffer again and again: the
+ * recorder keeps what a point's window needs of each buffer before it is
+ * reused (lfs_seek_recorder_output_sync()), so every point reads right. */
+static void test_gzip_points_small_buffer(void **state)
+{
+	struct fx *f = *state;
+	g_autoptr(GBytes) plain = fx_noise(3u << 20, 2, 40);
+	g_autoptr(GBytes) gz = fx_gzip(plain);
+
+	index_blob_chunked(f, gz, plain, LFS_COMP_GZIP, 20000);
+	assert_true(f->ix.ncheckpoints >= 3 * 4 - 2);
+	/* Each window is the output right before its point. */
+	for (uint32_t i = 0; i < f->ix.ncheckpoints; i++) {
+		const struct lfs_index_checkpoint *cp = &f->ix.checkpoints[i];
+		guint8 win[LFS_SEEK_WINDOW];
+		z_stream z = { 0 };
+
+		if (cp->dict_len == 0)
+			continue;
+		assert_int_equal(inflateInit2(&z, -15), Z_OK);
+		z.next_in = (guint8 *)f->ix.windows + cp->window;
+		z.avail_in = cp->window_len;
+		z.next_out = win;
+		z.avail_out = sizeof(win);
+		assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+		assert_int_equal(z.total_out, cp->dict_len);
+		inflateEnd(&z);
+		assert_memory_equal(win,
+				    (const guint8 *)g_bytes_get_data(plain,
+								     NULL) +
+					    cp->out - cp->dict_len,
+				    cp->dict_len);
+	}
+	/* Backwards: each read starts again at its point, with its window
+	 * (forwards, the reader would inflate on from the last read). */
+	for (uint32_t i = f->ix.ncheckpoints; i-- > 0;)
+		check_read(f, f->ix.checkpoints[i].out, 4096);
 }
 
 /* Stored blocks (data that does not compress) count a quarter toward the
@@ -659,6 +706,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FT(test_gzip_points_and_random_reads),
+		FT(test_gzip_points_small_buffer),
 		FT(test_gzip_random_read_cost),
 		FT(test_gzip_stored_blocks_sparser),
 		FT(test_gzip_sequential_continues),
