@@ -6,9 +6,8 @@
  * layers are a plain ustar, GNU or v7 header, perhaps after one pax 'x'
  * header or GNU long-name 'L'/'K' headers.  lfs_tar_fast_parse() reads
  * exactly those, and gives up (LFS_TAR_FAST_NO) on anything else, so
- * that libarchive reads it: sparse members, ACLs, header charsets, names
- * that are not ASCII, unknown types and keywords, malformed records, bad
- * checksums.
+ * that libarchive reads it: sparse members, ACLs, header charsets,
+ * unknown types and keywords, malformed records, bad checksums.
  *
  * Where it does read a member, the result is what libarchive 3.6 gives
  * for it (numbers parsed as libarchive parses them; the same types and

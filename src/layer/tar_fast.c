@@ -168,9 +168,11 @@ static bool zero_block(const uint8_t *h)
 }
 
 /* Copy a NUL-padded field (or body) of @n bytes, up to its first NUL,
- * after @at bytes of @out.  False where the result is too long or not
- * ASCII (libarchive converts names from the locale's charset, and pax
- * ones from UTF-8: those stay with it). */
+ * after @at bytes of @out.  False where the result is too long.  Bytes
+ * past ASCII are copied as they are: libarchive converts header names
+ * only on Windows, and a pax name from UTF-8 to the locale's charset,
+ * which in the C locale layerfs runs in fails for them and leaves the
+ * bytes as they were. */
 static bool copy_name(char *out, size_t at, const uint8_t *p, size_t n)
 {
 	const uint8_t *z = memchr(p, 0, n);
@@ -178,10 +180,6 @@ static bool copy_name(char *out, size_t at, const uint8_t *p, size_t n)
 
 	if (at + len > LFS_TAR_FAST_NAME_MAX)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] >= 0x80)
-			return false;
-	}
 	memcpy(out + at, p, len);
 	out[at + len] = '\0';
 	return true;
@@ -359,7 +357,7 @@ static bool pax_records(struct pax *x, const uint8_t *p, size_t n)
 }
 
 /* A name from a pax record: no NUL in it (tar_ext.c skips such a member),
- * ASCII, not too long. */
+ * not too long. */
 static bool pax_name(char *out, const uint8_t *v, size_t n)
 {
 	if (memchr(v, 0, n))
