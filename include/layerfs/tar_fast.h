@@ -33,6 +33,18 @@ enum lfs_tar_fast_result {
 	LFS_TAR_FAST_NO,   /* not one for the fast reader */
 };
 
+/* What libarchive carries from one member to the next that changes how it
+ * reads a later one.  Both start false. */
+struct lfs_tar_state {
+	/* It reads the archive as pax: a pax header came, and no GNU or v7
+	 * header since.  A ustar hardlink's size is then data. */
+	bool pax;
+	/* It has read a member of type '0': pax GNU.sparse records are
+	 * then allowed on members of any type (it refuses them on a member
+	 * that is not a file before). */
+	bool sparse_allowed;
+};
+
 /* One member, as libarchive would give it. */
 struct lfs_tar_fast {
 	size_t hdr_len;	     /* its headers' bytes: its data follows */
@@ -50,12 +62,11 @@ struct lfs_tar_fast {
 	char *link; /* HARDLINK and LNK: the target; "" otherwise */
 };
 
-/* Parse the member whose first header is at @p (@len bytes there).
- * @name and @link are LFS_TAR_FAST_NAME_MAX + 1 bytes each.  @pax_seen:
- * a pax header came earlier in the stream (libarchive reads a hardlink's
- * size by it). */
+/* Parse the member whose first header is at @p (@len bytes there), read
+ * after @st.  @name and @link are LFS_TAR_FAST_NAME_MAX + 1 bytes each.
+ * On LFS_TAR_FAST_OK, *st is the state after the member. */
 enum lfs_tar_fast_result lfs_tar_fast_parse(const uint8_t *p, size_t len,
-					    bool pax_seen,
+					    struct lfs_tar_state *st,
 					    struct lfs_tar_fast *m,
 					    char *name, char *link,
 					    size_t *need);
@@ -66,12 +77,19 @@ enum lfs_tar_fast_result lfs_tar_fast_parse(const uint8_t *p, size_t len,
  * stream where it fails. */
 bool lfs_tar_fast_starts_tar(const uint8_t *h);
 
-/* A header block that libarchive's format check takes before the member
- * at a stream's start: a GNU volume header ('V'), which it skips, or,
- * with @pax, a pax global header ('g') with no records, which it also
- * skips but which makes it read the hardlinks after it as pax ones.  The
- * scanner puts one in front of the member where it hands the rest of a
- * stream to a new libarchive reader. */
-void lfs_tar_fast_lead_block(uint8_t block[512], bool pax);
+/* Longest lead (lfs_tar_fast_lead()). */
+#define LFS_TAR_FAST_LEAD_MAX 1024
+
+/* An entry that puts a new libarchive reader, at the start of what it is
+ * given, in state @st, and that its format check takes: an empty member
+ * of type '0' where sparse records are allowed (a file allows them), else
+ * a directory; behind a pax global header ('g') with no records for
+ * @st->pax (which makes it read the archive as pax).  The scanner puts it
+ * in front of the member where it hands the rest of a stream to
+ * libarchive, and drops the entry libarchive makes of it.  It is an entry
+ * of its own, not a header the member's chain would count (libarchive
+ * takes 32 at most).  Returns its length, at most LFS_TAR_FAST_LEAD_MAX. */
+size_t lfs_tar_fast_lead(const struct lfs_tar_state *st,
+			 uint8_t out[LFS_TAR_FAST_LEAD_MAX]);
 
 #endif

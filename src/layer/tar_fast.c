@@ -414,10 +414,14 @@ static bool own_type(uint8_t flag, enum lfs_etype *t)
 }
 
 /* Sizes, as libarchive's header_common() and pax "size" set them.  False
- * where libarchive fails the member or guesses (a hardlink with data in a
- * ustar archive with no pax headers: it looks at the next header). */
-static bool sizes(struct lfs_tar_fast *m, const uint8_t *h, bool gnu,
-		  bool ustar, const struct pax *x, bool pax_seen)
+ * where libarchive fails the member or guesses.  A hardlink's size is
+ * data only where libarchive reads the archive as pax then: its header
+ * is ustar, and a pax header came in this member or before it with no
+ * GNU or v7 header since (@pax_format).  Behind a GNU or v7 header it
+ * ignores the size; behind a ustar one in a ustar archive it guesses
+ * from the header it looks at next. */
+static bool sizes(struct lfs_tar_fast *m, const uint8_t *h, bool ustar,
+		  const struct pax *x, bool pax_format)
 {
 	int64_t size = num(h, SIZE_OFF, NUM_LEN);
 
@@ -433,11 +437,11 @@ static bool sizes(struct lfs_tar_fast *m, const uint8_t *h, bool gnu,
 	case LFS_T_REG:
 		break;
 	case LFS_T_HARDLINK:
-		if (size == 0 || m->pax || (ustar && pax_seen))
+		if (size == 0 || (ustar && (pax_format || m->pax)))
 			break;
-		if (!gnu && ustar)
+		if (ustar)
 			return false;
-		size = 0; /* GNU and v7 readers ignore it */
+		size = 0; /* GNU and v7 archives: ignored */
 		break;
 	default:
 		size = 0; /* never data, whatever the header says */
@@ -448,7 +452,7 @@ static bool sizes(struct lfs_tar_fast *m, const uint8_t *h, bool gnu,
 	return true;
 }
 
-static enum lfs_tar_fast_result own_header(const uint8_t *h, bool pax_seen,
+static enum lfs_tar_fast_result own_header(const uint8_t *h, bool pax_format,
 					   const struct pax *x,
 					   bool long_name_set,
 					   bool long_link_set,
@@ -496,7 +500,7 @@ static enum lfs_tar_fast_result own_header(const uint8_t *h, bool pax_seen,
 	} else {
 		link[0] = '\0';
 	}
-	if (!sizes(m, h, gnu, ustar, x, pax_seen))
+	if (!sizes(m, h, ustar, x, pax_format))
 		return LFS_TAR_FAST_NO;
 	m->perm = (uint32_t)num(h, MODE_OFF, ID_LEN) & ~(uint32_t)0170000;
 	m->uid = x->uid ? x->uid_v : num(h, UID_OFF, ID_LEN);
@@ -524,11 +528,14 @@ static enum lfs_tar_fast_result own_header(const uint8_t *h, bool pax_seen,
 }
 
 enum lfs_tar_fast_result lfs_tar_fast_parse(const uint8_t *p, size_t len,
-					    bool pax_seen,
+					    struct lfs_tar_state *st,
 					    struct lfs_tar_fast *m,
 					    char *name, char *link,
 					    size_t *need)
 {
+	enum lfs_tar_fast_result r;
+	const uint8_t *own;
+	bool ustar;
 	struct pax x = { 0 };
 	bool long_name_set = false, long_link_set = false;
 	size_t pos = 0;
@@ -581,8 +588,18 @@ enum lfs_tar_fast_result lfs_tar_fast_parse(const uint8_t *p, size_t len,
 		pos += BLOCK + padded;
 	}
 	m->hdr_len = pos + BLOCK;
-	return own_header(p + pos, pax_seen, &x, long_name_set, long_link_set,
-			  m, name, link);
+	own = p + pos;
+	r = own_header(own, st->pax, &x, long_name_set, long_link_set, m,
+		       name, link);
+	if (r != LFS_TAR_FAST_OK)
+		return r;
+	/* libarchive's state after the member: a GNU or v7 header ends pax,
+	 * a ustar one keeps it; type '0' allows sparse records for good. */
+	ustar = memcmp(own + MAGIC, "ustar  \0", 8) != 0 &&
+		memcmp(own + MAGIC, "ustar", 5) == 0;
+	st->pax = ustar && (st->pax || m->pax);
+	st->sparse_allowed |= own[TYPEFLAG] == '0';
+	return r;
 }
 
 /* libarchive's validate_number_field(): base-256, or blanks, octal
@@ -634,18 +651,19 @@ static void put_octal(uint8_t *f, size_t n, unsigned long v)
 	}
 }
 
-void lfs_tar_fast_lead_block(uint8_t block[512], bool pax)
+/* One header block of type @type naming @name, size 0. */
+static void lead_block(uint8_t *block, char type, const char *name)
 {
 	unsigned long sum = 0;
 
 	memset(block, 0, BLOCK);
-	memcpy(block, "layerfs", 7);
+	memcpy(block, name, strlen(name));
 	put_octal(block + MODE_OFF, ID_LEN, 0644);
 	put_octal(block + UID_OFF, ID_LEN, 0);
 	put_octal(block + GID_OFF, ID_LEN, 0);
 	put_octal(block + SIZE_OFF, NUM_LEN, 0);
 	put_octal(block + MTIME_OFF, NUM_LEN, 0);
-	block[TYPEFLAG] = pax ? 'g' : 'V';
+	block[TYPEFLAG] = (uint8_t)type;
 	memcpy(block + MAGIC, "ustar\0" "00", 8);
 	put_octal(block + DEVMAJOR_OFF, ID_LEN, 0);
 	put_octal(block + DEVMINOR_OFF, ID_LEN, 0);
@@ -654,4 +672,17 @@ void lfs_tar_fast_lead_block(uint8_t block[512], bool pax)
 		sum += block[i];
 	put_octal(block + CHKSUM, 7, sum);
 	block[CHKSUM + 7] = ' ';
+}
+
+size_t lfs_tar_fast_lead(const struct lfs_tar_state *st,
+			 uint8_t out[LFS_TAR_FAST_LEAD_MAX])
+{
+	size_t n = 0;
+
+	if (st->pax) {
+		lead_block(out, 'g', "layerfs-lead");
+		n += BLOCK;
+	}
+	lead_block(out + n, st->sparse_allowed ? '0' : '5', "layerfs-lead");
+	return n + BLOCK;
 }

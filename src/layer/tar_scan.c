@@ -88,11 +88,13 @@ struct scan {
 	GByteArray *hold;
 	uint64_t hold_off;
 	bool in_hold;
-	bool pax_seen; /* it read a pax header */
+	struct lfs_tar_state tar_state; /* libarchive's, as it would be */
 	bool fast_data; /* the member's data was taken as a file's */
-	/* Where libarchive took over behind a lead block: its first
-	 * member's headers start here. */
+	/* Where libarchive took over behind a lead (hand_over()): its
+	 * first member's headers start here; the lead's entry is still to
+	 * be dropped. */
 	uint64_t lead_end;
+	bool lead_entry;
 	char *fast_name, *fast_link;
 };
 
@@ -965,6 +967,11 @@ static gboolean scan_all(struct scan *s, GError **error)
 		} else if (r != ARCHIVE_OK) {
 			return stream_error(s, error);
 		}
+		/* The lead's entry (hand_over()). */
+		if (s->lead_entry) {
+			s->lead_entry = false;
+			continue;
+		}
 		note_member_header(s);
 		why = check_headers(s);
 		if (why) {
@@ -1143,7 +1150,7 @@ static int fast_scan(struct scan *s, GError **error)
 			 * check first. */
 			if (s->pos == 0 && !lfs_tar_fast_starts_tar(p))
 				return 0;
-			r = lfs_tar_fast_parse(p, (size_t)n, s->pax_seen, &m,
+			r = lfs_tar_fast_parse(p, (size_t)n, &s->tar_state, &m,
 					       s->fast_name, s->fast_link,
 					       &need);
 		} while (r == LFS_TAR_FAST_MORE);
@@ -1151,7 +1158,6 @@ static int fast_scan(struct scan *s, GError **error)
 			return 1;
 		if (r == LFS_TAR_FAST_NO)
 			return 0;
-		s->pax_seen |= m.pax;
 		err = fast_member(s, &m, p, error);
 		if (err < 0)
 			return err;
@@ -1162,20 +1168,21 @@ static int fast_scan(struct scan *s, GError **error)
 }
 
 /* Hand the stream from s->pos on to a libarchive reader.  Where that is
- * not the stream's start, a lead block goes first (see
- * lfs_tar_fast_lead_block()): libarchive checks the first header of a
- * stream more strictly than the others, and the member there is not the
- * first. */
+ * not the stream's start, a lead goes first (lfs_tar_fast_lead()):
+ * libarchive checks the first header of a stream more strictly than the
+ * others, and reads some members by what came before them. */
 static gboolean hand_over(struct scan *s, GError **error)
 {
 	uint64_t at = s->pos, end = s->chunk_off + s->chunk_len;
+	size_t lead_len = 0;
 
 	g_byte_array_set_size(s->replay, 0);
 	if (at > 0) {
-		uint8_t lead[LFS_TAR_BLOCK];
+		uint8_t lead[LFS_TAR_FAST_LEAD_MAX];
 
-		lfs_tar_fast_lead_block(lead, s->pax_seen);
-		g_byte_array_append(s->replay, lead, sizeof(lead));
+		lead_len = lfs_tar_fast_lead(&s->tar_state, lead);
+		s->lead_entry = true;
+		g_byte_array_append(s->replay, lead, (guint)lead_len);
 	}
 	if (at < end)
 		g_byte_array_append(s->replay,
@@ -1186,7 +1193,7 @@ static gboolean hand_over(struct scan *s, GError **error)
 	lfs_debug(s->lg, "%s: libarchive reads on from stream offset %llu",
 		  s->layer, (unsigned long long)at);
 	s->replay_pending = true;
-	s->base = at > 0 ? at - LFS_TAR_BLOCK : 0;
+	s->base = at - lead_len;
 	s->lead_end = at;
 	s->chunk = NULL;
 	s->chunk_off = s->base;

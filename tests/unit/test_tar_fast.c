@@ -3,7 +3,7 @@
  * device, where the data starts), in each dialect libarchive's writer
  * makes; the members it must leave to libarchive are left; headers cut
  * short ask for the bytes they need; and libarchive reads a member behind
- * the lead block as that member, even one whose header its format check
+ * the lead entry as that member, even one whose header its format check
  * would refuse at a stream's start. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,14 +25,24 @@ struct bufs {
 	char link[LFS_TAR_FAST_NAME_MAX + 1];
 };
 
-static enum lfs_tar_fast_result parse(const guint8 *p, size_t len,
-				      bool pax_seen, struct lfs_tar_fast *m,
-				      struct bufs *b)
+/* Parse one member after @st (updated). */
+static enum lfs_tar_fast_result parse_in(const guint8 *p, size_t len,
+					 struct lfs_tar_state *st,
+					 struct lfs_tar_fast *m, struct bufs *b)
 {
 	size_t need = 0;
 
-	return lfs_tar_fast_parse(p, len, pax_seen, m, b->name, b->link,
-				  &need);
+	return lfs_tar_fast_parse(p, len, st, m, b->name, b->link, &need);
+}
+
+/* Parse one member after the state @pax says (sparse not allowed). */
+static enum lfs_tar_fast_result parse(const guint8 *p, size_t len,
+				      bool pax, struct lfs_tar_fast *m,
+				      struct bufs *b)
+{
+	struct lfs_tar_state st = { .pax = pax };
+
+	return parse_in(p, len, &st, m, b);
 }
 
 static enum lfs_etype libarchive_type(struct archive_entry *e)
@@ -55,10 +65,10 @@ static enum lfs_etype libarchive_type(struct archive_entry *e)
 	}
 }
 
-/* Read @tar with libarchive and, member by member, with the fast reader;
- * every member the fast reader takes must match.  Returns how many it
- * took; with @all, it must take every one. */
-static unsigned int agree(GBytes *tar, bool all)
+/* Read @tar with libarchive and, member by member, with the fast reader,
+ * which must take every member and read it as libarchive does.  Returns
+ * how many members there were. */
+static unsigned int agree(GBytes *tar)
 {
 	gsize len;
 	const guint8 *p = g_bytes_get_data(tar, &len);
@@ -66,7 +76,7 @@ static unsigned int agree(GBytes *tar, bool all)
 	struct archive_entry *e;
 	unsigned int taken = 0;
 	size_t pos = 0;
-	bool pax_seen = false;
+	struct lfs_tar_state st = { 0 };
 	struct bufs b;
 	int r0;
 
@@ -78,16 +88,14 @@ static unsigned int agree(GBytes *tar, bool all)
 		uint64_t data = (uint64_t)archive_filter_bytes(a, 0);
 		struct lfs_tar_fast m;
 		enum lfs_tar_fast_result r =
-			parse(p + pos, len - pos, pax_seen, &m, &b);
+			parse_in(p + pos, len - pos, &st, &m, &b);
 		const char *link = archive_entry_hardlink(e)
 					   ? archive_entry_hardlink(e)
 					   : archive_entry_symlink(e);
 
-		if (all)
-			assert_int_equal(r, LFS_TAR_FAST_OK);
+		assert_int_equal(r, LFS_TAR_FAST_OK);
 		if (r == LFS_TAR_FAST_OK) {
 			taken++;
-			pax_seen |= m.pax;
 			assert_string_equal(m.name,
 					    archive_entry_pathname(e));
 			assert_int_equal(m.type, libarchive_type(e));
@@ -189,7 +197,7 @@ static void test_ustar(void **state)
 	g_autoptr(GBytes) tar = every_kind(ARCHIVE_FORMAT_TAR_USTAR);
 
 	(void)state;
-	assert_int_equal(agree(tar, true), 11);
+	assert_int_equal(agree(tar), 11);
 }
 
 static void test_gnu(void **state)
@@ -197,7 +205,7 @@ static void test_gnu(void **state)
 	g_autoptr(GBytes) tar = every_kind(ARCHIVE_FORMAT_TAR_GNUTAR);
 
 	(void)state;
-	assert_int_equal(agree(tar, true), 13);
+	assert_int_equal(agree(tar), 13);
 }
 
 static void test_pax(void **state)
@@ -206,8 +214,8 @@ static void test_pax(void **state)
 	g_autoptr(GBytes) i = every_kind(ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
 
 	(void)state;
-	assert_int_equal(agree(r, true), 14);
-	assert_int_equal(agree(i, true), 14);
+	assert_int_equal(agree(r), 14);
+	assert_int_equal(agree(i), 14);
 }
 
 /* Number fields the way old and odd writers fill them: blanks first,
@@ -247,7 +255,7 @@ static void test_odd_numbers(void **state)
 	}
 	fx_raw_end(t);
 	tar = g_byte_array_free_to_bytes(t);
-	assert_int_equal(agree(tar, true), 4);
+	assert_int_equal(agree(tar), 4);
 }
 
 /* A v7 header (no magic): no prefix, no device fields. */
@@ -266,7 +274,7 @@ static void test_v7(void **state)
 	patch(t, 1024, 329, "0000007", 8);
 	fx_raw_end(t);
 	tar = g_byte_array_free_to_bytes(t);
-	assert_int_equal(agree(tar, true), 2);
+	assert_int_equal(agree(tar), 2);
 }
 
 /* Names past ASCII (UTF-8, and bytes that are not UTF-8), in a header,
@@ -289,7 +297,7 @@ static void test_names_past_ascii(void **state)
 	fx_raw_block(t, "p", '0', "y", 1);
 	fx_raw_end(t);
 	tar = g_byte_array_free_to_bytes(t);
-	assert_int_equal(agree(tar, true), 4);
+	assert_int_equal(agree(tar), 4);
 }
 
 /* Sizes a header states that libarchive does not read as data. */
@@ -309,17 +317,64 @@ static void test_sizes_not_data(void **state)
 	patch(t, 512, 257, "ustar  ", 8);
 	fx_raw_end(t);
 	tar = g_byte_array_free_to_bytes(t);
-	assert_int_equal(agree(tar, true), 2);
+	assert_int_equal(agree(tar), 2);
+}
+
+/* A hardlink's size field: data where libarchive reads the archive as
+ * pax, which a pax header starts and a GNU or v7 header ends. */
+static void test_hardlink_size_by_format(void **state)
+{
+	GByteArray *t = g_byte_array_new();
+	g_autoptr(GBytes) tar = NULL;
+	struct lfs_tar_state st = { 0 };
+	struct lfs_tar_fast m;
+	struct bufs b;
+	size_t at;
+
+	(void)state;
+	/* A pax header, then a GNU hardlink saying 8 bytes: GNU, ignored
+	 * (no data follows it). */
+	fx_raw_pax(t, "mtime", "1.5", 3);
+	fx_raw_block(t, "h", '1', NULL, 0);
+	patch(t, t->len - 512, 157, "p", 1);
+	patch(t, t->len - 512, 124, "00000000010", 12);
+	patch(t, t->len - 512, 257, "ustar  ", 8);
+	fx_raw_block(t, "after", '0', "a", 1);
+	fx_raw_end(t);
+	tar = g_byte_array_free_to_bytes(t);
+	assert_int_equal(agree(tar), 2);
+
+	/* A pax member, a GNU one, then a ustar hardlink saying 4 bytes:
+	 * the GNU header ended pax, so it is left to libarchive's guess. */
+	t = g_byte_array_new();
+	fx_raw_pax(t, "mtime", "1.5", 3);
+	fx_raw_block(t, "p", '0', "pp", 2);
+	fx_raw_block(t, "g", '0', "gg", 2);
+	patch(t, t->len - 1024, 257, "ustar  ", 8);
+	at = t->len;
+	fx_raw_block(t, "h", '1', NULL, 0);
+	patch(t, at, 157, "p", 1);
+	patch(t, at, 124, "00000000004", 12);
+	assert_int_equal(parse_in(t->data, t->len, &st, &m, &b),
+			 LFS_TAR_FAST_OK);
+	assert_true(st.pax);
+	assert_true(st.sparse_allowed);
+	assert_int_equal(parse_in(t->data + 2048, t->len - 2048, &st, &m, &b),
+			 LFS_TAR_FAST_OK);
+	assert_false(st.pax);
+	assert_int_equal(parse_in(t->data + at, t->len - at, &st, &m, &b),
+			 LFS_TAR_FAST_NO);
+	g_byte_array_unref(t);
 }
 
 /* ---- what it leaves to libarchive --------------------------------------- */
 
-static void assert_left(GByteArray *t, bool pax_seen)
+static void assert_left(GByteArray *t, bool pax_format)
 {
 	struct lfs_tar_fast m;
 	struct bufs b;
 
-	assert_int_equal(parse(t->data, t->len, pax_seen, &m, &b),
+	assert_int_equal(parse(t->data, t->len, pax_format, &m, &b),
 			 LFS_TAR_FAST_NO);
 	g_byte_array_unref(t);
 }
@@ -409,6 +464,7 @@ static void test_hardlink_data_after_pax(void **state)
 
 static void test_more_and_end(void **state)
 {
+	struct lfs_tar_state st = { 0 };
 	GByteArray *t = g_byte_array_new();
 	g_autofree char *body = g_strnfill(700, 'n');
 	struct lfs_tar_fast m;
@@ -419,19 +475,19 @@ static void test_more_and_end(void **state)
 	(void)state;
 	fx_raw_block(t, "././@LongLink", 'L', body, 700);
 	fx_raw_block(t, "f", '0', NULL, 0);
-	assert_int_equal(lfs_tar_fast_parse(t->data, 100, false, &m, b.name,
+	assert_int_equal(lfs_tar_fast_parse(t->data, 100, &st, &m, b.name,
 					    b.link, &need),
 			 LFS_TAR_FAST_MORE);
 	assert_int_equal(need, 512);
-	assert_int_equal(lfs_tar_fast_parse(t->data, 600, false, &m, b.name,
+	assert_int_equal(lfs_tar_fast_parse(t->data, 600, &st, &m, b.name,
 					    b.link, &need),
 			 LFS_TAR_FAST_MORE);
 	assert_int_equal(need, 512 + 1024);
-	assert_int_equal(lfs_tar_fast_parse(t->data, 1536, false, &m, b.name,
+	assert_int_equal(lfs_tar_fast_parse(t->data, 1536, &st, &m, b.name,
 					    b.link, &need),
 			 LFS_TAR_FAST_MORE);
 	assert_int_equal(need, 2048);
-	assert_int_equal(lfs_tar_fast_parse(t->data, t->len, false, &m,
+	assert_int_equal(lfs_tar_fast_parse(t->data, t->len, &st, &m,
 					    b.name, b.link, &need),
 			 LFS_TAR_FAST_OK);
 	assert_string_equal(m.name, body);
@@ -447,12 +503,12 @@ static void test_more_and_end(void **state)
 	g_byte_array_unref(t);
 }
 
-/* ---- the lead block ----------------------------------------------------- */
+/* ---- the lead ----------------------------------------------------------- */
 
-/* libarchive's reading of @lead then @member: the member's name, or NULL
- * where it refuses. */
-static char *read_behind(const guint8 *lead, GByteArray *member,
-			 int64_t *size)
+/* libarchive's reading of @lead then @member: the name of the entry after
+ * the lead's, or NULL where it refuses. */
+static char *read_behind(const guint8 *lead, size_t lead_len,
+			 GByteArray *member, int64_t *size)
 {
 	GByteArray *t = g_byte_array_new();
 	struct archive *a = archive_read_new();
@@ -460,57 +516,79 @@ static char *read_behind(const guint8 *lead, GByteArray *member,
 	char *name = NULL;
 
 	if (lead)
-		g_byte_array_append(t, lead, 512);
+		g_byte_array_append(t, lead, (guint)lead_len);
 	g_byte_array_append(t, member->data, member->len);
 	archive_read_support_format_tar(a);
-	if (archive_read_open_memory(a, t->data, t->len) == ARCHIVE_OK &&
-	    archive_read_next_header(a, &e) == ARCHIVE_OK) {
+	if (archive_read_open_memory(a, t->data, t->len) != ARCHIVE_OK)
+		goto out;
+	if (lead) {
+		if (archive_read_next_header(a, &e) != ARCHIVE_OK)
+			goto out;
+		assert_string_equal(archive_entry_pathname(e),
+				    "layerfs-lead");
+		assert_int_equal(archive_entry_size(e), 0);
+	}
+	if (archive_read_next_header(a, &e) == ARCHIVE_OK) {
 		name = g_strdup(archive_entry_pathname(e));
 		*size = archive_entry_size(e);
 	}
+out:
 	archive_read_free(a);
 	g_byte_array_unref(t);
 	return name;
 }
 
-static void test_lead_block(void **state)
+static void test_lead(void **state)
 {
 	GByteArray *t = g_byte_array_new();
-	guint8 v[512], g[512];
-	g_autofree char *plain = NULL, *behind_v = NULL, *behind_g = NULL;
-	g_autofree char *hard_v = NULL, *hard_g = NULL;
+	static const struct lfs_tar_state plain = { false, false };
+	static const struct lfs_tar_state pax = { true, false };
+	static const struct lfs_tar_state sparse = { false, true };
+	guint8 d[LFS_TAR_FAST_LEAD_MAX], g[LFS_TAR_FAST_LEAD_MAX];
+	guint8 z[LFS_TAR_FAST_LEAD_MAX];
+	size_t dn, gn, zn;
+	g_autofree char *none = NULL, *behind_d = NULL, *behind_g = NULL;
+	g_autofree char *hard_d = NULL, *hard_g = NULL, *behind_z = NULL;
 	int64_t size = -1;
 
 	(void)state;
-	lfs_tar_fast_lead_block(v, false);
-	lfs_tar_fast_lead_block(g, true);
-	assert_int_equal(v[156], 'V');
+	dn = lfs_tar_fast_lead(&plain, d);
+	assert_int_equal(dn, 512);
+	assert_int_equal(d[156], '5');
+	gn = lfs_tar_fast_lead(&pax, g);
+	assert_int_equal(gn, 1024);
 	assert_int_equal(g[156], 'g');
+	assert_int_equal(g[512 + 156], '5');
+	zn = lfs_tar_fast_lead(&sparse, z);
+	assert_int_equal(zn, 512);
+	assert_int_equal(z[156], '0');
 	/* A member whose mtime field libarchive's format check refuses:
-	 * at the start of a stream it is "not tar", behind a lead block
-	 * it reads, as it would in the middle of a stream. */
+	 * at the start of a stream it is "not tar", behind a lead it
+	 * reads, as it would in the middle of a stream. */
 	fx_raw_block(t, "odd", '0', "x", 1);
 	patch(t, 0, 136, "no number!", 10);
 	fx_raw_end(t);
-	plain = read_behind(NULL, t, &size);
-	assert_null(plain);
-	behind_v = read_behind(v, t, &size);
-	assert_string_equal(behind_v, "odd");
+	none = read_behind(NULL, 0, t, &size);
+	assert_null(none);
+	behind_d = read_behind(d, dn, t, &size);
+	assert_string_equal(behind_d, "odd");
 	assert_int_equal(size, 1);
-	behind_g = read_behind(g, t, &size);
+	behind_g = read_behind(g, gn, t, &size);
 	assert_string_equal(behind_g, "odd");
-	/* Behind 'g', a ustar hardlink's size is data (pax); behind 'V',
+	behind_z = read_behind(z, zn, t, &size);
+	assert_string_equal(behind_z, "odd");
+	/* Behind 'g', a ustar hardlink's size is data (pax); otherwise
 	 * libarchive guesses from the next header, a valid one: none. */
 	g_byte_array_set_size(t, 0);
 	fx_raw_block(t, "h", '1', NULL, 0);
 	patch(t, 0, 124, "00000001000", 12);
 	fx_raw_block(t, "next", '0', NULL, 0);
 	fx_raw_end(t);
-	hard_g = read_behind(g, t, &size);
+	hard_g = read_behind(g, gn, t, &size);
 	assert_string_equal(hard_g, "h");
 	assert_int_equal(size, 512);
-	hard_v = read_behind(v, t, &size);
-	assert_string_equal(hard_v, "h");
+	hard_d = read_behind(d, dn, t, &size);
+	assert_string_equal(hard_d, "h");
 	assert_int_equal(size, 0);
 	g_byte_array_unref(t);
 }
@@ -527,8 +605,9 @@ int main(void)
 		cmocka_unit_test(test_names_past_ascii),
 		cmocka_unit_test(test_leaves_alone),
 		cmocka_unit_test(test_hardlink_data_after_pax),
+		cmocka_unit_test(test_hardlink_size_by_format),
 		cmocka_unit_test(test_more_and_end),
-		cmocka_unit_test(test_lead_block),
+		cmocka_unit_test(test_lead),
 	};
 
 	return cmocka_run_group_tests_name("tar_fast", tests, NULL, NULL);

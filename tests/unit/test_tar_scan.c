@@ -1262,7 +1262,7 @@ static void test_libarchive_takes_over(void **state)
 /* A member the fast reader leaves alone, whose header libarchive's format
  * check would refuse at a stream's start (its mtime field is not a
  * number), in the middle of a stream: read as libarchive alone reads it. */
-static void test_takes_over_behind_lead_block(void **state)
+static void test_takes_over_behind_lead(void **state)
 {
 	GByteArray *t = g_byte_array_new();
 	guint8 *h;
@@ -1283,6 +1283,33 @@ static void test_takes_over_behind_lead_block(void **state)
 	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
 	assert_true(fx_log_has(&s.log, "libarchive reads on"));
 	assert_data(&s, "odd", "contiguous");
+	assert_data(&s, "b", "after");
+	scanned_free(&s);
+}
+
+/* libarchive refuses GNU sparse records on a member that is not a file
+ * until it has read a member of type '0', and then takes them on any:
+ * here a directory renamed by GNU.sparse.name after a file.  The fast
+ * reader leaves the directory to libarchive, whose new reader is led in
+ * by an empty file it drops, so that it reads the directory as one reader
+ * from the start would; and reads the rest of the stream the same. */
+static void test_takes_over_where_sparse_allowed(void **state)
+{
+	GByteArray *t = g_byte_array_new();
+	struct scanned s;
+
+	(void)state;
+	fx_raw_block(t, "a", '0', "first", 5);
+	fx_raw_pax(t, "GNU.sparse.name", "renamed", 7);
+	fx_raw_block(t, "d", '5', NULL, 0);
+	fx_raw_block(t, "b", '0', "after", 5);
+	fx_raw_end(t);
+	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
+	assert_true(fx_log_has(&s.log, "libarchive reads on"));
+	assert_int_equal(at(&s, "renamed")->type, LFS_T_DIR);
+	assert_int_equal(lfs_index_lookup_path(s.ix, "layerfs-lead"),
+			 LFS_INDEX_NONE);
+	assert_data(&s, "a", "first");
 	assert_data(&s, "b", "after");
 	scanned_free(&s);
 }
@@ -1316,7 +1343,7 @@ static void test_first_header_checked(void **state)
  * reader.  Otherwise libarchive guesses from the header that follows (and,
  * reading its own header again, always guesses "no data": the data block
  * is then a damaged header); the fast reader leaves the member to it, and
- * the lead block keeps its guess. */
+ * the lead keeps its guess. */
 static void test_hardlink_with_data(void **state)
 {
 	(void)state;
@@ -1384,9 +1411,10 @@ int main(void)
 		cmocka_unit_test(test_last_member_without_padding),
 		cmocka_unit_test(test_negative_fractional_mtime),
 		cmocka_unit_test(test_libarchive_takes_over),
-		cmocka_unit_test(test_takes_over_behind_lead_block),
+		cmocka_unit_test(test_takes_over_behind_lead),
 		cmocka_unit_test(test_hardlink_with_data),
 		cmocka_unit_test(test_first_header_checked),
+		cmocka_unit_test(test_takes_over_where_sparse_allowed),
 	};
 
 	return cmocka_run_group_tests_name("tar_scan", tests, NULL, NULL);
