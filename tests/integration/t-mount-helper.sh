@@ -1,6 +1,8 @@
 #!/bin/bash
-# mount(8) and fstab work: `mount -t fuse.layerfs` runs mount.fuse3, which
-# runs `layerfs SOURCE MNT -o OPTS`; that helper form also works when run
+# mount(8) and fstab work, from a copy `meson install` put in a clean
+# prefix: the binary where mount(8)'s helpers look, the man page where
+# man(1) looks.  `mount -t fuse.layerfs` runs mount.fuse3, which runs
+# `layerfs SOURCE MNT -o OPTS`; that helper form also works when run
 # directly, and so does an fstab line (`mount -T FSTAB MNT`).  All mount
 # what `layerfs mount` mounts, with the flags layerfs(1) documents: the
 # helper form run directly is nosuid,nodev unless told suid,dev (FUSE's
@@ -8,13 +10,34 @@
 # told nosuid,nodev (mount.fuse3 adds dev,suid, as mount(8) gives any file
 # system); the man page's own fstab example line gets nosuid,nodev.
 . "$(dirname "$0")/lib.sh"
-lfs_require_prog mount.fuse3 unshare
+lfs_require_prog mount.fuse3 unshare meson python3
 fx=$(lfs_fixture conformance)
 src=oci:$fx/oci:conf
 
-mkdir "$T/bin" "$T/mount8" "$T/mount8-safe" "$T/helper" "$T/helper-suid" \
+mkdir "$T/mount8" "$T/mount8-safe" "$T/helper" "$T/helper-suid" \
 	"$T/fstab-mnt" "$T/fstab-man"
-ln -s "$LAYERFS" "$T/bin/layerfs"
+# Install into $T/root as a package would into /: where each file goes.
+meson install -C "$LFS_BUILDDIR" --no-rebuild --quiet --destdir "$T/root" \
+	>"$T/install.log" 2>&1 || { cat "$T/install.log" >&2; fail "meson install failed"; }
+installed() { # BUILD-PATH-SUFFIX: where meson installs that file
+	meson introspect "$LFS_BUILDDIR" --installed | python3 -c '
+import json, sys
+for built, dest in json.load(sys.stdin).items():
+    if built.endswith(sys.argv[1]):
+        print(dest)' "$1"
+}
+bin_path=$(installed /src/layerfs)
+man_path=$(installed /docs/layerfs.1)
+[ -n "$bin_path" ] || fail "meson install installs no layerfs binary"
+[ "${man_path%/man1/layerfs.1}" != "$man_path" ] ||
+	fail "the man page goes to $man_path, not a man1 directory"
+[ -x "$T/root$bin_path" ] || fail "$T/root$bin_path: not installed"
+cmp "$T/root$man_path" "$LFS_SRCDIR/docs/layerfs.1" ||
+	fail "$T/root$man_path: not the man page"
+ibin=$T/root${bin_path%/*}
+[ "${bin_path##*/}" = layerfs ] || fail "installed as $bin_path"
+"$ibin/layerfs" --version | grep -q '^layerfs ' ||
+	fail "the installed layerfs does not run"
 lfs_mount "$src" "$T/ref"
 "$DUMPTREE" "$T/ref" >"$T/dump.ref"
 
@@ -32,17 +55,18 @@ vfs_options() { findmnt -n -o VFS-OPTIONS --mountpoint "$1"; }
 # The helper form, run directly: FUSE's default, nosuid,nodev, unless
 # told otherwise.
 lfs_track_mount "$T/helper"
-PATH=$T/bin:$PATH layerfs "$src" "$T/helper" \
+PATH=$ibin:$PATH layerfs "$src" "$T/helper" \
 	-o "ro,allow_other,cache_dir=$T/cache" || fail "helper form failed"
 assert_same_tree "$T/ref" "$T/helper"
 want_flags "helper form" "$(vfs_options "$T/helper")" nodev,nosuid,ro
 lfs_track_mount "$T/helper-suid"
-PATH=$T/bin:$PATH layerfs "$src" "$T/helper-suid" \
+PATH=$ibin:$PATH layerfs "$src" "$T/helper-suid" \
 	-o "suid,dev,cache_dir=$T/cache" || fail "helper form, suid,dev failed"
 want_flags "helper form -o suid,dev" "$(vfs_options "$T/helper-suid")" ro
 
 # mount(8) runs helpers with a fixed PATH (/usr/local/sbin first), not ours:
-# put our layerfs there in a private mount namespace nothing else sees.  If
+# put the installed bin directory there in a private mount namespace
+# nothing else sees.  If
 # this fails half way, the EXIT trap kills the daemon, which ends the
 # namespace and its mounts.
 [ -d /usr/local/sbin ] || lfs_skip "no /usr/local/sbin to shadow"
@@ -74,7 +98,7 @@ unshare --mount --propagation private sh -euc '
 		"$3" "$1/$2" >"$1/dump.$2"
 		fusermount3 -u "$1/$2"
 	}
-	mount --bind "$1/bin" /usr/local/sbin
+	mount --bind "$4" /usr/local/sbin
 	mount -t fuse.layerfs -o "cache_dir=$1/cache" "$2" "$1/mount8"
 	info "$1" mount8 "$3"
 	mount -t fuse.layerfs -o "nosuid,nodev,cache_dir=$1/cache" "$2" \
@@ -83,7 +107,7 @@ unshare --mount --propagation private sh -euc '
 	mount -T "$1/fstab" "$1/fstab-mnt"
 	info "$1" fstab-mnt "$3"
 	mount -T "$1/fstab" "$1/fstab-man"
-	info "$1" fstab-man "$3"' sh "$T" "$src" "$DUMPTREE" ||
+	info "$1" fstab-man "$3"' sh "$T" "$src" "$DUMPTREE" "$ibin" ||
 	fail "mount -t fuse.layerfs or mount -T FSTAB failed"
 for m in mount8 mount8-safe fstab-mnt fstab-man; do
 	[ "$(cat "$T/$m.type")" = "fuse.layerfs $src" ] ||
