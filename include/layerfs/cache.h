@@ -41,9 +41,12 @@ int lfs_cache_profile_dir(const struct lfs_cache *c);
 /* The key of @spec's stored bytes; @st is the stat of its file (g_free). */
 char *lfs_cache_key(const struct lfs_layer_spec *spec, const struct stat *st);
 
-/* Take the lock of @key (waits while another process or thread holds it).
- * Returns a descriptor (closing it releases the lock) or -errno. */
+/* Take the lock of @key (waits while another process or thread holds it):
+ * index/KEY.lock, locked with flock().  Returns a descriptor or -errno. */
 int lfs_cache_lock(struct lfs_cache *c, const char *key);
+/* Release it, removing the file (so that locks do not pile up in the
+ * cache); a waiter then takes a new one.  @fd < 0: nothing to do. */
+void lfs_cache_unlock(struct lfs_cache *c, const char *key, int fd);
 
 /* A new anonymous read-write file in the unpacked directory, to be given
  * a name with lfs_cache_publish() once complete.  Returns an fd or

@@ -142,20 +142,45 @@ char *lfs_cache_key(const struct lfs_layer_spec *spec, const struct stat *st)
 int lfs_cache_lock(struct lfs_cache *c, const char *key)
 {
 	g_autofree char *name = g_strdup_printf("%s.lock", key);
-	int fd = openat(c->index_dirfd, name,
-			O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	for (;;) {
+		struct stat held, named;
+		int fd = openat(c->index_dirfd, name,
+				O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				0600);
+		int err;
+
+		if (fd < 0)
+			return -errno;
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno != EINTR) {
+				err = -errno;
+				close(fd);
+				return err;
+			}
+		}
+		/* The holder before us removes the file before it lets go
+		 * (lfs_cache_unlock()): a lock on a file no longer under
+		 * the name guards nothing, as a newcomer makes a new one.
+		 * Only the lock on the named file counts. */
+		if (fstat(fd, &held) == 0 &&
+		    fstatat(c->index_dirfd, name, &named,
+			    AT_SYMLINK_NOFOLLOW) == 0 &&
+		    held.st_dev == named.st_dev && held.st_ino == named.st_ino)
+			return fd;
+		close(fd);
+	}
+}
+
+void lfs_cache_unlock(struct lfs_cache *c, const char *key, int fd)
+{
+	g_autofree char *name = g_strdup_printf("%s.lock", key);
 
 	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			int err = -errno;
-
-			close(fd);
-			return err;
-		}
-	}
-	return fd;
+		return;
+	/* Still holding it: nobody else holds the named file now. */
+	unlinkat(c->index_dirfd, name, 0);
+	close(fd);
 }
 
 int lfs_cache_tmpfile(struct lfs_cache *c)

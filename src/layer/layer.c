@@ -607,7 +607,8 @@ static gboolean index_tar(struct lfs_layer *l,
 {
 	struct lfs_blob_id id;
 	struct stat st;
-	lfs_autofd lock = -1;
+	int lock = -1;
+	gboolean ok;
 
 	if (!open_stored(l, &id, &st, error))
 		return FALSE;
@@ -619,10 +620,15 @@ static gboolean index_tar(struct lfs_layer *l,
 		/* Another mount may be indexing it: wait for it, then look
 		 * again, so the work is done once. */
 		lock = lfs_cache_lock(opts->cache, l->cache_key);
-		if (lock >= 0 && load_cached(l, opts, &id))
+		if (lock >= 0 && load_cached(l, opts, &id)) {
+			lfs_cache_unlock(opts->cache, l->cache_key, lock);
 			return TRUE;
+		}
 	}
-	return build_index(l, opts, &id, error);
+	ok = build_index(l, opts, &id, error);
+	if (opts->cache)
+		lfs_cache_unlock(opts->cache, l->cache_key, lock);
+	return ok;
 }
 
 static gboolean index_dir(struct lfs_layer *l,

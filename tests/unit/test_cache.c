@@ -174,6 +174,66 @@ static void test_default_dir_for_user(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A lock's file is there while it is held, and gone once released. */
+static void test_lock_leaves_nothing(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *cdir = g_build_filename(f->dir, "cache", NULL);
+	g_autofree char *idir = g_build_filename(cdir, "index", NULL);
+	g_autofree char *lock = g_build_filename(idir, "k.lock", NULL);
+	int fd;
+
+	assert_lfs_ok(lfs_cache_open(cdir, &f->cache, &f->error), &f->error);
+	fd = lfs_cache_lock(f->cache, "k");
+	assert_true(fd >= 0);
+	assert_int_equal(access(lock, F_OK), 0);
+	lfs_cache_unlock(f->cache, "k", fd);
+	assert_int_equal(count_names(idir), 0);
+	lfs_cache_unlock(f->cache, "k", -1); /* nothing held: nothing done */
+}
+
+struct lockers {
+	struct lfs_cache *cache;
+	gint inside, overlaps;
+};
+
+static gpointer locker(gpointer data)
+{
+	struct lockers *l = data;
+
+	for (int i = 0; i < 60; i++) {
+		int fd = lfs_cache_lock(l->cache, "k");
+
+		g_assert(fd >= 0);
+		if (g_atomic_int_add(&l->inside, 1) != 0)
+			g_atomic_int_inc(&l->overlaps);
+		g_usleep(50);
+		g_atomic_int_add(&l->inside, -1);
+		lfs_cache_unlock(l->cache, "k", fd);
+	}
+	return NULL;
+}
+
+/* Threads taking and releasing one lock: one holds it at a time, though
+ * each release removes the file a waiter may have opened already. */
+static void test_lock_excludes_across_removal(void **state)
+{
+	struct fx *f = *state;
+	g_autofree char *cdir = g_build_filename(f->dir, "cache", NULL);
+	g_autofree char *idir = g_build_filename(cdir, "index", NULL);
+	struct lockers l = { 0 };
+	GThread *t[4];
+
+	assert_lfs_ok(lfs_cache_open(cdir, &f->cache, &f->error), &f->error);
+	l.cache = f->cache;
+	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+		t[i] = g_thread_new("locker", locker, &l);
+	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+		g_thread_join(t[i]);
+	assert_int_equal(l.overlaps, 0);
+	assert_int_equal(count_names(idir), 0);
+}
+
 #define FT(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -183,6 +243,8 @@ int main(void)
 	    FT(test_open_existing_dir),
 	    FT(test_open_under_a_file_fails),
 	    FT(test_tmpfile_is_anonymous),
+	    FT(test_lock_leaves_nothing),
+	    FT(test_lock_excludes_across_removal),
 	    cmocka_unit_test(test_default_dir_for_root),
 	    FT(test_default_dir_for_user),
 	};
