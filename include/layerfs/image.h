@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <glib.h>
 
@@ -48,6 +49,10 @@ struct lfs_image {
 	char *manifest_digest; /* NULL when the source has none */
 	char *config_digest;   /* NULL when the source has none */
 	char *platform;	      /* "os/arch[/variant]" of the config, or NULL */
+	/* The config's "created" time (lfs_oci_config_created()), when
+	 * @has_created. */
+	bool has_created;
+	struct timespec created;
 	GPtrArray *layers;    /* struct lfs_layer_spec *, bottom to top */
 };
 

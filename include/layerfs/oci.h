@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include <time.h>
+
 #include <glib.h>
 
 #include "layerfs/digest.h"
@@ -44,6 +46,11 @@ gboolean lfs_oci_parse_manifest(const char *json, size_t len,
 gboolean lfs_oci_parse_config(const char *json, size_t len, const char *what,
 			      GPtrArray **diff_ids, char **platform,
 			      GError **error);
+
+/* The image config's "created" time (RFC 3339), into *out; false where it
+ * has none, or one that does not parse or lies before 1970 (Go's zero
+ * time stands for none).  @json was checked by lfs_oci_parse_config(). */
+bool lfs_oci_config_created(const char *json, size_t len, struct timespec *out);
 
 /* The platform this machine runs, in OCI terms ("linux/amd64",
  * "linux/arm/v7"): lfs_oci_machine_platform() of uname(2)'s machine name.

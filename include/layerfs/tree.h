@@ -21,6 +21,7 @@
 #define LAYERFS_TREE_H
 
 #include <stdint.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -74,6 +75,9 @@ struct lfs_tree_options {
 	 * symlinks of the layers below (relocate.c); 0: the default.
 	 * Tests set it low. */
 	uint32_t link_steps;
+	/* The time of directories no layer has an entry for (the root, the
+	 * parents layers only imply); {0, 0} if not given. */
+	struct timespec synth_time;
 };
 
 struct lfs_tree_stats {

@@ -1,6 +1,7 @@
 /* Opening a mount: source -> image -> indexed layers -> merged tree. */
 #include <errno.h>
 #include <malloc.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -85,6 +86,29 @@ static GError *first_error(struct index_job *x, uint32_t n)
 
 /* Index every layer, all at once on the workers (each layer is one
  * sequential pass; the layers of an image are independent). */
+/* The time of the directories no layer has an entry for (the root, and
+ * parents the layers only imply): the image's creation time from its
+ * config, else the newest of its layers' files' mtimes (a list of layers
+ * has no config), never the epoch. */
+static struct timespec image_time(const struct lfs_image *img)
+{
+	struct timespec newest = { 0, 0 };
+
+	if (img->has_created)
+		return img->created;
+	for (guint i = 0; i < img->layers->len; i++) {
+		const struct lfs_layer_spec *spec = img->layers->pdata[i];
+		struct stat st;
+
+		if (stat(spec->path, &st) == 0 &&
+		    (st.st_mtim.tv_sec > newest.tv_sec ||
+		     (st.st_mtim.tv_sec == newest.tv_sec &&
+		      st.st_mtim.tv_nsec > newest.tv_nsec)))
+			newest = st.st_mtim;
+	}
+	return newest;
+}
+
 static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 			    GError **error)
 {
@@ -318,7 +342,8 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 
 	m->tree = lfs_tree_new(m->layers, m->nlayers, &m->log,
 			       &(struct lfs_tree_options){
-				       .cache_bytes = o->meta_cache });
+				       .cache_bytes = o->meta_cache,
+				       .synth_time = image_time(m->image) });
 	open_streams(m, o);
 	if (!open_upper(m, o, error)) {
 		lfs_mount_close(m);

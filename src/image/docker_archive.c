@@ -462,6 +462,7 @@ gboolean lfs_docker_archive_open(const char *file, const char *ref,
 	source = ref ? g_strdup_printf("docker-archive:%s:%s", file, ref)
 		     : g_strdup_printf("docker-archive:%s", file);
 	img = lfs_image_new(source, "docker-archive");
+	img->has_created = lfs_oci_config_created(cjson, len, &img->created);
 	img->platform = g_steal_pointer(&platform);
 	{
 		struct lfs_digest cd;

@@ -260,6 +260,7 @@ gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 	source = ref ? g_strdup_printf("oci:%s:%s", dir, ref)
 		     : g_strdup_printf("oci:%s", dir);
 	img = lfs_image_new(source, "oci");
+	img->has_created = lfs_oci_config_created(config, len, &img->created);
 	img->manifest_digest = lfs_digest_to_string(&mdigest);
 	img->config_digest = g_steal_pointer(&cdigest);
 	img->platform = g_steal_pointer(&cplatform);

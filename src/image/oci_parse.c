@@ -225,3 +225,28 @@ gboolean lfs_oci_parse_config(const char *json, size_t len, const char *what,
 	*diff_ids = g_steal_pointer(&ids);
 	return TRUE;
 }
+
+bool lfs_oci_config_created(const char *json, size_t len, struct timespec *out)
+{
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GDateTime) dt = NULL;
+	const char *created = NULL;
+	gint64 sec;
+
+	if (!lfs_json_parse(json, len, "config", false, &node, NULL) ||
+	    !lfs_json_string(json_node_get_object(node), "created", false,
+			     "config", &created, NULL) ||
+	    !created)
+		return false;
+	/* RFC 3339: a time zone is required, so none is assumed. */
+	dt = g_date_time_new_from_iso8601(created, NULL);
+	if (!dt)
+		return false;
+	sec = g_date_time_to_unix(dt);
+	/* Go's zero time (year 1), which some builders write for "none". */
+	if (sec < 0)
+		return false;
+	out->tv_sec = (time_t)sec;
+	out->tv_nsec = (long)g_date_time_get_microsecond(dt) * 1000;
+	return true;
+}

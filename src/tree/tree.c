@@ -33,6 +33,8 @@ struct lfs_tree *lfs_tree_new(struct lfs_layer *const *layers,
 	t->nlayers = nlayers;
 	t->lg = lg;
 	t->link_steps = o ? o->link_steps : 0;
+	if (o)
+		t->synth_time = o->synth_time;
 	lfs_dcache_init(t, o ? o->cache_bytes : 0);
 	lfs_links_init(t);
 	t->override = g_new0(uint8_t, nlayers);
@@ -101,7 +103,11 @@ void lfs_tree_stat(struct lfs_tree *t, const struct lfs_obj *n,
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_blksize = LFS_BLOCK_SIZE;
-	st->st_mode = n->type | 0755; /* a synthesised directory */
+	/* A synthesised directory. */
+	st->st_mode = n->type | 0755;
+	st->st_mtim = t->synth_time;
+	st->st_atim = t->synth_time;
+	st->st_ctim = t->synth_time;
 	if (n->meta.layer != LFS_LAYER_SYNTH) {
 		ix = tree_index(t, n->meta.layer);
 		e = lfs_index_get(ix, n->meta.entry);

@@ -42,6 +42,7 @@ struct lfs_tree {
 	GHashTable *groups; /* packed target -> struct lfs_link_group * */
 	uint64_t budget;    /* bytes cached directories may take */
 	uint32_t link_steps; /* per layer, for relocate.c; 0: its default */
+	struct timespec synth_time; /* of directories no layer has */
 	/* Per layer: which owner records apply (override.h, a directory
 	 * layer fuse-overlayfs wrote), LFS_OVERRIDE_NONE mostly. */
 	uint8_t *override;

@@ -88,7 +88,14 @@ static void parse_alone(const char *data, size_t len)
 	}
 	if (lfs_oci_parse_manifest(data, len, "manifest", &m, NULL))
 		lfs_oci_manifest_free(m);
-	lfs_oci_parse_config(data, len, "config", &ids, &platform, NULL);
+	if (lfs_oci_parse_config(data, len, "config", &ids, &platform, NULL)) {
+		struct timespec created;
+
+		if (lfs_oci_config_created(data, len, &created) &&
+		    (created.tv_sec < 0 || created.tv_nsec < 0 ||
+		     created.tv_nsec >= 1000000000))
+			fz_fail("config \"created\" out of range");
+	}
 }
 
 static const char *word(char **words, guint i)

@@ -102,7 +102,9 @@ unpack() {
 # write a tree that differs at exactly those paths.  WARNING, if not
 # empty, is in what the mount says.  GNU tar and bsdtar extract into a
 # directory made here (bsdtar never sets its mtime, GNU tar only from a
-# "./" member): their comparison leaves the root's mtime out.
+# "./" member): their comparison leaves the root's mtime out.  So does
+# umoci's for a layer with no "./" member: umoci dates such a root 1970,
+# layerfs the image's creation time (the config's, checked here).
 check() {
 	local name=$1 tar=$2 o=$T/oci-$1 r want got line=$1
 	local -A expect=([umoci]=$3 [gnu]=$4 [bsd]=$5)
@@ -123,11 +125,21 @@ check() {
 	fi
 	dump "$T/mnt-$name" >"$T/$name.layerfs"
 	dump "$T/mnt-$name" --no-mtime . >"$T/$name.layerfs-root"
+	local listed=yes created
+	# (tar -t may fail on a stream cut short, after listing it)
+	tar -tf "$tar" >"$T/list-$name" 2>/dev/null || true
+	grep -qxE '\.?/?' "$T/list-$name" || listed=
+	if [ -z "$listed" ]; then
+		created=$(config_created "$o")
+		[ "$(stat -c %Y "$T/mnt-$name")" = "$created" ] ||
+			fail "$name: root mtime $(stat -c %Y "$T/mnt-$name")," \
+				"not the config's $created"
+	fi
 	fusermount3 -u "$T/mnt-$name"
 	for r in umoci gnu bsd; do
 		want=${expect[$r]}
 		opts=()
-		[ "$r" = umoci ] || opts=(--no-mtime .)
+		[ "$r" = umoci ] && [ -n "$listed" ] || opts=(--no-mtime .)
 		if ! unpack "$r" "$o" "$tar" "$T/$r-$name" 2>"$T/err-$r-$name"
 		then
 			got='!'
@@ -147,6 +159,21 @@ check() {
 		line="$line $r:$got"
 	done
 	echo "oracles: $line" >&2
+}
+
+# config_created OCI: the image config's "created", in whole seconds.
+config_created() {
+	python3 - "$1" <<'PY'
+import datetime, json, re, sys
+d = sys.argv[1]
+def blob(digest):
+    return json.load(open(d + "/blobs/sha256/" + digest.split(":")[1]))
+m = blob(json.load(open(d + "/index.json"))["manifests"][0]["digest"])
+c = blob(m["config"]["digest"])["created"]
+t = re.fullmatch(r"(.{19})(\.\d+)?(Z|[+-]\d\d:\d\d)", c)
+z = "+00:00" if t.group(3) == "Z" else t.group(3)
+print(int(datetime.datetime.fromisoformat(t.group(1) + z).timestamp()))
+PY
 }
 
 # check_refused NAME TAR WHY UMOCI GNU BSD: layerfs refuses TAR, mount

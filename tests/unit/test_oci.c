@@ -307,6 +307,42 @@ static void test_parse_config_minimal(void **state)
 	assert_int_equal(ids2->len, 0);
 }
 
+/* "created": RFC 3339 in any zone, to the microsecond; none, one that
+ * does not parse, one without a zone or Go's zero time: no time. */
+static void test_config_created(void **state)
+{
+	static const struct {
+		const char *json;
+		bool ok;
+		time_t sec;
+		long nsec;
+	} cases[] = {
+		{ "{\"created\": \"2023-11-14T22:13:20Z\"}", true, 1700000000, 0 },
+		{ "{\"created\": \"2021-05-06T09:08:09.25+02:00\"}", true,
+		  1620284889, 250000000 },
+		{ "{\"created\": \"1970-01-01T00:00:00Z\"}", true, 0, 0 },
+		{ "{\"created\": \"0001-01-01T00:00:00Z\"}", false, 0, 0 },
+		{ "{\"created\": \"2023-11-14T22:13:20\"}", false, 0, 0 },
+		{ "{\"created\": \"yesterday\"}", false, 0, 0 },
+		{ "{\"created\": 1700000000}", false, 0, 0 },
+		{ "{}", false, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct timespec ts = { -1, -1 };
+		bool ok = lfs_oci_config_created(cases[i].json,
+						 strlen(cases[i].json), &ts);
+
+		if (ok != cases[i].ok)
+			fail_msg("%s: %s", cases[i].json, ok ? "a time" : "none");
+		if (!ok)
+			continue;
+		assert_int_equal(ts.tv_sec, cases[i].sec);
+		assert_int_equal(ts.tv_nsec, cases[i].nsec);
+	}
+}
+
 static const struct bad_json bad_configs[] = {
     {"[]", EINVAL, "cfg: top level is not a JSON object", NULL},
     {"{\"os\": 1}", EINVAL, "cfg.os: not a string", NULL},
@@ -1666,6 +1702,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_index_valid),
 	    cmocka_unit_test(test_parse_index_malformed),
 	    cmocka_unit_test(test_parse_manifest_valid),
+	    cmocka_unit_test(test_config_created),
 	    cmocka_unit_test(test_parse_manifest_without_media_type),
 	    cmocka_unit_test(test_parse_manifest_malformed),
 	    cmocka_unit_test(test_parse_config_platform_and_diff_ids),
