@@ -161,14 +161,17 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 		copy_reads += st.copy_reads;
 		g_string_append_printf(
 			per,
-			"layer %u: %s, %s, %u entries, index %s, %u handles, "
+			"layer %u: %s, %s, %llu entries, %llu whiteouts, "
+			"index %s, %u handles, "
 			"%llu hits, %llu misses, %llu bytes inflated, copy "
 			"%s (%llu bytes), %llu reads from it\n",
 			i + 1, l->spec->name,
 			l->spec->kind == LFS_LAYER_DIR
 				? "directory"
 				: lfs_compression_name(l->comp),
-			l->index->nentries,
+			/* As `layerfs inspect` counts them. */
+			(unsigned long long)l->index->stat_entries,
+			(unsigned long long)l->index->stat_whiteouts,
 			l->loaded ? "from the cache" : "built at mount",
 			st.pool.handles, (unsigned long long)st.pool.hits,
 			(unsigned long long)st.pool.misses,

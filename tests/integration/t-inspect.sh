@@ -171,3 +171,13 @@ diff_ids=$(tar -xOf "$arc" "$config" | grep -o '"diff_ids":\[[^]]*\]' |
 	fail "conf digests are not the manifest's: $(digests "$T/conf")"
 [ "$(digests "$T/conf")" = "$diff_ids" ] ||
 	fail "conf digests are not the diff_ids: $(digests "$T/conf")"
+
+# `layerfs stats` counts each layer's entries and whiteouts as inspect does
+# (members applied, whiteout and opaque markers apart), under the same names.
+lfs_mount "docker-archive:$arc" "$T/conf-mnt"
+"$LAYERFS" stats "$T/conf-mnt" >"$T/conf.stats" || fail "stats failed"
+want=$(awk '$1 ~ /^[0-9]+$/ && NF >= 8 { print $1, $5, $6 }' "$T/conf")
+got=$(sed -n 's/^layer \([0-9]*\): .*, \([0-9]*\) entries, \([0-9]*\) whiteouts, .*/\1 \2 \3/p' \
+	"$T/conf.stats")
+[ -n "$want" ] && [ "$got" = "$want" ] ||
+	fail "stats counts \"$got\", inspect \"$want\""
