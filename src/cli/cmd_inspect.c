@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <json-glib/json-glib.h>
+
 #include "cli.h"
 #include "layerfs/error.h"
 #include "layerfs/mount.h"
@@ -50,14 +52,97 @@ static void print_layer(GString *out, guint i, const struct lfs_layer *l)
 		spec->media_type ? spec->media_type : "-");
 }
 
+/* --json: the schema docs/json.md describes, "layerfs.inspect/1". */
+#define INSPECT_SCHEMA "layerfs.inspect/1"
+
+static void json_string_or_null(JsonBuilder *b, const char *member,
+				const char *value)
+{
+	json_builder_set_member_name(b, member);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void json_header(JsonBuilder *b, const struct lfs_image *img)
+{
+	g_autofree char *created = NULL;
+
+	/* RFC 3339 in UTC, to the microsecond where it has a fraction. */
+	if (img->has_created) {
+		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(
+			(gint64)img->created.tv_sec);
+		g_autofree char *sec =
+			dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S") : NULL;
+		long usec = img->created.tv_nsec / 1000;
+
+		if (sec)
+			created = usec ? g_strdup_printf("%s.%06ldZ", sec, usec)
+				       : g_strdup_printf("%sZ", sec);
+	}
+	json_builder_begin_object(b);
+	json_string_or_null(b, "schema", INSPECT_SCHEMA);
+	json_string_or_null(b, "source", img->source);
+	json_string_or_null(b, "transport", img->transport);
+	json_string_or_null(b, "manifest", img->manifest_digest);
+	json_string_or_null(b, "config", img->config_digest);
+	json_string_or_null(b, "platform", img->platform);
+	json_string_or_null(b, "created", created);
+	json_builder_set_member_name(b, "layers");
+	json_builder_begin_array(b);
+}
+
+static void json_layer(JsonBuilder *b, guint i, const struct lfs_layer *l)
+{
+	const struct lfs_layer_spec *spec = l->spec;
+	g_autofree char *digest =
+		l->has_digest ? lfs_digest_to_string(&l->digest) : NULL;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "number");
+	json_builder_add_int_value(b, i + 1);
+	json_string_or_null(b, "compression",
+			    spec->kind == LFS_LAYER_DIR
+				    ? "directory"
+				    : lfs_compression_name(l->comp));
+	json_builder_set_member_name(b, "stored_size");
+	json_builder_add_int_value(b, (gint64)l->stored_size);
+	json_builder_set_member_name(b, "uncompressed_size");
+	json_builder_add_int_value(b, (gint64)l->tar_size);
+	json_builder_set_member_name(b, "entries");
+	json_builder_add_int_value(b, (gint64)l->index->stat_entries);
+	json_builder_set_member_name(b, "whiteouts");
+	json_builder_add_int_value(b, (gint64)l->index->stat_whiteouts);
+	json_string_or_null(b, "digest", digest);
+	json_string_or_null(b, "media_type", spec->media_type);
+	json_builder_end_object(b);
+}
+
+static void json_print(JsonBuilder *b)
+{
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autofree char *text = NULL;
+
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	text = json_generator_to_data(gen, NULL);
+	printf("%s\n", text);
+}
+
 /* The report is built whole and printed only once every layer has been
  * read: a failure prints its reason on stderr and nothing on stdout, so a
  * script never takes half a report for an answer. */
 static gboolean inspect(struct lfs_options *o, const struct lfs_logger *lg,
-			GError **error)
+			bool json, GError **error)
 {
 	g_autoptr(lfs_image) img = NULL;
 	g_autoptr(GString) out = g_string_new(NULL);
+	g_autoptr(JsonBuilder) b = json ? json_builder_new() : NULL;
 	struct lfs_layer_options lo = { NULL, lg };
 	gboolean ok = FALSE;
 
@@ -72,16 +157,25 @@ static gboolean inspect(struct lfs_options *o, const struct lfs_logger *lg,
 			lfs_warn(lg, "%s; going on without a cache",
 				 why->message);
 	}
-	print_header(out, img);
+	if (b)
+		json_header(b, img);
+	else
+		print_header(out, img);
 	for (guint i = 0; i < img->layers->len; i++) {
 		struct lfs_layer *l;
 
 		if (!lfs_layer_open(img->layers->pdata[i], &lo, &l, error))
 			goto out;
-		print_layer(out, i, l);
+		if (b)
+			json_layer(b, i, l);
+		else
+			print_layer(out, i, l);
 		lfs_layer_free(l);
 	}
-	fwrite(out->str, 1, out->len, stdout);
+	if (b)
+		json_print(b);
+	else
+		fwrite(out->str, 1, out->len, stdout);
 	ok = TRUE;
 out:
 	lfs_cache_free(lo.cache);
@@ -92,7 +186,7 @@ int lfs_cmd_inspect(int argc, char **argv)
 {
 	g_auto(GStrv) layers = NULL;
 	g_autofree char *platform = NULL, *cache_dir = NULL;
-	gboolean version = FALSE;
+	gboolean version = FALSE, json = FALSE;
 	int status;
 	GOptionEntry entries[] = {
 		{ "layer", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &layers,
@@ -106,6 +200,10 @@ int lfs_cmd_inspect(int argc, char **argv)
 		{ "platform", 0, 0, G_OPTION_ARG_STRING, &platform,
 		  "Platform to pick from a multi-platform image",
 		  "OS/ARCH[/VARIANT]" },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		  "Print the report as JSON (schema layerfs.inspect/1, "
+		  "docs/json.md)",
+		  NULL },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,
 		  "Print the version and exit", NULL },
 		{ NULL },
@@ -129,7 +227,7 @@ int lfs_cmd_inspect(int argc, char **argv)
 		return status;
 	o->platform = g_steal_pointer(&platform);
 	o->cache_dir = g_steal_pointer(&cache_dir);
-	if (!inspect(o, &lg, &error)) {
+	if (!inspect(o, &lg, json, &error)) {
 		fprintf(stderr, "layerfs: %s\n", error->message);
 		return LFS_EXIT_FAIL;
 	}

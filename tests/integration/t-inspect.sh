@@ -181,3 +181,35 @@ got=$(sed -n 's/^layer \([0-9]*\): .*, \([0-9]*\) entries, \([0-9]*\) whiteouts,
 	"$T/conf.stats")
 [ -n "$want" ] && [ "$got" = "$want" ] ||
 	fail "stats counts \"$got\", inspect \"$want\""
+
+# --json: the same report, as docs/json.md describes it (schema
+# layerfs.inspect/1), and nothing else on stdout.
+CREATED=2021-05-06T09:08:09.25+02:00 "$mk" "$T/jimg" v1 "$T/a.tar" \
+	"$T/b.tar.zst" "$T/c.tar.gz"
+"$LAYERFS" inspect "oci:$T/jimg:v1" >"$T/jtext" || fail "inspect failed"
+"$LAYERFS" inspect --json "oci:$T/jimg:v1" >"$T/json" ||
+	fail "inspect --json failed"
+python3 - "$T/json" "$T/jtext" <<'PY' || fail "inspect --json: $(cat "$T/json")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read().splitlines()
+head = dict(l.split(":", 1) for l in text if l and not l.startswith(" "))
+assert doc["schema"] == "layerfs.inspect/1", doc["schema"]
+assert doc["source"] == head["source"].strip()
+assert doc["transport"] == "oci"
+assert doc["manifest"] == head["manifest"].strip()
+assert doc["config"] == head["config"].strip()
+assert doc["platform"] == head["platform"].strip()
+assert doc["created"] == "2021-05-06T07:08:09.250000Z", doc["created"]
+rows = [l.split() for l in text if l.strip()[:1].isdigit()]
+assert len(doc["layers"]) == len(rows) == 3
+for layer, row in zip(doc["layers"], rows):
+    assert [str(layer["number"]), layer["compression"],
+            str(layer["stored_size"]), str(layer["uncompressed_size"]),
+            str(layer["entries"]), str(layer["whiteouts"]), layer["digest"],
+            layer["media_type"]] == row, (layer, row)
+PY
+# A failure: nothing on stdout, as without --json.
+"$LAYERFS" inspect --json --layer "$T/bad.tar.gz" >"$T/jbad" 2>/dev/null &&
+	fail "inspect --json of a bad layer succeeded"
+[ ! -s "$T/jbad" ] || fail "inspect --json printed on failure: $(cat "$T/jbad")"
