@@ -9,8 +9,13 @@
 #include "layerfs/mount.h"
 
 #define LFS_STATS_XATTR "user.layerfs.stats"
+/* The same counters as JSON (schema LFS_STATS_JSON_SCHEMA, docs/json.md),
+ * on the root too, listed nowhere either. */
+#define LFS_STATS_JSON_XATTR "user.layerfs.stats.json"
+#define LFS_STATS_JSON_SCHEMA "layerfs.stats/1"
 
 /* One "key: value" line per counter, then one line per layer (g_free). */
 char *lfs_mount_stats_text(struct lfs_mount *m);
+char *lfs_mount_stats_json(struct lfs_mount *m);
 
 #endif

@@ -9,12 +9,17 @@
 
 int lfs_cmd_stats(int argc, char **argv)
 {
-	gboolean version = FALSE;
+	gboolean version = FALSE, json = FALSE;
 	GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json,
+		  "Print the counters as JSON (schema layerfs.stats/1, "
+		  "docs/json.md)",
+		  NULL },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,
 		  "Print the version and exit", NULL },
 		{ NULL },
 	};
+	const char *xattr;
 	g_autoptr(GOptionContext) ctx = g_option_context_new("MOUNTPOINT");
 	g_autoptr(GError) error = NULL;
 	g_autofree char *buf = NULL;
@@ -39,14 +44,15 @@ int lfs_cmd_stats(int argc, char **argv)
 				"layerfs stats --help)\n");
 		return LFS_EXIT_USAGE;
 	}
+	xattr = json ? LFS_STATS_JSON_XATTR : LFS_STATS_XATTR;
 	/* The text may grow between the size probe and the read. */
 	for (int tries = 0; tries < 5; tries++) {
-		n = getxattr(argv[1], LFS_STATS_XATTR, NULL, 0);
+		n = getxattr(argv[1], xattr, NULL, 0);
 		if (n < 0)
 			break;
 		g_free(buf);
 		buf = g_malloc((size_t)n + 4096);
-		n = getxattr(argv[1], LFS_STATS_XATTR, buf, (size_t)n + 4096);
+		n = getxattr(argv[1], xattr, buf, (size_t)n + 4096);
 		if (n >= 0 || errno != ERANGE)
 			break;
 	}
@@ -58,5 +64,7 @@ int lfs_cmd_stats(int argc, char **argv)
 		return LFS_EXIT_FAIL;
 	}
 	fwrite(buf, 1, (size_t)n, stdout);
+	if (json)
+		putchar('\n');
 	return LFS_EXIT_OK;
 }

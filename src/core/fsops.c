@@ -363,10 +363,12 @@ out:
 	return err;
 }
 
-/* The statistics, as the virtual xattr on the root (stats.h). */
-static ssize_t stats_xattr(struct lfs_mount *m, void *buf, size_t size)
+/* The statistics, as the virtual xattrs on the root (stats.h). */
+static ssize_t stats_xattr(struct lfs_mount *m, bool json, void *buf,
+			   size_t size)
 {
-	g_autofree char *text = lfs_mount_stats_text(m);
+	g_autofree char *text = json ? lfs_mount_stats_json(m)
+				     : lfs_mount_stats_text(m);
 	size_t len = strlen(text);
 
 	if (size == 0)
@@ -384,7 +386,9 @@ ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 	int err;
 
 	if (ino == LFS_ROOT_INO && strcmp(name, LFS_STATS_XATTR) == 0)
-		return stats_xattr(m, buf, size);
+		return stats_xattr(m, false, buf, size);
+	if (ino == LFS_ROOT_INO && strcmp(name, LFS_STATS_JSON_XATTR) == 0)
+		return stats_xattr(m, true, buf, size);
 	if (m->noxattrs)
 		return -EOPNOTSUPP;
 	if (m->ovl)

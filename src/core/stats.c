@@ -1,6 +1,8 @@
-/* The mount's counters as text (see stats.h). */
+/* The mount's counters as text and as JSON (see stats.h). */
 #include <stdio.h>
 #include <string.h>
+
+#include <json-glib/json-glib.h>
 
 #include "layerfs/profile.h"
 #include "layerfs/stats.h"
@@ -9,17 +11,18 @@
 static const char *const unpack_states[] = { "-", "running", "complete",
 					     "failed" };
 
-/* kB values of /proc/self/status, where the kernel keeps them. */
-static void memory_line(GString *s)
+/* kB values of /proc/self/status, where the kernel keeps them: VmRSS,
+ * RssAnon, RssFile, VmHWM.  False where it cannot be read. */
+static bool memory_kb(unsigned long long kb[4])
 {
 	static const char *const keys[] = { "VmRSS:", "RssAnon:", "RssFile:",
 					    "VmHWM:" };
-	unsigned long long kb[G_N_ELEMENTS(keys)] = { 0 };
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "re");
 
+	memset(kb, 0, 4 * sizeof(kb[0]));
 	if (!f)
-		return;
+		return false;
 	while (fgets(line, sizeof(line), f)) {
 		for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
 			if (strncmp(line, keys[i], strlen(keys[i])) == 0)
@@ -28,6 +31,15 @@ static void memory_line(GString *s)
 		}
 	}
 	fclose(f);
+	return true;
+}
+
+static void memory_line(GString *s)
+{
+	unsigned long long kb[4];
+
+	if (!memory_kb(kb))
+		return;
 	g_string_append_printf(s,
 			       "memory: rss %.1f MiB (anonymous %.1f, file "
 			       "%.1f), peak %.1f MiB\n",
@@ -224,4 +236,206 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 	g_string_append(s, per->str);
 	g_string_free(per, TRUE);
 	return g_string_free(s, FALSE);
+}
+
+/* ---- JSON: schema layerfs.stats/1 (docs/json.md) --------------------- */
+
+static void j_uint(JsonBuilder *b, const char *name, uint64_t v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, (gint64)MIN(v, (uint64_t)G_MAXINT64));
+}
+
+static void j_str(JsonBuilder *b, const char *name, const char *v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_string_value(b, v);
+}
+
+static void j_begin(JsonBuilder *b, const char *name)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_begin_object(b);
+}
+
+static void j_null(JsonBuilder *b, const char *name)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_null_value(b);
+}
+
+static void j_layer(JsonBuilder *b, uint32_t i, const struct lfs_layer *l,
+		    const struct lfs_stream_stats *st)
+{
+	static const char *const unpack[] = { "none", "running", "complete",
+					      "failed" };
+
+	json_builder_begin_object(b);
+	j_uint(b, "number", i + 1);
+	j_str(b, "name", l->spec->name);
+	j_str(b, "compression", l->spec->kind == LFS_LAYER_DIR
+					? "directory"
+					: lfs_compression_name(l->comp));
+	j_uint(b, "entries", l->index->stat_entries);
+	j_uint(b, "whiteouts", l->index->stat_whiteouts);
+	j_str(b, "index", l->loaded ? "cache" : "built");
+	j_uint(b, "handles", st->pool.handles);
+	j_uint(b, "hits", st->pool.hits);
+	j_uint(b, "misses", st->pool.misses);
+	j_uint(b, "bytes_inflated", st->pool.inflated);
+	j_str(b, "unpacked", unpack[st->unpack]);
+	j_uint(b, "unpacked_bytes", st->unpacked);
+	j_uint(b, "unpacked_reads", st->copy_reads);
+	json_builder_end_object(b);
+}
+
+static void j_caches(JsonBuilder *b, struct lfs_mount *m)
+{
+	struct lfs_tree_stats t;
+	struct lfs_dirplus_stats d;
+
+	if (m->span_cache) {
+		struct lfs_span_cache_stats c;
+
+		lfs_span_cache_stats(m->span_cache, &c);
+		j_begin(b, "span_cache");
+		j_uint(b, "reads_served", c.hits);
+		j_uint(b, "bytes", c.bytes);
+		j_uint(b, "max_bytes", c.max);
+		json_builder_end_object(b);
+	} else {
+		j_null(b, "span_cache");
+	}
+	lfs_tree_stats(m->tree, &t);
+	j_begin(b, "directory_cache");
+	j_uint(b, "directories", t.dirs);
+	j_uint(b, "bytes", t.bytes);
+	j_uint(b, "max_bytes",
+	       m->meta_cache ? m->meta_cache : LFS_TREE_CACHE_DEFAULT);
+	j_uint(b, "hits", t.hits);
+	j_uint(b, "misses", t.misses);
+	j_uint(b, "evictions", t.evictions);
+	j_uint(b, "listings_built", t.listings);
+	json_builder_end_object(b);
+	j_uint(b, "index_pages_released", t.trims);
+	lfs_dirplus_stats(m->dirplus, &d);
+	j_begin(b, "directory_listings");
+	j_uint(b, "with_attributes", d.with_attrs);
+	j_uint(b, "names_only", d.names_only);
+	j_uint(b, "switches", d.switches);
+	j_str(b, "now", d.attrs ? "with_attributes" : "names_only");
+	json_builder_end_object(b);
+}
+
+static void j_profile_upper_memory(JsonBuilder *b, struct lfs_mount *m)
+{
+	unsigned long long kb[4];
+
+	if (m->profile) {
+		g_autoptr(GArray) ranges = lfs_profile_ranges(m->profile);
+
+		j_begin(b, "profile");
+		j_uint(b, "files_recorded", ranges->len);
+		j_uint(b, "read_ahead", __atomic_load_n(&m->replayed,
+							__ATOMIC_RELAXED));
+		j_uint(b, "to_read_ahead", m->replay ? m->replay->len : 0);
+		j_uint(b, "read_ahead_bytes",
+		       __atomic_load_n(&m->replayed_bytes, __ATOMIC_RELAXED));
+		json_builder_end_object(b);
+	} else {
+		j_null(b, "profile");
+	}
+	if (m->ovl) {
+		const struct lfs_upper_stats *u = &m->upper->st;
+		struct lfs_ovl_stats o;
+
+		lfs_ovl_stats(m->ovl, &o);
+		j_begin(b, "writable");
+		j_uint(b, "nodes", o.nodes);
+		j_uint(b, "listings_built", o.listings);
+		j_uint(b, "copy_ups",
+		       __atomic_load_n(&u->copy_ups, __ATOMIC_RELAXED));
+		j_uint(b, "data_copies",
+		       __atomic_load_n(&u->data_copies, __ATOMIC_RELAXED));
+		j_uint(b, "metadata_copies",
+		       __atomic_load_n(&u->metacopies, __ATOMIC_RELAXED));
+		j_uint(b, "bytes_copied",
+		       __atomic_load_n(&u->copied, __ATOMIC_RELAXED));
+		j_uint(b, "whiteouts",
+		       __atomic_load_n(&u->whiteouts, __ATOMIC_RELAXED));
+		json_builder_end_object(b);
+	} else {
+		j_null(b, "writable");
+	}
+	if (memory_kb(kb)) {
+		j_begin(b, "memory");
+		j_uint(b, "rss_bytes", kb[0] * 1024);
+		j_uint(b, "anonymous_bytes", kb[1] * 1024);
+		j_uint(b, "file_bytes", kb[2] * 1024);
+		j_uint(b, "peak_bytes", kb[3] * 1024);
+		json_builder_end_object(b);
+	} else {
+		j_null(b, "memory");
+	}
+}
+
+char *lfs_mount_stats_json(struct lfs_mount *m)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	struct lfs_pool_stats pool = { 0 };
+	uint64_t copy_reads = 0;
+
+	json_builder_begin_object(b);
+	j_str(b, "schema", LFS_STATS_JSON_SCHEMA);
+	j_str(b, "source", m->image->source);
+	json_builder_set_member_name(b, "layers");
+	json_builder_begin_array(b);
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		struct lfs_stream_stats st;
+
+		lfs_stream_stats(m->streams[i], &st);
+		pool.hits += st.pool.hits;
+		pool.misses += st.pool.misses;
+		pool.evictions += st.pool.evictions;
+		pool.waits += st.pool.waits;
+		pool.inflated += st.pool.inflated;
+		pool.served += st.pool.served;
+		pool.thrashed += st.pool.thrashed;
+		pool.peak += st.pool.peak;
+		pool.handles += st.pool.handles;
+		copy_reads += st.copy_reads;
+		j_layer(b, i, m->layers[i], &st);
+	}
+	json_builder_end_array(b);
+	j_begin(b, "handle_pool");
+	j_uint(b, "handles", pool.handles);
+	j_uint(b, "hits", pool.hits);
+	j_uint(b, "misses", pool.misses);
+	j_uint(b, "evictions", pool.evictions);
+	j_uint(b, "came_back", pool.thrashed);
+	j_uint(b, "grown_to", pool.peak);
+	j_uint(b, "waits", pool.waits);
+	json_builder_end_object(b);
+	j_uint(b, "bytes_inflated", pool.inflated);
+	j_uint(b, "bytes_inflated_to_reach_reads",
+	       pool.inflated - MIN(pool.inflated, pool.served));
+	j_uint(b, "unpacked_reads", copy_reads);
+	j_begin(b, "file_reads");
+	j_uint(b, "spliced", __atomic_load_n(&m->reads_spliced,
+					     __ATOMIC_RELAXED));
+	j_uint(b, "copied", __atomic_load_n(&m->reads_copied,
+					    __ATOMIC_RELAXED));
+	json_builder_end_object(b);
+	g_mutex_lock(&m->files_lock);
+	j_uint(b, "open_files", m->nfiles);
+	g_mutex_unlock(&m->files_lock);
+	j_caches(b, m);
+	j_profile_upper_memory(b, m);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	return json_generator_to_data(gen, NULL);
 }

@@ -213,3 +213,31 @@ PY
 "$LAYERFS" inspect --json --layer "$T/bad.tar.gz" >"$T/jbad" 2>/dev/null &&
 	fail "inspect --json of a bad layer succeeded"
 [ ! -s "$T/jbad" ] || fail "inspect --json printed on failure: $(cat "$T/jbad")"
+
+# stats --json (schema layerfs.stats/1): the same counts as inspect --json,
+# the same counters as the text, for a read-only mount no "writable".
+"$LAYERFS" inspect --json "docker-archive:$arc" >"$T/conf.ijson" ||
+	fail "inspect --json failed"
+"$LAYERFS" stats --json "$T/conf-mnt" >"$T/conf.sjson" ||
+	fail "stats --json failed"
+"$LAYERFS" stats "$T/conf-mnt" >"$T/conf.stats2" || fail "stats failed"
+python3 - "$T/conf.sjson" "$T/conf.ijson" "$T/conf.stats2" <<'PY' ||
+import json, re, sys
+s = json.load(open(sys.argv[1]))
+i = json.load(open(sys.argv[2]))
+text = open(sys.argv[3]).read()
+assert s["schema"] == "layerfs.stats/1", s["schema"]
+assert s["source"] == i["source"], (s["source"], i["source"])
+assert [(l["number"], l["entries"], l["whiteouts"]) for l in s["layers"]] == \
+    [(l["number"], l["entries"], l["whiteouts"]) for l in i["layers"]]
+assert all(l["index"] in ("cache", "built") for l in s["layers"])
+assert s["writable"] is None
+assert s["memory"]["rss_bytes"] > 0
+# Counters that do not move while nothing reads: as the text says them.
+m = re.search(r"^layers: (\d+) \((\d+) indexes from the cache", text, re.M)
+assert int(m.group(1)) == len(s["layers"])
+assert int(m.group(2)) == sum(l["index"] == "cache" for l in s["layers"])
+m = re.search(r"^bytes inflated: (\d+)", text, re.M)
+assert int(m.group(1)) == s["bytes_inflated"], (m.group(1), s["bytes_inflated"])
+PY
+	fail "stats --json: $(cat "$T/conf.sjson")"
