@@ -145,6 +145,20 @@ static void upper_lines(GString *s, struct lfs_mount *m)
 						    __ATOMIC_RELAXED));
 }
 
+/* Add one layer's pool counters to the mount's. */
+static void add_pool(struct lfs_pool_stats *sum, const struct lfs_pool_stats *p)
+{
+	sum->hits += p->hits;
+	sum->misses += p->misses;
+	sum->evictions += p->evictions;
+	sum->waits += p->waits;
+	sum->inflated += p->inflated;
+	sum->served += p->served;
+	sum->thrashed += p->thrashed;
+	sum->peak += p->peak;
+	sum->handles += p->handles;
+}
+
 char *lfs_mount_stats_text(struct lfs_mount *m)
 {
 	GString *s = g_string_new(NULL);
@@ -161,15 +175,7 @@ char *lfs_mount_stats_text(struct lfs_mount *m)
 		cached += l->loaded;
 		compressed += l->stored && l->comp != LFS_COMP_NONE;
 		unpacked += st.unpack == LFS_UNPACK_DONE;
-		pool.hits += st.pool.hits;
-		pool.misses += st.pool.misses;
-		pool.evictions += st.pool.evictions;
-		pool.waits += st.pool.waits;
-		pool.inflated += st.pool.inflated;
-		pool.served += st.pool.served;
-		pool.thrashed += st.pool.thrashed;
-		pool.peak += st.pool.peak;
-		pool.handles += st.pool.handles;
+		add_pool(&pool, &st.pool);
 		copy_reads += st.copy_reads;
 		g_string_append_printf(
 			per,
@@ -396,15 +402,7 @@ char *lfs_mount_stats_json(struct lfs_mount *m)
 		struct lfs_stream_stats st;
 
 		lfs_stream_stats(m->streams[i], &st);
-		pool.hits += st.pool.hits;
-		pool.misses += st.pool.misses;
-		pool.evictions += st.pool.evictions;
-		pool.waits += st.pool.waits;
-		pool.inflated += st.pool.inflated;
-		pool.served += st.pool.served;
-		pool.thrashed += st.pool.thrashed;
-		pool.peak += st.pool.peak;
-		pool.handles += st.pool.handles;
+		add_pool(&pool, &st.pool);
 		copy_reads += st.copy_reads;
 		j_layer(b, i, m->layers[i], &st);
 	}

@@ -1226,6 +1226,19 @@ static void test_sparse_empty_map(void **state)
 
 /* ---- the fast reader and libarchive taking over ------------------------ */
 
+/* Make the checksum of the header block at @h right again. */
+static void checksum_again(guint8 *h)
+{
+	unsigned int sum = 0;
+
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+}
+
+
+
 /* The fast reader reads the plain members before a sparse one; libarchive
  * reads on from the sparse one, and every offset stays the stream's. */
 static void test_libarchive_takes_over(void **state)
@@ -1265,19 +1278,13 @@ static void test_libarchive_takes_over(void **state)
 static void test_takes_over_behind_lead(void **state)
 {
 	GByteArray *t = g_byte_array_new();
-	guint8 *h;
-	unsigned int sum = 0;
 	struct scanned s;
 
 	(void)state;
 	fx_raw_block(t, "a", '0', "first", 5);
 	fx_raw_block(t, "odd", '7', "contiguous", 10);
-	h = t->data + 1024;
-	memcpy(h + 136, "not a time", 10);
-	memset(h + 148, ' ', 8);
-	for (size_t i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
+	memcpy(t->data + 1024 + 136, "not a time", 10);
+	checksum_again(t->data + 1024);
 	fx_raw_block(t, "b", '0', "after", 5);
 	fx_raw_end(t);
 	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
@@ -1320,20 +1327,14 @@ static void test_takes_over_where_sparse_allowed(void **state)
 static void test_first_header_checked(void **state)
 {
 	GByteArray *t = g_byte_array_new();
-	guint8 *h;
-	unsigned int sum = 0;
 	struct scanned s;
 
 	(void)state;
 	fx_raw_block(t, "etc", '5', NULL, 0);
 	fx_raw_block(t, "etc/hostname", '0', "host\n", 5);
 	fx_raw_end(t);
-	h = t->data;
-	memcpy(h + 136, "74401 70400 ", 12);
-	memset(h + 148, ' ', 8);
-	for (size_t i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
+	memcpy(t->data + 136, "74401 70400 ", 12);
+	checksum_again(t->data);
 	assert_false(scan(&s, g_byte_array_free_to_bytes(t)));
 	scanned_free(&s);
 }
@@ -1349,20 +1350,14 @@ static void test_hardlink_with_data(void **state)
 	(void)state;
 	for (int pax = 0; pax < 2; pax++) {
 		GByteArray *t = g_byte_array_new();
-		guint8 *h;
-		unsigned int sum = 0;
 		struct scanned s;
 
 		if (pax)
 			fx_raw_pax(t, "mtime", "1.5", 3);
 		fx_raw_block(t, "p", '0', "file", 4);
 		fx_raw_block(t, "h", '1', "data", 4);
-		h = t->data + t->len - 1024;
-		h[157] = 'p';
-		memset(h + 148, ' ', 8);
-		for (size_t i = 0; i < 512; i++)
-			sum += h[i];
-		snprintf((char *)h + 148, 8, "%06o", sum);
+		t->data[t->len - 1024 + 157] = 'p';
+		checksum_again(t->data + t->len - 1024);
 		fx_raw_block(t, "q", '0', "last", 4);
 		fx_raw_end(t);
 		assert_int_equal(scan(&s, g_byte_array_free_to_bytes(t)), pax);
