@@ -21,6 +21,11 @@ int lfs_session_mount(struct lfs_mount *m, const struct lfs_options *o,
 		      const char *mountpoint, const char *opts, bool debug,
 		      struct lfs_session **out, char **why);
 
+/* Whether libfuse takes the FUSE options @opts, checked before any work
+ * (indexing can take minutes): 0, or -EINVAL with its reason in *why
+ * (g_free), in our words for unknown options. */
+int lfs_session_check_options(const char *opts, char **why);
+
 /* See lfs_session_run(). */
 typedef void (*lfs_session_ready_fn)(void *ctx);
 

@@ -361,6 +361,29 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	return err < 0 ? LFS_EXIT_FAIL : LFS_EXIT_OK;
 }
 
+/* libfuse takes the FUSE options (one line naming the ones it does not
+ * know), and /dev/fuse opens; false, having said why, if not. */
+static bool check_fuse(const struct lfs_options *o)
+{
+	g_autofree char *opts = lfs_options_fuse_string(o, "layerfs");
+	g_autofree char *why = NULL;
+	int fd;
+
+	if (lfs_session_check_options(opts, &why) < 0) {
+		fprintf(stderr, "layerfs mount: %s (see layerfs mount --help)\n",
+			why);
+		return false;
+	}
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "layerfs: cannot open /dev/fuse: %s\n",
+			g_strerror(errno));
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
 int lfs_cmd_mount(int argc, char **argv)
 {
 	struct mount_args a = { 0 };
@@ -392,6 +415,12 @@ int lfs_cmd_mount(int argc, char **argv)
 		fprintf(stderr, "layerfs: %s\n", error->message);
 		mount_args_clear(&a);
 		return LFS_EXIT_FAIL;
+	}
+	/* The options libfuse takes, and /dev/fuse, before the image is
+	 * indexed, which can take minutes. */
+	if (!check_fuse(o)) {
+		mount_args_clear(&a);
+		return LFS_EXIT_USAGE;
 	}
 	o->mountpoint = g_strdup(mountpoint);
 	if (!a.foreground && !a.debug) {

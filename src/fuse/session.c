@@ -286,6 +286,70 @@ static char *with_max_read(struct lfs_fuse *f, const char *opts)
 			       (unsigned long long)f->max_read);
 }
 
+/* libfuse's "fuse: unknown option(s): `-o a,b'" in our words: "unknown
+ * options a,b"; other reasons without the "fuse: ". */
+static char *plain_reason(char *why)
+{
+	const char *key = "unknown option(s): `";
+	const char *at = why ? strstr(why, key) : NULL;
+	const char *end;
+	char *plain;
+
+	if (!at && why && g_str_has_prefix(why, "fuse: ")) {
+		plain = g_strdup(why + strlen("fuse: "));
+		g_free(why);
+		return plain;
+	}
+	if (!at)
+		return why;
+	at += strlen(key);
+	if (g_str_has_prefix(at, "-o "))
+		at += 3;
+	end = strchr(at, '\'');
+	plain = g_strdup_printf("unknown option%s %.*s",
+				end && memchr(at, ',', (size_t)(end - at))
+					? "s"
+					: "",
+				end ? (int)(end - at) : (int)strlen(at), at);
+	g_free(why);
+	return plain;
+}
+
+/* No log but the held messages: nothing is mounted yet. */
+static void drop_log(void *ctx, enum lfs_log_level level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	(void)msg;
+}
+
+int lfs_session_check_options(const char *opts, char **why)
+{
+	static const struct lfs_logger quiet = { drop_log, NULL,
+						 LFS_LOG_ERR };
+	char *argv[] = { (char *)"layerfs", (char *)"-o", (char *)opts, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct fuse_session *se;
+
+	if (!fuse_logger)
+		fuse_logger = &quiet;
+	hold_msgs();
+	fuse_set_log_func(forward_log);
+	/* Parses the options as the mount will; nothing is opened. */
+	se = fuse_session_new(&args, &lfs_fuse_ops, sizeof(lfs_fuse_ops),
+			      NULL);
+	fuse_opt_free_args(&args);
+	if (se) {
+		fuse_session_destroy(se);
+		g_free(release_msgs());
+		return 0;
+	}
+	*why = plain_reason(release_msgs());
+	if (!*why)
+		*why = g_strdup("libfuse refused the options");
+	return -EINVAL;
+}
+
 int lfs_session_mount(struct lfs_mount *m, const struct lfs_options *o,
 		      const char *mountpoint, const char *opts, bool debug,
 		      struct lfs_session **out, char **why)

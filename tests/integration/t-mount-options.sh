@@ -2,7 +2,8 @@
 # Mount options reach the kernel: -o suid,dev lifts the nosuid,nodev
 # defaults (a real root file system needs them), noallow_other keeps the
 # mount private, FUSE options such as noexec pass through, an unknown option
-# fails with libfuse's reason and no mount, and -d traces requests.
+# fails before any work (exit 2, one line naming it, nothing indexed) and
+# no mount, and -d traces requests.
 . "$(dirname "$0")/lib.sh"
 mkdir -p "$T/l/bin"
 cp /bin/busybox "$T/l/bin/busybox"
@@ -25,6 +26,18 @@ fi
 
 lfs_mount_fails "" "$T/bad" --layer "$T/l.tar" -o no_such_option
 grep -q "no_such_option" "$T/stderr" || fail "unknown option not named"
+# ... before any work: exit 2 (bad usage), one line in our words, and
+# nothing indexed into a new cache.
+mkdir -p "$T/bad2"
+st=0
+"$LAYERFS" mount --cache-dir "$T/cache2" --layer "$T/l.tar" \
+	-o frobnicate,no_such "$T/bad2" 2>"$T/stderr" || st=$?
+[ "$st" -eq 2 ] || fail "unknown options: exit $st, not 2"
+[ "$(wc -l <"$T/stderr")" -eq 1 ] &&
+	grep -qx 'layerfs mount: unknown options frobnicate,no_such (see layerfs mount --help)' \
+		"$T/stderr" || fail "unknown options: $(cat "$T/stderr")"
+[ ! -e "$T/cache2" ] || fail "indexed before refusing the options"
+! mountpoint -q "$T/bad2" || fail "mounted anyway"
 
 lfs_track_mount "$T/debug"
 mkdir -p "$T/debug"
