@@ -362,8 +362,9 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 }
 
 /* libfuse takes the FUSE options (one line naming the ones it does not
- * know), and /dev/fuse opens; false, having said why, if not. */
-static bool check_fuse(const struct lfs_options *o)
+ * know), and /dev/fuse opens: LFS_EXIT_OK, or, having said why,
+ * LFS_EXIT_USAGE (the options) or LFS_EXIT_FAIL. */
+static int check_fuse(const struct lfs_options *o)
 {
 	g_autofree char *opts = lfs_options_fuse_string(o, "layerfs");
 	g_autofree char *why = NULL;
@@ -372,16 +373,29 @@ static bool check_fuse(const struct lfs_options *o)
 	if (lfs_session_check_options(opts, &why) < 0) {
 		fprintf(stderr, "layerfs mount: %s (see layerfs mount --help)\n",
 			why);
-		return false;
+		return LFS_EXIT_USAGE;
+	}
+	/* Other users mount through fusermount3, which opens it as root:
+	 * for them it only has to be there. */
+	if (geteuid() != 0) {
+		struct stat st;
+
+		if (stat("/dev/fuse", &st) == 0 && S_ISCHR(st.st_mode))
+			return LFS_EXIT_OK;
+		fprintf(stderr, "layerfs: /dev/fuse: %s\n",
+			errno == 0 || errno == ENOENT
+				? "no such device (is the fuse module loaded?)"
+				: g_strerror(errno));
+		return LFS_EXIT_FAIL;
 	}
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "layerfs: cannot open /dev/fuse: %s\n",
 			g_strerror(errno));
-		return false;
+		return LFS_EXIT_FAIL;
 	}
 	close(fd);
-	return true;
+	return LFS_EXIT_OK;
 }
 
 int lfs_cmd_mount(int argc, char **argv)
@@ -418,9 +432,10 @@ int lfs_cmd_mount(int argc, char **argv)
 	}
 	/* The options libfuse takes, and /dev/fuse, before the image is
 	 * indexed, which can take minutes. */
-	if (!check_fuse(o)) {
+	status = check_fuse(o);
+	if (status != LFS_EXIT_OK) {
 		mount_args_clear(&a);
-		return LFS_EXIT_USAGE;
+		return status;
 	}
 	o->mountpoint = g_strdup(mountpoint);
 	if (!a.foreground && !a.debug) {
