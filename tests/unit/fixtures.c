@@ -203,8 +203,7 @@ static void octal11(guint8 *f, uint64_t v)
 	memcpy(f, buf, 12);
 }
 
-/* The checksum of header block @h, made again. */
-static void raw_checksum(guint8 *h)
+void fx_raw_checksum(guint8 *h)
 {
 	unsigned int sum = 0;
 
@@ -221,7 +220,7 @@ void fx_raw_mode(GByteArray *t, size_t at, unsigned int mode)
 	g_assert(at + 512 <= t->len);
 	snprintf(buf, sizeof(buf), "%07o", mode & 07777);
 	memcpy(t->data + at + 100, buf, 8);
-	raw_checksum(t->data + at);
+	fx_raw_checksum(t->data + at);
 }
 
 void fx_raw_oldgnu(GByteArray *t, size_t at, uint64_t realsize,
@@ -237,7 +236,7 @@ void fx_raw_oldgnu(GByteArray *t, size_t at, uint64_t realsize,
 		octal11(h + 386, sparse_off);
 		octal11(h + 398, sparse_len);
 	}
-	raw_checksum(h);
+	fx_raw_checksum(h);
 }
 
 void fx_raw_end(GByteArray *t)

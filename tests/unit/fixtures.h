@@ -71,6 +71,8 @@ void fx_raw_end(GByteArray *t);
  * empty where 0); the checksum is made again. */
 void fx_raw_oldgnu(GByteArray *t, size_t at, uint64_t realsize,
 		   uint64_t sparse_off, uint64_t sparse_len);
+/* Make the checksum of the header block at @h right again. */
+void fx_raw_checksum(guint8 *h);
 /* Set the mode field of the header block at @t[@at] (and its checksum). */
 void fx_raw_mode(GByteArray *t, size_t at, unsigned int mode);
 

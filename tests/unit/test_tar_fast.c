@@ -180,14 +180,8 @@ static GBytes *every_kind(int format)
 static void patch(GByteArray *t, size_t at, size_t off, const void *bytes,
 		  size_t n)
 {
-	guint8 *h = t->data + at;
-	unsigned int sum = 0;
-
-	memcpy(h + off, bytes, n);
-	memset(h + 148, ' ', 8);
-	for (size_t i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
+	memcpy(t->data + at + off, bytes, n);
+	fx_raw_checksum(t->data + at);
 }
 
 /* ---- what it reads ------------------------------------------------------ */

@@ -1226,17 +1226,6 @@ static void test_sparse_empty_map(void **state)
 
 /* ---- the fast reader and libarchive taking over ------------------------ */
 
-/* Make the checksum of the header block at @h right again. */
-static void checksum_again(guint8 *h)
-{
-	unsigned int sum = 0;
-
-	memset(h + 148, ' ', 8);
-	for (size_t i = 0; i < 512; i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
-}
-
 
 
 /* The fast reader reads the plain members before a sparse one; libarchive
@@ -1284,7 +1273,7 @@ static void test_takes_over_behind_lead(void **state)
 	fx_raw_block(t, "a", '0', "first", 5);
 	fx_raw_block(t, "odd", '7', "contiguous", 10);
 	memcpy(t->data + 1024 + 136, "not a time", 10);
-	checksum_again(t->data + 1024);
+	fx_raw_checksum(t->data + 1024);
 	fx_raw_block(t, "b", '0', "after", 5);
 	fx_raw_end(t);
 	assert_true(scan(&s, g_byte_array_free_to_bytes(t)));
@@ -1334,7 +1323,7 @@ static void test_first_header_checked(void **state)
 	fx_raw_block(t, "etc/hostname", '0', "host\n", 5);
 	fx_raw_end(t);
 	memcpy(t->data + 136, "74401 70400 ", 12);
-	checksum_again(t->data);
+	fx_raw_checksum(t->data);
 	assert_false(scan(&s, g_byte_array_free_to_bytes(t)));
 	scanned_free(&s);
 }
@@ -1357,7 +1346,7 @@ static void test_hardlink_with_data(void **state)
 		fx_raw_block(t, "p", '0', "file", 4);
 		fx_raw_block(t, "h", '1', "data", 4);
 		t->data[t->len - 1024 + 157] = 'p';
-		checksum_again(t->data + t->len - 1024);
+		fx_raw_checksum(t->data + t->len - 1024);
 		fx_raw_block(t, "q", '0', "last", 4);
 		fx_raw_end(t);
 		assert_int_equal(scan(&s, g_byte_array_free_to_bytes(t)), pax);
