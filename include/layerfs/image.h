@@ -57,6 +57,10 @@ struct lfs_image {
 };
 
 struct lfs_image *lfs_image_new(const char *source, const char *transport);
+/* @path absolute and canonical (symlinks resolved; where it cannot be
+ * resolved, made absolute as written), for an image's source, which the
+ * mount table and reports show (g_free). */
+char *lfs_image_abspath(const char *path);
 void lfs_image_free(struct lfs_image *img);
 struct lfs_layer_spec *lfs_layer_spec_new(enum lfs_layer_kind kind,
 					  const char *path, const char *name);

@@ -432,6 +432,7 @@ gboolean lfs_docker_archive_open(const char *file, const char *ref,
 	g_autoptr(GPtrArray) imgs = NULL, diff_ids = NULL;
 	g_autofree char *mjson = NULL, *cjson = NULL, *platform = NULL;
 	g_autofree char *mwhat = NULL, *cwhat = NULL, *source = NULL;
+	g_autofree char *abs = NULL;
 	g_autoptr(lfs_image) img = NULL;
 	struct lfs_docker_image *dimg = NULL;
 	struct member *m;
@@ -459,8 +460,9 @@ gboolean lfs_docker_archive_open(const char *file, const char *ref,
 				  error))
 		return FALSE;
 
-	source = ref ? g_strdup_printf("docker-archive:%s:%s", file, ref)
-		     : g_strdup_printf("docker-archive:%s", file);
+	abs = lfs_image_abspath(file);
+	source = ref ? g_strdup_printf("docker-archive:%s:%s", abs, ref)
+		     : g_strdup_printf("docker-archive:%s", abs);
 	img = lfs_image_new(source, "docker-archive");
 	img->has_created = lfs_oci_config_created(cjson, len, &img->created);
 	img->platform = g_steal_pointer(&platform);

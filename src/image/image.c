@@ -1,4 +1,5 @@
 /* Image and layer-spec lifetimes, and the layer media types we understand. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "layerfs/image.h"
@@ -12,6 +13,19 @@ struct lfs_image *lfs_image_new(const char *source, const char *transport)
 	img->layers = g_ptr_array_new_with_free_func(
 		(GDestroyNotify)lfs_layer_spec_free);
 	return img;
+}
+
+char *lfs_image_abspath(const char *path)
+{
+	char *real = realpath(path, NULL);
+	char *out;
+
+	if (!real)
+		return g_canonicalize_filename(path, NULL);
+	/* realpath()'s, malloc()ed; ours are g_free()d. */
+	out = g_strdup(real);
+	free(real);
+	return out;
 }
 
 void lfs_image_free(struct lfs_image *img)

@@ -228,6 +228,7 @@ gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 			    .explicit = platform != NULL};
 	g_autofree char *data = NULL, *config = NULL, *cwhat = NULL;
 	g_autofree char *source = NULL, *cplatform = NULL, *cdigest = NULL;
+	g_autofree char *abs = NULL;
 	g_autoptr(GPtrArray) descs = NULL, diff_ids = NULL;
 	g_autoptr(lfs_oci_manifest) m = NULL;
 	g_autoptr(lfs_image) img = NULL;
@@ -257,8 +258,9 @@ gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 				"%s: lists %u diff_ids for %u layers", cwhat,
 				diff_ids->len, m->layers->len);
 
-	source = ref ? g_strdup_printf("oci:%s:%s", dir, ref)
-		     : g_strdup_printf("oci:%s", dir);
+	abs = lfs_image_abspath(dir);
+	source = ref ? g_strdup_printf("oci:%s:%s", abs, ref)
+		     : g_strdup_printf("oci:%s", abs);
 	img = lfs_image_new(source, "oci");
 	img->has_created = lfs_oci_config_created(config, len, &img->created);
 	img->manifest_digest = lfs_digest_to_string(&mdigest);

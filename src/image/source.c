@@ -90,7 +90,12 @@ gboolean lfs_source_from_layers(const char *const *paths, guint n,
 					paths[i]);
 		g_ptr_array_add(img->layers,
 				lfs_layer_spec_new(kind, paths[i], paths[i]));
-		g_string_append_printf(desc, "%s%s", i ? "," : "", paths[i]);
+		{
+			g_autofree char *abs = lfs_image_abspath(paths[i]);
+
+			g_string_append_printf(desc, "%s%s", i ? "," : "",
+					       abs);
+		}
 	}
 	g_free(img->source);
 	img->source = g_string_free(g_steal_pointer(&desc), FALSE);

@@ -241,3 +241,16 @@ m = re.search(r"^bytes inflated: (\d+)", text, re.M)
 assert int(m.group(1)) == s["bytes_inflated"], (m.group(1), s["bytes_inflated"])
 PY
 	fail "stats --json: $(cat "$T/conf.sjson")"
+
+# A relative source is reported, and mounted, as its absolute canonical
+# path (what /proc/mounts shows).
+abs=$(realpath "$T/jimg")
+(cd "$T" && "$LAYERFS" inspect oci:jimg:v1) >"$T/rel" || fail "inspect relative"
+grep -qx "source:    oci:$abs:v1" "$T/rel" || fail "relative source: $(head -1 "$T/rel")"
+mkdir -p "$T/rel-mnt"
+LFS_MOUNTS+=("$T/rel-mnt")
+(cd "$T" && "$LAYERFS" mount --cache-dir "$T/cache" oci:jimg:v1 rel-mnt) ||
+	fail "mount of a relative source"
+[ "$(findmnt -n -o SOURCE --mountpoint "$T/rel-mnt")" = "oci:$abs:v1" ] ||
+	fail "mount table: $(findmnt -n -o SOURCE --mountpoint "$T/rel-mnt")"
+fusermount3 -u "$T/rel-mnt"
