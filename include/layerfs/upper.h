@@ -87,6 +87,10 @@ struct lfs_upper {
  * and the problem in one line. */
 gboolean lfs_upper_open(const struct lfs_upper_options *o,
 			struct lfs_upper **out, GError **error);
+/* The checks of lfs_upper_open() that need no layer: both directories
+ * exist, on one file system, neither inside the other nor the upper
+ * inside the mountpoint.  A mount makes them before it indexes. */
+gboolean lfs_upper_check(const struct lfs_upper_options *o, GError **error);
 void lfs_upper_free(struct lfs_upper *u);
 
 /* A fresh name for something prepared in the work directory (g_free). */

@@ -218,6 +218,20 @@ static uint64_t stack_id(const struct lfs_mount *m)
 }
 
 /* The writable part: the upper directory over the tree. */
+static gboolean check_upper(const struct lfs_options *o,
+			    const struct lfs_logger *lg, GError **error)
+{
+	struct lfs_upper_options uo = {
+		.upper = o->upper, .work = o->work,
+		.mountpoint = o->mountpoint, .lg = lg,
+	};
+
+	if (!o->upper != !o->work)
+		return lfs_fail(error, EINVAL,
+				"a writable mount needs both upper= and work=");
+	return !o->upper || lfs_upper_check(&uo, error);
+}
+
 static gboolean open_upper(struct lfs_mount *m, const struct lfs_options *o,
 			   GError **error)
 {
@@ -321,6 +335,12 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 	if (lg)
 		m->log = *lg;
 	if (!lfs_mount_load_image(o, &m->image, error)) {
+		lfs_mount_close(m);
+		return FALSE;
+	}
+	/* What the upper and work directories can be checked for without
+	 * the layers, before indexing them, which can take minutes. */
+	if (!check_upper(o, &m->log, error)) {
 		lfs_mount_close(m);
 		return FALSE;
 	}

@@ -367,6 +367,15 @@ static int lock_work(int fd)
 	}
 }
 
+gboolean lfs_upper_check(const struct lfs_upper_options *o, GError **error)
+{
+	g_autofree char *upper = NULL, *work = NULL;
+
+	return real_dir("upper", o->upper, &upper, error) &&
+	       real_dir("work", o->work, &work, error) &&
+	       check_places(o, upper, work, error);
+}
+
 gboolean lfs_upper_open(const struct lfs_upper_options *o,
 			struct lfs_upper **out, GError **error)
 {

@@ -169,6 +169,11 @@ unchanged "$T/fs1/w" ""
 refused "$T/nope" "does not exist" -- -o "upper=$T/nope,work=$T/w"
 refused "$T/nope" "does not exist" -- -o "upper=$T/u,work=$T/nope"
 [ ! -e "$T/nope" ] || fail "a refused mount made $T/nope"
+# ... before the layers are indexed: a new cache stays unmade.
+lfs_refuses "$LAYERFS" mount --cache-dir "$T/cache-early" \
+	-o "upper=$T/nope,work=$T/w" --layer "$T/layer.tar" "$M"
+grep -qF "does not exist" "$T/stderr" || fail "early: $(cat "$T/stderr")"
+[ ! -e "$T/cache-early" ] || fail "indexed before checking the upper"
 refused "upper=" "work=" -- -o "upper=$T/u"
 refused "upper=" "work=" -- -o "work=$T/w"
 refused "upper=" "work=" -- -o "upperdir=$T/u"
