@@ -79,6 +79,16 @@ int main(int argc, char **argv)
 		printf("layerfs %s\n", LFS_VERSION);
 		return LFS_EXIT_OK;
 	}
+	/* A word that names no file and no source (no ':' or '/'): a
+	 * command misspelt, not the helper form's SOURCE. */
+	if (cmd[0] != '-' && !strpbrk(cmd, ":/") &&
+	    !g_file_test(cmd, G_FILE_TEST_EXISTS)) {
+		fprintf(stderr,
+			"layerfs: unknown command \"%s\" (commands: mount, "
+			"inspect, index, stats; see layerfs --help)\n",
+			cmd);
+		return LFS_EXIT_USAGE;
+	}
 	/* `layerfs SOURCE MNT -o ...` (mount.fuse3) and `layerfs -o
 	 * lowerdir=...,upperdir=... MNT` (fuse-overlayfs's form, which
 	 * podman and buildah use for a mount program). */

@@ -23,15 +23,70 @@ static void split_ref(const char *s, char **path, char **ref)
 	*ref = *(colon + 1) ? g_strdup(colon + 1) : NULL;
 }
 
+/* Whether @dir is an OCI image layout (has an index.json). */
+static bool is_layout(const char *dir)
+{
+	g_autofree char *index = g_build_filename(dir, "index.json", NULL);
+
+	return g_file_test(index, G_FILE_TEST_IS_REGULAR);
+}
+
+/* For a bare path that names nothing: the spelling that would name an
+ * image, "oci:DIR:TAG", where the user wrote DIR:TAG or DIR/oci:TAG and
+ * DIR is a layout; NULL if none. */
+static char *spelling_hint(const char *source)
+{
+	const char *oci = strstr(source, "/oci:");
+	const char *colon = strrchr(source, ':');
+	g_autofree char *dir = NULL;
+
+	if (oci) {
+		dir = g_strndup(source, (size_t)(oci - source));
+		if (is_layout(dir))
+			return g_strdup_printf("oci:%s:%s", dir,
+					       oci + strlen("/oci:"));
+		g_clear_pointer(&dir, g_free);
+	}
+	if (colon && colon[1]) {
+		dir = g_strndup(source, (size_t)(colon - source));
+		if (is_layout(dir))
+			return g_strdup_printf("oci:%s", source);
+	}
+	return NULL;
+}
+
+/* A file that is not a docker-archive, but a compressed file or a tar
+ * without manifest.json: a layer given as an image, most likely. */
+static gboolean not_an_archive(const char *source, bool compressed,
+			       GError **error)
+{
+	return lfs_fail(error, EINVAL,
+			"%s: %s, so not a docker-archive; to mount it as a "
+			"layer, use --layer %s",
+			source,
+			compressed ? "compressed (a docker-archive is a plain "
+				     "tar)"
+				   : "a tar without manifest.json",
+			source);
+}
+
 static gboolean open_detected(const char *source, const char *platform,
 			      struct lfs_image **out, GError **error)
 {
 	g_autofree char *index = g_build_filename(source, "index.json", NULL);
 	struct stat st;
 
-	if (stat(source, &st) < 0)
-		return lfs_fail(error, errno, "%s: %s", source,
-				g_strerror(errno));
+	if (stat(source, &st) < 0) {
+		int err = errno;
+		g_autofree char *hint = err == ENOENT ? spelling_hint(source)
+						      : NULL;
+
+		if (hint)
+			return lfs_fail(error, err, "%s: %s; did you mean %s?",
+					source, g_strerror(err), hint);
+		return lfs_fail(error, err, "%s: %s", source,
+				g_strerror(err));
+	}
 	if (S_ISDIR(st.st_mode)) {
 		/* Only a missing index.json means "not a layout"; one that
 		 * cannot be looked at (EACCES) is reported by the reader. */
@@ -43,7 +98,21 @@ static gboolean open_detected(const char *source, const char *platform,
 					source);
 		return lfs_oci_open(source, NULL, platform, out, error);
 	}
-	return lfs_docker_archive_open(source, NULL, out, error);
+	{
+		g_autoptr(GError) why = NULL;
+
+		if (lfs_docker_archive_open(source, NULL, out, &why))
+			return TRUE;
+		/* A compressed file, or a tar with no manifest.json: most
+		 * likely a layer given as an image. */
+		if (g_error_matches(why, LFS_ERROR, ENOTSUP))
+			return not_an_archive(source, true, error);
+		if (g_error_matches(why, LFS_ERROR, ENOENT) &&
+		    strstr(why->message, "\"manifest.json\" is missing"))
+			return not_an_archive(source, false, error);
+		g_propagate_error(error, g_steal_pointer(&why));
+		return FALSE;
+	}
 }
 
 gboolean lfs_source_open(const char *source, const char *platform,

@@ -95,6 +95,14 @@ for cmd in "" mount inspect index stats; do
 	check_unknown "$cmd"
 done
 
+# A misspelt command (a word that names no file): one line listing the
+# commands, bad usage, nothing mounted or read.
+run inspct oci:whatever
+[ "$rc" -eq 2 ] || fail "layerfs inspct: exit $rc, want 2"
+[ "$(cat "$T/err")" = 'layerfs: unknown command "inspct" (commands: mount, inspect, index, stats; see layerfs --help)' ] ||
+	fail "layerfs inspct: $(cat "$T/err")"
+[ ! -s "$T/out" ] || fail "layerfs inspct: wrote to stdout"
+
 # No arguments at all: the usage, on stderr, as bad usage.
 run ""
 [ "$rc" -eq 2 ] || fail "bare layerfs: exit $rc, want 2"

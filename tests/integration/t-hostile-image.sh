@@ -85,6 +85,17 @@ echo '{"architecture":"amd64","os":"linux","rootfs":{}}' >"$T/da/config.json"
 tar -C "$T/da" -cf "$T/no-manifest.tar" layer.tar config.json
 expect "layerfs: $T/no-manifest.tar: member \"manifest.json\" is missing" \
 	"docker-archive:$T/no-manifest.tar"
+# The same file given as a bare path, and a compressed layer: most likely
+# a layer given as an image, so the message says how to mount one.
+expect "$T/no-manifest.tar: a tar without manifest.json, so not a docker-archive; to mount it as a layer, use --layer $T/no-manifest.tar" \
+	"$T/no-manifest.tar"
+gzip -c "$T/l1.tar" >"$T/l1.tar.gz"
+expect "$T/l1.tar.gz: compressed (a docker-archive is a plain tar), so not a docker-archive; to mount it as a layer, use --layer $T/l1.tar.gz" \
+	"$T/l1.tar.gz"
+# An OCI layout spelled DIR:TAG or DIR/oci:TAG: the spelling that works.
+v=$(variant spelled)
+expect "$v:t: No such file or directory; did you mean oci:$v:t?" "$v:t"
+expect "$v/oci:t: No such file or directory; did you mean oci:$v:t?" "$v/oci:t"
 echo '[{"Config":"config.json","Layers":["layer.tar"]' >"$T/da/manifest.json"
 tar -C "$T/da" -cf "$T/bad-manifest.tar" manifest.json layer.tar config.json
 expect "layerfs: $T/bad-manifest.tar: manifest.json: malformed JSON: " \
