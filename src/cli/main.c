@@ -53,6 +53,16 @@ static void print_utf8(const char *s)
 	fputs(s, stdout);
 }
 
+/* Whether any argument is -o, or -oOPTS. */
+static bool has_o(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "-o", 2) == 0)
+			return true;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -79,10 +89,12 @@ int main(int argc, char **argv)
 		printf("layerfs %s\n", LFS_VERSION);
 		return LFS_EXIT_OK;
 	}
-	/* A word that names no file and no source (no ':' or '/'): a
-	 * command misspelt, not the helper form's SOURCE. */
+	/* A word that names no file and no source (no ':' or '/'), with no
+	 * -o after it: a command misspelt, not the helper form's SOURCE
+	 * (mount.fuse3 always passes -o, and with fuse-overlayfs's options
+	 * the source is any word). */
 	if (cmd[0] != '-' && !strpbrk(cmd, ":/") &&
-	    !g_file_test(cmd, G_FILE_TEST_EXISTS)) {
+	    !g_file_test(cmd, G_FILE_TEST_EXISTS) && !has_o(argc, argv)) {
 		fprintf(stderr,
 			"layerfs: unknown command \"%s\" (commands: mount, "
 			"inspect, index, stats; see layerfs --help)\n",
