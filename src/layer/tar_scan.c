@@ -292,6 +292,14 @@ static const char *read_ext(struct scan *s, const uint8_t *hdrs, size_t len)
 	return why;
 }
 
+/* Forget what read_ext() found in the last member's headers. */
+static void reset_ext(struct scan *s)
+{
+	s->mtime_late = false;
+	g_byte_array_set_size(s->xattr_bytes, 0);
+	g_array_set_size(s->xattr_recs, 0);
+}
+
 /* Right after archive_read_next_header(): the member's headers are
  * [hdr_start, data offset), read by read_ext(). */
 static const char *check_headers(struct scan *s)
@@ -301,9 +309,7 @@ static const char *check_headers(struct scan *s)
 
 	note_sparse_end(s);
 	s->capturing = false;
-	s->mtime_late = false;
-	g_byte_array_set_size(s->xattr_bytes, 0);
-	g_array_set_size(s->xattr_recs, 0);
+	reset_ext(s);
 	/* One header block: ustar fields end at their first NUL by
 	 * definition, so there is nothing to cut short. */
 	if (end - start <= LFS_TAR_BLOCK)
@@ -1047,9 +1053,7 @@ static ssize_t fast_bytes(struct scan *s, size_t need, const uint8_t **p)
 static const char *fast_headers(struct scan *s, const uint8_t *hdrs,
 				size_t len)
 {
-	s->mtime_late = false;
-	g_byte_array_set_size(s->xattr_bytes, 0);
-	g_array_set_size(s->xattr_recs, 0);
+	reset_ext(s);
 	if (len <= LFS_TAR_BLOCK)
 		return NULL;
 	return read_ext(s, hdrs, len);
