@@ -14,7 +14,8 @@
  * them back.
  *
  * Read-only as a policy: without an upper directory every call that
- * would change something answers -EROFS. */
+ * would change something answers -EROFS; so it does over an upper opened
+ * only to be read (lfs_options.upper_readonly). */
 #ifndef LAYERFS_FSOPS_H
 #define LAYERFS_FSOPS_H
 
@@ -36,7 +37,8 @@ int lfs_fs_lookup(struct lfs_mount *m, uint64_t parent, const char *name,
 		  uint64_t *id, struct stat *st);
 /* The kernel drops @n counts on node @id. */
 void lfs_fs_forget(struct lfs_mount *m, uint64_t id, uint64_t n);
-/* Whether the mount takes writes (it has an upper directory). */
+/* Whether the mount takes writes (it has an upper directory, not opened
+ * only to be read). */
 bool lfs_fs_writable(const struct lfs_mount *m);
 /* Whether the kernel should check POSIX ACLs (and leave the umask of a
  * new object to us, so that a default ACL can take its place), as
@@ -86,7 +88,7 @@ ssize_t lfs_fs_listxattr(struct lfs_mount *m, uint64_t ino, char *buf,
 			 size_t size);
 int lfs_fs_statfs(struct lfs_mount *m, struct statvfs *st);
 
-/* ---- writes (-EROFS without an upper) ---- */
+/* ---- writes (-EROFS without an upper, or with one only read) ---- */
 
 /* Make @name in @parent (a regular file, directory, symlink with
  * @obj->target, device, FIFO or socket) for @c; the new node's id and

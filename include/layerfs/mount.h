@@ -60,6 +60,11 @@ struct lfs_mount {
 	char *profile_name;
 	GArray *replay;
 	uint64_t replayed, replayed_bytes;
+	/* How to open this mount's layers and upper again from another
+	 * process (`layerfs diff MOUNTPOINT`, `commit`): JSON, schema
+	 * LFS_MOUNT_JSON_SCHEMA (docs/json.md), made at open, when paths
+	 * still resolve from the caller's directory. */
+	char *described;
 };
 
 /* Resolve the source in @o, get every layer's index (from the cache, or

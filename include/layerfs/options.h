@@ -74,6 +74,9 @@ struct lfs_options {
 	bool userxattr;	      /* user.overlay.* xattrs even as root */
 	bool volatile_;	      /* volatile: no fsync of copied-up data */
 	bool metacopy;	      /* metacopy=on|off; default on */
+	/* Not an -o key: `layerfs diff` and `commit` read an upper over the
+	 * image in process, with no work directory, writing nothing. */
+	bool upper_readonly;
 	char *mountpoint;     /* set by the caller: the upper may not be in it */
 	char *fsname;	      /* set by the caller: the mount's name, or NULL
 			       * for the source's */

@@ -13,6 +13,10 @@
  * on the root too, listed nowhere either. */
 #define LFS_STATS_JSON_XATTR "user.layerfs.stats.json"
 #define LFS_STATS_JSON_SCHEMA "layerfs.stats/1"
+/* What the mount is made of (struct lfs_mount.described), on the root,
+ * listed nowhere. */
+#define LFS_MOUNT_JSON_XATTR "user.layerfs.mount.json"
+#define LFS_MOUNT_JSON_SCHEMA "layerfs.mount/1"
 
 /* One "key: value" line per counter, then one line per layer (g_free). */
 char *lfs_mount_stats_text(struct lfs_mount *m);

@@ -41,6 +41,9 @@ struct lfs_upper_options {
 	 * what the mount chowns, chmods and creates. */
 	unsigned int xattr_permissions;
 	uint64_t stack_id;	/* identifies the lower stack (live_dir.h) */
+	/* Only read the upper, as `layerfs diff` and `commit` do: no work
+	 * directory (@work is ignored), no lock, nothing written. */
+	bool readonly;
 	const struct lfs_logger *lg;
 };
 
@@ -70,6 +73,7 @@ struct lfs_upper {
 	bool record_owner;    /* write owner records (live.override's) */
 	bool posix_acl;	      /* the kernel checks POSIX ACLs and leaves
 			       * the umask to us (lfs_fs_posix_acl()) */
+	bool readonly;	      /* opened to be read only: no work directory */
 	const struct lfs_logger *lg;
 	struct lfs_ovl *ov;	    /* set once the namespace exists */
 	struct lfs_stream **streams; /* lower data (set by the mount) */
@@ -84,7 +88,8 @@ struct lfs_upper {
  * is writable, takes overlay xattrs and whiteouts; the work directory is
  * empty or overlayfs's or ours, and no other mount of ours uses it.  What
  * an earlier mount left in W/work is removed.  Errors name the directory
- * and the problem in one line. */
+ * and the problem in one line.  With @o->readonly only the upper is
+ * opened and checked to be a directory; nothing is written. */
 gboolean lfs_upper_open(const struct lfs_upper_options *o,
 			struct lfs_upper **out, GError **error);
 /* The checks of lfs_upper_open() that need no layer: both directories

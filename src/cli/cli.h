@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "layerfs/log.h"
+#include "layerfs/mount.h"
 #include "layerfs/options.h"
 
 /* Exit statuses: 0 success, 1 the operation failed, 2 bad usage. */
@@ -20,6 +21,27 @@ int lfs_cmd_mount(int argc, char **argv);
 int lfs_cmd_inspect(int argc, char **argv);
 int lfs_cmd_index(int argc, char **argv);
 int lfs_cmd_stats(int argc, char **argv);
+int lfs_cmd_diff(int argc, char **argv);
+
+/* "file", "directory", "symlink", ... for S_IFMT bits @type, as the JSON
+ * documents name types (docs/json.md). */
+const char *lfs_cli_type_name(uint32_t type);
+
+/* What `layerfs diff` and `commit` read (view.c): the upper of writable
+ * mount @mountpoint over its image, or (@mountpoint NULL) upper directory
+ * @upper over the image named in the options. */
+struct lfs_cli_view {
+	const char *mountpoint;
+	const char *upper;
+	bool userxattr;
+};
+
+/* Open @v in this process, read-only, into a struct lfs_mount whose ovl
+ * is the merged tree; @o holds the image (unless from a mount) and the
+ * indexing options.  Errors name the mount or directory. */
+gboolean lfs_cli_view_open(const struct lfs_cli_view *v, struct lfs_options *o,
+			   const struct lfs_logger *lg, struct lfs_mount **out,
+			   GError **error);
 
 /* The argument parsing `layerfs inspect` and `layerfs index` share: parse
  * @argv with @ctx (whose entries fill *@version and *@layers), print the

@@ -13,6 +13,8 @@ static const char usage[] =
 	"  layerfs inspect [OPTIONS] SOURCE | --layer PATH...\n"
 	"  layerfs index [OPTIONS] SOURCE | --layer PATH...\n"
 	"  layerfs stats [OPTIONS] MOUNTPOINT\n"
+	"  layerfs diff [OPTIONS] MOUNTPOINT\n"
+	"  layerfs diff [OPTIONS] --upper DIR --from SOURCE | --layer PATH...\n"
 	"  layerfs SOURCE MOUNTPOINT [-o OPTIONS]     (mount.fuse3 form)\n"
 	"  layerfs -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR] MOUNTPOINT\n"
 	"                                        (fuse-overlayfs form)\n"
@@ -80,6 +82,8 @@ int main(int argc, char **argv)
 		return lfs_cmd_index(argc - 1, argv + 1);
 	if (strcmp(cmd, "stats") == 0)
 		return lfs_cmd_stats(argc - 1, argv + 1);
+	if (strcmp(cmd, "diff") == 0)
+		return lfs_cmd_diff(argc - 1, argv + 1);
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
 		fputs(usage, stdout);
@@ -97,7 +101,7 @@ int main(int argc, char **argv)
 	    !g_file_test(cmd, G_FILE_TEST_EXISTS) && !has_o(argc, argv)) {
 		fprintf(stderr,
 			"layerfs: unknown command \"%s\" (commands: mount, "
-			"inspect, index, stats; see layerfs --help)\n",
+			"inspect, index, stats, diff; see layerfs --help)\n",
 			cmd);
 		return LFS_EXIT_USAGE;
 	}

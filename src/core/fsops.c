@@ -13,7 +13,7 @@
 
 bool lfs_fs_writable(const struct lfs_mount *m)
 {
-	return m->ovl != NULL;
+	return m->ovl && !m->upper->readonly;
 }
 
 bool lfs_fs_posix_acl(const struct lfs_mount *m)
@@ -364,11 +364,8 @@ out:
 }
 
 /* The statistics, as the virtual xattrs on the root (stats.h). */
-static ssize_t stats_xattr(struct lfs_mount *m, bool json, void *buf,
-			   size_t size)
+static ssize_t text_xattr(const char *text, void *buf, size_t size)
 {
-	g_autofree char *text = json ? lfs_mount_stats_json(m)
-				     : lfs_mount_stats_text(m);
 	size_t len = strlen(text);
 
 	if (size == 0)
@@ -385,10 +382,19 @@ ssize_t lfs_fs_getxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 	struct lfs_obj o;
 	int err;
 
-	if (ino == LFS_ROOT_INO && strcmp(name, LFS_STATS_XATTR) == 0)
-		return stats_xattr(m, false, buf, size);
-	if (ino == LFS_ROOT_INO && strcmp(name, LFS_STATS_JSON_XATTR) == 0)
-		return stats_xattr(m, true, buf, size);
+	if (ino == LFS_ROOT_INO && strcmp(name, LFS_STATS_XATTR) == 0) {
+		g_autofree char *text = lfs_mount_stats_text(m);
+
+		return text_xattr(text, buf, size);
+	}
+	if (ino == LFS_ROOT_INO && strcmp(name, LFS_STATS_JSON_XATTR) == 0) {
+		g_autofree char *text = lfs_mount_stats_json(m);
+
+		return text_xattr(text, buf, size);
+	}
+	if (ino == LFS_ROOT_INO && m->described &&
+	    strcmp(name, LFS_MOUNT_JSON_XATTR) == 0)
+		return text_xattr(m->described, buf, size);
 	if (m->noxattrs)
 		return -EOPNOTSUPP;
 	if (m->ovl)
@@ -449,7 +455,7 @@ int lfs_fs_access(struct lfs_mount *m, uint64_t ino, int mask, uid_t uid,
 
 	if (err < 0)
 		return err;
-	if ((mask & W_OK) && !m->ovl)
+	if ((mask & W_OK) && !lfs_fs_writable(m))
 		return -EROFS;
 	if (mask == F_OK)
 		return 0;

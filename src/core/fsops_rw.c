@@ -189,6 +189,8 @@ int lfs_rw_open(struct lfs_mount *m, uint64_t id, int flags,
 		err = -EISDIR;
 	else if (n->type != S_IFREG)
 		err = -EINVAL;
+	if (!err && (wants_write(flags) || trunc) && !lfs_fs_writable(m))
+		err = -EROFS;
 	if (!err && wants_write(flags))
 		err = lfs_upper_copy_up(m->upper, n, true,
 					trunc ? 0 : UINT64_MAX);
@@ -389,7 +391,7 @@ int lfs_fs_make(struct lfs_mount *m, uint64_t parent, const char *name,
 	struct lfs_onode *p, *n = NULL;
 	int fd = -1, err;
 
-	if (!m->ovl)
+	if (!lfs_fs_writable(m))
 		return -EROFS;
 	p = node(m, parent);
 	if (!p)
@@ -419,7 +421,7 @@ int lfs_fs_link(struct lfs_mount *m, uint64_t ino, uint64_t parent,
 	struct lfs_onode *n, *p;
 	int err;
 
-	if (!m->ovl)
+	if (!lfs_fs_writable(m))
 		return -EROFS;
 	n = node(m, ino);
 	p = node(m, parent);
@@ -437,7 +439,7 @@ static int remove_name(struct lfs_mount *m, uint64_t parent, const char *name,
 	struct lfs_onode *p;
 	int err;
 
-	if (!m->ovl)
+	if (!lfs_fs_writable(m))
 		return -EROFS;
 	p = node(m, parent);
 	if (!p)
@@ -463,7 +465,7 @@ int lfs_fs_rename(struct lfs_mount *m, uint64_t parent, const char *name,
 	struct lfs_onode *p, *np;
 	int err;
 
-	if (!m->ovl)
+	if (!lfs_fs_writable(m))
 		return -EROFS;
 	p = node(m, parent);
 	np = node(m, newparent);
@@ -480,7 +482,7 @@ int lfs_fs_setattr(struct lfs_mount *m, uint64_t ino, struct lfs_setattr *a,
 	struct lfs_onode *n;
 	int err;
 
-	if (!m->ovl)
+	if (!lfs_fs_writable(m))
 		return -EROFS;
 	n = node(m, ino);
 	if (!n)
@@ -501,7 +503,7 @@ int lfs_fs_setattr(struct lfs_mount *m, uint64_t ino, struct lfs_setattr *a,
 
 int lfs_fs_write_fd(struct lfs_mount *m, struct lfs_file *f)
 {
-	if (!m->ovl)
+	if (!lfs_fs_writable(m))
 		return -EROFS;
 	return f->ufd >= 0 && (f->flags & O_ACCMODE) != O_RDONLY ? f->ufd
 								 : -EBADF;
@@ -663,7 +665,7 @@ static int xattr_change(struct lfs_mount *m, uint64_t ino, const char *name,
 	struct lfs_onode *n;
 	int err;
 
-	if (!m->ovl)
+	if (!lfs_fs_writable(m))
 		return -EROFS;
 	if (m->noxattrs)
 		return -EOPNOTSUPP;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <string.h>
 #include <xxhash.h>
+#include <json-glib/json-glib.h>
 
 #include "layerfs/error.h"
 #include "layerfs/fsops.h"
@@ -11,6 +12,7 @@
 #include "layerfs/mount.h"
 #include "layerfs/profile.h"
 #include "layerfs/source.h"
+#include "layerfs/stats.h"
 #include "layerfs/upper.h"
 
 gboolean lfs_mount_load_image(const struct lfs_options *o,
@@ -226,6 +228,8 @@ static gboolean check_upper(const struct lfs_options *o,
 		.mountpoint = o->mountpoint, .lg = lg,
 	};
 
+	if (o->upper_readonly)
+		return TRUE; /* lfs_upper_open() checks the one directory */
 	if (!o->upper != !o->work)
 		return lfs_fail(error, EINVAL,
 				"a writable mount needs both upper= and work=");
@@ -240,13 +244,14 @@ static gboolean open_upper(struct lfs_mount *m, const struct lfs_options *o,
 		.mountpoint = o->mountpoint, .userxattr = o->userxattr,
 		.volatile_ = o->volatile_, .metacopy = o->metacopy,
 		.xattr_permissions = o->xattr_permissions,
-		.stack_id = stack_id(m), .lg = &m->log,
+		.stack_id = stack_id(m), .readonly = o->upper_readonly,
+		.lg = &m->log,
 	};
 	struct lfs_ovl_options vo = { .lower = m->tree, .lg = &m->log,
 				      .cache_bytes = o->meta_cache };
 	int err;
 
-	if (!o->upper != !o->work)
+	if (!o->upper_readonly && !o->upper != !o->work)
 		return lfs_fail(error, EINVAL,
 				"a writable mount needs both upper= and work=");
 	if (!o->upper)
@@ -265,6 +270,8 @@ static gboolean open_upper(struct lfs_mount *m, const struct lfs_options *o,
 		return lfs_fail(error, -err, "upper directory %s: %s",
 				o->upper, g_strerror(-err));
 	m->upper->ov = m->ovl;
+	if (o->upper_readonly)
+		return TRUE;
 	err = lfs_upper_adopt_root(m->upper);
 	if (err)
 		return lfs_fail(error, -err, "upper directory %s: %s",
@@ -324,6 +331,70 @@ static void save_profile(struct lfs_mount *m)
 			 g_strerror(-err));
 }
 
+static void j_str(JsonBuilder *b, const char *member, const char *value)
+{
+	json_builder_set_member_name(b, member);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+/* struct lfs_mount.described: what another process needs to open the same
+ * layers and upper; paths absolute, the stack checked by its id. */
+static char *describe(const struct lfs_mount *m, const struct lfs_options *o)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *stack = NULL;
+	bool listed = strcmp(m->image->transport, "layers") == 0;
+
+	json_builder_begin_object(b);
+	j_str(b, "schema", LFS_MOUNT_JSON_SCHEMA);
+	j_str(b, "source", listed ? NULL : m->image->source);
+	json_builder_set_member_name(b, "layers");
+	if (listed) {
+		json_builder_begin_array(b);
+		for (guint i = 0; i < m->image->layers->len; i++) {
+			const struct lfs_layer_spec *s =
+				m->image->layers->pdata[i];
+			g_autofree char *abs = lfs_image_abspath(s->path);
+
+			json_builder_add_string_value(b, abs);
+		}
+		json_builder_end_array(b);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	j_str(b, "platform", o->platform);
+	j_str(b, "manifest", m->image->manifest_digest);
+	if (m->upper) {
+		g_autofree char *upper = lfs_image_abspath(o->upper);
+		g_autofree char *work = o->work ? lfs_image_abspath(o->work)
+						: NULL;
+
+		stack = g_strdup_printf("%016" G_GINT64_MODIFIER "x",
+					(guint64)m->upper->live.stack_id);
+		j_str(b, "upper", upper);
+		j_str(b, "work", work);
+		json_builder_set_member_name(b, "userxattr");
+		json_builder_add_boolean_value(
+			b, m->upper->live.ns == LFS_OVL_NS_USER);
+	} else {
+		j_str(b, "upper", NULL);
+		j_str(b, "work", NULL);
+		json_builder_set_member_name(b, "userxattr");
+		json_builder_add_boolean_value(b, false);
+	}
+	j_str(b, "stack", stack);
+	j_str(b, "cache", m->cache ? lfs_cache_path(m->cache) : NULL);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	return json_generator_to_data(gen, NULL);
+}
+
 gboolean lfs_mount_open(const struct lfs_options *o,
 			const struct lfs_logger *lg, struct lfs_mount **out,
 			GError **error)
@@ -371,6 +442,7 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 	}
 	if (o->profile)
 		open_profile(m);
+	m->described = describe(m, o);
 	/* Index builders freed a lot of small blocks: hand the memory back
 	 * rather than keep it in the daemon for its whole life. */
 	malloc_trim(0);
@@ -407,6 +479,7 @@ void lfs_mount_close(struct lfs_mount *m)
 	lfs_idmap_clear(&m->uids);
 	lfs_idmap_clear(&m->gids);
 	lfs_image_free(m->image);
+	g_free(m->described);
 	g_free(m);
 }
 

@@ -376,6 +376,31 @@ gboolean lfs_upper_check(const struct lfs_upper_options *o, GError **error)
 	       check_places(o, upper, work, error);
 }
 
+/* The upper alone, to be read: the owner records it carries apply, and
+ * none is added. */
+static gboolean open_readonly(struct lfs_upper *u,
+			      const struct lfs_upper_options *o,
+			      struct lfs_upper **out, GError **error)
+{
+	g_autofree char *upper = NULL;
+
+	u->readonly = true;
+	if (!real_dir("upper", o->upper, &upper, error))
+		goto fail;
+	u->live.rootfd = open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (u->live.rootfd < 0) {
+		fail_dir(error, errno, "upper", o->upper, g_strerror(errno));
+		goto fail;
+	}
+	if (!owner_records(u, 0, o->upper, error))
+		goto fail;
+	*out = u;
+	return TRUE;
+fail:
+	lfs_upper_free(u);
+	return FALSE;
+}
+
 gboolean lfs_upper_open(const struct lfs_upper_options *o,
 			struct lfs_upper **out, GError **error)
 {
@@ -389,6 +414,8 @@ gboolean lfs_upper_open(const struct lfs_upper_options *o,
 	u->live.stack_id = o->stack_id;
 	u->live.ns = (geteuid() == 0 && !o->userxattr) ? LFS_OVL_NS_TRUSTED
 						       : LFS_OVL_NS_USER;
+	if (o->readonly)
+		return open_readonly(u, o, out, error);
 	if (!real_dir("upper", o->upper, &upper, error) ||
 	    !real_dir("work", o->work, &work, error) ||
 	    !check_places(o, upper, work, error))

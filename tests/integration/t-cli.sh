@@ -89,8 +89,12 @@ check_help index "Usage:" "layerfs index [OPTION…] [SOURCE]" \
 	"--unpack" "--version" "--help"
 check_help stats "Usage:" "layerfs stats [OPTION…] MOUNTPOINT" \
 	"--version" "--help"
+check_help diff "Usage:" \
+	"layerfs diff [OPTION…] MOUNTPOINT | --upper DIR --from SOURCE" \
+	"--upper=DIR" "--from=SOURCE" "--layer=PATH" "--userxattr" "--json" \
+	"--cache-dir=DIR" "--options=OPT" "--version" "--help"
 
-for cmd in "" mount inspect index stats; do
+for cmd in "" mount inspect index stats diff; do
 	check_version "$cmd"
 	check_unknown "$cmd"
 done
@@ -99,7 +103,7 @@ done
 # commands, bad usage, nothing mounted or read.
 run inspct oci:whatever
 [ "$rc" -eq 2 ] || fail "layerfs inspct: exit $rc, want 2"
-[ "$(cat "$T/err")" = 'layerfs: unknown command "inspct" (commands: mount, inspect, index, stats; see layerfs --help)' ] ||
+[ "$(cat "$T/err")" = 'layerfs: unknown command "inspct" (commands: mount, inspect, index, stats, diff; see layerfs --help)' ] ||
 	fail "layerfs inspct: $(cat "$T/err")"
 [ ! -s "$T/out" ] || fail "layerfs inspct: wrote to stdout"
 
@@ -145,7 +149,7 @@ help_pairs() {
 # The option items of OPTIONS and SOURCES (their tags start with "-").
 { section OPTIONS; section SOURCES; } | tags | grep '^-' | pairs | sort -u \
 	>"$T/man.opts"
-for cmd in mount inspect index stats; do
+for cmd in mount inspect index stats diff; do
 	help_pairs "$cmd" >"$T/help.$cmd"
 done
 sort -u "$T"/help.* >"$T/help.all"
@@ -155,7 +159,7 @@ diff -u --label "layerfs(1) OPTIONS" --label "every command's --help" \
 # Each command's SYNOPSIS lines name exactly its options (short forms
 # mapped to long ones through its --help; --help and --version go
 # without saying).
-for cmd in mount inspect index stats; do
+for cmd in mount inspect index stats diff; do
 	section SYNOPSIS | awk -v c="layerfs $cmd" \
 		'$0 == ".B " c { on = 1 } /^\.br/ { on = 0 } on' | plain |
 		{ grep -oE -- '(^|[ [])--?[a-zA-Z][a-z-]*' || true; } |
@@ -207,13 +211,15 @@ diff -u --label "layerfs(1) -o items" --label "layerfs mount --help" \
 # What layerfs(1) says `layerfs index` takes, against its --help (which
 # lists cache-dir= beside cache_dir=).
 section OPTIONS | tr '\n' ' ' | plain |
-	grep -oE 'layerfs index takes only [^.]*' | grep -oE '[a-z_]+=' |
-	sort -u >"$T/man.index.o"
-o_help index | grep -vx 'cache-dir=' >"$T/help.index.o"
+	grep -oE 'layerfs index and layerfs diff take only [^.]*' |
+	grep -oE '[a-z_]+=' | sort -u >"$T/man.index.o"
 [ -s "$T/man.index.o" ] || fail "layerfs(1) does not say what index takes"
-diff -u --label "layerfs(1): index takes" --label "layerfs index --help" \
-	"$T/man.index.o" "$T/help.index.o" >&2 ||
-	fail "what index takes differs between layerfs(1) and --help (above)"
+for cmd in index diff; do
+	o_help $cmd | grep -vx 'cache-dir=' >"$T/help.$cmd.o"
+	diff -u --label "layerfs(1): $cmd takes" --label "layerfs $cmd --help" \
+		"$T/man.index.o" "$T/help.$cmd.o" >&2 ||
+		fail "what $cmd takes differs between layerfs(1) and --help (above)"
+done
 
 # ---- bad usage is exit 2 in every command, with one line ----
 mkdir "$T/empty" "$T/mnt"

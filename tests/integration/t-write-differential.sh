@@ -214,6 +214,10 @@ run_scenario() {
 	fi
 	# The same upper, read by both: every mtime compares.
 	dump_to layerfs "$s/l.full" "$s/lm" || bad=1
+	"$LAYERFS" diff "$s/lm" >"$s/l.diff" || {
+		differs "$name: layerfs diff of the mount failed"
+		bad=1
+	}
 	kfull=1
 	dump_to kernel "$s/k.full" "$s/km" || { bad=1; kfull=; }
 	unmount_one "$s/km"
@@ -254,6 +258,29 @@ run_scenario() {
 	fi
 	unmount_one "$s/lk"
 	wait_daemons
+
+	# What changed, listed from each upper: the mount's list, its upper's
+	# read unmounted, and (but where the kernel is known wrong) the
+	# kernel's upper's.
+	if "$LAYERFS" diff --cache-dir "$T/cache" --upper "$s/lu" \
+		--from "$src" >"$s/lu.diff"; then
+		echo "$name: $(wc -l <"$s/lu.diff") changes" >&2
+		same "diff, mounted vs unmounted upper" mounted "$s/l.diff" \
+			unmounted "$s/lu.diff" || bad=1
+	else
+		differs "$name: layerfs diff --upper failed"
+		bad=1
+	fi
+	if [ ! -f "$ops/$name.expected" ]; then
+		if "$LAYERFS" diff --cache-dir "$T/cache" --upper "$s/ku" \
+			--from "$src" >"$s/ku.diff"; then
+			same "diff, layerfs's upper vs the kernel's" \
+				layerfs "$s/lu.diff" kernel "$s/ku.diff" || bad=1
+		else
+			differs "$name: layerfs diff of the kernel's upper failed"
+			bad=1
+		fi
+	fi
 	return $bad
 }
 

@@ -1,0 +1,154 @@
+/* The changes of a writable mount, or of an upper directory left by one,
+ * opened in this process to be read: `layerfs diff` and `layerfs commit`.
+ *
+ * A mount says what it is made of in a virtual xattr on its root
+ * (LFS_MOUNT_JSON_XATTR): its source or layer list, its upper, the cache
+ * it used and an id of its layer stack.  The same image and upper are
+ * opened here again, read-only (lfs_options.upper_readonly): the indexes
+ * come from the cache, and the stack id must match, or the upper would
+ * be read over other layers than the ones it was written over. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <json-glib/json-glib.h>
+
+#include "cli.h"
+#include "layerfs/cleanup.h"
+#include "layerfs/error.h"
+#include "layerfs/stats.h"
+#include "layerfs/upper.h"
+
+/* @mnt's description, or NULL with @error set. */
+static JsonObject *read_description(const char *mnt, JsonParser *parser,
+				    GError **error)
+{
+	g_autofree char *buf = NULL;
+	ssize_t n = -1;
+	JsonNode *root;
+
+	for (int tries = 0; tries < 3; tries++) {
+		n = getxattr(mnt, LFS_MOUNT_JSON_XATTR, NULL, 0);
+		if (n < 0)
+			break;
+		g_free(buf);
+		buf = g_malloc((size_t)n + 1);
+		n = getxattr(mnt, LFS_MOUNT_JSON_XATTR, buf, (size_t)n);
+		if (n >= 0 || errno != ERANGE)
+			break;
+	}
+	if (n < 0) {
+		lfs_fail(error, errno, "%s: %s", mnt,
+			 errno == ENODATA || errno == ENOTSUP
+				 ? "not a layerfs mount (or one made by an "
+				   "older layerfs)"
+				 : g_strerror(errno));
+		return NULL;
+	}
+	if (!json_parser_load_from_data(parser, buf, n, NULL) ||
+	    !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root) ||
+	    g_strcmp0(json_object_get_string_member_with_default(
+			      json_node_get_object(root), "schema", ""),
+		      LFS_MOUNT_JSON_SCHEMA) != 0) {
+		lfs_fail(error, EPROTO,
+			 "%s: its description (%s) is not %s", mnt,
+			 LFS_MOUNT_JSON_XATTR, LFS_MOUNT_JSON_SCHEMA);
+		return NULL;
+	}
+	return json_node_get_object(root);
+}
+
+static const char *member_str(JsonObject *o, const char *name)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	return n && JSON_NODE_HOLDS_VALUE(n) &&
+			       json_node_get_value_type(n) == G_TYPE_STRING
+		       ? json_node_get_string(n)
+		       : NULL;
+}
+
+/* Fill @o from mount @mnt's description; *@stack: the stack id it
+ * reports. */
+static gboolean from_mount(const char *mnt, struct lfs_options *o,
+			   char **stack, GError **error)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *d = read_description(mnt, parser, error);
+	JsonNode *layers;
+	lfs_autofd fd = -1;
+
+	if (!d)
+		return FALSE;
+	if (!member_str(d, "upper"))
+		return lfs_fail(error, EINVAL,
+				"%s: a read-only mount (no upper directory): "
+				"it has no changes",
+				mnt);
+	o->upper = g_strdup(member_str(d, "upper"));
+	o->userxattr = json_object_get_boolean_member_with_default(
+		d, "userxattr", false);
+	o->platform = g_strdup(member_str(d, "platform"));
+	if (!o->cache_dir)
+		o->cache_dir = g_strdup(member_str(d, "cache"));
+	*stack = g_strdup(member_str(d, "stack"));
+	layers = json_object_get_member(d, "layers");
+	if (layers && JSON_NODE_HOLDS_ARRAY(layers)) {
+		JsonArray *a = json_node_get_array(layers);
+
+		for (guint i = 0; i < json_array_get_length(a); i++)
+			g_ptr_array_add(o->layers,
+					g_strdup(json_array_get_string_element(
+						a, i)));
+	} else if (member_str(d, "source")) {
+		o->source = g_strdup(member_str(d, "source"));
+	} else {
+		return lfs_fail(error, EPROTO,
+				"%s: its description names no source", mnt);
+	}
+	/* What the kernel holds in its cache of written pages reaches the
+	 * upper first. */
+	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) < 0)
+		return lfs_fail(error, errno, "%s: cannot flush it: %s", mnt,
+				g_strerror(errno));
+	return TRUE;
+}
+
+gboolean lfs_cli_view_open(const struct lfs_cli_view *v, struct lfs_options *o,
+			   const struct lfs_logger *lg, struct lfs_mount **out,
+			   GError **error)
+{
+	g_autofree char *stack = NULL;
+	struct lfs_mount *m = NULL;
+
+	if (v->mountpoint) {
+		if (!from_mount(v->mountpoint, o, &stack, error))
+			return FALSE;
+	} else {
+		o->upper = g_strdup(v->upper);
+		o->userxattr = v->userxattr;
+	}
+	o->upper_readonly = true;
+	o->profile = false;
+	if (!lfs_mount_open(o, lg, &m, error))
+		return FALSE;
+	if (stack) {
+		g_autofree char *now = g_strdup_printf(
+			"%016" G_GINT64_MODIFIER "x",
+			(guint64)m->upper->live.stack_id);
+
+		if (strcmp(now, stack) != 0) {
+			lfs_fail(error, ESTALE,
+				 "%s: its image %s has other layers now than "
+				 "when it was mounted",
+				 v->mountpoint, m->image->source);
+			lfs_mount_close(m);
+			return FALSE;
+		}
+	}
+	*out = m;
+	return TRUE;
+}
