@@ -39,8 +39,9 @@ struct lfs_change {
 	const char *name;	/* the last component (inside @path) */
 	uint32_t type;		/* S_IFMT bits: the new object's, or for
 				 * DELETED the image's */
-	/* The merged tree's object (ADDED, CHANGED, KEPT), referenced for
-	 * the call; NULL for DELETED. */
+	/* The merged tree's object (ADDED, CHANGED, KEPT), referenced and
+	 * counted for the call, so that it is in the namespace's table and
+	 * calls by its id (fsops.h) reach it; NULL for DELETED. */
 	struct lfs_onode *node;
 };
 

@@ -54,6 +54,8 @@ struct lfs_image {
 	bool has_created;
 	struct timespec created;
 	GPtrArray *layers;    /* struct lfs_layer_spec *, bottom to top */
+	char *oci_dir;	      /* an OCI layout's directory, absolute; NULL
+			       * for other transports */
 };
 
 struct lfs_image *lfs_image_new(const char *source, const char *transport);

@@ -66,6 +66,14 @@ char *lfs_oci_machine_platform(const char *machine);
 int lfs_oci_platform_rank(const struct lfs_oci_descriptor *d,
 			  const char *platform);
 
+/* Read blob @desc of layout @dir (a JSON document: at most
+ * LFS_OCI_JSON_MAX bytes), checked against the descriptor's digest and,
+ * unless it is negative, its size.  @what names it in errors. */
+gboolean lfs_oci_read_blob(const char *dir,
+			   const struct lfs_oci_descriptor *desc,
+			   const char *what, char **data, size_t *len,
+			   GError **error);
+
 /* Resolve layout directory @dir to an image.  @ref selects by the ref.name
  * annotation (NULL: the only image in the layout); @platform picks from
  * entries for several platforms, in index.json or a nested index (NULL: the

@@ -22,6 +22,7 @@ int lfs_cmd_inspect(int argc, char **argv);
 int lfs_cmd_index(int argc, char **argv);
 int lfs_cmd_stats(int argc, char **argv);
 int lfs_cmd_diff(int argc, char **argv);
+int lfs_cmd_commit(int argc, char **argv);
 
 /* "file", "directory", "symlink", ... for S_IFMT bits @type, as the JSON
  * documents name types (docs/json.md). */

@@ -37,6 +37,7 @@ void lfs_image_free(struct lfs_image *img)
 	g_free(img->manifest_digest);
 	g_free(img->config_digest);
 	g_free(img->platform);
+	g_free(img->oci_dir);
 	g_ptr_array_unref(img->layers);
 	g_free(img);
 }

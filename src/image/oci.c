@@ -26,10 +26,10 @@ static char *blob_path(const char *dir, const struct lfs_digest *d)
 }
 
 /* Read a JSON blob and check it against its descriptor before parsing. */
-static gboolean read_blob(const char *dir,
-			  const struct lfs_oci_descriptor *desc,
-			  const char *what, char **data, size_t *len,
-			  GError **error)
+gboolean lfs_oci_read_blob(const char *dir,
+			   const struct lfs_oci_descriptor *desc,
+			   const char *what, char **data, size_t *len,
+			   GError **error)
 {
 	g_autofree char *path = blob_path(dir, &desc->digest);
 	g_autofree char *digest = lfs_digest_to_string(&desc->digest);
@@ -40,7 +40,7 @@ static gboolean read_blob(const char *dir,
 	size_t n;
 	int err;
 
-	if ((uint64_t)desc->size > LFS_OCI_JSON_MAX)
+	if (desc->size >= 0 && (uint64_t)desc->size > LFS_OCI_JSON_MAX)
 		return lfs_fail(error, EFBIG,
 				"%s %s: %lld bytes, larger than the %u allowed",
 				what, digest, (long long)desc->size,
@@ -53,7 +53,7 @@ static gboolean read_blob(const char *dir,
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}
-	if (n != (size_t)desc->size)
+	if (desc->size >= 0 && n != (size_t)desc->size)
 		return lfs_fail(error, EINVAL,
 				"%s: size mismatch: descriptor says %lld "
 				"bytes, blob has %zu",
@@ -125,7 +125,7 @@ static gboolean resolve_manifest(const char *dir,
 		struct lfs_oci_descriptor *next = NULL;
 		size_t len;
 
-		if (!read_blob(dir, desc, "manifest", &data, &len, error))
+		if (!lfs_oci_read_blob(dir, desc, "manifest", &data, &len, error))
 			return FALSE;
 		if (!blob_is_index(desc, data)) {
 			*manifest_digest = desc->digest;
@@ -248,7 +248,7 @@ gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 
 	cdigest = lfs_digest_to_string(&m->config->digest);
 	cwhat = g_strdup_printf("%s: config %s", dir, cdigest);
-	if (!read_blob(dir, m->config, "config", &config, &len, error) ||
+	if (!lfs_oci_read_blob(dir, m->config, "config", &config, &len, error) ||
 	    !lfs_oci_parse_config(config, len, cwhat, &diff_ids, &cplatform,
 				  error) ||
 	    !lfs_oci_check_config_platform(cwhat, cplatform, &pick, error))
@@ -266,6 +266,7 @@ gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 	img->manifest_digest = lfs_digest_to_string(&mdigest);
 	img->config_digest = g_steal_pointer(&cdigest);
 	img->platform = g_steal_pointer(&cplatform);
+	img->oci_dir = g_strdup(abs);
 	for (guint i = 0; i < m->layers->len; i++) {
 		struct lfs_layer_spec *spec = NULL;
 

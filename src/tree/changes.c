@@ -140,7 +140,9 @@ static int walk_name(struct walk *w, struct lfs_onode *dir, const char *path,
 	 * below it (only an upper directory holds changes). */
 	if (in_l && !res.upper && res.lower == lo.ino)
 		goto out;
-	err = lfs_ovl_node(w->ov, dir, name, &n);
+	/* Counted, as a kernel lookup would: the node stays in the table
+	 * (so calls by its id reach it) until its subtree is done. */
+	err = lfs_ovl_lookup(w->ov, dir, name, &n);
 	if (err == -ENOENT)
 		err = 0; /* gone since it was resolved */
 	if (err || !n)
@@ -160,8 +162,10 @@ static int walk_name(struct walk *w, struct lfs_onode *dir, const char *path,
 		err = walk_dir(w, n, cpath,
 			       in_l && lo.type == S_IFDIR ? lo.ino : 0);
 out:
-	if (n)
+	if (n) {
+		lfs_ovl_forget(w->ov, n->id, 1);
 		lfs_ovl_put(w->ov, n);
+	}
 	lfs_ovl_res_clear(&res);
 	return err;
 }

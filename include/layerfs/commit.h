@@ -1,0 +1,56 @@
+/* An upper's changes as a new image layer (`layerfs commit`): the walk of
+ * changes.h written as a tar stream with OCI whiteouts, compressed
+ * (compress.h) into a file.
+ *
+ * What goes in, in the walk's order (byte order of paths, a directory
+ * before what it holds):
+ *  - every directory the upper holds, added, changed or kept, with the
+ *    merged tree's attributes: an extractor keeps a directory's mtime
+ *    when it adds to it, so a parent that is not in the layer would keep
+ *    the image's time;
+ *  - every added or changed file, link, device and FIFO, whole, with its
+ *    owner, mode, times and xattrs as the merged tree shows them; the
+ *    names of one file after the first as hardlinks to it;
+ *  - for each deleted name, an empty ".wh.NAME" beside it.  A directory
+ *    made again over a lower one (opaque) is written as the deletions of
+ *    what it hid, one whiteout each, which every extractor applies alike.
+ * The root is not written: extractors differ in what they do with an
+ * entry for it.  Sockets cannot be kept in a tar: each is left out, and
+ * counted.
+ *
+ * The format is pax (ustar where it fits), xattrs as SCHILY.xattr
+ * records, which is how umoci, containerd and podman read them. */
+#ifndef LAYERFS_COMMIT_H
+#define LAYERFS_COMMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "layerfs/compress.h"
+#include "layerfs/mount.h"
+
+struct lfs_commit_options {
+	enum lfs_compression comp; /* NONE, GZIP, ZSTD */
+	int level;		   /* 0: the compressor's default */
+	/* Reproducible layers: an mtime later than @clamp_time is written
+	 * as @clamp_time (BuildKit's and buildah's SOURCE_DATE_EPOCH). */
+	bool clamp;
+	struct timespec clamp_time;
+};
+
+struct lfs_commit_stats {
+	uint64_t added, changed, deleted; /* as `layerfs diff` counts */
+	uint64_t entries;		  /* tar members written */
+	uint64_t sockets;		  /* left out */
+};
+
+/* Write the changes of @m's upper (a mount with an upper, opened
+ * read-only or not) into @fd as a compressed layer.  Errors name the path
+ * and the problem. */
+gboolean lfs_commit_layer(struct lfs_mount *m,
+			  const struct lfs_commit_options *o, int fd,
+			  struct lfs_compress_result *res,
+			  struct lfs_commit_stats *st, GError **error);
+
+#endif
