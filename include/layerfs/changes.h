@@ -39,6 +39,8 @@ struct lfs_change {
 	const char *name;	/* the last component (inside @path) */
 	uint32_t type;		/* S_IFMT bits: the new object's, or for
 				 * DELETED the image's */
+	uint32_t old_type;	/* the image's object's there (CHANGED,
+				 * DELETED, KEPT), 0 for ADDED */
 	/* The merged tree's object (ADDED, CHANGED, KEPT), referenced and
 	 * counted for the call, so that it is in the namespace's table and
 	 * calls by its id (fsops.h) reach it; NULL for DELETED. */

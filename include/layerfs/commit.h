@@ -14,9 +14,15 @@
  *  - for each deleted name, an empty ".wh.NAME" beside it.  A directory
  *    made again over a lower one (opaque) is written as the deletions of
  *    what it hid, one whiteout each, which every extractor applies alike.
- * The root is not written: extractors differ in what they do with an
- * entry for it.  Sockets cannot be kept in a tar: each is left out, and
- * counted.
+ *  - an object of another type than the image's at its name is preceded
+ *    by a whiteout of the name, so that extractors remove the old one
+ *    rather than open it (a FIFO) or fail over it.
+ * The root is written as "./", with its attributes.  What a layer cannot
+ * hold is left out and counted: sockets (a tar has no type for them; the
+ * image's object a socket replaced is still deleted), and xattrs in the
+ * overlay.* namespaces, which every layer reader takes for overlayfs's
+ * own.  A name that starts with ".wh." cannot be written at all (readers
+ * take it for a whiteout): the commit fails, naming it.
  *
  * The format is pax (ustar where it fits), xattrs as SCHILY.xattr
  * records, which is how umoci, containerd and podman read them. */
@@ -43,6 +49,7 @@ struct lfs_commit_stats {
 	uint64_t added, changed, deleted; /* as `layerfs diff` counts */
 	uint64_t entries;		  /* tar members written */
 	uint64_t sockets;		  /* left out */
+	uint64_t xattrs_left;		  /* overlay.* xattrs left out */
 };
 
 /* Write the changes of @m's upper (a mount with an upper, opened

@@ -152,6 +152,11 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 			"layerfs: %" G_GUINT64_FORMAT " socket(s) left out: "
 			"a tar cannot hold them\n",
 			st.sockets);
+	if (st.xattrs_left)
+		fprintf(stderr,
+			"layerfs: %" G_GUINT64_FORMAT " overlay.* xattr(s) left "
+			"out: layer readers take them for overlayfs's own\n",
+			st.xattrs_left);
 	ok = TRUE;
 out:
 	lfs_oci_out_free(w);

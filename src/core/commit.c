@@ -28,6 +28,12 @@ struct commit {
 	char *why;		/* what failed, for the error */
 };
 
+/* Whether @type can be a hardlink in a tar (any but a directory). */
+static bool linkable(mode_t mode)
+{
+	return !S_ISDIR(mode);
+}
+
 static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf,
 			   size_t len)
 {
@@ -87,7 +93,17 @@ static int add_xattrs(struct commit *c, uint64_t id, struct archive_entry *e,
 		return failed(c, path, (int)n, "cannot list its xattrs");
 	for (const char *x = names; x < names + n; x += strlen(x) + 1) {
 		g_autofree char *value = NULL;
-		ssize_t len = lfs_fs_getxattr(c->m, id, x, NULL, 0);
+		ssize_t len;
+
+		/* A layer's overlay.* xattrs are overlayfs's bookkeeping to
+		 * every reader (layerfs hides them, umoci drops them, and
+		 * an overlay mount over an unpacked layer would obey them):
+		 * one a user set cannot be kept. */
+		if (lfs_ovl_private_xattr(x)) {
+			c->st->xattrs_left++;
+			continue;
+		}
+		len = lfs_fs_getxattr(c->m, id, x, NULL, 0);
 
 		if (len >= 0) {
 			value = g_malloc((size_t)len + 1);
@@ -133,6 +149,7 @@ static int add_data(struct commit *c, uint64_t id, uint64_t size,
 	return err;
 }
 
+/* A whiteout of @ch's name: an empty ".wh.NAME" beside it. */
 static int add_whiteout(struct commit *c, const struct lfs_change *ch)
 {
 	g_autofree char *dir = g_path_get_dirname(ch->path);
@@ -163,6 +180,15 @@ static int add_object(struct commit *c, const struct lfs_change *ch)
 
 	if (err)
 		return failed(c, ch->path, err, g_strerror(-err));
+	/* Another type over the image's object: it is deleted first, so
+	 * that no extractor opens the old one (a FIFO) to write the new. */
+	if (ch->kind == LFS_CHANGE_CHANGED && ch->path[0] &&
+	    ch->old_type != (st.st_mode & S_IFMT)) {
+		err = add_whiteout(c, ch);
+		if (err)
+			return err;
+		c->st->entries++;
+	}
 	if (S_ISSOCK(st.st_mode)) {
 		c->st->sockets++;
 		return 0;
@@ -173,7 +199,7 @@ static int add_object(struct commit *c, const struct lfs_change *ch)
 	archive_entry_set_uid(e, st.st_uid);
 	archive_entry_set_gid(e, st.st_gid);
 	set_time(c, e, &st.st_mtim);
-	if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+	if (linkable(st.st_mode) && st.st_nlink > 1) {
 		uint64_t key = (uint64_t)st.st_ino;
 
 		first = g_hash_table_lookup(c->links, &key);
@@ -213,6 +239,16 @@ static int add_object(struct commit *c, const struct lfs_change *ch)
 static int put_change(void *ctx, const struct lfs_change *ch)
 {
 	struct commit *c = ctx;
+	const char *rest;
+
+	/* Every reader of a layer takes such a name for a whiteout (or
+	 * aufs bookkeeping): the object cannot be written. */
+	if (ch->kind != LFS_CHANGE_DELETED && ch->path[0] &&
+	    lfs_whiteout_classify(ch->name, &rest) != LFS_WH_NONE)
+		return failed(c, ch->path, -EINVAL,
+			      "a name that starts with \".wh.\" cannot be "
+			      "kept in an image layer (readers take it for a "
+			      "whiteout); rename it");
 
 	switch (ch->kind) {
 	case LFS_CHANGE_ADDED:

@@ -94,10 +94,12 @@ static int dir_changed(struct walk *w, struct lfs_onode *n,
 }
 
 static int emit(struct walk *w, enum lfs_change_kind kind, const char *path,
-		const char *name, uint32_t type, struct lfs_onode *n)
+		const char *name, uint32_t type, uint32_t old_type,
+		struct lfs_onode *n)
 {
 	struct lfs_change c = { .kind = kind, .path = path, .name = name,
-				.type = type, .node = n };
+				.type = type, .old_type = old_type,
+				.node = n };
 
 	return w->fn(w->ctx, &c);
 }
@@ -133,7 +135,7 @@ static int walk_name(struct walk *w, struct lfs_onode *dir, const char *path,
 		/* Gone since it was listed: nothing to say. */
 		if (in_l)
 			err = emit(w, LFS_CHANGE_DELETED, cpath, name, lo.type,
-				   NULL);
+				   lo.type, NULL);
 		goto out;
 	}
 	/* The very object the image has there: unchanged, and so is all
@@ -157,7 +159,7 @@ static int walk_name(struct walk *w, struct lfs_onode *dir, const char *path,
 			goto out;
 		kind = changed ? LFS_CHANGE_CHANGED : LFS_CHANGE_KEPT;
 	}
-	err = emit(w, kind, cpath, name, n->type, n);
+	err = emit(w, kind, cpath, name, n->type, in_l ? lo.type : 0, n);
 	if (!err && n->type == S_IFDIR)
 		err = walk_dir(w, n, cpath,
 			       in_l && lo.type == S_IFDIR ? lo.ino : 0);
@@ -203,7 +205,7 @@ int lfs_changes_walk(struct lfs_ovl *ov, lfs_change_fn fn, void *ctx)
 	}
 	if (!err)
 		err = emit(&w, changed ? LFS_CHANGE_CHANGED : LFS_CHANGE_KEPT,
-			   "", "", S_IFDIR, root);
+			   "", "", S_IFDIR, S_IFDIR, root);
 	if (!err)
 		err = walk_dir(&w, root, "", LFS_ROOT_INO);
 	lfs_ovl_put(ov, root);
