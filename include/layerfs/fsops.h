@@ -126,6 +126,20 @@ int lfs_fs_setxattr(struct lfs_mount *m, uint64_t ino, const char *name,
 		    const void *value, size_t size, int flags);
 int lfs_fs_removexattr(struct lfs_mount *m, uint64_t ino, const char *name);
 
+/* ---- quiescing changes (freeze.h) ---- */
+
+/* The root's virtual xattr: set, the mount's changes stop until the
+ * process that set it exits (`layerfs commit`).  Not removable: that
+ * would take the root's lock, which a change waiting there holds. */
+#define LFS_FREEZE_XATTR "user.layerfs.freeze"
+
+/* Around every call above that changes the upper. */
+void lfs_fs_change_begin(struct lfs_mount *m);
+void lfs_fs_change_end(struct lfs_mount *m);
+/* Freeze for process @pid: 0 once no change is in flight, or -errno
+ * (-EBUSY, frozen by another; -EROFS, a read-only mount). */
+int lfs_fs_freeze(struct lfs_mount *m, pid_t pid);
+
 /* access(2) for a caller; only asked when the kernel does not check
  * permissions itself (no default_permissions). */
 int lfs_fs_access(struct lfs_mount *m, uint64_t ino, int mask, uid_t uid,

@@ -9,6 +9,7 @@ struct lfs_upper;
 
 #include "layerfs/cache.h"
 #include "layerfs/dirplus.h"
+#include "layerfs/freeze.h"
 #include "layerfs/image.h"
 #include "layerfs/layer.h"
 #include "layerfs/log.h"
@@ -65,6 +66,8 @@ struct lfs_mount {
 	 * LFS_MOUNT_JSON_SCHEMA (docs/json.md), made at open, when paths
 	 * still resolve from the caller's directory. */
 	char *described;
+	/* Changes stop while a commit reads the upper (freeze.h). */
+	struct lfs_freeze freeze;
 };
 
 /* Resolve the source in @o, get every layer's index (from the cache, or

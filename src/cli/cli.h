@@ -35,14 +35,21 @@ struct lfs_cli_view {
 	const char *mountpoint;
 	const char *upper;
 	bool userxattr;
+	/* The mount's changes stop (LFS_FREEZE_XATTR) from before the upper
+	 * is read until lfs_cli_view_thaw(), or this process exits; held by
+	 * child process @freezer. */
+	bool freeze;
+	pid_t freezer;
 };
 
 /* Open @v in this process, read-only, into a struct lfs_mount whose ovl
  * is the merged tree; @o holds the image (unless from a mount) and the
  * indexing options.  Errors name the mount or directory. */
-gboolean lfs_cli_view_open(const struct lfs_cli_view *v, struct lfs_options *o,
+gboolean lfs_cli_view_open(struct lfs_cli_view *v, struct lfs_options *o,
 			   const struct lfs_logger *lg, struct lfs_mount **out,
 			   GError **error);
+/* Let a frozen mount's changes go on (nothing if it was not frozen). */
+void lfs_cli_view_thaw(struct lfs_cli_view *v);
 
 /* The argument parsing `layerfs inspect` and `layerfs index` share: parse
  * @argv with @ctx (whose entries fill *@version and *@layers), print the

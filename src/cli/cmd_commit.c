@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -90,6 +91,34 @@ static const char *media_type(enum lfs_compression c)
 	}
 }
 
+/* The new image may not go into the mount it is taken from: its writes
+ * would wait for the thaw, which waits for them. */
+static gboolean outside(const char *mnt, const char *dest, GError **error)
+{
+	g_autofree char *dir = g_strdup(dest);
+	struct stat ms, ds;
+
+	if (stat(mnt, &ms) < 0)
+		return lfs_fail(error, errno, "%s: %s", mnt, g_strerror(errno));
+	/* The nearest part of @dest that exists. */
+	while (stat(dir, &ds) < 0) {
+		char *up = g_path_get_dirname(dir);
+
+		if (strcmp(up, dir) == 0) {
+			g_free(up);
+			return TRUE;
+		}
+		g_free(dir);
+		dir = up;
+	}
+	if (ds.st_dev == ms.st_dev)
+		return lfs_fail(error, EINVAL,
+				"%s: the new image cannot go inside the mount "
+				"it is taken from (%s)",
+				dest, mnt);
+	return TRUE;
+}
+
 static gboolean run(struct commit_args *c, struct lfs_options *o,
 		    const struct lfs_logger *lg, GError **error)
 {
@@ -103,6 +132,9 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 	lfs_autofd fd = -1;
 	gboolean ok = FALSE;
 
+	if (c->view.mountpoint && !outside(c->view.mountpoint, c->dest_dir,
+					   error))
+		return FALSE;
 	if (!lfs_cli_view_open(&c->view, o, lg, &m, error))
 		return FALSE;
 	if (!m->image->oci_dir) {
@@ -161,6 +193,7 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 out:
 	lfs_oci_out_free(w);
 	lfs_mount_close(m);
+	lfs_cli_view_thaw(&c->view);
 	return ok;
 }
 
@@ -270,6 +303,7 @@ int lfs_cmd_commit(int argc, char **argv)
 		o->source = g_strdup(from);
 	} else {
 		c.view.mountpoint = argv[1];
+		c.view.freeze = true;
 	}
 	if (!run(&c, o, &lg, &error)) {
 		fprintf(stderr, "layerfs: %s\n", error->message);

@@ -68,7 +68,7 @@ static int print_change(void *ctx, const struct lfs_change *c)
 	return 0;
 }
 
-static gboolean run(const struct lfs_cli_view *v, struct lfs_options *o,
+static gboolean run(struct lfs_cli_view *v, struct lfs_options *o,
 		    bool json, const struct lfs_logger *lg, GError **error)
 {
 	struct lfs_mount *m = NULL;

@@ -10,6 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 #include "cli.h"
 #include "layerfs/cleanup.h"
 #include "layerfs/error.h"
+#include "layerfs/fsops.h"
 #include "layerfs/stats.h"
 #include "layerfs/upper.h"
 
@@ -109,7 +113,8 @@ static gboolean from_mount(const char *mnt, struct lfs_options *o,
 				"%s: its description names no source", mnt);
 	}
 	/* What the kernel holds in its cache of written pages reaches the
-	 * upper first. */
+	 * upper first (before the freeze: those writes would wait for the
+	 * thaw, and this process with them). */
 	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || syncfs(fd) < 0)
 		return lfs_fail(error, errno, "%s: cannot flush it: %s", mnt,
@@ -117,7 +122,63 @@ static gboolean from_mount(const char *mnt, struct lfs_options *o,
 	return TRUE;
 }
 
-gboolean lfs_cli_view_open(const struct lfs_cli_view *v, struct lfs_options *o,
+/* The freeze is held by a child of ours, which sets the xattr and waits
+ * to be killed: the mount thaws when it exits.  Removing the xattr
+ * instead would take the root directory's lock, which a change waiting
+ * in the root (a create) holds until the thaw. */
+static gboolean freeze_mount(struct lfs_cli_view *v, GError **error)
+{
+	pid_t parent = getpid();
+	int p[2], err = 0;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return lfs_fail(error, errno, "pipe: %s", g_strerror(errno));
+	v->freezer = fork();
+	if (v->freezer < 0) {
+		err = errno;
+		close(p[0]);
+		close(p[1]);
+		return lfs_fail(error, err, "fork: %s", g_strerror(err));
+	}
+	if (v->freezer == 0) {
+		/* Gone with the commit, however it ends. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		close(p[0]);
+		if (setxattr(v->mountpoint, LFS_FREEZE_XATTR, "1", 1, 0) < 0)
+			err = errno;
+		if (write(p[1], &err, sizeof(err)) != sizeof(err) || err)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	n = read(p[0], &err, sizeof(err));
+	close(p[0]);
+	if (n != sizeof(err) || err) {
+		lfs_cli_view_thaw(v);
+		if (n != sizeof(err))
+			err = EIO;
+		return lfs_fail(error, err, "%s: cannot stop its changes: %s",
+				v->mountpoint,
+				err == EBUSY ? "another commit has them stopped"
+					     : g_strerror(err));
+	}
+	return TRUE;
+}
+
+void lfs_cli_view_thaw(struct lfs_cli_view *v)
+{
+	if (v->freezer <= 0)
+		return;
+	kill(v->freezer, SIGKILL);
+	waitpid(v->freezer, NULL, 0);
+	v->freezer = 0;
+}
+
+gboolean lfs_cli_view_open(struct lfs_cli_view *v, struct lfs_options *o,
 			   const struct lfs_logger *lg, struct lfs_mount **out,
 			   GError **error)
 {
@@ -125,7 +186,8 @@ gboolean lfs_cli_view_open(const struct lfs_cli_view *v, struct lfs_options *o,
 	struct lfs_mount *m = NULL;
 
 	if (v->mountpoint) {
-		if (!from_mount(v->mountpoint, o, &stack, error))
+		if (!from_mount(v->mountpoint, o, &stack, error) ||
+		    (v->freeze && !freeze_mount(v, error)))
 			return FALSE;
 	} else {
 		o->upper = g_strdup(v->upper);
@@ -133,8 +195,10 @@ gboolean lfs_cli_view_open(const struct lfs_cli_view *v, struct lfs_options *o,
 	}
 	o->upper_readonly = true;
 	o->profile = false;
-	if (!lfs_mount_open(o, lg, &m, error))
+	if (!lfs_mount_open(o, lg, &m, error)) {
+		lfs_cli_view_thaw(v);
 		return FALSE;
+	}
 	if (stack) {
 		g_autofree char *now = g_strdup_printf(
 			"%016" G_GINT64_MODIFIER "x",
@@ -146,6 +210,7 @@ gboolean lfs_cli_view_open(const struct lfs_cli_view *v, struct lfs_options *o,
 				 "when it was mounted",
 				 v->mountpoint, m->image->source);
 			lfs_mount_close(m);
+			lfs_cli_view_thaw(v);
 			return FALSE;
 		}
 	}

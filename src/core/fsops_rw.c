@@ -688,3 +688,20 @@ int lfs_fs_removexattr(struct lfs_mount *m, uint64_t ino, const char *name)
 {
 	return xattr_change(m, ino, name, NULL, 0, 0, false);
 }
+
+void lfs_fs_change_begin(struct lfs_mount *m)
+{
+	lfs_freeze_enter(&m->freeze);
+}
+
+void lfs_fs_change_end(struct lfs_mount *m)
+{
+	lfs_freeze_leave(&m->freeze);
+}
+
+int lfs_fs_freeze(struct lfs_mount *m, pid_t pid)
+{
+	if (!lfs_fs_writable(m))
+		return -EROFS;
+	return lfs_freeze(&m->freeze, pid);
+}

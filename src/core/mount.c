@@ -402,6 +402,7 @@ gboolean lfs_mount_open(const struct lfs_options *o,
 	struct lfs_mount *m = g_new0(struct lfs_mount, 1);
 
 	g_mutex_init(&m->files_lock);
+	lfs_freeze_init(&m->freeze);
 	m->dirplus = lfs_dirplus_new();
 	if (lg)
 		m->log = *lg;
@@ -463,6 +464,7 @@ void lfs_mount_close(struct lfs_mount *m)
 	if (m->replay)
 		g_array_unref(m->replay);
 	g_mutex_clear(&m->files_lock);
+	lfs_freeze_clear(&m->freeze);
 	lfs_dirplus_free(m->dirplus);
 	lfs_ovl_free(m->ovl);
 	lfs_upper_free(m->upper);

@@ -179,7 +179,15 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lfs_file *f;
-	int err = lfs_fs_open(mnt(req), ino, fi->flags, &f);
+	/* An open to write copies up, or truncates: a change. */
+	bool change = (fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY;
+	int err;
+
+	if (change)
+		lfs_fs_change_begin(mnt(req));
+	err = lfs_fs_open(mnt(req), ino, fi->flags, &f);
+	if (change)
+		lfs_fs_change_end(mnt(req));
 
 	if (err < 0) {
 		reply_err(req, err);

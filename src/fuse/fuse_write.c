@@ -1,7 +1,10 @@
 /* The FUSE requests that change something: thin adapters over fsops.h,
- * as in fuse_ops.c.  On a read-only mount each core call answers EROFS. */
+ * as in fuse_ops.c.  On a read-only mount each core call answers EROFS.
+ * Setting the virtual xattr LFS_FREEZE_XATTR of the root freezes the
+ * mount's changes until the process that set it exits. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuse_internal.h"
 #include "layerfs/fsops.h"
@@ -22,6 +25,33 @@ static void caller(fuse_req_t req, struct lfs_caller *c)
 	c->uid = ctx->uid;
 	c->gid = ctx->gid;
 	c->umask = ctx->umask;
+}
+
+/* Every change runs inside these, which wait while `layerfs commit`
+ * has the mount frozen (freeze.h). */
+static void begin(fuse_req_t req)
+{
+	lfs_fs_change_begin(mnt(req));
+}
+
+static void end(fuse_req_t req)
+{
+	lfs_fs_change_end(mnt(req));
+}
+
+/* Only root, or the user the daemon runs as, may freeze the mount. */
+static bool may_freeze(fuse_req_t req)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+
+	return uid == 0 || uid == geteuid();
+}
+
+static int freeze(fuse_req_t req)
+{
+	if (!may_freeze(req))
+		return -EPERM;
+	return lfs_fs_freeze(mnt(req), fuse_req_ctx(req)->pid);
 }
 
 static void reply_attr(fuse_req_t req, int err, const struct stat *st)
@@ -71,8 +101,11 @@ void lfs_fuse_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		.mtime = attr->st_mtim,
 	};
 	struct stat st;
-	int err = lfs_fs_setattr(mnt(req), ino, &a, file_of(fi), &st);
+	int err;
 
+	begin(req);
+	err = lfs_fs_setattr(mnt(req), ino, &a, file_of(fi), &st);
+	end(req);
 	reply_attr(req, err, &st);
 }
 
@@ -85,7 +118,9 @@ static void make(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err;
 
 	caller(req, &c);
+	begin(req);
 	err = lfs_fs_make(mnt(req), parent, name, obj, &c, &id, &st, NULL);
+	end(req);
 	if (err < 0)
 		reply_err(req, err);
 	else
@@ -129,7 +164,9 @@ void lfs_fuse_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err;
 
 	caller(req, &c);
+	begin(req);
 	err = lfs_fs_make(mnt(req), parent, name, &o, &c, &id, &st, &f);
+	end(req);
 	if (err < 0) {
 		reply_err(req, err);
 		return;
@@ -148,8 +185,11 @@ void lfs_fuse_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 {
 	struct stat st;
 	uint64_t id;
-	int err = lfs_fs_link(mnt(req), ino, newparent, newname, &id, &st);
+	int err;
 
+	begin(req);
+	err = lfs_fs_link(mnt(req), ino, newparent, newname, &id, &st);
+	end(req);
 	if (err < 0)
 		reply_err(req, err);
 	else
@@ -158,20 +198,34 @@ void lfs_fuse_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 
 void lfs_fuse_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	reply_err(req, lfs_fs_unlink(mnt(req), parent, name));
+	int err;
+
+	begin(req);
+	err = lfs_fs_unlink(mnt(req), parent, name);
+	end(req);
+	reply_err(req, err);
 }
 
 void lfs_fuse_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	reply_err(req, lfs_fs_rmdir(mnt(req), parent, name));
+	int err;
+
+	begin(req);
+	err = lfs_fs_rmdir(mnt(req), parent, name);
+	end(req);
+	reply_err(req, err);
 }
 
 void lfs_fuse_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname,
 		     unsigned int flags)
 {
-	reply_err(req, lfs_fs_rename(mnt(req), parent, name, newparent,
-				     newname, flags));
+	int err;
+
+	begin(req);
+	err = lfs_fs_rename(mnt(req), parent, name, newparent, newname, flags);
+	end(req);
+	reply_err(req, err);
 }
 
 static void reply_written(fuse_req_t req, ssize_t n)
@@ -185,9 +239,13 @@ static void reply_written(fuse_req_t req, ssize_t n)
 void lfs_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		    size_t size, off_t off, struct fuse_file_info *fi)
 {
+	ssize_t n;
+
 	(void)ino;
-	reply_written(req, lfs_fs_write(mnt(req), file_of(fi), buf, size,
-					(uint64_t)off));
+	begin(req);
+	n = lfs_fs_write(mnt(req), file_of(fi), buf, size, (uint64_t)off);
+	end(req);
+	reply_written(req, n);
 }
 
 /* The data goes from the kernel's buffer (or the pipe libfuse spliced it
@@ -196,18 +254,24 @@ void lfs_fuse_write_buf(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_bufvec *bufv, off_t off,
 			struct fuse_file_info *fi)
 {
-	int fd = lfs_fs_write_fd(mnt(req), file_of(fi));
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(bufv));
+	ssize_t n;
+	int fd;
 
 	(void)ino;
+	begin(req);
+	fd = lfs_fs_write_fd(mnt(req), file_of(fi));
 	if (fd < 0) {
+		end(req);
 		reply_err(req, fd);
 		return;
 	}
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = fd;
 	out.buf[0].pos = off;
-	reply_written(req, fuse_buf_copy(&out, bufv, 0));
+	n = fuse_buf_copy(&out, bufv, 0);
+	end(req);
+	reply_written(req, n);
 }
 
 void lfs_fuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -227,20 +291,39 @@ void lfs_fuse_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 void lfs_fuse_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		       const char *value, size_t size, int flags)
 {
-	reply_err(req, lfs_fs_setxattr(mnt(req), ino, name, value, size, flags));
+	int err;
+
+	if (ino == FUSE_ROOT_ID && strcmp(name, LFS_FREEZE_XATTR) == 0) {
+		reply_err(req, freeze(req));
+		return;
+	}
+	begin(req);
+	err = lfs_fs_setxattr(mnt(req), ino, name, value, size, flags);
+	end(req);
+	reply_err(req, err);
 }
 
 void lfs_fuse_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	reply_err(req, lfs_fs_removexattr(mnt(req), ino, name));
+	int err;
+
+	begin(req);
+	err = lfs_fs_removexattr(mnt(req), ino, name);
+	end(req);
+	reply_err(req, err);
 }
 
 void lfs_fuse_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			off_t offset, off_t length, struct fuse_file_info *fi)
 {
+	int err;
+
 	(void)ino;
-	reply_err(req, lfs_fs_fallocate(mnt(req), file_of(fi), mode,
-					(uint64_t)offset, (uint64_t)length));
+	begin(req);
+	err = lfs_fs_fallocate(mnt(req), file_of(fi), mode, (uint64_t)offset,
+			       (uint64_t)length);
+	end(req);
+	reply_err(req, err);
 }
 
 void lfs_fuse_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -261,9 +344,13 @@ void lfs_fuse_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 			      struct fuse_file_info *fi_out, size_t len,
 			      int flags)
 {
+	ssize_t n;
+
 	(void)ino_in;
 	(void)ino_out;
-	reply_written(req, lfs_fs_copy_range(mnt(req), file_of(fi_in),
-					     (uint64_t)off_in, file_of(fi_out),
-					     (uint64_t)off_out, len, flags));
+	begin(req);
+	n = lfs_fs_copy_range(mnt(req), file_of(fi_in), (uint64_t)off_in,
+			      file_of(fi_out), (uint64_t)off_out, len, flags);
+	end(req);
+	reply_written(req, n);
 }

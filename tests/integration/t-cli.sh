@@ -93,8 +93,13 @@ check_help diff "Usage:" \
 	"layerfs diff [OPTION…] MOUNTPOINT | --upper DIR --from SOURCE" \
 	"--upper=DIR" "--from=SOURCE" "--layer=PATH" "--userxattr" "--json" \
 	"--cache-dir=DIR" "--options=OPT" "--version" "--help"
+check_help commit "Usage:" \
+	"layerfs commit [OPTION…] MOUNTPOINT oci:DIR:TAG | --upper DIR --from SOURCE oci:DIR:TAG" \
+	"--upper=DIR" "--from=SOURCE" "--userxattr" "--compression" \
+	"--level=N" "--source-date-epoch=SECONDS" "--clamp-mtime" \
+	"--message=TEXT" "--cache-dir=DIR" "--options=OPT" "--version" "--help"
 
-for cmd in "" mount inspect index stats diff; do
+for cmd in "" mount inspect index stats diff commit; do
 	check_version "$cmd"
 	check_unknown "$cmd"
 done
@@ -103,7 +108,7 @@ done
 # commands, bad usage, nothing mounted or read.
 run inspct oci:whatever
 [ "$rc" -eq 2 ] || fail "layerfs inspct: exit $rc, want 2"
-[ "$(cat "$T/err")" = 'layerfs: unknown command "inspct" (commands: mount, inspect, index, stats, diff; see layerfs --help)' ] ||
+[ "$(cat "$T/err")" = 'layerfs: unknown command "inspct" (commands: mount, inspect, index, stats, diff, commit; see layerfs --help)' ] ||
 	fail "layerfs inspct: $(cat "$T/err")"
 [ ! -s "$T/out" ] || fail "layerfs inspct: wrote to stdout"
 
@@ -149,7 +154,7 @@ help_pairs() {
 # The option items of OPTIONS and SOURCES (their tags start with "-").
 { section OPTIONS; section SOURCES; } | tags | grep '^-' | pairs | sort -u \
 	>"$T/man.opts"
-for cmd in mount inspect index stats diff; do
+for cmd in mount inspect index stats diff commit; do
 	help_pairs "$cmd" >"$T/help.$cmd"
 done
 sort -u "$T"/help.* >"$T/help.all"
@@ -159,7 +164,7 @@ diff -u --label "layerfs(1) OPTIONS" --label "every command's --help" \
 # Each command's SYNOPSIS lines name exactly its options (short forms
 # mapped to long ones through its --help; --help and --version go
 # without saying).
-for cmd in mount inspect index stats diff; do
+for cmd in mount inspect index stats diff commit; do
 	section SYNOPSIS | awk -v c="layerfs $cmd" \
 		'$0 == ".B " c { on = 1 } /^\.br/ { on = 0 } on' | plain |
 		{ grep -oE -- '(^|[ [])--?[a-zA-Z][a-z-]*' || true; } |
@@ -211,10 +216,10 @@ diff -u --label "layerfs(1) -o items" --label "layerfs mount --help" \
 # What layerfs(1) says `layerfs index` takes, against its --help (which
 # lists cache-dir= beside cache_dir=).
 section OPTIONS | tr '\n' ' ' | plain |
-	grep -oE 'layerfs index and layerfs diff take only [^.]*' |
+	grep -oE 'layerfs index, layerfs diff and layerfs commit take only [^.]*' |
 	grep -oE '[a-z_]+=' | sort -u >"$T/man.index.o"
 [ -s "$T/man.index.o" ] || fail "layerfs(1) does not say what index takes"
-for cmd in index diff; do
+for cmd in index diff commit; do
 	o_help $cmd | grep -vx 'cache-dir=' >"$T/help.$cmd.o"
 	diff -u --label "layerfs(1): $cmd takes" --label "layerfs $cmd --help" \
 		"$T/man.index.o" "$T/help.$cmd.o" >&2 ||

@@ -10,8 +10,11 @@
 #     mtimes;
 #   - zstd and uncompressed layers, into another layout (the image's
 #     blobs copied there), read back by layerfs and copied by skopeo;
+#   - a live mount's changes wait while a commit reads its upper (reads
+#     go on), and go on when it ends or dies;
 #   - refusals: a name starting with .wh., a read-only mount, a source
-#     that is not an OCI layout, bad destinations and usage (exit 2).
+#     that is not an OCI layout, the new image inside the mount, bad
+#     destinations and usage (exit 2).
 # t-write-differential commits the upper of every write scenario.
 . "$(dirname "$0")/lib.sh"
 lfs_setup
@@ -143,6 +146,38 @@ done
 skopeo copy "oci:$T/other:zstd" "oci:$T/copied:zstd" >&2 ||
 	fail "skopeo copy of a zstd commit"
 
+# Quiescing: while a process holds the freeze (as commit's does), a
+# change waits and a read does not; a commit then says the mount is
+# busy; once the holder exits, the change goes through.  A commit lets
+# the mount go on when it ends.
+mkdir -p "$T/up4" "$T/wk4"
+lfs_mount "$src" "$T/m4" -o "upper=$T/up4,work=$T/wk4"
+"$LAYERFS" commit "$T/m4" "oci:$T/img:m4" >/dev/null || fail "commit of m4"
+echo after-commit >"$T/m4/after" || fail "the mount stayed frozen"
+python3 -c '
+import os, sys, time
+os.setxattr(sys.argv[1], "user.layerfs.freeze", b"1")
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$T/m4" "$T/frozen" &
+holder=$!
+for ((i = 0; i < 100; i++)); do
+	[ -e "$T/frozen" ] && break
+	sleep 0.1
+done
+[ -e "$T/frozen" ] || fail "the freeze was not taken"
+(echo x >"$T/m4/data/while-frozen" && touch "$T/written") &
+writer=$!
+sleep 1
+[ ! -e "$T/written" ] || fail "a change went through a freeze"
+cat "$T/m4/etc/passwd" >/dev/null || fail "a read waited for the thaw"
+lfs_refuses "$LAYERFS" commit "$T/m4" "oci:$T/img:busy"
+grep -qF "another commit" "$T/stderr" || fail "busy: $(cat "$T/stderr")"
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+wait "$writer" || fail "the change failed after the thaw"
+[ -e "$T/written" ] || fail "the change did not go through after the thaw"
+fusermount3 -u "$T/m4"
+
 # Refusals, one line each, exit 1, nothing tagged.
 lfs_mount "$src" "$T/m3" -o "upper=$T/up,work=$T/wk"
 touch "$T/m3/.wh.oops"
@@ -156,6 +191,10 @@ grep -qF "read-only mount" "$T/stderr" || fail "read-only: $(cat "$T/stderr")"
 lfs_refuses "$LAYERFS" commit --cache-dir "$T/cache" --upper "$T/up" \
 	--from "docker-archive:$fx/conf.docker.tar" "oci:$T/img:bad"
 grep -qF "not an OCI layout" "$T/stderr" || fail "docker-archive: $(cat "$T/stderr")"
+lfs_mount "$src" "$T/m5" -o "upper=$T/up4,work=$T/wk4"
+lfs_refuses "$LAYERFS" commit "$T/m5" "oci:$T/m5/data/img:bad"
+grep -qF "inside the mount" "$T/stderr" || fail "inside: $(cat "$T/stderr")"
+fusermount3 -u "$T/m5"
 ! grep -q '"bad"' "$T/img/index.json" || fail "a refused commit tagged"
 
 for args in "" "$T/ro" "$T/ro oci:$T/img" "$T/ro docker-archive:$T/x.tar" \
