@@ -43,18 +43,22 @@ struct lfs_commit_options {
 	 * as @clamp_time (BuildKit's and buildah's SOURCE_DATE_EPOCH). */
 	bool clamp;
 	struct timespec clamp_time;
+	const gint *stop; /* set (atomically): give up, ECANCELED; or NULL */
 };
 
+/* @entries and @bytes are stored atomically (__atomic): a progress
+ * display may read them while the commit runs. */
 struct lfs_commit_stats {
 	uint64_t added, changed, deleted; /* as `layerfs diff` counts */
 	uint64_t entries;		  /* tar members written */
+	uint64_t bytes;			  /* of the tar stream, so far */
 	uint64_t sockets;		  /* left out */
 	uint64_t xattrs_left;		  /* overlay.* xattrs left out */
 };
 
 /* Write the changes of @m's upper (a mount with an upper, opened
- * read-only or not) into @fd as a compressed layer.  Errors name the path
- * and the problem. */
+ * read-only or not) into @fd as a compressed layer, counting into @st
+ * (zeroed by the caller).  Errors name the path and the problem. */
 gboolean lfs_commit_layer(struct lfs_mount *m,
 			  const struct lfs_commit_options *o, int fd,
 			  struct lfs_compress_result *res,

@@ -88,9 +88,12 @@ struct lfs_options {
 	bool noxattrs;
 	unsigned int xattr_permissions; /* 0, 1 or 2 (override.h) */
 	double timeout;	      /* entry and attribute timeouts; 0: a year */
-	/* Not options: how the caller follows indexing. */
+	/* Not options: how the caller follows indexing, and stops it (set
+	 * *@stop, atomically, from anywhere: the indexing passes end with
+	 * ECANCELED); NULL: only a failed layer stops the others. */
 	lfs_mount_progress_fn progress;
 	void *progress_ctx;
+	gint *stop;
 	GPtrArray *fuse_opts; /* char *, passed to the FUSE mount */
 };
 

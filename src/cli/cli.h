@@ -12,10 +12,29 @@
 #include "layerfs/mount.h"
 #include "layerfs/options.h"
 
-/* Exit statuses: 0 success, 1 the operation failed, 2 bad usage. */
+/* Exit statuses, by cause (layerfs(1), EXIT STATUS); stable. */
 #define LFS_EXIT_OK 0
-#define LFS_EXIT_FAIL 1
-#define LFS_EXIT_USAGE 2
+#define LFS_EXIT_FAIL 1	       /* any other failure */
+#define LFS_EXIT_USAGE 2       /* bad usage */
+#define LFS_EXIT_SOURCE 3      /* the source is missing or not an image */
+#define LFS_EXIT_INTEGRITY 4   /* a digest or size differs */
+#define LFS_EXIT_CORRUPT 5     /* a layer cannot be read as one */
+#define LFS_EXIT_MOUNTPOINT 6  /* the mountpoint cannot take the mount */
+#define LFS_EXIT_PERMISSION 7  /* not allowed (EACCES, EPERM) */
+#define LFS_EXIT_FUSE 8	       /* FUSE is not there or refuses */
+#define LFS_EXIT_INTERRUPTED 130 /* Ctrl-C, SIGTERM, SIGHUP */
+
+/* status.c: the exit status for failure @e (its cause, its errno, or an
+ * interruption), and the same after saying it in one line on stderr
+ * ("interrupted" when it was). */
+int lfs_cli_status(const GError *e);
+int lfs_cli_fail(const GError *e);
+/* From now on SIGINT, SIGTERM and SIGHUP set *@stop (which the work
+ * checks: lfs_options.stop) and are remembered; release: their default
+ * actions again. */
+void lfs_cli_catch_interrupts(gint *stop);
+void lfs_cli_release_interrupts(void);
+bool lfs_cli_interrupted(void);
 
 int lfs_cmd_mount(int argc, char **argv);
 int lfs_cmd_inspect(int argc, char **argv);
@@ -96,5 +115,15 @@ void lfs_cli_progress_event(void *ctx, const struct lfs_mount_progress *ev);
  * (g_free). */
 char *lfs_cli_progress_summary(struct lfs_cli_progress *pr);
 void lfs_cli_progress_clear(struct lfs_cli_progress *pr);
+
+/* One line for a long step, redrawn on @tty five times a second from
+ * one second on, from what @line gives (g_free; called on the ticker's
+ * thread), and wiped at stop; NULL (nothing drawn) when @tty is not a
+ * terminal. */
+struct lfs_cli_ticker;
+struct lfs_cli_ticker *lfs_cli_ticker_start(FILE *tty,
+					    char *(*line)(void *ctx),
+					    void *ctx);
+void lfs_cli_ticker_stop(struct lfs_cli_ticker *t);
 
 #endif

@@ -119,6 +119,18 @@ static gboolean outside(const char *mnt, const char *dest, GError **error)
 	return TRUE;
 }
 
+/* "committing: 1,204 entries, 310.2 MiB". */
+static char *commit_line(void *ctx)
+{
+	struct lfs_commit_stats *st = ctx;
+
+	return g_strdup_printf(
+		"committing: %" G_GUINT64_FORMAT " entries, %.1f MiB",
+		__atomic_load_n(&st->entries, __ATOMIC_RELAXED),
+		(double)__atomic_load_n(&st->bytes, __ATOMIC_RELAXED) /
+			(1 << 20));
+}
+
 static gboolean run(struct commit_args *c, struct lfs_options *o,
 		    const struct lfs_logger *lg, GError **error)
 {
@@ -129,6 +141,7 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 	struct lfs_oci_append a = { .created_by = "layerfs commit",
 				    .comment = c->message };
 	g_autofree char *created = NULL, *manifest = NULL, *layer = NULL;
+	struct lfs_cli_ticker *ticker;
 	lfs_autofd fd = -1;
 	gboolean ok = FALSE;
 
@@ -152,9 +165,15 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 			 g_strerror(-fd));
 		goto out;
 	}
-	if (!lfs_commit_layer(m, &c->co, fd, &res, &st, error) ||
-	    !lfs_oci_out_publish(w, fd, &res.stored, error))
+	memset(&st, 0, sizeof(st));
+	ticker = lfs_cli_ticker_start(stderr, commit_line, &st);
+	ok = lfs_commit_layer(m, &c->co, fd, &res, &st, error);
+	lfs_cli_ticker_stop(ticker);
+	if (!ok || !lfs_oci_out_publish(w, fd, &res.stored, error)) {
+		ok = FALSE;
 		goto out;
+	}
+	ok = FALSE;
 	if (c->has_epoch) {
 		created = rfc3339(c->epoch, 0);
 	} else {
@@ -244,6 +263,7 @@ int lfs_cmd_commit(int argc, char **argv)
 	struct lfs_logger lg = { lfs_cli_log_write, &sink, LFS_LOG_WARN };
 	struct commit_args c = { 0 };
 	const char *why = NULL, *env = g_getenv("SOURCE_DATE_EPOCH");
+	gint stop = 0;
 	int want = 2;
 
 	g_option_context_set_summary(
@@ -305,12 +325,11 @@ int lfs_cmd_commit(int argc, char **argv)
 		c.view.mountpoint = argv[1];
 		c.view.freeze = true;
 	}
-	if (!run(&c, o, &lg, &error)) {
-		fprintf(stderr, "layerfs: %s\n", error->message);
-		want = LFS_EXIT_FAIL;
-	} else {
-		want = LFS_EXIT_OK;
-	}
+	o->stop = &stop;
+	c.co.stop = &stop;
+	lfs_cli_catch_interrupts(&stop);
+	want = run(&c, o, &lg, &error) ? LFS_EXIT_OK : lfs_cli_fail(error);
+	lfs_cli_release_interrupts();
 	g_free(c.dest_dir);
 	g_free(c.dest_tag);
 	return want;

@@ -200,9 +200,7 @@ int lfs_cmd_diff(int argc, char **argv)
 	} else {
 		v.mountpoint = argv[1];
 	}
-	if (!run(&v, o, json, &lg, &error)) {
-		fprintf(stderr, "layerfs: %s\n", error->message);
-		return LFS_EXIT_FAIL;
-	}
+	if (!run(&v, o, json, &lg, &error))
+		return lfs_cli_fail(error);
 	return LFS_EXIT_OK;
 }

@@ -28,16 +28,41 @@ static gboolean check_saved(struct lfs_mount *m, GError **error)
 	return TRUE;
 }
 
+/* "unpacking: 120.5 of 800.0 MiB", over every layer. */
+static char *unpack_line(void *ctx)
+{
+	struct lfs_mount *m = ctx;
+	uint64_t done = 0, total = 0;
+
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		const struct lfs_layer *l = m->layers[i];
+		struct lfs_stream_stats st;
+
+		if (l->spec->kind != LFS_LAYER_TAR || l->comp == LFS_COMP_NONE)
+			continue;
+		lfs_stream_stats(m->streams[i], &st);
+		done += st.unpacked;
+		total += l->tar_size;
+	}
+	return g_strdup_printf("unpacking: %.1f of %.1f MiB",
+			       (double)done / (1 << 20),
+			       (double)total / (1 << 20));
+}
+
 static gboolean unpack_all(struct lfs_mount *m, GError **error)
 {
-	for (uint32_t i = 0; i < m->nlayers; i++) {
+	struct lfs_cli_ticker *t = lfs_cli_ticker_start(stderr, unpack_line,
+							m);
+	gboolean ok = TRUE;
+
+	for (uint32_t i = 0; ok && i < m->nlayers; i++) {
 		if (lfs_stream_unpack(m->streams[i]) < 0)
-			return lfs_fail(error, EIO,
-					"%s: could not be unpacked (see "
-					"above)",
-					m->layers[i]->spec->name);
+			ok = lfs_fail(error, EIO,
+				      "%s: could not be unpacked (see above)",
+				      m->layers[i]->spec->name);
 	}
-	return TRUE;
+	lfs_cli_ticker_stop(t);
+	return ok;
 }
 
 static gboolean run(struct lfs_options *o, bool unpack,
@@ -47,10 +72,13 @@ static gboolean run(struct lfs_options *o, bool unpack,
 	struct lfs_mount *m = NULL;
 	g_autofree char *summary = NULL;
 	gboolean ok;
+	gint stop = 0;
 
 	lfs_cli_progress_init(&pr, stderr);
 	o->progress = lfs_cli_progress_event;
 	o->progress_ctx = &pr;
+	o->stop = &stop;
+	lfs_cli_catch_interrupts(&stop);
 	ok = lfs_mount_open(o, lg, &m, error) && check_saved(m, error) &&
 	     (!unpack || unpack_all(m, error));
 	if (ok) {
@@ -60,6 +88,8 @@ static gboolean run(struct lfs_options *o, bool unpack,
 	}
 	lfs_mount_close(m);
 	lfs_cli_progress_clear(&pr);
+	lfs_cli_release_interrupts();
+	o->stop = NULL;
 	return ok;
 }
 
@@ -118,9 +148,7 @@ int lfs_cmd_index(int argc, char **argv)
 			return LFS_EXIT_USAGE;
 		}
 	}
-	if (!run(o, unpack, &lg, &error)) {
-		fprintf(stderr, "layerfs: %s\n", error->message);
-		return LFS_EXIT_FAIL;
-	}
+	if (!run(o, unpack, &lg, &error))
+		return lfs_cli_fail(error);
 	return LFS_EXIT_OK;
 }

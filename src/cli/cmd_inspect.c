@@ -145,6 +145,7 @@ static gboolean inspect(struct lfs_options *o, const struct lfs_logger *lg,
 	g_autoptr(JsonBuilder) b = json ? json_builder_new() : NULL;
 	struct lfs_layer_options lo = { NULL, lg };
 	gboolean ok = FALSE;
+	gint stop = 0;
 
 	if (!lfs_mount_load_image(o, &img, error))
 		return FALSE;
@@ -157,6 +158,8 @@ static gboolean inspect(struct lfs_options *o, const struct lfs_logger *lg,
 			lfs_warn(lg, "%s; going on without a cache",
 				 why->message);
 	}
+	lo.stop = &stop;
+	lfs_cli_catch_interrupts(&stop);
 	if (b)
 		json_header(b, img);
 	else
@@ -178,6 +181,7 @@ static gboolean inspect(struct lfs_options *o, const struct lfs_logger *lg,
 		fwrite(out->str, 1, out->len, stdout);
 	ok = TRUE;
 out:
+	lfs_cli_release_interrupts();
 	lfs_cache_free(lo.cache);
 	return ok;
 }
@@ -227,9 +231,7 @@ int lfs_cmd_inspect(int argc, char **argv)
 		return status;
 	o->platform = g_steal_pointer(&platform);
 	o->cache_dir = g_steal_pointer(&cache_dir);
-	if (!inspect(o, &lg, json, &error)) {
-		fprintf(stderr, "layerfs: %s\n", error->message);
-		return LFS_EXIT_FAIL;
-	}
+	if (!inspect(o, &lg, json, &error))
+		return lfs_cli_fail(error);
 	return LFS_EXIT_OK;
 }

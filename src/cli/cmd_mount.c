@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "layerfs/error.h"
@@ -261,6 +262,7 @@ static gboolean build_options(struct mount_args *a, struct lfs_options *o,
 struct ready_ctx {
 	int notify_fd; /* -1: none (foreground), or already told */
 	struct lfs_cli_log *sink;
+	char *line;    /* said on a terminal once ready, or NULL */
 };
 
 /* Tell the waiting parent, if any, the outcome, and leave its terminal:
@@ -281,7 +283,41 @@ static void report(struct ready_ctx *r, int status)
  * check thread while the loop serves requests. */
 static void on_ready(void *ctx)
 {
-	report(ctx, LFS_EXIT_OK);
+	struct ready_ctx *r = ctx;
+
+	if (r->line && isatty(STDERR_FILENO))
+		fprintf(stderr, "%s\n", r->line);
+	g_clear_pointer(&r->line, g_free);
+	report(r, LFS_EXIT_OK);
+}
+
+/* @n with a comma between each group of three digits. */
+static char *grouped(uint64_t n)
+{
+	g_autofree char *digits = g_strdup_printf("%" G_GUINT64_FORMAT, n);
+	GString *s = g_string_new(NULL);
+	size_t len = strlen(digits);
+
+	for (size_t i = 0; i < len; i++) {
+		if (i && (len - i) % 3 == 0)
+			g_string_append_c(s, ',');
+		g_string_append_c(s, digits[i]);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* "mounted SOURCE at MNT (3 layers, 41,203 entries, 0.8 s)". */
+static char *closing_line(const struct lfs_mount *m, const char *mountpoint,
+			  gint64 start)
+{
+	g_autofree char *entries = grouped(m->total_entries);
+	double secs = (double)(g_get_monotonic_time() - start) / 1e6;
+
+	return g_strdup_printf("mounted %s at %s (%u layer%s, %s entries, "
+			       "%.1f s)%s",
+			       m->image->source, mountpoint, m->nlayers,
+			       m->nlayers == 1 ? "" : "s", entries, secs,
+			       m->ovl ? ", writable" : "");
 }
 
 /* A writable mount keeps a descriptor open for every upper directory
@@ -304,13 +340,15 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	struct lfs_cli_log sink = { false };
 	struct lfs_logger lg = { lfs_cli_log_write, &sink,
 				 debug ? LFS_LOG_DEBUG : LFS_LOG_WARN };
-	struct ready_ctx ready = { notify_fd, &sink };
+	struct ready_ctx ready = { notify_fd, &sink, NULL };
+	gint64 start = g_get_monotonic_time();
 	g_autoptr(GError) error = NULL;
 	g_autofree char *fuse_opts = NULL, *why = NULL;
 	struct lfs_session *s = NULL;
 	struct lfs_mount *m = NULL;
 	struct lfs_cli_progress pr;
 	gboolean ok;
+	gint stop = 0;
 	int err;
 
 	/* On a terminal, indexing shows its progress; elsewhere it is
@@ -322,13 +360,20 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	}
 	if (o->upper)
 		raise_fd_limit();
+	/* Ctrl-C while indexing: said, and exit 130, not a half-made
+	 * mount. */
+	o->stop = &stop;
+	lfs_cli_catch_interrupts(&stop);
 	ok = lfs_mount_open(o, &lg, &m, &error);
+	lfs_cli_release_interrupts();
+	o->stop = NULL;
 	o->progress = NULL;
 	lfs_cli_progress_clear(&pr);
 	if (!ok) {
-		fprintf(stderr, "layerfs: %s\n", error->message);
-		lfs_daemon_notify(notify_fd, LFS_EXIT_FAIL);
-		return LFS_EXIT_FAIL;
+		int status = lfs_cli_fail(error);
+
+		lfs_daemon_notify(notify_fd, status);
+		return status;
 	}
 	fuse_opts = lfs_options_fuse_string(o, o->fsname ? o->fsname
 							 : m->image->source);
@@ -337,7 +382,7 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	if (err < 0) {
 		/* EINVAL: libfuse refused the options (one it does not know,
 		 * a bad value), which only it can tell: bad usage too. */
-		int status = err == -EINVAL ? LFS_EXIT_USAGE : LFS_EXIT_FAIL;
+		int status = err == -EINVAL ? LFS_EXIT_USAGE : LFS_EXIT_FUSE;
 
 		fprintf(stderr, "layerfs: cannot mount %s at %s: %s\n",
 			m->image->source, mountpoint, why);
@@ -346,6 +391,7 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 		return status;
 	}
 	lfs_mount_prefetch(m, o->prefetch);
+	ready.line = closing_line(m, mountpoint, start);
 	/* Mounted is not usable yet: the kernel's INIT is answered in the
 	 * loop, and may be rejected.  The parent hears "ready" from
 	 * on_ready() once the tree answers, or the reason from here once
@@ -354,10 +400,13 @@ static int run(struct lfs_options *o, const char *mountpoint, bool debug,
 	if (why) {
 		fprintf(stderr, "layerfs: cannot mount %s at %s: %s\n",
 			m->image->source, mountpoint, why);
-		report(&ready, LFS_EXIT_FAIL);
+		report(&ready, LFS_EXIT_FUSE);
 	}
+	g_free(ready.line);
 	lfs_session_destroy(s);
 	lfs_mount_close(m);
+	if (why)
+		return LFS_EXIT_FUSE; /* never answered: nothing mounted */
 	return err < 0 ? LFS_EXIT_FAIL : LFS_EXIT_OK;
 }
 
@@ -386,13 +435,13 @@ static int check_fuse(const struct lfs_options *o)
 			errno == 0 || errno == ENOENT
 				? "no such device (is the fuse module loaded?)"
 				: g_strerror(errno));
-		return LFS_EXIT_FAIL;
+		return LFS_EXIT_FUSE;
 	}
 	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "layerfs: cannot open /dev/fuse: %s\n",
 			g_strerror(errno));
-		return LFS_EXIT_FAIL;
+		return LFS_EXIT_FUSE;
 	}
 	close(fd);
 	return LFS_EXIT_OK;
@@ -426,9 +475,9 @@ int lfs_cmd_mount(int argc, char **argv)
 		return LFS_EXIT_USAGE;
 	}
 	if (!check_mountpoint(a.mountpoint, &mountpoint, &error)) {
-		fprintf(stderr, "layerfs: %s\n", error->message);
+		lfs_error_set_cause(&error, LFS_CAUSE_MOUNTPOINT);
 		mount_args_clear(&a);
-		return LFS_EXIT_FAIL;
+		return lfs_cli_fail(error);
 	}
 	/* The options libfuse takes, and /dev/fuse, before the image is
 	 * indexed, which can take minutes. */

@@ -5,6 +5,7 @@
  * terminal, and worker threads are only ever started after the fork. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -34,8 +35,11 @@ int lfs_daemon_fork(int *notify_fd)
 		return 0;
 	}
 	close(p[1]);
+	/* Ctrl-C reaches the child too, which stops, says so and sends
+	 * the status; this process only relays it. */
+	signal(SIGINT, SIG_IGN);
 	if (read(p[0], &status, 1) == 1)
-		_exit(status);
+		_exit((unsigned char)status);
 	/* The child died without a word. */
 	waitpid(pid, NULL, 0);
 	fprintf(stderr, "layerfs: the mount process died before the mount "

@@ -1,6 +1,7 @@
 /* Indexing progress for a terminal: one line per layer, redrawn in place
- * at most ten times a second, with bytes, entries, rate and time left;
- * and a one-line summary at the end. */
+ * at most ten times a second, with bytes, entries, rate and time left,
+ * from one second into the work (shorter work shows nothing); and a
+ * one-line summary at the end. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include "layerfs/digest.h"
 
 #define REDRAW_US (100 * 1000)
+#define QUIET_US (1000 * 1000)
 
 struct slot {
 	char *name;
@@ -68,7 +70,7 @@ static void draw_slot(struct lfs_cli_progress *pr, uint32_t i, gint64 now)
 	double rate = secs > 0.2 ? (double)s->p.done / secs : 0;
 
 	fprintf(pr->tty, "\r\033[K[%u/%u] %-24s ", i + 1, pr->nlayers,
-		s->name);
+		s->name ? s->name : "");
 	if (!s->seen) {
 		fputs("waiting\n", pr->tty);
 		return;
@@ -116,9 +118,11 @@ void lfs_cli_progress_event(void *ctx, const struct lfs_mount_progress *ev)
 	s->seen = true;
 	s->state = ev->state;
 	s->p = ev->p;
-	/* Every end of a layer is drawn; running ones now and then. */
-	if (pr->tty && (ev->state != LFS_PROGRESS_RUNNING ||
-			now - pr->last_draw >= REDRAW_US))
+	/* Nothing for work done within a second; after that, every end of
+	 * a layer is drawn, running ones now and then. */
+	if (pr->tty && now - pr->start >= QUIET_US &&
+	    (ev->state != LFS_PROGRESS_RUNNING ||
+	     now - pr->last_draw >= REDRAW_US))
 		draw(pr, now);
 	g_mutex_unlock(&pr->lock);
 }
@@ -146,4 +150,75 @@ char *lfs_cli_progress_summary(struct lfs_cli_progress *pr)
 			       "cache), %llu entries, %s, in %.2f s",
 			       pr->nlayers, built, cached,
 			       (unsigned long long)entries, size, secs);
+}
+
+/* ---- one line for a long step (unpacking, committing) ---- */
+
+#define TICK_US (200 * 1000)
+
+struct lfs_cli_ticker {
+	FILE *tty;
+	char *(*line)(void *ctx);
+	void *ctx;
+	GMutex lock;
+	GCond cond;
+	bool stop;
+	bool drawn;
+	GThread *thread;
+};
+
+static gpointer tick(gpointer arg)
+{
+	struct lfs_cli_ticker *t = arg;
+	gint64 next = g_get_monotonic_time() + QUIET_US;
+
+	g_mutex_lock(&t->lock);
+	while (!t->stop) {
+		if (!g_cond_wait_until(&t->cond, &t->lock, next)) {
+			g_autofree char *text = t->line(t->ctx);
+
+			fprintf(t->tty, "\r\033[K%s", text);
+			fflush(t->tty);
+			t->drawn = true;
+			next = g_get_monotonic_time() + TICK_US;
+		}
+	}
+	g_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+struct lfs_cli_ticker *lfs_cli_ticker_start(FILE *tty,
+					    char *(*line)(void *ctx),
+					    void *ctx)
+{
+	struct lfs_cli_ticker *t;
+
+	if (!tty || !isatty(fileno(tty)))
+		return NULL;
+	t = g_new0(struct lfs_cli_ticker, 1);
+	t->tty = tty;
+	t->line = line;
+	t->ctx = ctx;
+	g_mutex_init(&t->lock);
+	g_cond_init(&t->cond);
+	t->thread = g_thread_new("lfs-ticker", tick, t);
+	return t;
+}
+
+void lfs_cli_ticker_stop(struct lfs_cli_ticker *t)
+{
+	if (!t)
+		return;
+	g_mutex_lock(&t->lock);
+	t->stop = true;
+	g_cond_signal(&t->cond);
+	g_mutex_unlock(&t->lock);
+	g_thread_join(t->thread);
+	if (t->drawn) {
+		fputs("\r\033[K", t->tty);
+		fflush(t->tty);
+	}
+	g_mutex_clear(&t->lock);
+	g_cond_clear(&t->cond);
+	g_free(t);
 }

@@ -45,6 +45,7 @@ static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf,
 		archive_set_error(a, -err, "%s", g_strerror(-err));
 		return -1;
 	}
+	__atomic_add_fetch(&c->st->bytes, len, __ATOMIC_RELAXED);
 	return (la_ssize_t)len;
 }
 
@@ -130,7 +131,13 @@ static int add_data(struct commit *c, uint64_t id, uint64_t size,
 	if (err)
 		return failed(c, path, err, "cannot open it");
 	while (!err && off < size) {
-		ssize_t n = lfs_fs_read(c->m, f, c->buf,
+		ssize_t n;
+
+		if (c->o->stop && g_atomic_int_get(c->o->stop)) {
+			err = failed(c, path, -ECANCELED, "interrupted");
+			break;
+		}
+		n = lfs_fs_read(c->m, f, c->buf,
 					MIN((uint64_t)DATA_BUF, size - off),
 					off);
 
@@ -187,7 +194,7 @@ static int add_object(struct commit *c, const struct lfs_change *ch)
 		err = add_whiteout(c, ch);
 		if (err)
 			return err;
-		c->st->entries++;
+		__atomic_add_fetch(&c->st->entries, 1, __ATOMIC_RELAXED);
 	}
 	if (S_ISSOCK(st.st_mode)) {
 		c->st->sockets++;
@@ -230,7 +237,7 @@ static int add_object(struct commit *c, const struct lfs_change *ch)
 	if (!err && !first && S_ISREG(st.st_mode))
 		err = add_data(c, id, (uint64_t)st.st_size, ch->path);
 	if (!err)
-		c->st->entries++;
+		__atomic_add_fetch(&c->st->entries, 1, __ATOMIC_RELAXED);
 	g_free(target);
 	archive_entry_free(e);
 	return err;
@@ -240,6 +247,9 @@ static int put_change(void *ctx, const struct lfs_change *ch)
 {
 	struct commit *c = ctx;
 	const char *rest;
+
+	if (c->o->stop && g_atomic_int_get(c->o->stop))
+		return failed(c, ch->path, -ECANCELED, "interrupted");
 
 	/* Every reader of a layer takes such a name for a whiteout (or
 	 * aufs bookkeeping): the object cannot be written. */
@@ -260,7 +270,7 @@ static int put_change(void *ctx, const struct lfs_change *ch)
 		break;
 	case LFS_CHANGE_DELETED:
 		c->st->deleted++;
-		c->st->entries++;
+		__atomic_add_fetch(&c->st->entries, 1, __ATOMIC_RELAXED);
 		return add_whiteout(c, ch);
 	case LFS_CHANGE_KEPT:
 		break;
@@ -277,7 +287,6 @@ gboolean lfs_commit_layer(struct lfs_mount *m,
 	gboolean ok = FALSE;
 	int err;
 
-	memset(st, 0, sizeof(*st));
 	if (!m->ovl)
 		return lfs_fail(error, EINVAL, "not a mount with an upper");
 	err = lfs_compress_new(o->comp, o->level, fd, &c.out);

@@ -18,10 +18,19 @@
 gboolean lfs_mount_load_image(const struct lfs_options *o,
 			      struct lfs_image **out, GError **error)
 {
+	gboolean ok;
+
 	if (o->source)
-		return lfs_source_open(o->source, o->platform, out, error);
-	return lfs_source_from_layers((const char *const *)o->layers->pdata,
-				      o->layers->len, out, error);
+		ok = lfs_source_open(o->source, o->platform, out, error);
+	else
+		ok = lfs_source_from_layers(
+			(const char *const *)o->layers->pdata, o->layers->len,
+			out, error);
+	/* Whatever kept the source from being an image (its digest and
+	 * size checks have their own cause). */
+	if (!ok)
+		lfs_error_set_cause(error, LFS_CAUSE_SOURCE);
+	return ok;
 }
 
 /* One layer's indexing, run by a worker. */
@@ -114,11 +123,12 @@ static struct timespec image_time(const struct lfs_image *img)
 static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 			    GError **error)
 {
-	gint stop = 0;
+	gint own_stop = 0;
+	gint *stop = o->stop ? o->stop : &own_stop;
 	struct lfs_layer_options lo = { .cache = m->cache, .lg = &m->log,
 					.span = o->span,
 					.progress = layer_progress,
-					.stop = &stop };
+					.stop = stop };
 	uint32_t n = m->image->layers->len;
 	g_autofree struct index_job *x = g_new0(struct index_job, n);
 	g_autofree struct lfs_job **jobs = g_new0(struct lfs_job *, n);
@@ -129,7 +139,7 @@ static gboolean open_layers(struct lfs_mount *m, const struct lfs_options *o,
 	for (uint32_t i = 0; i < n; i++) {
 		x[i] = (struct index_job){ .o = o, .lo = lo,
 					   .out = &m->layers[i],
-					   .stop = &stop };
+					   .stop = stop };
 		x[i].lo.progress_ctx = &x[i];
 		x[i].ev.layer = i;
 		x[i].ev.nlayers = n;

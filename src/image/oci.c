@@ -54,7 +54,7 @@ gboolean lfs_oci_read_blob(const char *dir,
 		return FALSE;
 	}
 	if (desc->size >= 0 && n != (size_t)desc->size)
-		return lfs_fail(error, EINVAL,
+		return lfs_fail_cause(error, LFS_CAUSE_INTEGRITY, EINVAL,
 				"%s: size mismatch: descriptor says %lld "
 				"bytes, blob has %zu",
 				path, (long long)desc->size, n);
@@ -66,7 +66,7 @@ gboolean lfs_oci_read_blob(const char *dir,
 	if (!lfs_digest_equal(&got, &desc->digest)) {
 		g_autofree char *gots = lfs_digest_to_string(&got);
 
-		return lfs_fail(error, EINVAL,
+		return lfs_fail_cause(error, LFS_CAUSE_INTEGRITY, EINVAL,
 				"%s: digest mismatch: descriptor says %s, "
 				"content is %s",
 				path, digest, gots);
@@ -192,7 +192,7 @@ static gboolean layer_spec(const char *dir, guint i, guint n,
 		return lfs_fail(error, EINVAL, "%s: %s is not a regular file",
 				name, path);
 	if (st.st_size != d->size)
-		return lfs_fail(error, EINVAL,
+		return lfs_fail_cause(error, LFS_CAUSE_INTEGRITY, EINVAL,
 				"%s: size mismatch: manifest says %lld bytes, "
 				"blob %s has %lld",
 				name, (long long)d->size, path,

@@ -116,7 +116,7 @@ static gboolean check_digest(const struct lfs_layer_spec *spec,
 		g_autofree char *ws = lfs_digest_to_string(want);
 		g_autofree char *gs = lfs_digest_to_string(got);
 
-		return lfs_fail(error, EINVAL,
+		return lfs_fail_cause(error, LFS_CAUSE_INTEGRITY, EINVAL,
 				"%s: %s mismatch: expected %s, content is %s",
 				spec->name, what, ws, gs);
 	}
@@ -154,7 +154,7 @@ static gboolean verify(struct lfs_layer *l, struct feed *f,
 	l->stored_size = lfs_decomp_in_bytes(f->d);
 	l->tar_size = lfs_decomp_out_bytes(f->d);
 	if (spec->size >= 0 && l->stored_size != (uint64_t)spec->size)
-		return lfs_fail(error, EINVAL,
+		return lfs_fail_cause(error, LFS_CAUSE_INTEGRITY, EINVAL,
 				"%s: size mismatch: expected %lld bytes, blob "
 				"has %llu",
 				spec->name, (long long)spec->size,
@@ -274,6 +274,10 @@ static gboolean scan_tar(struct lfs_layer *l,
 	ok = ok && drain(&f, spec, error);
 	stop_feed(&f);
 	ok = ok && verify(l, &f, stored, error);
+	/* What the pass could not read as a layer (the digest checks have
+	 * their own cause). */
+	if (!ok)
+		lfs_error_set_cause(error, LFS_CAUSE_CORRUPT);
 out:
 	stop_feed(&f);
 	lfs_decomp_free(f.d);

@@ -120,7 +120,7 @@ grep -q "^Usage:" "$T/err" || fail "bare layerfs: $(cat "$T/err")"
 
 # A source that is not there: a one-line reason, and no report.
 run inspect "oci:$T/nowhere:t"
-[ "$rc" -eq 1 ] || fail "inspect of a missing source: exit $rc"
+[ "$rc" -eq 3 ] || fail "inspect of a missing source: exit $rc, want 3"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "inspect: want one line"
 grep -qF "$T/nowhere" "$T/err" || fail "inspect: $(cat "$T/err")"
 [ ! -s "$T/out" ] || fail "failed inspect wrote: $(cat "$T/out")"

@@ -70,7 +70,7 @@ LD_PRELOAD=$FAULT_STATFS LFS_FAULT_STATFS=$T/bad \
 	"$LAYERFS" mount --cache-dir "$T/cache" --layer "$T/l.tar" "$T/bad" \
 	2>"$T/stderr" || rc=$?
 cat "$T/stderr" >&2
-[ "$rc" -eq 1 ] || fail "refused INIT: exit status $rc, want 1"
+[ "$rc" -eq 8 ] || fail "refused INIT: exit status $rc, want 8 (FUSE refused)"
 [ "$(wc -l <"$T/stderr")" -eq 1 ] || fail "refused INIT: want one line"
 check_reason "$T/bad" "$T/stderr" "background" \
 	"the file system never answered: Connection refused"
@@ -85,7 +85,7 @@ LD_PRELOAD=$FAULT_STATFS LFS_FAULT_STATFS=$T/bad-fg \
 	timeout 30 "$LAYERFS" mount -f --cache-dir "$T/cache" \
 	--layer "$T/l.tar" "$T/bad-fg" 2>"$T/stderr-fg" || rc=$?
 cat "$T/stderr-fg" >&2
-[ "$rc" -eq 1 ] || fail "-f: exit status $rc, want 1"
+[ "$rc" -eq 8 ] || fail "-f: exit status $rc, want 8"
 [ "$(wc -l <"$T/stderr-fg")" -eq 1 ] || fail "-f: want a one-line reason"
 check_reason "$T/bad-fg" "$T/stderr-fg" "-f" \
 	"the file system never answered: Connection refused"

@@ -10,8 +10,9 @@
 
 #include "layerfs/error.h"
 
-/* @err is an LFS_ERROR with code @errnum whose message holds every one of
- * the strings that follow. */
+/* @err is an LFS_ERROR (or one of the causes' domains, error.h) with
+ * code @errnum whose message holds every one of the strings that
+ * follow. */
 #define assert_lfs_error(err, errnum, ...)                                     \
 	assert_lfs_error_impl((err), (errnum),                                 \
 			      (const char *const[]){__VA_ARGS__, NULL},        \
@@ -26,9 +27,11 @@ static inline void assert_lfs_error_impl(const GError *err, int errnum,
 		_fail(file, line);
 		return;
 	}
-	if (err->domain != LFS_ERROR || err->code != errnum) {
+	if ((err->domain != LFS_ERROR &&
+	     lfs_error_cause(err) == LFS_CAUSE_OTHER) ||
+	    err->code != errnum) {
 		print_error("error \"%s\": domain %s code %d, expected "
-			    "LFS_ERROR code %d (%s)\n",
+			    "a layerfs domain, code %d (%s)\n",
 			    err->message, g_quark_to_string(err->domain),
 			    err->code, errnum, g_strerror(errnum));
 		_fail(file, line);
@@ -41,6 +44,13 @@ static inline void assert_lfs_error_impl(const GError *err, int errnum,
 		}
 	}
 }
+
+/* @err has cause @cause (error.h). */
+#define assert_lfs_cause(err, cause)                                           \
+	do {                                                                   \
+		assert_non_null(err);                                          \
+		assert_int_equal(lfs_error_cause(err), (cause));               \
+	} while (0)
 
 /* @haystack contains @needle. */
 #define assert_str_contains(haystack, needle)                                  \

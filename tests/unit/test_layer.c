@@ -291,6 +291,7 @@ static void test_wrong_digest(void **state)
 		open_fails(f, true);
 		assert_lfs_error(f->error, EINVAL, NAME, "digest mismatch",
 				 want);
+		assert_lfs_cause(f->error, LFS_CAUSE_INTEGRITY);
 	}
 }
 

@@ -1545,6 +1545,8 @@ static void test_open_manifest_digest_mismatch(void **state)
 	    lfs_oci_open(f->dir, NULL, "linux/amd64", &f->img, &f->error));
 	assert_lfs_error(f->error, EINVAL, path, "digest mismatch",
 			 f->im.manifest);
+	/* Its own exit status (layerfs(1), EXIT STATUS). */
+	assert_lfs_cause(f->error, LFS_CAUSE_INTEGRITY);
 }
 
 static void test_open_config_digest_mismatch(void **state)
