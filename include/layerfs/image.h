@@ -43,6 +43,19 @@ struct lfs_layer_spec {
 	struct lfs_digest diff_id;
 };
 
+/* How the image says to run it: its config's "config" object (OCI
+ * image-spec config.md; docker's has the same members). */
+struct lfs_image_run {
+	char **entrypoint; /* NULL when unset (g_strfreev) */
+	char **cmd;	   /* NULL when unset */
+	char **env;	   /* "NAME=value"; never NULL */
+	char *user;	   /* "user[:group]" by name or number, or NULL */
+	char *working_dir; /* or NULL */
+	char *stop_signal; /* or NULL */
+};
+
+void lfs_image_run_free(struct lfs_image_run *r);
+
 struct lfs_image {
 	char *source;	      /* the source as the user named it */
 	char *transport;      /* "oci", "docker-archive" or "layers" */
@@ -56,6 +69,7 @@ struct lfs_image {
 	GPtrArray *layers;    /* struct lfs_layer_spec *, bottom to top */
 	char *oci_dir;	      /* an OCI layout's directory, absolute; NULL
 			       * for other transports */
+	struct lfs_image_run *run; /* NULL: no config (a layer list) */
 };
 
 struct lfs_image *lfs_image_new(const char *source, const char *transport);

@@ -52,6 +52,11 @@ gboolean lfs_oci_parse_config(const char *json, size_t len, const char *what,
  * time stands for none).  @json was checked by lfs_oci_parse_config(). */
 bool lfs_oci_config_created(const char *json, size_t len, struct timespec *out);
 
+/* The run settings of config @json (checked by lfs_oci_parse_config());
+ * members of the wrong type are errors naming @what. */
+gboolean lfs_oci_config_run(const char *json, size_t len, const char *what,
+			    struct lfs_image_run **out, GError **error);
+
 /* The platform this machine runs, in OCI terms ("linux/amd64",
  * "linux/arm/v7"): lfs_oci_machine_platform() of uname(2)'s machine name.
  * g_free the results. */

@@ -42,6 +42,11 @@ int lfs_cmd_index(int argc, char **argv);
 int lfs_cmd_stats(int argc, char **argv);
 int lfs_cmd_diff(int argc, char **argv);
 int lfs_cmd_commit(int argc, char **argv);
+int lfs_cmd_bundle(int argc, char **argv);
+
+/* The command an image runs (entrypoint, then cmd), each word quoted as
+ * a shell would need it (g_free), or NULL when it names none. */
+char *lfs_cli_run_command(const struct lfs_image_run *r);
 
 /* "file", "directory", "symlink", ... for S_IFMT bits @type, as the JSON
  * documents name types (docs/json.md). */

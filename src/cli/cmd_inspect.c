@@ -22,6 +22,18 @@ static void print_header(GString *out, const struct lfs_image *img)
 				       img->config_digest);
 	if (img->platform)
 		g_string_append_printf(out, "platform:  %s\n", img->platform);
+	if (img->run) {
+		g_autofree char *cmd = lfs_cli_run_command(img->run);
+
+		if (cmd)
+			g_string_append_printf(out, "command:   %s\n", cmd);
+		if (img->run->user)
+			g_string_append_printf(out, "user:      %s\n",
+					       img->run->user);
+		if (img->run->working_dir)
+			g_string_append_printf(out, "workdir:   %s\n",
+					       img->run->working_dir);
+	}
 	g_string_append_printf(out, "layers:    %u\n\n", img->layers->len);
 	g_string_append_printf(out,
 			       "%3s  %-11s  %14s  %14s  %9s  %9s  %-71s  %s\n",
@@ -65,6 +77,38 @@ static void json_string_or_null(JsonBuilder *b, const char *member,
 		json_builder_add_null_value(b);
 }
 
+static void json_strv_or_null(JsonBuilder *b, const char *member,
+			      char *const *v)
+{
+	json_builder_set_member_name(b, member);
+	if (!v) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	json_builder_begin_array(b);
+	for (; *v; v++)
+		json_builder_add_string_value(b, *v);
+	json_builder_end_array(b);
+}
+
+/* "run": how the image says to run it, for a wrapper that starts it. */
+static void json_run(JsonBuilder *b, const struct lfs_image_run *r)
+{
+	json_builder_set_member_name(b, "run");
+	if (!r) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	json_builder_begin_object(b);
+	json_strv_or_null(b, "entrypoint", r->entrypoint);
+	json_strv_or_null(b, "cmd", r->cmd);
+	json_strv_or_null(b, "env", r->env);
+	json_string_or_null(b, "user", r->user);
+	json_string_or_null(b, "working_dir", r->working_dir);
+	json_string_or_null(b, "stop_signal", r->stop_signal);
+	json_builder_end_object(b);
+}
+
 static void json_header(JsonBuilder *b, const struct lfs_image *img)
 {
 	g_autofree char *created = NULL;
@@ -89,6 +133,7 @@ static void json_header(JsonBuilder *b, const struct lfs_image *img)
 	json_string_or_null(b, "config", img->config_digest);
 	json_string_or_null(b, "platform", img->platform);
 	json_string_or_null(b, "created", created);
+	json_run(b, img->run);
 	json_builder_set_member_name(b, "layers");
 	json_builder_begin_array(b);
 }

@@ -17,6 +17,7 @@ static const char usage[] =
 	"  layerfs diff [OPTIONS] --upper DIR --from SOURCE | --layer PATH...\n"
 	"  layerfs commit [OPTIONS] MOUNTPOINT oci:DIR:TAG\n"
 	"  layerfs commit [OPTIONS] --upper DIR --from SOURCE oci:DIR:TAG\n"
+	"  layerfs bundle [OPTIONS] SOURCE DIR [-- COMMAND...]\n"
 	"  layerfs SOURCE MOUNTPOINT [-o OPTIONS]     (mount.fuse3 form)\n"
 	"  layerfs -o lowerdir=DIR[:DIR...][,upperdir=DIR,workdir=DIR] MOUNTPOINT\n"
 	"                                        (fuse-overlayfs form)\n"
@@ -88,6 +89,8 @@ int main(int argc, char **argv)
 		return lfs_cmd_diff(argc - 1, argv + 1);
 	if (strcmp(cmd, "commit") == 0)
 		return lfs_cmd_commit(argc - 1, argv + 1);
+	if (strcmp(cmd, "bundle") == 0)
+		return lfs_cmd_bundle(argc - 1, argv + 1);
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
 		fputs(usage, stdout);
@@ -105,8 +108,8 @@ int main(int argc, char **argv)
 	    !g_file_test(cmd, G_FILE_TEST_EXISTS) && !has_o(argc, argv)) {
 		fprintf(stderr,
 			"layerfs: unknown command \"%s\" (commands: mount, "
-			"inspect, index, stats, diff, commit; see layerfs "
-			"--help)\n",
+			"inspect, index, stats, diff, commit, bundle; see "
+			"layerfs --help)\n",
 			cmd);
 		return LFS_EXIT_USAGE;
 	}

@@ -465,6 +465,8 @@ gboolean lfs_docker_archive_open(const char *file, const char *ref,
 		     : g_strdup_printf("docker-archive:%s", abs);
 	img = lfs_image_new(source, "docker-archive");
 	img->has_created = lfs_oci_config_created(cjson, len, &img->created);
+	if (!lfs_oci_config_run(cjson, len, cwhat, &img->run, error))
+		return FALSE;
 	img->platform = g_steal_pointer(&platform);
 	{
 		struct lfs_digest cd;

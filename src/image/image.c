@@ -38,6 +38,7 @@ void lfs_image_free(struct lfs_image *img)
 	g_free(img->config_digest);
 	g_free(img->platform);
 	g_free(img->oci_dir);
+	lfs_image_run_free(img->run);
 	g_ptr_array_unref(img->layers);
 	g_free(img);
 }
@@ -120,4 +121,17 @@ const char *lfs_compression_name(enum lfs_compression c)
 		break;
 	}
 	return "unknown";
+}
+
+void lfs_image_run_free(struct lfs_image_run *r)
+{
+	if (!r)
+		return;
+	g_strfreev(r->entrypoint);
+	g_strfreev(r->cmd);
+	g_strfreev(r->env);
+	g_free(r->user);
+	g_free(r->working_dir);
+	g_free(r->stop_signal);
+	g_free(r);
 }

@@ -250,3 +250,68 @@ bool lfs_oci_config_created(const char *json, size_t len, struct timespec *out)
 	out->tv_nsec = (long)g_date_time_get_microsecond(dt) * 1000;
 	return true;
 }
+
+/* Member @name of @o as a string array: NULL when absent or null. */
+static gboolean string_array(JsonObject *o, const char *name,
+			     const char *what, char ***out, GError **error)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	JsonArray *a;
+	GPtrArray *v;
+
+	*out = NULL;
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY(n))
+		return lfs_fail(error, EINVAL, "%s: config.%s: not an array",
+				what, name);
+	a = json_node_get_array(n);
+	v = g_ptr_array_new();
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		const char *str;
+
+		if (!lfs_json_elem_string(a, i, what, &str, error)) {
+			g_ptr_array_free(v, TRUE);
+			return FALSE;
+		}
+		g_ptr_array_add(v, g_strdup(str));
+	}
+	g_ptr_array_add(v, NULL);
+	*out = (char **)g_ptr_array_free(v, FALSE);
+	return TRUE;
+}
+
+gboolean lfs_oci_config_run(const char *json, size_t len, const char *what,
+			    struct lfs_image_run **out, GError **error)
+{
+	g_autoptr(JsonNode) node = NULL;
+	g_autofree char *cwhat = g_strdup_printf("%s: config", what);
+	struct lfs_image_run *r;
+	JsonObject *c = NULL;
+	const char *user = NULL, *wd = NULL, *sig = NULL;
+
+	if (!lfs_json_parse(json, len, what, false, &node, error) ||
+	    !lfs_json_object(json_node_get_object(node), "config", false,
+			     what, &c, error))
+		return FALSE;
+	r = g_new0(struct lfs_image_run, 1);
+	if (c && (!string_array(c, "Entrypoint", what, &r->entrypoint,
+				error) ||
+		  !string_array(c, "Cmd", what, &r->cmd, error) ||
+		  !string_array(c, "Env", what, &r->env, error) ||
+		  !lfs_json_string(c, "User", false, cwhat, &user, error) ||
+		  !lfs_json_string(c, "WorkingDir", false, cwhat, &wd,
+				   error) ||
+		  !lfs_json_string(c, "StopSignal", false, cwhat, &sig,
+				   error))) {
+		lfs_image_run_free(r);
+		return FALSE;
+	}
+	if (!r->env)
+		r->env = g_new0(char *, 1);
+	r->user = user && *user ? g_strdup(user) : NULL;
+	r->working_dir = wd && *wd ? g_strdup(wd) : NULL;
+	r->stop_signal = sig && *sig ? g_strdup(sig) : NULL;
+	*out = r;
+	return TRUE;
+}

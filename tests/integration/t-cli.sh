@@ -98,8 +98,12 @@ check_help commit "Usage:" \
 	"--upper=DIR" "--from=SOURCE" "--userxattr" "--compression" \
 	"--level=N" "--source-date-epoch=SECONDS" "--clamp-mtime" \
 	"--message=TEXT" "--cache-dir=DIR" "--options=OPT" "--version" "--help"
+check_help bundle "Usage:" \
+	"layerfs bundle [OPTION…] SOURCE DIR [-- COMMAND...]" \
+	"--layer=PATH" "--cache-dir=DIR" "--platform=OS/ARCH" "--options=OPT" \
+	"--tty" "--version" "--help"
 
-for cmd in "" mount inspect index stats diff commit; do
+for cmd in "" mount inspect index stats diff commit bundle; do
 	check_version "$cmd"
 	check_unknown "$cmd"
 done
@@ -108,7 +112,7 @@ done
 # commands, bad usage, nothing mounted or read.
 run inspct oci:whatever
 [ "$rc" -eq 2 ] || fail "layerfs inspct: exit $rc, want 2"
-[ "$(cat "$T/err")" = 'layerfs: unknown command "inspct" (commands: mount, inspect, index, stats, diff, commit; see layerfs --help)' ] ||
+[ "$(cat "$T/err")" = 'layerfs: unknown command "inspct" (commands: mount, inspect, index, stats, diff, commit, bundle; see layerfs --help)' ] ||
 	fail "layerfs inspct: $(cat "$T/err")"
 [ ! -s "$T/out" ] || fail "layerfs inspct: wrote to stdout"
 
@@ -154,7 +158,7 @@ help_pairs() {
 # The option items of OPTIONS and SOURCES (their tags start with "-").
 { section OPTIONS; section SOURCES; } | tags | grep '^-' | pairs | sort -u \
 	>"$T/man.opts"
-for cmd in mount inspect index stats diff commit; do
+for cmd in mount inspect index stats diff commit bundle; do
 	help_pairs "$cmd" >"$T/help.$cmd"
 done
 sort -u "$T"/help.* >"$T/help.all"
@@ -164,7 +168,7 @@ diff -u --label "layerfs(1) OPTIONS" --label "every command's --help" \
 # Each command's SYNOPSIS lines name exactly its options (short forms
 # mapped to long ones through its --help; --help and --version go
 # without saying).
-for cmd in mount inspect index stats diff commit; do
+for cmd in mount inspect index stats diff commit bundle; do
 	section SYNOPSIS | awk -v c="layerfs $cmd" \
 		'$0 == ".B " c { on = 1 } /^\.br/ { on = 0 } on' | plain |
 		{ grep -oE -- '(^|[ [])--?[a-zA-Z][a-z-]*' || true; } |

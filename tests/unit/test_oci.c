@@ -354,6 +354,49 @@ static const struct bad_json bad_configs[] = {
      "cfg: rootfs.diff_ids[1]: \"nope\" is not a valid digest", NULL},
 };
 
+/* The run settings: as the config says, absent ones NULL (env empty),
+ * wrong types refused with the member named. */
+static void test_config_run(void **state)
+{
+	static const char full[] =
+		"{\"config\":{\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
+		"\"Cmd\":[\"echo hi\"],\"Env\":[\"A=1\",\"PATH=/bin\"],"
+		"\"User\":\"nobody:nogroup\",\"WorkingDir\":\"/srv\","
+		"\"StopSignal\":\"SIGQUIT\"},\"rootfs\":{}}";
+	static const char none[] = "{\"rootfs\":{}}";
+	static const char nulls[] =
+		"{\"config\":{\"Entrypoint\":null,\"Cmd\":null,\"User\":\"\"}}";
+	static const char bad[] = "{\"config\":{\"Cmd\":\"echo hi\"}}";
+	struct lfs_image_run *r = NULL;
+	GError *error = NULL;
+
+	(void)state;
+	assert_true(lfs_oci_config_run(full, strlen(full), "c", &r, &error));
+	assert_string_equal(r->entrypoint[0], "/bin/sh");
+	assert_string_equal(r->entrypoint[1], "-c");
+	assert_null(r->entrypoint[2]);
+	assert_string_equal(r->cmd[0], "echo hi");
+	assert_string_equal(r->env[1], "PATH=/bin");
+	assert_string_equal(r->user, "nobody:nogroup");
+	assert_string_equal(r->working_dir, "/srv");
+	assert_string_equal(r->stop_signal, "SIGQUIT");
+	lfs_image_run_free(r);
+	for (int i = 0; i < 2; i++) {
+		const char *j = i ? nulls : none;
+
+		assert_true(lfs_oci_config_run(j, strlen(j), "c", &r, &error));
+		assert_null(r->entrypoint);
+		assert_null(r->cmd);
+		assert_non_null(r->env);
+		assert_null(r->env[0]);
+		assert_null(r->user);
+		lfs_image_run_free(r);
+	}
+	assert_false(lfs_oci_config_run(bad, strlen(bad), "c", &r, &error));
+	assert_lfs_error(error, EINVAL, "config.Cmd", "not an array");
+	g_clear_error(&error);
+}
+
 static void test_parse_config_malformed(void **state)
 {
 	(void)state;
@@ -1705,6 +1748,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_index_malformed),
 	    cmocka_unit_test(test_parse_manifest_valid),
 	    cmocka_unit_test(test_config_created),
+	    cmocka_unit_test(test_config_run),
 	    cmocka_unit_test(test_parse_manifest_without_media_type),
 	    cmocka_unit_test(test_parse_manifest_malformed),
 	    cmocka_unit_test(test_parse_config_platform_and_diff_ids),
