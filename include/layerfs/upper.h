@@ -94,7 +94,10 @@ gboolean lfs_upper_open(const struct lfs_upper_options *o,
 			struct lfs_upper **out, GError **error);
 /* The checks of lfs_upper_open() that need no layer: both directories
  * exist, on one file system, neither inside the other nor the upper
- * inside the mountpoint.  A mount makes them before it indexes. */
+ * inside the mountpoint, and that file system holds overlay xattrs and
+ * whiteouts (tried in the work directory under names of our own, so a
+ * mount that holds it is not disturbed).  A mount makes them before it
+ * indexes. */
 gboolean lfs_upper_check(const struct lfs_upper_options *o, GError **error);
 void lfs_upper_free(struct lfs_upper *u);
 

@@ -233,6 +233,13 @@ static gboolean check_mountpoint(const char *path, char **abs,
 				"mounted there; unmount it first)",
 				path);
 	}
+	/* fusermount3 mounts for other users only where they may write,
+	 * which it says after the image is indexed. */
+	if (geteuid() != 0 && access(real, W_OK) < 0)
+		return lfs_fail(error, errno,
+				"mountpoint %s: %s (fusermount3 mounts only "
+				"where you may write)",
+				path, g_strerror(errno));
 	*abs = g_steal_pointer(&real);
 	return TRUE;
 }

@@ -235,7 +235,8 @@ static gboolean check_upper(const struct lfs_options *o,
 {
 	struct lfs_upper_options uo = {
 		.upper = o->upper, .work = o->work,
-		.mountpoint = o->mountpoint, .lg = lg,
+		.mountpoint = o->mountpoint, .userxattr = o->userxattr,
+		.lg = lg,
 	};
 
 	if (o->upper_readonly)

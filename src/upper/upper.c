@@ -255,15 +255,22 @@ static gboolean reset_work(struct lfs_upper *u, const char *path,
 	return TRUE;
 }
 
-/* What the upper's file system can do: overlay xattrs (required), a
- * whiteout (required), RENAME_WHITEOUT (used where there). */
-static gboolean probe(struct lfs_upper *u, const char *path, GError **error)
+/* What the upper's file system can do, tried in directory @dirfd (on
+ * the same file system), with names that cannot clash: overlay xattrs in
+ * namespace @ns (required), a whiteout (required), RENAME_WHITEOUT (used
+ * where there: *@rename_whiteout). */
+static gboolean probe_at(int dirfd, enum lfs_ovl_ns ns, const char *path,
+			 bool *rename_whiteout, GError **error)
 {
-	g_autofree char *a = lfs_upper_tmpname(u);
-	g_autofree char *b = lfs_upper_tmpname(u);
+	static guint seq;
+	guint n = g_atomic_int_add(&seq, 2);
+	g_autofree char *a = g_strdup_printf("#lfs.probe.%d.%u", (int)getpid(),
+					     n);
+	g_autofree char *b = g_strdup_printf("#lfs.probe.%d.%u", (int)getpid(),
+					     n + 1);
 	g_autofree char *pa = NULL;
-	const char *xname = lfs_upper_xattr(u, LFS_OVL_OPAQUE);
-	int fd = openat(u->workfd, a, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+	const char *xname = lfs_ovl_xattr_name(ns, LFS_OVL_OPAQUE);
+	int fd = openat(dirfd, a, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
 			0600);
 	int err = 0;
 
@@ -271,28 +278,33 @@ static gboolean probe(struct lfs_upper *u, const char *path, GError **error)
 		return fail_dir(error, errno, "upper", path,
 				g_strerror(errno));
 	close(fd);
-	pa = lfs_live_proc_path(u->workfd, a);
+	pa = lfs_live_proc_path(dirfd, a);
 	if (lsetxattr(pa, xname, "y", 1, 0) < 0)
 		err = errno;
-	lfs_upper_work_remove(u, a);
+	unlinkat(dirfd, a, 0);
 	if (err)
 		return lfs_fail(error, err,
 				"upper directory %s: its file system cannot "
 				"hold %s xattrs: %s",
-				path, u->live.ns == LFS_OVL_NS_TRUSTED
-					      ? "trusted.*"
-					      : "user.*",
+				path, ns == LFS_OVL_NS_TRUSTED ? "trusted.*"
+							       : "user.*",
 				g_strerror(err));
-	if (mknodat(u->workfd, a, S_IFCHR | 0000, 0) < 0)
+	if (mknodat(dirfd, a, S_IFCHR | 0000, 0) < 0)
 		return lfs_fail(error, errno,
 				"upper directory %s: cannot make whiteouts "
 				"(character devices 0/0) there: %s",
 				path, g_strerror(errno));
-	u->rename_whiteout =
-		renameat2(u->workfd, a, u->workfd, b, RENAME_WHITEOUT) == 0;
-	lfs_upper_work_remove(u, a);
-	lfs_upper_work_remove(u, b);
+	*rename_whiteout =
+		renameat2(dirfd, a, dirfd, b, RENAME_WHITEOUT) == 0;
+	unlinkat(dirfd, a, 0);
+	unlinkat(dirfd, b, 0);
 	return TRUE;
+}
+
+static gboolean probe(struct lfs_upper *u, const char *path, GError **error)
+{
+	return probe_at(u->workfd, u->live.ns, path, &u->rename_whiteout,
+			error);
 }
 
 int lfs_upper_record_owner(struct lfs_upper *u, int dirfd, const char *name)
@@ -367,13 +379,32 @@ static int lock_work(int fd)
 	}
 }
 
+/* Where the upper keeps overlayfs's xattrs: trusted.* needs root. */
+static enum lfs_ovl_ns upper_ns(const struct lfs_upper_options *o)
+{
+	return geteuid() == 0 && !o->userxattr ? LFS_OVL_NS_TRUSTED
+					       : LFS_OVL_NS_USER;
+}
+
 gboolean lfs_upper_check(const struct lfs_upper_options *o, GError **error)
 {
 	g_autofree char *upper = NULL, *work = NULL;
+	enum lfs_ovl_ns ns = upper_ns(o);
+	lfs_autofd wfd = -1;
+	bool rw;
 
-	return real_dir("upper", o->upper, &upper, error) &&
-	       real_dir("work", o->work, &work, error) &&
-	       check_places(o, upper, work, error);
+	if (!real_dir("upper", o->upper, &upper, error) ||
+	    !real_dir("work", o->work, &work, error) ||
+	    !check_places(o, upper, work, error))
+		return FALSE;
+	/* The file system's abilities, tried in the work directory (the
+	 * upper's file system, and nobody's view) under names of our own:
+	 * another mount may hold it, so nothing there is touched. */
+	wfd = open(work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (wfd < 0)
+		return fail_dir(error, errno, "work", o->work,
+				g_strerror(errno));
+	return probe_at(wfd, ns, o->upper, &rw, error);
 }
 
 /* The upper alone, to be read: the owner records it carries apply, and
@@ -412,8 +443,7 @@ gboolean lfs_upper_open(const struct lfs_upper_options *o,
 	u->fsync = !o->volatile_;
 	u->metacopy = o->metacopy;
 	u->live.stack_id = o->stack_id;
-	u->live.ns = (geteuid() == 0 && !o->userxattr) ? LFS_OVL_NS_TRUSTED
-						       : LFS_OVL_NS_USER;
+	u->live.ns = upper_ns(o);
 	if (o->readonly)
 		return open_readonly(u, o, out, error);
 	if (!real_dir("upper", o->upper, &upper, error) ||

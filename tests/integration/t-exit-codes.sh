@@ -86,6 +86,14 @@ chmod 0600 "$T/secret.tar"
 want 7 "secret.tar" setpriv --reuid=65534 --regid=65534 --clear-groups \
 	"$LAYERFS" inspect --layer "$T/secret.tar"
 
+# ... and a mountpoint nobody may write to, said before any indexing
+# (fusermount3 would refuse it only after): no cache made.
+mkdir -p "$T/root-only"
+want 7 "root-only" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$LAYERFS" mount --cache-dir "$T/cache-nobody" --layer "$T/l.tar" \
+	"$T/root-only"
+[ ! -e "$T/cache-nobody" ] || fail "indexed before refusing the mountpoint"
+
 # 130: Ctrl-C while indexing a layer on a slow disk: "interrupted", and
 # nothing mounted, nothing kept in the cache.
 head -c 4000000 /dev/urandom >"$T/big"

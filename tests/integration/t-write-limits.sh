@@ -3,7 +3,8 @@
 # is one line naming the problem, with nothing mounted and the upper and
 # work directories as they were; each failed change is an errno reported
 # to the caller, with the upper as it was before it.
-#  - upper= and work=: on two file systems (both named), a work dir holding
+#  - upper= and work=: on a file system without overlay xattrs (refused
+#    before indexing), on two file systems (both named), a work dir holding
 #    somebody else's file (named), inside the mountpoint, the same dir,
 #    one inside the other, on a read-only file system, missing, or only
 #    one of them given: refused.  overlayfs's own work dir (work/ with
@@ -114,6 +115,25 @@ refused "$T/fs1/u" "$T/fs2/w" "same file system" -- \
 	-o "upper=$T/fs1/u,work=$T/fs2/w"
 unchanged "$T/fs1/u" ""
 unchanged "$T/fs2/w" ""
+
+# A file system that cannot hold overlay xattrs (ramfs): said before the
+# layer is indexed (no index is added to the cache), the upper and work
+# directories untouched.
+mkdir "$T/ram"
+mount -t ramfs ramfs "$T/ram" || fail "mount ramfs"
+lfs_track_mount "$T/ram"
+mkdir "$T/ram/u" "$T/ram/w"
+cp "$T/layer.tar" "$T/layer-ram.tar"
+indexes() { find "$T/cache" -name '*.idx' 2>/dev/null | wc -l || true; }
+before=$(indexes)
+lfs_mount_fails "" "$M" --layer "$T/layer-ram.tar" \
+	-o "upper=$T/ram/u,work=$T/ram/w"
+grep -qF "cannot hold trusted.* xattrs" "$T/stderr" ||
+	fail "ramfs: $(cat "$T/stderr")"
+[ "$(indexes)" -eq "$before" ] ||
+	fail "ramfs: the layer was indexed before the upper was refused"
+unchanged "$T/ram/u" ""
+unchanged "$T/ram/w" ""
 
 mkdir "$T/wforeign"
 echo mine >"$T/wforeign/notes.txt"
