@@ -123,10 +123,11 @@ static gboolean resolve_user(int rootfd, const char *spec, guint32 *uid,
 
 	*gid = 0;
 	if (number(user, uid)) {
-		g_autofree char *name = lookup(rootfd, "etc/passwd", 2, user, 3);
+		g_autofree char *pw = lookup(rootfd, "etc/passwd", 2, user,
+					     3);
 
-		if (name)
-			number(name, gid);
+		if (pw)
+			number(pw, gid);
 	} else {
 		pw_uid = lookup(rootfd, "etc/passwd", 0, user, 2);
 		pw_gid = lookup(rootfd, "etc/passwd", 0, user, 3);
@@ -414,11 +415,6 @@ static gboolean make_bundle(const struct bundle_args *a,
 	if (rootfd < 0)
 		return lfs_fail(error, errno, "%s: %s", rootfs,
 				g_strerror(errno));
-	if (!args[0])
-		return lfs_fail_cause(error, LFS_CAUSE_SOURCE, EINVAL,
-				      "%s names no command to run: give one "
-				      "after --",
-				      img->source);
 	if (img->run && img->run->working_dir)
 		p.cwd = img->run->working_dir;
 	if (!resolve_user(rootfd, img->run ? img->run->user : NULL, &p.uid,
@@ -500,7 +496,8 @@ int lfs_cmd_bundle(int argc, char **argv)
 	}
 	if (why) {
 		fprintf(stderr,
-			"layerfs bundle: %s (see layerfs bundle --help)\n", why);
+			"layerfs bundle: %s (see layerfs bundle --help)\n",
+			why);
 		return LFS_EXIT_USAGE;
 	}
 	a.dir = argv[nargs - 1];
@@ -512,6 +509,18 @@ int lfs_cmd_bundle(int argc, char **argv)
 		g_ptr_array_add(o->layers, g_strdup(*l));
 	if (!lfs_mount_load_image(o, &img, &error))
 		return lfs_cli_fail(error);
+	/* Before the mount, which may index for minutes. */
+	if (!a.given || !*a.given) {
+		g_auto(GStrv) args = command(img->run, NULL);
+
+		if (!args[0]) {
+			lfs_fail_cause(&error, LFS_CAUSE_SOURCE, EINVAL,
+				       "%s names no command to run: give one "
+				       "after --",
+				       img->source);
+			return lfs_cli_fail(error);
+		}
+	}
 	rootfs = g_build_filename(a.dir, "rootfs", NULL);
 	if (g_mkdir_with_parents(rootfs, 0755) < 0) {
 		fprintf(stderr, "layerfs: %s: %s\n", rootfs, g_strerror(errno));

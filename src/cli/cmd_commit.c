@@ -119,7 +119,7 @@ static gboolean outside(const char *mnt, const char *dest, GError **error)
 	return TRUE;
 }
 
-/* "committing: 1,204 entries, 310.2 MiB". */
+/* "committing: 1204 entries, 310.2 MiB". */
 static char *commit_line(void *ctx)
 {
 	struct lfs_commit_stats *st = ctx;
@@ -143,7 +143,7 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 	g_autofree char *created = NULL, *manifest = NULL, *layer = NULL;
 	struct lfs_cli_ticker *ticker;
 	lfs_autofd fd = -1;
-	gboolean ok = FALSE;
+	gboolean written, ok = FALSE;
 
 	if (c->view.mountpoint && !outside(c->view.mountpoint, c->dest_dir,
 					   error))
@@ -167,13 +167,10 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 	}
 	memset(&st, 0, sizeof(st));
 	ticker = lfs_cli_ticker_start(stderr, commit_line, &st);
-	ok = lfs_commit_layer(m, &c->co, fd, &res, &st, error);
+	written = lfs_commit_layer(m, &c->co, fd, &res, &st, error);
 	lfs_cli_ticker_stop(ticker);
-	if (!ok || !lfs_oci_out_publish(w, fd, &res.stored, error)) {
-		ok = FALSE;
+	if (!written || !lfs_oci_out_publish(w, fd, &res.stored, error))
 		goto out;
-	}
-	ok = FALSE;
 	if (c->has_epoch) {
 		created = rfc3339(c->epoch, 0);
 	} else {
@@ -205,8 +202,9 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 			st.sockets);
 	if (st.xattrs_left)
 		fprintf(stderr,
-			"layerfs: %" G_GUINT64_FORMAT " overlay.* xattr(s) left "
-			"out: layer readers take them for overlayfs's own\n",
+			"layerfs: %" G_GUINT64_FORMAT " overlay.* xattr(s) "
+			"left out: layer readers take them for overlayfs's "
+			"own\n",
 			st.xattrs_left);
 	ok = TRUE;
 out:
@@ -249,13 +247,15 @@ int lfs_cmd_commit(int argc, char **argv)
 		  "layerfs index)",
 		  "DIR" },
 		{ "options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &opts,
-		  "Options, comma-separated, as for layerfs index", "OPT[,OPT]" },
+		  "Options, comma-separated, as for layerfs index",
+		  "OPT[,OPT]" },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,
 		  "Print the version and exit", NULL },
 		{ NULL },
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new(
-		"MOUNTPOINT oci:DIR:TAG | --upper DIR --from SOURCE oci:DIR:TAG");
+	g_autoptr(GOptionContext) ctx =
+		g_option_context_new("MOUNTPOINT oci:DIR:TAG | --upper DIR "
+				     "--from SOURCE oci:DIR:TAG");
 	g_autoptr(lfs_options) o = lfs_options_new();
 	g_autoptr(GError) error = NULL;
 	g_autofree char *o_help = lfs_options_help(LFS_OPTIONS_INDEX);
@@ -307,7 +307,8 @@ int lfs_cmd_commit(int argc, char **argv)
 	}
 	if (why) {
 		fprintf(stderr,
-			"layerfs commit: %s (see layerfs commit --help)\n", why);
+			"layerfs commit: %s (see layerfs commit --help)\n",
+			why);
 		g_free(c.dest_dir);
 		g_free(c.dest_tag);
 		return LFS_EXIT_USAGE;

@@ -144,7 +144,8 @@ int lfs_cmd_diff(int argc, char **argv)
 		  ", docs/json.md)",
 		  NULL },
 		{ "options", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &opts,
-		  "Options, comma-separated, as for layerfs index", "OPT[,OPT]" },
+		  "Options, comma-separated, as for layerfs index",
+		  "OPT[,OPT]" },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version,
 		  "Print the version and exit", NULL },
 		{ NULL },
@@ -160,9 +161,10 @@ int lfs_cmd_diff(int argc, char **argv)
 	const char *why = NULL;
 
 	g_option_context_set_summary(
-		ctx, "List what a writable layerfs mount, or an upper directory "
-		     "left by one (or by kernel overlayfs), changes in its "
-		     "image: A added, C changed, D deleted, one path a line.");
+		ctx,
+		"List what a writable layerfs mount, or an upper directory left "
+		"by one (or by kernel overlayfs), changes in its image: A added, "
+		"C changed, D deleted, one path a line.");
 	g_option_context_set_description(ctx, o_help);
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_set_prgname("layerfs diff");

@@ -52,7 +52,8 @@ static JsonObject *read_description(const char *mnt, JsonParser *parser,
 		return NULL;
 	}
 	if (!json_parser_load_from_data(parser, buf, n, NULL) ||
-	    !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root) ||
+	    !(root = json_parser_get_root(parser)) ||
+	    !JSON_NODE_HOLDS_OBJECT(root) ||
 	    g_strcmp0(json_object_get_string_member_with_default(
 			      json_node_get_object(root), "schema", ""),
 		      LFS_MOUNT_JSON_SCHEMA) != 0) {

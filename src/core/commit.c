@@ -28,7 +28,8 @@ struct commit {
 	char *why;		/* what failed, for the error */
 };
 
-/* Whether @type can be a hardlink in a tar (any but a directory). */
+/* Whether an object of @mode can be a hardlink in a tar (any but a
+ * directory). */
 static bool linkable(mode_t mode)
 {
 	return !S_ISDIR(mode);
@@ -105,7 +106,6 @@ static int add_xattrs(struct commit *c, uint64_t id, struct archive_entry *e,
 			continue;
 		}
 		len = lfs_fs_getxattr(c->m, id, x, NULL, 0);
-
 		if (len >= 0) {
 			value = g_malloc((size_t)len + 1);
 			len = lfs_fs_getxattr(c->m, id, x, value, (size_t)len);

@@ -215,7 +215,8 @@ gboolean lfs_oci_out_copy_blob(struct lfs_oci_out *w, const char *src_dir,
 		return lfs_fail(error, (int)-n, "%s: %s", src,
 				g_strerror((int)-n));
 	lfs_hasher_finish(h, &got);
-	if (total != (uint64_t)desc->size || !lfs_digest_equal(&got, &desc->digest))
+	if (total != (uint64_t)desc->size ||
+	    !lfs_digest_equal(&got, &desc->digest))
 		return lfs_fail(error, EINVAL,
 				"%s: not the blob %s of %lld bytes its "
 				"manifest names (changed since?)",
@@ -401,6 +402,7 @@ gboolean lfs_oci_out_append(struct lfs_oci_out *w,
 	g_autoptr(JsonNode) mroot = NULL, croot = NULL;
 	g_autofree char *mdata = NULL, *cdata = NULL, *mwhat = NULL;
 	g_autofree char *cwhat = NULL, *ctext = NULL, *mtext = NULL;
+	g_autofree char *cdigest = NULL;
 	const char *media_type = NULL;
 	struct lfs_digest cd, md;
 	JsonObject *manifest, *platform, *desc;
@@ -418,8 +420,8 @@ gboolean lfs_oci_out_append(struct lfs_oci_out *w,
 	    !lfs_oci_parse_manifest(mdata, mlen, mwhat, &m, error) ||
 	    !lfs_json_parse(mdata, mlen, mwhat, false, &mroot, error))
 		return FALSE;
-	cwhat = g_strdup_printf("%s: config %s", a->src_dir,
-				lfs_digest_to_string(&m->config->digest));
+	cdigest = lfs_digest_to_string(&m->config->digest);
+	cwhat = g_strdup_printf("%s: config %s", a->src_dir, cdigest);
 	if (!lfs_oci_read_blob(a->src_dir, m->config, "config", &cdata, &clen,
 			       error) ||
 	    !lfs_json_parse(cdata, clen, cwhat, false, &croot, error) ||

@@ -73,9 +73,11 @@ int lfs_compress_new(enum lfs_compression comp, int level, int fd,
 			goto fail;
 		}
 		c->zc = ZSTD_createCCtx();
+		if (!level)
+			level = 3;
 		if (!c->zc ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(
-			    c->zc, ZSTD_c_compressionLevel, level ? level : 3)) ||
+			    c->zc, ZSTD_c_compressionLevel, level)) ||
 		    ZSTD_isError(ZSTD_CCtx_setParameter(
 			    c->zc, ZSTD_c_checksumFlag, 1))) {
 			err = -ENOMEM;
@@ -107,7 +109,8 @@ static int gzip_run(struct lfs_compress *c, int flush)
 		err = put(c, c->out, OUT_BUF - c->z.avail_out);
 		if (err)
 			return err;
-	} while (c->z.avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
+	} while (c->z.avail_out == 0 ||
+		 (flush == Z_FINISH && zr != Z_STREAM_END));
 	return 0;
 }
 

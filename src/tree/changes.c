@@ -89,7 +89,8 @@ static int dir_changed(struct walk *w, struct lfs_onode *n,
 		   (res->upper && res->lower_path &&
 		    strcmp(res->lower_path, path) != 0) ||
 		   ms.st_mode != ls.st_mode || ms.st_uid != ls.st_uid ||
-		   ms.st_gid != ls.st_gid || !same_time(&ms.st_mtim, &ls.st_mtim);
+		   ms.st_gid != ls.st_gid ||
+		   !same_time(&ms.st_mtim, &ls.st_mtim);
 	return 0;
 }
 

@@ -10,7 +10,8 @@
 #      read-only mount (writes go to podman's own overlay) and --rootfs
 #      MNT over a writable one (writes land in the upper), with the flags
 #      a wrapper makes from inspect --json;
-#   4. refusals: an image that names no command, bad usage.
+#   4. refusals: an image that names no command (before mounting), a user
+#      the image does not list (the mount undone), bad usage.
 . "$(dirname "$0")/lib.sh"
 lfs_setup
 lfs_require_prog runc podman umoci python3
@@ -135,6 +136,13 @@ lfs_refuses "$LAYERFS" bundle --cache-dir "$T/cache" "oci:$T/img:conf" \
 	"$T/b3"
 grep -qF "names no command" "$T/stderr" || fail "no command: $(cat "$T/stderr")"
 ! mountpoint -q "$T/b3/rootfs" || fail "a refused bundle left its mount"
+umoci config --image "$T/img:run" --tag ghost --config.user ghost >&2 ||
+	fail "umoci config ghost"
+LFS_MOUNTS+=("$T/b4/rootfs")
+lfs_refuses "$LAYERFS" bundle --cache-dir "$T/cache" "oci:$T/img:ghost" \
+	"$T/b4"
+grep -qF 'user "ghost"' "$T/stderr" || fail "unknown user: $(cat "$T/stderr")"
+! mountpoint -q "$T/b4/rootfs" || fail "a refused bundle left its mount"
 rc=0
 "$LAYERFS" bundle "$src" >/dev/null 2>"$T/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "bundle without DIR: exit $rc"

@@ -191,9 +191,10 @@ static const char expected[] = "C /\n"
 static void test_walk(void **state)
 {
 	struct env *e = *state;
+	g_autofree char *none = changes(e->m);
 	g_autofree char *got = NULL;
 
-	assert_string_equal(changes(e->m), "= /\n");
+	assert_string_equal(none, "= /\n");
 	make_changes(e);
 	got = changes(e->m);
 	assert_string_equal(got, expected);
