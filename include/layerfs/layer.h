@@ -58,10 +58,12 @@ struct lfs_layer_progress {
 	uint64_t done;	  /* stored bytes read */
 	uint64_t total;	  /* stored bytes in all (0: unknown) */
 	uint64_t entries; /* members indexed */
+	bool verifying;	  /* a kept index's layer hashed again, not indexed */
 };
 
-/* Called during an indexing pass, about once per MiB of stored input,
- * from the thread doing it. */
+/* Called during an indexing pass (or a kept index's layer verified
+ * again), about once per MiB of stored input, from the thread doing
+ * it. */
 typedef void (*lfs_layer_progress_fn)(void *ctx,
 				      const struct lfs_layer_spec *spec,
 				      const struct lfs_layer_progress *p);

@@ -75,9 +75,11 @@ static void draw_slot(struct lfs_cli_progress *pr, uint32_t i, gint64 now)
 		fputs("waiting\n", pr->tty);
 		return;
 	}
-	fprintf(pr->tty, "%-8s %10s / %-10s %9llu entries",
-		states[s->state], done, total,
-		(unsigned long long)s->p.entries);
+	fprintf(pr->tty, "%-9s %10s / %-10s %9llu entries",
+		s->state == LFS_PROGRESS_RUNNING && s->p.verifying
+			? "verifying"
+			: states[s->state],
+		done, total, (unsigned long long)s->p.entries);
 	if (s->state == LFS_PROGRESS_RUNNING && rate > 0) {
 		fprintf(pr->tty, "  %6.1f MiB/s", rate / (1 << 20));
 		if (s->p.total > s->p.done)

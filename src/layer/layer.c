@@ -357,6 +357,48 @@ static bool meta_fits(const struct lfs_layer *l,
  * saved under the new identity, so the next mount is fast again); that
  * costs one read of the stored bytes where indexing again costs that and
  * the decompression and the scan. */
+/* lfs_layer_verify_stored(), reporting progress to and stopping when
+ * told by @opts (if not NULL): -ECANCELED. */
+static int verify_stored(const struct lfs_layer *l,
+			 const struct lfs_layer_options *opts)
+{
+	g_autoptr(lfs_hasher) h = NULL;
+	g_autofree uint8_t *buf = NULL;
+	struct lfs_digest got;
+	uint64_t off = 0;
+	int err;
+
+	if (!l->stored || !l->has_digest)
+		return -EINVAL;
+	err = lfs_hasher_new(l->digest.algo, &h);
+	if (err < 0)
+		return err;
+	buf = g_malloc(VERIFY_CHUNK);
+	while (off < l->stored->size) {
+		ssize_t n;
+
+		if (opts && opts->stop && g_atomic_int_get(opts->stop))
+			return -ECANCELED;
+		n = lfs_blob_pread(l->stored, buf, VERIFY_CHUNK, off);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EBADMSG; /* shorter than it was */
+		lfs_hasher_update(h, buf, (size_t)n);
+		off += (uint64_t)n;
+		if (opts && opts->progress) {
+			struct lfs_layer_progress p = {
+				.done = off, .total = l->stored->size,
+				.verifying = true,
+			};
+
+			opts->progress(opts->progress_ctx, l->spec, &p);
+		}
+	}
+	lfs_hasher_finish(h, &got);
+	return lfs_digest_equal(&got, &l->digest) ? 0 : -EBADMSG;
+}
+
 static bool same_bytes_again(struct lfs_layer *l,
 			     const struct lfs_layer_options *opts,
 			     const char *name, struct lfs_index *ix,
@@ -367,7 +409,7 @@ static bool same_bytes_again(struct lfs_layer *l,
 
 	l->has_digest = true;
 	l->digest = m->digest;
-	err = lfs_layer_verify_stored(l);
+	err = verify_stored(l, opts);
 	l->has_digest = false;
 	if (err < 0)
 		return false;
@@ -697,30 +739,7 @@ void lfs_layer_free(struct lfs_layer *l)
 
 int lfs_layer_verify_stored(const struct lfs_layer *l)
 {
-	g_autoptr(lfs_hasher) h = NULL;
-	g_autofree uint8_t *buf = NULL;
-	struct lfs_digest got;
-	uint64_t off = 0;
-	int err;
-
-	if (!l->stored || !l->has_digest)
-		return -EINVAL;
-	err = lfs_hasher_new(l->digest.algo, &h);
-	if (err < 0)
-		return err;
-	buf = g_malloc(VERIFY_CHUNK);
-	while (off < l->stored->size) {
-		ssize_t n = lfs_blob_pread(l->stored, buf, VERIFY_CHUNK, off);
-
-		if (n < 0)
-			return (int)n;
-		if (n == 0)
-			return -EBADMSG; /* shorter than it was */
-		lfs_hasher_update(h, buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	lfs_hasher_finish(h, &got);
-	return lfs_digest_equal(&got, &l->digest) ? 0 : -EBADMSG;
+	return verify_stored(l, NULL);
 }
 
 int lfs_layer_open_file(const struct lfs_layer *l, uint32_t i)

@@ -45,6 +45,10 @@ struct fx {
 	struct fx_log log;
 	GError *error;
 	uint64_t span; /* the span= option; 0: not given */
+	/* Progress reports of a kept index's layer hashed again, and the
+	 * bytes the last one said. */
+	unsigned int verify_reports;
+	uint64_t verified;
 };
 
 static const struct {
@@ -141,12 +145,26 @@ static void set_digest(struct lfs_digest *d, GBytes *of)
 	assert_int_equal(lfs_digest_parse(s, d), 0);
 }
 
+static void count_verify(void *ctx, const struct lfs_layer_spec *spec,
+			 const struct lfs_layer_progress *p)
+{
+	struct fx *f = ctx;
+
+	(void)spec;
+	if (p->verifying) {
+		f->verify_reports++;
+		f->verified = p->done;
+	}
+}
+
 static gboolean open_layer(struct fx *f, bool with_cache)
 {
 	struct lfs_layer_options opts = {
 	    .cache = with_cache ? f->cache : NULL,
 	    .lg = &f->log.lg,
 	    .span = f->span,
+	    .progress = count_verify,
+	    .progress_ctx = f,
 	};
 
 	lfs_layer_free(g_steal_pointer(&f->l));
@@ -569,9 +587,13 @@ static void test_persisted_index(void **state)
 	set_digest(&f->spec->digest, f->stored[GZIP]);
 	fx_log_clear(&f->log);
 	fx_log_init(&f->log);
+	f->verify_reports = 0;
 	open_ok(f, true);
 	assert_true(f->l->loaded);
 	assert_true(fx_log_has(&f->log, "digest verified again: index kept"));
+	/* ... with its progress, to the last byte. */
+	assert_true(f->verify_reports > 0);
+	assert_int_equal(f->verified, g_bytes_get_size(f->stored[GZIP]));
 	assert_contents(f);
 	fx_log_clear(&f->log);
 	fx_log_init(&f->log);
