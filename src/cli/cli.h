@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "layerfs/log.h"
 #include "layerfs/mount.h"
@@ -43,6 +44,10 @@ int lfs_cmd_stats(int argc, char **argv);
 int lfs_cmd_diff(int argc, char **argv);
 int lfs_cmd_commit(int argc, char **argv);
 int lfs_cmd_bundle(int argc, char **argv);
+
+/* End @b's top-level array member and object (the documents of
+ * docs/json.md end with their list) and print it, indented. */
+void lfs_cli_print_json(JsonBuilder *b);
 
 /* The command an image runs (entrypoint, then cmd), each word quoted as
  * a shell would need it (g_free), or NULL when it names none. */

@@ -34,8 +34,8 @@ const char *lfs_cli_type_name(uint32_t type)
 }
 
 struct diff_out {
-	JsonBuilder *json; /* NULL: text */
-	uint64_t n;
+	JsonBuilder *json; /* NULL: text, into @text */
+	GString *text;
 };
 
 static int print_change(void *ctx, const struct lfs_change *c)
@@ -47,10 +47,8 @@ static int print_change(void *ctx, const struct lfs_change *c)
 	 * about it shows in what it holds. */
 	if (!letter || !c->path[0])
 		return 0;
-	d->n++;
 	if (!d->json) {
-		if (printf("%c /%s\n", letter, c->path) < 0)
-			return -EIO;
+		g_string_append_printf(d->text, "%c /%s\n", letter, c->path);
 		return 0;
 	}
 	json_builder_begin_object(d->json);
@@ -72,8 +70,9 @@ static gboolean run(struct lfs_cli_view *v, struct lfs_options *o,
 		    bool json, const struct lfs_logger *lg, GError **error)
 {
 	struct lfs_mount *m = NULL;
-	struct diff_out d = { 0 };
+	g_autoptr(GString) text = g_string_new(NULL);
 	g_autoptr(JsonBuilder) b = json ? json_builder_new() : NULL;
+	struct diff_out d = { NULL, text };
 	int err;
 
 	if (!lfs_cli_view_open(v, o, lg, &m, error))
@@ -98,19 +97,11 @@ static gboolean run(struct lfs_cli_view *v, struct lfs_options *o,
 		return lfs_fail(error, -err, "upper directory %s: %s", o->upper,
 				g_strerror(-err));
 	}
-	if (b) {
-		g_autoptr(JsonGenerator) gen = json_generator_new();
-		g_autoptr(JsonNode) root = NULL;
-		g_autofree char *text = NULL;
-
-		json_builder_end_array(b);
-		json_builder_end_object(b);
-		root = json_builder_get_root(b);
-		json_generator_set_root(gen, root);
-		json_generator_set_pretty(gen, TRUE);
-		text = json_generator_to_data(gen, NULL);
-		printf("%s\n", text);
-	}
+	/* Whole, or nothing: a script never takes half a list. */
+	if (b)
+		lfs_cli_print_json(b);
+	else
+		fwrite(d.text->str, 1, d.text->len, stdout);
 	lfs_mount_close(m);
 	if (fflush(stdout) != 0)
 		return lfs_fail(error, errno, "standard output: %s",

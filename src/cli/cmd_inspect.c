@@ -164,7 +164,7 @@ static void json_layer(JsonBuilder *b, guint i, const struct lfs_layer *l)
 	json_builder_end_object(b);
 }
 
-static void json_print(JsonBuilder *b)
+void lfs_cli_print_json(JsonBuilder *b)
 {
 	g_autoptr(JsonNode) root = NULL;
 	g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -221,7 +221,7 @@ static gboolean inspect(struct lfs_options *o, const struct lfs_logger *lg,
 		lfs_layer_free(l);
 	}
 	if (b)
-		json_print(b);
+		lfs_cli_print_json(b);
 	else
 		fwrite(out->str, 1, out->len, stdout);
 	ok = TRUE;
