@@ -3,9 +3,13 @@
  * the sha256 of both sides taken on the way: the plain stream's is the
  * layer's diff_id, the stored bytes' its blob digest.
  *
- * The output depends only on the input and the level: gzip's header has
- * no name and no time (zlib's default), zstd is single-threaded with its
- * content checksum, so the same tree makes the same blob on every run. */
+ * Both compress on several threads, and the output depends only on the
+ * input and the level, never on the number of threads: gzip is deflated
+ * in blocks of 128 KiB of input, each with the 32 KiB before it as its
+ * dictionary and ended by a sync flush (as pigz makes it; any gunzip
+ * reads one stream), under a header with no name and no time; zstd runs
+ * its own workers, whose output is the same for any number of them.  So
+ * the same tree makes the same blob on every run and every machine. */
 #ifndef LAYERFS_COMPRESS_H
 #define LAYERFS_COMPRESS_H
 
@@ -28,10 +32,11 @@ struct lfs_compress_result {
 #define LFS_COMPRESS_DEFAULT_LEVEL 0
 
 /* A writer of @comp (NONE, GZIP or ZSTD) to @fd (borrowed, written at its
- * offset) at @level (1-9 for gzip, 1-19 for zstd; 0 the default).
- * Returns 0 or -errno (-EINVAL for a level out of range). */
-int lfs_compress_new(enum lfs_compression comp, int level, int fd,
-		     struct lfs_compress **out);
+ * offset) at @level (1-9 for gzip, 1-19 for zstd; 0 the default), on
+ * @threads threads (0: one per processor; the output is the same for any
+ * number).  Returns 0 or -errno (-EINVAL for a level out of range). */
+int lfs_compress_new(enum lfs_compression comp, int level,
+		     unsigned int threads, int fd, struct lfs_compress **out);
 /* Take @len more bytes of the stream.  Returns 0 or -errno (the write's,
  * e.g. -ENOSPC). */
 int lfs_compress_write(struct lfs_compress *c, const void *buf, size_t len);

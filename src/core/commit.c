@@ -289,7 +289,7 @@ gboolean lfs_commit_layer(struct lfs_mount *m,
 
 	if (!m->ovl)
 		return lfs_fail(error, EINVAL, "not a mount with an upper");
-	err = lfs_compress_new(o->comp, o->level, fd, &c.out);
+	err = lfs_compress_new(o->comp, o->level, 0, fd, &c.out);
 	if (err)
 		return lfs_fail(error, -err, "cannot compress: %s",
 				g_strerror(-err));
