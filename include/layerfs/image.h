@@ -70,6 +70,7 @@ struct lfs_image {
 	char *oci_dir;	      /* an OCI layout's directory, absolute; NULL
 			       * for other transports */
 	struct lfs_image_run *run; /* NULL: no config (a layer list) */
+	GBytes *config;	      /* the config document as stored, or NULL */
 };
 
 struct lfs_image *lfs_image_new(const char *source, const char *transport);

@@ -45,10 +45,25 @@ gboolean lfs_oci_out_copy_blob(struct lfs_oci_out *w, const char *src_dir,
 			       const struct lfs_oci_descriptor *desc,
 			       GError **error);
 
+/* A layer of an image that is not in an OCI layout (a docker-archive):
+ * @length bytes at @offset in @path, whose digest is @digest. */
+struct lfs_oci_layer_range {
+	const char *path;
+	uint64_t offset, length;
+	struct lfs_digest digest;
+	const char *media_type;
+};
+
 /* An image made of an existing one plus a layer. */
 struct lfs_oci_append {
+	/* The existing image: in an OCI layout (@src_dir, @manifest), or
+	 * (@src_dir NULL) a config document and its layers' bytes, from
+	 * which a manifest is made. */
 	const char *src_dir;  /* the existing image's layout */
 	const char *manifest; /* its manifest's digest */
+	GBytes *config;
+	const struct lfs_oci_layer_range *ranges;
+	unsigned int nranges;
 	const char *tag;      /* the new image's ref.name */
 	/* The new layer, already a blob of the layout written to. */
 	const char *layer_media_type;
@@ -62,7 +77,8 @@ struct lfs_oci_append {
 };
 
 /* Write the new image into @w: the existing image's layer blobs copied in
- * when @w is another layout; its config with the layer's diff_id added to
+ * when @w is another layout (or from their ranges); its config with the
+ * layer's diff_id added to
  * rootfs.diff_ids, a history entry added (where it keeps a history) and
  * "created" set; its manifest with the new config and the layer added
  * (every other member kept); then index.json with @a->tag naming it (an

@@ -79,6 +79,36 @@ static char *rfc3339(gint64 secs, gint usecs)
 	return g_strdup_printf("%sZ", base);
 }
 
+static const char *media_type(enum lfs_compression c);
+
+/* An image outside an OCI layout (a docker-archive): its config, and its
+ * layers as the byte ranges they are, with the digests indexing took. */
+static gboolean layer_ranges(struct lfs_mount *m, struct lfs_oci_append *a,
+			     struct lfs_oci_layer_range **out, GError **error)
+{
+	struct lfs_oci_layer_range *r = g_new0(struct lfs_oci_layer_range,
+					      m->nlayers);
+
+	*out = r;
+	for (uint32_t i = 0; i < m->nlayers; i++) {
+		const struct lfs_layer *l = m->layers[i];
+
+		if (l->spec->kind != LFS_LAYER_TAR || !l->has_digest)
+			return lfs_fail(error, EINVAL,
+					"%s: no digest for its blob",
+					l->spec->name);
+		r[i].path = l->spec->path;
+		r[i].offset = l->spec->offset;
+		r[i].length = l->stored_size;
+		r[i].digest = l->digest;
+		r[i].media_type = media_type(l->comp);
+	}
+	a->config = m->image->config;
+	a->ranges = r;
+	a->nranges = m->nlayers;
+	return TRUE;
+}
+
 static const char *media_type(enum lfs_compression c)
 {
 	switch (c) {
@@ -141,6 +171,7 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 	struct lfs_oci_append a = { .created_by = "layerfs commit",
 				    .comment = c->message };
 	g_autofree char *created = NULL, *manifest = NULL, *layer = NULL;
+	g_autofree struct lfs_oci_layer_range *ranges = NULL;
 	struct lfs_cli_ticker *ticker;
 	lfs_autofd fd = -1;
 	gboolean written, ok = FALSE;
@@ -150,10 +181,11 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 		return FALSE;
 	if (!lfs_cli_view_open(&c->view, o, lg, &m, error))
 		return FALSE;
-	if (!m->image->oci_dir) {
+	if (!m->image->config) {
 		lfs_fail(error, EINVAL,
-			 "%s: not an OCI layout; commit adds a layer to an "
-			 "image in one (oci:DIR:TAG; skopeo copy makes one)",
+			 "%s: a list of layers has no image config to add a "
+			 "layer to; commit needs an image (oci:DIR:TAG or "
+			 "docker-archive:FILE)",
 			 m->image->source);
 		goto out;
 	}
@@ -179,8 +211,12 @@ static gboolean run(struct commit_args *c, struct lfs_options *o,
 		created = rfc3339(now / G_USEC_PER_SEC,
 				  (gint)(now % G_USEC_PER_SEC));
 	}
-	a.src_dir = m->image->oci_dir;
-	a.manifest = m->image->manifest_digest;
+	if (m->image->oci_dir) {
+		a.src_dir = m->image->oci_dir;
+		a.manifest = m->image->manifest_digest;
+	} else if (!layer_ranges(m, &a, &ranges, error)) {
+		goto out;
+	}
 	a.tag = c->dest_tag;
 	a.layer_media_type = media_type(c->co.comp);
 	a.layer_digest = res.stored;

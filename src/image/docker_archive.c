@@ -467,6 +467,7 @@ gboolean lfs_docker_archive_open(const char *file, const char *ref,
 	img->has_created = lfs_oci_config_created(cjson, len, &img->created);
 	if (!lfs_oci_config_run(cjson, len, cwhat, &img->run, error))
 		return FALSE;
+	img->config = g_bytes_new(cjson, len);
 	img->platform = g_steal_pointer(&platform);
 	{
 		struct lfs_digest cd;

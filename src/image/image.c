@@ -39,6 +39,8 @@ void lfs_image_free(struct lfs_image *img)
 	g_free(img->platform);
 	g_free(img->oci_dir);
 	lfs_image_run_free(img->run);
+	if (img->config)
+		g_bytes_unref(img->config);
 	g_ptr_array_unref(img->layers);
 	g_free(img);
 }

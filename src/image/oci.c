@@ -265,6 +265,7 @@ gboolean lfs_oci_open(const char *dir, const char *ref, const char *platform,
 	img->has_created = lfs_oci_config_created(config, len, &img->created);
 	if (!lfs_oci_config_run(config, len, cwhat, &img->run, error))
 		return FALSE;
+	img->config = g_bytes_new(config, len);
 	img->manifest_digest = lfs_digest_to_string(&mdigest);
 	img->config_digest = g_steal_pointer(&cdigest);
 	img->platform = g_steal_pointer(&cplatform);

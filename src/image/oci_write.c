@@ -174,54 +174,69 @@ static gboolean put_blob(struct lfs_oci_out *w, const char *data, size_t len,
 	return lfs_oci_out_publish(w, fd, d, error);
 }
 
-gboolean lfs_oci_out_copy_blob(struct lfs_oci_out *w, const char *src_dir,
-			       const struct lfs_oci_descriptor *desc,
-			       GError **error)
+/* @size bytes at @offset of file @src as blob @d, unless the layout has
+ * it; checked against @d (and @size) on the way. */
+static gboolean copy_in(struct lfs_oci_out *w, const char *src,
+			uint64_t offset, uint64_t size,
+			const struct lfs_digest *d, GError **error)
 {
-	g_autofree char *dir = NULL, *name = NULL, *src = NULL;
-	g_autofree char *digest = lfs_digest_to_string(&desc->digest);
+	g_autofree char *dir = NULL, *name = NULL;
+	g_autofree char *digest = lfs_digest_to_string(d);
 	g_autofree uint8_t *buf = NULL;
 	g_autoptr(lfs_hasher) h = NULL;
 	lfs_autofd in = -1, fd = -1;
 	struct lfs_digest got;
 	struct stat st;
-	uint64_t total = 0;
-	ssize_t n;
+	uint64_t done = 0;
 	int err;
 
-	blob_names(&desc->digest, &dir, &name);
+	blob_names(d, &dir, &name);
 	if (fstatat(w->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && st.st_size == desc->size)
+	    S_ISREG(st.st_mode) && (uint64_t)st.st_size == size)
 		return TRUE;
-	src = g_build_filename(src_dir, name, NULL);
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return lfs_fail(error, errno, "%s: %s", src, g_strerror(errno));
 	fd = lfs_oci_out_tmpfile(w);
 	if (fd < 0)
 		return fail_errno(error, -fd, w->dir, "cannot make a blob");
-	err = lfs_hasher_new(desc->digest.algo, &h);
+	err = lfs_hasher_new(d->algo, &h);
 	if (err)
 		return lfs_fail(error, -err, "%s: %s", src, g_strerror(-err));
 	buf = g_malloc(COPY_BUF);
-	while ((n = lfs_read_full(in, buf, COPY_BUF)) > 0) {
+	while (done < size) {
+		ssize_t n = lfs_pread_full(in, buf, MIN(size - done, COPY_BUF),
+					   (off_t)(offset + done));
+
+		if (n < 0)
+			return lfs_fail(error, (int)-n, "%s: %s", src,
+					g_strerror((int)-n));
+		if (n == 0)
+			break;
 		lfs_hasher_update(h, buf, (size_t)n);
-		total += (uint64_t)n;
+		done += (uint64_t)n;
 		err = lfs_write_full(fd, buf, (size_t)n);
 		if (err)
 			return fail_errno(error, -err, w->dir, name);
 	}
-	if (n < 0)
-		return lfs_fail(error, (int)-n, "%s: %s", src,
-				g_strerror((int)-n));
 	lfs_hasher_finish(h, &got);
-	if (total != (uint64_t)desc->size ||
-	    !lfs_digest_equal(&got, &desc->digest))
+	if (done != size || !lfs_digest_equal(&got, d))
 		return lfs_fail(error, EINVAL,
-				"%s: not the blob %s of %lld bytes its "
-				"manifest names (changed since?)",
-				src, digest, (long long)desc->size);
-	return lfs_oci_out_publish(w, fd, &desc->digest, error);
+				"%s: not the blob %s of %llu bytes the image "
+				"names (changed since?)",
+				src, digest, (unsigned long long)size);
+	return lfs_oci_out_publish(w, fd, d, error);
+}
+
+gboolean lfs_oci_out_copy_blob(struct lfs_oci_out *w, const char *src_dir,
+			       const struct lfs_oci_descriptor *desc,
+			       GError **error)
+{
+	g_autofree char *dir = NULL, *name = NULL, *src = NULL;
+
+	blob_names(&desc->digest, &dir, &name);
+	src = g_build_filename(src_dir, name, NULL);
+	return copy_in(w, src, 0, (uint64_t)desc->size, &desc->digest, error);
 }
 
 static char *to_json(JsonNode *node)
@@ -393,46 +408,97 @@ static JsonObject *platform_of(JsonObject *config)
 	return p;
 }
 
-gboolean lfs_oci_out_append(struct lfs_oci_out *w,
-			    const struct lfs_oci_append *a, char **digest,
-			    GError **error)
+/* The existing image of @a as documents to extend: from its layout
+ * (its layer blobs copied into @w when that is another), or made from
+ * its config and layer ranges (the ranges copied in as blobs). */
+static gboolean base_image(struct lfs_oci_out *w,
+			   const struct lfs_oci_append *a, JsonNode **mroot,
+			   JsonNode **croot, char **config_type, char **what,
+			   GError **error)
 {
 	struct lfs_oci_descriptor mdesc = { .size = -1 };
 	g_autoptr(lfs_oci_manifest) m = NULL;
-	g_autoptr(JsonNode) mroot = NULL, croot = NULL;
-	g_autofree char *mdata = NULL, *cdata = NULL, *mwhat = NULL;
-	g_autofree char *cwhat = NULL, *ctext = NULL, *mtext = NULL;
-	g_autofree char *cdigest = NULL;
-	const char *media_type = NULL;
-	struct lfs_digest cd, md;
-	JsonObject *manifest, *platform, *desc;
-	JsonArray *layers;
+	g_autofree char *mdata = NULL, *cdata = NULL, *cdigest = NULL;
+	g_autofree char *cwhat = NULL;
 	size_t mlen, clen;
-	bool same = strcmp(a->src_dir, w->dir) == 0;
-	gboolean ok;
+	JsonObject *mo;
+	JsonArray *layers;
 
+	if (!a->src_dir) {
+		const char *data = g_bytes_get_data(a->config, &clen);
+
+		*what = g_strdup("config");
+		if (!lfs_json_parse(data, clen, "config", false, croot, error))
+			return FALSE;
+		mo = json_object_new();
+		json_object_set_int_member(mo, "schemaVersion", 2);
+		json_object_set_string_member(mo, "mediaType",
+					      LFS_OCI_MEDIA_MANIFEST);
+		layers = json_array_new();
+		for (unsigned int i = 0; i < a->nranges; i++) {
+			const struct lfs_oci_layer_range *r = &a->ranges[i];
+
+			if (!copy_in(w, r->path, r->offset, r->length,
+				     &r->digest, error)) {
+				json_array_unref(layers);
+				json_object_unref(mo);
+				return FALSE;
+			}
+			json_array_add_object_element(
+				layers,
+				descriptor(r->media_type, &r->digest,
+					   r->length));
+		}
+		json_object_set_array_member(mo, "layers", layers);
+		*mroot = json_node_init_object(json_node_alloc(), mo);
+		json_object_unref(mo);
+		*config_type = g_strdup(LFS_OCI_MEDIA_CONFIG);
+		return TRUE;
+	}
 	if (lfs_digest_parse(a->manifest, &mdesc.digest) < 0)
 		return lfs_fail(error, EINVAL, "%s: manifest %s: not a digest",
 				a->src_dir, a->manifest);
-	mwhat = g_strdup_printf("%s: manifest %s", a->src_dir, a->manifest);
+	*what = g_strdup_printf("%s: manifest %s", a->src_dir, a->manifest);
 	if (!lfs_oci_read_blob(a->src_dir, &mdesc, "manifest", &mdata, &mlen,
 			       error) ||
-	    !lfs_oci_parse_manifest(mdata, mlen, mwhat, &m, error) ||
-	    !lfs_json_parse(mdata, mlen, mwhat, false, &mroot, error))
+	    !lfs_oci_parse_manifest(mdata, mlen, *what, &m, error) ||
+	    !lfs_json_parse(mdata, mlen, *what, false, mroot, error))
 		return FALSE;
 	cdigest = lfs_digest_to_string(&m->config->digest);
 	cwhat = g_strdup_printf("%s: config %s", a->src_dir, cdigest);
 	if (!lfs_oci_read_blob(a->src_dir, m->config, "config", &cdata, &clen,
 			       error) ||
-	    !lfs_json_parse(cdata, clen, cwhat, false, &croot, error) ||
-	    !new_config(croot, a, cwhat, error))
+	    !lfs_json_parse(cdata, clen, cwhat, false, croot, error))
 		return FALSE;
 	/* The layers below, where this is another layout. */
-	for (guint i = 0; !same && i < m->layers->len; i++) {
+	for (guint i = 0; strcmp(a->src_dir, w->dir) != 0 &&
+			  i < m->layers->len;
+	     i++) {
 		if (!lfs_oci_out_copy_blob(w, a->src_dir, m->layers->pdata[i],
 					   error))
 			return FALSE;
 	}
+	*config_type = g_strdup(m->config->media_type ? m->config->media_type
+						      : LFS_OCI_MEDIA_CONFIG);
+	return TRUE;
+}
+
+gboolean lfs_oci_out_append(struct lfs_oci_out *w,
+			    const struct lfs_oci_append *a, char **digest,
+			    GError **error)
+{
+	g_autoptr(JsonNode) mroot = NULL, croot = NULL;
+	g_autofree char *mwhat = NULL, *config_type = NULL;
+	g_autofree char *ctext = NULL, *mtext = NULL;
+	const char *media_type = NULL;
+	struct lfs_digest cd, md;
+	JsonObject *manifest, *platform, *desc;
+	JsonArray *layers;
+	gboolean ok;
+
+	if (!base_image(w, a, &mroot, &croot, &config_type, &mwhat, error) ||
+	    !new_config(croot, a, mwhat, error))
+		return FALSE;
 	ctext = to_json(croot);
 	if (!put_blob(w, ctext, strlen(ctext), &cd, error))
 		return FALSE;
@@ -447,9 +513,7 @@ gboolean lfs_oci_out_append(struct lfs_oci_out *w,
 	json_array_add_object_element(
 		layers, descriptor(a->layer_media_type, &a->layer_digest,
 				   a->layer_size));
-	desc = descriptor(m->config->media_type ? m->config->media_type
-						: LFS_OCI_MEDIA_CONFIG,
-			  &cd, strlen(ctext));
+	desc = descriptor(config_type, &cd, strlen(ctext));
 	json_object_set_object_member(manifest, "config", desc);
 	mtext = to_json(mroot);
 	if (!put_blob(w, mtext, strlen(mtext), &md, error))

@@ -12,9 +12,11 @@
 #     blobs copied there), read back by layerfs and copied by skopeo;
 #   - a live mount's changes wait while a commit reads its upper (reads
 #     go on), and go on when it ends or dies;
-#   - refusals: a name starting with .wh., a read-only mount, a source
-#     that is not an OCI layout, the new image inside the mount, bad
-#     destinations and usage (exit 2).
+#   - a docker-archive's mount committed into a new layout (its layers
+#     copied out of the archive);
+#   - refusals: a name starting with .wh., a read-only mount, a layer
+#     list (no config), the new image inside the mount, bad destinations
+#     and usage (exit 2).
 # t-write-differential commits the upper of every write scenario.
 . "$(dirname "$0")/lib.sh"
 lfs_setup
@@ -146,6 +148,24 @@ done
 skopeo copy "oci:$T/other:zstd" "oci:$T/copied:zstd" >&2 ||
 	fail "skopeo copy of a zstd commit"
 
+# A docker-archive's mount, committed into a new layout: its layers are
+# copied out of the archive as blobs, its config extended, a manifest
+# made; umoci unpacks the tree the mount showed.
+mkdir -p "$T/up-da" "$T/wk-da"
+lfs_mount "docker-archive:$fx/conf.docker.tar" "$T/m-da" \
+	-o "upper=$T/up-da,work=$T/wk-da"
+echo from-archive >"$T/m-da/new-file"
+rm -r "$T/m-da/etc"
+"$DUMPTREE" "$T/m-da" >"$T/da.dump" || fail "dumptree of the archive mount"
+"$LAYERFS" commit "$T/m-da" "oci:$T/from-da:new" >/dev/null ||
+	fail "commit of a docker-archive mount"
+fusermount3 -u "$T/m-da"
+umoci raw unpack --image "$T/from-da:new" "$T/unp-da" >&2 ||
+	fail "umoci unpack of the docker-archive commit"
+"$DUMPTREE" "$T/unp-da" >"$T/unp-da.dump" || fail "dumptree unp-da"
+diff -u "$T/da.dump" "$T/unp-da.dump" >&2 ||
+	fail "the docker-archive commit differs from its mount (above)"
+
 # Quiescing: while a process holds the freeze (as commit's does), a
 # change waits and a read does not; a commit then says the mount is
 # busy; once the holder exits, the change goes through.  A commit lets
@@ -188,9 +208,13 @@ fusermount3 -u "$T/m3"
 lfs_mount "$src" "$T/ro"
 lfs_refuses "$LAYERFS" commit "$T/ro" "oci:$T/img:bad"
 grep -qF "read-only mount" "$T/stderr" || fail "read-only: $(cat "$T/stderr")"
-lfs_refuses "$LAYERFS" commit --cache-dir "$T/cache" --upper "$T/up" \
-	--from "docker-archive:$fx/conf.docker.tar" "oci:$T/img:bad"
-grep -qF "not an OCI layout" "$T/stderr" || fail "docker-archive: $(cat "$T/stderr")"
+tar -C "$T/up" -cf "$T/l.tar" .
+mkdir -p "$T/up-l" "$T/wk-l"
+lfs_mount "" "$T/m-l" --layer "$T/l.tar" -o "upper=$T/up-l,work=$T/wk-l"
+touch "$T/m-l/x"
+lfs_refuses "$LAYERFS" commit "$T/m-l" "oci:$T/img:bad"
+grep -qF "no image config" "$T/stderr" || fail "layer list: $(cat "$T/stderr")"
+fusermount3 -u "$T/m-l"
 lfs_mount "$src" "$T/m5" -o "upper=$T/up4,work=$T/wk4"
 lfs_refuses "$LAYERFS" commit "$T/m5" "oci:$T/m5/data/img:bad"
 grep -qF "inside the mount" "$T/stderr" || fail "inside: $(cat "$T/stderr")"
