@@ -22,7 +22,7 @@ track_all() {
 		lfs_track_mount "$m"
 	done < <(lfs_mounts_here)
 }
-trap 'rc=$?; track_all; (exit $rc); lfs_cleanup' EXIT
+trap 'rc=$?; set +e; track_all; (exit $rc); lfs_cleanup' EXIT
 
 install='/usr/bin/dpkg -i /pkg/hello-layerfs.deb >/dev/null &&
 	/usr/bin/dpkg-query -W -f "\${Status}\n" hello-layerfs &&
