@@ -14,7 +14,7 @@
  *  - a name both have is CHANGED when the merged tree's object is the
  *    upper's (a file, link or device copied up or replaced) or another
  *    lower object; a directory the upper holds is CHANGED when its type,
- *    mode, owner or mtime differs from the image's, or it is opaque or
+ *    mode, owner, mtime or xattrs differ from the image's, or it is opaque or
  *    renamed, and KEPT otherwise (the upper holds it only as the parent of
  *    a change).
  * Names are visited in byte order, a directory before what it holds, so

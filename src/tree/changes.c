@@ -72,9 +72,76 @@ static bool same_time(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
+/* The xattr names of merged node @n (@lo NULL) or of the image's object
+ * @lo, sorted; NULL on failure. */
+static GPtrArray *xattr_names(struct walk *w, struct lfs_onode *n,
+			      const struct lfs_obj *lo)
+{
+	g_autofree char *buf = NULL;
+	GPtrArray *names;
+	ssize_t len = lo ? lfs_tree_listxattr(w->lower, lo, NULL, 0)
+			 : lfs_ovl_listxattr(w->ov, n, NULL, 0);
+
+	if (len < 0)
+		return NULL;
+	buf = g_malloc((size_t)len + 1);
+	len = lo ? lfs_tree_listxattr(w->lower, lo, buf, (size_t)len)
+		 : lfs_ovl_listxattr(w->ov, n, buf, (size_t)len);
+	if (len < 0)
+		return NULL;
+	names = g_ptr_array_new_with_free_func(g_free);
+	for (const char *x = buf; x < buf + len; x += strlen(x) + 1)
+		g_ptr_array_add(names, g_strdup(x));
+	g_ptr_array_sort(names, name_cmp);
+	return names;
+}
+
+/* The value of xattr @name of @n or @lo (g_bytes_unref), or NULL. */
+static GBytes *xattr_value(struct walk *w, struct lfs_onode *n,
+			   const struct lfs_obj *lo, const char *name)
+{
+	ssize_t len = lo ? lfs_tree_getxattr(w->lower, lo, name, NULL, 0)
+			 : lfs_ovl_getxattr(w->ov, n, name, NULL, 0);
+	char *buf;
+
+	if (len < 0)
+		return NULL;
+	buf = g_malloc((size_t)len + 1);
+	len = lo ? lfs_tree_getxattr(w->lower, lo, name, buf, (size_t)len)
+		 : lfs_ovl_getxattr(w->ov, n, name, buf, (size_t)len);
+	if (len < 0) {
+		g_free(buf);
+		return NULL;
+	}
+	return g_bytes_new_take(buf, (gsize)len);
+}
+
+/* Whether @n and @lo have the same xattrs, names and values (any that
+ * cannot be read counts as a difference). */
+static bool same_xattrs(struct walk *w, struct lfs_onode *n,
+			const struct lfs_obj *lo)
+{
+	g_autoptr(GPtrArray) mine = xattr_names(w, n, NULL);
+	g_autoptr(GPtrArray) theirs = xattr_names(w, NULL, lo);
+
+	if (!mine || !theirs || mine->len != theirs->len)
+		return false;
+	for (guint i = 0; i < mine->len; i++) {
+		g_autoptr(GBytes) a = NULL, b = NULL;
+
+		if (strcmp(mine->pdata[i], theirs->pdata[i]) != 0)
+			return false;
+		a = xattr_value(w, n, NULL, mine->pdata[i]);
+		b = xattr_value(w, NULL, lo, mine->pdata[i]);
+		if (!a || !b || !g_bytes_equal(a, b))
+			return false;
+	}
+	return true;
+}
+
 /* Whether merged directory @n (at @path, resolved as @res) differs from
- * the image's object @lo there: another type, mode, owner or mtime;
- * opaque; or renamed (its lower part from elsewhere). */
+ * the image's object @lo there: another type, mode, owner, mtime or
+ * xattrs; opaque; or renamed (its lower part from elsewhere). */
 static int dir_changed(struct walk *w, struct lfs_onode *n,
 		       const struct lfs_ovl_res *res, const char *path,
 		       const struct lfs_obj *lo, bool *changed)
@@ -90,7 +157,8 @@ static int dir_changed(struct walk *w, struct lfs_onode *n,
 		    strcmp(res->lower_path, path) != 0) ||
 		   ms.st_mode != ls.st_mode || ms.st_uid != ls.st_uid ||
 		   ms.st_gid != ls.st_gid ||
-		   !same_time(&ms.st_mtim, &ls.st_mtim);
+		   !same_time(&ms.st_mtim, &ls.st_mtim) ||
+		   !same_xattrs(w, n, lo);
 	return 0;
 }
 

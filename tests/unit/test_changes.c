@@ -63,6 +63,7 @@ static int setup(void **state)
 	fx_tar_dir(t, "p");
 	fx_tar_dir(t, "p/q");
 	fx_tar_file(t, "p/q/r", "r");
+	fx_tar_dir(t, "x");
 	tar = fx_tar_finish(t);
 	e->dir = fx_tmpdir();
 	e->tar = fx_write(e->dir, "l.tar", tar);
@@ -166,11 +167,16 @@ static void make_changes(struct env *e)
 	 * only as its parents. */
 	assert_int_equal(lfs_fs_setattr(e->m, must(e, "p/q/r"), &a, NULL, &st),
 			 0);
+	/* x given an xattr, nothing else: copied up, mtime kept. */
+	assert_int_equal(lfs_fs_setxattr(e->m, must(e, "x"), "user.k", "v", 1,
+					 0),
+			 0);
 }
 
 /* The root and d changed (entries made and removed); e renamed away and
  * e2 new with what e held; o made again (opaque): kept is there again
- * (changed), gone is deleted; f copied up; p and p/q only parents. */
+ * (changed), gone is deleted; f copied up; p and p/q only parents; x
+ * changed by its xattr alone. */
 static const char expected[] = "C /\n"
 			       "C d\n"
 			       "D d/a\n"
@@ -186,7 +192,8 @@ static const char expected[] = "C /\n"
 			       "C o/kept\n"
 			       "= p\n"
 			       "= p/q\n"
-			       "C p/q/r\n";
+			       "C p/q/r\n"
+			       "C x\n";
 
 static void test_walk(void **state)
 {
