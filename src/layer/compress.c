@@ -111,7 +111,10 @@ static void deflate_block(gpointer data, gpointer user)
 	z.next_out = b->out;
 	z.avail_out = (uInt)cap;
 	zr = deflate(&z, b->last ? Z_FINISH : Z_SYNC_FLUSH);
-	if (zr != (b->last ? Z_STREAM_END : Z_OK) || z.avail_in)
+	/* deflateBound() plus room for the flush's empty block holds it
+	 * all; a full buffer would mean output left behind: never cut. */
+	if (zr != (b->last ? Z_STREAM_END : Z_OK) || z.avail_in ||
+	    z.avail_out == 0)
 		b->err = -EIO;
 	b->out_len = cap - z.avail_out;
 	deflateEnd(&z);

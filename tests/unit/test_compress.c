@@ -165,6 +165,25 @@ static void test_gzip(void **state)
 	round_trip(LFS_COMP_GZIP);
 }
 
+/* Bytes that do not compress: each block goes out stored, the most room
+ * its output can take. */
+static void test_gzip_incompressible(void **state)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(7);
+	guint8 *p = g_malloc(3 * BLOCK + 5);
+	g_autoptr(GBytes) in = NULL, out = NULL, back = NULL;
+	struct lfs_compress_result r;
+
+	(void)state;
+	for (size_t i = 0; i < 3 * BLOCK + 5; i++)
+		p[i] = (guint8)g_rand_int(rand);
+	in = g_bytes_new_take(p, 3 * BLOCK + 5);
+	out = squeeze(LFS_COMP_GZIP, 2, in, &r);
+	back = gunzip(out);
+	assert_true(g_bytes_equal(back, in));
+	assert_true(r.stored_size > r.plain_size);
+}
+
 static void test_zstd(void **state)
 {
 	(void)state;
@@ -221,6 +240,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gzip),
+		cmocka_unit_test(test_gzip_incompressible),
 		cmocka_unit_test(test_zstd),
 		cmocka_unit_test(test_none),
 		cmocka_unit_test(test_bad_levels),
