@@ -82,6 +82,11 @@ void lfs_mount_close(struct lfs_mount *m);
 /* Once the mount is up: start the background work @mode asks for. */
 void lfs_mount_prefetch(struct lfs_mount *m, enum lfs_prefetch mode);
 
+/* The id of the layer stack @m's upper was written over, as the mount's
+ * description gives it (16 hex digits; g_free), or NULL without an
+ * upper. */
+char *lfs_mount_stack_name(const struct lfs_mount *m);
+
 /* The image named by @o (a source string, or the --layer list). */
 gboolean lfs_mount_load_image(const struct lfs_options *o,
 			      struct lfs_image **out, GError **error);

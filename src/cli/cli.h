@@ -57,6 +57,11 @@ char *lfs_cli_run_command(const struct lfs_image_run *r);
  * documents name types (docs/json.md). */
 const char *lfs_cli_type_name(uint32_t type);
 
+/* The value of xattr @name of @path (a virtual xattr of a mount's root,
+ * which may grow while it is read): g_free, *@len its length; NULL with
+ * errno set on failure. */
+char *lfs_cli_read_xattr(const char *path, const char *name, size_t *len);
+
 /* What `layerfs diff` and `commit` read (view.c): the upper of writable
  * mount @mountpoint over its image, or (@mountpoint NULL) upper directory
  * @upper over the image named in the options. */

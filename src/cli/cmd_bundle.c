@@ -75,25 +75,28 @@ static FILE *open_in_root(int rootfd, const char *path)
 	return f;
 }
 
-/* Field @field (0-based) of the line of colon-separated @path whose
- * field @key_field is @key; NULL if none (g_free). */
-static char *lookup(int rootfd, const char *path, int key_field,
-		    const char *key, int field)
+/* The fields of the first line of colon-separated @path (passwd, group)
+ * whose field @key_field is @key, if it has at least four (g_strfreev);
+ * NULL if none. */
+static char **lookup(int rootfd, const char *path, int key_field,
+		     const char *key)
 {
 	FILE *f = open_in_root(rootfd, path);
-	char *line = NULL, *found = NULL;
+	char *line = NULL, **found = NULL;
 	size_t cap = 0;
 
 	if (!f)
 		return NULL;
 	while (!found && getline(&line, &cap, f) > 0) {
-		g_auto(GStrv) parts = NULL;
+		char **parts;
 
 		line[strcspn(line, "\n")] = '\0';
 		parts = g_strsplit(line, ":", -1);
-		if (g_strv_length(parts) > (guint)MAX(key_field, field) &&
+		if (g_strv_length(parts) >= 4 &&
 		    strcmp(parts[key_field], key) == 0)
-			found = g_strdup(parts[field]);
+			found = parts;
+		else
+			g_strfreev(parts);
 	}
 	free(line);
 	fclose(f);
@@ -118,29 +121,26 @@ static gboolean resolve_user(int rootfd, const char *spec, guint32 *uid,
 			     guint32 *gid, GError **error)
 {
 	g_auto(GStrv) parts = g_strsplit(spec ? spec : "0", ":", 2);
-	g_autofree char *pw_uid = NULL, *pw_gid = NULL, *gr = NULL;
+	g_auto(GStrv) pw = NULL, gr = NULL;
 	const char *user = parts[0], *group = parts[1];
+	bool numeric = number(user, uid);
 
+	/* passwd: NAME:PASSWORD:UID:GID:... */
 	*gid = 0;
-	if (number(user, uid)) {
-		g_autofree char *pw = lookup(rootfd, "etc/passwd", 2, user,
-					     3);
-
+	pw = lookup(rootfd, "etc/passwd", numeric ? 2 : 0, user);
+	if (numeric) {
 		if (pw)
-			number(pw, gid);
-	} else {
-		pw_uid = lookup(rootfd, "etc/passwd", 0, user, 2);
-		pw_gid = lookup(rootfd, "etc/passwd", 0, user, 3);
-		if (!pw_uid || !number(pw_uid, uid) || !pw_gid ||
-		    !number(pw_gid, gid))
-			return lfs_fail(error, ENOENT,
-					"user \"%s\" of the image is not in "
-					"its etc/passwd",
-					user);
+			number(pw[3], gid);
+	} else if (!pw || !number(pw[2], uid) || !number(pw[3], gid)) {
+		return lfs_fail(error, ENOENT,
+				"user \"%s\" of the image is not in its "
+				"etc/passwd",
+				user);
 	}
+	/* group: NAME:PASSWORD:GID:MEMBERS */
 	if (group && *group && !number(group, gid)) {
-		gr = lookup(rootfd, "etc/group", 0, group, 2);
-		if (!gr || !number(gr, gid))
+		gr = lookup(rootfd, "etc/group", 0, group);
+		if (!gr || !number(gr[2], gid))
 			return lfs_fail(error, ENOENT,
 					"group \"%s\" of the image is not in "
 					"its etc/group",

@@ -7,6 +7,33 @@
 #include "cli.h"
 #include "layerfs/stats.h"
 
+char *lfs_cli_read_xattr(const char *path, const char *name, size_t *len)
+{
+	char *buf = NULL;
+	ssize_t n = -1;
+
+	/* The value may grow between the size probe and the read. */
+	for (int tries = 0; tries < 5; tries++) {
+		n = getxattr(path, name, NULL, 0);
+		if (n < 0)
+			break;
+		g_free(buf);
+		buf = g_malloc((size_t)n + 4096);
+		n = getxattr(path, name, buf, (size_t)n + 4096);
+		if (n >= 0 || errno != ERANGE)
+			break;
+	}
+	if (n < 0) {
+		int err = errno;
+
+		g_free(buf);
+		errno = err;
+		return NULL;
+	}
+	*len = (size_t)n;
+	return buf;
+}
+
 int lfs_cmd_stats(int argc, char **argv)
 {
 	gboolean version = FALSE, json = FALSE;
@@ -23,7 +50,7 @@ int lfs_cmd_stats(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new("MOUNTPOINT");
 	g_autoptr(GError) error = NULL;
 	g_autofree char *buf = NULL;
-	ssize_t n = 0;
+	size_t n = 0;
 
 	g_option_context_set_summary(
 		ctx, "Print a layerfs mount's counters: caches, handle pool, "
@@ -45,25 +72,15 @@ int lfs_cmd_stats(int argc, char **argv)
 		return LFS_EXIT_USAGE;
 	}
 	xattr = json ? LFS_STATS_JSON_XATTR : LFS_STATS_XATTR;
-	/* The text may grow between the size probe and the read. */
-	for (int tries = 0; tries < 5; tries++) {
-		n = getxattr(argv[1], xattr, NULL, 0);
-		if (n < 0)
-			break;
-		g_free(buf);
-		buf = g_malloc((size_t)n + 4096);
-		n = getxattr(argv[1], xattr, buf, (size_t)n + 4096);
-		if (n >= 0 || errno != ERANGE)
-			break;
-	}
-	if (n < 0) {
+	buf = lfs_cli_read_xattr(argv[1], xattr, &n);
+	if (!buf) {
 		fprintf(stderr, "layerfs: %s: %s\n", argv[1],
 			errno == ENODATA || errno == ENOTSUP
 				? "not a layerfs mount"
 				: g_strerror(errno));
 		return LFS_EXIT_FAIL;
 	}
-	fwrite(buf, 1, (size_t)n, stdout);
+	fwrite(buf, 1, n, stdout);
 	if (json)
 		putchar('\n');
 	return LFS_EXIT_OK;

@@ -29,21 +29,11 @@
 static JsonObject *read_description(const char *mnt, JsonParser *parser,
 				    GError **error)
 {
-	g_autofree char *buf = NULL;
-	ssize_t n = -1;
+	size_t n = 0;
+	g_autofree char *buf = lfs_cli_read_xattr(mnt, LFS_MOUNT_JSON_XATTR, &n);
 	JsonNode *root;
 
-	for (int tries = 0; tries < 3; tries++) {
-		n = getxattr(mnt, LFS_MOUNT_JSON_XATTR, NULL, 0);
-		if (n < 0)
-			break;
-		g_free(buf);
-		buf = g_malloc((size_t)n + 1);
-		n = getxattr(mnt, LFS_MOUNT_JSON_XATTR, buf, (size_t)n);
-		if (n >= 0 || errno != ERANGE)
-			break;
-	}
-	if (n < 0) {
+	if (!buf) {
 		lfs_fail(error, errno, "%s: %s", mnt,
 			 errno == ENODATA || errno == ENOTSUP
 				 ? "not a layerfs mount (or one made by an "
@@ -51,7 +41,7 @@ static JsonObject *read_description(const char *mnt, JsonParser *parser,
 				 : g_strerror(errno));
 		return NULL;
 	}
-	if (!json_parser_load_from_data(parser, buf, n, NULL) ||
+	if (!json_parser_load_from_data(parser, buf, (gssize)n, NULL) ||
 	    !(root = json_parser_get_root(parser)) ||
 	    !JSON_NODE_HOLDS_OBJECT(root) ||
 	    g_strcmp0(json_object_get_string_member_with_default(
@@ -201,11 +191,9 @@ gboolean lfs_cli_view_open(struct lfs_cli_view *v, struct lfs_options *o,
 		return FALSE;
 	}
 	if (stack) {
-		g_autofree char *now = g_strdup_printf(
-			"%016" G_GINT64_MODIFIER "x",
-			(guint64)m->upper->live.stack_id);
+		g_autofree char *now = lfs_mount_stack_name(m);
 
-		if (strcmp(now, stack) != 0) {
+		if (g_strcmp0(now, stack) != 0) {
 			lfs_fail(error, ESTALE,
 				 "%s: its image %s has other layers now than "
 				 "when it was mounted",

@@ -351,6 +351,14 @@ static void j_str(JsonBuilder *b, const char *member, const char *value)
 		json_builder_add_null_value(b);
 }
 
+char *lfs_mount_stack_name(const struct lfs_mount *m)
+{
+	if (!m->upper)
+		return NULL;
+	return g_strdup_printf("%016" G_GINT64_MODIFIER "x",
+			       (guint64)m->upper->live.stack_id);
+}
+
 /* struct lfs_mount.described: what another process needs to open the same
  * layers and upper; paths absolute, the stack checked by its id. */
 static char *describe(const struct lfs_mount *m, const struct lfs_options *o)
@@ -385,8 +393,7 @@ static char *describe(const struct lfs_mount *m, const struct lfs_options *o)
 		g_autofree char *work = o->work ? lfs_image_abspath(o->work)
 						: NULL;
 
-		stack = g_strdup_printf("%016" G_GINT64_MODIFIER "x",
-					(guint64)m->upper->live.stack_id);
+		stack = lfs_mount_stack_name(m);
 		j_str(b, "upper", upper);
 		j_str(b, "work", work);
 		json_builder_set_member_name(b, "userxattr");

@@ -174,6 +174,28 @@ lfs_track_mount() {
 	LFS_MOUNTS+=("$1")
 }
 
+# lfs_track_mounts_here: record whatever is mounted under $T, for mounts
+# a tool made there itself (podman's).
+lfs_track_mounts_here() {
+	local m
+
+	while read -r m _; do
+		lfs_track_mount "$m"
+	done < <(lfs_mounts_here)
+}
+
+# The EXIT trap of a test whose tools mount under $T themselves
+# (trap lfs_cleanup_here EXIT): those mounts are recorded, then cleaned
+# up as lfs_cleanup cleans, with the test's exit status.
+lfs_cleanup_here() {
+	local rc=$?
+
+	set +e
+	lfs_track_mounts_here
+	(exit $rc)
+	lfs_cleanup
+}
+
 # lfs_fixture NAME: build scripts/fixtures/mk-NAME-images once per build dir
 # (again when anything in scripts/fixtures changes) and print where it is.
 # flock makes concurrent callers wait for one build.

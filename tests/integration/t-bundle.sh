@@ -17,15 +17,8 @@ lfs_setup
 lfs_require_prog runc podman umoci python3
 fx=$(lfs_fixture conformance)
 
-# podman's mounts (under $T) are not made by lfs_mount: track them.
-track_all() {
-	local m
-
-	while read -r m _; do
-		lfs_track_mount "$m"
-	done < <(lfs_mounts_here)
-}
-trap 'rc=$?; set +e; track_all; (exit $rc); lfs_cleanup' EXIT
+# podman's mounts (under $T) are not made by lfs_mount.
+trap lfs_cleanup_here EXIT
 
 # The conformance image, with the mount points a read-only root needs
 # (made with commit), and a config that says how to run it.
@@ -129,7 +122,7 @@ out=$(pod run --rm --network none $limits "${flags[@]}" --rootfs "$T/pm" \
 [ "$out" = "$want_rw" ] || fail "podman, writable mount: $out"
 [ "$(cat "$T/u2/tmp/w")" = w ] || fail "podman's write is not in the upper"
 fusermount3 -u "$T/pm"
-track_all
+lfs_track_mounts_here
 
 # 4. Refusals.
 lfs_refuses "$LAYERFS" bundle --cache-dir "$T/cache" "oci:$T/img:conf" \

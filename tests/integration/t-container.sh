@@ -13,16 +13,8 @@
 lfs_require_prog runc podman skopeo umoci python3 dpkg-deb
 fx=$(lfs_fixture dpkg)
 
-# podman's mounts (under $T) are not made by lfs_mount: track whatever is
-# mounted under $T when the test ends, so the trap unmounts it.
-track_all() {
-	local m
-
-	while read -r m _; do
-		lfs_track_mount "$m"
-	done < <(lfs_mounts_here)
-}
-trap 'rc=$?; set +e; track_all; (exit $rc); lfs_cleanup' EXIT
+# podman's mounts (under $T) are not made by lfs_mount.
+trap lfs_cleanup_here EXIT
 
 install='/usr/bin/dpkg -i /pkg/hello-layerfs.deb >/dev/null &&
 	/usr/bin/dpkg-query -W -f "\${Status}\n" hello-layerfs &&
